@@ -1,0 +1,120 @@
+//! Broadcast variables: read-only values shipped to each executor once (Spark's `Broadcast`).
+//!
+//! A [`Broadcast`] serializes as its id only, so closures that capture it stay small. The value
+//! lives in the [`BroadcastManager`] of the driver; an executor fetches it the first time one of
+//! its tasks asks and keeps it for every later task. In local mode the driver's manager is the
+//! executor's, so tasks read the driver's value directly.
+
+use crate::data::Data;
+use crate::error::{Error, Result};
+use crate::task_context::{abort, TaskContext};
+use parking_lot::Mutex;
+use serde::{Deserialize, Serialize};
+use std::any::Any;
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, OnceLock};
+
+/// A read-only value available to every task.
+#[derive(Serialize, Deserialize)]
+#[serde(bound = "")]
+pub struct Broadcast<T: Data> {
+    id: u64,
+    #[serde(skip)]
+    value: OnceLock<Arc<T>>,
+}
+
+impl<T: Data> Clone for Broadcast<T> {
+    fn clone(&self) -> Self {
+        let value = OnceLock::new();
+        if let Some(v) = self.value.get() {
+            let _ = value.set(v.clone());
+        }
+        Broadcast { id: self.id, value }
+    }
+}
+
+impl<T: Data> std::fmt::Debug for Broadcast<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Broadcast").field("id", &self.id).finish()
+    }
+}
+
+impl<T: Data> Broadcast<T> {
+    /// The value.
+    ///
+    /// # Panics
+    /// Inside a task, aborts the task (it is retried) when the value cannot be fetched, for
+    /// example after [`BroadcastManager::remove`].
+    pub fn value(&self) -> &T {
+        self.value.get_or_init(|| {
+            let tc = TaskContext::get().unwrap_or_else(|| {
+                abort(Error::Internal(
+                    "broadcast value read outside a task".into(),
+                ))
+            });
+            tc.env()
+                .broadcast_manager
+                .get::<T>(self.id)
+                .unwrap_or_else(|e| abort(e))
+        })
+    }
+
+    /// The value, shared.
+    pub(crate) fn shared(&self) -> Arc<T> {
+        self.value();
+        self.value
+            .get()
+            .cloned()
+            .unwrap_or_else(|| abort(Error::Internal("broadcast value vanished".into())))
+    }
+
+    /// The broadcast's id.
+    pub fn id(&self) -> u64 {
+        self.id
+    }
+}
+
+/// The broadcast values an executor holds.
+#[derive(Default)]
+pub struct BroadcastManager {
+    next_id: AtomicU64,
+    values: Mutex<HashMap<u64, Arc<dyn Any + Send + Sync>>>,
+}
+
+impl std::fmt::Debug for BroadcastManager {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("BroadcastManager").finish_non_exhaustive()
+    }
+}
+
+impl BroadcastManager {
+    /// Registers `value` and returns its handle (driver side).
+    pub fn new_broadcast<T: Data>(&self, value: T) -> Broadcast<T> {
+        let id = self.next_id.fetch_add(1, Ordering::Relaxed);
+        let value = Arc::new(value);
+        self.values.lock().insert(id, value.clone());
+        let cell = OnceLock::new();
+        let _ = cell.set(value);
+        Broadcast { id, value: cell }
+    }
+
+    /// The value of broadcast `id`.
+    ///
+    /// # Errors
+    /// The broadcast was removed, or never existed here.
+    pub fn get<T: Data>(&self, id: u64) -> Result<Arc<T>> {
+        let any = self.values.lock().get(&id).cloned().ok_or_else(|| {
+            Error::Input(format!(
+                "broadcast {id} was destroyed; keep it alive while jobs use it"
+            ))
+        })?;
+        any.downcast::<T>()
+            .map_err(|_| Error::Internal(format!("broadcast {id} holds another type")))
+    }
+
+    /// Forgets broadcast `id` (Spark's `destroy`).
+    pub fn remove(&self, id: u64) {
+        self.values.lock().remove(&id);
+    }
+}

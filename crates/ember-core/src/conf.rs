@@ -1,0 +1,439 @@
+//! Configuration: `ember.*` keys, each defined once with its type, default and meaning.
+//!
+//! Settings come from three places, later ones winning, as in Spark:
+//! 1. `ember-defaults.conf` in `$EMBER_CONF_DIR` (or `$EMBER_HOME/conf`): `key value` lines,
+//!    `#` comments;
+//! 2. `ember submit --conf key=value` (handed to the application through `EMBER_SUBMIT_CONF`);
+//! 3. [`EmberConf::set`] in the application's code.
+//!
+//! Keys mirror Spark's `spark.*` keys where they mean the same; see [`keys`].
+
+use crate::error::{Error, Result};
+use std::collections::BTreeMap;
+use std::fmt;
+use std::path::Path;
+
+/// The environment variable `ember submit` uses to hand `--conf` settings to an application:
+/// `key=value` pairs separated by newlines.
+pub const SUBMIT_CONF_ENV: &str = "EMBER_SUBMIT_CONF";
+
+/// One typed configuration key (Spark's `ConfigEntry`).
+pub struct ConfigEntry<T> {
+    /// The key, `ember.*`.
+    pub key: &'static str,
+    /// The default, in the same text form a user would write; `None` when derived at run time.
+    pub default: Option<&'static str>,
+    /// What the key means.
+    pub doc: &'static str,
+    /// The ember version that introduced it.
+    pub since: &'static str,
+    parse: fn(&str) -> std::result::Result<T, String>,
+}
+
+impl<T> fmt::Debug for ConfigEntry<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ConfigEntry")
+            .field("key", &self.key)
+            .field("default", &self.default)
+            .finish()
+    }
+}
+
+/// Every `ember.*` key of the core engine.
+pub mod keys {
+    use super::{
+        parse_bool, parse_bytes, parse_fraction, parse_positive, parse_string, ConfigEntry,
+    };
+
+    /// The master URL.
+    pub const MASTER: ConfigEntry<String> = ConfigEntry {
+        key: "ember.master",
+        default: None,
+        doc: "where to run: local, local[N], local[*] or local[N,F]",
+        since: "0.1.0",
+        parse: parse_string,
+    };
+    /// The application's name, shown in logs and summaries.
+    pub const APP_NAME: ConfigEntry<String> = ConfigEntry {
+        key: "ember.app.name",
+        default: Some("ember"),
+        doc: "the application's name",
+        since: "0.1.0",
+        parse: parse_string,
+    };
+    /// Partitions of `parallelize` and shuffles when the caller gives none.
+    pub const DEFAULT_PARALLELISM: ConfigEntry<usize> = ConfigEntry {
+        key: "ember.default.parallelism",
+        default: None,
+        doc: "default number of partitions; the number of task slots when unset",
+        since: "0.1.0",
+        parse: parse_positive,
+    };
+    /// Attempts per task before its job is aborted.
+    pub const TASK_MAX_FAILURES: ConfigEntry<usize> = ConfigEntry {
+        key: "ember.task.maxFailures",
+        default: Some("4"),
+        doc: "failures of one task before the job is aborted (local[N,F] sets F)",
+        since: "0.1.0",
+        parse: parse_positive,
+    };
+    /// Consecutive attempts of a stage (after fetch failures) before its job is aborted.
+    pub const STAGE_MAX_CONSECUTIVE_ATTEMPTS: ConfigEntry<usize> = ConfigEntry {
+        key: "ember.stage.maxConsecutiveAttempts",
+        default: Some("4"),
+        doc: "consecutive attempts of a stage before the job is aborted",
+        since: "0.1.0",
+        parse: parse_positive,
+    };
+    /// Scratch directory for shuffle files, spills and disk-cached blocks.
+    pub const LOCAL_DIR: ConfigEntry<String> = ConfigEntry {
+        key: "ember.local.dir",
+        default: Some("/tmp"),
+        doc: "directory for shuffle files, spills and blocks cached on disk",
+        since: "0.1.0",
+        parse: parse_string,
+    };
+    /// Memory of one executor (in local mode, of the one process).
+    pub const EXECUTOR_MEMORY: ConfigEntry<u64> = ConfigEntry {
+        key: "ember.executor.memory",
+        default: Some("1g"),
+        doc: "memory per executor (k, m, g, t suffixes; MiB without one)",
+        since: "0.1.0",
+        parse: parse_mebibytes_default,
+    };
+    /// Share of (memory - reserved) used for execution and storage together.
+    pub const MEMORY_FRACTION: ConfigEntry<f64> = ConfigEntry {
+        key: "ember.memory.fraction",
+        default: Some("0.6"),
+        doc: "fraction of (executor memory - reserved) for execution and storage",
+        since: "0.1.0",
+        parse: parse_fraction,
+    };
+    /// Share of the unified pool that cached blocks keep even when execution wants it.
+    pub const MEMORY_STORAGE_FRACTION: ConfigEntry<f64> = ConfigEntry {
+        key: "ember.memory.storageFraction",
+        default: Some("0.5"),
+        doc: "fraction of the unified pool immune to eviction by execution",
+        since: "0.1.0",
+        parse: parse_fraction,
+    };
+    /// Memory set aside before the unified pool is computed.
+    pub const RESERVED_MEMORY: ConfigEntry<u64> = ConfigEntry {
+        key: "ember.testing.reservedMemory",
+        default: Some("300m"),
+        doc: "memory reserved outside the unified pool (lower it only in tests)",
+        since: "0.1.0",
+        parse: parse_mebibytes_default,
+    };
+    /// Whether shuffle outputs and spills are compressed.
+    pub const SHUFFLE_COMPRESS: ConfigEntry<bool> = ConfigEntry {
+        key: "ember.shuffle.compress",
+        default: Some("true"),
+        doc: "compress shuffle outputs and spills with lz4",
+        since: "0.1.0",
+        parse: parse_bool,
+    };
+    /// Whether MEMORY_ONLY_SER and disk blocks are compressed.
+    pub const RDD_COMPRESS: ConfigEntry<bool> = ConfigEntry {
+        key: "ember.rdd.compress",
+        default: Some("false"),
+        doc: "compress serialized cached partitions with lz4",
+        since: "0.1.0",
+        parse: parse_bool,
+    };
+    /// Whether the stage progress bar is drawn on a terminal.
+    pub const SHOW_CONSOLE_PROGRESS: ConfigEntry<bool> = ConfigEntry {
+        key: "ember.ui.showConsoleProgress",
+        default: Some("true"),
+        doc: "draw stage progress bars when stderr is a terminal",
+        since: "0.1.0",
+        parse: parse_bool,
+    };
+
+    fn parse_mebibytes_default(s: &str) -> Result<u64, String> {
+        parse_bytes(s, 1 << 20)
+    }
+
+    /// All keys, for the generated configuration page and for typo hints.
+    pub const ALL: &[(&str, Option<&str>, &str)] = &[
+        (MASTER.key, MASTER.default, MASTER.doc),
+        (APP_NAME.key, APP_NAME.default, APP_NAME.doc),
+        (
+            DEFAULT_PARALLELISM.key,
+            DEFAULT_PARALLELISM.default,
+            DEFAULT_PARALLELISM.doc,
+        ),
+        (
+            TASK_MAX_FAILURES.key,
+            TASK_MAX_FAILURES.default,
+            TASK_MAX_FAILURES.doc,
+        ),
+        (
+            STAGE_MAX_CONSECUTIVE_ATTEMPTS.key,
+            STAGE_MAX_CONSECUTIVE_ATTEMPTS.default,
+            STAGE_MAX_CONSECUTIVE_ATTEMPTS.doc,
+        ),
+        (LOCAL_DIR.key, LOCAL_DIR.default, LOCAL_DIR.doc),
+        (
+            EXECUTOR_MEMORY.key,
+            EXECUTOR_MEMORY.default,
+            EXECUTOR_MEMORY.doc,
+        ),
+        (
+            MEMORY_FRACTION.key,
+            MEMORY_FRACTION.default,
+            MEMORY_FRACTION.doc,
+        ),
+        (
+            MEMORY_STORAGE_FRACTION.key,
+            MEMORY_STORAGE_FRACTION.default,
+            MEMORY_STORAGE_FRACTION.doc,
+        ),
+        (
+            RESERVED_MEMORY.key,
+            RESERVED_MEMORY.default,
+            RESERVED_MEMORY.doc,
+        ),
+        (
+            SHUFFLE_COMPRESS.key,
+            SHUFFLE_COMPRESS.default,
+            SHUFFLE_COMPRESS.doc,
+        ),
+        (RDD_COMPRESS.key, RDD_COMPRESS.default, RDD_COMPRESS.doc),
+        (
+            SHOW_CONSOLE_PROGRESS.key,
+            SHOW_CONSOLE_PROGRESS.default,
+            SHOW_CONSOLE_PROGRESS.doc,
+        ),
+    ];
+}
+
+/// An application's settings (Spark's `SparkConf`).
+///
+/// ```
+/// use ember_core::{EmberConf, conf::keys};
+/// let conf = EmberConf::empty().set("ember.task.maxFailures", "2");
+/// assert_eq!(conf.get(&keys::TASK_MAX_FAILURES).unwrap(), Some(2));
+/// assert_eq!(conf.get(&keys::LOCAL_DIR).unwrap().as_deref(), Some("/tmp"));
+/// ```
+#[derive(Debug, Clone, Default)]
+pub struct EmberConf {
+    settings: BTreeMap<String, String>,
+}
+
+impl EmberConf {
+    /// Settings from `ember-defaults.conf` and `ember submit --conf`, ready for code to add to.
+    ///
+    /// # Errors
+    /// A defaults file or submit setting that cannot be parsed.
+    pub fn new() -> Result<Self> {
+        let mut conf = EmberConf::empty();
+        if let Some(dir) = conf_dir() {
+            let file = dir.join("ember-defaults.conf");
+            if file.is_file() {
+                conf.load_defaults_file(&file)?;
+            }
+        }
+        if let Ok(text) = std::env::var(SUBMIT_CONF_ENV) {
+            for line in text.lines().filter(|l| !l.trim().is_empty()) {
+                let (k, v) = split_key_value(line).ok_or_else(|| Error::Config {
+                    key: SUBMIT_CONF_ENV.into(),
+                    value: line.into(),
+                    reason: "expected key=value".into(),
+                })?;
+                conf.settings.insert(k.into(), v.into());
+            }
+        }
+        Ok(conf)
+    }
+
+    /// No settings at all: every key at its default.
+    pub fn empty() -> Self {
+        EmberConf::default()
+    }
+
+    /// Sets `key` to `value`, replacing what was there.
+    pub fn set(mut self, key: impl Into<String>, value: impl Into<String>) -> Self {
+        self.settings.insert(key.into(), value.into());
+        self
+    }
+
+    /// Sets the master URL (`ember.master`).
+    pub fn set_master(self, master: &str) -> Self {
+        self.set(keys::MASTER.key, master)
+    }
+
+    /// Sets the application name (`ember.app.name`).
+    pub fn set_app_name(self, name: &str) -> Self {
+        self.set(keys::APP_NAME.key, name)
+    }
+
+    /// The raw value of `key`, if set.
+    pub fn get_raw(&self, key: &str) -> Option<&str> {
+        self.settings.get(key).map(String::as_str)
+    }
+
+    /// All settings, sorted by key.
+    pub fn iter(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.settings.iter().map(|(k, v)| (k.as_str(), v.as_str()))
+    }
+
+    /// The typed value of `entry`: the setting, else the default, else `None`.
+    ///
+    /// # Errors
+    /// The setting (or default) does not parse as the key's type; the error names the key.
+    pub fn get<T>(&self, entry: &ConfigEntry<T>) -> Result<Option<T>> {
+        let Some(raw) = self.get_raw(entry.key).or(entry.default) else {
+            return Ok(None);
+        };
+        (entry.parse)(raw.trim())
+            .map(Some)
+            .map_err(|reason| Error::Config {
+                key: entry.key.into(),
+                value: raw.into(),
+                reason,
+            })
+    }
+
+    /// Like [`get`](Self::get), for keys that always have a default.
+    pub(crate) fn require<T>(&self, entry: &ConfigEntry<T>) -> Result<T> {
+        self.get(entry)?
+            .ok_or_else(|| Error::Internal(format!("{} has no default", entry.key)))
+    }
+
+    /// Reads `key value` (or `key=value`) lines; `#` starts a comment.
+    ///
+    /// # Errors
+    /// The file cannot be read, or a line has a key but no value.
+    pub fn load_defaults_file(&mut self, path: &Path) -> Result<()> {
+        let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
+        for (n, line) in text.lines().enumerate() {
+            let line = line.trim();
+            if line.is_empty() || line.starts_with('#') {
+                continue;
+            }
+            let (k, v) = split_key_value(line).ok_or_else(|| Error::ConfigFile {
+                path: path.into(),
+                line: n + 1,
+                reason: format!("'{line}' has no value; write 'key value'"),
+            })?;
+            self.settings
+                .entry(k.to_string())
+                .or_insert_with(|| v.to_string());
+        }
+        Ok(())
+    }
+}
+
+fn conf_dir() -> Option<std::path::PathBuf> {
+    if let Ok(dir) = std::env::var("EMBER_CONF_DIR") {
+        return Some(dir.into());
+    }
+    std::env::var("EMBER_HOME")
+        .ok()
+        .map(|home| Path::new(&home).join("conf"))
+}
+
+fn split_key_value(line: &str) -> Option<(&str, &str)> {
+    let at = line.find(|c: char| c == '=' || c.is_whitespace())?;
+    let (k, rest) = line.split_at(at);
+    let v = rest[1..].trim_start_matches(|c: char| c == '=' || c.is_whitespace());
+    (!k.is_empty() && !v.is_empty()).then_some((k, v.trim_end()))
+}
+
+fn parse_string(s: &str) -> std::result::Result<String, String> {
+    Ok(s.to_string())
+}
+
+fn parse_positive(s: &str) -> std::result::Result<usize, String> {
+    match s.parse::<usize>() {
+        Ok(n) if n > 0 => Ok(n),
+        _ => Err("expected a positive integer".into()),
+    }
+}
+
+fn parse_bool(s: &str) -> std::result::Result<bool, String> {
+    match s.to_ascii_lowercase().as_str() {
+        "true" => Ok(true),
+        "false" => Ok(false),
+        _ => Err("expected true or false".into()),
+    }
+}
+
+fn parse_fraction(s: &str) -> std::result::Result<f64, String> {
+    match s.parse::<f64>() {
+        Ok(f) if (0.0..=1.0).contains(&f) && f > 0.0 => Ok(f),
+        _ => Err("expected a number in (0, 1]".into()),
+    }
+}
+
+/// Parses sizes like Spark's byte strings: `512m`, `2g`, `64k`, `1t`, `100b`; a bare number is in
+/// `default_unit` bytes.
+pub fn parse_bytes(s: &str, default_unit: u64) -> std::result::Result<u64, String> {
+    let lower = s.to_ascii_lowercase();
+    let lower = lower
+        .strip_suffix('b')
+        .filter(|r| !r.is_empty())
+        .unwrap_or(&lower);
+    let split = lower
+        .find(|c: char| !c.is_ascii_digit())
+        .unwrap_or(lower.len());
+    let (digits, unit) = lower.split_at(split);
+    let unit = match unit {
+        "" if s.to_ascii_lowercase().ends_with('b') => 1,
+        "" => default_unit,
+        "k" => 1 << 10,
+        "m" => 1 << 20,
+        "g" => 1 << 30,
+        "t" => 1 << 40,
+        _ => return Err("expected a size such as 512m, 2g or 1048576b".into()),
+    };
+    digits
+        .parse::<u64>()
+        .ok()
+        .and_then(|n| n.checked_mul(unit))
+        .ok_or_else(|| "expected a size such as 512m, 2g or 1048576b".into())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sizes_parse_like_spark_byte_strings() {
+        assert_eq!(parse_bytes("512m", 1), Ok(512 << 20));
+        assert_eq!(parse_bytes("2G", 1), Ok(2 << 30));
+        assert_eq!(parse_bytes("100b", 1 << 20), Ok(100));
+        assert_eq!(parse_bytes("3", 1 << 20), Ok(3 << 20));
+        assert!(parse_bytes("lots", 1).is_err());
+        assert!(parse_bytes("", 1).is_err());
+    }
+
+    #[test]
+    fn a_bad_value_names_its_key() {
+        let conf = EmberConf::empty().set("ember.task.maxFailures", "zero");
+        let err = conf.get(&keys::TASK_MAX_FAILURES).unwrap_err().to_string();
+        assert!(err.contains("ember.task.maxFailures"), "{err}");
+        assert!(err.contains("positive integer"), "{err}");
+    }
+
+    #[test]
+    fn defaults_file_loses_to_settings_already_made() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("ember-defaults.conf");
+        std::fs::write(&file, "# c\nember.task.maxFailures 7\nember.local.dir=/x\n").unwrap();
+        let mut conf = EmberConf::empty().set("ember.local.dir", "/y");
+        conf.load_defaults_file(&file).unwrap();
+        assert_eq!(conf.get(&keys::TASK_MAX_FAILURES).unwrap(), Some(7));
+        assert_eq!(conf.get_raw("ember.local.dir"), Some("/y"));
+    }
+
+    #[test]
+    fn a_key_without_value_is_reported_with_its_line() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("ember-defaults.conf");
+        std::fs::write(&file, "\nember.local.dir\n").unwrap();
+        let err = EmberConf::empty().load_defaults_file(&file).unwrap_err();
+        assert!(err.to_string().contains(":2:"), "{err}");
+    }
+}

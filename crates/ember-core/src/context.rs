@@ -1,0 +1,347 @@
+//! The entry point of an application (Spark's `SparkContext`).
+
+use crate::accumulator::{
+    user_merge, Accumulator, AccumulatorParam, AccumulatorRegistry, Collection, DoubleSum, LongSum,
+    Merge,
+};
+use crate::broadcast::Broadcast;
+use crate::conf::{keys, EmberConf};
+use crate::data::{Data, Func};
+use crate::env::Env;
+use crate::error::{Error, Result};
+use crate::master::Master;
+use crate::rdd::{
+    compute_splits, group_files, list_input_files, slice, EmptyRdd, ParallelCollectionRdd,
+    RangeRdd, Rdd, RddCore, RddRef, TextFileRdd, UnionRdd, WholeTextFilesRdd,
+};
+use crate::scheduler::{
+    DagScheduler, JobSummary, LocalBackend, PartitionFunc, ResultTask, SchedulerSettings, Task,
+};
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+
+/// The entry point of an ember application: makes RDDs, broadcast variables and accumulators,
+/// and runs jobs. Cheap to clone; every clone is the same application.
+///
+/// ```
+/// use ember_core::{Context, EmberConf, Fn};
+/// let ctx = Context::new(EmberConf::empty().set_master("local[2]")).unwrap();
+/// let squares = ctx.parallelize((1..=4).collect(), 2).map(Fn!(|x: i32| x * x));
+/// assert_eq!(squares.collect().unwrap(), vec![1, 4, 9, 16]);
+/// ```
+#[derive(Clone)]
+pub struct Context {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    conf: EmberConf,
+    master: Master,
+    env: Arc<Env>,
+    scheduler: DagScheduler,
+    accumulators: Arc<AccumulatorRegistry>,
+    default_parallelism: usize,
+    parallelism_set: bool,
+    next_rdd_id: AtomicUsize,
+    next_shuffle_id: AtomicUsize,
+}
+
+impl std::fmt::Debug for Context {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Context")
+            .field("master", &self.inner.master)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Context {
+    /// Starts an application with `conf`; `ember.master` must be set.
+    ///
+    /// # Errors
+    /// No or a bad master URL, bad settings, or a local directory that cannot be made.
+    pub fn new(conf: EmberConf) -> Result<Context> {
+        let url = conf.get(&keys::MASTER)?.ok_or_else(|| {
+            Error::Input("a master URL must be set: use --master local[N] or ember.master".into())
+        })?;
+        let master = Master::parse(&url)?;
+        let Master::Local {
+            threads,
+            max_failures,
+        } = master;
+        let env = Arc::new(Env::new(&conf, "driver", threads)?);
+        let accumulators = Arc::new(AccumulatorRegistry::default());
+        let settings = SchedulerSettings {
+            max_task_failures: match max_failures {
+                Some(f) => f,
+                None => conf.require(&keys::TASK_MAX_FAILURES)?,
+            },
+            max_stage_attempts: conf.require(&keys::STAGE_MAX_CONSECUTIVE_ATTEMPTS)?,
+            show_progress: conf.require(&keys::SHOW_CONSOLE_PROGRESS)?,
+        };
+        let backend = LocalBackend::start(threads, env.clone());
+        let scheduler = DagScheduler::new(env.clone(), backend, accumulators.clone(), settings);
+        let configured = conf.get(&keys::DEFAULT_PARALLELISM)?;
+        tracing::info!(master = %url, app = ?conf.get_raw(keys::APP_NAME.key), "started ember context");
+        Ok(Context {
+            inner: Arc::new(Inner {
+                default_parallelism: configured.unwrap_or(threads),
+                parallelism_set: configured.is_some(),
+                conf,
+                master,
+                env,
+                scheduler,
+                accumulators,
+                next_rdd_id: AtomicUsize::new(0),
+                next_shuffle_id: AtomicUsize::new(0),
+            }),
+        })
+    }
+
+    /// A Context for `master` with the settings of `ember-defaults.conf` and `ember submit`.
+    ///
+    /// # Errors
+    /// As [`Context::new`].
+    pub fn with_master(master: &str) -> Result<Context> {
+        Context::new(EmberConf::new()?.set_master(master))
+    }
+
+    /// The settings this application started with.
+    pub fn conf(&self) -> &EmberConf {
+        &self.inner.conf
+    }
+
+    /// Where tasks run.
+    pub fn master(&self) -> Master {
+        self.inner.master
+    }
+
+    /// Partitions used when an operation is given none.
+    pub fn default_parallelism(&self) -> usize {
+        self.inner.default_parallelism
+    }
+
+    /// Partitions of a shuffle over `parents` when none are given: `ember.default.parallelism`
+    /// if set, else the most partitions among the parents (Spark's `defaultPartitioner`).
+    pub(crate) fn shuffle_partitions(&self, parents: &[usize]) -> usize {
+        if self.inner.parallelism_set {
+            self.inner.default_parallelism
+        } else {
+            parents.iter().copied().max().unwrap_or(1).max(1)
+        }
+    }
+
+    pub(crate) fn new_rdd_core(&self, name: &'static str) -> RddCore {
+        RddCore::new(self.inner.next_rdd_id.fetch_add(1, Ordering::Relaxed), name)
+    }
+
+    pub(crate) fn new_shuffle_id(&self) -> usize {
+        self.inner.next_shuffle_id.fetch_add(1, Ordering::Relaxed)
+    }
+
+    pub(crate) fn env(&self) -> &Arc<Env> {
+        &self.inner.env
+    }
+
+    /// Distributes `values` over `slices` partitions (the default parallelism when 0).
+    pub fn parallelize<T: Data>(&self, values: Vec<T>, slices: usize) -> Rdd<T> {
+        let slices = if slices == 0 {
+            self.default_parallelism()
+        } else {
+            slices
+        };
+        let manager = &self.inner.env.broadcast_manager;
+        let slices = slice(values, slices)
+            .into_iter()
+            .map(|s| manager.new_broadcast(s))
+            .collect();
+        Rdd::from_impl(
+            self,
+            ParallelCollectionRdd {
+                core: self.new_rdd_core("parallelize"),
+                slices,
+            },
+        )
+    }
+
+    /// The integers `start..end` by `step` over `slices` partitions (default parallelism when 0).
+    ///
+    /// # Errors
+    /// A step of 0.
+    pub fn range(&self, start: i64, end: i64, step: i64, slices: usize) -> Result<Rdd<i64>> {
+        if step == 0 {
+            return Err(Error::Input("range step must not be 0".into()));
+        }
+        let slices = if slices == 0 {
+            self.default_parallelism()
+        } else {
+            slices
+        };
+        Ok(Rdd::from_impl(
+            self,
+            RangeRdd {
+                core: self.new_rdd_core("range"),
+                start,
+                end,
+                step,
+                slices,
+            },
+        ))
+    }
+
+    /// An RDD with no elements and no partitions.
+    pub fn empty<T: Data>(&self) -> Rdd<T> {
+        Rdd::from_impl(
+            self,
+            EmptyRdd {
+                core: self.new_rdd_core("empty"),
+                _t: std::marker::PhantomData,
+            },
+        )
+    }
+
+    /// The lines of text files: a file, a directory, a glob, or a comma-separated list of them,
+    /// in at least `min_partitions` partitions (Spark's default: min(parallelism, 2) when 0).
+    ///
+    /// # Errors
+    /// A path that matches nothing, or a directory that cannot be listed.
+    pub fn text_file(&self, path: &str, min_partitions: usize) -> Result<Rdd<String>> {
+        let files = list_input_files(path)?;
+        let splits = compute_splits(&files, self.min_partitions(min_partitions));
+        Ok(Rdd::from_impl(
+            self,
+            TextFileRdd {
+                core: self.new_rdd_core("text_file"),
+                splits,
+            },
+        ))
+    }
+
+    /// Whole files as `(path, contents)` pairs; paths as `file:/absolute/path`.
+    ///
+    /// # Errors
+    /// As [`Context::text_file`].
+    pub fn whole_text_files(
+        &self,
+        path: &str,
+        min_partitions: usize,
+    ) -> Result<Rdd<(String, String)>> {
+        let files = list_input_files(path)?;
+        let groups = group_files(files, self.min_partitions(min_partitions));
+        Ok(Rdd::from_impl(
+            self,
+            WholeTextFilesRdd {
+                core: self.new_rdd_core("whole_text_files"),
+                groups,
+            },
+        ))
+    }
+
+    fn min_partitions(&self, requested: usize) -> usize {
+        if requested == 0 {
+            self.default_parallelism().min(2)
+        } else {
+            requested
+        }
+    }
+
+    /// The union of several RDDs.
+    pub fn union<T: Data>(&self, rdds: &[Rdd<T>]) -> Rdd<T> {
+        Rdd::from_impl(
+            self,
+            UnionRdd {
+                core: self.new_rdd_core("union"),
+                parents: rdds.iter().map(|r| r.rdd_ref().clone()).collect(),
+            },
+        )
+    }
+
+    /// A read-only value shipped to each executor once; capture the handle in closures.
+    pub fn broadcast<T: Data>(&self, value: T) -> Broadcast<T> {
+        self.inner.env.broadcast_manager.new_broadcast(value)
+    }
+
+    /// Destroys a broadcast variable; tasks that read it afterwards fail.
+    pub fn destroy_broadcast<T: Data>(&self, broadcast: &Broadcast<T>) {
+        self.inner.env.broadcast_manager.remove(broadcast.id());
+    }
+
+    /// An accumulator with `param`'s add and merge.
+    pub fn accumulator<P: AccumulatorParam>(&self, param: P) -> Accumulator<P> {
+        self.inner.accumulators.register(param)
+    }
+
+    /// An `i64` sum (Spark's `longAccumulator`).
+    pub fn long_accumulator(&self) -> Accumulator<LongSum> {
+        self.accumulator(LongSum)
+    }
+
+    /// An `f64` sum (Spark's `doubleAccumulator`).
+    pub fn double_accumulator(&self) -> Accumulator<DoubleSum> {
+        self.accumulator(DoubleSum)
+    }
+
+    /// A list of everything added (Spark's `collectionAccumulator`).
+    pub fn collection_accumulator<T: Data>(&self) -> Accumulator<Collection<T>> {
+        self.accumulator(Collection(std::marker::PhantomData))
+    }
+
+    /// An accumulator with a user-defined zero and merge function (associative and commutative).
+    pub fn merge_accumulator<V: Data, F: Func<(V, V), Output = V> + Clone>(
+        &self,
+        zero: V,
+        merge: F,
+    ) -> Accumulator<Merge<V, F>> {
+        self.accumulator(user_merge(zero, merge))
+    }
+
+    /// Runs `func` on `partitions` of `rdd` (all when `None`) and returns their results in order
+    /// (Spark's `runJob`). Every action goes through here.
+    ///
+    /// # Errors
+    /// The job was aborted: see [`Error::JobAborted`].
+    pub fn run_job<T, U, F>(
+        &self,
+        rdd: &Rdd<T>,
+        func: F,
+        partitions: Option<&[usize]>,
+    ) -> Result<Vec<U>>
+    where
+        T: Data,
+        U: Serialize + DeserializeOwned + Send + 'static,
+        F: PartitionFunc<T, U>,
+    {
+        let all: Vec<usize>;
+        let partitions = match partitions {
+            Some(p) => p,
+            None => {
+                all = (0..rdd.num_partitions()).collect();
+                &all
+            }
+        };
+        let func = Arc::new(func);
+        let parent: RddRef<T> = rdd.rdd_ref().clone();
+        let make = move |p: usize| -> Arc<dyn Task> {
+            Arc::new(ResultTask::<T, U, F>::new(parent.clone(), func.clone(), p))
+        };
+        let bytes = self
+            .inner
+            .scheduler
+            .run_job(rdd.rdd_ref().base(), partitions, &make)?;
+        bytes
+            .iter()
+            .map(|b| bincode::deserialize(b).map_err(Error::from))
+            .collect()
+    }
+
+    /// What each job so far did, oldest first.
+    pub fn job_summaries(&self) -> Vec<JobSummary> {
+        self.inner.scheduler.summaries()
+    }
+
+    /// What the last job did.
+    pub fn last_job_summary(&self) -> Option<JobSummary> {
+        self.job_summaries().pop()
+    }
+}

@@ -1,0 +1,77 @@
+//! The services every executor has (Spark's `SparkEnv`): block manager, memory manager, shuffle
+//! outputs and broadcast values. In local mode the driver and its task threads share one.
+
+use crate::broadcast::BroadcastManager;
+use crate::conf::{keys, EmberConf};
+use crate::error::{Error, Result};
+use crate::shuffle::{MapOutputTracker, ShuffleManager};
+use crate::storage::{BlockManager, MemoryManager};
+use std::sync::Arc;
+
+/// The services of one executor.
+#[derive(Debug)]
+pub struct Env {
+    /// `driver` in local mode.
+    pub executor_id: String,
+    /// Cached blocks.
+    pub block_manager: BlockManager,
+    /// The memory budget shared by execution and storage.
+    pub memory_manager: Arc<MemoryManager>,
+    /// Shuffle files of this executor.
+    pub shuffle_manager: ShuffleManager,
+    /// Where every map output is.
+    pub map_output_tracker: MapOutputTracker,
+    /// Broadcast values.
+    pub broadcast_manager: BroadcastManager,
+    // Removed, with everything in it, when the Env goes.
+    _scratch: tempfile::TempDir,
+}
+
+impl Env {
+    /// Builds the services from `conf` for an executor with `slots` task slots.
+    ///
+    /// # Errors
+    /// Bad memory settings, or a local directory that cannot be created.
+    pub fn new(conf: &EmberConf, executor_id: &str, slots: usize) -> Result<Self> {
+        let memory = conf.require(&keys::EXECUTOR_MEMORY)?;
+        let reserved = conf.require(&keys::RESERVED_MEMORY)?;
+        let fraction = conf.require(&keys::MEMORY_FRACTION)?;
+        let storage_fraction = conf.require(&keys::MEMORY_STORAGE_FRACTION)?;
+        if memory <= reserved {
+            return Err(Error::Config {
+                key: keys::EXECUTOR_MEMORY.key.into(),
+                value: conf
+                    .get_raw(keys::EXECUTOR_MEMORY.key)
+                    .unwrap_or("1g")
+                    .into(),
+                reason: format!(
+                    "must exceed the {} MiB reserved memory; raise it (for example to 1g)",
+                    reserved >> 20
+                ),
+            });
+        }
+        let pool = ((memory - reserved) as f64 * fraction) as u64;
+        let memory_manager = Arc::new(MemoryManager::new(pool, storage_fraction, slots));
+        let local_dir = conf.require(&keys::LOCAL_DIR)?;
+        std::fs::create_dir_all(&local_dir).map_err(|e| Error::io(&local_dir, e))?;
+        let scratch = tempfile::Builder::new()
+            .prefix("ember-")
+            .tempdir_in(&local_dir)
+            .map_err(|e| Error::io(&local_dir, e))?;
+        let compress_shuffle = conf.require(&keys::SHUFFLE_COMPRESS)?;
+        let compress_rdd = conf.require(&keys::RDD_COMPRESS)?;
+        Ok(Env {
+            executor_id: executor_id.to_string(),
+            block_manager: BlockManager::new(
+                memory_manager.clone(),
+                scratch.path().join("blocks"),
+                compress_rdd,
+            ),
+            shuffle_manager: ShuffleManager::new(scratch.path().join("shuffle"), compress_shuffle),
+            memory_manager,
+            map_output_tracker: MapOutputTracker::default(),
+            broadcast_manager: BroadcastManager::default(),
+            _scratch: scratch,
+        })
+    }
+}

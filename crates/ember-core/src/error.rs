@@ -1,0 +1,96 @@
+//! The one error type of the core engine.
+//!
+//! Variants are grouped by who must act: the user's input, the configuration, a job that failed
+//! while running, or an internal bug. Messages name the thing, the value and the fix; they are
+//! lowercase and end without a period so that callers can wrap them.
+
+use std::path::PathBuf;
+
+/// Result with [`Error`] as the default error.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// Everything that can go wrong in the core engine.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// A configuration key has a value that cannot be used.
+    #[error("invalid value '{value}' for {key}: {reason}")]
+    Config {
+        /// The `ember.*` key.
+        key: String,
+        /// The value given.
+        value: String,
+        /// What is wrong and what would be accepted.
+        reason: String,
+    },
+    /// A configuration file cannot be parsed.
+    #[error("{path}:{line}: {reason}")]
+    ConfigFile {
+        /// The file.
+        path: PathBuf,
+        /// The 1-based line number.
+        line: usize,
+        /// What is wrong.
+        reason: String,
+    },
+    /// The master URL is not one ember knows.
+    #[error("invalid master URL '{0}': expected local, local[N], local[*], local[N,F] or local-cluster[E,C,M]")]
+    Master(String),
+    /// An I/O operation on a path failed.
+    #[error("{}: {source}", path.display())]
+    Io {
+        /// The path involved.
+        path: PathBuf,
+        /// The underlying error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The input given to an operation cannot be used.
+    #[error("{0}")]
+    Input(String),
+    /// A job was aborted: a task failed too often, or a stage could not complete.
+    #[error("job {job_id} aborted: {reason}")]
+    JobAborted {
+        /// The job id, as the console and event log print it.
+        job_id: usize,
+        /// Why, naming the stage, the partition and the original message.
+        reason: String,
+    },
+    /// User code in a task panicked or returned an error.
+    #[error("{0}")]
+    UserCode(String),
+    /// A value could not be serialized or deserialized.
+    #[error("serialization failed: {0}")]
+    Serialization(String),
+    /// A reduce task could not read a map task's shuffle output; the map stage must run again.
+    #[error("fetch failed: shuffle {shuffle_id}, map {map_index}, reduce {reduce_id}: {message}")]
+    FetchFailed {
+        /// The shuffle.
+        shuffle_id: usize,
+        /// The map partition whose output is missing.
+        map_index: usize,
+        /// The reduce partition that wanted it.
+        reduce_id: usize,
+        /// What went wrong.
+        message: String,
+    },
+    /// A bug in ember.
+    #[error("internal error: {0}; please report this as a bug")]
+    Internal(String),
+}
+
+impl Error {
+    /// An [`Error::Io`] for `path`.
+    pub fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
+        Error::Io {
+            path: path.into(),
+            source,
+        }
+    }
+}
+
+impl From<bincode::Error> for Error {
+    fn from(e: bincode::Error) -> Self {
+        Error::Serialization(e.to_string())
+    }
+}

@@ -1,0 +1,50 @@
+//! ember's core engine: RDDs, their scheduling into stages and tasks, the shuffle, storage of
+//! cached partitions, broadcast variables and accumulators.
+//!
+//! This crate owns everything a job needs inside one application: the [`Context`], the [`Rdd`]
+//! transformations and actions, the DAG scheduler and the task slots of `local[N]`, sort-based
+//! shuffle files with spilling, the block manager and memory manager. It does not read Hadoop
+//! configuration or talk to HDFS, S3 or YARN (`ember-hadoop`, `ember-yarn`), and it has no SQL
+//! (`ember-sql`). Users depend on the `ember` facade crate, which re-exports this one.
+//!
+//! ```
+//! use ember_core::{Context, Fn};
+//! let ctx = Context::with_master("local[2]").unwrap();
+//! let evens = ctx.range(0, 100, 1, 4).unwrap().filter(Fn!(|x: &i64| x % 2 == 0));
+//! assert_eq!(evens.count().unwrap(), 50);
+//! assert_eq!(evens.sum().unwrap(), 2450.0);
+//! ```
+#![deny(missing_docs)]
+
+pub mod accumulator;
+mod aggregator;
+pub mod broadcast;
+pub mod conf;
+mod context;
+mod data;
+mod env;
+mod error;
+mod master;
+mod partitioner;
+pub mod rdd;
+pub mod scheduler;
+pub mod ship;
+pub mod shuffle;
+pub mod storage;
+pub mod task_context;
+
+pub use accumulator::{Accumulator, AccumulatorParam};
+pub use aggregator::Aggregator;
+pub use broadcast::Broadcast;
+pub use conf::EmberConf;
+pub use context::Context;
+pub use data::{Data, Func, Key};
+pub use env::Env;
+pub use error::{Error, Result};
+pub use master::Master;
+pub use partitioner::{HashPartitioner, Partitioner, RangePartitioner};
+pub use rdd::{BoxIter, Rdd, StatCounter};
+pub use scheduler::JobSummary;
+pub use serde_closure::Fn;
+pub use storage::StorageLevel;
+pub use task_context::TaskContext;

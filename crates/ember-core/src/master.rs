@@ -1,0 +1,87 @@
+//! Master URLs: where an application's tasks run.
+
+use crate::error::{Error, Result};
+
+/// A parsed master URL.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Master {
+    /// `local`, `local[N]`, `local[*]`, `local[N,F]`: tasks run on threads of this process.
+    Local {
+        /// Task slots (threads).
+        threads: usize,
+        /// Attempts per task, when the URL gives them (`local[N,F]`).
+        max_failures: Option<usize>,
+    },
+}
+
+impl Master {
+    /// Parses a master URL as Spark does for the local forms.
+    ///
+    /// ```
+    /// use ember_core::Master;
+    /// assert_eq!(Master::parse("local[3]").unwrap(), Master::Local { threads: 3, max_failures: None });
+    /// assert!(Master::parse("local[0]").is_err());
+    /// ```
+    ///
+    /// # Errors
+    /// [`Error::Master`] for anything else.
+    pub fn parse(url: &str) -> Result<Master> {
+        let bad = || Error::Master(url.to_string());
+        if url == "local" {
+            return Ok(Master::Local {
+                threads: 1,
+                max_failures: None,
+            });
+        }
+        let inner = url
+            .strip_prefix("local[")
+            .and_then(|r| r.strip_suffix(']'))
+            .ok_or_else(bad)?;
+        let (threads, failures) = match inner.split_once(',') {
+            Some((t, f)) => (t.trim(), Some(f.trim())),
+            None => (inner.trim(), None),
+        };
+        let threads = match threads {
+            "*" => std::thread::available_parallelism().map_or(1, |n| n.get()),
+            n => n.parse().ok().filter(|&n| n > 0).ok_or_else(bad)?,
+        };
+        let max_failures = match failures {
+            Some(f) => Some(f.parse().ok().filter(|&n| n > 0).ok_or_else(bad)?),
+            None => None,
+        };
+        Ok(Master::Local {
+            threads,
+            max_failures,
+        })
+    }
+
+    /// Task slots across the application.
+    pub fn total_cores(&self) -> usize {
+        match self {
+            Master::Local { threads, .. } => *threads,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn local_forms_parse() {
+        assert_eq!(Master::parse("local").unwrap().total_cores(), 1);
+        assert!(Master::parse("local[*]").unwrap().total_cores() >= 1);
+        assert_eq!(
+            Master::parse("local[4, 2]").unwrap(),
+            Master::Local {
+                threads: 4,
+                max_failures: Some(2)
+            }
+        );
+        for bad in ["", "yarn-ish", "local[", "local[x]", "local[2,0]"] {
+            let err = Master::parse(bad).unwrap_err().to_string();
+            assert!(err.contains("local[N]"), "{bad}: {err}");
+        }
+    }
+}

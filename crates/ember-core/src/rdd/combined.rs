@@ -1,0 +1,189 @@
+//! Narrow RDDs over several parents or regrouped partitions: union, coalesce, cartesian, zip.
+
+use super::{BoxIter, Dependency, RddBase, RddCompute, RddCore, RddRef};
+use crate::data::Data;
+use crate::error::{Error, Result};
+use crate::task_context::{abort, TaskContext};
+use serde::{Deserialize, Serialize};
+use std::sync::Arc;
+
+/// The partitions of several RDDs, one after another (Spark's `UnionRDD`).
+#[derive(Serialize, Deserialize)]
+#[serde(bound = "")]
+pub(crate) struct UnionRdd<T: Data> {
+    pub core: RddCore,
+    pub parents: Vec<RddRef<T>>,
+}
+
+impl<T: Data> UnionRdd<T> {
+    fn locate(&self, mut partition: usize) -> Option<(&RddRef<T>, usize)> {
+        for parent in &self.parents {
+            let n = parent.0.num_partitions();
+            if partition < n {
+                return Some((parent, partition));
+            }
+            partition -= n;
+        }
+        None
+    }
+}
+
+impl<T: Data> RddBase for UnionRdd<T> {
+    fn core(&self) -> &RddCore {
+        &self.core
+    }
+    fn num_partitions(&self) -> usize {
+        self.parents.iter().map(|p| p.0.num_partitions()).sum()
+    }
+    fn dependencies(&self) -> Vec<Dependency> {
+        self.parents
+            .iter()
+            .map(|p| Dependency::Narrow(p.base()))
+            .collect()
+    }
+    fn preferred_locations(&self, partition: usize) -> Vec<String> {
+        self.locate(partition)
+            .map(|(p, i)| p.0.preferred_locations(i))
+            .unwrap_or_default()
+    }
+}
+
+impl<T: Data> RddCompute<T> for UnionRdd<T> {
+    fn compute(&self, partition: usize, tc: &Arc<TaskContext>) -> Result<BoxIter<T>> {
+        let (parent, index) = self
+            .locate(partition)
+            .ok_or_else(|| Error::Internal(format!("union has no partition {partition}")))?;
+        parent.iterator(index, tc)
+    }
+}
+
+/// Fewer partitions, each the concatenation of a group of the parent's (Spark's
+/// `CoalescedRDD`, without a shuffle).
+#[derive(Serialize, Deserialize)]
+#[serde(bound = "")]
+pub(crate) struct CoalescedRdd<T: Data> {
+    pub core: RddCore,
+    pub parent: RddRef<T>,
+    pub groups: Vec<Vec<usize>>,
+}
+
+/// Groups `parents` partitions into `target` contiguous runs of near-equal size.
+pub(crate) fn coalesce_groups(parents: usize, target: usize) -> Vec<Vec<usize>> {
+    let target = target.clamp(1, parents.max(1));
+    (0..target)
+        .map(|i| (i * parents / target..(i + 1) * parents / target).collect())
+        .collect()
+}
+
+impl<T: Data> RddBase for CoalescedRdd<T> {
+    fn core(&self) -> &RddCore {
+        &self.core
+    }
+    fn num_partitions(&self) -> usize {
+        self.groups.len()
+    }
+    fn dependencies(&self) -> Vec<Dependency> {
+        vec![Dependency::Narrow(self.parent.base())]
+    }
+}
+
+impl<T: Data> RddCompute<T> for CoalescedRdd<T> {
+    fn compute(&self, partition: usize, tc: &Arc<TaskContext>) -> Result<BoxIter<T>> {
+        let parent = self.parent.clone();
+        let tc = tc.clone();
+        let group = self.groups[partition].clone();
+        Ok(Box::new(group.into_iter().flat_map(move |p| {
+            parent.iterator(p, &tc).unwrap_or_else(|e| abort(e))
+        })))
+    }
+}
+
+/// Every pair of an element of `a` and one of `b` (Spark's `CartesianRDD`).
+#[derive(Serialize, Deserialize)]
+#[serde(bound = "")]
+pub(crate) struct CartesianRdd<T: Data, U: Data> {
+    pub core: RddCore,
+    pub a: RddRef<T>,
+    pub b: RddRef<U>,
+}
+
+impl<T: Data, U: Data> RddBase for CartesianRdd<T, U> {
+    fn core(&self) -> &RddCore {
+        &self.core
+    }
+    fn num_partitions(&self) -> usize {
+        self.a.0.num_partitions() * self.b.0.num_partitions()
+    }
+    fn dependencies(&self) -> Vec<Dependency> {
+        vec![
+            Dependency::Narrow(self.a.base()),
+            Dependency::Narrow(self.b.base()),
+        ]
+    }
+}
+
+impl<T: Data, U: Data> RddCompute<(T, U)> for CartesianRdd<T, U> {
+    fn compute(&self, partition: usize, tc: &Arc<TaskContext>) -> Result<BoxIter<(T, U)>> {
+        let nb = self.b.0.num_partitions();
+        let right: Arc<Vec<U>> = Arc::new(self.b.iterator(partition % nb, tc)?.collect());
+        let left = self.a.iterator(partition / nb, tc)?;
+        Ok(Box::new(left.flat_map(move |x| {
+            let right = right.clone();
+            (0..right.len()).map(move |i| (x.clone(), right[i].clone()))
+        })))
+    }
+}
+
+/// Pairs the i-th elements of two RDDs with the same partitioning (Spark's
+/// `ZippedPartitionsRDD2` as used by `zip`).
+#[derive(Serialize, Deserialize)]
+#[serde(bound = "")]
+pub(crate) struct ZippedRdd<T: Data, U: Data> {
+    pub core: RddCore,
+    pub a: RddRef<T>,
+    pub b: RddRef<U>,
+}
+
+impl<T: Data, U: Data> RddBase for ZippedRdd<T, U> {
+    fn core(&self) -> &RddCore {
+        &self.core
+    }
+    fn num_partitions(&self) -> usize {
+        self.a.0.num_partitions()
+    }
+    fn dependencies(&self) -> Vec<Dependency> {
+        vec![
+            Dependency::Narrow(self.a.base()),
+            Dependency::Narrow(self.b.base()),
+        ]
+    }
+}
+
+impl<T: Data, U: Data> RddCompute<(T, U)> for ZippedRdd<T, U> {
+    fn compute(&self, partition: usize, tc: &Arc<TaskContext>) -> Result<BoxIter<(T, U)>> {
+        let mut a = self.a.iterator(partition, tc)?;
+        let mut b = self.b.iterator(partition, tc)?;
+        Ok(Box::new(std::iter::from_fn(move || {
+            match (a.next(), b.next()) {
+                (Some(x), Some(y)) => Some((x, y)),
+                (None, None) => None,
+                _ => abort(Error::Input(
+                    "can only zip RDDs with the same number of elements in each partition".into(),
+                )),
+            }
+        })))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::coalesce_groups;
+
+    #[test]
+    fn coalesce_groups_cover_every_partition_once() {
+        let groups = coalesce_groups(10, 3);
+        assert_eq!(groups.len(), 3);
+        assert_eq!(groups.concat(), (0..10).collect::<Vec<_>>());
+        assert_eq!(coalesce_groups(2, 5).len(), 2);
+    }
+}

@@ -1,0 +1,28 @@
+//! RDDs: the dataset abstraction, its transformations and actions.
+//!
+//! [`Rdd`] is the handle users hold. Behind it each transformation is a small struct
+//! implementing [`RddCompute`], holding its parents and its serializable closures; the struct is
+//! what tasks carry to executors (see [`crate::ship`]).
+
+mod actions;
+mod api;
+mod base;
+mod combined;
+mod map_partitions;
+mod numeric;
+mod pair;
+mod save;
+mod shuffled;
+mod sources;
+mod text_file;
+
+pub use api::Rdd;
+pub use base::{BoxIter, Dependency, RddBase, RddCompute, RddCore, RddRef, ShipRdd};
+pub use map_partitions::{PartitionOp, Side};
+pub use numeric::{Numeric, StatCounter};
+
+pub(crate) use combined::UnionRdd;
+pub(crate) use sources::{slice, EmptyRdd, ParallelCollectionRdd, RangeRdd};
+pub(crate) use text_file::{
+    compute_splits, group_files, list_input_files, TextFileRdd, WholeTextFilesRdd,
+};

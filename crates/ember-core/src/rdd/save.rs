@@ -1,0 +1,128 @@
+//! `save_as_text_file`: writing an RDD as text part files through a commit protocol (Spark's
+//! `saveAsTextFile` with Hadoop's `FileOutputCommitter`, algorithm 1).
+//!
+//! 1. The driver creates the output directory; if it exists the job is refused before anything
+//!    runs, as Spark refuses.
+//! 2. Each task attempt writes `part-NNNNN` under
+//!    `<out>/_temporary/0/_temporary/attempt_<stage>_<partition>_<attempt>/`, then commits by
+//!    renaming its attempt directory to `<out>/_temporary/0/task_<partition>`. The first attempt
+//!    to commit wins; a later duplicate deletes its own files.
+//! 3. When every task has committed, the driver moves the part files into `<out>`, removes
+//!    `_temporary` and writes an empty `_SUCCESS`.
+//! 4. If the job fails, the driver removes the output directory: a failed job leaves nothing.
+
+use super::{BoxIter, Rdd};
+use crate::data::Data;
+use crate::error::{Error, Result};
+use crate::scheduler::PartitionFunc;
+use crate::task_context::TaskContext;
+use serde::{Deserialize, Serialize};
+use std::fmt::Display;
+use std::io::{BufWriter, Write};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+impl<T: Data + Display> Rdd<T> {
+    /// Writes each element as a line of text: a directory of `part-NNNNN` files and `_SUCCESS`.
+    ///
+    /// # Errors
+    /// The directory exists already (remove it or choose another), it cannot be created, or the
+    /// job failed (then nothing is left at `path`).
+    pub fn save_as_text_file(&self, path: &str) -> Result<()> {
+        let out = PathBuf::from(path.strip_prefix("file://").unwrap_or(path));
+        if out.exists() {
+            return Err(Error::Input(format!(
+                "output directory {} already exists; remove it or write elsewhere",
+                out.display()
+            )));
+        }
+        if let Some(parent) = out.parent().filter(|p| !p.as_os_str().is_empty()) {
+            std::fs::create_dir_all(parent).map_err(|e| Error::io(parent, e))?;
+        }
+        std::fs::create_dir(&out).map_err(|e| Error::io(&out, e))?;
+        let job = self
+            .context()
+            .run_job(self, SaveTextFn { out: out.clone() }, None)
+            .and_then(|_| commit_job(&out));
+        if job.is_err() {
+            // Leave nothing behind: the output was ours from the start.
+            let _ = std::fs::remove_dir_all(&out);
+        }
+        job
+    }
+}
+
+fn job_temp(out: &Path) -> PathBuf {
+    out.join("_temporary").join("0")
+}
+
+/// Moves every committed task's files into the output directory and marks it complete.
+fn commit_job(out: &Path) -> Result<()> {
+    let temp = job_temp(out);
+    if temp.is_dir() {
+        let tasks = std::fs::read_dir(&temp).map_err(|e| Error::io(&temp, e))?;
+        for task in tasks {
+            let task = task.map_err(|e| Error::io(&temp, e))?.path();
+            if !task
+                .file_name()
+                .is_some_and(|n| n.to_string_lossy().starts_with("task_"))
+            {
+                continue;
+            }
+            let files = std::fs::read_dir(&task).map_err(|e| Error::io(&task, e))?;
+            for file in files {
+                let file = file.map_err(|e| Error::io(&task, e))?.path();
+                if let Some(name) = file.file_name() {
+                    let target = out.join(name);
+                    std::fs::rename(&file, &target).map_err(|e| Error::io(&target, e))?;
+                }
+            }
+        }
+    }
+    let temporary = out.join("_temporary");
+    if temporary.exists() {
+        std::fs::remove_dir_all(&temporary).map_err(|e| Error::io(&temporary, e))?;
+    }
+    let success = out.join("_SUCCESS");
+    std::fs::write(&success, b"").map_err(|e| Error::io(&success, e))
+}
+
+/// A task's part of `save_as_text_file`.
+#[derive(Serialize, Deserialize)]
+struct SaveTextFn {
+    out: PathBuf,
+}
+
+impl<T: Data + Display> PartitionFunc<T, ()> for SaveTextFn {
+    fn apply(&self, tc: &Arc<TaskContext>, partition: usize, elements: BoxIter<T>) -> Result<()> {
+        let temp = job_temp(&self.out);
+        let attempt = temp.join("_temporary").join(format!(
+            "attempt_{}_{partition}_{}",
+            tc.stage_id, tc.attempt_number
+        ));
+        std::fs::create_dir_all(&attempt).map_err(|e| Error::io(&attempt, e))?;
+        let file = attempt.join(format!("part-{partition:05}"));
+        let written = write_lines(&file, elements);
+        let committed = written.and_then(|_| {
+            let task = temp.join(format!("task_{partition}"));
+            match std::fs::rename(&attempt, &task) {
+                Ok(()) => Ok(()),
+                // Another attempt of this task committed first; its output stands.
+                Err(_) if task.is_dir() => Ok(()),
+                Err(e) => Err(Error::io(&task, e)),
+            }
+        });
+        // Whatever did not become the task's output goes.
+        let _ = std::fs::remove_dir_all(&attempt);
+        committed
+    }
+}
+
+fn write_lines<T: Display>(file: &Path, elements: BoxIter<T>) -> Result<()> {
+    let handle = std::fs::File::create(file).map_err(|e| Error::io(file, e))?;
+    let mut out = BufWriter::with_capacity(1 << 16, handle);
+    for x in elements {
+        writeln!(out, "{x}").map_err(|e| Error::io(file, e))?;
+    }
+    out.flush().map_err(|e| Error::io(file, e))
+}

@@ -1,0 +1,575 @@
+//! The DAG scheduler: turns a job into stages at shuffle boundaries and runs them in order
+//! (Spark's `DAGScheduler`).
+//!
+//! # Key concepts
+//! - A *job* computes some partitions of one RDD and applies a function to each (an action).
+//! - A *stage* is a set of tasks that run the same pipelined lineage on different partitions;
+//!   stages end at shuffle dependencies. Every shuffle has one [`ShuffleMapStage`], shared by all
+//!   jobs: when its outputs are all registered in the `MapOutputTracker`, a later job skips it.
+//! - A stage runs when all its parent shuffles' outputs are available; parents missing outputs
+//!   are submitted first and the stage waits.
+//!
+//! # Failure handling
+//! - A task that fails is retried until it has failed `ember.task.maxFailures` times; then the
+//!   job is aborted with a message naming the stage, the partition and the last error.
+//! - A fetch failure means a map output is gone. The map output is unregistered, the reducing
+//!   stage goes back to waiting, and the map stage is resubmitted for its missing partitions.
+//!   A stage that fails this way `ember.stage.maxConsecutiveAttempts` times aborts the job.
+//! - Results of attempts of an abandoned stage attempt are still used when they succeed (their
+//!   output is as good as any); their failures are ignored.
+//! - After an abort the job waits for its running tasks to end before returning, so nothing of
+//!   the job is still running when the caller sees the error.
+//!
+//! # Threading
+//! A job is driven by the thread that called the action; several jobs may run at once from
+//! different threads. State shared between jobs (the shuffle stages, the id counters) sits
+//! behind a mutex; per-job state lives in [`JobRun`] on the caller's stack.
+
+use super::events::{TaskEvent, TaskFailure, TaskSuccess};
+use super::local_backend::{Launch, LocalBackend, TaskId};
+use super::progress::StageProgress;
+use super::stage::{RunningStage, ShuffleMapStage, StageKey};
+use super::task::{encode_task, Task, TaskOutput};
+use crate::accumulator::AccumulatorRegistry;
+use crate::env::Env;
+use crate::error::{Error, Result};
+use crate::rdd::{Dependency, RddBase};
+use crate::shuffle::ShuffleDependencyBase;
+use crate::task_context::MetricsSnapshot;
+use crossbeam_channel::{Receiver, Sender};
+use parking_lot::Mutex;
+use std::collections::{HashMap, HashSet};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+/// What a job did, for the log and for callers who want to check (Spark's job end event).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct JobSummary {
+    /// The job's id.
+    pub job_id: usize,
+    /// Stages that ran (skipped stages are not counted).
+    pub stages: usize,
+    /// Task attempts launched, retries included.
+    pub tasks: usize,
+    /// Task attempts that failed.
+    pub failed_tasks: usize,
+    /// Counters summed over successful tasks.
+    pub metrics: MetricsSnapshot,
+    /// Wall time.
+    pub duration: Duration,
+}
+
+impl std::fmt::Display for JobSummary {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "job {} finished in {:.3} s: {} stages, {} tasks ({} failed), shuffle write {} B, \
+             shuffle read {} B, spill {} B in {} spills",
+            self.job_id,
+            self.duration.as_secs_f64(),
+            self.stages,
+            self.tasks,
+            self.failed_tasks,
+            self.metrics.shuffle_bytes_written,
+            self.metrics.shuffle_bytes_read,
+            self.metrics.spill_bytes,
+            self.metrics.spill_count,
+        )
+    }
+}
+
+/// Limits and switches read from the configuration once.
+pub(crate) struct SchedulerSettings {
+    pub max_task_failures: usize,
+    pub max_stage_attempts: usize,
+    pub show_progress: bool,
+}
+
+/// The DAG scheduler of one Context.
+pub(crate) struct DagScheduler {
+    env: Arc<Env>,
+    backend: LocalBackend,
+    accumulators: Arc<AccumulatorRegistry>,
+    settings: SchedulerSettings,
+    shuffle_stages: Mutex<HashMap<usize, Arc<ShuffleMapStage>>>,
+    next_stage_id: AtomicUsize,
+    next_job_id: AtomicUsize,
+    next_task_id: AtomicU64,
+    summaries: Mutex<Vec<JobSummary>>,
+}
+
+/// Makes the result task for a partition of the job's RDD.
+pub(crate) type ResultTaskMaker<'a> = &'a dyn Fn(usize) -> Arc<dyn Task>;
+
+impl DagScheduler {
+    pub(crate) fn new(
+        env: Arc<Env>,
+        backend: LocalBackend,
+        accumulators: Arc<AccumulatorRegistry>,
+        settings: SchedulerSettings,
+    ) -> Self {
+        DagScheduler {
+            env,
+            backend,
+            accumulators,
+            settings,
+            shuffle_stages: Mutex::new(HashMap::new()),
+            next_stage_id: AtomicUsize::new(0),
+            next_job_id: AtomicUsize::new(0),
+            next_task_id: AtomicU64::new(0),
+            summaries: Mutex::new(Vec::new()),
+        }
+    }
+
+    /// Runs a job: the result tasks made by `make_task` for `partitions` of `rdd`, after every
+    /// shuffle they need. Returns each partition's serialized value, in the order given.
+    pub(crate) fn run_job(
+        &self,
+        rdd: Arc<dyn RddBase>,
+        partitions: &[usize],
+        make_task: ResultTaskMaker<'_>,
+    ) -> Result<Vec<Vec<u8>>> {
+        let job_id = self.next_job_id.fetch_add(1, Ordering::Relaxed);
+        let result_parents = self.parent_stages(&rdd)?;
+        let (reply, events) = crossbeam_channel::unbounded();
+        let mut run = JobRun {
+            scheduler: self,
+            job_id,
+            result_stage_id: self.next_stage_id.fetch_add(1, Ordering::Relaxed),
+            result_parents,
+            partitions: partitions.to_vec(),
+            make_task,
+            results: (0..partitions.len()).map(|_| None).collect(),
+            running: HashMap::new(),
+            progress: HashMap::new(),
+            waiting: HashSet::new(),
+            stage_attempts: HashMap::new(),
+            task_failures: HashMap::new(),
+            reply,
+            events,
+            in_flight: 0,
+            summary: JobSummary {
+                job_id,
+                ..JobSummary::default()
+            },
+            started: Instant::now(),
+        };
+        let outcome = run.run();
+        run.summary.duration = run.started.elapsed();
+        match &outcome {
+            Ok(_) => tracing::info!("{}", run.summary),
+            Err(e) => tracing::warn!("job {job_id} failed: {e}"),
+        }
+        self.summaries.lock().push(run.summary.clone());
+        outcome
+    }
+
+    /// Summaries of every job so far, oldest first.
+    pub(crate) fn summaries(&self) -> Vec<JobSummary> {
+        self.summaries.lock().clone()
+    }
+
+    /// The shuffles the stage computing `rdd` reads, creating their stages on first sight.
+    fn parent_stages(&self, rdd: &Arc<dyn RddBase>) -> Result<Vec<usize>> {
+        let mut shuffles = Vec::new();
+        let mut seen = HashSet::new();
+        let mut stack = vec![rdd.clone()];
+        while let Some(r) = stack.pop() {
+            if !seen.insert(r.core().id()) {
+                continue;
+            }
+            for dep in r.dependencies() {
+                match dep {
+                    Dependency::Narrow(parent) => stack.push(parent),
+                    Dependency::Shuffle(shuffle) => {
+                        let id = shuffle.shuffle_id();
+                        self.shuffle_stage(shuffle)?;
+                        if !shuffles.contains(&id) {
+                            shuffles.push(id);
+                        }
+                    }
+                }
+            }
+        }
+        Ok(shuffles)
+    }
+
+    fn shuffle_stage(&self, dep: Arc<dyn ShuffleDependencyBase>) -> Result<Arc<ShuffleMapStage>> {
+        let id = dep.shuffle_id();
+        if let Some(stage) = self.shuffle_stages.lock().get(&id) {
+            return Ok(stage.clone());
+        }
+        let parents = self.parent_stages(&dep.rdd())?;
+        let maps = dep.rdd().num_partitions();
+        self.env.map_output_tracker.register_shuffle(id, maps);
+        let stage = Arc::new(ShuffleMapStage {
+            id: self.next_stage_id.fetch_add(1, Ordering::Relaxed),
+            dependency: dep,
+            parents,
+        });
+        Ok(self
+            .shuffle_stages
+            .lock()
+            .entry(id)
+            .or_insert(stage)
+            .clone())
+    }
+
+    fn stage_of(&self, shuffle: usize) -> Result<Arc<ShuffleMapStage>> {
+        self.shuffle_stages
+            .lock()
+            .get(&shuffle)
+            .cloned()
+            .ok_or_else(|| Error::Internal(format!("no stage for shuffle {shuffle}")))
+    }
+}
+
+/// The state of one job while it runs.
+struct JobRun<'a> {
+    scheduler: &'a DagScheduler,
+    job_id: usize,
+    result_stage_id: usize,
+    result_parents: Vec<usize>,
+    partitions: Vec<usize>,
+    make_task: ResultTaskMaker<'a>,
+    /// Each requested partition's value once a task delivered it.
+    results: Vec<Option<Vec<u8>>>,
+    running: HashMap<StageKey, RunningStage>,
+    progress: HashMap<StageKey, StageProgress>,
+    /// Stages whose parents must finish first.
+    waiting: HashSet<StageKey>,
+    /// Attempts per stage since it last completed, for `ember.stage.maxConsecutiveAttempts`.
+    stage_attempts: HashMap<StageKey, usize>,
+    /// Failed attempts per (stage, partition), for `ember.task.maxFailures`.
+    task_failures: HashMap<(StageKey, usize), usize>,
+    reply: Sender<TaskEvent>,
+    events: Receiver<TaskEvent>,
+    in_flight: usize,
+    summary: JobSummary,
+    started: Instant,
+}
+
+impl JobRun<'_> {
+    fn run(&mut self) -> Result<Vec<Vec<u8>>> {
+        let outcome = self.drive();
+        // Nothing of the job may still run when the caller sees its outcome: an abort waits
+        // for running attempts, a success for duplicates of finished ones.
+        self.drain();
+        outcome?;
+        Ok(self
+            .results
+            .iter_mut()
+            .map(|r| r.take().unwrap_or_default())
+            .collect())
+    }
+
+    fn drive(&mut self) -> Result<()> {
+        if self.partitions.is_empty() {
+            return Ok(());
+        }
+        self.submit(StageKey::Result)?;
+        while self.results.iter().any(Option::is_none) {
+            let event = self
+                .events
+                .recv()
+                .map_err(|_| Error::Internal("task slots went away".into()))?;
+            self.in_flight -= 1;
+            self.handle(event)?;
+        }
+        Ok(())
+    }
+
+    /// Waits for the job's running tasks; their results are dropped.
+    fn drain(&mut self) {
+        while self.in_flight > 0 && self.events.recv().is_ok() {
+            self.in_flight -= 1;
+        }
+    }
+
+    fn parents(&self, key: StageKey) -> Result<Vec<usize>> {
+        match key {
+            StageKey::Result => Ok(self.result_parents.clone()),
+            StageKey::Shuffle(s) => Ok(self.scheduler.stage_of(s)?.parents.clone()),
+        }
+    }
+
+    fn tracker(&self) -> &crate::shuffle::MapOutputTracker {
+        &self.scheduler.env.map_output_tracker
+    }
+
+    /// Runs `key` now if its parents' outputs are all there; else submits them and waits.
+    fn submit(&mut self, key: StageKey) -> Result<()> {
+        if self.running.contains_key(&key) || self.waiting.contains(&key) {
+            return Ok(());
+        }
+        let missing: Vec<usize> = self
+            .parents(key)?
+            .into_iter()
+            .filter(|&s| !self.tracker().missing(s).is_empty())
+            .collect();
+        if missing.is_empty() {
+            return self.launch_stage(key);
+        }
+        self.waiting.insert(key);
+        for parent in missing {
+            self.submit(StageKey::Shuffle(parent))?;
+        }
+        Ok(())
+    }
+
+    fn missing_partitions(&self, key: StageKey) -> Vec<usize> {
+        match key {
+            StageKey::Result => (0..self.results.len())
+                .filter(|&i| self.results[i].is_none())
+                .collect(),
+            StageKey::Shuffle(s) => self.tracker().missing(s),
+        }
+    }
+
+    fn stage_id(&self, key: StageKey) -> Result<usize> {
+        match key {
+            StageKey::Result => Ok(self.result_stage_id),
+            StageKey::Shuffle(s) => Ok(self.scheduler.stage_of(s)?.id),
+        }
+    }
+
+    fn launch_stage(&mut self, key: StageKey) -> Result<()> {
+        let partitions = self.missing_partitions(key);
+        let stage_id = self.stage_id(key)?;
+        let attempts = self.stage_attempts.entry(key).or_default();
+        let attempt = *attempts;
+        *attempts += 1;
+        if partitions.is_empty() {
+            return self.stage_finished(key);
+        }
+        tracing::debug!(
+            stage_id,
+            attempt,
+            tasks = partitions.len(),
+            "submitting stage"
+        );
+        self.summary.stages += 1;
+        let progress = StageProgress::new(
+            self.scheduler.settings.show_progress,
+            stage_id,
+            partitions.len(),
+        );
+        self.progress.insert(key, progress);
+        self.running.insert(
+            key,
+            RunningStage {
+                stage_id,
+                attempt,
+                running: HashSet::new(),
+                done: 0,
+            },
+        );
+        for p in partitions {
+            self.launch_task(key, p)?;
+        }
+        Ok(())
+    }
+
+    fn launch_task(&mut self, key: StageKey, index: usize) -> Result<()> {
+        let task: Arc<dyn Task> = match key {
+            StageKey::Result => (self.make_task)(self.partitions[index]),
+            StageKey::Shuffle(s) => self.scheduler.stage_of(s)?.dependency.map_task(index),
+        };
+        let bytes = encode_task(&*task)?;
+        let stage = self
+            .running
+            .get_mut(&key)
+            .ok_or_else(|| Error::Internal("launching a task of a stage not running".into()))?;
+        stage.running.insert(index);
+        let id = TaskId {
+            stage_id: stage.stage_id,
+            stage_attempt: stage.attempt,
+            partition: index,
+            attempt: self.task_failures.get(&(key, index)).copied().unwrap_or(0),
+            task_attempt_id: self.scheduler.next_task_id.fetch_add(1, Ordering::Relaxed),
+        };
+        self.scheduler.backend.launch(Launch {
+            id,
+            bytes,
+            reply: self.reply.clone(),
+        });
+        self.in_flight += 1;
+        self.summary.tasks += 1;
+        Ok(())
+    }
+
+    fn key_of(&self, stage_id: usize) -> Option<StageKey> {
+        if stage_id == self.result_stage_id {
+            return Some(StageKey::Result);
+        }
+        let stages = self.scheduler.shuffle_stages.lock();
+        stages
+            .iter()
+            .find(|(_, s)| s.id == stage_id)
+            .map(|(shuffle, _)| StageKey::Shuffle(*shuffle))
+    }
+
+    fn handle(&mut self, event: TaskEvent) -> Result<()> {
+        let Some(key) = self.key_of(event.id.stage_id) else {
+            return Ok(());
+        };
+        let current = self
+            .running
+            .get(&key)
+            .is_some_and(|s| s.attempt == event.id.stage_attempt);
+        match event.result {
+            Ok(success) => self.task_succeeded(key, event.id, success, current),
+            Err(failure) if current => {
+                self.summary.failed_tasks += 1;
+                self.task_failed(key, event.id, failure)
+            }
+            Err(_) => {
+                self.summary.failed_tasks += 1;
+                Ok(())
+            }
+        }
+    }
+
+    fn task_succeeded(
+        &mut self,
+        key: StageKey,
+        id: TaskId,
+        success: TaskSuccess,
+        current: bool,
+    ) -> Result<()> {
+        let index = id.partition;
+        let first = match (&success.output, key) {
+            (TaskOutput::Value(_), StageKey::Result) => self.results[index].is_none(),
+            _ => true,
+        };
+        if first {
+            self.scheduler
+                .accumulators
+                .merge(&success.accumulator_updates)?;
+            self.summary.metrics += success.metrics;
+        }
+        match (success.output, key) {
+            (TaskOutput::Value(bytes), StageKey::Result) => {
+                if first {
+                    self.results[index] = Some(bytes);
+                }
+            }
+            (TaskOutput::Map(status), StageKey::Shuffle(s)) => {
+                self.tracker().register_map_output(s, index, status);
+            }
+            _ => return Err(Error::Internal("task output of the wrong kind".into())),
+        }
+        if !current {
+            return Ok(());
+        }
+        if let Some(stage) = self.running.get_mut(&key) {
+            if stage.running.remove(&index) {
+                stage.done += 1;
+            }
+            if let Some(p) = self.progress.get(&key) {
+                p.update(stage.done, stage.running.len());
+            }
+            if stage.running.is_empty() {
+                self.stage_finished(key)?;
+            }
+        }
+        Ok(())
+    }
+
+    fn stage_finished(&mut self, key: StageKey) -> Result<()> {
+        self.running.remove(&key);
+        self.progress.remove(&key);
+        if !self.missing_partitions(key).is_empty() {
+            // Outputs were lost while the stage ran: run the missing partitions again.
+            return self.submit(key);
+        }
+        self.stage_attempts.remove(&key);
+        let ready: Vec<StageKey> = self
+            .waiting
+            .iter()
+            .copied()
+            .filter(|w| {
+                self.parents(*w)
+                    .map(|ps| ps.iter().all(|&s| self.tracker().missing(s).is_empty()))
+                    .unwrap_or(false)
+            })
+            .collect();
+        for w in ready {
+            self.waiting.remove(&w);
+            self.submit(w)?;
+        }
+        Ok(())
+    }
+
+    fn task_failed(&mut self, key: StageKey, id: TaskId, failure: TaskFailure) -> Result<()> {
+        let index = id.partition;
+        if let Error::FetchFailed {
+            shuffle_id,
+            map_index,
+            ..
+        } = &failure.error
+        {
+            return self.fetch_failed(key, *shuffle_id, *map_index, &failure.error);
+        }
+        let stage = self.running.get(&key);
+        let (stage_id, attempt) = stage.map_or((0, 0), |s| (s.stage_id, s.attempt));
+        let failures = self.task_failures.entry((key, index)).or_default();
+        *failures += 1;
+        let failures = *failures;
+        tracing::warn!(
+            "lost task {index}.{} in stage {stage_id}.{attempt} (TID {}): {}",
+            id.attempt,
+            id.task_attempt_id,
+            failure.error
+        );
+        let max = self.scheduler.settings.max_task_failures;
+        if failures >= max {
+            return Err(Error::JobAborted {
+                job_id: self.job_id,
+                reason: format!(
+                    "task {index} in stage {stage_id}.{attempt} failed {failures} times \
+                     (ember.task.maxFailures = {max}); most recent failure: lost task \
+                     {index}.{} in stage {stage_id}.{attempt} (TID {}): {}",
+                    id.attempt, id.task_attempt_id, failure.error
+                ),
+            });
+        }
+        if let Some(stage) = self.running.get_mut(&key) {
+            stage.running.remove(&index);
+        }
+        self.launch_task(key, index)
+    }
+
+    fn fetch_failed(
+        &mut self,
+        key: StageKey,
+        shuffle: usize,
+        map: usize,
+        error: &Error,
+    ) -> Result<()> {
+        let Some(stage) = self.running.remove(&key) else {
+            return Ok(());
+        };
+        self.progress.remove(&key);
+        tracing::warn!(
+            "stage {}.{} failed to fetch map output: {error}; resubmitting",
+            stage.stage_id,
+            stage.attempt
+        );
+        self.tracker().unregister_map_output(shuffle, map);
+        let attempts = self.stage_attempts.get(&key).copied().unwrap_or(0);
+        let max = self.scheduler.settings.max_stage_attempts;
+        if attempts >= max {
+            return Err(Error::JobAborted {
+                job_id: self.job_id,
+                reason: format!(
+                    "stage {} has failed the maximum allowable number of times: {max} \
+                     (ember.stage.maxConsecutiveAttempts); most recent failure reason: {error}",
+                    stage.stage_id
+                ),
+            });
+        }
+        self.submit(key)
+    }
+}

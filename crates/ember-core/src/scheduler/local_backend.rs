@@ -1,0 +1,168 @@
+//! Task slots as threads of this process (Spark's `LocalSchedulerBackend`).
+//!
+//! `local[N]` starts N worker threads. Each takes serialized tasks from one queue, rebuilds the
+//! task from its bytes (so local mode runs exactly what an executor would), runs it inside its
+//! [`TaskContext`], and reports a [`TaskEvent`] to the job that launched it. A panic in user code
+//! fails only that attempt; the thread lives on.
+
+use super::events::{TaskEvent, TaskFailure, TaskSuccess};
+use super::task::{decode_task_bytes, TaskOutput};
+use crate::env::Env;
+use crate::error::Error;
+use crate::task_context::{TaskAbort, TaskContext};
+use crossbeam_channel::{Receiver, Sender};
+use std::cell::{Cell, RefCell};
+use std::panic::AssertUnwindSafe;
+use std::sync::{Arc, Once};
+use std::thread::JoinHandle;
+
+/// Identifies one attempt of one task.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct TaskId {
+    pub stage_id: usize,
+    pub stage_attempt: usize,
+    pub partition: usize,
+    pub attempt: usize,
+    pub task_attempt_id: u64,
+}
+
+/// A task on its way to a slot.
+pub(crate) struct Launch {
+    pub id: TaskId,
+    pub bytes: Vec<u8>,
+    pub reply: Sender<TaskEvent>,
+}
+
+/// The task slots of a `local[N]` application.
+pub(crate) struct LocalBackend {
+    queue: Option<Sender<Launch>>,
+    workers: Vec<JoinHandle<()>>,
+}
+
+impl LocalBackend {
+    /// Starts `slots` worker threads sharing `env`.
+    pub(crate) fn start(slots: usize, env: Arc<Env>) -> Self {
+        install_panic_hook();
+        let (queue, tasks) = crossbeam_channel::unbounded::<Launch>();
+        let workers = (0..slots)
+            .map(|i| {
+                let tasks = tasks.clone();
+                let env = env.clone();
+                std::thread::Builder::new()
+                    .name(format!("ember-task-{i}"))
+                    .spawn(move || worker(tasks, env))
+                    .expect("the OS refused to start a task thread")
+            })
+            .collect();
+        LocalBackend {
+            queue: Some(queue),
+            workers,
+        }
+    }
+
+    /// Queues a task for the next free slot.
+    pub(crate) fn launch(&self, launch: Launch) {
+        if let Some(queue) = &self.queue {
+            // The workers outlive every job, so the queue is open while a job can launch.
+            let _ = queue.send(launch);
+        }
+    }
+}
+
+impl Drop for LocalBackend {
+    fn drop(&mut self) {
+        self.queue.take();
+        for w in self.workers.drain(..) {
+            let _ = w.join();
+        }
+    }
+}
+
+fn worker(tasks: Receiver<Launch>, env: Arc<Env>) {
+    while let Ok(launch) = tasks.recv() {
+        let event = run_task(&launch, &env);
+        // A job that was aborted no longer listens; its stragglers' results are dropped.
+        let _ = launch.reply.send(event);
+    }
+}
+
+fn run_task(launch: &Launch, env: &Arc<Env>) -> TaskEvent {
+    let id = launch.id;
+    let tc = Arc::new(TaskContext::new(
+        env.clone(),
+        id.stage_id,
+        id.stage_attempt,
+        id.partition,
+        id.attempt,
+        id.task_attempt_id,
+    ));
+    let outcome = IN_TASK.with(|flag| {
+        flag.set(true);
+        let r = std::panic::catch_unwind(AssertUnwindSafe(|| {
+            TaskContext::enter(&tc, || {
+                let task = decode_task_bytes(&launch.bytes)?;
+                task.run(&tc)
+            })
+        }));
+        flag.set(false);
+        r
+    });
+    let result = match outcome {
+        Ok(Ok(output)) => success(output, &tc),
+        Ok(Err(error)) => Err(TaskFailure { error }),
+        Err(payload) => Err(TaskFailure {
+            error: panic_error(payload),
+        }),
+    };
+    TaskEvent { id, result }
+}
+
+fn success(output: TaskOutput, tc: &TaskContext) -> Result<TaskSuccess, TaskFailure> {
+    match tc.accumulator_updates() {
+        Ok(accumulator_updates) => Ok(TaskSuccess {
+            output,
+            accumulator_updates,
+            metrics: tc.metrics().snapshot(),
+        }),
+        Err(error) => Err(TaskFailure { error }),
+    }
+}
+
+fn panic_error(payload: Box<dyn std::any::Any + Send>) -> Error {
+    let payload = match payload.downcast::<TaskAbort>() {
+        Ok(abort) => return abort.0,
+        Err(p) => p,
+    };
+    let message = payload
+        .downcast_ref::<String>()
+        .cloned()
+        .or_else(|| payload.downcast_ref::<&str>().map(|s| s.to_string()))
+        .unwrap_or_else(|| "a panic with a non-string payload".into());
+    let location = PANIC_LOCATION.with(|l| l.borrow_mut().take());
+    Error::UserCode(match location {
+        Some(at) => format!("panicked at {at}: {message}"),
+        None => format!("panicked: {message}"),
+    })
+}
+
+thread_local! {
+    static IN_TASK: Cell<bool> = const { Cell::new(false) };
+    static PANIC_LOCATION: RefCell<Option<String>> = const { RefCell::new(None) };
+}
+
+/// Panics inside tasks are task failures, reported with the job; they are not printed as they
+/// happen. Panics anywhere else still reach the previous hook.
+fn install_panic_hook() {
+    static ONCE: Once = Once::new();
+    ONCE.call_once(|| {
+        let previous = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| {
+            if IN_TASK.with(Cell::get) {
+                let at = info.location().map(|l| l.to_string());
+                PANIC_LOCATION.with(|l| *l.borrow_mut() = at);
+            } else {
+                previous(info);
+            }
+        }));
+    });
+}

@@ -1,0 +1,72 @@
+//! Where every map task's shuffle output is (Spark's `MapOutputTracker`).
+
+use parking_lot::Mutex;
+use serde::{Deserialize, Serialize};
+use std::collections::HashMap;
+
+/// Where one map task's output is and how large each reduce partition's segment is.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct MapStatus {
+    /// The executor holding the files.
+    pub location: String,
+    /// Bytes of each reduce partition's segment.
+    pub sizes: Vec<u64>,
+}
+
+/// The map outputs of every shuffle, by map partition.
+#[derive(Debug, Default)]
+pub struct MapOutputTracker {
+    shuffles: Mutex<HashMap<usize, Vec<Option<MapStatus>>>>,
+}
+
+impl MapOutputTracker {
+    /// Makes room for `maps` outputs of `shuffle`; keeps outputs already registered.
+    pub fn register_shuffle(&self, shuffle: usize, maps: usize) {
+        self.shuffles
+            .lock()
+            .entry(shuffle)
+            .or_insert_with(|| vec![None; maps]);
+    }
+
+    /// Records map `map`'s output.
+    pub fn register_map_output(&self, shuffle: usize, map: usize, status: MapStatus) {
+        if let Some(slot) = self
+            .shuffles
+            .lock()
+            .get_mut(&shuffle)
+            .and_then(|v| v.get_mut(map))
+        {
+            *slot = Some(status);
+        }
+    }
+
+    /// Forgets map `map`'s output (it was lost).
+    pub fn unregister_map_output(&self, shuffle: usize, map: usize) {
+        if let Some(slot) = self
+            .shuffles
+            .lock()
+            .get_mut(&shuffle)
+            .and_then(|v| v.get_mut(map))
+        {
+            *slot = None;
+        }
+    }
+
+    /// Map partitions of `shuffle` with no output.
+    pub fn missing(&self, shuffle: usize) -> Vec<usize> {
+        match self.shuffles.lock().get(&shuffle) {
+            Some(v) => (0..v.len()).filter(|&i| v[i].is_none()).collect(),
+            None => Vec::new(),
+        }
+    }
+
+    /// Every map output of `shuffle`; `None` where one is missing.
+    pub fn statuses(&self, shuffle: usize) -> Option<Vec<Option<MapStatus>>> {
+        self.shuffles.lock().get(&shuffle).cloned()
+    }
+
+    /// Forgets `shuffle` entirely.
+    pub fn unregister_shuffle(&self, shuffle: usize) {
+        self.shuffles.lock().remove(&shuffle);
+    }
+}

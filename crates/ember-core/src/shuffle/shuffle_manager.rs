@@ -1,0 +1,128 @@
+//! The shuffle files of one executor: naming, committing and reading segments (Spark's
+//! `IndexShuffleBlockResolver`).
+//!
+//! Data file: the segments of reduce partitions `0..n` back to back. Index file: `n + 1`
+//! big-endian `u64` offsets into the data file, so segment `r` is `offsets[r]..offsets[r + 1]`.
+
+use crate::error::{Error, Result};
+use std::fs::File;
+use std::io::{BufWriter, Read, Seek, SeekFrom, Write};
+use std::path::{Path, PathBuf};
+
+/// The shuffle files of one executor.
+#[derive(Debug)]
+pub struct ShuffleManager {
+    dir: PathBuf,
+    compress: bool,
+}
+
+impl ShuffleManager {
+    /// Shuffle files under `dir`.
+    pub fn new(dir: PathBuf, compress: bool) -> Self {
+        ShuffleManager { dir, compress }
+    }
+
+    /// Whether shuffle streams are lz4-compressed.
+    pub(crate) fn compress(&self) -> bool {
+        self.compress
+    }
+
+    /// Where spills go.
+    pub(crate) fn spill_dir(&self) -> Result<&Path> {
+        std::fs::create_dir_all(&self.dir).map_err(|e| Error::io(&self.dir, e))?;
+        Ok(&self.dir)
+    }
+
+    /// The data file of map `map` of `shuffle`.
+    pub fn data_path(&self, shuffle: usize, map: usize) -> PathBuf {
+        self.dir.join(format!("shuffle_{shuffle}_{map}_0.data"))
+    }
+
+    /// The index file of map `map` of `shuffle`.
+    pub fn index_path(&self, shuffle: usize, map: usize) -> PathBuf {
+        self.dir.join(format!("shuffle_{shuffle}_{map}_0.index"))
+    }
+
+    /// Writes map `map`'s output: `write_segment(r, out)` writes reduce partition `r`'s segment
+    /// and returns its length. Returns the segment lengths.
+    ///
+    /// # Errors
+    /// Disk I/O failures; nothing is left under the final names then.
+    pub(crate) fn commit_map_output(
+        &self,
+        shuffle: usize,
+        map: usize,
+        partitions: usize,
+        mut write_segment: impl FnMut(usize, &mut dyn Write) -> Result<u64>,
+    ) -> Result<Vec<u64>> {
+        let dir = self.spill_dir()?;
+        let data = tempfile::NamedTempFile::new_in(dir).map_err(|e| Error::io(dir, e))?;
+        let mut sizes = Vec::with_capacity(partitions);
+        {
+            let mut out = BufWriter::with_capacity(1 << 16, data.as_file());
+            for r in 0..partitions {
+                sizes.push(write_segment(r, &mut out)?);
+            }
+            out.flush().map_err(|e| Error::io(data.path(), e))?;
+        }
+        let mut index = Vec::with_capacity((partitions + 1) * 8);
+        let mut offset = 0u64;
+        index.extend_from_slice(&offset.to_be_bytes());
+        for size in &sizes {
+            offset += size;
+            index.extend_from_slice(&offset.to_be_bytes());
+        }
+        let index_tmp = tempfile::NamedTempFile::new_in(dir).map_err(|e| Error::io(dir, e))?;
+        std::fs::write(index_tmp.path(), &index).map_err(|e| Error::io(index_tmp.path(), e))?;
+        // Data first: an index is only ever visible next to its complete data file.
+        let data_path = self.data_path(shuffle, map);
+        data.persist(&data_path)
+            .map_err(|e| Error::io(&data_path, e.error))?;
+        let index_path = self.index_path(shuffle, map);
+        index_tmp
+            .persist(&index_path)
+            .map_err(|e| Error::io(&index_path, e.error))?;
+        Ok(sizes)
+    }
+
+    /// Reads reduce partition `reduce`'s segment of map `map`'s output.
+    ///
+    /// # Errors
+    /// [`Error::FetchFailed`] when the files are missing or inconsistent.
+    pub fn read_segment(&self, shuffle: usize, map: usize, reduce: usize) -> Result<Vec<u8>> {
+        let fail = |message: String| Error::FetchFailed {
+            shuffle_id: shuffle,
+            map_index: map,
+            reduce_id: reduce,
+            message,
+        };
+        let index_path = self.index_path(shuffle, map);
+        let index = std::fs::read(&index_path)
+            .map_err(|e| fail(format!("{}: {e}", index_path.display())))?;
+        let offset = |i: usize| -> Option<u64> {
+            index
+                .get(i * 8..i * 8 + 8)
+                .map(|b| u64::from_be_bytes(b.try_into().unwrap_or([0; 8])))
+        };
+        let (Some(start), Some(end)) = (offset(reduce), offset(reduce + 1)) else {
+            return Err(fail(format!("{} is truncated", index_path.display())));
+        };
+        let data_path = self.data_path(shuffle, map);
+        let mut file =
+            File::open(&data_path).map_err(|e| fail(format!("{}: {e}", data_path.display())))?;
+        let mut segment = vec![0u8; (end - start) as usize];
+        file.seek(SeekFrom::Start(start))
+            .and_then(|_| file.read_exact(&mut segment))
+            .map_err(|e| fail(format!("{}: {e}", data_path.display())))?;
+        Ok(segment)
+    }
+
+    /// Deletes every file of `shuffle` (maps `0..maps`).
+    pub fn remove_shuffle(&self, shuffle: usize, maps: usize) {
+        for map in 0..maps {
+            // Files already gone need no deleting.
+            let _ = std::fs::remove_file(self.data_path(shuffle, map));
+            let _ = std::fs::remove_file(self.index_path(shuffle, map));
+        }
+    }
+}

@@ -1,0 +1,368 @@
+//! The blocks of one executor: cached RDD partitions in memory and on disk (Spark's
+//! `BlockManager`).
+//!
+//! A block is one partition of a persisted RDD, stored according to its RDD's
+//! [`StorageLevel`]:
+//! - deserialized levels keep an `Arc<Vec<T>>` that readers iterate by cloning elements;
+//! - serialized levels keep bincode bytes (lz4-compressed when `ember.rdd.compress` is set);
+//! - disk levels write the same bytes to `<local dir>/blocks/rdd_<rdd>_<partition>`.
+//!
+//! The memory store is bounded by the [`MemoryManager`]. To make room it evicts the least
+//! recently used blocks of *other* RDDs (evicting a sibling partition of the RDD being cached
+//! would only cause thrashing); an evicted block whose level allows disk is written there first.
+//! A block that cannot be stored anywhere is simply not cached, and its lineage recomputes it the
+//! next time.
+//!
+//! THREADING: all maps sit behind one mutex held only for bookkeeping, never while computing or
+//! doing I/O on a block's contents, except for writing an evicted block to disk.
+
+use super::{MemoryManager, StorageLevel};
+use crate::error::{Error, Result};
+use crate::Data;
+use parking_lot::Mutex;
+use std::any::Any;
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+/// Names a block.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum BlockId {
+    /// Partition `partition` of RDD `rdd`.
+    Rdd {
+        /// The RDD's id.
+        rdd: usize,
+        /// The partition index.
+        partition: usize,
+    },
+}
+
+impl BlockId {
+    fn file_name(&self) -> String {
+        match self {
+            BlockId::Rdd { rdd, partition } => format!("rdd_{rdd}_{partition}"),
+        }
+    }
+
+    fn rdd(&self) -> usize {
+        match self {
+            BlockId::Rdd { rdd, .. } => *rdd,
+        }
+    }
+}
+
+enum Stored {
+    Objects(Arc<dyn Any + Send + Sync>),
+    Bytes(Arc<Vec<u8>>),
+}
+
+struct MemoryEntry {
+    stored: Stored,
+    size: u64,
+    level: StorageLevel,
+    last_used: u64,
+    // Evicting a block to disk needs its bytes; deserialized blocks keep a way to make them.
+    to_bytes: fn(&(dyn Any + Send + Sync), bool) -> Result<Vec<u8>>,
+}
+
+#[derive(Default)]
+struct Stores {
+    memory: HashMap<BlockId, MemoryEntry>,
+    disk: HashMap<BlockId, u64>,
+    clock: u64,
+}
+
+/// The block store of one executor.
+pub struct BlockManager {
+    memory: Arc<MemoryManager>,
+    dir: PathBuf,
+    compress: bool,
+    stores: Mutex<Stores>,
+}
+
+impl std::fmt::Debug for BlockManager {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("BlockManager")
+            .field("dir", &self.dir)
+            .finish_non_exhaustive()
+    }
+}
+
+impl BlockManager {
+    /// A block manager storing disk blocks under `dir`.
+    pub fn new(memory: Arc<MemoryManager>, dir: PathBuf, compress: bool) -> Self {
+        BlockManager {
+            memory,
+            dir,
+            compress,
+            stores: Mutex::new(Stores::default()),
+        }
+    }
+
+    /// The cached partition `id`, if any store holds it.
+    ///
+    /// # Errors
+    /// A disk block that cannot be read or decoded.
+    pub fn get<T: Data>(&self, id: BlockId) -> Result<Option<Arc<Vec<T>>>> {
+        let found = {
+            let mut s = self.stores.lock();
+            s.clock += 1;
+            let now = s.clock;
+            match s.memory.get_mut(&id) {
+                Some(e) => {
+                    e.last_used = now;
+                    Some(match &e.stored {
+                        Stored::Objects(o) => Stored::Objects(o.clone()),
+                        Stored::Bytes(b) => Stored::Bytes(b.clone()),
+                    })
+                }
+                None => None,
+            }
+        };
+        match found {
+            Some(Stored::Objects(o)) => o
+                .downcast::<Vec<T>>()
+                .map(Some)
+                .map_err(|_| Error::Internal(format!("block {id:?} holds another type"))),
+            Some(Stored::Bytes(b)) => decode::<T>(&b, self.compress).map(|v| Some(Arc::new(v))),
+            None => self.get_from_disk(id),
+        }
+    }
+
+    fn get_from_disk<T: Data>(&self, id: BlockId) -> Result<Option<Arc<Vec<T>>>> {
+        if !self.stores.lock().disk.contains_key(&id) {
+            return Ok(None);
+        }
+        let path = self.dir.join(id.file_name());
+        match std::fs::read(&path) {
+            Ok(bytes) => decode::<T>(&bytes, self.compress).map(|v| Some(Arc::new(v))),
+            // A block deleted under us is a lost block: recompute it from lineage.
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                self.stores.lock().disk.remove(&id);
+                Ok(None)
+            }
+            Err(e) => Err(Error::io(path, e)),
+        }
+    }
+
+    /// Stores a computed partition at `level`, where it fits; returns whether it was stored.
+    ///
+    /// # Errors
+    /// Serialization or disk I/O failures.
+    pub fn put<T: Data>(
+        &self,
+        id: BlockId,
+        values: Arc<Vec<T>>,
+        level: StorageLevel,
+    ) -> Result<bool> {
+        if level.use_memory {
+            let (stored, size) = if level.deserialized {
+                // The serialized size is a fair, cheap-to-get estimate of the objects' footprint.
+                let size = bincode::serialized_size(&*values)? + 64;
+                (Stored::Objects(values.clone()), size)
+            } else {
+                let bytes = encode(&*values, self.compress)?;
+                let size = bytes.len() as u64;
+                (Stored::Bytes(Arc::new(bytes)), size)
+            };
+            if self.reserve(size, id.rdd())? {
+                let mut s = self.stores.lock();
+                s.clock += 1;
+                let entry = MemoryEntry {
+                    stored,
+                    size,
+                    level,
+                    last_used: s.clock,
+                    to_bytes: objects_to_bytes::<T>,
+                };
+                if let Some(old) = s.memory.insert(id, entry) {
+                    self.memory.release_storage(old.size);
+                }
+                return Ok(true);
+            }
+        }
+        if level.use_disk {
+            let bytes = encode(&*values, self.compress)?;
+            self.write_disk(id, &bytes)?;
+            return Ok(true);
+        }
+        Ok(false)
+    }
+
+    /// Frees room for `size` bytes by evicting LRU blocks of other RDDs; true when reserved.
+    fn reserve(&self, size: u64, rdd: usize) -> Result<bool> {
+        if size > self.memory.storage_limit() {
+            return Ok(false);
+        }
+        while !self.memory.acquire_storage(size) {
+            let victim = {
+                let mut s = self.stores.lock();
+                let id = s
+                    .memory
+                    .iter()
+                    .filter(|(id, _)| id.rdd() != rdd)
+                    .min_by_key(|(_, e)| e.last_used)
+                    .map(|(id, _)| *id);
+                id.and_then(|id| s.memory.remove(&id).map(|e| (id, e)))
+            };
+            let Some((id, entry)) = victim else {
+                return Ok(false);
+            };
+            self.memory.release_storage(entry.size);
+            if entry.level.use_disk {
+                let bytes = match &entry.stored {
+                    Stored::Objects(o) => (entry.to_bytes)(&**o, self.compress)?,
+                    Stored::Bytes(b) => b.to_vec(),
+                };
+                self.write_disk(id, &bytes)?;
+            }
+            tracing::debug!(block = ?id, bytes = entry.size, "evicted block from memory");
+        }
+        Ok(true)
+    }
+
+    fn write_disk(&self, id: BlockId, bytes: &[u8]) -> Result<()> {
+        std::fs::create_dir_all(&self.dir).map_err(|e| Error::io(&self.dir, e))?;
+        let path = self.dir.join(id.file_name());
+        std::fs::write(&path, bytes).map_err(|e| Error::io(&path, e))?;
+        self.stores.lock().disk.insert(id, bytes.len() as u64);
+        Ok(())
+    }
+
+    /// Drops every block of RDD `rdd` from memory and disk.
+    pub fn remove_rdd(&self, rdd: usize) {
+        let (memory, disk): (Vec<_>, Vec<_>) = {
+            let mut s = self.stores.lock();
+            let memory: Vec<_> = s
+                .memory
+                .keys()
+                .filter(|id| id.rdd() == rdd)
+                .copied()
+                .collect();
+            let memory = memory
+                .into_iter()
+                .filter_map(|id| s.memory.remove(&id))
+                .collect();
+            let disk: Vec<_> = s
+                .disk
+                .keys()
+                .filter(|id| id.rdd() == rdd)
+                .copied()
+                .collect();
+            for id in &disk {
+                s.disk.remove(id);
+            }
+            (memory, disk)
+        };
+        for entry in memory {
+            self.memory.release_storage(entry.size);
+        }
+        for id in disk {
+            // Already gone is as good as removed.
+            let _ = std::fs::remove_file(self.dir.join(id.file_name()));
+        }
+    }
+
+    /// Where the block is stored now: (in memory, on disk).
+    pub fn location(&self, id: BlockId) -> (bool, bool) {
+        let s = self.stores.lock();
+        (s.memory.contains_key(&id), s.disk.contains_key(&id))
+    }
+
+    /// Bytes held by the memory store.
+    pub fn memory_used(&self) -> u64 {
+        self.stores.lock().memory.values().map(|e| e.size).sum()
+    }
+}
+
+fn objects_to_bytes<T: Data>(objects: &(dyn Any + Send + Sync), compress: bool) -> Result<Vec<u8>> {
+    let values = objects
+        .downcast_ref::<Vec<T>>()
+        .ok_or_else(|| Error::Internal("evicted block holds another type".into()))?;
+    encode(values, compress)
+}
+
+fn encode<T: Data>(values: &Vec<T>, compress: bool) -> Result<Vec<u8>> {
+    let bytes = bincode::serialize(values)?;
+    Ok(if compress {
+        lz4_flex::compress_prepend_size(&bytes)
+    } else {
+        bytes
+    })
+}
+
+fn decode<T: Data>(bytes: &[u8], compressed: bool) -> Result<Vec<T>> {
+    if compressed {
+        let raw = lz4_flex::decompress_size_prepended(bytes)
+            .map_err(|e| Error::Serialization(format!("corrupt cached block: {e}")))?;
+        Ok(bincode::deserialize(&raw)?)
+    } else {
+        Ok(bincode::deserialize(bytes)?)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn manager(pool: u64, dir: &std::path::Path) -> BlockManager {
+        BlockManager::new(Arc::new(MemoryManager::new(pool, 0.5, 1)), dir.into(), true)
+    }
+
+    fn block(rdd: usize, partition: usize) -> BlockId {
+        BlockId::Rdd { rdd, partition }
+    }
+
+    #[test]
+    fn every_level_gives_back_what_was_put() {
+        let dir = tempfile::tempdir().unwrap();
+        let bm = manager(1 << 20, dir.path());
+        let levels = [
+            StorageLevel::MEMORY_ONLY,
+            StorageLevel::MEMORY_ONLY_SER,
+            StorageLevel::MEMORY_AND_DISK,
+            StorageLevel::DISK_ONLY,
+        ];
+        for (i, level) in levels.into_iter().enumerate() {
+            let values = Arc::new(vec![format!("v{i}"); 10]);
+            assert!(bm.put(block(i, 0), values.clone(), level).unwrap());
+            assert_eq!(*bm.get::<String>(block(i, 0)).unwrap().unwrap(), *values);
+        }
+        assert_eq!(bm.location(block(3, 0)), (false, true));
+    }
+
+    #[test]
+    fn lru_blocks_of_other_rdds_are_evicted_to_make_room() {
+        let dir = tempfile::tempdir().unwrap();
+        let bm = manager(3000, dir.path());
+        let values = Arc::new(vec![7u64; 100]); // ~870 bytes each
+        bm.put(block(1, 0), values.clone(), StorageLevel::MEMORY_ONLY)
+            .unwrap();
+        bm.put(block(2, 0), values.clone(), StorageLevel::MEMORY_AND_DISK)
+            .unwrap();
+        bm.get::<u64>(block(1, 0)).unwrap();
+        bm.put(block(3, 0), values.clone(), StorageLevel::MEMORY_ONLY)
+            .unwrap();
+        bm.put(block(4, 0), values.clone(), StorageLevel::MEMORY_ONLY)
+            .unwrap();
+        // Block 2 was least recently used: evicted, and kept on disk as its level allows.
+        assert_eq!(bm.location(block(2, 0)), (false, true));
+        assert_eq!(*bm.get::<u64>(block(2, 0)).unwrap().unwrap(), *values);
+        assert!(bm.memory_used() <= 3000);
+    }
+
+    #[test]
+    fn a_block_larger_than_memory_is_not_cached() {
+        let dir = tempfile::tempdir().unwrap();
+        let bm = manager(100, dir.path());
+        let stored = bm
+            .put(
+                block(1, 0),
+                Arc::new(vec![1u64; 1000]),
+                StorageLevel::MEMORY_ONLY,
+            )
+            .unwrap();
+        assert!(!stored);
+        assert!(bm.get::<u64>(block(1, 0)).unwrap().is_none());
+    }
+}

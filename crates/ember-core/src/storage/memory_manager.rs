@@ -1,0 +1,185 @@
+//! One memory budget shared by execution and storage (Spark's `UnifiedMemoryManager`).
+//!
+//! The pool is `(ember.executor.memory - ember.testing.reservedMemory) * ember.memory.fraction`.
+//! Storage (cached blocks) may use whatever execution does not hold; when it needs more it evicts
+//! its own least recently used blocks. Execution (shuffle buffers, aggregation maps, sort buffers)
+//! may use whatever storage holds beyond its protected share
+//! (`ember.memory.storageFraction` of the pool), and each running task gets at most an equal share
+//! of that among the task slots, so one task cannot starve the others. A refused request is not an
+//! error: the consumer spills to disk and carries on.
+//!
+//! Sizes are estimates made by the consumers; the manager only keeps the books.
+
+use parking_lot::Mutex;
+use std::collections::HashMap;
+use std::sync::Arc;
+
+/// The books of one executor's memory.
+#[derive(Debug)]
+pub struct MemoryManager {
+    pool: u64,
+    storage_protected: u64,
+    slots: u64,
+    state: Mutex<State>,
+}
+
+#[derive(Debug, Default)]
+struct State {
+    execution_by_task: HashMap<u64, u64>,
+    execution_used: u64,
+    storage_used: u64,
+}
+
+impl MemoryManager {
+    /// A manager for `pool` bytes shared by `slots` concurrent tasks.
+    pub fn new(pool: u64, storage_fraction: f64, slots: usize) -> Self {
+        MemoryManager {
+            pool,
+            storage_protected: (pool as f64 * storage_fraction) as u64,
+            slots: slots.max(1) as u64,
+            state: Mutex::new(State::default()),
+        }
+    }
+
+    /// The whole pool in bytes.
+    pub fn pool(&self) -> u64 {
+        self.pool
+    }
+
+    /// Grants `bytes` of execution memory to `task` if its share allows; returns whether it did.
+    pub fn acquire_execution(&self, task: u64, bytes: u64) -> bool {
+        let mut s = self.state.lock();
+        let execution_pool = self.pool - s.storage_used.min(self.storage_protected);
+        let held = s.execution_by_task.get(&task).copied().unwrap_or(0);
+        let fits_pool = s.execution_used + bytes <= execution_pool;
+        let fits_share = held + bytes <= execution_pool / self.slots;
+        if fits_pool && fits_share {
+            s.execution_used += bytes;
+            *s.execution_by_task.entry(task).or_default() += bytes;
+            true
+        } else {
+            false
+        }
+    }
+
+    /// Returns `bytes` of `task`'s execution memory.
+    pub fn release_execution(&self, task: u64, bytes: u64) {
+        let mut s = self.state.lock();
+        let held = s.execution_by_task.entry(task).or_default();
+        let bytes = bytes.min(*held);
+        *held -= bytes;
+        if *held == 0 {
+            s.execution_by_task.remove(&task);
+        }
+        s.execution_used -= bytes;
+    }
+
+    /// The most storage can ever hold while execution holds what it holds now.
+    pub(crate) fn storage_limit(&self) -> u64 {
+        self.pool.saturating_sub(self.state.lock().execution_used)
+    }
+
+    /// Takes `bytes` for a block if they are free.
+    pub(crate) fn acquire_storage(&self, bytes: u64) -> bool {
+        let mut s = self.state.lock();
+        if s.storage_used + s.execution_used + bytes <= self.pool {
+            s.storage_used += bytes;
+            true
+        } else {
+            false
+        }
+    }
+
+    /// Gives back a dropped block's bytes.
+    pub(crate) fn release_storage(&self, bytes: u64) {
+        let mut s = self.state.lock();
+        s.storage_used = s.storage_used.saturating_sub(bytes);
+    }
+
+    /// Execution memory held now, by all tasks.
+    pub fn execution_used(&self) -> u64 {
+        self.state.lock().execution_used
+    }
+}
+
+/// A task's claim on execution memory, grown in steps and released when dropped.
+///
+/// Spillable collections call [`TaskMemory::try_grow_to`] with their estimated size; when it says
+/// no, they spill and call [`TaskMemory::release_all`].
+#[derive(Debug)]
+pub struct TaskMemory {
+    manager: Arc<MemoryManager>,
+    task: u64,
+    held: u64,
+}
+
+/// Memory is requested in steps of this many bytes so that the manager's lock stays cold.
+const STEP: u64 = 1 << 20;
+
+impl TaskMemory {
+    /// A claim of nothing yet, for `task`.
+    pub fn new(manager: Arc<MemoryManager>, task: u64) -> Self {
+        TaskMemory {
+            manager,
+            task,
+            held: 0,
+        }
+    }
+
+    /// Makes sure `bytes` are held; false when the manager refuses (the caller should spill).
+    pub fn try_grow_to(&mut self, bytes: u64) -> bool {
+        if bytes <= self.held {
+            return true;
+        }
+        let want = (bytes - self.held).div_ceil(STEP) * STEP;
+        if self.manager.acquire_execution(self.task, want) {
+            self.held += want;
+            true
+        } else {
+            false
+        }
+    }
+
+    /// Gives back everything held.
+    pub fn release_all(&mut self) {
+        self.manager.release_execution(self.task, self.held);
+        self.held = 0;
+    }
+}
+
+impl Drop for TaskMemory {
+    fn drop(&mut self) {
+        self.release_all();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn each_task_gets_at_most_its_share() {
+        let m = Arc::new(MemoryManager::new(100 * STEP, 0.5, 2));
+        let mut a = TaskMemory::new(m.clone(), 1);
+        assert!(a.try_grow_to(50 * STEP));
+        assert!(!a.try_grow_to(51 * STEP));
+        let mut b = TaskMemory::new(m.clone(), 2);
+        assert!(b.try_grow_to(50 * STEP));
+        drop(a);
+        assert_eq!(m.execution_used(), 50 * STEP);
+        b.release_all();
+        assert_eq!(m.execution_used(), 0);
+    }
+
+    #[test]
+    fn storage_takes_only_what_execution_leaves() {
+        let m = MemoryManager::new(10, 0.5, 1);
+        assert!(m.acquire_execution(1, 6));
+        assert!(!m.acquire_storage(5));
+        assert!(m.acquire_storage(4));
+        m.release_execution(1, 6);
+        // Storage below its protected share keeps it from execution.
+        assert!(!m.acquire_execution(1, 7));
+        assert!(m.acquire_execution(1, 6));
+    }
+}
