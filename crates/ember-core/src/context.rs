@@ -83,7 +83,7 @@ impl Context {
         let backend = LocalBackend::start(threads, env.clone());
         let scheduler = DagScheduler::new(env.clone(), backend, accumulators.clone(), settings);
         let configured = conf.get(&keys::DEFAULT_PARALLELISM)?;
-        tracing::info!(master = %url, app = ?conf.get_raw(keys::APP_NAME.key), "started ember context");
+        tracing::debug!(master = %url, app = conf.get_raw(keys::APP_NAME.key).unwrap_or("ember"), "started ember context");
         Ok(Context {
             inner: Arc::new(Inner {
                 default_parallelism: configured.unwrap_or(threads),

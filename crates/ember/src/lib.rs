@@ -15,6 +15,19 @@
 //! stages at shuffle boundaries; each stage's tasks are serialized with their closures and run on
 //! task slots; map tasks write sorted, indexed shuffle files that the next stage reads.
 //!
+//! # Getting started
+//!
+//! Closures that run on executors are written with the [`Fn!`] macro, which makes them
+//! serializable. The macro expands to code that names the `serde_closure` and `serde` crates,
+//! so an application depends on them too:
+//!
+//! ```toml
+//! [dependencies]
+//! ember = "0.1"
+//! serde = { version = "1", features = ["derive"] }
+//! serde_closure = "0.3"
+//! ```
+//!
 //! # Example
 //!
 //! ```
@@ -33,3 +46,18 @@
 #![deny(missing_docs)]
 
 pub use ember_core::*;
+
+/// Sends ember's log to stderr: `info` for ember's own messages (stage failures, job
+/// summaries), `warn` for everything else. `EMBER_LOG` overrides the filter with the usual
+/// `tracing` directives, such as `EMBER_LOG=debug` or `EMBER_LOG=ember_core=warn`.
+///
+/// Call it once at the start of `main`; later calls do nothing.
+pub fn init_logging() {
+    let filter = std::env::var("EMBER_LOG").unwrap_or_else(|_| "warn,ember_core=info".into());
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::new(filter))
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .with_target(false)
+        .try_init();
+}

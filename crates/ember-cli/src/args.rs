@@ -1,0 +1,112 @@
+//! Command-line arguments: parsed raw by clap, then validated into what `submit` runs.
+
+use clap::{Args, Parser, Subcommand};
+use std::process::ExitCode;
+
+/// ember: Apache Spark's jobs in Rust, on the Hadoop clusters you have.
+#[derive(Parser, Debug)]
+#[command(name = "ember", version, about)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Runs an application binary or a built-in example, like spark-submit.
+    Submit(RawSubmitArgs),
+    /// Lists the built-in examples.
+    Examples,
+}
+
+/// `ember submit` as typed.
+#[derive(Args, Debug)]
+pub struct RawSubmitArgs {
+    /// Where to run: local, local[N], local[*] or local[N,F] (default: ember.master, else local[*]).
+    #[arg(long)]
+    pub master: Option<String>,
+    /// A configuration setting, key=value; may be repeated.
+    #[arg(long = "conf", value_name = "KEY=VALUE")]
+    pub conf: Vec<String>,
+    /// The application's name.
+    #[arg(long)]
+    pub name: Option<String>,
+    /// Prints the settings the application gets.
+    #[arg(long, short)]
+    pub verbose: bool,
+    /// An application binary, or the name of a built-in example (see `ember examples`).
+    pub app: String,
+    /// Arguments for the application.
+    #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+    pub app_args: Vec<String>,
+}
+
+/// `ember submit` after validation.
+#[derive(Debug)]
+pub struct SubmitArgs {
+    pub master: Option<String>,
+    pub conf: Vec<(String, String)>,
+    pub name: Option<String>,
+    pub verbose: bool,
+    pub app: String,
+    pub app_args: Vec<String>,
+}
+
+impl SubmitArgs {
+    /// Checks what clap cannot: the shape of `--conf` values and of the master URL.
+    pub fn validate(raw: RawSubmitArgs) -> Result<SubmitArgs, CliError> {
+        let conf = raw
+            .conf
+            .iter()
+            .map(|kv| match kv.split_once('=') {
+                Some((k, v)) if !k.trim().is_empty() => Ok((k.trim().to_string(), v.to_string())),
+                _ => Err(CliError::Usage(format!(
+                    "--conf expects key=value, got '{kv}' (for example --conf ember.task.maxFailures=2)"
+                ))),
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        if let Some(master) = &raw.master {
+            ember::Master::parse(master).map_err(|e| CliError::Usage(format!("{e} (--master)")))?;
+        }
+        Ok(SubmitArgs {
+            master: raw.master,
+            conf,
+            name: raw.name,
+            verbose: raw.verbose,
+            app: raw.app,
+            app_args: raw.app_args,
+        })
+    }
+}
+
+/// What can go wrong in the command, by exit code.
+#[derive(Debug)]
+pub enum CliError {
+    /// Bad arguments: exit code 2.
+    Usage(String),
+    /// The job or application failed: exit code 1.
+    Failed(String),
+}
+
+impl CliError {
+    pub fn exit_code(&self) -> ExitCode {
+        match self {
+            CliError::Usage(_) => ExitCode::from(2),
+            CliError::Failed(_) => ExitCode::FAILURE,
+        }
+    }
+}
+
+impl std::fmt::Display for CliError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            CliError::Usage(m) | CliError::Failed(m) => f.write_str(m),
+        }
+    }
+}
+
+impl From<ember::Error> for CliError {
+    fn from(e: ember::Error) -> Self {
+        CliError::Failed(e.to_string())
+    }
+}

@@ -1,0 +1,116 @@
+//! `ember submit`: runs a built-in example in this process, or an application binary as a child
+//! process that receives the settings through `EMBER_SUBMIT_CONF`.
+
+use crate::args::{CliError, SubmitArgs};
+use ember::conf::SUBMIT_CONF_ENV;
+use ember::{Context, EmberConf};
+use ember_examples::{ExampleError, EXAMPLES};
+use std::path::Path;
+use std::process::ExitCode;
+
+/// The master when neither `--master` nor `ember.master` gives one, as spark-submit.
+const DEFAULT_MASTER: &str = "local[*]";
+
+pub fn run(args: &SubmitArgs) -> Result<ExitCode, CliError> {
+    let settings = settings(args)?;
+    if args.verbose {
+        for (k, v) in &settings {
+            eprintln!("{k}={v}");
+        }
+    }
+    if EXAMPLES.iter().any(|e| e.name == args.app) {
+        return run_example(args, &settings);
+    }
+    let path = Path::new(&args.app);
+    if path.is_file() {
+        return run_binary(path, args, &settings);
+    }
+    Err(CliError::Usage(format!(
+        "no example or application named '{}': give the path to an application binary, or one \
+         of the examples listed by `ember examples`",
+        args.app
+    )))
+}
+
+/// The settings the application gets from the command line: `--conf`, then `--master` and
+/// `--name`, which win as in spark-submit.
+fn settings(args: &SubmitArgs) -> Result<Vec<(String, String)>, CliError> {
+    let mut settings = args.conf.clone();
+    let defaults = EmberConf::new()?;
+    let master = args
+        .master
+        .clone()
+        .or_else(|| {
+            settings
+                .iter()
+                .rev()
+                .find(|(k, _)| k == "ember.master")
+                .map(|(_, v)| v.clone())
+        })
+        .or_else(|| defaults.get_raw("ember.master").map(String::from))
+        .unwrap_or_else(|| DEFAULT_MASTER.into());
+    settings.push(("ember.master".into(), master));
+    let name = args.name.clone().unwrap_or_else(|| app_name(&args.app));
+    settings.push(("ember.app.name".into(), name));
+    Ok(settings)
+}
+
+fn app_name(app: &str) -> String {
+    Path::new(app)
+        .file_name()
+        .map_or_else(|| app.to_string(), |n| n.to_string_lossy().into_owned())
+}
+
+fn run_example(args: &SubmitArgs, settings: &[(String, String)]) -> Result<ExitCode, CliError> {
+    let conf = settings
+        .iter()
+        .fold(EmberConf::new()?, |conf, (k, v)| conf.set(k, v));
+    let ctx = Context::new(conf)?;
+    let outcome = match args.app.as_str() {
+        "wordcount" => ember_examples::wordcount::run(&ctx, &args.app_args).map(|s| s.to_string()),
+        "pi" => {
+            ember_examples::pi::run(&ctx, &args.app_args).map(|pi| format!("Pi is roughly {pi}"))
+        }
+        other => return Err(CliError::Usage(format!("no example named '{other}'"))),
+    };
+    match outcome {
+        Ok(summary) => {
+            println!("{summary}");
+            Ok(ExitCode::SUCCESS)
+        }
+        Err(ExampleError::Usage(usage)) => Err(CliError::Usage(format!(
+            "usage: ember submit [--master M] [--conf k=v]... {usage}"
+        ))),
+        Err(ExampleError::Job(e)) => Err(CliError::Failed(e.to_string())),
+    }
+}
+
+fn run_binary(
+    path: &Path,
+    args: &SubmitArgs,
+    settings: &[(String, String)],
+) -> Result<ExitCode, CliError> {
+    let conf: String = settings.iter().map(|(k, v)| format!("{k}={v}\n")).collect();
+    let status = std::process::Command::new(path)
+        .args(&args.app_args)
+        .env(SUBMIT_CONF_ENV, conf)
+        .status()
+        .map_err(|e| CliError::Failed(format!("cannot start {}: {e}", path.display())))?;
+    Ok(match status.code() {
+        Some(0) => ExitCode::SUCCESS,
+        Some(code) => ExitCode::from(u8::try_from(code).unwrap_or(1)),
+        None => {
+            return Err(CliError::Failed(format!(
+                "{} was killed by a signal",
+                path.display()
+            )))
+        }
+    })
+}
+
+pub fn list_examples() {
+    println!("Built-in examples (ember submit [--master M] <example> [args]):");
+    for e in EXAMPLES {
+        println!("  {:<34} {}", e.usage, e.about);
+    }
+}
