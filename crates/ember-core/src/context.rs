@@ -140,7 +140,8 @@ impl Context {
         self.inner.next_shuffle_id.fetch_add(1, Ordering::Relaxed)
     }
 
-    pub(crate) fn env(&self) -> &Arc<Env> {
+    /// The services of this process (Spark's `SparkEnv`): block manager, shuffle files, memory.
+    pub fn env(&self) -> &Arc<Env> {
         &self.inner.env
     }
 

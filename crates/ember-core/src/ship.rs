@@ -31,7 +31,7 @@ pub struct Shipped {
 // code section that every decoder can be measured from.
 #[inline(never)]
 fn anchor() -> u64 {
-    std::hint::black_box(0x656d_6265_72)
+    std::hint::black_box(0x0065_6d62_6572)
 }
 
 fn anchor_address() -> i64 {

@@ -419,7 +419,7 @@ impl<T: Data + Ord> PartitionFunc<T, Vec<T>> for SmallestFn {
             return Ok(Vec::new());
         }
         if self.reverse {
-            let mut heap = BinaryHeap::with_capacity(self.n + 1);
+            let mut heap = BinaryHeap::new();
             for x in elements {
                 heap.push(std::cmp::Reverse(x));
                 if heap.len() > self.n {
@@ -428,7 +428,7 @@ impl<T: Data + Ord> PartitionFunc<T, Vec<T>> for SmallestFn {
             }
             Ok(heap.into_iter().map(|r| r.0).collect())
         } else {
-            let mut heap = BinaryHeap::with_capacity(self.n + 1);
+            let mut heap = BinaryHeap::new();
             for x in elements {
                 heap.push(x);
                 if heap.len() > self.n {

@@ -20,6 +20,7 @@ pub use api::Rdd;
 pub use base::{BoxIter, Dependency, RddBase, RddCompute, RddCore, RddRef, ShipRdd};
 pub use map_partitions::{PartitionOp, Side};
 pub use numeric::{Numeric, StatCounter};
+pub use pair::{CoGrouped, FullJoined};
 
 pub(crate) use combined::UnionRdd;
 pub(crate) use sources::{slice, EmptyRdd, ParallelCollectionRdd, RangeRdd};

@@ -15,6 +15,12 @@ use std::collections::HashMap;
 use std::marker::PhantomData;
 use std::sync::Arc;
 
+/// A key with its values from both sides of a `cogroup`.
+pub type CoGrouped<K, V, W> = (K, (Vec<V>, Vec<W>));
+
+/// A key with a value from either or both sides of a `full_outer_join`.
+pub type FullJoined<K, V, W> = (K, (Option<V>, Option<W>));
+
 impl<K: Key, V: Data> Rdd<(K, V)> {
     /// Applies `f` to every value, keeping the keys.
     pub fn map_values<U: Data, F: Func<(V,), Output = U>>(&self, f: F) -> Rdd<(K, U)> {
@@ -137,7 +143,7 @@ impl<K: Key, V: Data> Rdd<(K, V)> {
     }
 
     /// For each key in either RDD, its values in this one and in `other`.
-    pub fn cogroup<W: Data>(&self, other: &Rdd<(K, W)>) -> Rdd<(K, (Vec<V>, Vec<W>))> {
+    pub fn cogroup<W: Data>(&self, other: &Rdd<(K, W)>) -> Rdd<CoGrouped<K, V, W>> {
         let left: Rdd<(K, Side<V, W>)> = self.with_op("cogroup", TagLeftOp);
         let right: Rdd<(K, Side<V, W>)> = other.with_op("cogroup", TagRightOp);
         let partitions = self
@@ -165,10 +171,7 @@ impl<K: Key, V: Data> Rdd<(K, V)> {
     }
 
     /// Every value of both RDDs, matched where the keys allow.
-    pub fn full_outer_join<W: Data>(
-        &self,
-        other: &Rdd<(K, W)>,
-    ) -> Rdd<(K, (Option<V>, Option<W>))> {
+    pub fn full_outer_join<W: Data>(&self, other: &Rdd<(K, W)>) -> Rdd<FullJoined<K, V, W>> {
         self.cogroup(other)
             .with_op("full_outer_join", FullOuterJoinOp)
     }

@@ -63,10 +63,12 @@ pub(crate) struct RangeRdd {
 
 impl RangeRdd {
     fn len(&self) -> u64 {
+        // In i128: the span of two i64s can exceed i64::MAX (but never u64::MAX).
+        let (start, end) = (i128::from(self.start), i128::from(self.end));
         let span = if self.step > 0 {
-            self.end.saturating_sub(self.start)
+            end - start
         } else {
-            self.start.saturating_sub(self.end)
+            start - end
         };
         if span <= 0 {
             0
@@ -92,10 +94,14 @@ impl RddCompute<i64> for RangeRdd {
     fn compute(&self, partition: usize, _: &Arc<TaskContext>) -> Result<BoxIter<i64>> {
         let n = self.len() as u128;
         let slices = self.slices as u128;
-        let from = (partition as u128 * n / slices) as i64;
-        let to = ((partition as u128 + 1) * n / slices) as i64;
+        let from = (partition as u128 * n / slices) as u64;
+        let to = ((partition as u128 + 1) * n / slices) as u64;
         let (start, step) = (self.start, self.step);
-        Ok(Box::new((from..to).map(move |i| start + i * step)))
+        // Every element lies between start and end, so the result of this modular arithmetic is
+        // exact even where `i * step` alone would overflow.
+        Ok(Box::new((from..to).map(move |i| {
+            start.wrapping_add((i as i64).wrapping_mul(step))
+        })))
     }
 }
 

@@ -52,10 +52,11 @@ impl<K: Key, V: Data, A: Aggregator<V>> ExternalAppendOnlyMap<K, V, A> {
             *slot = slot
                 .take()
                 .map(|old| self.aggregator.merge_combiners(old, c));
-            return Ok(());
+            self.size.updated(&(&k, &*slot));
+        } else {
+            self.size.inserted(&(&k, &c));
+            self.map.insert(k, Some(c));
         }
-        self.size.observe(&(&k, &c));
-        self.map.insert(k, Some(c));
         if !self.memory.try_grow_to(self.size.estimate()) {
             let sorted = self.drain_sorted();
             self.runs.push(spill_run(sorted.into_iter(), &self.tc)?);

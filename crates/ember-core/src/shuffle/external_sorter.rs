@@ -39,7 +39,7 @@ impl<K: Data, C: Data> ExternalSorter<K, C> {
     }
 
     pub(crate) fn insert(&mut self, k: K, c: C) -> Result<()> {
-        self.size.observe(&(&k, &c));
+        self.size.inserted(&(&k, &c));
         self.buffer.push((k, c));
         if !self.memory.try_grow_to(self.size.estimate()) {
             let run = self.take_sorted();

@@ -1,44 +1,61 @@
 //! Cheap size estimates for growing collections (Spark's `SizeTracker`).
 //!
 //! Measuring every record would cost as much as serializing it. Instead the tracker measures
-//! every 64th record's serialized size, adds a fixed per-entry overhead for the collection and
-//! the object headers it does not see, and extrapolates.
+//! the record touched by some operations (inserts and in-place updates alike, since merged
+//! values grow), keeps a moving average of entry sizes, and multiplies by the number of entries.
+//! Measurements start dense and thin out geometrically, up to one in 4096 operations, so large
+//! merged values (long `group_by_key` lists) are not measured over and over.
 
 use serde::Serialize;
 
-const SAMPLE_EVERY: u64 = 64;
 /// Bytes an entry costs beyond its serialized size: pointers, hash table slots, allocator slack.
-const ENTRY_OVERHEAD: u64 = 48;
+const ENTRY_OVERHEAD: f64 = 48.0;
+const MAX_INTERVAL: u64 = 4096;
 
 /// Estimates the bytes held by a collection of records.
 #[derive(Debug, Default)]
 pub(crate) struct SizeTracker {
-    count: u64,
-    sampled: u64,
-    sampled_bytes: u64,
+    entries: u64,
+    ops: u64,
+    next_sample: u64,
+    average: f64,
 }
 
 impl SizeTracker {
-    /// Counts one more record, measuring it now and then.
-    pub(crate) fn observe<R: Serialize + ?Sized>(&mut self, record: &R) {
-        if self.count % SAMPLE_EVERY == 0 {
-            self.sampled += 1;
-            self.sampled_bytes += bincode::serialized_size(record).unwrap_or(64) + ENTRY_OVERHEAD;
-        }
-        self.count += 1;
+    /// Counts a new entry.
+    pub(crate) fn inserted<R: Serialize + ?Sized>(&mut self, record: &R) {
+        self.entries += 1;
+        self.touched(record);
     }
 
-    /// Estimated bytes of all records counted.
-    pub(crate) fn estimate(&self) -> u64 {
-        if self.sampled == 0 {
-            0
+    /// Counts an update of an existing entry, now `record`.
+    pub(crate) fn updated<R: Serialize + ?Sized>(&mut self, record: &R) {
+        self.touched(record);
+    }
+
+    fn touched<R: Serialize + ?Sized>(&mut self, record: &R) {
+        self.ops += 1;
+        if self.ops < self.next_sample {
+            return;
+        }
+        let size = bincode::serialized_size(record).unwrap_or(64) as f64 + ENTRY_OVERHEAD;
+        self.average = if self.average == 0.0 {
+            size
         } else {
-            self.count * self.sampled_bytes / self.sampled
-        }
+            0.75 * self.average + 0.25 * size
+        };
+        self.next_sample = self.ops + (self.ops / 10).clamp(1, MAX_INTERVAL);
     }
 
-    /// Forgets every record (after a spill).
+    /// Estimated bytes of all entries.
+    pub(crate) fn estimate(&self) -> u64 {
+        (self.entries as f64 * self.average) as u64
+    }
+
+    /// Forgets every entry (after a spill); the average size is kept.
     pub(crate) fn reset(&mut self) {
-        self.count = 0;
+        self.entries = 0;
+        self.ops = 0;
+        self.next_sample = 0;
     }
 }

@@ -83,11 +83,12 @@ where
     for (k, v) in records {
         if let Some(slot) = map.get_mut(&k) {
             *slot = slot.take().map(|c| agg.merge_value(c, v));
-            continue;
+            size.updated(&(&k, &*slot));
+        } else {
+            let c = agg.create_combiner(v);
+            size.inserted(&(&k, &c));
+            map.insert(k, Some(c));
         }
-        let c = agg.create_combiner(v);
-        size.observe(&(&k, &c));
-        map.insert(k, Some(c));
         if !memory.try_grow_to(size.estimate()) {
             flush(&mut map, spec, out)?;
             out.spill()?;

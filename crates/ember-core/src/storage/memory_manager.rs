@@ -113,8 +113,8 @@ pub struct TaskMemory {
     held: u64,
 }
 
-/// Memory is requested in steps of this many bytes so that the manager's lock stays cold.
-const STEP: u64 = 1 << 20;
+/// Memory is requested in multiples of this many bytes so that the manager's lock stays cold.
+const STEP: u64 = 64 << 10;
 
 impl TaskMemory {
     /// A claim of nothing yet, for `task`.
@@ -131,13 +131,16 @@ impl TaskMemory {
         if bytes <= self.held {
             return true;
         }
-        let want = (bytes - self.held).div_ceil(STEP) * STEP;
-        if self.manager.acquire_execution(self.task, want) {
-            self.held += want;
-            true
-        } else {
-            false
+        // Ask for double what is held, so a growing collection asks log(n) times; settle for
+        // what it needs now if the doubling is refused.
+        let need = (bytes - self.held).div_ceil(STEP) * STEP;
+        for want in [need.max(self.held), need] {
+            if self.manager.acquire_execution(self.task, want) {
+                self.held += want;
+                return true;
+            }
         }
+        false
     }
 
     /// Gives back everything held.
@@ -161,6 +164,8 @@ mod tests {
     fn each_task_gets_at_most_its_share() {
         let m = Arc::new(MemoryManager::new(100 * STEP, 0.5, 2));
         let mut a = TaskMemory::new(m.clone(), 1);
+        assert!(a.try_grow_to(STEP));
+        assert!(a.try_grow_to(30 * STEP));
         assert!(a.try_grow_to(50 * STEP));
         assert!(!a.try_grow_to(51 * STEP));
         let mut b = TaskMemory::new(m.clone(), 2);

@@ -1,0 +1,492 @@
+//! The engine's promises beyond single operations: retries, failure messages, caching and
+//! recomputation, spilling under a tiny memory budget, shuffle reuse and recovery, accumulators,
+//! broadcast variables, text input and committed output.
+
+use ember_core::{Context, EmberConf, Error, Fn, StorageLevel};
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+fn local(threads: usize) -> Context {
+    Context::new(conf(threads)).unwrap()
+}
+
+fn conf(threads: usize) -> EmberConf {
+    EmberConf::empty()
+        .set_master(&format!("local[{threads}]"))
+        .set("ember.ui.showConsoleProgress", "false")
+}
+
+#[test]
+fn a_closure_that_fails_its_first_attempt_succeeds_on_retry() {
+    let ctx = local(2);
+    let doubled = ctx
+        .parallelize((0..100).collect::<Vec<i32>>(), 4)
+        .map_partitions_with_index(Fn!(|p: usize, it: ember_core::BoxIter<i32>| {
+            let tc = ember_core::TaskContext::get().unwrap();
+            if p == 2 && tc.attempt_number == 0 {
+                panic!("flaky partition {p}");
+            }
+            it.map(|x| x * 2).collect::<Vec<_>>()
+        }));
+    let got = doubled.collect().unwrap();
+    assert_eq!(got, (0..100).map(|x| x * 2).collect::<Vec<_>>());
+    let summary = ctx.last_job_summary().unwrap();
+    assert_eq!(summary.failed_tasks, 1);
+    assert_eq!(summary.tasks, 5);
+}
+
+#[test]
+fn a_task_that_always_fails_aborts_the_job_with_stage_partition_and_message() {
+    let ctx = Context::new(conf(2).set("ember.task.maxFailures", "3")).unwrap();
+    let rdd = ctx
+        .parallelize((0..10).collect::<Vec<i32>>(), 2)
+        .map(Fn!(|x: i32| {
+            if x == 7 {
+                panic!("bad record {x}");
+            }
+            x
+        }));
+    let err = rdd.collect().unwrap_err();
+    let message = err.to_string();
+    assert!(matches!(err, Error::JobAborted { .. }), "{message}");
+    assert!(
+        message.contains("task 1 in stage 0.0 failed 3 times"),
+        "{message}"
+    );
+    assert!(message.contains("bad record 7"), "{message}");
+    assert!(
+        message.contains("engine.rs"),
+        "the panic location is named: {message}"
+    );
+    assert_eq!(ctx.last_job_summary().unwrap().failed_tasks, 3);
+    // The Context runs another job afterwards.
+    assert_eq!(ctx.parallelize(vec![1, 2, 3], 2).count().unwrap(), 3);
+}
+
+#[test]
+fn local_n_f_sets_the_attempts_per_task() {
+    let ctx = Context::new(EmberConf::empty().set_master("local[2,1]")).unwrap();
+    let err = ctx
+        .parallelize(vec![1], 1)
+        .map(Fn!(|x: i32| {
+            assert!(x < 0, "once is enough");
+            x
+        }))
+        .collect()
+        .unwrap_err();
+    assert!(err.to_string().contains("failed 1 times"), "{err}");
+}
+
+static COMPUTED: AtomicUsize = AtomicUsize::new(0);
+
+#[test]
+fn a_cached_rdd_is_computed_once_across_two_actions() {
+    let ctx = local(2);
+    let rdd = ctx
+        .parallelize((0..1000).collect::<Vec<u64>>(), 4)
+        .map(Fn!(|x: u64| {
+            COMPUTED.fetch_add(1, Ordering::SeqCst);
+            x * 3
+        }))
+        .cache();
+    assert_eq!(rdd.count().unwrap(), 1000);
+    assert_eq!(rdd.sum().unwrap(), 3.0 * 999.0 * 1000.0 / 2.0);
+    assert_eq!(
+        COMPUTED.load(Ordering::SeqCst),
+        1000,
+        "each element computed once"
+    );
+    rdd.unpersist();
+    assert_eq!(rdd.count().unwrap(), 1000);
+    assert_eq!(
+        COMPUTED.load(Ordering::SeqCst),
+        2000,
+        "unpersisted: computed again"
+    );
+}
+
+static EVICTED_COMPUTED: AtomicUsize = AtomicUsize::new(0);
+
+#[test]
+fn evicted_partitions_are_recomputed_from_lineage() {
+    // A pool of ~600 KiB: two 40k-element RDDs cannot both stay cached.
+    let ctx = Context::new(
+        conf(1)
+            .set("ember.executor.memory", "1m")
+            .set("ember.testing.reservedMemory", "0"),
+    )
+    .unwrap();
+    let first = ctx
+        .parallelize((0..40_000).collect::<Vec<u64>>(), 2)
+        .map(Fn!(|x: u64| {
+            EVICTED_COMPUTED.fetch_add(1, Ordering::SeqCst);
+            x + 1
+        }))
+        .persist(StorageLevel::MEMORY_ONLY);
+    assert_eq!(first.count().unwrap(), 40_000);
+    let second = ctx
+        .parallelize((0..40_000).collect::<Vec<u64>>(), 2)
+        .map(Fn!(|x: u64| x + 2))
+        .cache();
+    assert_eq!(second.count().unwrap(), 40_000);
+    let before = EVICTED_COMPUTED.load(Ordering::SeqCst);
+    let total: f64 = first.sum().unwrap();
+    assert_eq!(total, (1..=40_000u64).sum::<u64>() as f64);
+    assert!(
+        EVICTED_COMPUTED.load(Ordering::SeqCst) > before,
+        "the evicted partitions of the first RDD were recomputed"
+    );
+}
+
+#[test]
+fn every_storage_level_gives_the_same_answer() {
+    let ctx = local(2);
+    for level in [
+        StorageLevel::MEMORY_ONLY,
+        StorageLevel::MEMORY_ONLY_SER,
+        StorageLevel::MEMORY_AND_DISK,
+        StorageLevel::DISK_ONLY,
+    ] {
+        let rdd = ctx
+            .parallelize((0..500).map(|i| format!("s{i}")).collect::<Vec<_>>(), 3)
+            .persist(level);
+        assert_eq!(rdd.storage_level(), level);
+        let a = rdd.collect().unwrap();
+        let b = rdd.collect().unwrap();
+        assert_eq!(a, b, "{level}");
+        assert_eq!(a.len(), 500, "{level}");
+    }
+}
+
+fn tiny_memory(threads: usize) -> Context {
+    // The unified pool is 60% of 2 MiB: shuffles of tens of MiB must spill many times.
+    Context::new(
+        conf(threads)
+            .set("ember.executor.memory", "2m")
+            .set("ember.testing.reservedMemory", "0"),
+    )
+    .unwrap()
+}
+
+#[test]
+fn a_shuffle_larger_than_memory_spills_and_is_correct() {
+    let ctx = tiny_memory(2);
+    let n = 300_000u64;
+    let pairs = ctx
+        .range(0, n as i64, 1, 4)
+        .unwrap()
+        .map(Fn!(|i: i64| (format!("key-{}", i % 50_000), i as u64)));
+    let sums = pairs
+        .reduce_by_key(Fn!(|a: u64, b: u64| a + b))
+        .collect()
+        .unwrap();
+    let spill = ctx.last_job_summary().unwrap().metrics;
+    let mut expected: HashMap<String, u64> = HashMap::new();
+    for i in 0..n {
+        *expected.entry(format!("key-{}", i % 50_000)).or_default() += i;
+    }
+    assert_eq!(sums.len(), expected.len());
+    for (k, v) in sums {
+        assert_eq!(expected[&k], v, "{k}");
+    }
+    assert!(spill.spill_count > 0 && spill.spill_bytes > 0, "{spill:?}");
+}
+
+#[test]
+fn a_group_by_key_larger_than_memory_spills_and_is_correct() {
+    let ctx = tiny_memory(2);
+    let groups = ctx
+        .range(0, 200_000, 1, 4)
+        .unwrap()
+        .map(Fn!(|i: i64| (i % 1000, i)))
+        .group_by_key()
+        .collect()
+        .unwrap();
+    assert!(ctx.last_job_summary().unwrap().metrics.spill_count > 0);
+    assert_eq!(groups.len(), 1000);
+    for (k, mut vs) in groups {
+        vs.sort();
+        assert_eq!(vs, (0..200).map(|j| k + 1000 * j).collect::<Vec<_>>());
+    }
+}
+
+#[test]
+fn a_sort_larger_than_memory_spills_and_is_correct() {
+    let ctx = tiny_memory(2);
+    let n = 200_000i64;
+    let sorted = ctx
+        .range(0, n, 1, 4)
+        .unwrap()
+        .map(Fn!(|i: i64| ((i * 7919) % 200_003, format!("v{i}"))))
+        .sort_by_key(true, 3)
+        .unwrap()
+        .keys()
+        .collect()
+        .unwrap();
+    let summary = ctx.last_job_summary().unwrap();
+    assert!(summary.metrics.spill_count > 0, "{summary}");
+    let mut expected: Vec<i64> = (0..n).map(|i| (i * 7919) % 200_003).collect();
+    expected.sort();
+    assert_eq!(sorted, expected);
+}
+
+#[test]
+fn a_second_action_on_a_shuffled_rdd_does_not_redo_the_map_stage() {
+    let ctx = local(2);
+    let counts = ctx
+        .parallelize((0..1000).map(|i| i % 10).collect::<Vec<i32>>(), 4)
+        .map(Fn!(|x: i32| (x, 1)))
+        .reduce_by_key(Fn!(|a: i32, b: i32| a + b));
+    assert_eq!(counts.count().unwrap(), 10);
+    assert_eq!(ctx.last_job_summary().unwrap().stages, 2);
+    assert_eq!(counts.values().sum().unwrap(), 1000.0);
+    let second = ctx.last_job_summary().unwrap();
+    assert_eq!(second.stages, 1, "{second}");
+    assert_eq!(second.metrics.shuffle_bytes_written, 0);
+}
+
+#[test]
+fn a_lost_shuffle_file_is_recomputed_and_the_job_succeeds() {
+    let ctx = local(2);
+    let counts = ctx
+        .parallelize((0..1000).map(|i| i % 10).collect::<Vec<i32>>(), 4)
+        .map(Fn!(|x: i32| (x, 1)))
+        .reduce_by_key(Fn!(|a: i32, b: i32| a + b));
+    assert_eq!(counts.count().unwrap(), 10);
+    let manager = &ctx.env().shuffle_manager;
+    std::fs::remove_file(manager.data_path(0, 2)).unwrap();
+    let mut got = counts.collect().unwrap();
+    got.sort();
+    assert_eq!(got, (0..10).map(|k| (k, 100)).collect::<Vec<_>>());
+    let summary = ctx.last_job_summary().unwrap();
+    assert!(
+        summary.failed_tasks >= 1,
+        "the fetch failed first: {summary}"
+    );
+    assert!(summary.stages >= 3, "the map stage ran again: {summary}");
+}
+
+#[test]
+fn a_retried_task_counts_its_accumulator_updates_once() {
+    let ctx = local(2);
+    let acc = ctx.long_accumulator();
+    let seen = ctx.collection_accumulator::<i32>();
+    let (a, s) = (acc.clone(), seen.clone());
+    ctx.parallelize((1..=10).collect::<Vec<i32>>(), 2)
+        .foreach_partition(Fn!(move |it: ember_core::BoxIter<i32>| {
+            let tc = ember_core::TaskContext::get().unwrap();
+            for x in it {
+                a.add(x as i64);
+                s.add(x);
+            }
+            if tc.partition_id == 1 && tc.attempt_number == 0 {
+                panic!("fail after adding");
+            }
+        }))
+        .unwrap();
+    assert_eq!(acc.value(), 55);
+    let mut values = seen.value();
+    values.sort();
+    assert_eq!(values, (1..=10).collect::<Vec<_>>());
+}
+
+#[test]
+fn double_and_user_defined_accumulators_merge() {
+    let ctx = local(2);
+    let total = ctx.double_accumulator();
+    let longest = ctx.merge_accumulator(
+        String::new(),
+        Fn!(|a: String, b: String| if b.len() > a.len() { b } else { a }),
+    );
+    let (t, l) = (total.clone(), longest.clone());
+    ctx.parallelize(
+        vec!["a", "bbbb", "cc", "ddd"]
+            .into_iter()
+            .map(String::from)
+            .collect(),
+        3,
+    )
+    .foreach(Fn!(move |s: String| {
+        t.add(s.len() as f64 / 2.0);
+        l.add(s);
+    }))
+    .unwrap();
+    assert_eq!(total.value(), 5.0);
+    assert_eq!(longest.value(), "bbbb");
+}
+
+#[test]
+fn broadcast_values_reach_every_task() {
+    let ctx = local(2);
+    let table: HashMap<i32, String> = (0..100).map(|i| (i, format!("name{i}"))).collect();
+    let b = ctx.broadcast(table);
+    let names = ctx
+        .parallelize((0..100).collect::<Vec<i32>>(), 4)
+        .map(Fn!(move |i: i32| b.value()[&i].clone()))
+        .collect()
+        .unwrap();
+    assert_eq!(
+        names,
+        (0..100).map(|i| format!("name{i}")).collect::<Vec<_>>()
+    );
+}
+
+#[test]
+fn a_destroyed_broadcast_fails_the_job_with_a_clear_message() {
+    let ctx = local(1);
+    let b = ctx.broadcast(vec![1, 2, 3]);
+    ctx.destroy_broadcast(&b);
+    let err = ctx
+        .parallelize(vec![0usize], 1)
+        .map(Fn!(move |i: usize| b.value()[i]))
+        .collect()
+        .unwrap_err();
+    assert!(err.to_string().contains("was destroyed"), "{err}");
+}
+
+#[test]
+fn text_files_directories_and_globs_are_read_line_by_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut expected = Vec::new();
+    for f in 0..3 {
+        let lines: Vec<String> = (0..200)
+            .map(|i| format!("file{f} line{i} {}", "x".repeat(i % 13)))
+            .collect();
+        std::fs::write(
+            dir.path().join(format!("part{f}.txt")),
+            lines.join("\n") + "\n",
+        )
+        .unwrap();
+        expected.extend(lines);
+    }
+    std::fs::write(dir.path().join("_SUCCESS"), "").unwrap();
+    let ctx = local(2);
+    let path = dir.path().to_str().unwrap();
+    for min_partitions in [1, 2, 7] {
+        let mut got = ctx
+            .text_file(path, min_partitions)
+            .unwrap()
+            .collect()
+            .unwrap();
+        got.sort();
+        let mut want = expected.clone();
+        want.sort();
+        assert_eq!(got, want, "{min_partitions}");
+    }
+    let glob = format!("{path}/part[01].txt");
+    assert_eq!(ctx.text_file(&glob, 0).unwrap().count().unwrap(), 400);
+    let files = ctx.whole_text_files(path, 2).unwrap().collect().unwrap();
+    assert_eq!(files.len(), 3);
+    assert!(files
+        .iter()
+        .all(|(p, c)| p.starts_with("file:/") && c.lines().count() == 200));
+}
+
+#[test]
+fn gzip_text_is_read_whole() {
+    use std::io::Write;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("lines.txt.gz");
+    let mut gz = flate2::write::GzEncoder::new(
+        std::fs::File::create(&path).unwrap(),
+        flate2::Compression::default(),
+    );
+    for i in 0..1000 {
+        writeln!(gz, "line {i}").unwrap();
+    }
+    gz.finish().unwrap();
+    let ctx = local(2);
+    let rdd = ctx.text_file(path.to_str().unwrap(), 4).unwrap();
+    assert_eq!(rdd.num_partitions(), 1);
+    assert_eq!(
+        rdd.collect().unwrap(),
+        (0..1000).map(|i| format!("line {i}")).collect::<Vec<_>>()
+    );
+}
+
+#[test]
+fn save_as_text_file_writes_part_files_and_success() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("out");
+    let ctx = local(2);
+    ctx.parallelize((0..100).collect::<Vec<i32>>(), 3)
+        .save_as_text_file(out.to_str().unwrap())
+        .unwrap();
+    let mut names: Vec<String> = std::fs::read_dir(&out)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    assert_eq!(
+        names,
+        vec!["_SUCCESS", "part-00000", "part-00001", "part-00002"]
+    );
+    let mut lines: Vec<i32> = Vec::new();
+    for p in 0..3 {
+        let text = std::fs::read_to_string(out.join(format!("part-{p:05}"))).unwrap();
+        lines.extend(text.lines().map(|l| l.parse::<i32>().unwrap()));
+    }
+    assert_eq!(lines, (0..100).collect::<Vec<_>>());
+    let again = ctx
+        .parallelize(vec![1], 1)
+        .save_as_text_file(out.to_str().unwrap());
+    assert!(again.unwrap_err().to_string().contains("already exists"));
+}
+
+#[test]
+fn a_failed_save_leaves_no_output() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("out");
+    let ctx = Context::new(conf(2).set("ember.task.maxFailures", "2")).unwrap();
+    let err = ctx
+        .parallelize((0..100).collect::<Vec<i32>>(), 4)
+        .map(Fn!(|x: i32| {
+            if x == 90 {
+                panic!("disk full, say");
+            }
+            x
+        }))
+        .save_as_text_file(out.to_str().unwrap())
+        .unwrap_err();
+    assert!(err.to_string().contains("disk full"), "{err}");
+    assert!(!out.exists(), "no partial output is left");
+}
+
+#[test]
+fn settings_in_code_win_over_submit_settings_which_win_over_the_defaults_file() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("ember-defaults.conf"),
+        "ember.task.maxFailures 7\nember.default.parallelism 3\nember.local.dir /from-file\n",
+    )
+    .unwrap();
+    // Environment variables are process-wide: this is the only test that sets them.
+    std::env::set_var("EMBER_CONF_DIR", dir.path());
+    std::env::set_var(
+        ember_core::conf::SUBMIT_CONF_ENV,
+        "ember.default.parallelism=5\nember.local.dir=/from-submit\n",
+    );
+    let conf = EmberConf::new()
+        .unwrap()
+        .set("ember.local.dir", "/from-code");
+    std::env::remove_var("EMBER_CONF_DIR");
+    std::env::remove_var(ember_core::conf::SUBMIT_CONF_ENV);
+    assert_eq!(conf.get_raw("ember.task.maxFailures"), Some("7"));
+    assert_eq!(conf.get_raw("ember.default.parallelism"), Some("5"));
+    assert_eq!(conf.get_raw("ember.local.dir"), Some("/from-code"));
+}
+
+#[test]
+fn bad_settings_are_errors_that_name_the_key() {
+    let err = Context::new(
+        EmberConf::empty()
+            .set_master("local[2]")
+            .set("ember.executor.memory", "lots"),
+    )
+    .unwrap_err();
+    assert!(err.to_string().contains("ember.executor.memory"), "{err}");
+    let err = Context::new(EmberConf::empty().set_master("local[two]")).unwrap_err();
+    assert!(err.to_string().contains("local[two]"), "{err}");
+    let err = Context::new(EmberConf::empty()).unwrap_err();
+    assert!(err.to_string().contains("master URL must be set"), "{err}");
+}
