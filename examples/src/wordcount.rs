@@ -54,10 +54,14 @@ pub fn run(ctx: &Context, args: &[String]) -> Result<WordCount, ExampleError> {
     counts
         .map(Fn!(|(word, n): (String, u64)| format!("{word}\t{n}")))
         .save_as_text_file(output)?;
-    let stats = counts.values().stats()?;
+    let (distinct, total) = counts.values().aggregate(
+        (0u64, 0u64),
+        Fn!(|(words, sum): (u64, u64), n: u64| (words + 1, sum + n)),
+        Fn!(|a: (u64, u64), b: (u64, u64)| (a.0 + b.0, a.1 + b.1)),
+    )?;
     Ok(WordCount {
-        distinct: stats.count(),
-        total: stats.sum() as u64,
+        distinct,
+        total,
         seconds: started.elapsed().as_secs_f64(),
     })
 }

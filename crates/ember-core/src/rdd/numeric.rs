@@ -30,6 +30,8 @@ numeric!(i8, i16, i32, i64, u8, u16, u32, u64, usize, isize, f32, f64);
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct StatCounter {
     count: u64,
+    // Kept apart from the mean: mean * count loses the low digits of large integer sums.
+    sum: f64,
     mean: f64,
     m2: f64,
     min: f64,
@@ -40,6 +42,7 @@ impl Default for StatCounter {
     fn default() -> Self {
         StatCounter {
             count: 0,
+            sum: 0.0,
             mean: 0.0,
             m2: 0.0,
             min: f64::INFINITY,
@@ -52,6 +55,7 @@ impl StatCounter {
     /// Adds one value.
     pub fn add(&mut self, x: f64) {
         self.count += 1;
+        self.sum += x;
         let delta = x - self.mean;
         self.mean += delta / self.count as f64;
         self.m2 += delta * (x - self.mean);
@@ -73,6 +77,7 @@ impl StatCounter {
         self.mean += delta * other.count as f64 / n;
         self.m2 += other.m2 + delta * delta * self.count as f64 * other.count as f64 / n;
         self.count += other.count;
+        self.sum += other.sum;
         self.min = self.min.min(other.min);
         self.max = self.max.max(other.max);
     }
@@ -91,7 +96,7 @@ impl StatCounter {
     }
     /// Their sum.
     pub fn sum(&self) -> f64 {
-        self.mean * self.count as f64
+        self.sum
     }
     /// Population variance (NaN when empty).
     pub fn variance(&self) -> f64 {
@@ -190,6 +195,7 @@ mod tests {
         a.merge(&b);
         assert_eq!(a.count(), 100);
         assert!((a.mean() - one.mean()).abs() < 1e-12);
+        assert_eq!(a.sum(), xs.iter().sum::<f64>());
         assert!((a.stdev() - one.stdev()).abs() < 1e-12);
         assert_eq!((a.min(), a.max()), (one.min(), one.max()));
     }

@@ -48,16 +48,17 @@ impl<K: Key, V: Data, A: Aggregator<V>> ExternalAppendOnlyMap<K, V, A> {
 
     /// Merges combined value `c` into key `k`'s.
     pub(crate) fn insert(&mut self, k: K, c: A::Combined) -> Result<()> {
-        if let Some(slot) = self.map.get_mut(&k) {
+        let check = if let Some(slot) = self.map.get_mut(&k) {
             *slot = slot
                 .take()
                 .map(|old| self.aggregator.merge_combiners(old, c));
-            self.size.updated(&(&k, &*slot));
+            self.size.updated(&(&k, &*slot))
         } else {
-            self.size.inserted(&(&k, &c));
+            let check = self.size.inserted(&(&k, &c));
             self.map.insert(k, Some(c));
-        }
-        if !self.memory.try_grow_to(self.size.estimate()) {
+            check
+        };
+        if check && !self.memory.try_grow_to(self.size.estimate()) {
             let sorted = self.drain_sorted();
             self.runs.push(spill_run(sorted.into_iter(), &self.tc)?);
             self.size.reset();

@@ -39,9 +39,9 @@ impl<K: Data, C: Data> ExternalSorter<K, C> {
     }
 
     pub(crate) fn insert(&mut self, k: K, c: C) -> Result<()> {
-        self.size.inserted(&(&k, &c));
+        let check = self.size.inserted(&(&k, &c));
         self.buffer.push((k, c));
-        if !self.memory.try_grow_to(self.size.estimate()) {
+        if check && !self.memory.try_grow_to(self.size.estimate()) {
             let run = self.take_sorted();
             self.runs.push(spill_run(run.into_iter(), &self.tc)?);
             self.size.reset();

@@ -4,13 +4,17 @@
 //! the record touched by some operations (inserts and in-place updates alike, since merged
 //! values grow), keeps a moving average of entry sizes, and multiplies by the number of entries.
 //! Measurements start dense and thin out geometrically, up to one in 4096 operations, so large
-//! merged values (long `group_by_key` lists) are not measured over and over.
+//! merged values (long `group_by_key` lists) are not measured over and over. Callers compare the
+//! estimate with their memory grant only every [`CHECK_EVERY`] operations: the bookkeeping must
+//! cost next to nothing per record.
 
 use serde::Serialize;
 
 /// Bytes an entry costs beyond its serialized size: pointers, hash table slots, allocator slack.
 const ENTRY_OVERHEAD: f64 = 48.0;
 const MAX_INTERVAL: u64 = 4096;
+/// Operations between two memory checks.
+pub(crate) const CHECK_EVERY: u64 = 64;
 
 /// Estimates the bytes held by a collection of records.
 #[derive(Debug, Default)]
@@ -22,22 +26,30 @@ pub(crate) struct SizeTracker {
 }
 
 impl SizeTracker {
-    /// Counts a new entry.
-    pub(crate) fn inserted<R: Serialize + ?Sized>(&mut self, record: &R) {
+    /// Counts a new entry; true when it is time to check the estimate against memory.
+    #[inline]
+    pub(crate) fn inserted<R: Serialize + ?Sized>(&mut self, record: &R) -> bool {
         self.entries += 1;
-        self.touched(record);
+        self.touched(record)
     }
 
-    /// Counts an update of an existing entry, now `record`.
-    pub(crate) fn updated<R: Serialize + ?Sized>(&mut self, record: &R) {
-        self.touched(record);
+    /// Counts an update of an existing entry, now `record`; true when it is time to check.
+    #[inline]
+    pub(crate) fn updated<R: Serialize + ?Sized>(&mut self, record: &R) -> bool {
+        self.touched(record)
     }
 
-    fn touched<R: Serialize + ?Sized>(&mut self, record: &R) {
+    #[inline]
+    fn touched<R: Serialize + ?Sized>(&mut self, record: &R) -> bool {
         self.ops += 1;
-        if self.ops < self.next_sample {
-            return;
+        if self.ops >= self.next_sample {
+            self.sample(record);
         }
+        self.ops % CHECK_EVERY == 0
+    }
+
+    #[cold]
+    fn sample<R: Serialize + ?Sized>(&mut self, record: &R) {
         let size = bincode::serialized_size(record).unwrap_or(64) as f64 + ENTRY_OVERHEAD;
         self.average = if self.average == 0.0 {
             size

@@ -81,15 +81,16 @@ where
     let mut size = SizeTracker::default();
     let mut memory = TaskMemory::new(tc.env().memory_manager.clone(), tc.task_attempt_id);
     for (k, v) in records {
-        if let Some(slot) = map.get_mut(&k) {
+        let check = if let Some(slot) = map.get_mut(&k) {
             *slot = slot.take().map(|c| agg.merge_value(c, v));
-            size.updated(&(&k, &*slot));
+            size.updated(&(&k, &*slot))
         } else {
             let c = agg.create_combiner(v);
-            size.inserted(&(&k, &c));
+            let check = size.inserted(&(&k, &c));
             map.insert(k, Some(c));
-        }
-        if !memory.try_grow_to(size.estimate()) {
+            check
+        };
+        if check && !memory.try_grow_to(size.estimate()) {
             flush(&mut map, spec, out)?;
             out.spill()?;
             size.reset();

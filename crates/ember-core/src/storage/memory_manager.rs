@@ -127,10 +127,12 @@ impl TaskMemory {
     }
 
     /// Makes sure `bytes` are held; false when the manager refuses (the caller should spill).
+    #[inline]
     pub fn try_grow_to(&mut self, bytes: u64) -> bool {
-        if bytes <= self.held {
-            return true;
-        }
+        bytes <= self.held || self.grow_to(bytes)
+    }
+
+    fn grow_to(&mut self, bytes: u64) -> bool {
         // Ask for double what is held, so a growing collection asks log(n) times; settle for
         // what it needs now if the doubling is refused.
         let need = (bytes - self.held).div_ceil(STEP) * STEP;
