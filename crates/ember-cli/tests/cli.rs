@@ -1,0 +1,186 @@
+//! The `ember` command as a user runs it: exit codes, messages, and word count's output checked
+//! against a plain Rust count.
+
+use std::collections::HashMap;
+use std::path::Path;
+use std::process::{Command, Output};
+
+fn ember(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_ember"))
+        .args(args)
+        .env("EMBER_LOG", "warn")
+        .output()
+        .expect("the ember binary runs")
+}
+
+fn stderr(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+fn read_counts(dir: &Path) -> HashMap<String, u64> {
+    let mut counts = HashMap::new();
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        let name = path.file_name().unwrap().to_string_lossy().into_owned();
+        if !name.starts_with("part-") {
+            continue;
+        }
+        for line in std::fs::read_to_string(&path).unwrap().lines() {
+            let (word, n) = line.split_once('\t').expect("word<TAB>count");
+            assert!(
+                counts
+                    .insert(word.to_string(), n.parse().unwrap())
+                    .is_none(),
+                "{word} twice"
+            );
+        }
+    }
+    counts
+}
+
+#[test]
+fn wordcount_counts_like_a_plain_rust_program() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("input");
+    std::fs::create_dir(&input).unwrap();
+    let mut expected: HashMap<String, u64> = HashMap::new();
+    for f in 0..3 {
+        let text: String = (0..3000)
+            .map(|i| format!("w{} x{}\tw{}  end\r\n", (i * 7 + f) % 101, i % 13, i % 5))
+            .collect();
+        for word in text.split_ascii_whitespace() {
+            *expected.entry(word.to_string()).or_default() += 1;
+        }
+        std::fs::write(input.join(format!("f{f}.txt")), text).unwrap();
+    }
+    let out = dir.path().join("out");
+    let run = ember(&[
+        "submit",
+        "--master",
+        "local[2]",
+        "wordcount",
+        input.to_str().unwrap(),
+        out.to_str().unwrap(),
+    ]);
+    assert!(run.status.success(), "{}", stderr(&run));
+    let summary = String::from_utf8_lossy(&run.stdout);
+    let total: u64 = expected.values().sum();
+    assert!(
+        summary.starts_with(&format!(
+            "wordcount: {} distinct words, {total} words in ",
+            expected.len()
+        )),
+        "{summary}"
+    );
+    assert!(out.join("_SUCCESS").is_file());
+    assert_eq!(read_counts(&out), expected);
+}
+
+#[test]
+fn bad_arguments_get_usage_and_exit_code_2() {
+    let run = ember(&[
+        "submit",
+        "--master",
+        "local[2]",
+        "wordcount",
+        "only-one-arg",
+    ]);
+    assert_eq!(run.status.code(), Some(2));
+    assert!(
+        stderr(&run).contains("usage: ember submit"),
+        "{}",
+        stderr(&run)
+    );
+
+    let run = ember(&["submit", "--conf", "no-equals-sign", "pi"]);
+    assert_eq!(run.status.code(), Some(2));
+    assert!(
+        stderr(&run).contains("--conf expects key=value"),
+        "{}",
+        stderr(&run)
+    );
+
+    let run = ember(&["submit", "--master", "local[zero]", "pi"]);
+    assert_eq!(run.status.code(), Some(2));
+    assert!(
+        stderr(&run).contains("invalid master URL 'local[zero]'"),
+        "{}",
+        stderr(&run)
+    );
+
+    let run = ember(&["submit", "no-such-app"]);
+    assert_eq!(run.status.code(), Some(2));
+    assert!(stderr(&run).contains("ember examples"), "{}", stderr(&run));
+}
+
+#[test]
+fn a_missing_input_fails_clearly_and_writes_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("out");
+    let missing = dir.path().join("missing.txt");
+    let run = ember(&[
+        "submit",
+        "wordcount",
+        missing.to_str().unwrap(),
+        out.to_str().unwrap(),
+    ]);
+    assert_eq!(run.status.code(), Some(1));
+    assert!(
+        stderr(&run).contains("input path does not exist"),
+        "{}",
+        stderr(&run)
+    );
+    assert!(!out.exists());
+}
+
+#[test]
+fn an_existing_output_directory_is_refused_and_left_alone() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("in.txt");
+    std::fs::write(&input, "a b a\n").unwrap();
+    let out = dir.path().join("out");
+    std::fs::create_dir(&out).unwrap();
+    std::fs::write(out.join("keep.txt"), "precious").unwrap();
+    let run = ember(&[
+        "submit",
+        "wordcount",
+        input.to_str().unwrap(),
+        out.to_str().unwrap(),
+    ]);
+    assert_eq!(run.status.code(), Some(1));
+    assert!(stderr(&run).contains("already exists"), "{}", stderr(&run));
+    assert_eq!(
+        std::fs::read_to_string(out.join("keep.txt")).unwrap(),
+        "precious"
+    );
+}
+
+#[test]
+fn conf_settings_reach_the_application() {
+    let run = ember(&["submit", "--conf", "ember.task.maxFailures=zero", "pi"]);
+    assert_eq!(run.status.code(), Some(1));
+    assert!(
+        stderr(&run).contains("ember.task.maxFailures"),
+        "{}",
+        stderr(&run)
+    );
+    let run = ember(&["submit", "--master", "local[2]", "pi", "3"]);
+    assert!(run.status.success(), "{}", stderr(&run));
+    let line = String::from_utf8_lossy(&run.stdout);
+    let pi: f64 = line
+        .trim()
+        .strip_prefix("Pi is roughly ")
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!((pi - std::f64::consts::PI).abs() < 0.05, "{pi}");
+}
+
+#[test]
+fn examples_are_listed() {
+    let run = ember(&["examples"]);
+    assert!(run.status.success());
+    let text = String::from_utf8_lossy(&run.stdout);
+    assert!(text.contains("wordcount <input> <output-dir>"), "{text}");
+    assert!(text.contains("pi [slices]"), "{text}");
+}
