@@ -113,6 +113,16 @@ impl BroadcastManager {
             .map_err(|_| Error::Internal(format!("broadcast {id} holds another type")))
     }
 
+    /// How many broadcast values are held.
+    pub fn len(&self) -> usize {
+        self.values.lock().len()
+    }
+
+    /// Whether no broadcast value is held.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
     /// Forgets broadcast `id` (Spark's `destroy`).
     pub fn remove(&self, id: u64) {
         self.values.lock().remove(&id);

@@ -12,7 +12,7 @@ use crate::error::{Error, Result};
 use crate::master::Master;
 use crate::rdd::{
     compute_splits, group_files, list_input_files, slice, EmptyRdd, ParallelCollectionRdd,
-    RangeRdd, Rdd, RddCore, RddRef, TextFileRdd, UnionRdd, WholeTextFilesRdd,
+    RangeRdd, Rdd, RddCore, RddRef, SliceOwner, TextFileRdd, UnionRdd, WholeTextFilesRdd,
 };
 use crate::scheduler::{
     DagScheduler, JobSummary, LocalBackend, PartitionFunc, ResultTask, SchedulerSettings, Task,
@@ -153,15 +153,20 @@ impl Context {
             slices
         };
         let manager = &self.inner.env.broadcast_manager;
-        let slices = slice(values, slices)
+        let slices: Vec<_> = slice(values, slices)
             .into_iter()
             .map(|s| manager.new_broadcast(s))
             .collect();
+        let owner = SliceOwner {
+            env: Arc::downgrade(&self.inner.env),
+            ids: slices.iter().map(Broadcast::id).collect(),
+        };
         Rdd::from_impl(
             self,
             ParallelCollectionRdd {
                 core: self.new_rdd_core("parallelize"),
                 slices,
+                _owner: Some(owner),
             },
         )
     }

@@ -490,3 +490,16 @@ fn bad_settings_are_errors_that_name_the_key() {
     let err = Context::new(EmberConf::empty()).unwrap_err();
     assert!(err.to_string().contains("master URL must be set"), "{err}");
 }
+
+#[test]
+fn a_dropped_parallelized_rdd_frees_its_slices() {
+    let ctx = local(2);
+    let held = ctx.env().broadcast_manager.len();
+    let rdd = ctx
+        .parallelize((0..1000).collect::<Vec<i32>>(), 4)
+        .map(Fn!(|x: i32| x + 1));
+    assert_eq!(rdd.count().unwrap(), 1000);
+    assert_eq!(ctx.env().broadcast_manager.len(), held + 4);
+    drop(rdd);
+    assert_eq!(ctx.env().broadcast_manager.len(), held);
+}

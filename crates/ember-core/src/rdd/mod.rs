@@ -23,7 +23,7 @@ pub use numeric::{Numeric, StatCounter};
 pub use pair::{CoGrouped, FullJoined};
 
 pub(crate) use combined::UnionRdd;
-pub(crate) use sources::{slice, EmptyRdd, ParallelCollectionRdd, RangeRdd};
+pub(crate) use sources::{slice, EmptyRdd, ParallelCollectionRdd, RangeRdd, SliceOwner};
 pub(crate) use text_file::{
     compute_splits, group_files, list_input_files, TextFileRdd, WholeTextFilesRdd,
 };

@@ -3,21 +3,43 @@
 use super::{BoxIter, Dependency, RddBase, RddCompute, RddCore};
 use crate::broadcast::Broadcast;
 use crate::data::Data;
+use crate::env::Env;
 use crate::error::Result;
 use crate::task_context::TaskContext;
 use serde::{Deserialize, Serialize};
 use std::marker::PhantomData;
-use std::sync::Arc;
+use std::sync::{Arc, Weak};
 
 /// The slices of a driver-side collection (Spark's `ParallelCollectionRDD`).
 ///
 /// Each slice travels as a broadcast value, so a task carries only the ids of the slices, and
-/// each executor fetches the slices it computes once.
+/// each executor fetches the slices it computes once. The driver's copy owns the slices: when
+/// the last handle to the RDD goes, they are destroyed (Spark's `ContextCleaner` does this for
+/// RDDs that are garbage collected).
 #[derive(Serialize, Deserialize)]
 #[serde(bound = "")]
 pub(crate) struct ParallelCollectionRdd<T: Data> {
     pub core: RddCore,
     pub slices: Vec<Broadcast<Vec<T>>>,
+    #[serde(skip)]
+    // Held for its Drop: destroys the slices with the driver's RDD.
+    pub _owner: Option<SliceOwner>,
+}
+
+/// Destroys the slices' broadcast values when the driver's RDD is dropped.
+pub(crate) struct SliceOwner {
+    pub env: Weak<Env>,
+    pub ids: Vec<u64>,
+}
+
+impl Drop for SliceOwner {
+    fn drop(&mut self) {
+        if let Some(env) = self.env.upgrade() {
+            for id in &self.ids {
+                env.broadcast_manager.remove(*id);
+            }
+        }
+    }
 }
 
 impl<T: Data> RddBase for ParallelCollectionRdd<T> {
