@@ -80,7 +80,7 @@ impl Context {
             max_stage_attempts: conf.require(&keys::STAGE_MAX_CONSECUTIVE_ATTEMPTS)?,
             show_progress: conf.require(&keys::SHOW_CONSOLE_PROGRESS)?,
         };
-        let backend = LocalBackend::start(threads, env.clone());
+        let backend = LocalBackend::start(threads, env.clone())?;
         let scheduler = DagScheduler::new(env.clone(), backend, accumulators.clone(), settings);
         let configured = conf.get(&keys::DEFAULT_PARALLELISM)?;
         tracing::debug!(master = %url, app = conf.get_raw(keys::APP_NAME.key).unwrap_or("ember"), "started ember context");

@@ -41,23 +41,26 @@ pub(crate) struct LocalBackend {
 
 impl LocalBackend {
     /// Starts `slots` worker threads sharing `env`.
-    pub(crate) fn start(slots: usize, env: Arc<Env>) -> Self {
+    ///
+    /// # Errors
+    /// The operating system refused to start a thread.
+    pub(crate) fn start(slots: usize, env: Arc<Env>) -> Result<Self, Error> {
         install_panic_hook();
         let (queue, tasks) = crossbeam_channel::unbounded::<Launch>();
-        let workers = (0..slots)
-            .map(|i| {
-                let tasks = tasks.clone();
-                let env = env.clone();
-                std::thread::Builder::new()
-                    .name(format!("ember-task-{i}"))
-                    .spawn(move || worker(tasks, env))
-                    .expect("the OS refused to start a task thread")
-            })
-            .collect();
-        LocalBackend {
+        let mut backend = LocalBackend {
             queue: Some(queue),
-            workers,
+            workers: Vec::with_capacity(slots),
+        };
+        for i in 0..slots {
+            let tasks = tasks.clone();
+            let env = env.clone();
+            let worker = std::thread::Builder::new()
+                .name(format!("ember-task-{i}"))
+                .spawn(move || worker(tasks, env))
+                .map_err(|e| Error::io(format!("task thread {i} of local[{slots}]"), e))?;
+            backend.workers.push(worker);
         }
+        Ok(backend)
     }
 
     /// Queues a task for the next free slot.
