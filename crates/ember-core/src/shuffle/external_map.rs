@@ -7,6 +7,7 @@
 //! gathered, equal keys among them merged, and the results emitted. Only one hash's entries per
 //! run are in memory during the merge.
 
+use super::combine_map::CombineMap;
 use super::size_tracker::SizeTracker;
 use super::spill_file::{read_run, spill_run};
 use crate::aggregator::Aggregator;
@@ -16,7 +17,6 @@ use crate::partitioner::key_hash;
 use crate::rdd::BoxIter;
 use crate::storage::TaskMemory;
 use crate::task_context::TaskContext;
-use rustc_hash::FxHashMap;
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, VecDeque};
 use std::iter::Peekable;
@@ -24,7 +24,7 @@ use std::sync::Arc;
 
 /// A key-to-combined-value map that spills sorted runs when memory runs out.
 pub(crate) struct ExternalAppendOnlyMap<K: Key, V: Data, A: Aggregator<V>> {
-    map: FxHashMap<K, Option<A::Combined>>,
+    map: CombineMap<K, A::Combined>,
     aggregator: A,
     size: SizeTracker,
     memory: TaskMemory,
@@ -37,7 +37,7 @@ type Run<K, C> = BoxIter<(u64, K, C)>;
 impl<K: Key, V: Data, A: Aggregator<V>> ExternalAppendOnlyMap<K, V, A> {
     pub(crate) fn new(aggregator: A, tc: &Arc<TaskContext>) -> Self {
         ExternalAppendOnlyMap {
-            map: FxHashMap::default(),
+            map: CombineMap::new(),
             aggregator,
             size: SizeTracker::default(),
             memory: TaskMemory::new(tc.env().memory_manager.clone(), tc.task_attempt_id),
@@ -48,15 +48,14 @@ impl<K: Key, V: Data, A: Aggregator<V>> ExternalAppendOnlyMap<K, V, A> {
 
     /// Merges combined value `c` into key `k`'s.
     pub(crate) fn insert(&mut self, k: K, c: A::Combined) -> Result<()> {
-        let check = if let Some(slot) = self.map.get_mut(&k) {
-            *slot = slot
-                .take()
-                .map(|old| self.aggregator.merge_combiners(old, c));
-            self.size.updated(&(&k, &*slot))
+        let aggregator = &self.aggregator;
+        let (new, k, c) = self
+            .map
+            .upsert(k, c, |c| c, |old, c| aggregator.merge_combiners(old, c));
+        let check = if new {
+            self.size.inserted(&(k, c))
         } else {
-            let check = self.size.inserted(&(&k, &c));
-            self.map.insert(k, Some(c));
-            check
+            self.size.updated(&(k, c))
         };
         if check && !self.memory.try_grow_to(self.size.estimate()) {
             let sorted = self.drain_sorted();
@@ -71,7 +70,7 @@ impl<K: Key, V: Data, A: Aggregator<V>> ExternalAppendOnlyMap<K, V, A> {
         let mut entries: Vec<_> = self
             .map
             .drain()
-            .filter_map(|(k, c)| c.map(|c| (key_hash(&k), k, c)))
+            .map(|(k, c)| (key_hash(&k), k, c))
             .collect();
         entries.sort_unstable_by_key(|e| e.0);
         entries
@@ -80,11 +79,8 @@ impl<K: Key, V: Data, A: Aggregator<V>> ExternalAppendOnlyMap<K, V, A> {
     /// Every key with its fully merged value.
     pub(crate) fn into_iter(mut self) -> Result<BoxIter<(K, A::Combined)>> {
         if self.runs.is_empty() {
-            return Ok(Box::new(
-                std::mem::take(&mut self.map)
-                    .into_iter()
-                    .filter_map(|(k, c)| c.map(|c| (k, c))),
-            ));
+            let map = std::mem::replace(&mut self.map, CombineMap::new());
+            return Ok(Box::new(map.into_entries()));
         }
         let mut runs: Vec<Run<K, A::Combined>> = Vec::with_capacity(self.runs.len() + 1);
         runs.push(Box::new(self.drain_sorted().into_iter()));

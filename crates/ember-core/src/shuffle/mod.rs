@@ -21,6 +21,7 @@
 //! Files are named `shuffle_<shuffle>_<map>_0.data` and `.index`, as in Spark.
 
 mod codec;
+mod combine_map;
 mod external_map;
 mod external_sorter;
 mod map_output_tracker;

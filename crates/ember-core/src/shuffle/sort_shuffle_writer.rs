@@ -8,6 +8,7 @@
 //! decoded again.
 
 use super::codec::ChunkWriter;
+use super::combine_map::CombineMap;
 use super::size_tracker::SizeTracker;
 use super::{KeyOrdering, MapStatus, ShuffleSpec};
 use crate::aggregator::Aggregator;
@@ -17,7 +18,6 @@ use crate::partitioner::Partitioner;
 use crate::rdd::BoxIter;
 use crate::storage::TaskMemory;
 use crate::task_context::{TaskContext, TaskMetrics};
-use rustc_hash::FxHashMap;
 use serde::Serialize;
 use std::io::{BufWriter, Read, Seek, SeekFrom, Write};
 use std::sync::Arc;
@@ -76,32 +76,43 @@ where
     O: KeyOrdering<K>,
 {
     let agg = &spec.aggregator;
-    // Option so a value can be moved out, merged and put back without cloning it.
-    let mut map: FxHashMap<K, Option<A::Combined>> = FxHashMap::default();
+    let mut map: CombineMap<K, A::Combined> = CombineMap::new();
     let mut size = SizeTracker::default();
     let mut memory = TaskMemory::new(tc.env().memory_manager.clone(), tc.task_attempt_id);
-    for (k, v) in records {
-        let check = if let Some(slot) = map.get_mut(&k) {
-            *slot = slot.take().map(|c| agg.merge_value(c, v));
-            size.updated(&(&k, &*slot))
-        } else {
-            let c = agg.create_combiner(v);
-            let check = size.inserted(&(&k, &c));
-            map.insert(k, Some(c));
-            check
-        };
-        if check && !memory.try_grow_to(size.estimate()) {
-            flush(&mut map, spec, out)?;
-            out.spill()?;
-            size.reset();
-            memory.release_all();
+    let mut batch = Vec::with_capacity(BATCH);
+    let mut records = records;
+    loop {
+        // Pulling a batch first and merging it in a tight loop lets the processor overlap the
+        // cache misses of consecutive lookups, which virtual calls between them would prevent.
+        batch.extend(records.by_ref().take(BATCH));
+        if batch.is_empty() {
+            break;
+        }
+        for (k, v) in batch.drain(..) {
+            let (new, k, c) = map.upsert(
+                k,
+                v,
+                |v| agg.create_combiner(v),
+                |c, v| agg.merge_value(c, v),
+            );
+            let check = if new {
+                size.inserted(&(k, c))
+            } else {
+                size.updated(&(k, c))
+            };
+            if check && !memory.try_grow_to(size.estimate()) {
+                flush(&mut map, spec, out)?;
+                out.spill()?;
+                size.reset();
+                memory.release_all();
+            }
         }
     }
     flush(&mut map, spec, out)
 }
 
 fn flush<K, V, A, P, O>(
-    map: &mut FxHashMap<K, Option<A::Combined>>,
+    map: &mut CombineMap<K, A::Combined>,
     spec: &ShuffleSpec<K, V, A, P, O>,
     out: &mut PartitionedSpillBuffer,
 ) -> Result<()>
@@ -113,9 +124,7 @@ where
     O: KeyOrdering<K>,
 {
     for (k, c) in map.drain() {
-        if let Some(c) = c {
-            out.write(spec.partitioner.partition(&k), &(k, c))?;
-        }
+        out.write(spec.partitioner.partition(&k), &(k, c))?;
     }
     Ok(())
 }
@@ -135,6 +144,9 @@ struct PartitionedSpillBuffer {
     records: u64,
     bytes_since_check: usize,
 }
+
+/// Records pulled from the parent iterator at a time by map-side combine.
+const BATCH: usize = 256;
 
 /// Memory is re-checked after this many bytes of records, not after every record.
 const CHECK_EVERY_BYTES: usize = 256 * 1024;

@@ -1,0 +1,278 @@
+#!/usr/bin/env bash
+# Word-count benchmark: ember against a hand-written 2-thread Rust program and
+# against Apache Spark (PySpark DataFrame and RDD programs), all on local[2]
+# over the same generated text, in one run. See bench/README.md.
+#
+#   bench/wordcount.sh                          # 500 MB, every engine
+#   BENCH_BYTES=50000000 bench/wordcount.sh     # quick run on 50 MB
+#   BENCH_ENGINES="baseline ember" bench/wordcount.sh
+#
+# Environment:
+#   BENCH_BYTES      size of the generated input in bytes (default 500000000)
+#   BENCH_SEED       seed of the generator (default 42)
+#   BENCH_ENGINES    engines to run, in order, from: baseline ember spark-df spark-rdd
+#                    (default: all four)
+#   BENCH_RUNS       runs of each engine, interleaved; the table shows each
+#                    engine's median run by wall time (default 1)
+#   CARGO_TARGET_DIR where cargo puts the binaries (default: target)
+set -euo pipefail
+
+# The whole script is one block, read in full before it starts: editing this
+# file while a run is going on cannot change what that run does.
+{
+
+bench_dir=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+root=$(cd "$bench_dir/.." && pwd)
+cd "$root"
+
+BENCH_BYTES=${BENCH_BYTES:-500000000}
+BENCH_SEED=${BENCH_SEED:-42}
+BENCH_ENGINES=${BENCH_ENGINES:-"baseline ember spark-df spark-rdd"}
+BENCH_RUNS=${BENCH_RUNS:-1}
+PYSPARK_VERSION=4.3.0
+MASTER='local[2]'
+
+die() {
+    echo "wordcount.sh: $*" >&2
+    exit 1
+}
+step() { echo "==> $*" >&2; }
+
+# ---- what to run ---------------------------------------------------------
+[[ $BENCH_BYTES =~ ^[1-9][0-9]*$ ]] || die "BENCH_BYTES must be a positive integer"
+[[ $BENCH_SEED =~ ^[0-9]+$ ]] || die "BENCH_SEED must be a non-negative integer"
+[[ $BENCH_RUNS =~ ^[1-9][0-9]*$ ]] || die "BENCH_RUNS must be a positive integer"
+read -r -a engines <<<"$BENCH_ENGINES"
+((${#engines[@]} > 0)) || die "BENCH_ENGINES is empty"
+want_ember=0 want_spark=0
+for engine in "${engines[@]}"; do
+    case $engine in
+    baseline) ;;
+    ember) want_ember=1 ;;
+    spark-df | spark-rdd) want_spark=1 ;;
+    *) die "unknown engine '$engine' in BENCH_ENGINES (known: baseline ember spark-df spark-rdd)" ;;
+    esac
+done
+[[ -x /usr/bin/time ]] || die "needs GNU time at /usr/bin/time (apt-get install time)"
+
+target=${CARGO_TARGET_DIR:-target}
+[[ $target == /* ]] || target=$root/$target
+bin=$target/release
+
+# ---- Python venv with PySpark ----------------------------------------------
+venv=$bench_dir/.venv
+if ((want_spark)); then
+    command -v java >/dev/null || die "Spark needs Java 17 or later on PATH"
+    if ! "$venv/bin/python" -c "import sys, pyspark; sys.exit(pyspark.__version__ != '$PYSPARK_VERSION')" 2>/dev/null; then
+        step "installing pyspark==$PYSPARK_VERSION into $venv"
+        [[ -x $venv/bin/python ]] || python3 -m venv "$venv"
+        "$venv/bin/python" -m pip install --quiet --disable-pip-version-check "pyspark==$PYSPARK_VERSION"
+    fi
+fi
+
+# ---- build -------------------------------------------------------------------
+packages=(-p ember-bench)
+((want_ember)) && packages+=(-p ember-cli)
+step "cargo build --release ${packages[*]}"
+cargo build --release "${packages[@]}"
+if ((want_ember)); then
+    [[ -x $bin/ember ]] || die "no ember binary at $bin/ember after the build"
+fi
+
+# ---- input ---------------------------------------------------------------------
+if ((BENCH_BYTES % 1000000 == 0)); then
+    label="$((BENCH_BYTES / 1000000))MB"
+else
+    label="${BENCH_BYTES}B"
+fi
+[[ $BENCH_SEED == 42 ]] || label="$label-seed$BENCH_SEED"
+input=$bench_dir/data/words-$label.txt
+if [[ ! -s $input ]]; then
+    step "generating $input"
+    mkdir -p "$bench_dir/data"
+    trap 'rm -f "$input.partial.$$"' EXIT
+    "$bin/gen-text" --bytes "$BENCH_BYTES" --seed "$BENCH_SEED" "$input.partial.$$"
+    mv "$input.partial.$$" "$input"
+    trap - EXIT
+    sync "$input"
+fi
+# Every engine reads the input from the page cache, the first one included.
+cat "$input" >/dev/null
+
+# ---- runs ---------------------------------------------------------------------------
+stamp=$(date +%Y%m%d-%H%M%S)
+results=$bench_dir/results/$stamp
+n=1
+while [[ -e $results ]]; do
+    n=$((n + 1))
+    results=$bench_dir/results/$stamp-$n
+done
+mkdir -p "$results"
+step "results in $results"
+
+# run NAME COMMAND...: runs COMMAND with its output directory at $results/NAME.
+# Leaves NAME.log (the command's output), NAME.time (/usr/bin/time -v) and
+# NAME.run (wall time, process-tree memory and CPU figures from `measure`).
+run() {
+    local name=$1
+    shift
+    step "$name: $*"
+    local status=0
+    /usr/bin/time -v -o "$results/$name.time" \
+        "$bin/measure" --report "$results/$name.run" -- "$@" \
+        >"$results/$name.log" 2>&1 || status=$?
+    if ((status != 0)); then
+        echo "---- last lines of $results/$name.log" >&2
+        tail -n 30 "$results/$name.log" >&2
+        die "$name failed with exit status $status"
+    fi
+}
+
+# The name of run R of an engine: the engine's own name when there is one run.
+run_id() {
+    if ((BENCH_RUNS == 1)); then echo "$1"; else echo "$1.run$2"; fi
+}
+
+# Runs are interleaved (every engine once, then again) so that a slow spell of
+# the machine does not fall on one engine only.
+for ((r = 1; r <= BENCH_RUNS; r++)); do
+    for engine in "${engines[@]}"; do
+        id=$(run_id "$engine" "$r")
+        out=$results/$id
+        case $engine in
+        baseline)
+            run "$id" "$bin/wordcount-baseline" --threads 2 "$input" "$out"
+            ;;
+        ember)
+            run "$id" "$bin/ember" submit --master "$MASTER" wordcount "$input" "$out"
+            ;;
+        spark-df | spark-rdd)
+            run "$id" env SPARK_LOCAL_IP=127.0.0.1 PYSPARK_PYTHON="$venv/bin/python" \
+                "$venv/bin/python" "$bench_dir/pyspark_wordcount.py" \
+                --mode "${engine#spark-}" --master "$MASTER" "$input" "$out"
+            ;;
+        esac
+    done
+done
+
+# ---- check the outputs -----------------------------------------------------------
+# The union of a run's part-* files, sorted bytewise.
+sorted_output() {
+    find "$1" -type f -name 'part-*' -print0 | sort -z | xargs -0r cat | LC_ALL=C sort
+}
+reference=${engines[0]}
+for engine in "${engines[@]}"; do
+    [[ $engine == baseline ]] && reference=baseline
+done
+reference_id=$(run_id "$reference" 1)
+for ((r = 1; r <= BENCH_RUNS; r++)); do
+    for engine in "${engines[@]}"; do
+        id=$(run_id "$engine" "$r")
+        [[ -d $results/$id ]] || die "$id wrote no output directory $results/$id"
+        sorted_output "$results/$id" >"$results/$id.sorted"
+        if [[ $id == "$reference_id" ]]; then
+            [[ -s $results/$id.sorted ]] || die "$id wrote no word counts"
+            continue
+        fi
+        if ! cmp -s "$results/$reference_id.sorted" "$results/$id.sorted"; then
+            echo "---- first differences, $reference_id (<) against $id (>)" >&2
+            diff "$results/$reference_id.sorted" "$results/$id.sorted" | head -n 20 >&2 || true
+            die "OUTPUT MISMATCH: $id's word counts differ from $reference_id's (see $results)"
+        fi
+        # Equal to the reference: no need to keep another copy.
+        rm "$results/$id.sorted"
+    done
+done
+distinct=$(wc -l <"$results/$reference_id.sorted")
+total=$(awk -F'\t' '{ n += $2 } END { printf "%d", n }' "$results/$reference_id.sorted")
+step "outputs agree: $distinct distinct words, $total words"
+
+# ---- report ------------------------------------------------------------------------------
+# One line per engine, from its median run by wall time: name, wall seconds, peak
+# RSS KiB (time -v), process-tree peak KiB, share of the CPUs and CPU seconds used
+# by other work during the run.
+figures=$results/figures.tsv
+: >"$figures"
+for engine in "${engines[@]}"; do
+    for ((r = 1; r <= BENCH_RUNS; r++)); do
+        id=$(run_id "$engine" "$r")
+        wall=$(sed -n 's/^wall_seconds=//p' "$results/$id.run")
+        tree=$(sed -n 's/^tree_peak_kib=//p' "$results/$id.run")
+        other=$(sed -n 's/^other_cpu_percent=//p' "$results/$id.run")
+        other_s=$(sed -n 's/^other_cpu_seconds=//p' "$results/$id.run")
+        rss=$(sed -n 's/^[[:space:]]*Maximum resident set size (kbytes): //p' "$results/$id.time")
+        printf '%s\t%s\t%s\t%s\t%s\t%s\n' "$engine" "$wall" "$rss" "$tree" "$other" "$other_s"
+    done | sort -t $'\t' -k2,2g | sed -n "$(((BENCH_RUNS + 1) / 2))p" >>"$figures"
+done
+
+versions() {
+    echo "rustc:    $(rustc --version 2>/dev/null || echo unknown)"
+    if ((want_spark)); then
+        echo "pyspark:  $PYSPARK_VERSION"
+        echo "java:     $(java -version 2>&1 | head -n 1)"
+    fi
+}
+
+summary=$results/summary.txt
+{
+    echo "ember word-count benchmark, $(date '+%Y-%m-%d %H:%M:%S %Z')"
+    echo "input:    $input ($(stat -c %s "$input") bytes, $total words, $distinct distinct)"
+    echo "master:   $MASTER; machine: $(nproc) cores, $(awk '/MemTotal/ { printf "%.0f GiB", $2 / 1048576 }' /proc/meminfo)," \
+        "$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n 1)"
+    echo "project:  $(git -C "$root" rev-parse --short HEAD 2>/dev/null || echo 'no commit')"
+    versions
+    echo
+    awk -F'\t' '
+        BEGIN {
+            label["baseline"] = "hand-written Rust, 2 threads"
+            label["ember"] = "ember local[2]"
+            label["spark-df"] = "Spark DataFrame local[2]"
+            label["spark-rdd"] = "Spark RDD local[2]"
+        }
+        {
+            name[NR] = $1; wall[NR] = $2; rss[NR] = $3 / 1024; tree[NR] = $4 / 1024
+            other[NR] = $5; other_s[NR] = $6; at[$1] = NR
+        }
+        function ratio(a, b) { return b > 0 ? sprintf("%.2fx", a / b) : "-" }
+        END {
+            fmt = "%-30s %8s %9s %9s %13s %9s %8s %7s\n"
+            printf fmt, "engine", "wall s", "peak RSS", "tree RSS", "time vs", "time vs", "RSS vs", "other"
+            printf fmt, "", "", "MiB", "MiB", "hand-written", "ember", "ember", "CPU %"
+            for (i = 1; i <= NR; i++) {
+                b = ("baseline" in at) ? wall[at["baseline"]] : 0
+                e = ("ember" in at) ? wall[at["ember"]] : 0
+                m = ("ember" in at) ? rss[at["ember"]] : 0
+                printf fmt, label[name[i]], sprintf("%.2f", wall[i]), sprintf("%.0f", rss[i]),
+                    sprintf("%.0f", tree[i]), ratio(wall[i], b), ratio(wall[i], e), ratio(rss[i], m),
+                    sprintf("%.1f", other[i])
+                # A few clock ticks are noise on a short run.
+                if (other[i] > 5 && other_s[i] >= 0.25) busy = busy " " name[i]
+            }
+            print ""
+            if (("ember" in at) && ("baseline" in at)) {
+                r = wall[at["ember"]] / wall[at["baseline"]]
+                printf "ember / hand-written = %.2f (target <= 1.5): %s\n", r, (r <= 1.5 ? "met" : "MISSED")
+            }
+            if (("ember" in at) && ("spark-df" in at)) {
+                r = wall[at["spark-df"]] / wall[at["ember"]]
+                printf "Spark DF / ember = %.2f (target >= 5): %s\n", r, (r >= 5 ? "met" : "MISSED")
+            }
+            if (busy != "")
+                printf "\nWARNING: other work used over 5%% of the CPUs during:%s; those figures are skewed.\n", busy
+        }' "$figures"
+    echo
+    if ((BENCH_RUNS == 1)); then
+        echo "wall s: whole command, start-up and shutdown included (one run each)."
+    else
+        echo "wall s: whole command, start-up and shutdown included; each engine's median of $BENCH_RUNS runs,"
+        echo "whose other figures are shown too."
+    fi
+    echo "peak RSS: largest single process (/usr/bin/time -v); tree RSS: peak of the summed"
+    echo "RSS of the command's whole process tree (JVM plus Python workers), sampled every 50 ms;"
+    echo "other CPU %: share of all cores used by other processes during the run."
+} >"$summary"
+
+echo
+cat "$summary"
+exit
+}
