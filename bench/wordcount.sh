@@ -10,7 +10,7 @@
 # Environment:
 #   BENCH_BYTES      size of the generated input in bytes (default 500000000)
 #   BENCH_SEED       seed of the generator (default 42)
-#   BENCH_ENGINES    engines to run, in order, from: baseline ember spark-df spark-rdd
+#   BENCH_ENGINES    engines to run, in order, from: baseline closures ember spark-df spark-rdd
 #                    (default: all four)
 #   BENCH_RUNS       runs of each engine, interleaved; the table shows each
 #                    engine's median run by wall time (default 1)
@@ -27,7 +27,7 @@ cd "$root"
 
 BENCH_BYTES=${BENCH_BYTES:-500000000}
 BENCH_SEED=${BENCH_SEED:-42}
-BENCH_ENGINES=${BENCH_ENGINES:-"baseline ember spark-df spark-rdd"}
+BENCH_ENGINES=${BENCH_ENGINES:-"baseline closures ember spark-df spark-rdd"}
 BENCH_RUNS=${BENCH_RUNS:-1}
 PYSPARK_VERSION=4.3.0
 MASTER='local[2]'
@@ -47,10 +47,10 @@ read -r -a engines <<<"$BENCH_ENGINES"
 want_ember=0 want_spark=0
 for engine in "${engines[@]}"; do
     case $engine in
-    baseline) ;;
+    baseline | closures) ;;
     ember) want_ember=1 ;;
     spark-df | spark-rdd) want_spark=1 ;;
-    *) die "unknown engine '$engine' in BENCH_ENGINES (known: baseline ember spark-df spark-rdd)" ;;
+    *) die "unknown engine '$engine' in BENCH_ENGINES (known: baseline closures ember spark-df spark-rdd)" ;;
     esac
 done
 [[ -x /usr/bin/time ]] || die "needs GNU time at /usr/bin/time (apt-get install time)"
@@ -143,6 +143,9 @@ for ((r = 1; r <= BENCH_RUNS; r++)); do
         baseline)
             run "$id" "$bin/wordcount-baseline" --threads 2 "$input" "$out"
             ;;
+        closures)
+            run "$id" "$bin/wordcount-closures" --threads 2 "$input" "$out"
+            ;;
         ember)
             run "$id" "$bin/ember" submit --master "$MASTER" wordcount "$input" "$out"
             ;;
@@ -225,6 +228,7 @@ summary=$results/summary.txt
     awk -F'\t' '
         BEGIN {
             label["baseline"] = "hand-written Rust, 2 threads"
+            label["closures"] = "ember's closures, no engine"
             label["ember"] = "ember local[2]"
             label["spark-df"] = "Spark DataFrame local[2]"
             label["spark-rdd"] = "Spark RDD local[2]"
