@@ -228,7 +228,7 @@ summary=$results/summary.txt
     awk -F'\t' '
         BEGIN {
             label["baseline"] = "hand-written Rust, 2 threads"
-            label["closures"] = "ember's closures, no engine"
+            label["closures"] = "same closures, no engine"
             label["ember"] = "ember local[2]"
             label["spark-df"] = "Spark DataFrame local[2]"
             label["spark-rdd"] = "Spark RDD local[2]"
