@@ -24,23 +24,22 @@ impl<K: Hash + Eq, C> CombineMap<K, C> {
         }
     }
 
-    /// Merges `value` into `key`'s combined value with `merge`, or starts one with `create`.
-    /// Returns whether the key was new, and the entry as it is now.
+    /// Merges `value` into `key`'s combined value with `merge`, or starts one with `create`,
+    /// then shows the entry to `observe` (whether the key was new, the key, the value) and
+    /// returns what it returns.
     #[inline]
-    pub(crate) fn upsert<X>(
+    pub(crate) fn upsert<X, R>(
         &mut self,
         key: K,
         value: X,
         create: impl FnOnce(X) -> C,
         merge: impl FnOnce(C, X) -> C,
-    ) -> (bool, &K, &C) {
+        observe: impl FnOnce(bool, &K, &C) -> R,
+    ) -> R {
         match self.map.entry(key) {
             Entry::Vacant(vacant) => {
-                let key: *const K = vacant.key();
-                let value = vacant.insert(create(value));
-                // SAFETY: the key now lives in the map next to `value`, untouched while the
-                // returned borrow of the map lasts.
-                (true, unsafe { &*key }, value)
+                let entry = vacant.insert_entry(create(value));
+                observe(true, entry.key(), entry.get())
             }
             Entry::Occupied(mut occupied) => {
                 let slot: *mut C = occupied.get_mut();
@@ -58,9 +57,7 @@ impl<K: Hash + Eq, C> CombineMap<K, C> {
                         }
                     }
                 }
-                let key: *const K = occupied.key();
-                // SAFETY: as for a new key: the key stays where it is while the map is borrowed.
-                (false, unsafe { &*key }, occupied.into_mut())
+                observe(false, occupied.key(), occupied.get())
             }
         }
     }

@@ -49,14 +49,20 @@ impl<K: Key, V: Data, A: Aggregator<V>> ExternalAppendOnlyMap<K, V, A> {
     /// Merges combined value `c` into key `k`'s.
     pub(crate) fn insert(&mut self, k: K, c: A::Combined) -> Result<()> {
         let aggregator = &self.aggregator;
-        let (new, k, c) = self
-            .map
-            .upsert(k, c, |c| c, |old, c| aggregator.merge_combiners(old, c));
-        let check = if new {
-            self.size.inserted(&(k, c))
-        } else {
-            self.size.updated(&(k, c))
-        };
+        let size = &mut self.size;
+        let check = self.map.upsert(
+            k,
+            c,
+            |c| c,
+            |old, c| aggregator.merge_combiners(old, c),
+            |new, k, c| {
+                if new {
+                    size.inserted(&(k, c))
+                } else {
+                    size.updated(&(k, c))
+                }
+            },
+        );
         if check && !self.memory.try_grow_to(self.size.estimate()) {
             let sorted = self.drain_sorted();
             self.runs.push(spill_run(sorted.into_iter(), &self.tc)?);

@@ -89,17 +89,19 @@ where
             break;
         }
         for (k, v) in batch.drain(..) {
-            let (new, k, c) = map.upsert(
+            let check = map.upsert(
                 k,
                 v,
                 |v| agg.create_combiner(v),
                 |c, v| agg.merge_value(c, v),
+                |new, k, c| {
+                    if new {
+                        size.inserted(&(k, c))
+                    } else {
+                        size.updated(&(k, c))
+                    }
+                },
             );
-            let check = if new {
-                size.inserted(&(k, c))
-            } else {
-                size.updated(&(k, c))
-            };
             if check && !memory.try_grow_to(size.estimate()) {
                 flush(&mut map, spec, out)?;
                 out.spill()?;
