@@ -81,7 +81,7 @@ mod tests {
     fn merges_in_place_and_survives_a_panicking_merge() {
         let mut m: CombineMap<String, Vec<u32>> = CombineMap::new();
         for i in 0..100u32 {
-            m.upsert(
+            let new = m.upsert(
                 format!("k{}", i % 10),
                 i,
                 |i| vec![i],
@@ -89,7 +89,13 @@ mod tests {
                     v.push(i);
                     v
                 },
+                |new, k, v| {
+                    assert_eq!(*k, format!("k{}", i % 10));
+                    assert_eq!(v.last(), Some(&i));
+                    new
+                },
             );
+            assert_eq!(new, i < 10);
         }
         let caught = catch_unwind(AssertUnwindSafe(|| {
             m.upsert(
@@ -97,6 +103,7 @@ mod tests {
                 0,
                 |_| Vec::new(),
                 |_, _| panic!("user merge failed"),
+                |_, _, _| (),
             );
         }));
         assert!(caught.is_err());
