@@ -25,7 +25,7 @@
 //! different threads. State shared between jobs (the shuffle stages, the id counters) sits
 //! behind a mutex; per-job state lives in [`JobRun`] on the caller's stack.
 
-use super::events::{TaskEvent, TaskFailure, TaskSuccess};
+use super::events::{TaskEvent, TaskFailure, TaskSuccess, TaskUpdate};
 use super::local_backend::{Launch, LocalBackend, TaskId};
 use super::progress::StageProgress;
 use super::stage::{RunningStage, ShuffleMapStage, StageKey};
@@ -243,8 +243,8 @@ struct JobRun<'a> {
     stage_attempts: HashMap<StageKey, usize>,
     /// Failed attempts per (stage, partition), for `ember.task.maxFailures`.
     task_failures: HashMap<(StageKey, usize), usize>,
-    reply: Sender<TaskEvent>,
-    events: Receiver<TaskEvent>,
+    reply: Sender<TaskUpdate>,
+    events: Receiver<TaskUpdate>,
     in_flight: usize,
     summary: JobSummary,
     started: Instant,
@@ -270,20 +270,29 @@ impl JobRun<'_> {
         }
         self.submit(StageKey::Result)?;
         while self.results.iter().any(Option::is_none) {
-            let event = self
+            let update = self
                 .events
                 .recv()
                 .map_err(|_| Error::Internal("task slots went away".into()))?;
-            self.in_flight -= 1;
-            self.handle(event)?;
+            match update {
+                TaskUpdate::Started(id) => self.task_started(id),
+                TaskUpdate::Finished(event) => {
+                    self.in_flight -= 1;
+                    self.handle(event)?;
+                }
+            }
         }
         Ok(())
     }
 
     /// Waits for the job's running tasks; their results are dropped.
     fn drain(&mut self) {
-        while self.in_flight > 0 && self.events.recv().is_ok() {
-            self.in_flight -= 1;
+        while self.in_flight > 0 {
+            match self.events.recv() {
+                Ok(TaskUpdate::Finished(_)) => self.in_flight -= 1,
+                Ok(TaskUpdate::Started(_)) => {}
+                Err(_) => break,
+            }
         }
     }
 
@@ -362,6 +371,7 @@ impl JobRun<'_> {
                 stage_id,
                 attempt,
                 running: HashSet::new(),
+                started: HashSet::new(),
                 done: 0,
             },
         );
@@ -410,14 +420,32 @@ impl JobRun<'_> {
             .map(|(shuffle, _)| StageKey::Shuffle(*shuffle))
     }
 
+    /// Counts a started attempt of the current stage attempt, for the progress bar.
+    fn task_started(&mut self, id: TaskId) {
+        let Some(key) = self.key_of(id.stage_id) else {
+            return;
+        };
+        if let Some(stage) = self.running.get_mut(&key) {
+            if stage.attempt == id.stage_attempt {
+                stage.started.insert(id.partition);
+                if let Some(p) = self.progress.get(&key) {
+                    p.update(stage.done, stage.started.len());
+                }
+            }
+        }
+    }
+
     fn handle(&mut self, event: TaskEvent) -> Result<()> {
         let Some(key) = self.key_of(event.id.stage_id) else {
             return Ok(());
         };
-        let current = self
-            .running
-            .get(&key)
-            .is_some_and(|s| s.attempt == event.id.stage_attempt);
+        let current = match self.running.get_mut(&key) {
+            Some(stage) if stage.attempt == event.id.stage_attempt => {
+                stage.started.remove(&event.id.partition);
+                true
+            }
+            _ => false,
+        };
         match event.result {
             Ok(success) => self.task_succeeded(key, event.id, success, current),
             Err(failure) if current => {
@@ -468,7 +496,7 @@ impl JobRun<'_> {
                 stage.done += 1;
             }
             if let Some(p) = self.progress.get(&key) {
-                p.update(stage.done, stage.running.len());
+                p.update(stage.done, stage.started.len());
             }
             if stage.running.is_empty() {
                 self.stage_finished(key)?;

@@ -5,6 +5,14 @@ use super::task::TaskOutput;
 use crate::error::Error;
 use crate::task_context::MetricsSnapshot;
 
+/// What a task slot tells the job that launched a task.
+pub(crate) enum TaskUpdate {
+    /// The attempt left the queue and is running.
+    Started(TaskId),
+    /// The attempt finished.
+    Finished(TaskEvent),
+}
+
 /// One attempt of one task finished.
 pub(crate) struct TaskEvent {
     pub id: TaskId,

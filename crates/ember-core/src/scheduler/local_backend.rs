@@ -5,7 +5,7 @@
 //! [`TaskContext`], and reports a [`TaskEvent`] to the job that launched it. A panic in user code
 //! fails only that attempt; the thread lives on.
 
-use super::events::{TaskEvent, TaskFailure, TaskSuccess};
+use super::events::{TaskEvent, TaskFailure, TaskSuccess, TaskUpdate};
 use super::task::{decode_task_bytes, TaskOutput};
 use crate::env::Env;
 use crate::error::Error;
@@ -30,7 +30,7 @@ pub(crate) struct TaskId {
 pub(crate) struct Launch {
     pub id: TaskId,
     pub bytes: Vec<u8>,
-    pub reply: Sender<TaskEvent>,
+    pub reply: Sender<TaskUpdate>,
 }
 
 /// The task slots of a `local[N]` application.
@@ -83,9 +83,10 @@ impl Drop for LocalBackend {
 
 fn worker(tasks: Receiver<Launch>, env: Arc<Env>) {
     while let Ok(launch) = tasks.recv() {
+        // A job that was aborted no longer listens; its stragglers' reports are dropped.
+        let _ = launch.reply.send(TaskUpdate::Started(launch.id));
         let event = run_task(&launch, &env);
-        // A job that was aborted no longer listens; its stragglers' results are dropped.
-        let _ = launch.reply.send(event);
+        let _ = launch.reply.send(TaskUpdate::Finished(event));
     }
 }
 

@@ -33,6 +33,9 @@ pub(crate) enum StageKey {
 pub(crate) struct RunningStage {
     pub stage_id: usize,
     pub attempt: usize,
+    /// Partitions launched and not yet finished (queued or running).
     pub running: HashSet<usize>,
+    /// Partitions whose attempt is running in a slot now, for the progress bar.
+    pub started: HashSet<usize>,
     pub done: usize,
 }
