@@ -6,8 +6,10 @@
 //!
 //! * [`zipf`] and [`vocab`]: the Zipf-like vocabulary behind `gen-text`;
 //! * [`count`]: the plain multi-threaded word count behind `wordcount-baseline`;
-//! * [`procfs`]: reading resident memory of a process tree, behind `measure`.
+//! * [`procfs`]: reading resident memory of a process tree, behind `measure`;
+//! * [`args`]: the command line the word-count programs share.
 
+pub mod args;
 pub mod count;
 pub mod procfs;
 pub mod vocab;

@@ -8,31 +8,18 @@
 //! beside it.
 
 use clap::Parser;
+use ember_bench::args::WordCountArgs;
 use ember_bench::count::count_file;
 use std::fs::{self, File};
 use std::io::{BufWriter, Write};
-use std::path::PathBuf;
 use std::time::Instant;
 
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
-/// Count the words of a text file with plain threads.
-#[derive(Parser, Debug)]
-#[command(version, about)]
-struct Args {
-    /// Number of counting threads.
-    #[arg(long, default_value_t = 2)]
-    threads: usize,
-    /// Input text file.
-    input: PathBuf,
-    /// Output directory (created if missing).
-    output_dir: PathBuf,
-}
-
 fn main() -> std::io::Result<()> {
     let started = Instant::now();
-    let args = Args::parse();
+    let args = WordCountArgs::parse();
     let tally = count_file(&args.input, args.threads.max(1))?;
 
     fs::create_dir_all(&args.output_dir)?;

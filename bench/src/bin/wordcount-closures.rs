@@ -6,30 +6,18 @@
 //! program takes beyond `wordcount-baseline` is the cost of the closures' allocations.
 
 use clap::Parser;
+use ember_bench::args::WordCountArgs;
 use ember_bench::count::split_at_lines;
 use rustc_hash::FxHashMap;
 use std::fs::{self, File};
 use std::io::{self, BufRead, BufReader, BufWriter, Read, Seek, SeekFrom, Write};
-use std::path::PathBuf;
+use std::path::Path;
 use std::time::Instant;
 
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
-/// Count words with ember's closures on plain threads.
-#[derive(Parser, Debug)]
-#[command(version, about)]
-struct Args {
-    /// Number of counting threads.
-    #[arg(long, default_value_t = 2)]
-    threads: usize,
-    /// Input text file.
-    input: PathBuf,
-    /// Output directory (created if missing).
-    output_dir: PathBuf,
-}
-
-fn count_range(path: &PathBuf, start: u64, end: u64) -> io::Result<FxHashMap<String, u64>> {
+fn count_range(path: &Path, start: u64, end: u64) -> io::Result<FxHashMap<String, u64>> {
     let mut file = File::open(path)?;
     file.seek(SeekFrom::Start(start))?;
     let reader = BufReader::with_capacity(1 << 20, file.take(end - start));
@@ -51,7 +39,7 @@ fn count_range(path: &PathBuf, start: u64, end: u64) -> io::Result<FxHashMap<Str
 
 fn main() -> io::Result<()> {
     let started = Instant::now();
-    let args = Args::parse();
+    let args = WordCountArgs::parse();
     let file = File::open(&args.input)?;
     let len = file.metadata()?.len();
     let bounds = split_at_lines(&file, len, args.threads.max(1))?;

@@ -55,13 +55,7 @@ impl<K: Key, V: Data, A: Aggregator<V>> ExternalAppendOnlyMap<K, V, A> {
             c,
             |c| c,
             |old, c| aggregator.merge_combiners(old, c),
-            |new, k, c| {
-                if new {
-                    size.inserted(&(k, c))
-                } else {
-                    size.updated(&(k, c))
-                }
-            },
+            |new, k, c| size.upserted(new, &(k, c)),
         );
         if check && !self.memory.try_grow_to(self.size.estimate()) {
             let sorted = self.drain_sorted();

@@ -33,9 +33,11 @@ impl SizeTracker {
         self.touched(record)
     }
 
-    /// Counts an update of an existing entry, now `record`; true when it is time to check.
+    /// Counts a new entry (`new`) or an update of one, now `record`; true when it is time to
+    /// check the estimate against memory.
     #[inline]
-    pub(crate) fn updated<R: Serialize + ?Sized>(&mut self, record: &R) -> bool {
+    pub(crate) fn upserted<R: Serialize + ?Sized>(&mut self, new: bool, record: &R) -> bool {
+        self.entries += u64::from(new);
         self.touched(record)
     }
 

@@ -94,13 +94,7 @@ where
                 v,
                 |v| agg.create_combiner(v),
                 |c, v| agg.merge_value(c, v),
-                |new, k, c| {
-                    if new {
-                        size.inserted(&(k, c))
-                    } else {
-                        size.updated(&(k, c))
-                    }
-                },
+                |new, k, c| size.upserted(new, &(k, c)),
             );
             if check && !memory.try_grow_to(size.estimate()) {
                 flush(&mut map, spec, out)?;
