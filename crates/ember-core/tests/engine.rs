@@ -503,3 +503,31 @@ fn a_dropped_parallelized_rdd_frees_its_slices() {
     drop(rdd);
     assert_eq!(ctx.env().broadcast_manager.len(), held);
 }
+
+#[test]
+fn jobs_from_several_threads_share_one_context() {
+    let ctx = local(2);
+    let counts = ctx
+        .parallelize((0..20_000).map(|i| i % 100).collect::<Vec<i64>>(), 8)
+        .map(Fn!(|x: i64| (x, 1u64)))
+        .reduce_by_key(Fn!(|a: u64, b: u64| a + b));
+    let (done, finished) = std::sync::mpsc::channel();
+    for t in 0..4 {
+        let (counts, done) = (counts.clone(), done.clone());
+        std::thread::spawn(move || {
+            let result = if t % 2 == 0 {
+                counts.count().map(|n| n as f64)
+            } else {
+                counts.values().sum()
+            };
+            done.send((t, result.map_err(|e| e.to_string()))).unwrap();
+        });
+    }
+    for _ in 0..4 {
+        let (t, result) = finished
+            .recv_timeout(std::time::Duration::from_secs(60))
+            .expect("every job finishes");
+        let expected = if t % 2 == 0 { 100.0 } else { 20_000.0 };
+        assert_eq!(result.unwrap(), expected, "job of thread {t}");
+    }
+}
