@@ -11,11 +11,20 @@
 //!
 //! Local mode ships every task through this module too, so the path that distributed execution
 //! relies on is exercised by every job.
+//!
+//! A decoder offset read from bytes is only called if this process vouches for it: every
+//! [`Shipped::new`] records its offset with the trait object type it decodes to, and
+//! [`Shipped::open`] refuses anything else. Deserializing arbitrary bytes therefore yields an
+//! error, never a jump to an arbitrary address. (An executor will vouch for the offsets of a
+//! driver whose build it has checked.)
 
 use crate::error::{Error, Result};
+use parking_lot::Mutex;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
-use std::sync::Arc;
+use std::any::TypeId;
+use std::collections::HashMap;
+use std::sync::{Arc, OnceLock};
 
 /// A decoder: rebuilds a value of a known concrete type from bytes and returns it as `Arc<D>`.
 pub(crate) type Decoder<D> = fn(&[u8]) -> Result<Arc<D>>;
@@ -38,25 +47,43 @@ fn anchor_address() -> i64 {
     anchor as fn() -> u64 as usize as i64
 }
 
+/// The decoder offsets this process vouches for, with the trait object type each one returns.
+fn vouched() -> &'static Mutex<HashMap<i64, TypeId>> {
+    static VOUCHED: OnceLock<Mutex<HashMap<i64, TypeId>>> = OnceLock::new();
+    VOUCHED.get_or_init(Mutex::default)
+}
+
 impl Shipped {
     /// Serializes `value`, to be rebuilt by `decoder`.
-    pub(crate) fn new<D: ?Sized, V: Serialize>(decoder: Decoder<D>, value: &V) -> Result<Self> {
+    pub(crate) fn new<D: ?Sized + 'static, V: Serialize>(
+        decoder: Decoder<D>,
+        value: &V,
+    ) -> Result<Self> {
+        let offset = decoder as usize as i64 - anchor_address();
+        vouched().lock().insert(offset, TypeId::of::<D>());
         Ok(Shipped {
-            decoder: decoder as usize as i64 - anchor_address(),
+            decoder: offset,
             bytes: bincode::serialize(value)?,
         })
     }
 
     /// Rebuilds the trait object.
     ///
-    /// The caller names the trait object type `D`; it must be the one the decoder was made for.
-    /// That holds by construction: every `Shipped` is decoded where the matching wrapper type
-    /// (such as `RddRef<T>`) is deserialized, and both sides run the same build.
-    pub(crate) fn open<D: ?Sized>(&self) -> Result<Arc<D>> {
+    /// # Errors
+    /// The offset is not one this process vouches for as a decoder to `D`: the bytes are
+    /// corrupt, come from another build, or were made for another type.
+    pub(crate) fn open<D: ?Sized + 'static>(&self) -> Result<Arc<D>> {
+        if vouched().lock().get(&self.decoder) != Some(&TypeId::of::<D>()) {
+            return Err(Error::Serialization(format!(
+                "a shipped value names code ({:#x}) that this process does not know as a decoder \
+                 of {}; was it made by another build of the application?",
+                self.decoder,
+                std::any::type_name::<D>()
+            )));
+        }
         let address = (anchor_address() + self.decoder) as usize;
-        // SAFETY: `address` is the address of a `Decoder<D>` in this same binary: it was
-        // computed from one in `Shipped::new` in a process running this build, relative to the
-        // same anchor, and the wrapper types only ever decode as the type they encoded.
+        // SAFETY: the offset was vouched for above: `Shipped::new` in this process computed it
+        // from a `Decoder<D>` of this binary, relative to the same anchor.
         let decoder: Decoder<D> = unsafe { std::mem::transmute::<usize, Decoder<D>>(address) };
         decoder(&self.bytes)
     }
@@ -73,14 +100,25 @@ pub(crate) fn decode_as<D: ?Sized, V: DeserializeOwned>(
 
 /// Identifies this build of the binary; processes refuse tasks from a different one.
 ///
-/// It is derived from the executable's size and the anchor's offset within it, which is enough to
-/// tell two builds apart in practice and cheap to compute.
+/// It is the executable's length and a hash of its bytes, computed once per process.
+///
+/// # Errors
+/// The executable cannot be read.
 pub fn build_id() -> Result<String> {
+    static ID: OnceLock<String> = OnceLock::new();
+    if let Some(id) = ID.get() {
+        return Ok(id.clone());
+    }
     let exe = std::env::current_exe().map_err(|e| Error::io("current executable", e))?;
-    let len = std::fs::metadata(&exe)
-        .map_err(|e| Error::io(&exe, e))?
-        .len();
-    Ok(format!("{len:x}-{:x}", anchor_address() & 0xffff_ffff))
+    let bytes = std::fs::read(&exe).map_err(|e| Error::io(&exe, e))?;
+    let mut hasher = rustc_hash::FxHasher::default();
+    std::hash::Hasher::write(&mut hasher, &bytes);
+    let id = format!(
+        "{:x}-{:016x}",
+        bytes.len(),
+        std::hash::Hasher::finish(&hasher)
+    );
+    Ok(ID.get_or_init(|| id).clone())
 }
 
 #[cfg(test)]
@@ -107,5 +145,22 @@ mod tests {
         let wire = bincode::serialize(&shipped).unwrap();
         let back: Shipped = bincode::deserialize(&wire).unwrap();
         assert_eq!(back.open::<dyn Shape>().unwrap().area(), 9.0);
+    }
+
+    #[test]
+    fn the_build_id_is_stable_within_a_process() {
+        assert_eq!(build_id().unwrap(), build_id().unwrap());
+    }
+
+    #[test]
+    fn unknown_or_mistyped_code_is_refused() {
+        let forged = Shipped {
+            decoder: 0x1234,
+            bytes: vec![0; 8],
+        };
+        let err = forged.open::<dyn Shape>().err().unwrap();
+        assert!(err.to_string().contains("does not know"), "{err}");
+        let real = Shipped::new(decode_square as Decoder<dyn Shape>, &Square(1.0)).unwrap();
+        assert!(real.open::<dyn Send + Sync>().is_err());
     }
 }

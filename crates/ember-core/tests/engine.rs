@@ -531,3 +531,14 @@ fn jobs_from_several_threads_share_one_context() {
         assert_eq!(result.unwrap(), expected, "job of thread {t}");
     }
 }
+
+#[test]
+fn tasks_of_a_job_on_some_partitions_see_their_own_partition_id() {
+    let ctx = local(2);
+    let ids = ctx
+        .parallelize((0..10).collect::<Vec<i32>>(), 10)
+        .map(Fn!(|_: i32| ember_core::TaskContext::get()
+            .unwrap()
+            .partition_id));
+    assert_eq!(ids.take(10).unwrap(), (0..10).collect::<Vec<_>>());
+}

@@ -39,7 +39,7 @@ use crate::task_context::MetricsSnapshot;
 use crossbeam_channel::{Receiver, Sender};
 use parking_lot::Mutex;
 use std::collections::{HashMap, HashSet};
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -148,6 +148,7 @@ impl DagScheduler {
             task_failures: HashMap::new(),
             reply,
             events,
+            cancelled: Arc::new(AtomicBool::new(false)),
             in_flight: 0,
             summary: JobSummary {
                 job_id,
@@ -245,6 +246,8 @@ struct JobRun<'a> {
     task_failures: HashMap<(StageKey, usize), usize>,
     reply: Sender<TaskUpdate>,
     events: Receiver<TaskUpdate>,
+    /// Tells the slots to skip this job's queued attempts once it is aborted.
+    cancelled: Arc<AtomicBool>,
     in_flight: usize,
     summary: JobSummary,
     started: Instant,
@@ -253,8 +256,11 @@ struct JobRun<'a> {
 impl JobRun<'_> {
     fn run(&mut self) -> Result<Vec<Vec<u8>>> {
         let outcome = self.drive();
-        // Nothing of the job may still run when the caller sees its outcome: an abort waits
-        // for running attempts, a success for duplicates of finished ones.
+        // Nothing of the job may still run when the caller sees its outcome: an abort cancels
+        // queued attempts and waits for running ones, a success waits for duplicates.
+        if outcome.is_err() {
+            self.cancelled.store(true, Ordering::Relaxed);
+        }
         self.drain();
         outcome?;
         Ok(self
@@ -270,6 +276,15 @@ impl JobRun<'_> {
         }
         self.submit(StageKey::Result)?;
         while self.results.iter().any(Option::is_none) {
+            if self.in_flight == 0 {
+                self.resubmit_waiting()?;
+                if self.in_flight == 0 {
+                    return Err(Error::Internal(format!(
+                        "job {} has unfinished partitions but nothing to run",
+                        self.job_id
+                    )));
+                }
+            }
             let update = self
                 .events
                 .recv()
@@ -392,10 +407,15 @@ impl JobRun<'_> {
             .get_mut(&key)
             .ok_or_else(|| Error::Internal("launching a task of a stage not running".into()))?;
         stage.running.insert(index);
+        let rdd_partition = match key {
+            StageKey::Result => self.partitions[index],
+            StageKey::Shuffle(_) => index,
+        };
         let id = TaskId {
             stage_id: stage.stage_id,
             stage_attempt: stage.attempt,
             partition: index,
+            rdd_partition,
             attempt: self.task_failures.get(&(key, index)).copied().unwrap_or(0),
             task_attempt_id: self.scheduler.next_task_id.fetch_add(1, Ordering::Relaxed),
         };
@@ -403,6 +423,7 @@ impl JobRun<'_> {
             id,
             bytes,
             reply: self.reply.clone(),
+            cancelled: self.cancelled.clone(),
         });
         self.in_flight += 1;
         self.summary.tasks += 1;
@@ -513,18 +534,16 @@ impl JobRun<'_> {
             return self.submit(key);
         }
         self.stage_attempts.remove(&key);
-        let ready: Vec<StageKey> = self
-            .waiting
-            .iter()
-            .copied()
-            .filter(|w| {
-                self.parents(*w)
-                    .map(|ps| ps.iter().all(|&s| self.tracker().missing(s).is_empty()))
-                    .unwrap_or(false)
-            })
-            .collect();
-        for w in ready {
-            self.waiting.remove(&w);
+        self.resubmit_waiting()
+    }
+
+    /// Submits every waiting stage again: those whose parents are now complete run, the others
+    /// wait again with their missing parents submitted. Parents can go missing behind this job's
+    /// back (another job sharing the shuffle lost an output), so a waiting stage must never count
+    /// on a parent that nothing is computing.
+    fn resubmit_waiting(&mut self) -> Result<()> {
+        let waiting: Vec<StageKey> = self.waiting.drain().collect();
+        for w in waiting {
             self.submit(w)?;
         }
         Ok(())

@@ -13,6 +13,7 @@ use crate::task_context::{TaskAbort, TaskContext};
 use crossbeam_channel::{Receiver, Sender};
 use std::cell::{Cell, RefCell};
 use std::panic::AssertUnwindSafe;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Once};
 use std::thread::JoinHandle;
 
@@ -21,7 +22,11 @@ use std::thread::JoinHandle;
 pub(crate) struct TaskId {
     pub stage_id: usize,
     pub stage_attempt: usize,
+    /// The stage's index of the task: the position in the job's partition list for a result
+    /// stage, the map partition for a shuffle map stage.
     pub partition: usize,
+    /// The partition of the RDD the task computes, as user code sees it.
+    pub rdd_partition: usize,
     pub attempt: usize,
     pub task_attempt_id: u64,
 }
@@ -31,6 +36,8 @@ pub(crate) struct Launch {
     pub id: TaskId,
     pub bytes: Vec<u8>,
     pub reply: Sender<TaskUpdate>,
+    /// Set when the job is aborted: queued attempts are then reported without running.
+    pub cancelled: Arc<AtomicBool>,
 }
 
 /// The task slots of a `local[N]` application.
@@ -83,6 +90,16 @@ impl Drop for LocalBackend {
 
 fn worker(tasks: Receiver<Launch>, env: Arc<Env>) {
     while let Ok(launch) = tasks.recv() {
+        if launch.cancelled.load(Ordering::Relaxed) {
+            let result = Err(TaskFailure {
+                error: Error::Internal("the job was aborted before the task ran".into()),
+            });
+            let _ = launch.reply.send(TaskUpdate::Finished(TaskEvent {
+                id: launch.id,
+                result,
+            }));
+            continue;
+        }
         // A job that was aborted no longer listens; its stragglers' reports are dropped.
         let _ = launch.reply.send(TaskUpdate::Started(launch.id));
         let event = run_task(&launch, &env);
@@ -96,7 +113,7 @@ fn run_task(launch: &Launch, env: &Arc<Env>) -> TaskEvent {
         env.clone(),
         id.stage_id,
         id.stage_attempt,
-        id.partition,
+        id.rdd_partition,
         id.attempt,
         id.task_attempt_id,
     ));

@@ -5,6 +5,7 @@
 //! big-endian `u64` offsets into the data file, so segment `r` is `offsets[r]..offsets[r + 1]`.
 
 use crate::error::{Error, Result};
+use parking_lot::Mutex;
 use std::fs::File;
 use std::io::{BufWriter, Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
@@ -14,12 +15,19 @@ use std::path::{Path, PathBuf};
 pub struct ShuffleManager {
     dir: PathBuf,
     compress: bool,
+    // Serializes commits so that "is there a complete output already?" and the renames are one
+    // step for concurrent attempts of the same map task.
+    commit: Mutex<()>,
 }
 
 impl ShuffleManager {
     /// Shuffle files under `dir`.
     pub fn new(dir: PathBuf, compress: bool) -> Self {
-        ShuffleManager { dir, compress }
+        ShuffleManager {
+            dir,
+            compress,
+            commit: Mutex::new(()),
+        }
     }
 
     /// Whether shuffle streams are lz4-compressed.
@@ -74,6 +82,12 @@ impl ShuffleManager {
         }
         let index_tmp = tempfile::NamedTempFile::new_in(dir).map_err(|e| Error::io(dir, e))?;
         std::fs::write(index_tmp.path(), &index).map_err(|e| Error::io(index_tmp.path(), e))?;
+        let _commit = self.commit.lock();
+        // The first attempt to commit wins, as in Spark: a later one (a duplicate, or a second
+        // job computing the same shuffle) leaves the files readers may already be using alone.
+        if let Some(existing) = self.committed_sizes(shuffle, map, partitions) {
+            return Ok(existing);
+        }
         // Data first: an index is only ever visible next to its complete data file.
         let data_path = self.data_path(shuffle, map);
         data.persist(&data_path)
@@ -83,6 +97,18 @@ impl ShuffleManager {
             .persist(&index_path)
             .map_err(|e| Error::io(&index_path, e.error))?;
         Ok(sizes)
+    }
+
+    /// The segment sizes of a complete committed output of map `map`, if there is one.
+    fn committed_sizes(&self, shuffle: usize, map: usize, partitions: usize) -> Option<Vec<u64>> {
+        let index = std::fs::read(self.index_path(shuffle, map)).ok()?;
+        let data_len = std::fs::metadata(self.data_path(shuffle, map)).ok()?.len();
+        let offsets: Vec<u64> = index
+            .chunks_exact(8)
+            .map(|b| u64::from_be_bytes(b.try_into().unwrap_or([0; 8])))
+            .collect();
+        let complete = offsets.len() == partitions + 1 && offsets.last() == Some(&data_len);
+        complete.then(|| offsets.windows(2).map(|w| w[1] - w[0]).collect())
     }
 
     /// Reads reduce partition `reduce`'s segment of map `map`'s output.

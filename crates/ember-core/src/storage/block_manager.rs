@@ -224,7 +224,11 @@ impl BlockManager {
     fn write_disk(&self, id: BlockId, bytes: &[u8]) -> Result<()> {
         std::fs::create_dir_all(&self.dir).map_err(|e| Error::io(&self.dir, e))?;
         let path = self.dir.join(id.file_name());
-        std::fs::write(&path, bytes).map_err(|e| Error::io(&path, e))?;
+        // Written aside and renamed: a reader never sees half a block.
+        let mut temp =
+            tempfile::NamedTempFile::new_in(&self.dir).map_err(|e| Error::io(&self.dir, e))?;
+        std::io::Write::write_all(&mut temp, bytes).map_err(|e| Error::io(temp.path(), e))?;
+        temp.persist(&path).map_err(|e| Error::io(&path, e.error))?;
         self.stores.lock().disk.insert(id, bytes.len() as u64);
         Ok(())
     }
