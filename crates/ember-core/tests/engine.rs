@@ -542,3 +542,39 @@ fn tasks_of_a_job_on_some_partitions_see_their_own_partition_id() {
             .partition_id));
     assert_eq!(ids.take(10).unwrap(), (0..10).collect::<Vec<_>>());
 }
+
+#[test]
+fn execution_takes_back_memory_that_cached_blocks_borrowed() {
+    // A 1.2 MiB pool, with cached blocks protected only up to 10% of it.
+    let ctx = Context::new(
+        conf(1)
+            .set("ember.executor.memory", "2m")
+            .set("ember.testing.reservedMemory", "0")
+            .set("ember.memory.storageFraction", "0.1"),
+    )
+    .unwrap();
+    let cached = ctx
+        .parallelize((0..100_000).collect::<Vec<u64>>(), 4)
+        .persist(StorageLevel::MEMORY_AND_DISK);
+    assert_eq!(cached.count().unwrap(), 100_000);
+    let blocks = ctx.env().block_manager.memory_used();
+    assert!(
+        blocks > 600_000,
+        "the cache holds most of the pool: {blocks}"
+    );
+    let sums = cached
+        .map(Fn!(|x: u64| (x % 10_000, x)))
+        .reduce_by_key(Fn!(|a: u64, b: u64| a + b))
+        .collect()
+        .unwrap();
+    assert_eq!(sums.len(), 10_000);
+    let after = ctx.env().block_manager.memory_used();
+    assert!(
+        after < blocks,
+        "execution evicted cached blocks: {after} < {blocks}"
+    );
+    let memory = &ctx.env().memory_manager;
+    assert!(memory.execution_used() + after <= memory.pool());
+    // Evicted blocks went to disk and still give the right answer.
+    assert_eq!(cached.sum().unwrap(), (0..100_000u64).sum::<u64>() as f64);
+}

@@ -40,7 +40,7 @@ impl<K: Key, V: Data, A: Aggregator<V>> ExternalAppendOnlyMap<K, V, A> {
             map: CombineMap::new(),
             aggregator,
             size: SizeTracker::default(),
-            memory: TaskMemory::new(tc.env().memory_manager.clone(), tc.task_attempt_id),
+            memory: TaskMemory::for_task(tc),
             runs: Vec::new(),
             tc: tc.clone(),
         }

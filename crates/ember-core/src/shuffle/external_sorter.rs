@@ -32,7 +32,7 @@ impl<K: Data, C: Data> ExternalSorter<K, C> {
             buffer: Vec::new(),
             compare,
             size: SizeTracker::default(),
-            memory: TaskMemory::new(tc.env().memory_manager.clone(), tc.task_attempt_id),
+            memory: TaskMemory::for_task(tc),
             runs: Vec::new(),
             tc: tc.clone(),
         }

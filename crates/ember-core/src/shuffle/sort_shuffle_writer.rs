@@ -78,7 +78,7 @@ where
     let agg = &spec.aggregator;
     let mut map: CombineMap<K, A::Combined> = CombineMap::new();
     let mut size = SizeTracker::default();
-    let mut memory = TaskMemory::new(tc.env().memory_manager.clone(), tc.task_attempt_id);
+    let mut memory = TaskMemory::for_task(tc);
     let mut batch = Vec::with_capacity(BATCH);
     let mut records = records;
     loop {
@@ -155,7 +155,7 @@ impl PartitionedSpillBuffer {
                 .map(|_| ChunkWriter::new(compress))
                 .collect(),
             spills: Vec::new(),
-            memory: TaskMemory::new(tc.env().memory_manager.clone(), tc.task_attempt_id),
+            memory: TaskMemory::for_task(tc),
             tc: tc.clone(),
             records: 0,
             bytes_since_check: 0,

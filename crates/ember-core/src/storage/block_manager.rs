@@ -195,30 +195,55 @@ impl BlockManager {
             return Ok(false);
         }
         while !self.memory.acquire_storage(size) {
-            let victim = {
-                let mut s = self.stores.lock();
-                let id = s
-                    .memory
-                    .iter()
-                    .filter(|(id, _)| id.rdd() != rdd)
-                    .min_by_key(|(_, e)| e.last_used)
-                    .map(|(id, _)| *id);
-                id.and_then(|id| s.memory.remove(&id).map(|e| (id, e)))
-            };
-            let Some((id, entry)) = victim else {
+            if self.evict_lru(Some(rdd))? == 0 {
                 return Ok(false);
-            };
-            self.memory.release_storage(entry.size);
-            if entry.level.use_disk {
-                let bytes = match &entry.stored {
-                    Stored::Objects(o) => (entry.to_bytes)(&**o, self.compress)?,
-                    Stored::Bytes(b) => b.to_vec(),
-                };
-                self.write_disk(id, &bytes)?;
             }
-            tracing::debug!(block = ?id, bytes = entry.size, "evicted block from memory");
         }
         Ok(true)
+    }
+
+    /// Evicts least recently used blocks until `bytes` are freed or nothing is left to evict;
+    /// returns the bytes freed. Execution calls this to take back memory that storage borrowed.
+    ///
+    /// # Errors
+    /// An evicted block that should go to disk cannot be written.
+    pub fn free_memory(&self, bytes: u64) -> Result<u64> {
+        let mut freed = 0;
+        while freed < bytes {
+            match self.evict_lru(None)? {
+                0 => break,
+                n => freed += n,
+            }
+        }
+        Ok(freed)
+    }
+
+    /// Evicts the least recently used block (not of RDD `keep`), to disk if its level allows;
+    /// returns its size, 0 when there is none.
+    fn evict_lru(&self, keep: Option<usize>) -> Result<u64> {
+        let victim = {
+            let mut s = self.stores.lock();
+            let id = s
+                .memory
+                .iter()
+                .filter(|(id, _)| Some(id.rdd()) != keep)
+                .min_by_key(|(_, e)| e.last_used)
+                .map(|(id, _)| *id);
+            id.and_then(|id| s.memory.remove(&id).map(|e| (id, e)))
+        };
+        let Some((id, entry)) = victim else {
+            return Ok(0);
+        };
+        self.memory.release_storage(entry.size);
+        if entry.level.use_disk {
+            let bytes = match &entry.stored {
+                Stored::Objects(o) => (entry.to_bytes)(&**o, self.compress)?,
+                Stored::Bytes(b) => b.to_vec(),
+            };
+            self.write_disk(id, &bytes)?;
+        }
+        tracing::debug!(block = ?id, bytes = entry.size, "evicted block from memory");
+        Ok(entry.size.max(1))
     }
 
     fn write_disk(&self, id: BlockId, bytes: &[u8]) -> Result<()> {

@@ -3,13 +3,17 @@
 //! The pool is `(ember.executor.memory - ember.testing.reservedMemory) * ember.memory.fraction`.
 //! Storage (cached blocks) may use whatever execution does not hold; when it needs more it evicts
 //! its own least recently used blocks. Execution (shuffle buffers, aggregation maps, sort buffers)
-//! may use whatever storage holds beyond its protected share
-//! (`ember.memory.storageFraction` of the pool), and each running task gets at most an equal share
-//! of that among the task slots, so one task cannot starve the others. A refused request is not an
-//! error: the consumer spills to disk and carries on.
+//! may also take back what storage holds beyond its protected share
+//! (`ember.memory.storageFraction` of the pool): such a request is granted after the block manager
+//! has evicted that much. Each running task gets at most an equal share of the execution pool
+//! among the task slots, so one task cannot starve the others. A refused request is not an error:
+//! the consumer spills to disk and carries on. Execution and storage together never exceed the
+//! pool.
 //!
 //! Sizes are estimates made by the consumers; the manager only keeps the books.
 
+use crate::env::Env;
+use crate::task_context::TaskContext;
 use parking_lot::Mutex;
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -46,20 +50,24 @@ impl MemoryManager {
         self.pool
     }
 
-    /// Grants `bytes` of execution memory to `task` if its share allows; returns whether it did.
-    pub fn acquire_execution(&self, task: u64, bytes: u64) -> bool {
+    /// Grants `bytes` of execution memory to `task` if its share allows and the memory is free.
+    pub fn acquire_execution(&self, task: u64, bytes: u64) -> Grant {
         let mut s = self.state.lock();
         let execution_pool = self.pool - s.storage_used.min(self.storage_protected);
         let held = s.execution_by_task.get(&task).copied().unwrap_or(0);
         let fits_pool = s.execution_used + bytes <= execution_pool;
         let fits_share = held + bytes <= execution_pool / self.slots;
-        if fits_pool && fits_share {
-            s.execution_used += bytes;
-            *s.execution_by_task.entry(task).or_default() += bytes;
-            true
-        } else {
-            false
+        if !(fits_pool && fits_share) {
+            return Grant::Refused;
         }
+        let free = self.pool.saturating_sub(s.execution_used + s.storage_used);
+        if bytes > free {
+            // Storage holds the rest beyond its protected share; evicting it makes room.
+            return Grant::AfterEviction(bytes - free);
+        }
+        s.execution_used += bytes;
+        *s.execution_by_task.entry(task).or_default() += bytes;
+        Grant::Granted
     }
 
     /// Returns `bytes` of `task`'s execution memory.
@@ -102,6 +110,17 @@ impl MemoryManager {
     }
 }
 
+/// The answer to a request for execution memory.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Grant {
+    /// The memory is the task's.
+    Granted,
+    /// Over the task's share or the execution pool: spill instead.
+    Refused,
+    /// Within bounds, but cached blocks hold this many of the bytes: evict them and ask again.
+    AfterEviction(u64),
+}
+
 /// A task's claim on execution memory, grown in steps and released when dropped.
 ///
 /// Spillable collections call [`TaskMemory::try_grow_to`] with their estimated size; when it says
@@ -109,6 +128,8 @@ impl MemoryManager {
 #[derive(Debug)]
 pub struct TaskMemory {
     manager: Arc<MemoryManager>,
+    // Evicts cached blocks when execution takes back memory that storage borrowed.
+    blocks: Option<Arc<Env>>,
     task: u64,
     held: u64,
 }
@@ -117,12 +138,40 @@ pub struct TaskMemory {
 const STEP: u64 = 64 << 10;
 
 impl TaskMemory {
-    /// A claim of nothing yet, for `task`.
+    /// A claim of nothing yet, for `task`, that never evicts cached blocks.
     pub fn new(manager: Arc<MemoryManager>, task: u64) -> Self {
         TaskMemory {
             manager,
+            blocks: None,
             task,
             held: 0,
+        }
+    }
+
+    /// A claim of nothing yet for the running task `tc`, evicting cached blocks when needed.
+    pub fn for_task(tc: &TaskContext) -> Self {
+        let env = tc.env();
+        TaskMemory {
+            manager: env.memory_manager.clone(),
+            blocks: Some(env.clone()),
+            task: tc.task_attempt_id,
+            held: 0,
+        }
+    }
+
+    fn acquire(&self, bytes: u64) -> bool {
+        match self.manager.acquire_execution(self.task, bytes) {
+            Grant::Granted => true,
+            Grant::Refused => false,
+            Grant::AfterEviction(needed) => {
+                let Some(env) = &self.blocks else {
+                    return false;
+                };
+                // A block that cannot be evicted (its disk write failed) only means a spill.
+                let freed = env.block_manager.free_memory(needed).unwrap_or(0);
+                freed >= needed
+                    && self.manager.acquire_execution(self.task, bytes) == Grant::Granted
+            }
         }
     }
 
@@ -137,7 +186,7 @@ impl TaskMemory {
         // what it needs now if the doubling is refused.
         let need = (bytes - self.held).div_ceil(STEP) * STEP;
         for want in [need.max(self.held), need] {
-            if self.manager.acquire_execution(self.task, want) {
+            if self.acquire(want) {
                 self.held += want;
                 return true;
             }
@@ -181,12 +230,23 @@ mod tests {
     #[test]
     fn storage_takes_only_what_execution_leaves() {
         let m = MemoryManager::new(10, 0.5, 1);
-        assert!(m.acquire_execution(1, 6));
+        assert_eq!(m.acquire_execution(1, 6), Grant::Granted);
         assert!(!m.acquire_storage(5));
         assert!(m.acquire_storage(4));
         m.release_execution(1, 6);
         // Storage below its protected share keeps it from execution.
-        assert!(!m.acquire_execution(1, 7));
-        assert!(m.acquire_execution(1, 6));
+        assert_eq!(m.acquire_execution(1, 7), Grant::Refused);
+        assert_eq!(m.acquire_execution(1, 6), Grant::Granted);
+    }
+
+    #[test]
+    fn execution_takes_back_only_what_storage_holds_beyond_its_share() {
+        let m = MemoryManager::new(10, 0.3, 1);
+        assert!(m.acquire_storage(9));
+        // 1 byte is free; 6 more are storage's beyond its protected 3.
+        assert_eq!(m.acquire_execution(1, 7), Grant::AfterEviction(6));
+        assert_eq!(m.acquire_execution(1, 8), Grant::Refused);
+        m.release_storage(6);
+        assert_eq!(m.acquire_execution(1, 7), Grant::Granted);
     }
 }

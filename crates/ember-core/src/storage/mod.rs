@@ -15,5 +15,5 @@ mod memory_manager;
 mod storage_level;
 
 pub use block_manager::{BlockId, BlockManager};
-pub use memory_manager::{MemoryManager, TaskMemory};
+pub use memory_manager::{Grant, MemoryManager, TaskMemory};
 pub use storage_level::StorageLevel;
