@@ -578,3 +578,28 @@ fn execution_takes_back_memory_that_cached_blocks_borrowed() {
     // Evicted blocks went to disk and still give the right answer.
     assert_eq!(cached.sum().unwrap(), (0..100_000u64).sum::<u64>() as f64);
 }
+
+#[test]
+fn concurrent_jobs_compute_a_shared_shuffle_once() {
+    let ctx = local(2);
+    let seen = ctx.long_accumulator();
+    let s = seen.clone();
+    let counts = ctx
+        .parallelize((0..2000).collect::<Vec<i64>>(), 4)
+        .map(Fn!(move |x: i64| {
+            s.add(1);
+            std::thread::sleep(std::time::Duration::from_micros(200));
+            (x % 10, 1u64)
+        }))
+        .reduce_by_key(Fn!(|a: u64, b: u64| a + b));
+    let threads: Vec<_> = (0..2)
+        .map(|_| {
+            let counts = counts.clone();
+            std::thread::spawn(move || counts.count().unwrap())
+        })
+        .collect();
+    for t in threads {
+        assert_eq!(t.join().unwrap(), 10);
+    }
+    assert_eq!(seen.value(), 2000, "each map task ran once");
+}

@@ -4,7 +4,7 @@
 //! 1. The driver creates the output directory; if it exists the job is refused before anything
 //!    runs, as Spark refuses.
 //! 2. Each task attempt writes `part-NNNNN` under
-//!    `<out>/_temporary/0/_temporary/attempt_<stage>_<partition>_<attempt>/`, then commits by
+//!    `<out>/_temporary/0/_temporary/attempt_<stage>_<partition>_<attempt id>/`, then commits by
 //!    renaming its attempt directory to `<out>/_temporary/0/task_<partition>`. The first attempt
 //!    to commit wins; a later duplicate deletes its own files.
 //! 3. When every task has committed, the driver moves the part files into `<out>`, removes
@@ -96,9 +96,11 @@ struct SaveTextFn {
 impl<T: Data + Display> PartitionFunc<T, ()> for SaveTextFn {
     fn apply(&self, tc: &Arc<TaskContext>, partition: usize, elements: BoxIter<T>) -> Result<()> {
         let temp = job_temp(&self.out);
+        // Named by the attempt's unique id: an abandoned attempt and its replacement never
+        // write the same file.
         let attempt = temp.join("_temporary").join(format!(
             "attempt_{}_{partition}_{}",
-            tc.stage_id, tc.attempt_number
+            tc.stage_id, tc.task_attempt_id
         ));
         std::fs::create_dir_all(&attempt).map_err(|e| Error::io(&attempt, e))?;
         let file = attempt.join(format!("part-{partition:05}"));

@@ -22,8 +22,11 @@
 //!
 //! # Threading
 //! A job is driven by the thread that called the action; several jobs may run at once from
-//! different threads. State shared between jobs (the shuffle stages, the id counters) sits
-//! behind a mutex; per-job state lives in [`JobRun`] on the caller's stack.
+//! different threads. State shared between jobs (the shuffle stages, which job is computing
+//! which shuffle, the id counters) sits behind mutexes; per-job state lives in [`JobRun`] on the
+//! caller's stack. A job that needs a shuffle another job is computing waits for it (looking
+//! again every few milliseconds) instead of computing it a second time, and takes it over if
+//! that job ends first.
 
 use super::events::{TaskEvent, TaskFailure, TaskSuccess, TaskUpdate};
 use super::local_backend::{Launch, LocalBackend, TaskId};
@@ -36,7 +39,7 @@ use crate::error::{Error, Result};
 use crate::rdd::{Dependency, RddBase};
 use crate::shuffle::ShuffleDependencyBase;
 use crate::task_context::MetricsSnapshot;
-use crossbeam_channel::{Receiver, Sender};
+use crossbeam_channel::{Receiver, RecvTimeoutError, Sender};
 use parking_lot::Mutex;
 use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
@@ -79,6 +82,9 @@ impl std::fmt::Display for JobSummary {
     }
 }
 
+/// How often a job waiting for another job's shuffle looks whether it is done.
+const OTHER_JOB_POLL: Duration = Duration::from_millis(20);
+
 /// Limits and switches read from the configuration once.
 pub(crate) struct SchedulerSettings {
     pub max_task_failures: usize,
@@ -93,6 +99,8 @@ pub(crate) struct DagScheduler {
     accumulators: Arc<AccumulatorRegistry>,
     settings: SchedulerSettings,
     shuffle_stages: Mutex<HashMap<usize, Arc<ShuffleMapStage>>>,
+    /// Which job is computing each shuffle now, so that concurrent jobs compute it once.
+    shuffle_owners: Mutex<HashMap<usize, usize>>,
     next_stage_id: AtomicUsize,
     next_job_id: AtomicUsize,
     next_task_id: AtomicU64,
@@ -115,6 +123,7 @@ impl DagScheduler {
             accumulators,
             settings,
             shuffle_stages: Mutex::new(HashMap::new()),
+            shuffle_owners: Mutex::new(HashMap::new()),
             next_stage_id: AtomicUsize::new(0),
             next_job_id: AtomicUsize::new(0),
             next_task_id: AtomicU64::new(0),
@@ -149,6 +158,7 @@ impl DagScheduler {
             reply,
             events,
             cancelled: Arc::new(AtomicBool::new(false)),
+            blocked: false,
             in_flight: 0,
             summary: JobSummary {
                 job_id,
@@ -164,6 +174,24 @@ impl DagScheduler {
         }
         self.summaries.lock().push(run.summary.clone());
         outcome
+    }
+
+    /// Makes `job` the one computing `shuffle`, unless another job already is.
+    fn claim_shuffle(&self, shuffle: usize, job: usize) -> bool {
+        *self.shuffle_owners.lock().entry(shuffle).or_insert(job) == job
+    }
+
+    /// `job` is done computing `shuffle`.
+    fn release_shuffle(&self, shuffle: usize, job: usize) {
+        let mut owners = self.shuffle_owners.lock();
+        if owners.get(&shuffle) == Some(&job) {
+            owners.remove(&shuffle);
+        }
+    }
+
+    /// `job` ended: whatever it was computing, others may take over.
+    fn release_shuffles(&self, job: usize) {
+        self.shuffle_owners.lock().retain(|_, owner| *owner != job);
     }
 
     /// Summaries of every job so far, oldest first.
@@ -248,6 +276,8 @@ struct JobRun<'a> {
     events: Receiver<TaskUpdate>,
     /// Tells the slots to skip this job's queued attempts once it is aborted.
     cancelled: Arc<AtomicBool>,
+    /// A stage waits for a shuffle that another job is computing.
+    blocked: bool,
     in_flight: usize,
     summary: JobSummary,
     started: Instant,
@@ -262,6 +292,7 @@ impl JobRun<'_> {
             self.cancelled.store(true, Ordering::Relaxed);
         }
         self.drain();
+        self.scheduler.release_shuffles(self.job_id);
         outcome?;
         Ok(self
             .results
@@ -278,17 +309,30 @@ impl JobRun<'_> {
         while self.results.iter().any(Option::is_none) {
             if self.in_flight == 0 {
                 self.resubmit_waiting()?;
-                if self.in_flight == 0 {
-                    return Err(Error::Internal(format!(
-                        "job {} has unfinished partitions but nothing to run",
-                        self.job_id
-                    )));
-                }
             }
-            let update = self
-                .events
-                .recv()
-                .map_err(|_| Error::Internal("task slots went away".into()))?;
+            if self.in_flight == 0 && !self.blocked {
+                return Err(Error::Internal(format!(
+                    "job {} has unfinished partitions but nothing to run",
+                    self.job_id
+                )));
+            }
+            let update = if self.blocked {
+                // Another job computes a shuffle this one needs: look again now and then.
+                match self.events.recv_timeout(OTHER_JOB_POLL) {
+                    Ok(update) => update,
+                    Err(RecvTimeoutError::Timeout) => {
+                        self.resubmit_waiting()?;
+                        continue;
+                    }
+                    Err(RecvTimeoutError::Disconnected) => {
+                        return Err(Error::Internal("task slots went away".into()))
+                    }
+                }
+            } else {
+                self.events
+                    .recv()
+                    .map_err(|_| Error::Internal("task slots went away".into()))?
+            };
             match update {
                 TaskUpdate::Started(id) => self.task_started(id),
                 TaskUpdate::Finished(event) => {
@@ -360,6 +404,14 @@ impl JobRun<'_> {
 
     fn launch_stage(&mut self, key: StageKey) -> Result<()> {
         let partitions = self.missing_partitions(key);
+        if let StageKey::Shuffle(shuffle) = key {
+            if !partitions.is_empty() && !self.scheduler.claim_shuffle(shuffle, self.job_id) {
+                // Another job is computing this shuffle; wait for it rather than compute it twice.
+                self.waiting.insert(key);
+                self.blocked = true;
+                return Ok(());
+            }
+        }
         let stage_id = self.stage_id(key)?;
         let attempts = self.stage_attempts.entry(key).or_default();
         let attempt = *attempts;
@@ -534,6 +586,9 @@ impl JobRun<'_> {
             return self.submit(key);
         }
         self.stage_attempts.remove(&key);
+        if let StageKey::Shuffle(shuffle) = key {
+            self.scheduler.release_shuffle(shuffle, self.job_id);
+        }
         self.resubmit_waiting()
     }
 
@@ -542,6 +597,7 @@ impl JobRun<'_> {
     /// back (another job sharing the shuffle lost an output), so a waiting stage must never count
     /// on a parent that nothing is computing.
     fn resubmit_waiting(&mut self) -> Result<()> {
+        self.blocked = false;
         let waiting: Vec<StageKey> = self.waiting.drain().collect();
         for w in waiting {
             self.submit(w)?;

@@ -119,10 +119,15 @@ impl<R: DeserializeOwned, S: Read> ChunkReader<R, S> {
         let corrupt =
             |what: &str| Error::Serialization(format!("corrupt shuffle or spill chunk: {what}"));
         let mut header = [0u8; HEADER];
-        match self.source.read_exact(&mut header) {
-            Ok(()) => {}
-            Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => return Ok(false),
-            Err(e) => return Err(corrupt(&e.to_string())),
+        let mut filled = 0;
+        while filled < HEADER {
+            match self.source.read(&mut header[filled..]) {
+                Ok(0) if filled == 0 => return Ok(false),
+                Ok(0) => return Err(corrupt("the stream ends inside a chunk header")),
+                Ok(n) => filled += n,
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(corrupt(&e.to_string())),
+            }
         }
         let raw_len = u32::from_le_bytes([header[1], header[2], header[3], header[4]]) as usize;
         let stored = u32::from_le_bytes([header[5], header[6], header[7], header[8]]) as usize;
@@ -170,6 +175,21 @@ impl<R: DeserializeOwned, S: Read> Iterator for ChunkReader<R, S> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_truncated_stream_is_an_error_not_an_early_end() {
+        let mut w = ChunkWriter::new(true);
+        for i in 0..100u64 {
+            w.write(&i).unwrap();
+        }
+        let mut stream = w.take();
+        stream.extend_from_slice(&[1, 2, 3]);
+        let mut r = ChunkReader::<u64, _>::from_bytes(stream);
+        for i in 0..100u64 {
+            assert_eq!(r.next_record().unwrap(), Some(i));
+        }
+        assert!(r.next_record().is_err());
+    }
 
     #[test]
     fn concatenated_streams_read_as_one() {
