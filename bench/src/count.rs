@@ -122,27 +122,36 @@ pub fn count_range(file: &File, start: u64, end: u64) -> io::Result<Tally> {
     Ok(tally)
 }
 
-/// Counts the words of the file at `path` on `threads` threads.
-pub fn count_file(path: &std::path::Path, threads: usize) -> io::Result<Tally> {
+/// Cuts the file at `path` into `threads` ranges at line boundaries and runs `count` on each
+/// range on its own thread; returns the results in file order.
+pub fn per_range<T: Send>(
+    path: &std::path::Path,
+    threads: usize,
+    count: impl Fn(&File, u64, u64) -> io::Result<T> + Sync,
+) -> io::Result<Vec<T>> {
     let file = File::open(path)?;
     let len = file.metadata()?.len();
-    let bounds = split_at_lines(&file, len, threads)?;
-    let tallies = thread::scope(|scope| {
+    let bounds = split_at_lines(&file, len, threads.max(1))?;
+    thread::scope(|scope| {
         let workers: Vec<_> = bounds
             .windows(2)
             .map(|range| {
-                let file = &file;
+                let (file, count) = (&file, &count);
                 let (start, end) = (range[0], range[1]);
-                scope.spawn(move || count_range(file, start, end))
+                scope.spawn(move || count(file, start, end))
             })
             .collect();
         workers
             .into_iter()
             .map(|worker| worker.join().expect("counting thread panicked"))
-            .collect::<io::Result<Vec<Tally>>>()
-    })?;
+            .collect()
+    })
+}
+
+/// Counts the words of the file at `path` on `threads` threads.
+pub fn count_file(path: &std::path::Path, threads: usize) -> io::Result<Tally> {
     let mut all = Tally::default();
-    for tally in tallies {
+    for tally in per_range(path, threads, count_range)? {
         all.merge(tally);
     }
     Ok(all)

@@ -7,7 +7,7 @@
 
 use clap::Parser;
 use ember_bench::args::WordCountArgs;
-use ember_bench::count::split_at_lines;
+use ember_bench::count::per_range;
 use rustc_hash::FxHashMap;
 use std::fs::{self, File};
 use std::io::{self, BufRead, BufReader, BufWriter, Read, Seek, SeekFrom, Write};
@@ -18,6 +18,7 @@ use std::time::Instant;
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn count_range(path: &Path, start: u64, end: u64) -> io::Result<FxHashMap<String, u64>> {
+    // Its own handle: a shared (or duplicated) one would share the seek position between threads.
     let mut file = File::open(path)?;
     file.seek(SeekFrom::Start(start))?;
     let reader = BufReader::with_capacity(1 << 20, file.take(end - start));
@@ -40,21 +41,8 @@ fn count_range(path: &Path, start: u64, end: u64) -> io::Result<FxHashMap<String
 fn main() -> io::Result<()> {
     let started = Instant::now();
     let args = WordCountArgs::parse();
-    let file = File::open(&args.input)?;
-    let len = file.metadata()?.len();
-    let bounds = split_at_lines(&file, len, args.threads.max(1))?;
-    let parts = std::thread::scope(|scope| {
-        let workers: Vec<_> = bounds
-            .windows(2)
-            .map(|r| {
-                let (start, end, path) = (r[0], r[1], &args.input);
-                scope.spawn(move || count_range(path, start, end))
-            })
-            .collect();
-        workers
-            .into_iter()
-            .map(|w| w.join().expect("counting thread panicked"))
-            .collect::<io::Result<Vec<_>>>()
+    let parts = per_range(&args.input, args.threads, |_, start, end| {
+        count_range(&args.input, start, end)
     })?;
     let mut all: FxHashMap<String, u64> = FxHashMap::default();
     for part in parts {
