@@ -54,8 +54,7 @@ impl<T: Data> Broadcast<T> {
                 ))
             });
             tc.env()
-                .broadcast_manager
-                .get::<T>(self.id)
+                .broadcast_value::<T>(self.id)
                 .unwrap_or_else(|e| abort(e))
         })
     }
@@ -75,11 +74,30 @@ impl<T: Data> Broadcast<T> {
     }
 }
 
+/// A held value and how to serialize it for an executor that asks.
+struct Held {
+    value: Arc<dyn Any + Send + Sync>,
+    encode: fn(&(dyn Any + Send + Sync)) -> Result<Vec<u8>>,
+}
+
+fn encode<T: Data>(value: &(dyn Any + Send + Sync)) -> Result<Vec<u8>> {
+    let value = value
+        .downcast_ref::<T>()
+        .ok_or_else(|| Error::Internal("broadcast holds another type".into()))?;
+    Ok(bincode::serialize(value)?)
+}
+
+/// Called with the id of each removed broadcast, so that executors drop their copies.
+type RemovalListener = Box<dyn Fn(u64) + Send + Sync>;
+
 /// The broadcast values an executor holds.
 #[derive(Default)]
 pub struct BroadcastManager {
     next_id: AtomicU64,
-    values: Mutex<HashMap<u64, Arc<dyn Any + Send + Sync>>>,
+    values: Mutex<HashMap<u64, Held>>,
+    /// Serializes fetches from the driver, so that each value is fetched once per executor.
+    fetching: Mutex<()>,
+    on_remove: OnceLock<RemovalListener>,
 }
 
 impl std::fmt::Debug for BroadcastManager {
@@ -93,10 +111,18 @@ impl BroadcastManager {
     pub fn new_broadcast<T: Data>(&self, value: T) -> Broadcast<T> {
         let id = self.next_id.fetch_add(1, Ordering::Relaxed);
         let value = Arc::new(value);
-        self.values.lock().insert(id, value.clone());
+        self.insert(id, value.clone());
         let cell = OnceLock::new();
         let _ = cell.set(value);
         Broadcast { id, value: cell }
+    }
+
+    fn insert<T: Data>(&self, id: u64, value: Arc<T>) {
+        let held = Held {
+            value,
+            encode: encode::<T>,
+        };
+        self.values.lock().insert(id, held);
     }
 
     /// The value of broadcast `id`.
@@ -104,13 +130,51 @@ impl BroadcastManager {
     /// # Errors
     /// The broadcast was removed, or never existed here.
     pub fn get<T: Data>(&self, id: u64) -> Result<Arc<T>> {
-        let any = self.values.lock().get(&id).cloned().ok_or_else(|| {
-            Error::Input(format!(
-                "broadcast {id} was destroyed; keep it alive while jobs use it"
-            ))
-        })?;
+        let any = self
+            .values
+            .lock()
+            .get(&id)
+            .map(|held| held.value.clone())
+            .ok_or_else(|| destroyed(id))?;
         any.downcast::<T>()
             .map_err(|_| Error::Internal(format!("broadcast {id} holds another type")))
+    }
+
+    /// The value of broadcast `id`, fetched with `fetch` if this executor has no copy yet.
+    pub(crate) fn get_or_fetch<T: Data>(
+        &self,
+        id: u64,
+        fetch: impl FnOnce() -> Result<Vec<u8>>,
+    ) -> Result<Arc<T>> {
+        if let Ok(value) = self.get::<T>(id) {
+            return Ok(value);
+        }
+        let _one_fetch = self.fetching.lock();
+        if let Ok(value) = self.get::<T>(id) {
+            return Ok(value);
+        }
+        let value: Arc<T> = Arc::new(bincode::deserialize(&fetch()?)?);
+        self.insert(id, value.clone());
+        Ok(value)
+    }
+
+    /// Broadcast `id` serialized, for an executor that asks.
+    ///
+    /// # Errors
+    /// The broadcast was removed.
+    pub(crate) fn serialized(&self, id: u64) -> Result<Vec<u8>> {
+        let (value, encode) = self
+            .values
+            .lock()
+            .get(&id)
+            .map(|held| (held.value.clone(), held.encode))
+            .ok_or_else(|| destroyed(id))?;
+        encode(&*value)
+    }
+
+    /// Has `listener` told of every removal from now on.
+    pub(crate) fn on_remove(&self, listener: RemovalListener) {
+        let _ = self.on_remove.set(listener);
     }
 
     /// How many broadcast values are held.
@@ -123,8 +187,22 @@ impl BroadcastManager {
         self.len() == 0
     }
 
-    /// Forgets broadcast `id` (Spark's `destroy`).
+    /// Forgets broadcast `id` (Spark's `destroy`), here and on executors.
     pub fn remove(&self, id: u64) {
         self.values.lock().remove(&id);
+        if let Some(listener) = self.on_remove.get() {
+            listener(id);
+        }
     }
+
+    /// Forgets this executor's copy of broadcast `id`.
+    pub(crate) fn remove_copy(&self, id: u64) {
+        self.values.lock().remove(&id);
+    }
+}
+
+fn destroyed(id: u64) -> Error {
+    Error::Input(format!(
+        "broadcast {id} was destroyed; keep it alive while jobs use it"
+    ))
 }

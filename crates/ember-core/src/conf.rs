@@ -42,14 +42,16 @@ impl<T> fmt::Debug for ConfigEntry<T> {
 /// Every `ember.*` key of the core engine.
 pub mod keys {
     use super::{
-        parse_bool, parse_bytes, parse_fraction, parse_positive, parse_string, ConfigEntry,
+        parse_bool, parse_bytes, parse_fraction, parse_millis, parse_positive, parse_seconds,
+        parse_string, ConfigEntry,
     };
+    use std::time::Duration;
 
     /// The master URL.
     pub const MASTER: ConfigEntry<String> = ConfigEntry {
         key: "ember.master",
         default: None,
-        doc: "where to run: local, local[N], local[*] or local[N,F]",
+        doc: "where to run: local, local[N], local[*], local[N,F] or local-cluster[E,C,M]",
         since: "0.1.0",
         parse: parse_string,
     };
@@ -150,8 +152,89 @@ pub mod keys {
         parse: parse_bool,
     };
 
+    /// How long the driver waits for an executor's heartbeat (and RPCs for an answer).
+    pub const NETWORK_TIMEOUT: ConfigEntry<Duration> = ConfigEntry {
+        key: "ember.network.timeout",
+        default: Some("120s"),
+        doc: "an executor silent for this long is lost; a bare number is seconds",
+        since: "0.1.0",
+        parse: parse_seconds,
+    };
+    /// How often executors report to the driver.
+    pub const EXECUTOR_HEARTBEAT_INTERVAL: ConfigEntry<Duration> = ConfigEntry {
+        key: "ember.executor.heartbeatInterval",
+        default: Some("10s"),
+        doc: "interval between executor heartbeats; a bare number is milliseconds",
+        since: "0.1.0",
+        parse: parse_millis,
+    };
+    /// How long the driver waits for the executors it started to register.
+    pub const EXECUTOR_REGISTRATION_TIMEOUT: ConfigEntry<Duration> = ConfigEntry {
+        key: "ember.executor.registrationTimeout",
+        default: Some("60s"),
+        doc: "time for started executors to register before the application fails",
+        since: "0.1.0",
+        parse: parse_seconds,
+    };
+    /// Shuffle bytes a reduce task may have requested and not yet consumed.
+    pub const REDUCER_MAX_SIZE_IN_FLIGHT: ConfigEntry<u64> = ConfigEntry {
+        key: "ember.reducer.maxSizeInFlight",
+        default: Some("48m"),
+        doc: "most shuffle bytes a reduce task fetches ahead; a bare number is MiB",
+        since: "0.1.0",
+        parse: parse_mebibytes_default,
+    };
+    /// Retries of a shuffle fetch that failed to connect.
+    pub const SHUFFLE_IO_MAX_RETRIES: ConfigEntry<usize> = ConfigEntry {
+        key: "ember.shuffle.io.maxRetries",
+        default: Some("3"),
+        doc: "retries of a shuffle fetch whose connection failed",
+        since: "0.1.0",
+        parse: parse_count,
+    };
+    /// Pause between shuffle fetch retries.
+    pub const SHUFFLE_IO_RETRY_WAIT: ConfigEntry<Duration> = ConfigEntry {
+        key: "ember.shuffle.io.retryWait",
+        default: Some("5s"),
+        doc: "pause between shuffle fetch retries; a bare number is seconds",
+        since: "0.1.0",
+        parse: parse_seconds,
+    };
+    /// Task results larger than this travel as blocks fetched by the driver.
+    pub const TASK_MAX_DIRECT_RESULT_SIZE: ConfigEntry<u64> = ConfigEntry {
+        key: "ember.task.maxDirectResultSize",
+        default: Some("1m"),
+        doc: "larger task results are kept by the executor and fetched by the driver",
+        since: "0.1.0",
+        parse: parse_bytes_default,
+    };
+    /// Whether a task stops being retried on executors where it failed.
+    pub const EXCLUDE_ON_FAILURE_ENABLED: ConfigEntry<bool> = ConfigEntry {
+        key: "ember.excludeOnFailure.enabled",
+        default: Some("false"),
+        doc: "retry a failed task on other executors than the ones it failed on",
+        since: "0.1.0",
+        parse: parse_bool,
+    };
+    /// Failures of a task on one executor before that executor is excluded for the task.
+    pub const EXCLUDE_ON_FAILURE_TASK_MAX_ATTEMPTS_PER_EXECUTOR: ConfigEntry<usize> = ConfigEntry {
+        key: "ember.excludeOnFailure.task.maxTaskAttemptsPerExecutor",
+        default: Some("1"),
+        doc: "failures of a task on one executor before it is excluded for that task",
+        since: "0.1.0",
+        parse: parse_positive,
+    };
+
     fn parse_mebibytes_default(s: &str) -> Result<u64, String> {
         parse_bytes(s, 1 << 20)
+    }
+
+    fn parse_bytes_default(s: &str) -> Result<u64, String> {
+        parse_bytes(s, 1)
+    }
+
+    fn parse_count(s: &str) -> Result<usize, String> {
+        s.parse().map_err(|_| "expected a whole number".into())
     }
 
     /// All keys, for the generated configuration page and for typo hints.
@@ -204,6 +287,51 @@ pub mod keys {
             SHOW_CONSOLE_PROGRESS.key,
             SHOW_CONSOLE_PROGRESS.default,
             SHOW_CONSOLE_PROGRESS.doc,
+        ),
+        (
+            NETWORK_TIMEOUT.key,
+            NETWORK_TIMEOUT.default,
+            NETWORK_TIMEOUT.doc,
+        ),
+        (
+            EXECUTOR_HEARTBEAT_INTERVAL.key,
+            EXECUTOR_HEARTBEAT_INTERVAL.default,
+            EXECUTOR_HEARTBEAT_INTERVAL.doc,
+        ),
+        (
+            EXECUTOR_REGISTRATION_TIMEOUT.key,
+            EXECUTOR_REGISTRATION_TIMEOUT.default,
+            EXECUTOR_REGISTRATION_TIMEOUT.doc,
+        ),
+        (
+            REDUCER_MAX_SIZE_IN_FLIGHT.key,
+            REDUCER_MAX_SIZE_IN_FLIGHT.default,
+            REDUCER_MAX_SIZE_IN_FLIGHT.doc,
+        ),
+        (
+            SHUFFLE_IO_MAX_RETRIES.key,
+            SHUFFLE_IO_MAX_RETRIES.default,
+            SHUFFLE_IO_MAX_RETRIES.doc,
+        ),
+        (
+            SHUFFLE_IO_RETRY_WAIT.key,
+            SHUFFLE_IO_RETRY_WAIT.default,
+            SHUFFLE_IO_RETRY_WAIT.doc,
+        ),
+        (
+            TASK_MAX_DIRECT_RESULT_SIZE.key,
+            TASK_MAX_DIRECT_RESULT_SIZE.default,
+            TASK_MAX_DIRECT_RESULT_SIZE.doc,
+        ),
+        (
+            EXCLUDE_ON_FAILURE_ENABLED.key,
+            EXCLUDE_ON_FAILURE_ENABLED.default,
+            EXCLUDE_ON_FAILURE_ENABLED.doc,
+        ),
+        (
+            EXCLUDE_ON_FAILURE_TASK_MAX_ATTEMPTS_PER_EXECUTOR.key,
+            EXCLUDE_ON_FAILURE_TASK_MAX_ATTEMPTS_PER_EXECUTOR.default,
+            EXCLUDE_ON_FAILURE_TASK_MAX_ATTEMPTS_PER_EXECUTOR.doc,
         ),
     ];
 }
@@ -367,6 +495,39 @@ fn parse_fraction(s: &str) -> std::result::Result<f64, String> {
     }
 }
 
+/// Parses durations like Spark's time strings: `500ms`, `10s`, `2min`, `1h`; a bare number is
+/// in `default_unit`.
+pub fn parse_duration(
+    s: &str,
+    default_unit: std::time::Duration,
+) -> std::result::Result<std::time::Duration, String> {
+    let lower = s.trim().to_ascii_lowercase();
+    let split = lower
+        .find(|c: char| !c.is_ascii_digit())
+        .unwrap_or(lower.len());
+    let (digits, unit) = lower.split_at(split);
+    let n: u32 = digits
+        .parse()
+        .map_err(|_| "expected a duration such as 500ms, 10s or 2min".to_string())?;
+    let unit = match unit {
+        "" => default_unit,
+        "ms" => std::time::Duration::from_millis(1),
+        "s" => std::time::Duration::from_secs(1),
+        "m" | "min" => std::time::Duration::from_secs(60),
+        "h" => std::time::Duration::from_secs(3600),
+        _ => return Err("expected a duration such as 500ms, 10s or 2min".into()),
+    };
+    Ok(unit * n)
+}
+
+fn parse_seconds(s: &str) -> std::result::Result<std::time::Duration, String> {
+    parse_duration(s, std::time::Duration::from_secs(1))
+}
+
+fn parse_millis(s: &str) -> std::result::Result<std::time::Duration, String> {
+    parse_duration(s, std::time::Duration::from_millis(1))
+}
+
 /// Parses sizes like Spark's byte strings: `512m`, `2g`, `64k`, `1t`, `100b`; a bare number is in
 /// `default_unit` bytes.
 pub fn parse_bytes(s: &str, default_unit: u64) -> std::result::Result<u64, String> {
@@ -407,6 +568,17 @@ mod tests {
         assert_eq!(parse_bytes("3", 1 << 20), Ok(3 << 20));
         assert!(parse_bytes("lots", 1).is_err());
         assert!(parse_bytes("", 1).is_err());
+    }
+
+    #[test]
+    fn durations_parse_like_spark_time_strings() {
+        use std::time::Duration;
+        assert_eq!(parse_seconds("120s"), Ok(Duration::from_secs(120)));
+        assert_eq!(parse_seconds("3"), Ok(Duration::from_secs(3)));
+        assert_eq!(parse_millis("250"), Ok(Duration::from_millis(250)));
+        assert_eq!(parse_millis("2min"), Ok(Duration::from_secs(120)));
+        assert!(parse_seconds("soon").is_err());
+        assert!(parse_seconds("5 weeks").is_err());
     }
 
     #[test]

@@ -7,6 +7,7 @@ use crate::accumulator::{
 use crate::broadcast::Broadcast;
 use crate::conf::{keys, EmberConf};
 use crate::data::{Data, Func};
+use crate::deploy::LocalCluster;
 use crate::env::Env;
 use crate::error::{Error, Result};
 use crate::master::Master;
@@ -15,12 +16,70 @@ use crate::rdd::{
     RangeRdd, Rdd, RddCore, RddRef, SliceOwner, TextFileRdd, UnionRdd, WholeTextFilesRdd,
 };
 use crate::scheduler::{
-    DagScheduler, JobSummary, LocalBackend, PartitionFunc, ResultTask, SchedulerSettings, Task,
+    ClusterBackend, DagScheduler, ExecutorInfo, JobSummary, LocalBackend, PartitionFunc,
+    ResultTask, SchedulerBackend, SchedulerSettings, Task,
 };
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
+
+/// Starts where tasks run for `master`: threads here, or executor processes.
+fn start_backend(
+    conf: &EmberConf,
+    master: Master,
+    env: &Arc<Env>,
+) -> Result<Box<dyn SchedulerBackend>> {
+    match master {
+        Master::Local { threads, .. } => Ok(Box::new(LocalBackend::start(threads, env.clone())?)),
+        Master::LocalCluster {
+            executors,
+            cores,
+            memory_mib,
+        } => {
+            let backend = Arc::new(ClusterBackend::start(conf, env.clone(), "127.0.0.1")?);
+            let reporter = Arc::downgrade(&backend);
+            let cluster = LocalCluster::start(
+                backend.address().to_string(),
+                executors,
+                cores,
+                memory_mib,
+                Box::new(move |id, reason| {
+                    if let Some(backend) = reporter.upgrade() {
+                        backend.executor_exited(id, &reason);
+                    }
+                }),
+            )?;
+            backend.attach(cluster);
+            backend.wait_for_executors(
+                executors,
+                conf.require(&keys::EXECUTOR_REGISTRATION_TIMEOUT)?,
+            )?;
+            Ok(Box::new(SharedBackend(backend)))
+        }
+    }
+}
+
+/// A backend also reachable from the executor processes' watcher.
+struct SharedBackend(Arc<ClusterBackend>);
+
+impl SchedulerBackend for SharedBackend {
+    fn launch(&self, launch: crate::scheduler::Launch) {
+        self.0.launch(launch)
+    }
+    fn executors(&self) -> Vec<ExecutorInfo> {
+        self.0.executors()
+    }
+    fn remove_rdd(&self, id: usize) {
+        self.0.remove_rdd(id)
+    }
+    fn broadcast_fetches(&self) -> u64 {
+        self.0.broadcast_fetches()
+    }
+    fn driver_address(&self) -> Option<String> {
+        Some(self.0.address().to_string())
+    }
+}
 
 /// The entry point of an ember application: makes RDDs, broadcast variables and accumulators,
 /// and runs jobs. Cheap to clone; every clone is the same application.
@@ -66,21 +125,22 @@ impl Context {
             Error::Input("a master URL must be set: use --master local[N] or ember.master".into())
         })?;
         let master = Master::parse(&url)?;
-        let Master::Local {
-            threads,
-            max_failures,
-        } = master;
+        let threads = master.total_cores();
         let env = Arc::new(Env::new(&conf, "driver", threads)?);
         let accumulators = Arc::new(AccumulatorRegistry::default());
+        let max_failures = match master {
+            Master::Local {
+                max_failures: Some(f),
+                ..
+            } => f,
+            _ => conf.require(&keys::TASK_MAX_FAILURES)?,
+        };
         let settings = SchedulerSettings {
-            max_task_failures: match max_failures {
-                Some(f) => f,
-                None => conf.require(&keys::TASK_MAX_FAILURES)?,
-            },
+            max_task_failures: max_failures,
             max_stage_attempts: conf.require(&keys::STAGE_MAX_CONSECUTIVE_ATTEMPTS)?,
             show_progress: conf.require(&keys::SHOW_CONSOLE_PROGRESS)?,
         };
-        let backend = LocalBackend::start(threads, env.clone())?;
+        let backend = start_backend(&conf, master, &env)?;
         let scheduler = DagScheduler::new(env.clone(), backend, accumulators.clone(), settings);
         let configured = conf.get(&keys::DEFAULT_PARALLELISM)?;
         tracing::debug!(master = %url, app = conf.get_raw(keys::APP_NAME.key).unwrap_or("ember"), "started ember context");
@@ -344,6 +404,29 @@ impl Context {
     /// What each job so far did, oldest first.
     pub fn job_summaries(&self) -> Vec<JobSummary> {
         self.inner.scheduler.summaries()
+    }
+
+    /// The executors running this application's tasks (the driver itself in local mode), by id
+    /// (Spark's `statusTracker.getExecutorInfos`).
+    pub fn executors(&self) -> Vec<ExecutorInfo> {
+        self.inner.scheduler.executors()
+    }
+
+    /// How many times executors fetched a broadcast value from the driver: at most once per
+    /// value per executor.
+    pub fn broadcast_fetches(&self) -> u64 {
+        self.inner.scheduler.backend().broadcast_fetches()
+    }
+
+    /// Where executors reach this driver (`host:port`); `None` in local mode.
+    pub fn driver_address(&self) -> Option<String> {
+        self.inner.scheduler.backend().driver_address()
+    }
+
+    /// Drops the cached partitions of RDD `id` here and on every executor.
+    pub(crate) fn unpersist_rdd(&self, id: usize) {
+        self.inner.env.block_manager.remove_rdd(id);
+        self.inner.scheduler.backend().remove_rdd(id);
     }
 
     /// What the last job did.

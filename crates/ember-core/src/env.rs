@@ -3,10 +3,12 @@
 
 use crate::broadcast::BroadcastManager;
 use crate::conf::{keys, EmberConf};
+use crate::data::Data;
 use crate::error::{Error, Result};
-use crate::shuffle::{MapOutputTracker, ShuffleManager};
+use crate::network::executor_link::ExecutorLink;
+use crate::shuffle::{MapOutputTracker, MapStatus, ShuffleManager};
 use crate::storage::{BlockManager, MemoryManager};
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 /// The services of one executor.
 #[derive(Debug)]
@@ -23,6 +25,8 @@ pub struct Env {
     pub map_output_tracker: MapOutputTracker,
     /// Broadcast values.
     pub broadcast_manager: BroadcastManager,
+    /// On an executor: the driver and the other executors. Unset in the driver.
+    pub(crate) link: OnceLock<Arc<ExecutorLink>>,
     // Removed, with everything in it, when the Env goes.
     _scratch: tempfile::TempDir,
 }
@@ -71,7 +75,41 @@ impl Env {
             memory_manager,
             map_output_tracker: MapOutputTracker::default(),
             broadcast_manager: BroadcastManager::default(),
+            link: OnceLock::new(),
             _scratch: scratch,
         })
+    }
+
+    /// Where this executor serves its shuffle files; empty in local mode.
+    pub(crate) fn block_address(&self) -> String {
+        self.link
+            .get()
+            .map(|l| l.block_address.clone())
+            .unwrap_or_default()
+    }
+
+    /// Every map output of `shuffle` (`None` where missing); `None` for an unknown shuffle.
+    /// Executors ask the driver, which tracks them.
+    ///
+    /// # Errors
+    /// The driver cannot be reached.
+    pub(crate) fn map_statuses(&self, shuffle: usize) -> Result<Option<Vec<Option<MapStatus>>>> {
+        match self.link.get() {
+            Some(link) => link.map_statuses(shuffle),
+            None => Ok(self.map_output_tracker.statuses(shuffle)),
+        }
+    }
+
+    /// Broadcast `id`'s value; an executor fetches it from the driver the first time.
+    ///
+    /// # Errors
+    /// The broadcast was destroyed, or the driver cannot be reached.
+    pub(crate) fn broadcast_value<T: Data>(&self, id: u64) -> Result<Arc<T>> {
+        match self.link.get() {
+            Some(link) => self
+                .broadcast_manager
+                .get_or_fetch(id, || link.broadcast(id)),
+            None => self.broadcast_manager.get(id),
+        }
     }
 }

@@ -74,6 +74,25 @@ pub enum Error {
         /// What went wrong.
         message: String,
     },
+    /// An executor went away while it ran tasks or held shuffle outputs.
+    #[error("executor {executor_id} lost: {reason}")]
+    ExecutorLost {
+        /// The executor.
+        executor_id: String,
+        /// Why the driver considers it lost.
+        reason: String,
+    },
+    /// A failure reported by an executor, as it described it.
+    #[error("{0}")]
+    Remote(String),
+    /// The network between driver and executors failed.
+    #[error("rpc to {peer} failed: {message}")]
+    Rpc {
+        /// Who was called (`driver` or an executor's address).
+        peer: String,
+        /// What went wrong.
+        message: String,
+    },
     /// A bug in ember.
     #[error("internal error: {0}; please report this as a bug")]
     Internal(String),
@@ -85,6 +104,60 @@ impl Error {
         Error::Io {
             path: path.into(),
             source,
+        }
+    }
+}
+
+/// An [`Error`] as it travels from an executor to the driver: fetch failures keep their fields
+/// (the scheduler acts on them), user code stays user code, the rest keeps its message.
+#[derive(Debug, serde::Serialize, serde::Deserialize)]
+pub(crate) enum RemoteError {
+    FetchFailed {
+        shuffle_id: usize,
+        map_index: usize,
+        reduce_id: usize,
+        message: String,
+    },
+    UserCode(String),
+    Other(String),
+}
+
+impl From<&Error> for RemoteError {
+    fn from(e: &Error) -> Self {
+        match e {
+            Error::FetchFailed {
+                shuffle_id,
+                map_index,
+                reduce_id,
+                message,
+            } => RemoteError::FetchFailed {
+                shuffle_id: *shuffle_id,
+                map_index: *map_index,
+                reduce_id: *reduce_id,
+                message: message.clone(),
+            },
+            Error::UserCode(m) => RemoteError::UserCode(m.clone()),
+            other => RemoteError::Other(other.to_string()),
+        }
+    }
+}
+
+impl From<RemoteError> for Error {
+    fn from(e: RemoteError) -> Self {
+        match e {
+            RemoteError::FetchFailed {
+                shuffle_id,
+                map_index,
+                reduce_id,
+                message,
+            } => Error::FetchFailed {
+                shuffle_id,
+                map_index,
+                reduce_id,
+                message,
+            },
+            RemoteError::UserCode(m) => Error::UserCode(m),
+            RemoteError::Other(m) => Error::Remote(m),
         }
     }
 }

@@ -13,15 +13,29 @@ pub enum Master {
         /// Attempts per task, when the URL gives them (`local[N,F]`).
         max_failures: Option<usize>,
     },
+    /// `local-cluster[E,C,M]`: a driver and E executor processes of this binary on this machine,
+    /// each with C task slots and M MiB of memory, talking over loopback.
+    LocalCluster {
+        /// Executor processes.
+        executors: usize,
+        /// Task slots per executor.
+        cores: usize,
+        /// Memory budget per executor, in MiB.
+        memory_mib: u64,
+    },
 }
 
 impl Master {
-    /// Parses a master URL as Spark does for the local forms.
+    /// Parses a master URL as Spark does for the local forms and `local-cluster`.
     ///
     /// ```
     /// use ember_core::Master;
     /// assert_eq!(Master::parse("local[3]").unwrap(), Master::Local { threads: 3, max_failures: None });
     /// assert!(Master::parse("local[0]").is_err());
+    /// assert_eq!(
+    ///     Master::parse("local-cluster[2,1,1024]").unwrap(),
+    ///     Master::LocalCluster { executors: 2, cores: 1, memory_mib: 1024 }
+    /// );
     /// ```
     ///
     /// # Errors
@@ -33,6 +47,12 @@ impl Master {
                 threads: 1,
                 max_failures: None,
             });
+        }
+        if let Some(inner) = url
+            .strip_prefix("local-cluster[")
+            .and_then(|r| r.strip_suffix(']'))
+        {
+            return parse_local_cluster(inner).ok_or_else(bad);
         }
         let inner = url
             .strip_prefix("local[")
@@ -60,8 +80,24 @@ impl Master {
     pub fn total_cores(&self) -> usize {
         match self {
             Master::Local { threads, .. } => *threads,
+            Master::LocalCluster {
+                executors, cores, ..
+            } => executors * cores,
         }
     }
+}
+
+fn parse_local_cluster(inner: &str) -> Option<Master> {
+    let fields: Vec<&str> = inner.split(',').map(str::trim).collect();
+    let [executors, cores, memory] = fields[..] else {
+        return None;
+    };
+    let positive = |s: &str| s.parse::<usize>().ok().filter(|&n| n > 0);
+    Some(Master::LocalCluster {
+        executors: positive(executors)?,
+        cores: positive(cores)?,
+        memory_mib: positive(memory)? as u64,
+    })
 }
 
 #[cfg(test)]
@@ -79,7 +115,22 @@ mod tests {
                 max_failures: Some(2)
             }
         );
-        for bad in ["", "yarn-ish", "local[", "local[x]", "local[2,0]"] {
+        assert_eq!(
+            Master::parse("local-cluster[3, 2, 512]")
+                .unwrap()
+                .total_cores(),
+            6
+        );
+        for bad in [
+            "",
+            "yarn-ish",
+            "local[",
+            "local[x]",
+            "local[2,0]",
+            "local-cluster[2,1]",
+            "local-cluster[0,1,512]",
+            "local-cluster[2,1,512",
+        ] {
             let err = Master::parse(bad).unwrap_err().to_string();
             assert!(err.contains("local[N]"), "{bad}: {err}");
         }

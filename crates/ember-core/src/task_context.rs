@@ -154,6 +154,11 @@ impl TaskContext {
         f()
     }
 
+    /// The id of the executor running the task (`driver` in local mode).
+    pub fn executor_id(&self) -> &str {
+        &self.env.executor_id
+    }
+
     /// The executor's services.
     pub(crate) fn env(&self) -> &Arc<Env> {
         &self.env

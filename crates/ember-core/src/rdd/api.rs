@@ -305,7 +305,7 @@ impl<T: Data> Rdd<T> {
     /// Stops keeping this RDD and drops its cached partitions.
     pub fn unpersist(&self) -> Rdd<T> {
         self.rdd.0.core().set_storage_level(StorageLevel::NONE);
-        self.ctx.env().block_manager.remove_rdd(self.id());
+        self.ctx.unpersist_rdd(self.id());
         self.clone()
     }
 

@@ -29,8 +29,8 @@
 //! that job ends first.
 
 use super::events::{TaskEvent, TaskFailure, TaskSuccess, TaskUpdate};
-use super::local_backend::{Launch, LocalBackend, TaskId};
 use super::progress::StageProgress;
+use super::scheduler_backend::{ExecutorInfo, Launch, SchedulerBackend, TaskId};
 use super::stage::{RunningStage, ShuffleMapStage, StageKey};
 use super::task::{encode_task, Task, TaskOutput};
 use crate::accumulator::AccumulatorRegistry;
@@ -95,7 +95,7 @@ pub(crate) struct SchedulerSettings {
 /// The DAG scheduler of one Context.
 pub(crate) struct DagScheduler {
     env: Arc<Env>,
-    backend: LocalBackend,
+    backend: Box<dyn SchedulerBackend>,
     accumulators: Arc<AccumulatorRegistry>,
     settings: SchedulerSettings,
     shuffle_stages: Mutex<HashMap<usize, Arc<ShuffleMapStage>>>,
@@ -113,7 +113,7 @@ pub(crate) type ResultTaskMaker<'a> = &'a dyn Fn(usize) -> Arc<dyn Task>;
 impl DagScheduler {
     pub(crate) fn new(
         env: Arc<Env>,
-        backend: LocalBackend,
+        backend: Box<dyn SchedulerBackend>,
         accumulators: Arc<AccumulatorRegistry>,
         settings: SchedulerSettings,
     ) -> Self {
@@ -192,6 +192,16 @@ impl DagScheduler {
     /// `job` ended: whatever it was computing, others may take over.
     fn release_shuffles(&self, job: usize) {
         self.shuffle_owners.lock().retain(|_, owner| *owner != job);
+    }
+
+    /// Where tasks run.
+    pub(crate) fn backend(&self) -> &dyn SchedulerBackend {
+        &*self.backend
+    }
+
+    /// Live executors.
+    pub(crate) fn executors(&self) -> Vec<ExecutorInfo> {
+        self.backend.executors()
     }
 
     /// Summaries of every job so far, oldest first.
@@ -660,7 +670,16 @@ impl JobRun<'_> {
             stage.stage_id,
             stage.attempt
         );
+        // The executor that lost this output probably lost its others too (Spark unregisters
+        // them all): rerunning them now saves a stage attempt per lost output.
+        let lost = self.tracker().remove_outputs_like(shuffle, map);
         self.tracker().unregister_map_output(shuffle, map);
+        tracing::debug!(
+            shuffle,
+            map,
+            lost,
+            "unregistered map outputs after a fetch failure"
+        );
         let attempts = self.stage_attempts.get(&key).copied().unwrap_or(0);
         let max = self.scheduler.settings.max_stage_attempts;
         if attempts >= max {

@@ -1,9 +1,10 @@
 //! What tasks report to the scheduler.
 
-use super::local_backend::TaskId;
+use super::scheduler_backend::TaskId;
 use super::task::TaskOutput;
-use crate::error::Error;
+use crate::error::{Error, RemoteError};
 use crate::task_context::MetricsSnapshot;
+use serde::{Deserialize, Serialize};
 
 /// What a task slot tells the job that launched a task.
 pub(crate) enum TaskUpdate {
@@ -20,6 +21,7 @@ pub(crate) struct TaskEvent {
 }
 
 /// A task attempt succeeded.
+#[derive(Serialize, Deserialize)]
 pub(crate) struct TaskSuccess {
     pub output: TaskOutput,
     pub accumulator_updates: Vec<(u64, Vec<u8>)>,
@@ -29,4 +31,20 @@ pub(crate) struct TaskSuccess {
 /// A task attempt failed.
 pub(crate) struct TaskFailure {
     pub error: Error,
+}
+
+/// How an executor reports a finished attempt to the driver.
+#[derive(Serialize, Deserialize)]
+pub(crate) enum RemoteTaskResult {
+    Success(TaskSuccess),
+    Failure(RemoteError),
+}
+
+impl From<Result<TaskSuccess, TaskFailure>> for RemoteTaskResult {
+    fn from(result: Result<TaskSuccess, TaskFailure>) -> Self {
+        match result {
+            Ok(success) => RemoteTaskResult::Success(success),
+            Err(failure) => RemoteTaskResult::Failure(RemoteError::from(&failure.error)),
+        }
+    }
 }

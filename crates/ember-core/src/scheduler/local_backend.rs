@@ -6,6 +6,7 @@
 //! fails only that attempt; the thread lives on.
 
 use super::events::{TaskEvent, TaskFailure, TaskSuccess, TaskUpdate};
+use super::scheduler_backend::{ExecutorInfo, Launch, SchedulerBackend};
 use super::task::{decode_task_bytes, TaskOutput};
 use crate::env::Env;
 use crate::error::Error;
@@ -13,37 +14,16 @@ use crate::task_context::{TaskAbort, TaskContext};
 use crossbeam_channel::{Receiver, Sender};
 use std::cell::{Cell, RefCell};
 use std::panic::AssertUnwindSafe;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::Ordering;
 use std::sync::{Arc, Once};
 use std::thread::JoinHandle;
-
-/// Identifies one attempt of one task.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) struct TaskId {
-    pub stage_id: usize,
-    pub stage_attempt: usize,
-    /// The stage's index of the task: the position in the job's partition list for a result
-    /// stage, the map partition for a shuffle map stage.
-    pub partition: usize,
-    /// The partition of the RDD the task computes, as user code sees it.
-    pub rdd_partition: usize,
-    pub attempt: usize,
-    pub task_attempt_id: u64,
-}
-
-/// A task on its way to a slot.
-pub(crate) struct Launch {
-    pub id: TaskId,
-    pub bytes: Vec<u8>,
-    pub reply: Sender<TaskUpdate>,
-    /// Set when the job is aborted: queued attempts are then reported without running.
-    pub cancelled: Arc<AtomicBool>,
-}
 
 /// The task slots of a `local[N]` application.
 pub(crate) struct LocalBackend {
     queue: Option<Sender<Launch>>,
     workers: Vec<JoinHandle<()>>,
+    env: Arc<Env>,
+    slots: usize,
 }
 
 impl LocalBackend {
@@ -57,6 +37,8 @@ impl LocalBackend {
         let mut backend = LocalBackend {
             queue: Some(queue),
             workers: Vec::with_capacity(slots),
+            env: env.clone(),
+            slots,
         };
         for i in 0..slots {
             let tasks = tasks.clone();
@@ -69,14 +51,27 @@ impl LocalBackend {
         }
         Ok(backend)
     }
+}
 
-    /// Queues a task for the next free slot.
-    pub(crate) fn launch(&self, launch: Launch) {
+impl SchedulerBackend for LocalBackend {
+    fn launch(&self, launch: Launch) {
         if let Some(queue) = &self.queue {
             // The workers outlive every job, so the queue is open while a job can launch.
             let _ = queue.send(launch);
         }
     }
+
+    fn executors(&self) -> Vec<ExecutorInfo> {
+        vec![ExecutorInfo {
+            executor_id: self.env.executor_id.clone(),
+            address: String::new(),
+            cores: self.slots,
+            pid: std::process::id(),
+        }]
+    }
+
+    // The driver's own block manager is the only one: nothing else holds copies.
+    fn remove_rdd(&self, _id: usize) {}
 }
 
 impl Drop for LocalBackend {
@@ -107,7 +102,8 @@ fn worker(tasks: Receiver<Launch>, env: Arc<Env>) {
     }
 }
 
-fn run_task(launch: &Launch, env: &Arc<Env>) -> TaskEvent {
+/// Runs one attempt in this thread, catching panics and aborts as task failures.
+pub(crate) fn run_task(launch: &Launch, env: &Arc<Env>) -> TaskEvent {
     let id = launch.id;
     let tc = Arc::new(TaskContext::new(
         env.clone(),
@@ -173,7 +169,7 @@ thread_local! {
 
 /// Panics inside tasks are task failures, reported with the job; they are not printed as they
 /// happen. Panics anywhere else still reach the previous hook.
-fn install_panic_hook() {
+pub(crate) fn install_panic_hook() {
     static ONCE: Once = Once::new();
     ONCE.call_once(|| {
         let previous = std::panic::take_hook();

@@ -3,17 +3,24 @@
 //! - The [`DagScheduler`] cuts a job into stages at shuffle boundaries, runs missing parent
 //!   stages first, reuses shuffle outputs across jobs, and handles task and fetch failures.
 //! - Tasks ([`ShuffleMapTask`], [`ResultTask`]) are serialized with their lineage and run by a
-//!   backend; in local mode by [`LocalBackend`] threads.
+//!   backend: threads of this process for `local[N]` (`LocalBackend`), executor processes
+//!   for `local-cluster` and YARN (`ClusterBackend`).
 
+mod cluster_backend;
 mod dag_scheduler;
 mod events;
 mod local_backend;
 mod progress;
+mod scheduler_backend;
 mod stage;
 mod task;
 
 pub use dag_scheduler::JobSummary;
 pub use task::{PartitionFunc, ResultTask, ShipTask, ShuffleMapTask, Task, TaskOutput};
 
+pub(crate) use cluster_backend::ClusterBackend;
 pub(crate) use dag_scheduler::{DagScheduler, SchedulerSettings};
+pub(crate) use events::{RemoteTaskResult, TaskUpdate};
 pub(crate) use local_backend::LocalBackend;
+pub use scheduler_backend::ExecutorInfo;
+pub(crate) use scheduler_backend::{Launch, SchedulerBackend, TaskId};

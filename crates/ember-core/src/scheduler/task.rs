@@ -24,6 +24,14 @@ pub enum TaskOutput {
     Map(MapStatus),
     /// A result task's value, serialized.
     Value(Vec<u8>),
+    /// A result task's value too large to travel with the status update: the executor keeps it
+    /// as block `block`, and the driver fetches it before the job sees the result.
+    Stored {
+        /// The block's id on the executor that ran the task.
+        block: String,
+        /// Its size in bytes.
+        size: u64,
+    },
 }
 
 /// A unit of work for one partition.

@@ -97,10 +97,10 @@ pub(crate) struct ChunkReader<R, S> {
     _record: std::marker::PhantomData<fn() -> R>,
 }
 
-impl<R: DeserializeOwned> ChunkReader<R, std::io::Cursor<Vec<u8>>> {
+impl<R: DeserializeOwned> ChunkReader<R, bytes::buf::Reader<bytes::Bytes>> {
     /// Reads the records of a stream held in memory.
-    pub(crate) fn from_bytes(stream: Vec<u8>) -> Self {
-        ChunkReader::new(std::io::Cursor::new(stream))
+    pub(crate) fn from_bytes(stream: impl Into<bytes::Bytes>) -> Self {
+        ChunkReader::new(bytes::Buf::reader(stream.into()))
     }
 }
 

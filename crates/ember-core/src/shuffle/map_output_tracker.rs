@@ -8,7 +8,9 @@ use std::collections::HashMap;
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
 pub struct MapStatus {
     /// The executor holding the files.
-    pub location: String,
+    pub executor_id: String,
+    /// Where that executor serves them (`host:port`); empty in local mode.
+    pub address: String,
     /// Bytes of each reduce partition's segment.
     pub sizes: Vec<u64>,
 }
@@ -63,6 +65,41 @@ impl MapOutputTracker {
     /// Every map output of `shuffle`; `None` where one is missing.
     pub fn statuses(&self, shuffle: usize) -> Option<Vec<Option<MapStatus>>> {
         self.shuffles.lock().get(&shuffle).cloned()
+    }
+
+    /// Forgets every output of `executor` (it was lost); returns how many there were.
+    pub fn remove_outputs_on_executor(&self, executor: &str) -> usize {
+        self.remove_where(|_, status| status.executor_id == executor)
+    }
+
+    /// Forgets the outputs of `shuffle` held by the executor that holds map `map`'s (a fetch
+    /// from it failed, so the others are suspect too, as in Spark).
+    pub fn remove_outputs_like(&self, shuffle: usize, map: usize) -> usize {
+        let holder = self
+            .shuffles
+            .lock()
+            .get(&shuffle)
+            .and_then(|v| v.get(map).cloned().flatten())
+            .map(|s| s.executor_id);
+        match holder {
+            Some(executor) => {
+                self.remove_where(|s, status| s == shuffle && status.executor_id == executor)
+            }
+            None => 0,
+        }
+    }
+
+    fn remove_where(&self, lost: impl Fn(usize, &MapStatus) -> bool) -> usize {
+        let mut removed = 0;
+        for (&shuffle, outputs) in self.shuffles.lock().iter_mut() {
+            for slot in outputs.iter_mut() {
+                if slot.as_ref().is_some_and(|status| lost(shuffle, status)) {
+                    *slot = None;
+                    removed += 1;
+                }
+            }
+        }
+        removed
     }
 
     /// Forgets `shuffle` entirely.

@@ -7,9 +7,11 @@ use super::{KeyOrdering, ShuffleSpec};
 use crate::aggregator::Aggregator;
 use crate::data::{Data, Key};
 use crate::error::{Error, Result};
+use crate::network::block_transfer::{plan_requests, SegmentFetcher};
 use crate::partitioner::Partitioner;
 use crate::rdd::BoxIter;
 use crate::task_context::{abort, TaskContext, TaskMetrics};
+use bytes::Bytes;
 use std::sync::Arc;
 
 /// Reads reduce partition `reduce` of the shuffle: fetches every map output's segment, merges
@@ -52,29 +54,65 @@ where
     }
 }
 
-/// The records of every map output's segment for `reduce`, one map output at a time.
+/// The records of every map output's segment for `reduce`: this executor's own first, read from
+/// disk, then the others' as they arrive over the network.
 fn fetch<R: Data>(shuffle: usize, reduce: usize, tc: &Arc<TaskContext>) -> Result<BoxIter<R>> {
     let env = tc.env().clone();
     let statuses = env
-        .map_output_tracker
-        .statuses(shuffle)
+        .map_statuses(shuffle)?
         .ok_or_else(|| Error::Internal(format!("shuffle {shuffle} was never registered")))?;
-    if let Some(map) = statuses.iter().position(Option::is_none) {
-        return Err(Error::FetchFailed {
+    let mut local = Vec::new();
+    let mut remote = Vec::new();
+    for (map, status) in statuses.into_iter().enumerate() {
+        let Some(status) = status else {
+            return Err(Error::FetchFailed {
+                shuffle_id: shuffle,
+                map_index: map,
+                reduce_id: reduce,
+                message: "map output is missing".into(),
+            });
+        };
+        let size = status.sizes.get(reduce).copied().unwrap_or(0);
+        if status.executor_id == env.executor_id {
+            local.push(map);
+        } else {
+            remote.push((status.address, map, size));
+        }
+    }
+    let remote = match env.link.get() {
+        Some(link) if !remote.is_empty() => {
+            let target = (link.fetch.max_bytes_in_flight / 5).max(1);
+            let requests = plan_requests(remote, target);
+            Some(SegmentFetcher::start(link, shuffle, reduce, requests))
+        }
+        _ if !remote.is_empty() => {
+            return Err(Error::Internal(format!(
+                "shuffle {shuffle} has outputs on other executors but this one cannot reach them"
+            )))
+        }
+        _ => None,
+    };
+    let disk_env = env.clone();
+    let from_disk = local.into_iter().map(move |map| {
+        disk_env
+            .shuffle_manager
+            .read_segment(shuffle, map, reduce)
+            .map(Bytes::from)
+    });
+    let from_network = remote.into_iter().flatten().map(move |(map, result)| {
+        result.map_err(|message| Error::FetchFailed {
             shuffle_id: shuffle,
             map_index: map,
             reduce_id: reduce,
-            message: "map output is missing".into(),
-        });
-    }
+            message,
+        })
+    });
     let tc = tc.clone();
-    let maps = statuses.len();
-    Ok(Box::new((0..maps).flat_map(move |map| {
-        let segment = env
-            .shuffle_manager
-            .read_segment(shuffle, map, reduce)
-            .unwrap_or_else(|e| abort(e));
-        TaskMetrics::add(&tc.metrics().shuffle_bytes_read, segment.len() as u64);
-        ChunkReader::<R, _>::from_bytes(segment)
-    })))
+    Ok(Box::new(from_disk.chain(from_network).flat_map(
+        move |segment| {
+            let segment = segment.unwrap_or_else(|e| abort(e));
+            TaskMetrics::add(&tc.metrics().shuffle_bytes_read, segment.len() as u64);
+            ChunkReader::<R, _>::from_bytes(segment)
+        },
+    )))
 }

@@ -57,7 +57,8 @@ where
     TaskMetrics::add(&metrics.shuffle_bytes_written, sizes.iter().sum());
     TaskMetrics::add(&metrics.records_written, written);
     Ok(MapStatus {
-        location: env.executor_id.clone(),
+        executor_id: env.executor_id.clone(),
+        address: env.block_address(),
         sizes,
     })
 }

@@ -1,0 +1,92 @@
+//! An executor's connections: to its driver, and to other executors' block servers.
+
+use super::rpc::driver_client::DriverClient;
+use super::rpc::{BroadcastRequest, MapStatusesRequest};
+use super::{channel, rpc_error, runtime, MAX_MESSAGE};
+use crate::conf::{keys, EmberConf};
+use crate::error::Result;
+use crate::shuffle::MapStatus;
+use parking_lot::Mutex;
+use std::collections::HashMap;
+use std::time::Duration;
+use tonic::transport::Channel;
+
+/// How reduce tasks fetch remote shuffle data.
+#[derive(Debug, Clone)]
+pub(crate) struct FetchSettings {
+    pub max_bytes_in_flight: u64,
+    pub max_retries: usize,
+    pub retry_wait: Duration,
+}
+
+impl FetchSettings {
+    pub(crate) fn from_conf(conf: &EmberConf) -> Result<Self> {
+        Ok(FetchSettings {
+            max_bytes_in_flight: conf.require(&keys::REDUCER_MAX_SIZE_IN_FLIGHT)?,
+            max_retries: conf.require(&keys::SHUFFLE_IO_MAX_RETRIES)?,
+            retry_wait: conf.require(&keys::SHUFFLE_IO_RETRY_WAIT)?,
+        })
+    }
+}
+
+/// What an executor's tasks use to reach beyond their process.
+#[derive(Debug)]
+pub(crate) struct ExecutorLink {
+    driver_address: String,
+    driver: DriverClient<Channel>,
+    /// Where this executor's own block server listens.
+    pub block_address: String,
+    pub fetch: FetchSettings,
+    channels: Mutex<HashMap<String, Channel>>,
+}
+
+impl ExecutorLink {
+    pub(crate) fn new(
+        driver_address: &str,
+        block_address: String,
+        fetch: FetchSettings,
+    ) -> Result<Self> {
+        let driver = DriverClient::new(channel(driver_address)?)
+            .max_decoding_message_size(MAX_MESSAGE)
+            .max_encoding_message_size(MAX_MESSAGE);
+        Ok(ExecutorLink {
+            driver_address: driver_address.into(),
+            driver,
+            block_address,
+            fetch,
+            channels: Mutex::new(HashMap::new()),
+        })
+    }
+
+    /// A channel to the block server at `address`, shared by every task of this executor.
+    pub(crate) fn channel(&self, address: &str) -> Result<Channel> {
+        if let Some(c) = self.channels.lock().get(address) {
+            return Ok(c.clone());
+        }
+        let c = channel(address)?;
+        self.channels.lock().insert(address.into(), c.clone());
+        Ok(c)
+    }
+
+    /// Where every map output of `shuffle` is, asked of the driver.
+    pub(crate) fn map_statuses(&self, shuffle: usize) -> Result<Option<Vec<Option<MapStatus>>>> {
+        let mut driver = self.driver.clone();
+        let request = MapStatusesRequest {
+            shuffle_id: shuffle as u64,
+        };
+        let reply = runtime()
+            .block_on(driver.get_map_statuses(request))
+            .map_err(|s| rpc_error(&self.driver_address, s))?;
+        Ok(bincode::deserialize(&reply.into_inner().data)?)
+    }
+
+    /// Broadcast `id`'s serialized value, asked of the driver.
+    pub(crate) fn broadcast(&self, id: u64) -> Result<Vec<u8>> {
+        let mut driver = self.driver.clone();
+        let request = BroadcastRequest { broadcast_id: id };
+        let reply = runtime()
+            .block_on(driver.get_broadcast(request))
+            .map_err(|s| rpc_error(&self.driver_address, s))?;
+        Ok(reply.into_inner().data.to_vec())
+    }
+}

@@ -1,0 +1,675 @@
+//! Task slots in executor processes (Spark's `CoarseGrainedSchedulerBackend` and its
+//! `DriverEndpoint`).
+//!
+//! # Key concepts
+//! - The driver serves the [`Driver`] RPC service. Each executor opens one long-lived control
+//!   channel (`Register`): its first message names it and its build; the driver refuses a build
+//!   other than its own, otherwise answers with the application's settings and from then on sends
+//!   tasks down the channel and hears status updates and heartbeats back.
+//! - Attempts wait in one queue and go to executors with free slots, the most free first. With
+//!   `ember.excludeOnFailure.enabled`, an attempt skips executors where that task already failed
+//!   `ember.excludeOnFailure.task.maxTaskAttemptsPerExecutor` times; a task excluded everywhere
+//!   fails at once.
+//! - Large task results arrive as blocks stored on the executor; the driver takes them before
+//!   the job sees the attempt finish.
+//!
+//! # Executor lifecycle
+//! ```text
+//!  started ──Register──▶ registered ──channel closed / heartbeats stop / process exited──▶ lost
+//!     │                      │
+//!     └─ other build: refused └─ application ends: Shutdown, then the process is stopped
+//! ```
+//! A lost executor's attempts finish as failed with [`Error::ExecutorLost`], and its map outputs
+//! are unregistered so that the stages needing them run again. Whoever started it (a
+//! [`LocalCluster`], later YARN) hears of it and may start a replacement.
+//!
+//! # Threading
+//! State sits behind one mutex, taken by RPC handlers on the network runtime and by job threads
+//! launching attempts; it is never held across an `.await`. Replies to jobs go through their
+//! unbounded channels and never block.
+
+use super::events::{RemoteTaskResult, TaskEvent, TaskFailure, TaskUpdate};
+use super::scheduler_backend::{ExecutorInfo, Launch, SchedulerBackend};
+use super::task::TaskOutput;
+use crate::conf::{keys, EmberConf};
+use crate::deploy::LocalCluster;
+use crate::env::Env;
+use crate::error::{Error, Result};
+use crate::network::block_transfer::take_block;
+use crate::network::rpc::driver_message::Kind as ToExecutor;
+use crate::network::rpc::driver_server::{Driver, DriverServer};
+use crate::network::rpc::executor_message::Kind as FromExecutor;
+use crate::network::rpc::{
+    BroadcastRequest, Bytes as BytesMessage, DriverMessage, ExecutorMessage, LaunchTask,
+    MapStatusesRequest, RegisterExecutor, Registered, RemoveBroadcast, RemoveRdd, Shutdown,
+    TaskState, TaskStatus,
+};
+use crate::network::{channel, runtime, MAX_MESSAGE};
+use parking_lot::{Condvar, Mutex};
+use std::collections::{HashMap, VecDeque};
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Weak};
+use std::time::{Duration, Instant};
+use tokio::sync::{mpsc, oneshot};
+use tokio_stream::wrappers::UnboundedReceiverStream;
+use tonic::{Request, Response, Status, Streaming};
+
+/// Settings read once from the configuration.
+#[derive(Debug, Clone)]
+struct ClusterSettings {
+    network_timeout: Duration,
+    exclude_on_failure: bool,
+    max_failures_per_executor: usize,
+}
+
+/// Messages to one executor, in order.
+type ExecutorSender = mpsc::UnboundedSender<Result<DriverMessage, Status>>;
+
+/// A registered executor.
+struct ExecutorData {
+    info: ExecutorInfo,
+    tx: ExecutorSender,
+    free: usize,
+    /// Attempts sent to it and not yet finished, by task attempt id.
+    running: HashMap<u64, Launch>,
+    last_heard: Instant,
+}
+
+#[derive(Default)]
+struct State {
+    executors: HashMap<String, ExecutorData>,
+    pending: VecDeque<Launch>,
+    /// Failed attempts per task (stage, partition) per executor, for exclusion.
+    failures: HashMap<(usize, usize), HashMap<String, usize>>,
+    /// Why executors were refused or could not start, for the application to report.
+    refused: Vec<String>,
+    /// Every executor that ever registered.
+    registered: std::collections::HashSet<String>,
+}
+
+/// What the RPC handlers and the backend share.
+struct Shared {
+    env: Arc<Env>,
+    build_id: String,
+    conf: HashMap<String, String>,
+    settings: ClusterSettings,
+    state: Mutex<State>,
+    /// Signalled when executors register or are refused.
+    changed: Condvar,
+    broadcast_fetches: AtomicU64,
+    cluster: Mutex<Option<Arc<LocalCluster>>>,
+}
+
+/// The driver's side of a cluster of executor processes.
+pub(crate) struct ClusterBackend {
+    shared: Arc<Shared>,
+    address: SocketAddr,
+    stop_server: Option<oneshot::Sender<()>>,
+}
+
+impl ClusterBackend {
+    /// Serves executors on `host` (any free port) with the application's `conf`.
+    ///
+    /// # Errors
+    /// Bad settings, or no port to listen on.
+    pub(crate) fn start(conf: &EmberConf, env: Arc<Env>, host: &str) -> Result<Self> {
+        let settings = ClusterSettings {
+            network_timeout: conf.require(&keys::NETWORK_TIMEOUT)?,
+            exclude_on_failure: conf.require(&keys::EXCLUDE_ON_FAILURE_ENABLED)?,
+            max_failures_per_executor: conf
+                .require(&keys::EXCLUDE_ON_FAILURE_TASK_MAX_ATTEMPTS_PER_EXECUTOR)?,
+        };
+        let heartbeat: Duration = conf.require(&keys::EXECUTOR_HEARTBEAT_INTERVAL)?;
+        let shared = Arc::new(Shared {
+            env: env.clone(),
+            build_id: crate::ship::build_id()?,
+            conf: conf.iter().map(|(k, v)| (k.into(), v.into())).collect(),
+            settings,
+            state: Mutex::new(State::default()),
+            changed: Condvar::new(),
+            broadcast_fetches: AtomicU64::new(0),
+            cluster: Mutex::new(None),
+        });
+        let listener = runtime()
+            .block_on(tokio::net::TcpListener::bind((host, 0)))
+            .map_err(|e| Error::io(format!("driver port on {host}"), e))?;
+        let address = listener
+            .local_addr()
+            .map_err(|e| Error::io(format!("driver port on {host}"), e))?;
+        let (stop_server, stopped) = oneshot::channel::<()>();
+        let service = DriverServer::new(DriverEndpoint {
+            shared: shared.clone(),
+        })
+        .max_decoding_message_size(MAX_MESSAGE)
+        .max_encoding_message_size(MAX_MESSAGE);
+        runtime().spawn(async move {
+            let incoming = tokio_stream::wrappers::TcpListenerStream::new(listener);
+            let served = tonic::transport::Server::builder()
+                .tcp_nodelay(true)
+                .add_service(service)
+                .serve_with_incoming_shutdown(incoming, async {
+                    let _ = stopped.await;
+                });
+            if let Err(e) = served.await {
+                tracing::error!("the driver's RPC server failed: {e}");
+            }
+        });
+        runtime().spawn(watch_heartbeats(Arc::downgrade(&shared), heartbeat));
+        let weak = Arc::downgrade(&shared);
+        env.broadcast_manager.on_remove(Box::new(move |id| {
+            if let Some(shared) = weak.upgrade() {
+                shared.tell_all(ToExecutor::RemoveBroadcast(RemoveBroadcast {
+                    broadcast_id: id,
+                }));
+            }
+        }));
+        tracing::debug!("driver listening for executors on {address}");
+        Ok(ClusterBackend {
+            shared,
+            address,
+            stop_server: Some(stop_server),
+        })
+    }
+
+    /// Where executors reach the driver.
+    pub(crate) fn address(&self) -> SocketAddr {
+        self.address
+    }
+
+    /// Keeps `cluster` told of lost executors, and stops it with the application.
+    pub(crate) fn attach(&self, cluster: Arc<LocalCluster>) {
+        *self.shared.cluster.lock() = Some(cluster);
+    }
+
+    /// Waits until `count` executors have registered.
+    ///
+    /// # Errors
+    /// An executor was refused or died before registering, or `timeout` passed.
+    pub(crate) fn wait_for_executors(&self, count: usize, timeout: Duration) -> Result<()> {
+        let deadline = Instant::now() + timeout;
+        let mut state = self.shared.state.lock();
+        loop {
+            if let Some(reason) = state.refused.first() {
+                return Err(Error::Input(reason.clone()));
+            }
+            if state.executors.len() >= count {
+                return Ok(());
+            }
+            if self
+                .shared
+                .changed
+                .wait_until(&mut state, deadline)
+                .timed_out()
+            {
+                return Err(Error::Input(format!(
+                    "only {} of {count} executors registered within {} s \
+                     (ember.executor.registrationTimeout); see their messages above",
+                    state.executors.len(),
+                    timeout.as_secs()
+                )));
+            }
+        }
+    }
+
+    /// An executor process ended: a registered one is lost; one that never registered could
+    /// not start, which the application reports.
+    pub(crate) fn executor_exited(&self, executor_id: &str, reason: &str) {
+        let never_registered = !self.shared.state.lock().registered.contains(executor_id);
+        if never_registered {
+            let why = format!(
+                "executor {executor_id} ended before registering with the driver: {reason}; \
+                 its messages are above"
+            );
+            self.shared.state.lock().refused.push(why);
+            self.shared.changed.notify_all();
+        } else {
+            self.shared.executor_lost(executor_id, reason);
+        }
+    }
+
+    /// Times executors fetched a broadcast value from the driver.
+    pub(crate) fn broadcast_fetches(&self) -> u64 {
+        self.shared.broadcast_fetches.load(Ordering::Relaxed)
+    }
+}
+
+impl SchedulerBackend for ClusterBackend {
+    fn launch(&self, launch: Launch) {
+        let mut state = self.shared.state.lock();
+        state.pending.push_back(launch);
+        self.shared.schedule(&mut state);
+    }
+
+    fn executors(&self) -> Vec<ExecutorInfo> {
+        let state = self.shared.state.lock();
+        let mut infos: Vec<ExecutorInfo> =
+            state.executors.values().map(|e| e.info.clone()).collect();
+        infos.sort_by(|a, b| a.executor_id.cmp(&b.executor_id));
+        infos
+    }
+
+    fn remove_rdd(&self, id: usize) {
+        self.shared
+            .tell_all(ToExecutor::RemoveRdd(RemoveRdd { rdd_id: id as u64 }));
+    }
+}
+
+impl Drop for ClusterBackend {
+    fn drop(&mut self) {
+        self.shared.tell_all(ToExecutor::Shutdown(Shutdown {}));
+        let executors: Vec<ExecutorData> = {
+            let mut state = self.shared.state.lock();
+            state.executors.drain().map(|(_, e)| e).collect()
+        };
+        // Jobs wait for their attempts before they return, so none should be running; should one
+        // be, its job hears that it ended.
+        for (_, launch) in executors.into_iter().flat_map(|e| e.running) {
+            finish(
+                &launch,
+                Err(Error::Internal("the application stopped".into())),
+            );
+        }
+        if let Some(stop) = self.stop_server.take() {
+            let _ = stop.send(());
+        }
+        if let Some(cluster) = self.shared.cluster.lock().take() {
+            cluster.stop();
+        }
+    }
+}
+
+impl Shared {
+    /// Hands queued attempts to executors with free slots.
+    fn schedule(&self, state: &mut State) {
+        let mut i = 0;
+        while i < state.pending.len() {
+            let launch = &state.pending[i];
+            if launch.cancelled.load(Ordering::Relaxed) {
+                if let Some(launch) = state.pending.remove(i) {
+                    finish(
+                        &launch,
+                        Err(Error::Internal(
+                            "the job was aborted before the task ran".into(),
+                        )),
+                    );
+                }
+                continue;
+            }
+            match self.pick_executor(state, launch) {
+                Pick::Executor(id) => {
+                    if let Some(launch) = state.pending.remove(i) {
+                        send_launch(state, &id, launch);
+                    }
+                }
+                Pick::Wait => i += 1,
+                Pick::Nowhere(reason) => {
+                    if let Some(launch) = state.pending.remove(i) {
+                        finish(&launch, Err(Error::Input(reason)));
+                    }
+                }
+            }
+        }
+    }
+
+    fn pick_executor(&self, state: &State, launch: &Launch) -> Pick {
+        let task = (launch.id.stage_id, launch.id.partition);
+        let excluded = |executor: &str| {
+            self.settings.exclude_on_failure
+                && state
+                    .failures
+                    .get(&task)
+                    .and_then(|f| f.get(executor))
+                    .is_some_and(|&n| n >= self.settings.max_failures_per_executor)
+        };
+        let allowed: Vec<&ExecutorData> = state
+            .executors
+            .values()
+            .filter(|e| !excluded(&e.info.executor_id))
+            .collect();
+        if allowed.is_empty() && !state.executors.is_empty() {
+            return Pick::Nowhere(format!(
+                "task {} in stage {} cannot run on any executor: it failed on every one \
+                 (ember.excludeOnFailure.task.maxTaskAttemptsPerExecutor = {})",
+                launch.id.partition, launch.id.stage_id, self.settings.max_failures_per_executor
+            ));
+        }
+        allowed
+            .into_iter()
+            .filter(|e| e.free > 0)
+            .max_by(|a, b| {
+                a.free
+                    .cmp(&b.free)
+                    .then_with(|| b.info.executor_id.cmp(&a.info.executor_id))
+            })
+            .map_or(Pick::Wait, |e| Pick::Executor(e.info.executor_id.clone()))
+    }
+
+    /// A status update from `executor`.
+    fn task_status(self: &Arc<Self>, executor: &str, status: TaskStatus) {
+        let mut state = self.state.lock();
+        let Some(data) = state.executors.get_mut(executor) else {
+            return;
+        };
+        data.last_heard = Instant::now();
+        let id = status.task_attempt_id;
+        if status.state() == TaskState::Running {
+            if let Some(launch) = data.running.get(&id) {
+                let _ = launch.reply.send(TaskUpdate::Started(launch.id));
+            }
+            return;
+        }
+        let Some(launch) = data.running.remove(&id) else {
+            return;
+        };
+        data.free += 1;
+        let address = data.info.address.clone();
+        let result = match bincode::deserialize::<RemoteTaskResult>(&status.payload) {
+            Ok(result) => result,
+            Err(e) => RemoteTaskResult::Failure((&Error::from(e)).into()),
+        };
+        match result {
+            RemoteTaskResult::Success(mut success) => {
+                if let TaskOutput::Stored { block, size } = &success.output {
+                    // Taken from the executor off this lock; the slot is free already.
+                    let (block, size) = (block.clone(), *size);
+                    runtime().spawn(async move {
+                        let taken = match channel(&address) {
+                            Ok(c) => take_block(c, block.clone()).await.map_err(|s| {
+                                Error::Remote(format!(
+                                    "could not fetch task result {block} ({size} B) from \
+                                     {address}: {}",
+                                    s.message()
+                                ))
+                            }),
+                            Err(e) => Err(e),
+                        };
+                        let result = taken.map(|bytes| {
+                            success.output = TaskOutput::Value(bytes.to_vec());
+                            success
+                        });
+                        finish(&launch, result);
+                    });
+                } else {
+                    finish(&launch, Ok(success));
+                }
+            }
+            RemoteTaskResult::Failure(error) => {
+                let task = (launch.id.stage_id, launch.id.partition);
+                *state
+                    .failures
+                    .entry(task)
+                    .or_default()
+                    .entry(executor.to_string())
+                    .or_default() += 1;
+                // Fetch failures keep their fields: the scheduler acts on them.
+                let error = match Error::from(error) {
+                    e @ Error::FetchFailed { .. } => e,
+                    e => Error::Remote(format!("{e} (executor {executor})")),
+                };
+                finish(&launch, Err(error));
+            }
+        }
+        self.schedule(&mut state);
+    }
+
+    /// Forgets `executor` and fails what it ran; its starter hears of it.
+    fn executor_lost(&self, executor: &str, reason: &str) {
+        let was_live = {
+            let mut state = self.state.lock();
+            let was_live = self.remove_executor(&mut state, executor, reason);
+            self.schedule(&mut state);
+            was_live
+        };
+        self.changed.notify_all();
+        if was_live {
+            let cluster = self.cluster.lock().clone();
+            if let Some(cluster) = cluster {
+                cluster.executor_lost(executor);
+            }
+        }
+    }
+
+    /// Removes `executor` under the lock; returns whether it was registered.
+    fn remove_executor(&self, state: &mut State, executor: &str, reason: &str) -> bool {
+        let Some(data) = state.executors.remove(executor) else {
+            return false;
+        };
+        tracing::warn!("lost executor {executor}: {reason}");
+        for (_, launch) in data.running {
+            finish(
+                &launch,
+                Err(Error::ExecutorLost {
+                    executor_id: executor.into(),
+                    reason: reason.into(),
+                }),
+            );
+        }
+        let outputs = self
+            .env
+            .map_output_tracker
+            .remove_outputs_on_executor(executor);
+        if outputs > 0 {
+            tracing::info!("{outputs} shuffle outputs of executor {executor} are lost");
+        }
+        true
+    }
+
+    fn tell_all(&self, message: ToExecutor) {
+        let state = self.state.lock();
+        for data in state.executors.values() {
+            let _ = data.tx.send(Ok(DriverMessage {
+                kind: Some(message.clone()),
+            }));
+        }
+    }
+
+    /// Checks a registration; returns the reason to refuse it.
+    fn refusal(&self, register: &RegisterExecutor) -> Option<String> {
+        if register.build_id != self.build_id {
+            return Some(format!(
+                "executor {} runs a different build of the application (build {}, the driver \
+                 runs {}); every executor must start the driver's own binary",
+                register.executor_id, register.build_id, self.build_id
+            ));
+        }
+        if self
+            .state
+            .lock()
+            .executors
+            .contains_key(&register.executor_id)
+        {
+            return Some(format!(
+                "executor {} is already registered",
+                register.executor_id
+            ));
+        }
+        None
+    }
+}
+
+enum Pick {
+    Executor(String),
+    Wait,
+    Nowhere(String),
+}
+
+fn send_launch(state: &mut State, executor: &str, launch: Launch) {
+    let Some(data) = state.executors.get_mut(executor) else {
+        state.pending.push_front(launch);
+        return;
+    };
+    let id = launch.id;
+    let message = LaunchTask {
+        task_attempt_id: id.task_attempt_id,
+        stage_id: id.stage_id as u64,
+        stage_attempt: id.stage_attempt as u64,
+        partition: id.partition as u64,
+        rdd_partition: id.rdd_partition as u64,
+        attempt: id.attempt as u64,
+        task: launch.bytes.clone().into(),
+    };
+    let sent = data.tx.send(Ok(DriverMessage {
+        kind: Some(ToExecutor::Launch(message)),
+    }));
+    if sent.is_err() {
+        // The channel is closing; the executor is about to be removed. Try elsewhere.
+        state.pending.push_front(launch);
+        return;
+    }
+    data.free -= 1;
+    data.running.insert(id.task_attempt_id, launch);
+}
+
+fn finish(launch: &Launch, result: Result<super::events::TaskSuccess>) {
+    let result = result.map_err(|error| TaskFailure { error });
+    let _ = launch.reply.send(TaskUpdate::Finished(TaskEvent {
+        id: launch.id,
+        result,
+    }));
+}
+
+/// Declares executors lost whose last word is older than `ember.network.timeout`.
+async fn watch_heartbeats(shared: Weak<Shared>, interval: Duration) {
+    let mut tick =
+        tokio::time::interval(interval.clamp(Duration::from_millis(100), Duration::from_secs(10)));
+    loop {
+        tick.tick().await;
+        let Some(shared) = shared.upgrade() else {
+            return;
+        };
+        let timeout = shared.settings.network_timeout;
+        let silent: Vec<String> = shared
+            .state
+            .lock()
+            .executors
+            .values()
+            .filter(|e| e.last_heard.elapsed() > timeout)
+            .map(|e| e.info.executor_id.clone())
+            .collect();
+        for id in silent {
+            let reason = format!(
+                "no heartbeat for more than {} ms (ember.network.timeout)",
+                timeout.as_millis()
+            );
+            shared.executor_lost(&id, &reason);
+        }
+    }
+}
+
+/// The driver's RPC service.
+struct DriverEndpoint {
+    shared: Arc<Shared>,
+}
+
+#[tonic::async_trait]
+impl Driver for DriverEndpoint {
+    type RegisterStream = UnboundedReceiverStream<Result<DriverMessage, Status>>;
+
+    async fn register(
+        &self,
+        request: Request<Streaming<ExecutorMessage>>,
+    ) -> Result<Response<Self::RegisterStream>, Status> {
+        let mut inbound = request.into_inner();
+        let first = inbound.message().await?.and_then(|m| m.kind);
+        let Some(FromExecutor::Register(register)) = first else {
+            return Err(Status::invalid_argument(
+                "the first message must be a registration",
+            ));
+        };
+        if let Some(reason) = self.shared.refusal(&register) {
+            tracing::error!("refused an executor: {reason}");
+            self.shared.state.lock().refused.push(reason.clone());
+            self.shared.changed.notify_all();
+            return Err(Status::failed_precondition(reason));
+        }
+        let (tx, rx) = mpsc::unbounded_channel();
+        let _ = tx.send(Ok(DriverMessage {
+            kind: Some(ToExecutor::Registered(Registered {
+                conf: self.shared.conf.clone(),
+            })),
+        }));
+        let id = register.executor_id.clone();
+        let info = ExecutorInfo {
+            executor_id: id.clone(),
+            address: format!("{}:{}", register.host, register.block_port),
+            cores: register.cores as usize,
+            pid: register.pid,
+        };
+        tracing::info!(
+            "registered executor {id} (pid {}, {} cores, blocks at {})",
+            info.pid,
+            info.cores,
+            info.address
+        );
+        {
+            let mut state = self.shared.state.lock();
+            state.registered.insert(id.clone());
+            state.executors.insert(
+                id.clone(),
+                ExecutorData {
+                    free: info.cores,
+                    info,
+                    tx,
+                    running: HashMap::new(),
+                    last_heard: Instant::now(),
+                },
+            );
+            self.shared.schedule(&mut state);
+        }
+        self.shared.changed.notify_all();
+        let shared = self.shared.clone();
+        tokio::spawn(async move {
+            let reason = loop {
+                match inbound.message().await {
+                    Ok(Some(message)) => shared.executor_said(&id, message),
+                    Ok(None) => break "its connection to the driver closed".to_string(),
+                    Err(status) => break format!("its connection failed: {}", status.message()),
+                }
+            };
+            shared.executor_lost(&id, &reason);
+        });
+        Ok(Response::new(UnboundedReceiverStream::new(rx)))
+    }
+
+    async fn get_broadcast(
+        &self,
+        request: Request<BroadcastRequest>,
+    ) -> Result<Response<BytesMessage>, Status> {
+        let id = request.into_inner().broadcast_id;
+        self.shared
+            .broadcast_fetches
+            .fetch_add(1, Ordering::Relaxed);
+        let data = self
+            .shared
+            .env
+            .broadcast_manager
+            .serialized(id)
+            .map_err(|e| Status::not_found(e.to_string()))?;
+        Ok(Response::new(BytesMessage { data: data.into() }))
+    }
+
+    async fn get_map_statuses(
+        &self,
+        request: Request<MapStatusesRequest>,
+    ) -> Result<Response<BytesMessage>, Status> {
+        let shuffle = request.into_inner().shuffle_id as usize;
+        let statuses = self.shared.env.map_output_tracker.statuses(shuffle);
+        let data = bincode::serialize(&statuses).map_err(|e| Status::internal(e.to_string()))?;
+        Ok(Response::new(BytesMessage { data: data.into() }))
+    }
+}
+
+impl Shared {
+    fn executor_said(self: &Arc<Self>, executor: &str, message: ExecutorMessage) {
+        match message.kind {
+            Some(FromExecutor::Status(status)) => self.task_status(executor, status),
+            Some(FromExecutor::Heartbeat(_)) => {
+                if let Some(data) = self.state.lock().executors.get_mut(executor) {
+                    data.last_heard = Instant::now();
+                }
+            }
+            Some(FromExecutor::Register(_)) | None => {}
+        }
+    }
+}

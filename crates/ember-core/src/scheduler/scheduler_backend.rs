@@ -1,0 +1,73 @@
+//! Where task slots come from (Spark's `SchedulerBackend`).
+//!
+//! The DAG scheduler hands every task attempt to a backend as a [`Launch`] and hears back
+//! through the attempt's reply channel: first [`TaskUpdate::Started`], then exactly one
+//! [`TaskUpdate::Finished`], whatever happens to the slot (a lost executor finishes its attempts
+//! with [`Error::ExecutorLost`](crate::Error::ExecutorLost)).
+//!
+//! - [`LocalBackend`](super::LocalBackend): threads of this process (`local[N]`).
+//! - [`ClusterBackend`](super::ClusterBackend): executor processes connected over the network
+//!   (`local-cluster[E,C,M]`, and YARN containers).
+
+use super::events::TaskUpdate;
+use crossbeam_channel::Sender;
+use std::sync::atomic::AtomicBool;
+use std::sync::Arc;
+
+/// Identifies one attempt of one task.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct TaskId {
+    pub stage_id: usize,
+    pub stage_attempt: usize,
+    /// The stage's index of the task: the position in the job's partition list for a result
+    /// stage, the map partition for a shuffle map stage.
+    pub partition: usize,
+    /// The partition of the RDD the task computes, as user code sees it.
+    pub rdd_partition: usize,
+    pub attempt: usize,
+    pub task_attempt_id: u64,
+}
+
+/// A task on its way to a slot.
+pub(crate) struct Launch {
+    pub id: TaskId,
+    pub bytes: Vec<u8>,
+    pub reply: Sender<TaskUpdate>,
+    /// Set when the job is aborted: queued attempts are then reported without running.
+    pub cancelled: Arc<AtomicBool>,
+}
+
+/// What an executor is, for the application's status API (Spark's `SparkExecutorInfo`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ExecutorInfo {
+    /// The executor's id (`driver` in local mode).
+    pub executor_id: String,
+    /// Where it serves blocks (`host:port`); empty in local mode.
+    pub address: String,
+    /// Task slots.
+    pub cores: usize,
+    /// Its operating system process id.
+    pub pid: u32,
+}
+
+/// Runs task attempts somewhere.
+pub(crate) trait SchedulerBackend: Send + Sync {
+    /// Queues an attempt for the next free slot that may run it.
+    fn launch(&self, launch: Launch);
+
+    /// Live executors.
+    fn executors(&self) -> Vec<ExecutorInfo>;
+
+    /// RDD `id` was unpersisted: executors drop its cached partitions.
+    fn remove_rdd(&self, id: usize);
+
+    /// Times executors fetched a broadcast value from the driver.
+    fn broadcast_fetches(&self) -> u64 {
+        0
+    }
+
+    /// Where executors reach the driver; `None` when there are no executor processes.
+    fn driver_address(&self) -> Option<String> {
+        None
+    }
+}

@@ -1,0 +1,395 @@
+//! The distributed runtime: jobs on `local-cluster[E,C,M]` run in executor processes started
+//! from this very test binary. They give the same results as `local[N]` and as plain Rust
+//! computations, and they survive executors that are killed, stopped or lose their files.
+
+use ember_core::{Context, EmberConf, Error, Fn, StorageLevel, TaskContext};
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+fn conf(master: &str) -> EmberConf {
+    EmberConf::empty()
+        .set_master(master)
+        .set("ember.ui.showConsoleProgress", "false")
+        .set("ember.shuffle.io.retryWait", "100ms")
+}
+
+fn cluster(master: &str) -> Context {
+    Context::new(conf(master)).unwrap()
+}
+
+fn signal(pid: u32, signal: &str) {
+    let status = Command::new("kill")
+        .args([signal, &pid.to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success(), "kill {signal} {pid}");
+}
+
+fn alive(pid: u32) -> bool {
+    // A zombie is not alive: it has exited and waits to be reaped.
+    std::fs::read_to_string(format!("/proc/{pid}/stat"))
+        .map(|s| !s.contains(") Z "))
+        .unwrap_or(false)
+}
+
+fn word_counts(lines: &[String]) -> Vec<(String, u64)> {
+    let mut want = BTreeMap::<String, u64>::new();
+    for l in lines {
+        for w in l.split(' ') {
+            *want.entry(w.to_string()).or_default() += 1;
+        }
+    }
+    want.into_iter().collect()
+}
+
+fn count_words(ctx: &Context, lines: &[String]) -> Vec<(String, u64)> {
+    let mut got = ctx
+        .parallelize(lines.to_vec(), 6)
+        .flat_map(Fn!(|l: String| l
+            .split(' ')
+            .map(str::to_string)
+            .collect::<Vec<_>>()))
+        .map(Fn!(|w: String| (w, 1u64)))
+        .reduce_by_key(Fn!(|a: u64, b: u64| a + b))
+        .collect()
+        .unwrap();
+    got.sort();
+    got
+}
+
+fn sample_lines(n: usize) -> Vec<String> {
+    (0..n)
+        .map(|i| format!("w{} w{} x", i % 37, i % 11))
+        .collect()
+}
+
+#[test]
+fn word_count_matches_a_plain_computation() {
+    let ctx = cluster("local-cluster[2,1,512]");
+    let executors = ctx.executors();
+    assert_eq!(executors.len(), 2);
+    assert!(executors
+        .iter()
+        .all(|e| e.pid != std::process::id() && alive(e.pid)));
+    let lines = sample_lines(2000);
+    assert_eq!(count_words(&ctx, &lines), word_counts(&lines));
+    let summary = ctx.last_job_summary().unwrap();
+    assert!(summary.metrics.shuffle_bytes_read > 0);
+    assert_eq!(
+        summary.metrics.shuffle_bytes_read,
+        summary.metrics.shuffle_bytes_written
+    );
+}
+
+/// Many operations at once, printed, so that two masters can be compared.
+fn a_bit_of_everything(ctx: &Context, dir: &Path) -> Vec<String> {
+    let nums = ctx.parallelize((0..500i64).collect(), 5);
+    let pairs = nums.map(Fn!(|x: i64| (x % 13, x)));
+    let other = ctx
+        .range(0, 40, 3, 3)
+        .unwrap()
+        .map(Fn!(|x: i64| (x % 13, x * 10)));
+    // Values of equal keys may come in any order (as in Spark); the keys' order may not.
+    let by_key = pairs.sort_by_key(true, 4).unwrap().collect().unwrap();
+    let mut out = vec![
+        format!("{:?}", by_key.iter().map(|kv| kv.0).collect::<Vec<_>>()),
+        format!("{:?}", sorted(by_key)),
+        format!("{:?}", sorted(pairs.join(&other).collect().unwrap())),
+        format!(
+            "{:?}",
+            sorted(
+                pairs
+                    .group_by_key()
+                    .map_values(Fn!(|v: Vec<i64>| v.len()))
+                    .collect()
+                    .unwrap()
+            )
+        ),
+        format!(
+            "{:?}",
+            sorted(
+                nums.map(Fn!(|x: i64| x % 17))
+                    .distinct(3)
+                    .collect()
+                    .unwrap()
+            )
+        ),
+        format!("{:?}", nums.zip_with_index().unwrap().take(7).unwrap()),
+        format!("{:?}", nums.top(5).unwrap()),
+        format!(
+            "{:?}",
+            nums.cartesian(&ctx.parallelize(vec![1i64, 2], 2))
+                .count()
+                .unwrap()
+        ),
+        format!("{:?}", nums.stats().unwrap().count()),
+        format!("{:?}", nums.reduce(Fn!(|a: i64, b: i64| a + b)).unwrap()),
+        format!(
+            "{:?}",
+            sorted(pairs.count_by_key().unwrap().into_iter().collect())
+        ),
+    ];
+    let saved = dir.join("saved");
+    nums.map(Fn!(|x: i64| x * 2))
+        .save_as_text_file(saved.to_str().unwrap())
+        .unwrap();
+    let back = ctx.text_file(saved.to_str().unwrap(), 3).unwrap();
+    out.push(format!("{:?}", sorted(back.collect().unwrap())));
+    out
+}
+
+fn sorted<T: Ord>(mut v: Vec<T>) -> Vec<T> {
+    v.sort();
+    v
+}
+
+#[test]
+fn jobs_give_the_same_results_as_on_local() {
+    let dir = tempfile::tempdir().unwrap();
+    let local = a_bit_of_everything(&cluster("local[2]"), &dir.path().join("local"));
+    let spread = a_bit_of_everything(
+        &cluster("local-cluster[2,2,512]"),
+        &dir.path().join("cluster"),
+    );
+    assert_eq!(local, spread);
+}
+
+#[test]
+fn broadcast_values_are_fetched_once_per_executor_and_accumulators_count_once() {
+    let ctx = cluster("local-cluster[2,1,512]");
+    let table = ctx.broadcast((0..1000u64).collect::<Vec<_>>());
+    let seen = ctx.long_accumulator();
+    let before = ctx.broadcast_fetches();
+    let (t, acc) = (table.clone(), seen.clone());
+    let looked_up = ctx.range(0, 1000, 1, 16).unwrap().map(Fn!(move |i: i64| {
+        acc.add(1);
+        t.value()[i as usize]
+    }));
+    assert_eq!(looked_up.sum().unwrap(), 499_500.0);
+    let fetches = ctx.broadcast_fetches() - before;
+    assert!((1..=2).contains(&fetches), "16 tasks, {fetches} fetches");
+    assert_eq!(looked_up.count().unwrap(), 1000);
+    assert_eq!(ctx.broadcast_fetches() - before, fetches, "fetched again");
+    assert_eq!(seen.value(), 2000);
+}
+
+#[test]
+fn results_larger_than_the_direct_limit_travel_as_blocks() {
+    let ctx = cluster("local-cluster[2,1,512]");
+    let n = 600_000i64;
+    let got = ctx.range(0, n, 1, 2).unwrap().collect().unwrap();
+    assert_eq!(got.len() as i64, n);
+    assert!(got.iter().copied().eq(0..n));
+}
+
+#[test]
+fn an_executor_killed_mid_job_is_survived() {
+    let ctx = cluster("local-cluster[2,1,512]");
+    let lines = sample_lines(3000);
+    let words = ctx
+        .parallelize(lines.clone(), 8)
+        .flat_map(Fn!(|l: String| l
+            .split(' ')
+            .map(str::to_string)
+            .collect::<Vec<_>>()))
+        .persist(StorageLevel::MEMORY_ONLY);
+    assert_eq!(words.count().unwrap(), 9000);
+    let victim = ctx.executors()[0].clone();
+    let (victim_id, victim_pid) = (victim.executor_id.clone(), victim.pid);
+    let marker = tempfile::tempdir().unwrap();
+    let killed = marker.path().join("killed").to_string_lossy().to_string();
+    // A reduce task on the other executor kills the victim once, after it wrote map outputs
+    // and while it holds cached partitions.
+    let mut got = words
+        .map(Fn!(|w: String| (w, 1u64)))
+        .reduce_by_key(Fn!(|a: u64, b: u64| a + b))
+        .map_values(Fn!(move |n: u64| {
+            let here = TaskContext::get().unwrap().executor_id().to_string();
+            if here != victim_id && std::fs::File::create_new(&killed).is_ok() {
+                let pid = victim_pid.to_string();
+                let _ = std::process::Command::new("kill")
+                    .args(["-KILL", &pid])
+                    .status();
+            }
+            std::thread::sleep(Duration::from_millis(5));
+            n
+        }))
+        .collect()
+        .unwrap();
+    assert!(marker.path().join("killed").exists());
+    got.sort();
+    assert_eq!(got, word_counts(&lines));
+    let summary = ctx.last_job_summary().unwrap();
+    assert!(summary.failed_tasks >= 1, "{summary}");
+    let ids: Vec<String> = ctx.executors().into_iter().map(|e| e.executor_id).collect();
+    assert!(!ids.contains(&"0".to_string()), "{ids:?}");
+    // The cached partitions the victim held are recomputed from lineage.
+    assert_eq!(words.count().unwrap(), 9000);
+}
+
+fn shuffle_data_files(dir: &Path) -> Vec<PathBuf> {
+    let mut found = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for entry in std::fs::read_dir(&d).into_iter().flatten().flatten() {
+            let path = entry.path();
+            let name = entry.file_name().to_string_lossy().to_string();
+            if path.is_dir() {
+                stack.push(path);
+            } else if name.starts_with("shuffle_") && name.ends_with(".data") {
+                found.push(path);
+            }
+        }
+    }
+    found
+}
+
+#[test]
+fn a_deleted_shuffle_file_is_rewritten_by_rerunning_its_map_task() {
+    let local_dir = tempfile::tempdir().unwrap();
+    let ctx = Context::new(
+        conf("local-cluster[2,1,512]").set("ember.local.dir", local_dir.path().to_str().unwrap()),
+    )
+    .unwrap();
+    let lines = sample_lines(1000);
+    let counts = ctx
+        .parallelize(lines.clone(), 4)
+        .flat_map(Fn!(|l: String| l
+            .split(' ')
+            .map(str::to_string)
+            .collect::<Vec<_>>()))
+        .map(Fn!(|w: String| (w, 1u64)))
+        .reduce_by_key(Fn!(|a: u64, b: u64| a + b));
+    assert_eq!(sorted(counts.collect().unwrap()), word_counts(&lines));
+    let files = shuffle_data_files(local_dir.path());
+    assert_eq!(files.len(), 4, "{files:?}");
+    std::fs::remove_file(&files[0]).unwrap();
+    // The shuffle is reused, so only a fetch failure can bring the lost output back.
+    assert_eq!(sorted(counts.collect().unwrap()), word_counts(&lines));
+    let summary = ctx.last_job_summary().unwrap();
+    assert!(summary.failed_tasks >= 1, "{summary}");
+    assert!(summary.stages >= 3, "the map stage ran again: {summary}");
+}
+
+#[test]
+fn a_stage_whose_input_keeps_vanishing_fails_the_job_with_the_reason() {
+    let local_dir = tempfile::tempdir().unwrap();
+    let ctx = Context::new(
+        conf("local-cluster[2,1,512]")
+            .set("ember.local.dir", local_dir.path().to_str().unwrap())
+            .set("ember.stage.maxConsecutiveAttempts", "2"),
+    )
+    .unwrap();
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let (dir, halt) = (local_dir.path().to_path_buf(), stop.clone());
+    let vandal = std::thread::spawn(move || {
+        while !halt.load(std::sync::atomic::Ordering::Relaxed) {
+            for f in shuffle_data_files(&dir) {
+                let _ = std::fs::remove_file(f);
+            }
+            std::thread::sleep(Duration::from_millis(1));
+        }
+    });
+    let err = ctx
+        .range(0, 1000, 1, 4)
+        .unwrap()
+        .map(Fn!(|x: i64| (x % 10, x)))
+        .reduce_by_key(Fn!(|a: i64, b: i64| a + b))
+        .collect()
+        .unwrap_err();
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    vandal.join().unwrap();
+    let message = err.to_string();
+    assert!(matches!(err, Error::JobAborted { .. }), "{message}");
+    assert!(
+        message.contains("failed the maximum allowable number of times: 2"),
+        "{message}"
+    );
+    assert!(message.contains("fetch failed"), "{message}");
+}
+
+#[test]
+fn a_task_failing_on_one_executor_moves_to_another() {
+    let ctx =
+        Context::new(conf("local-cluster[2,1,512]").set("ember.excludeOnFailure.enabled", "true"))
+            .unwrap();
+    let bad = ctx.executors()[0].executor_id.clone();
+    let doubled = ctx.range(0, 40, 1, 8).unwrap().map(Fn!(move |x: i64| {
+        let here = TaskContext::get().unwrap().executor_id().to_string();
+        if here == bad {
+            panic!("disk broken on executor {here}");
+        }
+        x * 2
+    }));
+    assert_eq!(
+        doubled.collect().unwrap(),
+        (0..40).map(|x| x * 2).collect::<Vec<_>>()
+    );
+    let summary = ctx.last_job_summary().unwrap();
+    assert!(summary.failed_tasks >= 1, "{summary}");
+    // Each task fails on the bad executor at most once, then it is excluded for that task.
+    assert!(summary.failed_tasks <= 8, "{summary}");
+}
+
+#[test]
+fn a_task_failing_everywhere_fails_the_job_with_its_message() {
+    let ctx = cluster("local-cluster[2,1,512]");
+    let err = ctx
+        .parallelize(vec![1, 2, 3], 1)
+        .map(Fn!(|x: i32| -> i32 {
+            panic!("record {x} is always broken")
+        }))
+        .collect()
+        .unwrap_err();
+    let message = err.to_string();
+    assert!(message.contains("failed 4 times"), "{message}");
+    assert!(message.contains("record 1 is always broken"), "{message}");
+    assert!(message.contains("(executor "), "{message}");
+}
+
+#[test]
+fn a_silent_executor_is_timed_out_and_its_tasks_run_elsewhere() {
+    let ctx = Context::new(
+        conf("local-cluster[2,1,512]")
+            .set("ember.network.timeout", "2s")
+            .set("ember.executor.heartbeatInterval", "200ms"),
+    )
+    .unwrap();
+    let victim = ctx.executors()[1].pid;
+    let stopper = std::thread::spawn(move || {
+        std::thread::sleep(Duration::from_millis(300));
+        signal(victim, "-STOP");
+    });
+    let started = Instant::now();
+    let got = ctx
+        .range(0, 16, 1, 16)
+        .unwrap()
+        .map(Fn!(|x: i64| {
+            std::thread::sleep(Duration::from_millis(100));
+            x + 1
+        }))
+        .collect()
+        .unwrap();
+    stopper.join().unwrap();
+    assert_eq!(got, (1..=16).collect::<Vec<_>>());
+    assert!(
+        started.elapsed() >= Duration::from_secs(2),
+        "the job waited for the timeout"
+    );
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while alive(victim) && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert!(!alive(victim), "a timed-out executor process is stopped");
+}
+
+#[test]
+fn executors_end_with_their_context() {
+    let ctx = cluster("local-cluster[2,1,512]");
+    let pids: Vec<u32> = ctx.executors().iter().map(|e| e.pid).collect();
+    assert_eq!(ctx.range(0, 10, 1, 2).unwrap().count().unwrap(), 10);
+    drop(ctx);
+    assert!(pids.iter().all(|&p| !alive(p)), "{pids:?}");
+}
