@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Word-count benchmark: ember against a hand-written 2-thread Rust program and
 # against Apache Spark (PySpark DataFrame and RDD programs), all on local[2]
-# over the same generated text, in one run. See bench/README.md.
+# over the same generated text, in one run; and ember on local-cluster[2,1,2048]
+# (two executor processes, network shuffle) against ember on local[2]. See
+# bench/README.md.
 #
 #   bench/wordcount.sh                          # 500 MB, every engine
 #   BENCH_BYTES=50000000 bench/wordcount.sh     # quick run on 50 MB
@@ -10,8 +12,8 @@
 # Environment:
 #   BENCH_BYTES      size of the generated input in bytes (default 500000000)
 #   BENCH_SEED       seed of the generator (default 42)
-#   BENCH_ENGINES    engines to run, in order, from: baseline closures ember spark-df spark-rdd
-#                    (default: all four)
+#   BENCH_ENGINES    engines to run, in order, from: baseline closures ember ember-cluster
+#                    spark-df spark-rdd (default: all)
 #   BENCH_RUNS       runs of each engine, interleaved; the table shows each
 #                    engine's median run by wall time (default 1)
 #   CARGO_TARGET_DIR where cargo puts the binaries (default: target)
@@ -27,10 +29,11 @@ cd "$root"
 
 BENCH_BYTES=${BENCH_BYTES:-500000000}
 BENCH_SEED=${BENCH_SEED:-42}
-BENCH_ENGINES=${BENCH_ENGINES:-"baseline closures ember spark-df spark-rdd"}
+BENCH_ENGINES=${BENCH_ENGINES:-"baseline closures ember ember-cluster spark-df spark-rdd"}
 BENCH_RUNS=${BENCH_RUNS:-1}
 PYSPARK_VERSION=4.3.0
 MASTER='local[2]'
+CLUSTER_MASTER='local-cluster[2,1,2048]'
 
 die() {
     echo "wordcount.sh: $*" >&2
@@ -48,9 +51,9 @@ want_ember=0 want_spark=0
 for engine in "${engines[@]}"; do
     case $engine in
     baseline | closures) ;;
-    ember) want_ember=1 ;;
+    ember | ember-cluster) want_ember=1 ;;
     spark-df | spark-rdd) want_spark=1 ;;
-    *) die "unknown engine '$engine' in BENCH_ENGINES (known: baseline closures ember spark-df spark-rdd)" ;;
+    *) die "unknown engine '$engine' in BENCH_ENGINES (known: baseline closures ember ember-cluster spark-df spark-rdd)" ;;
     esac
 done
 [[ -x /usr/bin/time ]] || die "needs GNU time at /usr/bin/time (apt-get install time)"
@@ -149,6 +152,9 @@ for ((r = 1; r <= BENCH_RUNS; r++)); do
         ember)
             run "$id" "$bin/ember" submit --master "$MASTER" wordcount "$input" "$out"
             ;;
+        ember-cluster)
+            run "$id" "$bin/ember" submit --master "$CLUSTER_MASTER" wordcount "$input" "$out"
+            ;;
         spark-df | spark-rdd)
             run "$id" env SPARK_LOCAL_IP=127.0.0.1 PYSPARK_PYTHON="$venv/bin/python" \
                 "$venv/bin/python" "$bench_dir/pyspark_wordcount.py" \
@@ -230,6 +236,7 @@ summary=$results/summary.txt
             label["baseline"] = "hand-written Rust, 2 threads"
             label["closures"] = "same closures, no engine"
             label["ember"] = "ember local[2]"
+            label["ember-cluster"] = "ember local-cluster[2,1,2048]"
             label["spark-df"] = "Spark DataFrame local[2]"
             label["spark-rdd"] = "Spark RDD local[2]"
         }
@@ -257,6 +264,10 @@ summary=$results/summary.txt
                 r = wall[at["ember"]] / wall[at["baseline"]]
                 printf "ember / hand-written = %.2f (target <= 1.5): %s\n", r, (r <= 1.5 ? "met" : "MISSED")
             }
+            if (("ember" in at) && ("ember-cluster" in at)) {
+                r = wall[at["ember-cluster"]] / wall[at["ember"]]
+                printf "ember local-cluster / local = %.2f (target < 1.3): %s\n", r, (r < 1.3 ? "met" : "MISSED")
+            }
             if (("ember" in at) && ("spark-df" in at)) {
                 r = wall[at["spark-df"]] / wall[at["ember"]]
                 printf "Spark DF / ember = %.2f (target >= 5): %s\n", r, (r >= 5 ? "met" : "MISSED")
@@ -272,7 +283,8 @@ summary=$results/summary.txt
         echo "whose other figures are shown too."
     fi
     echo "peak RSS: largest single process (/usr/bin/time -v); tree RSS: peak of the summed"
-    echo "RSS of the command's whole process tree (JVM plus Python workers), sampled every 50 ms;"
+    echo "RSS of the command's whole process tree (JVM plus Python workers, ember's executor"
+    echo "processes), sampled every 50 ms;"
     echo "other CPU %: share of all cores used by other processes during the run."
 } >"$summary"
 

@@ -22,7 +22,7 @@ pub enum Command {
 /// `ember submit` as typed.
 #[derive(Args, Debug)]
 pub struct RawSubmitArgs {
-    /// Where to run: local, local[N], local[*] or local[N,F] (default: ember.master, else local[*]).
+    /// Where to run: local, local[N], local[*], local[N,F] or local-cluster[E,C,M] (default: ember.master, else local[*]).
     #[arg(long)]
     pub master: Option<String>,
     /// A configuration setting, key=value; may be repeated.

@@ -184,3 +184,105 @@ fn examples_are_listed() {
     assert!(text.contains("wordcount <input> <output-dir>"), "{text}");
     assert!(text.contains("pi [slices]"), "{text}");
 }
+
+#[test]
+fn wordcount_on_local_cluster_matches_local() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("input.txt");
+    let text: String = (0..5000)
+        .map(|i| format!("w{} x{} w{}\n", i % 97, i % 13, i % 7))
+        .collect();
+    std::fs::write(&input, text).unwrap();
+    let mut counts = Vec::new();
+    for master in ["local[2]", "local-cluster[2,1,512]"] {
+        let out = dir.path().join(master.replace(['[', ']', ','], "_"));
+        let run = ember(&[
+            "submit",
+            "--master",
+            master,
+            "wordcount",
+            input.to_str().unwrap(),
+            out.to_str().unwrap(),
+        ]);
+        assert!(run.status.success(), "{master}: {}", stderr(&run));
+        assert!(out.join("_SUCCESS").exists());
+        counts.push(read_counts(&out));
+    }
+    assert_eq!(counts[0].len(), 97 + 13 + 7 - 7, "w0..w6 are shared");
+    assert_eq!(counts[0], counts[1]);
+}
+
+fn alive(pid: u32) -> bool {
+    std::fs::read_to_string(format!("/proc/{pid}/stat"))
+        .map(|s| !s.contains(") Z "))
+        .unwrap_or(false)
+}
+
+#[test]
+fn a_driver_killed_leaves_no_executor_behind() {
+    use std::io::BufRead;
+    let mut driver = Command::new(env!("CARGO_BIN_EXE_ember"))
+        .args([
+            "submit",
+            "--master",
+            "local-cluster[2,1,512]",
+            "pi",
+            "100000",
+        ])
+        .env("EMBER_LOG", "info")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut pids = Vec::new();
+    let log = std::io::BufReader::new(driver.stderr.take().unwrap());
+    for line in log.lines() {
+        let line = line.unwrap();
+        if let Some(rest) = line.split("(pid ").nth(1) {
+            pids.push(rest.split(',').next().unwrap().parse::<u32>().unwrap());
+        }
+        if pids.len() == 2 {
+            break;
+        }
+    }
+    assert_eq!(pids.len(), 2, "both executors registered");
+    assert!(pids.iter().all(|&p| alive(p)));
+    driver.kill().unwrap();
+    driver.wait().unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while pids.iter().any(|&p| alive(p)) && std::time::Instant::now() < deadline {
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    assert!(
+        pids.iter().all(|&p| !alive(p)),
+        "executors {pids:?} outlived the driver"
+    );
+}
+
+#[test]
+fn an_executor_of_another_build_is_refused() {
+    // This test binary is a driver; the ember binary is another build of ember.
+    let conf = ember::EmberConf::empty()
+        .set_master("local-cluster[1,1,512]")
+        .set("ember.ui.showConsoleProgress", "false");
+    let ctx = ember::Context::new(conf).unwrap();
+    let mut command = Command::new(env!("CARGO_BIN_EXE_ember"));
+    ember::ExecutorArgs {
+        driver_address: ctx.driver_address().unwrap(),
+        executor_id: "stranger".into(),
+        host: "127.0.0.1".into(),
+        cores: 1,
+        memory_mib: 512,
+    }
+    .apply(&mut command);
+    let out = command.output().unwrap();
+    let message = stderr(&out);
+    assert_eq!(out.status.code(), Some(1), "{message}");
+    assert!(
+        message.contains("executor stranger runs a different build"),
+        "{message}"
+    );
+    assert!(message.contains("driver's own binary"), "{message}");
+    assert_eq!(ctx.executors().len(), 1);
+    assert_eq!(ctx.range(0, 100, 1, 4).unwrap().count().unwrap(), 100);
+}

@@ -208,6 +208,14 @@ pub mod keys {
         since: "0.1.0",
         parse: parse_bytes_default,
     };
+    /// How long a task waits for a slot on an executor holding its cached data.
+    pub const LOCALITY_WAIT: ConfigEntry<Duration> = ConfigEntry {
+        key: "ember.locality.wait",
+        default: Some("3s"),
+        doc: "how long a task waits for an executor that has its data before running elsewhere",
+        since: "0.1.0",
+        parse: parse_seconds,
+    };
     /// Whether a task stops being retried on executors where it failed.
     pub const EXCLUDE_ON_FAILURE_ENABLED: ConfigEntry<bool> = ConfigEntry {
         key: "ember.excludeOnFailure.enabled",
@@ -323,6 +331,7 @@ pub mod keys {
             TASK_MAX_DIRECT_RESULT_SIZE.default,
             TASK_MAX_DIRECT_RESULT_SIZE.doc,
         ),
+        (LOCALITY_WAIT.key, LOCALITY_WAIT.default, LOCALITY_WAIT.doc),
         (
             EXCLUDE_ON_FAILURE_ENABLED.key,
             EXCLUDE_ON_FAILURE_ENABLED.default,

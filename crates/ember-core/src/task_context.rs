@@ -88,6 +88,9 @@ pub struct TaskContext {
     env: Arc<Env>,
     metrics: TaskMetrics,
     accumulators: Mutex<Vec<(u64, LocalAccumulator)>>,
+    /// Cached partitions `(rdd, partition)` this task stored, for the driver to prefer this
+    /// executor for them later.
+    stored_blocks: Mutex<Vec<(usize, usize)>>,
 }
 
 impl std::fmt::Debug for TaskContext {
@@ -133,6 +136,7 @@ impl TaskContext {
             env,
             metrics: TaskMetrics::default(),
             accumulators: Mutex::new(Vec::new()),
+            stored_blocks: Mutex::new(Vec::new()),
         }
     }
 
@@ -157,6 +161,16 @@ impl TaskContext {
     /// The id of the executor running the task (`driver` in local mode).
     pub fn executor_id(&self) -> &str {
         &self.env.executor_id
+    }
+
+    /// Notes that the task cached partition `partition` of RDD `rdd` on its executor.
+    pub(crate) fn block_stored(&self, rdd: usize, partition: usize) {
+        self.stored_blocks.lock().push((rdd, partition));
+    }
+
+    /// The partitions the task cached.
+    pub(crate) fn stored_blocks(&self) -> Vec<(usize, usize)> {
+        self.stored_blocks.lock().clone()
     }
 
     /// The executor's services.

@@ -393,3 +393,35 @@ fn executors_end_with_their_context() {
     drop(ctx);
     assert!(pids.iter().all(|&p| !alive(p)), "{pids:?}");
 }
+
+#[test]
+fn cached_partitions_are_read_where_they_were_cached() {
+    let ctx = cluster("local-cluster[2,1,512]");
+    let computed = ctx.long_accumulator();
+    let acc = computed.clone();
+    let cached = ctx
+        .range(0, 800, 1, 8)
+        .unwrap()
+        .map(Fn!(move |x: i64| {
+            acc.add(1);
+            x * 3
+        }))
+        .cache();
+    assert_eq!(cached.count().unwrap(), 800);
+    assert_eq!(computed.value(), 800);
+    for _ in 0..3 {
+        assert_eq!(cached.sum().unwrap(), 3.0 * 319_600.0);
+    }
+    assert_eq!(
+        computed.value(),
+        800,
+        "a cached partition was computed again"
+    );
+    cached.unpersist();
+    assert_eq!(cached.count().unwrap(), 800);
+    assert_eq!(
+        computed.value(),
+        1600,
+        "unpersisted partitions are computed again"
+    );
+}

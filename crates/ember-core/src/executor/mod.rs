@@ -264,6 +264,8 @@ fn launch(task: LaunchTask, replies: &crossbeam_channel::Sender<TaskUpdate>) -> 
         bytes: task.task.to_vec(),
         reply: replies.clone(),
         cancelled: Arc::new(AtomicBool::new(false)),
+        preferred: Vec::new(),
+        queued_at: std::time::Instant::now(),
     }
 }
 

@@ -196,7 +196,9 @@ pub(crate) fn iterator<T: Data>(
         Some(values) => values,
         None => {
             let values = Arc::new(rdd.compute(partition, tc)?.collect::<Vec<T>>());
-            blocks.put(id, values.clone(), level)?;
+            if blocks.put(id, values.clone(), level)? {
+                tc.block_stored(rdd.core().id(), partition);
+            }
             values
         }
     };

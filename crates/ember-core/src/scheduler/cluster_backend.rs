@@ -6,7 +6,8 @@
 //!   channel (`Register`): its first message names it and its build; the driver refuses a build
 //!   other than its own, otherwise answers with the application's settings and from then on sends
 //!   tasks down the channel and hears status updates and heartbeats back.
-//! - Attempts wait in one queue and go to executors with free slots, the most free first. With
+//! - Attempts wait in one queue and go to executors with free slots, the most free first, each
+//!   slot preferring attempts that read partitions its executor cached. With
 //!   `ember.excludeOnFailure.enabled`, an attempt skips executors where that task already failed
 //!   `ember.excludeOnFailure.task.maxTaskAttemptsPerExecutor` times; a task excluded everywhere
 //!   fails at once.
@@ -61,6 +62,7 @@ struct ClusterSettings {
     network_timeout: Duration,
     exclude_on_failure: bool,
     max_failures_per_executor: usize,
+    locality_wait: Duration,
 }
 
 /// Messages to one executor, in order.
@@ -119,6 +121,7 @@ impl ClusterBackend {
             exclude_on_failure: conf.require(&keys::EXCLUDE_ON_FAILURE_ENABLED)?,
             max_failures_per_executor: conf
                 .require(&keys::EXCLUDE_ON_FAILURE_TASK_MAX_ATTEMPTS_PER_EXECUTOR)?,
+            locality_wait: conf.require(&keys::LOCALITY_WAIT)?,
         };
         let heartbeat: Duration = conf.require(&keys::EXECUTOR_HEARTBEAT_INTERVAL)?;
         let shared = Arc::new(Shared {
@@ -155,7 +158,11 @@ impl ClusterBackend {
                 tracing::error!("the driver's RPC server failed: {e}");
             }
         });
-        runtime().spawn(watch_heartbeats(Arc::downgrade(&shared), heartbeat));
+        // Often enough for both the heartbeat timeout and the locality wait.
+        let revive = heartbeat
+            .min(Duration::from_secs(1))
+            .max(Duration::from_millis(50));
+        runtime().spawn(watch_executors(Arc::downgrade(&shared), revive));
         let weak = Arc::downgrade(&shared);
         env.broadcast_manager.on_remove(Box::new(move |id| {
             if let Some(shared) = weak.upgrade() {
@@ -280,69 +287,98 @@ impl Drop for ClusterBackend {
 }
 
 impl Shared {
-    /// Hands queued attempts to executors with free slots.
+    /// Hands queued attempts to executors with free slots. Each free slot takes, in this
+    /// order, an attempt that prefers its executor (it holds a cached partition the attempt
+    /// reads), one with no live preferred executor, or one that has waited
+    /// `ember.locality.wait` for its preferred executors (Spark's delay scheduling, reduced to
+    /// one level until the locality-aware scheduler comes).
     fn schedule(&self, state: &mut State) {
-        let mut i = 0;
-        while i < state.pending.len() {
-            let launch = &state.pending[i];
-            if launch.cancelled.load(Ordering::Relaxed) {
-                if let Some(launch) = state.pending.remove(i) {
-                    finish(
-                        &launch,
-                        Err(Error::Internal(
-                            "the job was aborted before the task ran".into(),
-                        )),
-                    );
+        self.drop_unrunnable(state);
+        loop {
+            let mut free: Vec<(usize, String)> = state
+                .executors
+                .values()
+                .filter(|e| e.free > 0)
+                .map(|e| (e.free, e.info.executor_id.clone()))
+                .collect();
+            free.sort_by(|a, b| b.0.cmp(&a.0).then_with(|| a.1.cmp(&b.1)));
+            let mut launched = false;
+            for (_, executor) in free {
+                if let Some(i) = self.choose(state, &executor) {
+                    if let Some(launch) = state.pending.remove(i) {
+                        launched |= send_launch(state, &executor, launch);
+                    }
                 }
-                continue;
             }
-            match self.pick_executor(state, launch) {
-                Pick::Executor(id) => {
-                    if let Some(launch) = state.pending.remove(i) {
-                        send_launch(state, &id, launch);
-                    }
-                }
-                Pick::Wait => i += 1,
-                Pick::Nowhere(reason) => {
-                    if let Some(launch) = state.pending.remove(i) {
-                        finish(&launch, Err(Error::Input(reason)));
-                    }
-                }
+            if !launched {
+                return;
             }
         }
     }
 
-    fn pick_executor(&self, state: &State, launch: &Launch) -> Pick {
-        let task = (launch.id.stage_id, launch.id.partition);
-        let excluded = |executor: &str| {
-            self.settings.exclude_on_failure
+    /// Reports attempts of aborted jobs, and attempts no live executor may run.
+    fn drop_unrunnable(&self, state: &mut State) {
+        let mut i = 0;
+        while i < state.pending.len() {
+            let launch = &state.pending[i];
+            let verdict = if launch.cancelled.load(Ordering::Relaxed) {
+                Some(Error::Internal(
+                    "the job was aborted before the task ran".into(),
+                ))
+            } else if !state.executors.is_empty()
                 && state
-                    .failures
-                    .get(&task)
-                    .and_then(|f| f.get(executor))
-                    .is_some_and(|&n| n >= self.settings.max_failures_per_executor)
-        };
-        let allowed: Vec<&ExecutorData> = state
-            .executors
-            .values()
-            .filter(|e| !excluded(&e.info.executor_id))
-            .collect();
-        if allowed.is_empty() && !state.executors.is_empty() {
-            return Pick::Nowhere(format!(
-                "task {} in stage {} cannot run on any executor: it failed on every one \
-                 (ember.excludeOnFailure.task.maxTaskAttemptsPerExecutor = {})",
-                launch.id.partition, launch.id.stage_id, self.settings.max_failures_per_executor
-            ));
+                    .executors
+                    .keys()
+                    .all(|e| self.excluded(state, launch, e))
+            {
+                Some(Error::Input(format!(
+                    "task {} in stage {} cannot run on any executor: it failed on every one \
+                     (ember.excludeOnFailure.task.maxTaskAttemptsPerExecutor = {})",
+                    launch.id.partition,
+                    launch.id.stage_id,
+                    self.settings.max_failures_per_executor
+                )))
+            } else {
+                None
+            };
+            match verdict {
+                Some(error) => {
+                    if let Some(launch) = state.pending.remove(i) {
+                        finish(&launch, Err(error));
+                    }
+                }
+                None => i += 1,
+            }
         }
-        allowed
-            .into_iter()
-            .filter(|e| e.free > 0)
-            .max_by(|a, b| {
-                a.free
-                    .cmp(&b.free)
-                    .then_with(|| b.info.executor_id.cmp(&a.info.executor_id))
+    }
+
+    /// The queued attempt `executor` should run next, if any may run there.
+    fn choose(&self, state: &State, executor: &str) -> Option<usize> {
+        let pending = &state.pending;
+        let allowed = |l: &Launch| !self.excluded(state, l, executor);
+        let live = |id: &String| state.executors.contains_key(id);
+        pending
+            .iter()
+            .position(|l| allowed(l) && l.preferred.iter().any(|p| p == executor))
+            .or_else(|| {
+                pending
+                    .iter()
+                    .position(|l| allowed(l) && !l.preferred.iter().any(live))
             })
-            .map_or(Pick::Wait, |e| Pick::Executor(e.info.executor_id.clone()))
+            .or_else(|| {
+                let waited = |l: &Launch| l.queued_at.elapsed() >= self.settings.locality_wait;
+                pending.iter().position(|l| allowed(l) && waited(l))
+            })
+    }
+
+    /// Whether `launch`'s task failed on `executor` too often to go there again.
+    fn excluded(&self, state: &State, launch: &Launch, executor: &str) -> bool {
+        self.settings.exclude_on_failure
+            && state
+                .failures
+                .get(&(launch.id.stage_id, launch.id.partition))
+                .and_then(|f| f.get(executor))
+                .is_some_and(|&n| n >= self.settings.max_failures_per_executor)
     }
 
     /// A status update from `executor`.
@@ -488,16 +524,11 @@ impl Shared {
     }
 }
 
-enum Pick {
-    Executor(String),
-    Wait,
-    Nowhere(String),
-}
-
-fn send_launch(state: &mut State, executor: &str, launch: Launch) {
+/// Sends `launch` to `executor`; puts it back in the queue and returns false if it cannot go.
+fn send_launch(state: &mut State, executor: &str, launch: Launch) -> bool {
     let Some(data) = state.executors.get_mut(executor) else {
         state.pending.push_front(launch);
-        return;
+        return false;
     };
     let id = launch.id;
     let message = LaunchTask {
@@ -515,10 +546,11 @@ fn send_launch(state: &mut State, executor: &str, launch: Launch) {
     if sent.is_err() {
         // The channel is closing; the executor is about to be removed. Try elsewhere.
         state.pending.push_front(launch);
-        return;
+        return false;
     }
     data.free -= 1;
     data.running.insert(id.task_attempt_id, launch);
+    true
 }
 
 fn finish(launch: &Launch, result: Result<super::events::TaskSuccess>) {
@@ -529,15 +561,17 @@ fn finish(launch: &Launch, result: Result<super::events::TaskSuccess>) {
     }));
 }
 
-/// Declares executors lost whose last word is older than `ember.network.timeout`.
-async fn watch_heartbeats(shared: Weak<Shared>, interval: Duration) {
-    let mut tick =
-        tokio::time::interval(interval.clamp(Duration::from_millis(100), Duration::from_secs(10)));
+/// Every so often: declares executors lost whose last word is older than
+/// `ember.network.timeout`, and offers free slots again to attempts whose locality wait ran out
+/// (Spark's `spark.scheduler.revive.interval`).
+async fn watch_executors(shared: Weak<Shared>, interval: Duration) {
+    let mut tick = tokio::time::interval(interval);
     loop {
         tick.tick().await;
         let Some(shared) = shared.upgrade() else {
             return;
         };
+        shared.schedule(&mut shared.state.lock());
         let timeout = shared.settings.network_timeout;
         let silent: Vec<String> = shared
             .state

@@ -105,6 +105,9 @@ pub(crate) struct DagScheduler {
     next_job_id: AtomicUsize,
     next_task_id: AtomicU64,
     summaries: Mutex<Vec<JobSummary>>,
+    /// Which executors cached each `(rdd, partition)`, as tasks reported (Spark's
+    /// `BlockManagerMaster` locations, without evictions: a stale entry costs a recomputation).
+    cache_locations: Mutex<HashMap<(usize, usize), Vec<String>>>,
 }
 
 /// Makes the result task for a partition of the job's RDD.
@@ -128,6 +131,7 @@ impl DagScheduler {
             next_job_id: AtomicUsize::new(0),
             next_task_id: AtomicU64::new(0),
             summaries: Mutex::new(Vec::new()),
+            cache_locations: Mutex::new(HashMap::new()),
         }
     }
 
@@ -144,6 +148,7 @@ impl DagScheduler {
         let (reply, events) = crossbeam_channel::unbounded();
         let mut run = JobRun {
             scheduler: self,
+            rdd,
             job_id,
             result_stage_id: self.next_stage_id.fetch_add(1, Ordering::Relaxed),
             result_parents,
@@ -202,6 +207,45 @@ impl DagScheduler {
     /// Live executors.
     pub(crate) fn executors(&self) -> Vec<ExecutorInfo> {
         self.backend.executors()
+    }
+
+    /// RDD `rdd` was unpersisted: no executor holds its partitions any more.
+    pub(crate) fn forget_cached(&self, rdd: usize) {
+        self.cache_locations.lock().retain(|(r, _), _| *r != rdd);
+    }
+
+    fn record_cached(&self, executor: &str, blocks: &[(usize, usize)]) {
+        let mut locations = self.cache_locations.lock();
+        for &block in blocks {
+            let holders = locations.entry(block).or_default();
+            if !holders.iter().any(|h| h == executor) {
+                holders.push(executor.to_string());
+            }
+        }
+    }
+
+    /// Executors holding a cached partition that computing `partition` of `rdd` reads: the RDD's
+    /// own, else its narrow parents' with as many partitions (taken as one-to-one; a wrong guess
+    /// only costs a recomputation).
+    fn preferred_executors(&self, rdd: &Arc<dyn RddBase>, partition: usize) -> Vec<String> {
+        let locations = self.cache_locations.lock();
+        if locations.is_empty() {
+            return Vec::new();
+        }
+        let mut stack = vec![rdd.clone()];
+        while let Some(r) = stack.pop() {
+            if let Some(holders) = locations.get(&(r.core().id(), partition)) {
+                return holders.clone();
+            }
+            for dep in r.dependencies() {
+                if let Dependency::Narrow(parent) = dep {
+                    if parent.num_partitions() == r.num_partitions() {
+                        stack.push(parent);
+                    }
+                }
+            }
+        }
+        Vec::new()
     }
 
     /// Summaries of every job so far, oldest first.
@@ -267,6 +311,8 @@ impl DagScheduler {
 /// The state of one job while it runs.
 struct JobRun<'a> {
     scheduler: &'a DagScheduler,
+    /// The RDD whose partitions the job computes.
+    rdd: Arc<dyn RddBase>,
     job_id: usize,
     result_stage_id: usize,
     result_parents: Vec<usize>,
@@ -459,9 +505,12 @@ impl JobRun<'_> {
     }
 
     fn launch_task(&mut self, key: StageKey, index: usize) -> Result<()> {
-        let task: Arc<dyn Task> = match key {
-            StageKey::Result => (self.make_task)(self.partitions[index]),
-            StageKey::Shuffle(s) => self.scheduler.stage_of(s)?.dependency.map_task(index),
+        let (task, rdd): (Arc<dyn Task>, Arc<dyn RddBase>) = match key {
+            StageKey::Result => ((self.make_task)(self.partitions[index]), self.rdd.clone()),
+            StageKey::Shuffle(s) => {
+                let dependency = self.scheduler.stage_of(s)?.dependency.clone();
+                (dependency.map_task(index), dependency.rdd())
+            }
         };
         let bytes = encode_task(&*task)?;
         let stage = self
@@ -486,6 +535,8 @@ impl JobRun<'_> {
             bytes,
             reply: self.reply.clone(),
             cancelled: self.cancelled.clone(),
+            preferred: self.scheduler.preferred_executors(&rdd, rdd_partition),
+            queued_at: Instant::now(),
         });
         self.in_flight += 1;
         self.summary.tasks += 1;
@@ -554,6 +605,8 @@ impl JobRun<'_> {
             (TaskOutput::Value(_), StageKey::Result) => self.results[index].is_none(),
             _ => true,
         };
+        self.scheduler
+            .record_cached(&success.executor_id, &success.cached_blocks);
         if first {
             self.scheduler
                 .accumulators

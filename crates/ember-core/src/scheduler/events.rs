@@ -26,6 +26,10 @@ pub(crate) struct TaskSuccess {
     pub output: TaskOutput,
     pub accumulator_updates: Vec<(u64, Vec<u8>)>,
     pub metrics: MetricsSnapshot,
+    /// Where the attempt ran.
+    pub executor_id: String,
+    /// Partitions `(rdd, partition)` it cached there.
+    pub cached_blocks: Vec<(usize, usize)>,
 }
 
 /// A task attempt failed.

@@ -140,6 +140,8 @@ fn success(output: TaskOutput, tc: &TaskContext) -> Result<TaskSuccess, TaskFail
             output,
             accumulator_updates,
             metrics: tc.metrics().snapshot(),
+            executor_id: tc.executor_id().to_string(),
+            cached_blocks: tc.stored_blocks(),
         }),
         Err(error) => Err(TaskFailure { error }),
     }

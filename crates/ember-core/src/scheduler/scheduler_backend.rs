@@ -13,6 +13,7 @@ use super::events::TaskUpdate;
 use crossbeam_channel::Sender;
 use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
+use std::time::Instant;
 
 /// Identifies one attempt of one task.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -35,6 +36,10 @@ pub(crate) struct Launch {
     pub reply: Sender<TaskUpdate>,
     /// Set when the job is aborted: queued attempts are then reported without running.
     pub cancelled: Arc<AtomicBool>,
+    /// Executors holding a cached partition the task reads, best first (PROCESS_LOCAL).
+    pub preferred: Vec<String>,
+    /// When the attempt was queued, for how long it has waited for a preferred executor.
+    pub queued_at: Instant,
 }
 
 /// What an executor is, for the application's status API (Spark's `SparkExecutorInfo`).
