@@ -31,15 +31,10 @@ BENCH_BYTES=${BENCH_BYTES:-500000000}
 BENCH_SEED=${BENCH_SEED:-42}
 BENCH_ENGINES=${BENCH_ENGINES:-"baseline closures ember ember-cluster spark-df spark-rdd"}
 BENCH_RUNS=${BENCH_RUNS:-1}
-PYSPARK_VERSION=4.3.0
 MASTER='local[2]'
 CLUSTER_MASTER='local-cluster[2,1,2048]'
-
-die() {
-    echo "wordcount.sh: $*" >&2
-    exit 1
-}
-step() { echo "==> $*" >&2; }
+# shellcheck source=bench/common.sh
+source "$bench_dir/common.sh"
 
 # ---- what to run ---------------------------------------------------------
 [[ $BENCH_BYTES =~ ^[1-9][0-9]*$ ]] || die "BENCH_BYTES must be a positive integer"
@@ -58,20 +53,8 @@ for engine in "${engines[@]}"; do
 done
 [[ -x /usr/bin/time ]] || die "needs GNU time at /usr/bin/time (apt-get install time)"
 
-target=${CARGO_TARGET_DIR:-target}
-[[ $target == /* ]] || target=$root/$target
-bin=$target/release
-
-# ---- Python venv with PySpark ----------------------------------------------
-venv=$bench_dir/.venv
-if ((want_spark)); then
-    command -v java >/dev/null || die "Spark needs Java 17 or later on PATH"
-    if ! "$venv/bin/python" -c "import sys, pyspark; sys.exit(pyspark.__version__ != '$PYSPARK_VERSION')" 2>/dev/null; then
-        step "installing pyspark==$PYSPARK_VERSION into $venv"
-        [[ -x $venv/bin/python ]] || python3 -m venv "$venv"
-        "$venv/bin/python" -m pip install --quiet --disable-pip-version-check "pyspark==$PYSPARK_VERSION"
-    fi
-fi
+bin=$(release_dir)
+((want_spark)) && ensure_pyspark
 
 # ---- build -------------------------------------------------------------------
 packages=(-p ember-bench)
@@ -103,38 +86,7 @@ fi
 cat "$input" >/dev/null
 
 # ---- runs ---------------------------------------------------------------------------
-stamp=$(date +%Y%m%d-%H%M%S)
-results=$bench_dir/results/$stamp
-n=1
-while [[ -e $results ]]; do
-    n=$((n + 1))
-    results=$bench_dir/results/$stamp-$n
-done
-mkdir -p "$results"
-step "results in $results"
-
-# run NAME COMMAND...: runs COMMAND with its output directory at $results/NAME.
-# Leaves NAME.log (the command's output), NAME.time (/usr/bin/time -v) and
-# NAME.run (wall time, process-tree memory and CPU figures from `measure`).
-run() {
-    local name=$1
-    shift
-    step "$name: $*"
-    local status=0
-    /usr/bin/time -v -o "$results/$name.time" \
-        "$bin/measure" --report "$results/$name.run" -- "$@" \
-        >"$results/$name.log" 2>&1 || status=$?
-    if ((status != 0)); then
-        echo "---- last lines of $results/$name.log" >&2
-        tail -n 30 "$results/$name.log" >&2
-        die "$name failed with exit status $status"
-    fi
-}
-
-# The name of run R of an engine: the engine's own name when there is one run.
-run_id() {
-    if ((BENCH_RUNS == 1)); then echo "$1"; else echo "$1.run$2"; fi
-}
+make_results_dir
 
 # Runs are interleaved (every engine once, then again) so that a slow spell of
 # the machine does not fall on one engine only.
@@ -201,35 +153,14 @@ step "outputs agree: $distinct distinct words, $total words"
 # RSS KiB (time -v), process-tree peak KiB, share of the CPUs and CPU seconds used
 # by other work during the run.
 figures=$results/figures.tsv
-: >"$figures"
-for engine in "${engines[@]}"; do
-    for ((r = 1; r <= BENCH_RUNS; r++)); do
-        id=$(run_id "$engine" "$r")
-        wall=$(sed -n 's/^wall_seconds=//p' "$results/$id.run")
-        tree=$(sed -n 's/^tree_peak_kib=//p' "$results/$id.run")
-        other=$(sed -n 's/^other_cpu_percent=//p' "$results/$id.run")
-        other_s=$(sed -n 's/^other_cpu_seconds=//p' "$results/$id.run")
-        rss=$(sed -n 's/^[[:space:]]*Maximum resident set size (kbytes): //p' "$results/$id.time")
-        printf '%s\t%s\t%s\t%s\t%s\t%s\n' "$engine" "$wall" "$rss" "$tree" "$other" "$other_s"
-    done | sort -t $'\t' -k2,2g | sed -n "$(((BENCH_RUNS + 1) / 2))p" >>"$figures"
-done
-
-versions() {
-    echo "rustc:    $(rustc --version 2>/dev/null || echo unknown)"
-    if ((want_spark)); then
-        echo "pyspark:  $PYSPARK_VERSION"
-        echo "java:     $(java -version 2>&1 | head -n 1)"
-    fi
-}
+figures "${engines[@]}" >"$figures"
 
 summary=$results/summary.txt
 {
     echo "ember word-count benchmark, $(date '+%Y-%m-%d %H:%M:%S %Z')"
     echo "input:    $input ($(stat -c %s "$input") bytes, $total words, $distinct distinct)"
-    echo "master:   $MASTER; machine: $(nproc) cores, $(awk '/MemTotal/ { printf "%.0f GiB", $2 / 1048576 }' /proc/meminfo)," \
-        "$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n 1)"
-    echo "project:  $(git -C "$root" rev-parse --short HEAD 2>/dev/null || echo 'no commit')"
-    versions
+    echo "masters:  $MASTER, $CLUSTER_MASTER"
+    describe_machine
     echo
     awk -F'\t' '
         BEGIN {
@@ -276,16 +207,7 @@ summary=$results/summary.txt
                 printf "\nWARNING: other work used over 5%% of the CPUs during:%s; those figures are skewed.\n", busy
         }' "$figures"
     echo
-    if ((BENCH_RUNS == 1)); then
-        echo "wall s: whole command, start-up and shutdown included (one run each)."
-    else
-        echo "wall s: whole command, start-up and shutdown included; each engine's median of $BENCH_RUNS runs,"
-        echo "whose other figures are shown too."
-    fi
-    echo "peak RSS: largest single process (/usr/bin/time -v); tree RSS: peak of the summed"
-    echo "RSS of the command's whole process tree (JVM plus Python workers, ember's executor"
-    echo "processes), sampled every 50 ms;"
-    echo "other CPU %: share of all cores used by other processes during the run."
+    explain_columns
 } >"$summary"
 
 echo

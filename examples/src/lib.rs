@@ -9,6 +9,7 @@
 #![deny(missing_docs)]
 
 pub mod pi;
+pub mod sort;
 pub mod wordcount;
 
 /// An example's usage line and what it does, for `ember examples`.
@@ -27,6 +28,11 @@ pub const EXAMPLES: &[ExampleInfo] = &[
         name: "wordcount",
         usage: "wordcount <input> <output-dir>",
         about: "counts the words of text files; writes word<TAB>count part files",
+    },
+    ExampleInfo {
+        name: "sort",
+        usage: "sort <input> <output-dir>",
+        about: "sorts text records by their first ten bytes (TeraSort style)",
     },
     ExampleInfo {
         name: "pi",

@@ -140,8 +140,8 @@ fn init_logging(executor_id: &str) {
     let _ = tracing_subscriber::fmt()
         .with_env_filter(tracing_subscriber::EnvFilter::new(filter))
         .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .with_target(false)
-        .fmt_fields(tracing_subscriber::fmt::format::DefaultFields::new())
         .try_init();
     tracing::debug!("executor {executor_id} starting");
 }
