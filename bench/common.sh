@@ -9,6 +9,21 @@ die() {
 }
 step() { echo "==> $*" >&2; }
 
+# check_settings KNOWN...: validates BENCH_BYTES, BENCH_SEED, BENCH_RUNS and BENCH_ENGINES
+# (each engine one of KNOWN); sets the array $engines.
+check_settings() {
+    local known=" $* " engine
+    [[ $BENCH_BYTES =~ ^[1-9][0-9]*$ ]] || die "BENCH_BYTES must be a positive integer"
+    [[ $BENCH_SEED =~ ^[0-9]+$ ]] || die "BENCH_SEED must be a non-negative integer"
+    [[ $BENCH_RUNS =~ ^[1-9][0-9]*$ ]] || die "BENCH_RUNS must be a positive integer"
+    read -r -a engines <<<"$BENCH_ENGINES"
+    ((${#engines[@]} > 0)) || die "BENCH_ENGINES is empty"
+    for engine in "${engines[@]}"; do
+        [[ $known == *" $engine "* ]] || die "unknown engine '$engine' in BENCH_ENGINES (known:$known)"
+    done
+    [[ -x /usr/bin/time ]] || die "needs GNU time at /usr/bin/time (apt-get install time)"
+}
+
 # Where cargo puts release binaries.
 release_dir() {
     local target=${CARGO_TARGET_DIR:-target}

@@ -11,11 +11,9 @@ is counted in the caller's wall time and peak memory.
 
 import argparse
 import os
-import sys
 import time
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from pyspark_wordcount import stop_and_reap  # noqa: E402
+from spark_session import start_spark, stop_and_reap
 
 
 def main():
@@ -27,19 +25,9 @@ def main():
     args = parser.parse_args()
 
     started = time.monotonic()
-    os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
-    from pyspark.sql import SparkSession
+    spark = start_spark(args.master, "sort", args.driver_memory)
     from pyspark.sql import functions as F
 
-    spark = (
-        SparkSession.builder.master(args.master)
-        .appName("sort")
-        .config("spark.driver.memory", args.driver_memory)
-        .config("spark.ui.enabled", "false")
-        .config("spark.ui.showConsoleProgress", "false")
-        .getOrCreate()
-    )
-    spark.sparkContext.setLogLevel("WARN")
     ready = time.monotonic()
     lines = spark.read.text(os.path.abspath(args.input))
     lines.orderBy(F.substring("value", 1, 10)).write.text(os.path.abspath(args.output_dir))

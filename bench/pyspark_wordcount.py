@@ -16,9 +16,10 @@ the caller's wall time and peak memory (`/usr/bin/time -v`).
 
 import argparse
 import os
-import sys
 import time
 from operator import add
+
+from spark_session import start_spark, stop_and_reap
 
 
 def parse_args():
@@ -52,44 +53,10 @@ def word_count_rdd(sc, input_path, output_dir):
     counts.map(lambda pair: f"{pair[0]}\t{pair[1]}").saveAsTextFile(output_dir)
 
 
-def stop_and_reap(spark):
-    """Stops Spark and waits for the JVM process, so its run time and memory are counted."""
-    from pyspark import SparkContext
-
-    gateway = SparkContext._gateway
-    spark.stop()
-    proc = getattr(gateway, "proc", None) if gateway is not None else None
-    if proc is None:
-        return
-    # The gateway JVM exits when its standard input reaches end-of-file.
-    if proc.stdin is not None:
-        proc.stdin.close()
-    try:
-        proc.wait(timeout=120)
-    except Exception:  # noqa: BLE001 - a JVM that hangs on exit must not hang the benchmark
-        proc.kill()
-        proc.wait()
-
-
 def main():
     args = parse_args()
     started = time.monotonic()
-    os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
-    # Python workers (RDD mode) must run the interpreter that has pyspark installed.
-    os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
-    os.environ.setdefault("PYSPARK_DRIVER_PYTHON", sys.executable)
-
-    from pyspark.sql import SparkSession
-
-    spark = (
-        SparkSession.builder.master(args.master)
-        .appName(f"wordcount-{args.mode}")
-        .config("spark.driver.memory", args.driver_memory)
-        .config("spark.ui.enabled", "false")
-        .config("spark.ui.showConsoleProgress", "false")
-        .getOrCreate()
-    )
-    spark.sparkContext.setLogLevel("WARN")
+    spark = start_spark(args.master, f"wordcount-{args.mode}", args.driver_memory)
     ready = time.monotonic()
 
     input_path = os.path.abspath(args.input)

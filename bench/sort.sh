@@ -32,20 +32,9 @@ CLUSTER_MASTER='local-cluster[2,1,2048]'
 # shellcheck source=bench/common.sh
 source "$bench_dir/common.sh"
 
-[[ $BENCH_BYTES =~ ^[1-9][0-9]*$ ]] || die "BENCH_BYTES must be a positive integer"
-[[ $BENCH_SEED =~ ^[0-9]+$ ]] || die "BENCH_SEED must be a non-negative integer"
-[[ $BENCH_RUNS =~ ^[1-9][0-9]*$ ]] || die "BENCH_RUNS must be a positive integer"
-read -r -a engines <<<"$BENCH_ENGINES"
-((${#engines[@]} > 0)) || die "BENCH_ENGINES is empty"
+check_settings ember-cluster ember spark-df
 want_spark=0
-for engine in "${engines[@]}"; do
-    case $engine in
-    ember | ember-cluster) ;;
-    spark-df) want_spark=1 ;;
-    *) die "unknown engine '$engine' in BENCH_ENGINES (known: ember-cluster ember spark-df)" ;;
-    esac
-done
-[[ -x /usr/bin/time ]] || die "needs GNU time at /usr/bin/time (apt-get install time)"
+[[ " ${engines[*]} " == *" spark-df "* ]] && want_spark=1
 bin=$(release_dir)
 ((want_spark)) && ensure_pyspark
 

@@ -37,21 +37,14 @@ CLUSTER_MASTER='local-cluster[2,1,2048]'
 source "$bench_dir/common.sh"
 
 # ---- what to run ---------------------------------------------------------
-[[ $BENCH_BYTES =~ ^[1-9][0-9]*$ ]] || die "BENCH_BYTES must be a positive integer"
-[[ $BENCH_SEED =~ ^[0-9]+$ ]] || die "BENCH_SEED must be a non-negative integer"
-[[ $BENCH_RUNS =~ ^[1-9][0-9]*$ ]] || die "BENCH_RUNS must be a positive integer"
-read -r -a engines <<<"$BENCH_ENGINES"
-((${#engines[@]} > 0)) || die "BENCH_ENGINES is empty"
+check_settings baseline closures ember ember-cluster spark-df spark-rdd
 want_ember=0 want_spark=0
 for engine in "${engines[@]}"; do
     case $engine in
-    baseline | closures) ;;
     ember | ember-cluster) want_ember=1 ;;
     spark-df | spark-rdd) want_spark=1 ;;
-    *) die "unknown engine '$engine' in BENCH_ENGINES (known: baseline closures ember ember-cluster spark-df spark-rdd)" ;;
     esac
 done
-[[ -x /usr/bin/time ]] || die "needs GNU time at /usr/bin/time (apt-get install time)"
 
 bin=$(release_dir)
 ((want_spark)) && ensure_pyspark

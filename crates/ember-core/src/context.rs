@@ -426,7 +426,7 @@ impl Context {
     /// Drops the cached partitions of RDD `id` here and on every executor.
     pub(crate) fn unpersist_rdd(&self, id: usize) {
         self.inner.env.block_manager.remove_rdd(id);
-        self.inner.scheduler.forget_cached(id);
+        self.inner.env.block_manager_master.remove_rdd(id);
         self.inner.scheduler.backend().remove_rdd(id);
     }
 

@@ -7,7 +7,7 @@ use crate::data::Data;
 use crate::error::{Error, Result};
 use crate::network::executor_link::ExecutorLink;
 use crate::shuffle::{MapOutputTracker, MapStatus, ShuffleManager};
-use crate::storage::{BlockManager, MemoryManager};
+use crate::storage::{BlockId, BlockManager, BlockManagerMaster, MemoryManager};
 use std::sync::{Arc, OnceLock};
 
 /// The services of one executor.
@@ -21,8 +21,10 @@ pub struct Env {
     pub memory_manager: Arc<MemoryManager>,
     /// Shuffle files of this executor.
     pub shuffle_manager: ShuffleManager,
-    /// Where every map output is.
+    /// Where every map output is (kept by the driver).
     pub map_output_tracker: MapOutputTracker,
+    /// Where every cached partition is (kept by the driver).
+    pub block_manager_master: BlockManagerMaster,
     /// Broadcast values.
     pub broadcast_manager: BroadcastManager,
     /// On an executor: the driver and the other executors. Unset in the driver.
@@ -74,6 +76,7 @@ impl Env {
             shuffle_manager: ShuffleManager::new(scratch.path().join("shuffle"), compress_shuffle),
             memory_manager,
             map_output_tracker: MapOutputTracker::default(),
+            block_manager_master: BlockManagerMaster::default(),
             broadcast_manager: BroadcastManager::default(),
             link: OnceLock::new(),
             _scratch: scratch,
@@ -110,6 +113,20 @@ impl Env {
                 .broadcast_manager
                 .get_or_fetch(id, || link.broadcast(id)),
             None => self.broadcast_manager.get(id),
+        }
+    }
+
+    /// Cached block `id` of another executor, when one holds it: an executor asks the driver
+    /// where it is and fetches it. `None` when no other executor has it.
+    pub(crate) fn remote_block<T: Data>(&self, id: BlockId) -> Option<Vec<T>> {
+        let link = self.link.get()?;
+        let bytes = link.fetch_cached_block(id, &self.executor_id)?;
+        match self.block_manager.decode_bytes(&bytes) {
+            Ok(values) => Some(values),
+            Err(e) => {
+                tracing::warn!("cannot read fetched block {}: {e}", id.name());
+                None
+            }
         }
     }
 }

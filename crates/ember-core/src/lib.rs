@@ -2,8 +2,10 @@
 //! cached partitions, broadcast variables and accumulators.
 //!
 //! This crate owns everything a job needs inside one application: the [`Context`], the [`Rdd`]
-//! transformations and actions, the DAG scheduler and the task slots of `local[N]`, sort-based
-//! shuffle files with spilling, the block manager and memory manager. It does not read Hadoop
+//! transformations and actions, the DAG scheduler, task slots as threads (`local[N]`) or as
+//! executor processes of the same binary (`local-cluster[E,C,M]`, started by `deploy`, run by
+//! `executor`, spoken to over tonic as `network` describes), sort-based shuffle files with
+//! spilling served between executors, the block manager and memory manager. It does not read Hadoop
 //! configuration or talk to HDFS, S3 or YARN (`ember-hadoop`, `ember-yarn`), and it has no SQL
 //! (`ember-sql`). Users depend on the `ember` facade crate, which re-exports this one.
 //!
@@ -26,6 +28,7 @@ mod deploy;
 mod env;
 mod error;
 mod executor;
+pub mod logging;
 mod master;
 mod network;
 mod partitioner;

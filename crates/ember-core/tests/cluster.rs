@@ -425,3 +425,36 @@ fn cached_partitions_are_read_where_they_were_cached() {
         "unpersisted partitions are computed again"
     );
 }
+
+#[test]
+fn a_task_moved_off_its_executor_fetches_the_cached_partition_instead_of_computing_it() {
+    let ctx =
+        Context::new(conf("local-cluster[2,1,512]").set("ember.excludeOnFailure.enabled", "true"))
+            .unwrap();
+    let computed = ctx.long_accumulator();
+    let acc = computed.clone();
+    let cached = ctx
+        .range(0, 100, 1, 1)
+        .unwrap()
+        .map(Fn!(move |x: i64| {
+            acc.add(1);
+            x * 2
+        }))
+        .persist(StorageLevel::MEMORY_ONLY_SER);
+    assert_eq!(cached.count().unwrap(), 100);
+    // The first attempt runs where the partition is cached and fails; the retry must go to the
+    // other executor, which reads the partition from the first one's block server.
+    let got = cached
+        .map_partitions_with_index(Fn!(|_p: usize, it: ember_core::BoxIter<i64>| {
+            let tc = TaskContext::get().unwrap();
+            if tc.attempt_number == 0 {
+                panic!("first attempt on executor {}", tc.executor_id());
+            }
+            it.collect::<Vec<_>>()
+        }))
+        .collect()
+        .unwrap();
+    assert_eq!(got, (0..100).map(|x| x * 2).collect::<Vec<_>>());
+    assert_eq!(ctx.last_job_summary().unwrap().failed_tasks, 1);
+    assert_eq!(computed.value(), 100, "the partition was computed again");
+}

@@ -1,19 +1,21 @@
 //! ember: Apache Spark's programming model in Rust, on the Hadoop clusters you already have.
 //!
-//! Applications depend on this crate. It re-exports the engine and will grow the entry point
-//! that decides, at start-up, whether the binary runs as driver, ApplicationMaster or executor.
+//! Applications depend on this crate. It re-exports the engine. An application binary is also
+//! its own executor: started with the variables of [`ExecutorArgs`] (by a `local-cluster`
+//! driver, later by YARN), it becomes an executor before its `main` runs.
 //!
 //! # Architecture
 //!
 //! | crate | owns |
 //! |---|---|
-//! | `ember-core` | Context, RDDs, DAG and task scheduling, shuffle, storage, broadcast, accumulators |
+//! | `ember-core` | Context, RDDs, DAG and task scheduling, shuffle, storage, broadcast, accumulators, executor processes and the driver/executor RPC |
 //! | `ember` | this facade |
 //! | `ember-cli` | the `ember` command: `ember submit`, built-in examples |
 //!
 //! A job flows from an action on an [`Rdd`] to the DAG scheduler, which cuts the lineage into
 //! stages at shuffle boundaries; each stage's tasks are serialized with their closures and run on
-//! task slots; map tasks write sorted, indexed shuffle files that the next stage reads.
+//! task slots (threads in `local[N]`, executor processes in `local-cluster[E,C,M]`); map tasks
+//! write sorted, indexed shuffle files that the next stage reads, from disk or over the network.
 //!
 //! # Getting started
 //!
@@ -53,11 +55,5 @@ pub use ember_core::*;
 ///
 /// Call it once at the start of `main`; later calls do nothing.
 pub fn init_logging() {
-    let filter = std::env::var("EMBER_LOG").unwrap_or_else(|_| "warn,ember_core=info".into());
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(tracing_subscriber::EnvFilter::new(filter))
-        .with_writer(std::io::stderr)
-        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
-        .with_target(false)
-        .try_init();
+    ember_core::logging::init("warn,ember_core=info");
 }

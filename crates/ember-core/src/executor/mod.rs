@@ -31,7 +31,7 @@ use crate::network::rpc::executor_message::Kind as ToDriver;
 use crate::network::rpc::{
     DriverMessage, ExecutorMessage, Heartbeat, LaunchTask, RegisterExecutor, TaskState, TaskStatus,
 };
-use crate::network::{channel, runtime, MAX_MESSAGE};
+use crate::network::{channel, runtime, serve, MAX_MESSAGE};
 use crate::scheduler::{
     Launch, LocalBackend, RemoteTaskResult, SchedulerBackend, TaskId, TaskOutput, TaskUpdate,
 };
@@ -41,6 +41,7 @@ use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::mpsc;
 use tokio_stream::wrappers::UnboundedReceiverStream;
+use tonic::service::Routes;
 
 const DRIVER_ENV: &str = "EMBER_EXECUTOR_DRIVER";
 const ID_ENV: &str = "EMBER_EXECUTOR_ID";
@@ -110,7 +111,7 @@ fn become_executor_if_asked() {
     }
     let code = match args {
         Ok(args) => {
-            init_logging(&args.executor_id);
+            crate::logging::init("warn");
             // A constructor must not unwind: a panic here ends the process with a message.
             match std::panic::catch_unwind(|| run(&args)) {
                 Ok(Ok(())) => 0,
@@ -133,17 +134,6 @@ fn become_executor_if_asked() {
         }
     };
     std::process::exit(code);
-}
-
-fn init_logging(executor_id: &str) {
-    let filter = std::env::var("EMBER_LOG").unwrap_or_else(|_| "warn".into());
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(tracing_subscriber::EnvFilter::new(filter))
-        .with_writer(std::io::stderr)
-        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
-        .with_target(false)
-        .try_init();
-    tracing::debug!("executor {executor_id} starting");
 }
 
 /// Serves the driver until it lets go. Returns only on errors before the first task; once
@@ -239,16 +229,9 @@ fn serve_blocks(listener: tokio::net::TcpListener, env: Arc<Env>, stored: Arc<St
     let service = BlockTransferServer::new(BlockTransferService { env, stored })
         .max_decoding_message_size(MAX_MESSAGE)
         .max_encoding_message_size(MAX_MESSAGE);
-    runtime().spawn(async move {
-        let incoming = tokio_stream::wrappers::TcpListenerStream::new(listener);
-        let served = tonic::transport::Server::builder()
-            .tcp_nodelay(true)
-            .add_service(service)
-            .serve_with_incoming(incoming);
-        if let Err(e) = served.await {
-            tracing::error!("the block server failed: {e}");
-        }
-    });
+    // It serves until the process exits.
+    let forever = std::future::pending::<()>();
+    serve(listener, Routes::new(service), forever, "block server");
 }
 
 fn launch(task: LaunchTask, replies: &crossbeam_channel::Sender<TaskUpdate>) -> Launch {

@@ -20,6 +20,7 @@ use super::rpc::block_transfer_server::BlockTransfer;
 use super::rpc::{BlockRequest, Bytes as BytesMessage, ShuffleSegment, ShuffleSegmentsRequest};
 use super::{runtime, CHUNK, MAX_MESSAGE};
 use crate::env::Env;
+use crate::storage::BlockId;
 use bytes::{Bytes, BytesMut};
 use parking_lot::Mutex;
 use std::collections::{HashMap, VecDeque};
@@ -69,7 +70,16 @@ impl BlockTransfer for BlockTransferService {
         request: Request<BlockRequest>,
     ) -> Result<Response<BytesMessage>, Status> {
         let block = request.into_inner().block_id;
-        match self.stored.take(&block) {
+        let found = match BlockId::parse(&block) {
+            Some(id) => self
+                .env
+                .block_manager
+                .get_bytes(id)
+                .map_err(|e| Status::internal(e.to_string()))?
+                .map(Bytes::from),
+            None => self.stored.take(&block),
+        };
+        match found {
             Some(data) => Ok(Response::new(BytesMessage { data })),
             None => Err(Status::not_found(format!(
                 "block {block} is not stored on this executor"
@@ -320,8 +330,9 @@ fn transient(status: &Status) -> bool {
     )
 }
 
-/// Takes stored block `block` from the executor at `address`.
-pub(crate) async fn take_block(
+/// Reads block `block` from the executor `channel` leads to; a stored task result is taken
+/// (removed there), a cached partition stays.
+pub(crate) async fn read_block(
     channel: tonic::transport::Channel,
     block: String,
 ) -> Result<Bytes, Status> {

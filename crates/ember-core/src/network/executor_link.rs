@@ -1,11 +1,13 @@
 //! An executor's connections: to its driver, and to other executors' block servers.
 
+use super::block_transfer::read_block;
 use super::rpc::driver_client::DriverClient;
-use super::rpc::{BroadcastRequest, MapStatusesRequest};
+use super::rpc::{BlockLocationsRequest, BroadcastRequest, MapStatusesRequest};
 use super::{channel, rpc_error, runtime, MAX_MESSAGE};
 use crate::conf::{keys, EmberConf};
 use crate::error::Result;
 use crate::shuffle::MapStatus;
+use crate::storage::BlockId;
 use parking_lot::Mutex;
 use std::collections::HashMap;
 use std::time::Duration;
@@ -88,5 +90,44 @@ impl ExecutorLink {
             .block_on(driver.get_broadcast(request))
             .map_err(|s| rpc_error(&self.driver_address, s))?;
         Ok(reply.into_inner().data.to_vec())
+    }
+
+    /// Cached block `id` from another executor than `me` that holds it, in byte form. Failures
+    /// are logged and yield `None`: the caller computes the block instead.
+    pub(crate) fn fetch_cached_block(&self, id: BlockId, me: &str) -> Option<bytes::Bytes> {
+        let BlockId::Rdd { rdd, partition } = id;
+        let request = BlockLocationsRequest {
+            rdd_id: rdd as u64,
+            partition: partition as u64,
+        };
+        let mut driver = self.driver.clone();
+        let locations = match runtime().block_on(driver.get_block_locations(request)) {
+            Ok(reply) => reply.into_inner().locations,
+            Err(status) => {
+                tracing::warn!(
+                    "cannot ask the driver where {} is: {}",
+                    id.name(),
+                    status.message()
+                );
+                return None;
+            }
+        };
+        for location in locations.into_iter().filter(|l| l.executor_id != me) {
+            let fetched = self
+                .channel(&location.address)
+                .ok()
+                .map(|c| runtime().block_on(read_block(c, id.name())));
+            match fetched {
+                Some(Ok(bytes)) => return Some(bytes),
+                Some(Err(status)) => tracing::debug!(
+                    "block {} not fetched from executor {}: {}",
+                    id.name(),
+                    location.executor_id,
+                    status.message()
+                ),
+                None => {}
+            }
+        }
+        None
     }
 }

@@ -51,6 +51,25 @@ pub(crate) fn channel(address: &str) -> Result<Channel> {
         .connect_lazy())
 }
 
+/// Serves `routes` on `listener` until `shutdown` completes; `what` names the server in logs.
+pub(crate) fn serve(
+    listener: tokio::net::TcpListener,
+    routes: tonic::service::Routes,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+    what: &'static str,
+) {
+    runtime().spawn(async move {
+        let incoming = tokio_stream::wrappers::TcpListenerStream::new(listener);
+        let served = tonic::transport::Server::builder()
+            .tcp_nodelay(true)
+            .add_routes(routes)
+            .serve_with_incoming_shutdown(incoming, shutdown);
+        if let Err(e) = served.await {
+            tracing::error!("the {what} failed: {e}");
+        }
+    });
+}
+
 /// An RPC failure as an [`Error::Rpc`].
 pub(crate) fn rpc_error(peer: &str, status: tonic::Status) -> Error {
     Error::Rpc {

@@ -194,13 +194,17 @@ pub(crate) fn iterator<T: Data>(
     };
     let values = match blocks.get::<T>(id)? {
         Some(values) => values,
-        None => {
-            let values = Arc::new(rdd.compute(partition, tc)?.collect::<Vec<T>>());
-            if blocks.put(id, values.clone(), level)? {
-                tc.block_stored(rdd.core().id(), partition);
+        // Another executor's copy beats computing it again (it is not kept here).
+        None => match tc.env().remote_block::<T>(id) {
+            Some(values) => Arc::new(values),
+            None => {
+                let values = Arc::new(rdd.compute(partition, tc)?.collect::<Vec<T>>());
+                if blocks.put(id, values.clone(), level)? {
+                    tc.block_stored(rdd.core().id(), partition);
+                }
+                values
             }
-            values
-        }
+        },
     };
     Ok(Box::new((0..values.len()).map(move |i| values[i].clone())))
 }

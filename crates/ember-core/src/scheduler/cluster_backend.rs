@@ -36,16 +36,16 @@ use crate::conf::{keys, EmberConf};
 use crate::deploy::LocalCluster;
 use crate::env::Env;
 use crate::error::{Error, Result};
-use crate::network::block_transfer::take_block;
+use crate::network::block_transfer::read_block;
 use crate::network::rpc::driver_message::Kind as ToExecutor;
 use crate::network::rpc::driver_server::{Driver, DriverServer};
 use crate::network::rpc::executor_message::Kind as FromExecutor;
 use crate::network::rpc::{
-    BroadcastRequest, Bytes as BytesMessage, DriverMessage, ExecutorMessage, LaunchTask,
-    MapStatusesRequest, RegisterExecutor, Registered, RemoveBroadcast, RemoveRdd, Shutdown,
-    TaskState, TaskStatus,
+    BlockLocation, BlockLocations, BlockLocationsRequest, BroadcastRequest, Bytes as BytesMessage,
+    DriverMessage, ExecutorMessage, LaunchTask, MapStatusesRequest, RegisterExecutor, Registered,
+    RemoveBroadcast, RemoveRdd, Shutdown, TaskState, TaskStatus,
 };
-use crate::network::{channel, runtime, MAX_MESSAGE};
+use crate::network::{channel, runtime, serve, MAX_MESSAGE};
 use parking_lot::{Condvar, Mutex};
 use std::collections::{HashMap, VecDeque};
 use std::net::SocketAddr;
@@ -54,6 +54,7 @@ use std::sync::{Arc, Weak};
 use std::time::{Duration, Instant};
 use tokio::sync::{mpsc, oneshot};
 use tokio_stream::wrappers::UnboundedReceiverStream;
+use tonic::service::Routes;
 use tonic::{Request, Response, Status, Streaming};
 
 /// Settings read once from the configuration.
@@ -146,18 +147,15 @@ impl ClusterBackend {
         })
         .max_decoding_message_size(MAX_MESSAGE)
         .max_encoding_message_size(MAX_MESSAGE);
-        runtime().spawn(async move {
-            let incoming = tokio_stream::wrappers::TcpListenerStream::new(listener);
-            let served = tonic::transport::Server::builder()
-                .tcp_nodelay(true)
-                .add_service(service)
-                .serve_with_incoming_shutdown(incoming, async {
-                    let _ = stopped.await;
-                });
-            if let Err(e) = served.await {
-                tracing::error!("the driver's RPC server failed: {e}");
-            }
-        });
+        let stopped = async {
+            let _ = stopped.await;
+        };
+        serve(
+            listener,
+            Routes::new(service),
+            stopped,
+            "driver's RPC server",
+        );
         // Often enough for both the heartbeat timeout and the locality wait.
         let revive = heartbeat
             .min(Duration::from_secs(1))
@@ -411,7 +409,7 @@ impl Shared {
                     let (block, size) = (block.clone(), *size);
                     runtime().spawn(async move {
                         let taken = match channel(&address) {
-                            Ok(c) => take_block(c, block.clone()).await.map_err(|s| {
+                            Ok(c) => read_block(c, block.clone()).await.map_err(|s| {
                                 Error::Remote(format!(
                                     "could not fetch task result {block} ({size} B) from \
                                      {address}: {}",
@@ -681,6 +679,28 @@ impl Driver for DriverEndpoint {
             .serialized(id)
             .map_err(|e| Status::not_found(e.to_string()))?;
         Ok(Response::new(BytesMessage { data: data.into() }))
+    }
+
+    async fn get_block_locations(
+        &self,
+        request: Request<BlockLocationsRequest>,
+    ) -> Result<Response<BlockLocations>, Status> {
+        let request = request.into_inner();
+        let holders = self
+            .shared
+            .env
+            .block_manager_master
+            .locations(request.rdd_id as usize, request.partition as usize);
+        let state = self.shared.state.lock();
+        let locations = holders
+            .into_iter()
+            .filter_map(|id| state.executors.get(&id))
+            .map(|e| BlockLocation {
+                executor_id: e.info.executor_id.clone(),
+                address: e.info.address.clone(),
+            })
+            .collect();
+        Ok(Response::new(BlockLocations { locations }))
     }
 
     async fn get_map_statuses(

@@ -105,9 +105,6 @@ pub(crate) struct DagScheduler {
     next_job_id: AtomicUsize,
     next_task_id: AtomicU64,
     summaries: Mutex<Vec<JobSummary>>,
-    /// Which executors cached each `(rdd, partition)`, as tasks reported (Spark's
-    /// `BlockManagerMaster` locations, without evictions: a stale entry costs a recomputation).
-    cache_locations: Mutex<HashMap<(usize, usize), Vec<String>>>,
 }
 
 /// Makes the result task for a partition of the job's RDD.
@@ -131,7 +128,6 @@ impl DagScheduler {
             next_job_id: AtomicUsize::new(0),
             next_task_id: AtomicU64::new(0),
             summaries: Mutex::new(Vec::new()),
-            cache_locations: Mutex::new(HashMap::new()),
         }
     }
 
@@ -209,33 +205,19 @@ impl DagScheduler {
         self.backend.executors()
     }
 
-    /// RDD `rdd` was unpersisted: no executor holds its partitions any more.
-    pub(crate) fn forget_cached(&self, rdd: usize) {
-        self.cache_locations.lock().retain(|(r, _), _| *r != rdd);
-    }
-
-    fn record_cached(&self, executor: &str, blocks: &[(usize, usize)]) {
-        let mut locations = self.cache_locations.lock();
-        for &block in blocks {
-            let holders = locations.entry(block).or_default();
-            if !holders.iter().any(|h| h == executor) {
-                holders.push(executor.to_string());
-            }
-        }
-    }
-
     /// Executors holding a cached partition that computing `partition` of `rdd` reads: the RDD's
     /// own, else its narrow parents' with as many partitions (taken as one-to-one; a wrong guess
     /// only costs a recomputation).
     fn preferred_executors(&self, rdd: &Arc<dyn RddBase>, partition: usize) -> Vec<String> {
-        let locations = self.cache_locations.lock();
-        if locations.is_empty() {
+        let master = &self.env.block_manager_master;
+        if master.is_empty() {
             return Vec::new();
         }
         let mut stack = vec![rdd.clone()];
         while let Some(r) = stack.pop() {
-            if let Some(holders) = locations.get(&(r.core().id(), partition)) {
-                return holders.clone();
+            let holders = master.locations(r.core().id(), partition);
+            if !holders.is_empty() {
+                return holders;
             }
             for dep in r.dependencies() {
                 if let Dependency::Narrow(parent) = dep {
@@ -606,7 +588,9 @@ impl JobRun<'_> {
             _ => true,
         };
         self.scheduler
-            .record_cached(&success.executor_id, &success.cached_blocks);
+            .env
+            .block_manager_master
+            .record(&success.executor_id, &success.cached_blocks);
         if first {
             self.scheduler
                 .accumulators

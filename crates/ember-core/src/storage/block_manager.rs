@@ -38,10 +38,24 @@ pub enum BlockId {
 }
 
 impl BlockId {
-    fn file_name(&self) -> String {
+    /// The block's name, as Spark writes it: `rdd_<rdd>_<partition>`.
+    pub fn name(&self) -> String {
         match self {
             BlockId::Rdd { rdd, partition } => format!("rdd_{rdd}_{partition}"),
         }
+    }
+
+    /// The block named `name`, if it is one.
+    pub fn parse(name: &str) -> Option<BlockId> {
+        let (rdd, partition) = name.strip_prefix("rdd_")?.split_once('_')?;
+        Some(BlockId::Rdd {
+            rdd: rdd.parse().ok()?,
+            partition: partition.parse().ok()?,
+        })
+    }
+
+    fn file_name(&self) -> String {
+        self.name()
     }
 
     fn rdd(&self) -> usize {
@@ -256,6 +270,41 @@ impl BlockManager {
         temp.persist(&path).map_err(|e| Error::io(&path, e.error))?;
         self.stores.lock().disk.insert(id, bytes.len() as u64);
         Ok(())
+    }
+
+    /// Block `id` as bytes another executor can decode with [`BlockManager::decode_bytes`].
+    ///
+    /// # Errors
+    /// The block cannot be serialized or read from disk.
+    pub fn get_bytes(&self, id: BlockId) -> Result<Option<Vec<u8>>> {
+        let in_memory = self.stores.lock().memory.get(&id).map(|e| {
+            let stored = match &e.stored {
+                Stored::Objects(o) => Stored::Objects(o.clone()),
+                Stored::Bytes(b) => Stored::Bytes(b.clone()),
+            };
+            (stored, e.to_bytes)
+        });
+        match in_memory {
+            Some((Stored::Objects(o), to_bytes)) => to_bytes(&*o, self.compress).map(Some),
+            Some((Stored::Bytes(b), _)) => Ok(Some(b.to_vec())),
+            None if self.stores.lock().disk.contains_key(&id) => {
+                let path = self.dir.join(id.file_name());
+                match std::fs::read(&path) {
+                    Ok(bytes) => Ok(Some(bytes)),
+                    Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+                    Err(e) => Err(Error::io(path, e)),
+                }
+            }
+            None => Ok(None),
+        }
+    }
+
+    /// The values of a block fetched as bytes from another executor's [`BlockManager::get_bytes`].
+    ///
+    /// # Errors
+    /// The bytes are not a block of `T`.
+    pub fn decode_bytes<T: Data>(&self, bytes: &[u8]) -> Result<Vec<T>> {
+        decode(bytes, self.compress)
     }
 
     /// Drops every block of RDD `rdd` from memory and disk.

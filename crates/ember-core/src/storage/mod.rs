@@ -11,9 +11,11 @@
 //! A block that is evicted or lost is not an error: the RDD's lineage recomputes it.
 
 mod block_manager;
+mod block_manager_master;
 mod memory_manager;
 mod storage_level;
 
 pub use block_manager::{BlockId, BlockManager};
+pub use block_manager_master::BlockManagerMaster;
 pub use memory_manager::{Grant, MemoryManager, TaskMemory};
 pub use storage_level::StorageLevel;
