@@ -59,7 +59,10 @@ pub fn run(ctx: &Context, args: &[String]) -> Result<SortSummary, ExampleError> 
         .sort_by_key(true, 0)?
         .map(Fn!(move |(key, value): (String, String)| {
             counter.add(1);
-            key + &value
+            let mut line = String::with_capacity(key.len() + value.len());
+            line.push_str(&key);
+            line.push_str(&value);
+            line
         }))
         .save_as_text_file(output)?;
     Ok(SortSummary {

@@ -54,12 +54,17 @@ impl ChunkWriter {
         }
         let raw_len = (self.raw.len() as u32).to_le_bytes();
         if self.compress {
-            let body = lz4_flex::compress(&self.raw);
-            self.closed.push(1);
-            self.closed.extend_from_slice(&raw_len);
-            self.closed
-                .extend_from_slice(&(body.len() as u32).to_le_bytes());
-            self.closed.extend_from_slice(&body);
+            // Compressed straight into place behind its header: no buffer per chunk.
+            let start = self.closed.len();
+            let bound = lz4_flex::block::get_maximum_output_size(self.raw.len());
+            self.closed.resize(start + HEADER + bound, 0);
+            let body = &mut self.closed[start + HEADER..];
+            let stored = lz4_flex::block::compress_into(&self.raw, body)
+                .expect("the output has the maximum compressed size");
+            self.closed.truncate(start + HEADER + stored);
+            self.closed[start] = 1;
+            self.closed[start + 1..start + 5].copy_from_slice(&raw_len);
+            self.closed[start + 5..start + HEADER].copy_from_slice(&(stored as u32).to_le_bytes());
         } else {
             self.closed.push(0);
             self.closed.extend_from_slice(&raw_len);

@@ -1,11 +1,12 @@
 //! Sorting records by key on the reduce side, with spilling (Spark's `ExternalSorter`).
 //!
 //! Records are buffered; when the task's memory share is used up the buffer is sorted and
-//! spilled as a run. At the end the sorted buffer and the runs are merged with a heap. The sort is
-//! stable within a run, and runs are merged in spill order for equal keys.
+//! spilled as a run. At the end the sorted buffer and the runs are merged with a heap. Records
+//! with equal keys come out in no particular order, as in Spark.
 
 use super::size_tracker::SizeTracker;
 use super::spill_file::{read_run, spill_run};
+use super::KeyOrdering;
 use crate::data::Data;
 use crate::error::Result;
 use crate::rdd::BoxIter;
@@ -17,20 +18,20 @@ use std::iter::Peekable;
 use std::sync::Arc;
 
 /// A sort buffer that spills sorted runs when memory runs out.
-pub(crate) struct ExternalSorter<K: Data, C: Data> {
+pub(crate) struct ExternalSorter<K: Data, C: Data, O: KeyOrdering<K>> {
     buffer: Vec<(K, C)>,
-    compare: fn(&K, &K) -> Ordering,
+    ordering: O,
     size: SizeTracker,
     memory: TaskMemory,
     runs: Vec<tempfile::NamedTempFile>,
     tc: Arc<TaskContext>,
 }
 
-impl<K: Data, C: Data> ExternalSorter<K, C> {
-    pub(crate) fn new(compare: fn(&K, &K) -> Ordering, tc: &Arc<TaskContext>) -> Self {
+impl<K: Data, C: Data, O: KeyOrdering<K>> ExternalSorter<K, C, O> {
+    pub(crate) fn new(ordering: O, tc: &Arc<TaskContext>) -> Self {
         ExternalSorter {
             buffer: Vec::new(),
-            compare,
+            ordering,
             size: SizeTracker::default(),
             memory: TaskMemory::for_task(tc),
             runs: Vec::new(),
@@ -51,9 +52,9 @@ impl<K: Data, C: Data> ExternalSorter<K, C> {
     }
 
     fn take_sorted(&mut self) -> Vec<(K, C)> {
-        let compare = self.compare;
         let mut run = std::mem::take(&mut self.buffer);
-        run.sort_by(|a, b| compare(&a.0, &b.0));
+        let ordering = &self.ordering;
+        run.sort_unstable_by(|a, b| ordering.compare(&a.0, &b.0));
         run
     }
 
@@ -68,47 +69,49 @@ impl<K: Data, C: Data> ExternalSorter<K, C> {
             runs.push(Box::new(read_run::<(K, C)>(file)?));
         }
         runs.push(Box::new(last.into_iter()));
-        Ok(Box::new(SortedMerge::new(runs, self.compare)))
+        Ok(Box::new(SortedMerge::new(runs, self.ordering.clone())))
     }
 }
 
 /// The head record of one run, ordered so that `BinaryHeap` pops the smallest key first and, for
 /// equal keys, the earliest run.
-struct Head<K> {
+struct Head<K, O> {
     key: K,
     run: usize,
-    compare: fn(&K, &K) -> Ordering,
+    ordering: O,
 }
 
-impl<K> PartialEq for Head<K> {
+impl<K, O: KeyOrdering<K>> PartialEq for Head<K, O> {
     fn eq(&self, other: &Self) -> bool {
         self.cmp(other) == Ordering::Equal
     }
 }
-impl<K> Eq for Head<K> {}
-impl<K> PartialOrd for Head<K> {
+impl<K, O: KeyOrdering<K>> Eq for Head<K, O> {}
+impl<K, O: KeyOrdering<K>> PartialOrd for Head<K, O> {
     fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
         Some(self.cmp(other))
     }
 }
-impl<K> Ord for Head<K> {
+impl<K, O: KeyOrdering<K>> Ord for Head<K, O> {
     fn cmp(&self, other: &Self) -> Ordering {
-        (self.compare)(&other.key, &self.key).then(other.run.cmp(&self.run))
+        self.ordering
+            .compare(&other.key, &self.key)
+            .then(other.run.cmp(&self.run))
     }
 }
 
-struct SortedMerge<K: Data, C: Data> {
+struct SortedMerge<K: Data, C: Data, O: KeyOrdering<K>> {
     runs: Vec<Peekable<BoxIter<(K, C)>>>,
-    heads: BinaryHeap<Head<K>>,
-    compare: fn(&K, &K) -> Ordering,
+    heads: BinaryHeap<Head<K, O>>,
+    ordering: O,
 }
 
-impl<K: Data, C: Data> SortedMerge<K, C> {
-    fn new(runs: Vec<BoxIter<(K, C)>>, compare: fn(&K, &K) -> Ordering) -> Self {
+impl<K: Data, C: Data, O: KeyOrdering<K>> SortedMerge<K, C, O> {
+    fn new(runs: Vec<BoxIter<(K, C)>>, ordering: O) -> Self {
         let mut merge = SortedMerge {
             runs: runs.into_iter().map(Iterator::peekable).collect(),
             heads: BinaryHeap::new(),
-            compare,
+            ordering,
         };
         for run in 0..merge.runs.len() {
             merge.push_head(run);
@@ -121,13 +124,13 @@ impl<K: Data, C: Data> SortedMerge<K, C> {
             self.heads.push(Head {
                 key: k.clone(),
                 run,
-                compare: self.compare,
+                ordering: self.ordering.clone(),
             });
         }
     }
 }
 
-impl<K: Data, C: Data> Iterator for SortedMerge<K, C> {
+impl<K: Data, C: Data, O: KeyOrdering<K>> Iterator for SortedMerge<K, C, O> {
     type Item = (K, C);
     fn next(&mut self) -> Option<(K, C)> {
         let head = self.heads.pop()?;

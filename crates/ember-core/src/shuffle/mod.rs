@@ -47,10 +47,13 @@ use std::cmp::Ordering;
 use std::marker::PhantomData;
 use std::sync::Arc;
 
-/// Whether (and how) a reducer sorts its records by key.
+/// Whether (and how) a reducer sorts its records by key. Generic rather than a function
+/// pointer, so that sorting compiles the key comparison inline.
 pub trait KeyOrdering<K>: Serialize + DeserializeOwned + Clone + Send + Sync + 'static {
-    /// The comparison to sort by, or `None` to leave records unsorted.
-    fn comparator(&self) -> Option<fn(&K, &K) -> Ordering>;
+    /// Whether reducers sort at all.
+    const SORTS: bool;
+    /// The order of two keys; only called when [`SORTS`](Self::SORTS).
+    fn compare(&self, a: &K, b: &K) -> Ordering;
 }
 
 /// Reducers leave records in arrival order.
@@ -58,8 +61,9 @@ pub trait KeyOrdering<K>: Serialize + DeserializeOwned + Clone + Send + Sync + '
 pub struct Unordered;
 
 impl<K> KeyOrdering<K> for Unordered {
-    fn comparator(&self) -> Option<fn(&K, &K) -> Ordering> {
-        None
+    const SORTS: bool = false;
+    fn compare(&self, _: &K, _: &K) -> Ordering {
+        Ordering::Equal
     }
 }
 
@@ -71,12 +75,14 @@ pub struct SortByKey {
 }
 
 impl<K: Ord> KeyOrdering<K> for SortByKey {
-    fn comparator(&self) -> Option<fn(&K, &K) -> Ordering> {
-        Some(if self.ascending {
-            |a: &K, b: &K| a.cmp(b)
+    const SORTS: bool = true;
+    #[inline]
+    fn compare(&self, a: &K, b: &K) -> Ordering {
+        if self.ascending {
+            a.cmp(b)
         } else {
-            |a: &K, b: &K| b.cmp(a)
-        })
+            b.cmp(a)
+        }
     }
 }
 

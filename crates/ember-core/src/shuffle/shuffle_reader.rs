@@ -42,16 +42,14 @@ where
     } else {
         records
     };
-    match spec.ordering.comparator() {
-        Some(compare) => {
-            let mut sorter = ExternalSorter::new(compare, tc);
-            for (k, c) in records {
-                sorter.insert(k, c)?;
-            }
-            sorter.into_iter()
-        }
-        None => Ok(records),
+    if !O::SORTS {
+        return Ok(records);
     }
+    let mut sorter = ExternalSorter::new(spec.ordering.clone(), tc);
+    for (k, c) in records {
+        sorter.insert(k, c)?;
+    }
+    sorter.into_iter()
 }
 
 /// The records of every map output's segment for `reduce`: this executor's own first, read from
