@@ -7,7 +7,7 @@ use crate::accumulator::{
 use crate::broadcast::Broadcast;
 use crate::conf::{keys, EmberConf};
 use crate::data::{Data, Func};
-use crate::deploy::LocalCluster;
+use crate::deploy::{ClusterEvent, LocalCluster};
 use crate::env::Env;
 use crate::error::{Error, Result};
 use crate::master::Master;
@@ -37,6 +37,7 @@ fn start_backend(
             cores,
             memory_mib,
         } => {
+            check_executor_memory(conf, memory_mib)?;
             let backend = Arc::new(ClusterBackend::start(conf, env.clone(), "127.0.0.1")?);
             let reporter = Arc::downgrade(&backend);
             let cluster = LocalCluster::start(
@@ -44,9 +45,13 @@ fn start_backend(
                 executors,
                 cores,
                 memory_mib,
-                Box::new(move |id, reason| {
-                    if let Some(backend) = reporter.upgrade() {
-                        backend.executor_exited(id, &reason);
+                Box::new(move |event| {
+                    let Some(backend) = reporter.upgrade() else {
+                        return;
+                    };
+                    match event {
+                        ClusterEvent::Exited { id, reason } => backend.executor_exited(id, &reason),
+                        ClusterEvent::Exhausted { reason } => backend.no_more_executors(reason),
                     }
                 }),
             )?;
@@ -58,6 +63,18 @@ fn start_backend(
             Ok(Box::new(SharedBackend(backend)))
         }
     }
+}
+
+/// Refuses executors too small to run anything before starting them.
+fn check_executor_memory(conf: &EmberConf, memory_mib: u64) -> Result<()> {
+    let reserved = conf.require(&keys::RESERVED_MEMORY)? >> 20;
+    if memory_mib > reserved {
+        return Ok(());
+    }
+    Err(Error::Input(format!(
+        "local-cluster executors with {memory_mib} MiB cannot run tasks: each needs more than \
+         the {reserved} MiB of reserved memory; give local-cluster[E,C,M] an M of at least 512"
+    )))
 }
 
 /// A backend also reachable from the executor processes' watcher.

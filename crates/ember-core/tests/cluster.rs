@@ -458,3 +458,28 @@ fn a_task_moved_off_its_executor_fetches_the_cached_partition_instead_of_computi
     assert_eq!(ctx.last_job_summary().unwrap().failed_tasks, 1);
     assert_eq!(computed.value(), 100, "the partition was computed again");
 }
+
+#[test]
+fn executors_too_small_to_run_are_refused_before_they_start() {
+    let err = Context::new(conf("local-cluster[2,1,100]"))
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("100 MiB"), "{err}");
+    assert!(err.contains("local-cluster[E,C,M]"), "{err}");
+}
+
+#[test]
+fn a_task_that_kills_every_executor_fails_the_job_instead_of_hanging() {
+    // More attempts than executors may ever start: the job must end because none is left.
+    let ctx =
+        Context::new(conf("local-cluster[1,1,512]").set("ember.task.maxFailures", "10")).unwrap();
+    let err = ctx
+        .range(0, 4, 1, 1)
+        .unwrap()
+        .map(Fn!(|x: i64| -> i64 { std::process::exit(3 + x as i32) }))
+        .collect()
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("no executor can run the task"), "{err}");
+    assert!(err.contains("replacements allowed were all used"), "{err}");
+}

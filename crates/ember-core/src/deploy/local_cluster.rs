@@ -16,8 +16,16 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-/// Told when a child ends: its executor id and how it ended.
-pub(crate) type ExitListener = Box<dyn Fn(&str, String) + Send + Sync>;
+/// What the cluster tells the scheduler backend.
+pub(crate) enum ClusterEvent<'a> {
+    /// The process of executor `id` ended, for `reason`.
+    Exited { id: &'a str, reason: String },
+    /// No executor is left and none may be started any more.
+    Exhausted { reason: String },
+}
+
+/// Told of [`ClusterEvent`]s.
+pub(crate) type ClusterListener = Box<dyn Fn(ClusterEvent<'_>) + Send + Sync>;
 
 /// How long children get to end by themselves when the application stops.
 const GRACE: Duration = Duration::from_secs(2);
@@ -25,13 +33,14 @@ const GRACE: Duration = Duration::from_secs(2);
 /// The executor processes of a `local-cluster` application.
 pub(crate) struct LocalCluster {
     driver_address: String,
+    executors: usize,
     cores: usize,
     memory_mib: u64,
     children: Mutex<HashMap<String, Child>>,
     next_id: AtomicUsize,
     replacements_left: AtomicUsize,
     stopping: AtomicBool,
-    on_exit: ExitListener,
+    on_event: ClusterListener,
 }
 
 impl LocalCluster {
@@ -44,17 +53,18 @@ impl LocalCluster {
         executors: usize,
         cores: usize,
         memory_mib: u64,
-        on_exit: ExitListener,
+        on_event: ClusterListener,
     ) -> Result<Arc<Self>> {
         let cluster = Arc::new(LocalCluster {
             driver_address,
+            executors,
             cores,
             memory_mib,
             children: Mutex::new(HashMap::new()),
             next_id: AtomicUsize::new(0),
             replacements_left: AtomicUsize::new((2 * executors).max(3)),
             stopping: AtomicBool::new(false),
-            on_exit,
+            on_event,
         });
         for _ in 0..executors {
             cluster.spawn()?;
@@ -121,7 +131,7 @@ impl LocalCluster {
         }
         if !self.stopping.load(Ordering::Relaxed) {
             for (id, reason) in ended {
-                (self.on_exit)(&id, reason);
+                (self.on_event)(ClusterEvent::Exited { id: &id, reason });
             }
         }
         true
@@ -138,7 +148,14 @@ impl LocalCluster {
         }
         let left = self.replacements_left.load(Ordering::Relaxed);
         if left == 0 {
-            tracing::error!("executor {id} was lost and no replacements are left");
+            if self.children.lock().is_empty() {
+                let reason = format!(
+                    "every executor was lost, the last one being executor {id}, and the {} \
+                     replacements allowed were all used",
+                    (2 * self.executors).max(3)
+                );
+                (self.on_event)(ClusterEvent::Exhausted { reason });
+            }
             return;
         }
         self.replacements_left.store(left - 1, Ordering::Relaxed);

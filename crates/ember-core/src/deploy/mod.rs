@@ -6,4 +6,4 @@
 
 mod local_cluster;
 
-pub(crate) use local_cluster::LocalCluster;
+pub(crate) use local_cluster::{ClusterEvent, LocalCluster};

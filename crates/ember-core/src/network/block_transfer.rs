@@ -340,3 +340,34 @@ pub(crate) async fn read_block(
     let reply = client.fetch_block(BlockRequest { block_id: block }).await?;
     Ok(reply.into_inner().data)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn requests_group_segments_by_executor_up_to_the_target_size_and_skip_empty_ones() {
+        let segments = vec![
+            ("a:1".to_string(), 0, 40),
+            ("b:2".to_string(), 1, 10),
+            ("a:1".to_string(), 2, 0),
+            ("a:1".to_string(), 3, 70),
+            ("a:1".to_string(), 4, 20),
+            ("b:2".to_string(), 5, 500),
+        ];
+        let requests = plan_requests(segments, 100);
+        let shape: Vec<(&str, Vec<usize>)> = requests
+            .iter()
+            .map(|r| (r.address.as_str(), r.maps.iter().map(|m| m.0).collect()))
+            .collect();
+        assert_eq!(
+            shape,
+            vec![
+                ("a:1", vec![0]),
+                ("a:1", vec![3, 4]),
+                ("b:2", vec![1]),
+                ("b:2", vec![5]),
+            ]
+        );
+    }
+}

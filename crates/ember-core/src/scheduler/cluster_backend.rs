@@ -89,6 +89,8 @@ struct State {
     refused: Vec<String>,
     /// Every executor that ever registered.
     registered: std::collections::HashSet<String>,
+    /// Set when no executor will ever come again, with why.
+    gone: Option<String>,
 }
 
 /// What the RPC handlers and the backend share.
@@ -233,6 +235,14 @@ impl ClusterBackend {
         }
     }
 
+    /// No executor is left and none will come: every waiting and future attempt fails.
+    pub(crate) fn no_more_executors(&self, reason: String) {
+        tracing::error!("{reason}");
+        let mut state = self.shared.state.lock();
+        state.gone = Some(reason);
+        self.shared.schedule(&mut state);
+    }
+
     /// Times executors fetched a broadcast value from the driver.
     pub(crate) fn broadcast_fetches(&self) -> u64 {
         self.shared.broadcast_fetches.load(Ordering::Relaxed)
@@ -323,6 +333,10 @@ impl Shared {
                 Some(Error::Internal(
                     "the job was aborted before the task ran".into(),
                 ))
+            } else if let Some(reason) = &state.gone {
+                Some(Error::Input(format!(
+                    "no executor can run the task: {reason}"
+                )))
             } else if !state.executors.is_empty()
                 && state
                     .executors
