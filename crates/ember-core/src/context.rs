@@ -429,8 +429,8 @@ impl Context {
         self.inner.scheduler.executors()
     }
 
-    /// How many times executors fetched a broadcast value from the driver: at most once per
-    /// value per executor.
+    /// How many times the driver served a broadcast value to an executor: at most once per value
+    /// per executor, and once in all when executors hand the value on to each other.
     pub fn broadcast_fetches(&self) -> u64 {
         self.inner.scheduler.backend().broadcast_fetches()
     }

@@ -111,7 +111,7 @@ impl Env {
         match self.link.get() {
             Some(link) => self
                 .broadcast_manager
-                .get_or_fetch(id, || link.broadcast(id)),
+                .get_or_fetch(id, || link.broadcast(id, &self.executor_id)),
             None => self.broadcast_manager.get(id),
         }
     }

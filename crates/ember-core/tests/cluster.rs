@@ -162,17 +162,24 @@ fn broadcast_values_are_fetched_once_per_executor_and_accumulators_count_once() 
     let table = ctx.broadcast((0..1000u64).collect::<Vec<_>>());
     let seen = ctx.long_accumulator();
     let before = ctx.broadcast_fetches();
-    let (t, acc) = (table.clone(), seen.clone());
-    let looked_up = ctx.range(0, 1000, 1, 16).unwrap().map(Fn!(move |i: i64| {
-        acc.add(1);
-        t.value()[i as usize]
-    }));
-    assert_eq!(looked_up.sum().unwrap(), 499_500.0);
-    let fetches = ctx.broadcast_fetches() - before;
-    assert!((1..=2).contains(&fetches), "16 tasks, {fetches} fetches");
-    assert_eq!(looked_up.count().unwrap(), 1000);
-    assert_eq!(ctx.broadcast_fetches() - before, fetches, "fetched again");
-    assert_eq!(seen.value(), 2000);
+    let lookup = |slices: usize| {
+        let (t, acc) = (table.clone(), seen.clone());
+        ctx.range(0, 1000, 1, slices)
+            .unwrap()
+            .map(Fn!(move |i: i64| {
+                acc.add(1);
+                t.value()[i as usize]
+            }))
+    };
+    // One task: one executor gets the value from the driver.
+    assert_eq!(lookup(1).sum().unwrap(), 499_500.0);
+    assert_eq!(ctx.broadcast_fetches() - before, 1);
+    // Sixteen tasks on both executors: the other one gets it from the first, not the driver,
+    // and neither fetches it again for later tasks or jobs.
+    assert_eq!(lookup(16).sum().unwrap(), 499_500.0);
+    assert_eq!(lookup(16).count().unwrap(), 1000);
+    assert_eq!(ctx.broadcast_fetches() - before, 1);
+    assert_eq!(seen.value(), 3000);
 }
 
 #[test]

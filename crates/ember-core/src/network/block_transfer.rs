@@ -70,14 +70,23 @@ impl BlockTransfer for BlockTransferService {
         request: Request<BlockRequest>,
     ) -> Result<Response<BytesMessage>, Status> {
         let block = request.into_inner().block_id;
-        let found = match BlockId::parse(&block) {
-            Some(id) => self
+        let broadcast = block
+            .strip_prefix("broadcast_")
+            .and_then(|id| id.parse::<u64>().ok());
+        let found = match (BlockId::parse(&block), broadcast) {
+            (Some(id), _) => self
                 .env
                 .block_manager
                 .get_bytes(id)
                 .map_err(|e| Status::internal(e.to_string()))?
                 .map(Bytes::from),
-            None => self.stored.take(&block),
+            (None, Some(id)) => self
+                .env
+                .broadcast_manager
+                .serialized(id)
+                .ok()
+                .map(Bytes::from),
+            (None, None) => self.stored.take(&block),
         };
         match found {
             Some(data) => Ok(Response::new(BytesMessage { data })),

@@ -82,14 +82,40 @@ impl ExecutorLink {
         Ok(bincode::deserialize(&reply.into_inner().data)?)
     }
 
-    /// Broadcast `id`'s serialized value, asked of the driver.
-    pub(crate) fn broadcast(&self, id: u64) -> Result<Vec<u8>> {
-        let mut driver = self.driver.clone();
-        let request = BroadcastRequest { broadcast_id: id };
-        let reply = runtime()
-            .block_on(driver.get_broadcast(request))
-            .map_err(|s| rpc_error(&self.driver_address, s))?;
-        Ok(reply.into_inner().data.to_vec())
+    /// Broadcast `id`'s serialized value for executor `me`: from an executor that holds it when
+    /// the driver names one (as Spark's torrent broadcast spreads the load), else from the
+    /// driver.
+    pub(crate) fn broadcast(&self, id: u64, me: &str) -> Result<Vec<u8>> {
+        let ask = |from_driver: bool| {
+            let mut driver = self.driver.clone();
+            let request = BroadcastRequest {
+                broadcast_id: id,
+                executor_id: me.to_string(),
+                from_driver,
+            };
+            runtime()
+                .block_on(driver.get_broadcast(request))
+                .map(tonic::Response::into_inner)
+                .map_err(|s| rpc_error(&self.driver_address, s))
+        };
+        let reply = ask(false)?;
+        for holder in reply.holders.iter().filter(|h| h.executor_id != me) {
+            let Ok(channel) = self.channel(&holder.address) else {
+                continue;
+            };
+            match runtime().block_on(read_block(channel, format!("broadcast_{id}"))) {
+                Ok(bytes) => return Ok(bytes.to_vec()),
+                Err(status) => tracing::debug!(
+                    "broadcast {id} not fetched from executor {}: {}",
+                    holder.executor_id,
+                    status.message()
+                ),
+            }
+        }
+        if reply.holders.is_empty() {
+            return Ok(reply.data.to_vec());
+        }
+        Ok(ask(true)?.data.to_vec())
     }
 
     /// Cached block `id` from another executor than `me` that holds it, in byte form. Failures

@@ -41,9 +41,9 @@ use crate::network::rpc::driver_message::Kind as ToExecutor;
 use crate::network::rpc::driver_server::{Driver, DriverServer};
 use crate::network::rpc::executor_message::Kind as FromExecutor;
 use crate::network::rpc::{
-    BlockLocation, BlockLocations, BlockLocationsRequest, BroadcastRequest, Bytes as BytesMessage,
-    DriverMessage, ExecutorMessage, LaunchTask, MapStatusesRequest, RegisterExecutor, Registered,
-    RemoveBroadcast, RemoveRdd, Shutdown, TaskState, TaskStatus,
+    BlockLocation, BlockLocations, BlockLocationsRequest, BroadcastReply, BroadcastRequest,
+    Bytes as BytesMessage, DriverMessage, ExecutorMessage, LaunchTask, MapStatusesRequest,
+    RegisterExecutor, Registered, RemoveBroadcast, RemoveRdd, Shutdown, TaskState, TaskStatus,
 };
 use crate::network::{channel, runtime, serve, MAX_MESSAGE};
 use parking_lot::{Condvar, Mutex};
@@ -103,6 +103,8 @@ struct Shared {
     /// Signalled when executors register or are refused.
     changed: Condvar,
     broadcast_fetches: AtomicU64,
+    /// Executors holding each broadcast value, for others to fetch it from.
+    broadcast_holders: Mutex<HashMap<u64, Vec<String>>>,
     cluster: Mutex<Option<Arc<LocalCluster>>>,
 }
 
@@ -135,6 +137,7 @@ impl ClusterBackend {
             state: Mutex::new(State::default()),
             changed: Condvar::new(),
             broadcast_fetches: AtomicU64::new(0),
+            broadcast_holders: Mutex::new(HashMap::new()),
             cluster: Mutex::new(None),
         });
         let listener = runtime()
@@ -166,6 +169,7 @@ impl ClusterBackend {
         let weak = Arc::downgrade(&shared);
         env.broadcast_manager.on_remove(Box::new(move |id| {
             if let Some(shared) = weak.upgrade() {
+                shared.broadcast_holders.lock().remove(&id);
                 shared.tell_all(ToExecutor::RemoveBroadcast(RemoveBroadcast {
                     broadcast_id: id,
                 }));
@@ -243,7 +247,7 @@ impl ClusterBackend {
         self.shared.schedule(&mut state);
     }
 
-    /// Times executors fetched a broadcast value from the driver.
+    /// Times the driver served a broadcast value to an executor.
     pub(crate) fn broadcast_fetches(&self) -> u64 {
         self.shared.broadcast_fetches.load(Ordering::Relaxed)
     }
@@ -681,18 +685,36 @@ impl Driver for DriverEndpoint {
     async fn get_broadcast(
         &self,
         request: Request<BroadcastRequest>,
-    ) -> Result<Response<BytesMessage>, Status> {
-        let id = request.into_inner().broadcast_id;
-        self.shared
-            .broadcast_fetches
-            .fetch_add(1, Ordering::Relaxed);
+    ) -> Result<Response<BroadcastReply>, Status> {
+        let request = request.into_inner();
+        let id = request.broadcast_id;
+        if !request.from_driver {
+            let holders = self.shared.live_broadcast_holders(id, &request.executor_id);
+            if !holders.is_empty() {
+                return Ok(Response::new(BroadcastReply {
+                    data: Default::default(),
+                    holders,
+                }));
+            }
+        }
         let data = self
             .shared
             .env
             .broadcast_manager
             .serialized(id)
             .map_err(|e| Status::not_found(e.to_string()))?;
-        Ok(Response::new(BytesMessage { data: data.into() }))
+        self.shared
+            .broadcast_fetches
+            .fetch_add(1, Ordering::Relaxed);
+        let mut holders = self.shared.broadcast_holders.lock();
+        let known = holders.entry(id).or_default();
+        if !known.contains(&request.executor_id) {
+            known.push(request.executor_id);
+        }
+        Ok(Response::new(BroadcastReply {
+            data: data.into(),
+            holders: Vec::new(),
+        }))
     }
 
     async fn get_block_locations(
@@ -729,6 +751,26 @@ impl Driver for DriverEndpoint {
 }
 
 impl Shared {
+    /// The live executors other than `asker` holding broadcast `id`.
+    fn live_broadcast_holders(&self, id: u64, asker: &str) -> Vec<BlockLocation> {
+        let holders = self
+            .broadcast_holders
+            .lock()
+            .get(&id)
+            .cloned()
+            .unwrap_or_default();
+        let state = self.state.lock();
+        holders
+            .iter()
+            .filter(|h| h.as_str() != asker)
+            .filter_map(|h| state.executors.get(h))
+            .map(|e| BlockLocation {
+                executor_id: e.info.executor_id.clone(),
+                address: e.info.address.clone(),
+            })
+            .collect()
+    }
+
     fn executor_said(self: &Arc<Self>, executor: &str, message: ExecutorMessage) {
         match message.kind {
             Some(FromExecutor::Status(status)) => self.task_status(executor, status),
