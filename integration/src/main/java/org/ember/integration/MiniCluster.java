@@ -21,7 +21,9 @@ import org.apache.hadoop.yarn.server.nodemanager.NodeManager;
  * its own loopback address (127.0.0.2, 127.0.0.3, ...) acting as distinct hosts in racks, and a
  * ResourceManager, all in this JVM.
  *
- * <p>Usage: {@code MiniCluster <work-dir> <datanodes> <nodemanagers> <racks>}. Host {@code i}
+ * <p>Usage: {@code MiniCluster <work-dir> <datanodes> <nodemanagers> <racks> [<s3-endpoint>
+ * <s3-access-key> <s3-secret-key>]}; with an S3 endpoint, core-site.xml also points the
+ * {@code s3a} file system at it. Host {@code i}
  * (from 0) is {@code 127.0.0.(i + 2)} in rack {@code /rack-(i % racks)}; DataNode and
  * NodeManager {@code i} share host {@code i}. When everything is up it writes a complete Hadoop
  * configuration directory to {@code <work-dir>/conf} (core-site, hdfs-site, yarn-site and a
@@ -32,10 +34,12 @@ public final class MiniCluster {
   private MiniCluster() {}
 
   public static void main(String[] args) throws Exception {
-    if (args.length != 4) {
-      System.err.println("usage: MiniCluster <work-dir> <datanodes> <nodemanagers> <racks>");
+    if (args.length != 4 && args.length != 7) {
+      System.err.println("usage: MiniCluster <work-dir> <datanodes> <nodemanagers> <racks>"
+          + " [<s3-endpoint> <s3-access-key> <s3-secret-key>]");
       System.exit(2);
     }
+    String[] s3 = args.length == 7 ? new String[] {args[4], args[5], args[6]} : null;
     File work = new File(args[0]).getAbsoluteFile();
     int dataNodes = Integer.parseInt(args[1]);
     int nodeManagers = Integer.parseInt(args[2]);
@@ -76,7 +80,7 @@ public final class MiniCluster {
     }
     waitForNodeManagers(yarn, nodeManagers);
 
-    writeConf(work, dfs, rmConf, topology, Math.min(3, dataNodes));
+    writeConf(work, dfs, rmConf, topology, Math.min(3, dataNodes), s3);
     Files.writeString(new File(work, "ready").toPath(), "ready\n");
     System.out.println("mini cluster ready: " + dfs.getURI() + ", " + dataNodes
         + " datanodes, " + nodeManagers + " nodemanagers, conf in " + new File(work, "conf"));
@@ -191,13 +195,21 @@ public final class MiniCluster {
 
   /** Writes the keys a client needs, with their values as the running cluster has them. */
   static void writeConf(
-      File work, MiniDFSCluster dfs, Configuration rmConf, File topology, int replication)
-      throws IOException {
+      File work, MiniDFSCluster dfs, Configuration rmConf, File topology, int replication,
+      String[] s3) throws IOException {
     File dir = new File(work, "conf");
     Map<String, String> core = new TreeMap<>();
     core.put("fs.defaultFS", dfs.getURI().toString());
     core.put("net.topology.script.file.name", topology.getPath());
     core.put("hadoop.security.authentication", "simple");
+    if (s3 != null) {
+      core.put("fs.s3a.endpoint", s3[0]);
+      core.put("fs.s3a.access.key", s3[1]);
+      core.put("fs.s3a.secret.key", s3[2]);
+      core.put("fs.s3a.path.style.access", "true");
+      core.put("fs.s3a.connection.ssl.enabled", "false");
+      core.put("fs.s3a.endpoint.region", "us-east-1");
+    }
     writeSite(new File(dir, "core-site.xml"), core);
 
     Map<String, String> hdfs = new TreeMap<>();
