@@ -1,0 +1,34 @@
+//! The one error type of ember-hadoop.
+
+use std::path::PathBuf;
+
+/// Result with [`Error`] as the default error.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// Everything that can go wrong reading Hadoop's configuration.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// A file cannot be read.
+    #[error("{}: {source}", path.display())]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// The underlying error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// A configuration file is not well-formed Hadoop XML.
+    #[error("{}:{line}: {message}; fix the file or point HADOOP_CONF_DIR elsewhere", path.display())]
+    Parse {
+        /// The file.
+        path: PathBuf,
+        /// The 1-based line of the problem.
+        line: usize,
+        /// What is wrong.
+        message: String,
+    },
+    /// The configuration directory does not exist.
+    #[error("{} is not a directory; set HADOOP_CONF_DIR to the directory holding core-site.xml", .0.display())]
+    ConfDir(PathBuf),
+}

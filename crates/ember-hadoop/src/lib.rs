@@ -1,0 +1,27 @@
+//! ember's Hadoop side: what it takes to be a client of the Hadoop clusters users already have.
+//!
+//! This crate owns Hadoop's configuration files ([`HadoopConf`]: `core-site.xml`,
+//! `hdfs-site.xml`, `yarn-site.xml` of `HADOOP_CONF_DIR`, with Hadoop's rules for `final` and
+//! `${...}`). It will own the HDFS block locations, Hadoop IPC with SASL, token files, rack
+//! resolution and the object store registry (hdfs, s3, file). It knows nothing of ember's engine:
+//! `ember-core` reads and writes through it.
+//!
+//! ```
+//! use ember_hadoop::HadoopConf;
+//! let dir = tempfile::tempdir().unwrap();
+//! std::fs::write(
+//!     dir.path().join("core-site.xml"),
+//!     "<configuration><property><name>fs.defaultFS</name>\
+//!      <value>hdfs://localhost:8020</value></property></configuration>",
+//! )
+//! .unwrap();
+//! let conf = HadoopConf::load_dir(dir.path()).unwrap();
+//! assert_eq!(conf.default_fs(), "hdfs://localhost:8020");
+//! ```
+#![deny(missing_docs)]
+
+mod conf;
+mod error;
+
+pub use conf::{HadoopConf, S3aSettings, HADOOP_CONF_DIR, SITE_FILES};
+pub use error::{Error, Result};
