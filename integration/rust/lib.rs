@@ -1,0 +1,37 @@
+//! Helpers for ember's tests against real Hadoop.
+//!
+//! `scripts/minicluster up` starts HDFS, YARN and an S3 server; `eval "$(scripts/minicluster
+//! env)"` tells a shell where they are. `scripts/test` does both around `cargo test`. A test that
+//! needs the cluster and does not find it fails with those commands: it never skips.
+#![deny(missing_docs)]
+
+use std::path::PathBuf;
+
+/// The mini cluster's Hadoop configuration directory.
+///
+/// # Panics
+/// When `HADOOP_CONF_DIR` is unset or holds no `core-site.xml`: the message says how to start
+/// the cluster.
+pub fn conf_dir() -> PathBuf {
+    let dir = std::env::var_os("HADOOP_CONF_DIR").map(PathBuf::from);
+    match dir {
+        Some(dir) if dir.join("core-site.xml").is_file() => dir,
+        _ => panic!(
+            "this test needs the Hadoop mini cluster: run `scripts/minicluster up` and \
+             `eval \"$(scripts/minicluster env)\"` first (scripts/test does both)"
+        ),
+    }
+}
+
+/// The S3 server's endpoint, from the same environment.
+///
+/// # Panics
+/// When `AWS_ENDPOINT` is unset, with the same advice as [`conf_dir`].
+pub fn s3_endpoint() -> String {
+    std::env::var("AWS_ENDPOINT").unwrap_or_else(|_| {
+        panic!(
+            "this test needs the mini cluster's S3 server: run `scripts/minicluster up` and \
+             `eval \"$(scripts/minicluster env)\"` first (scripts/test does both)"
+        )
+    })
+}
