@@ -35,3 +35,28 @@ pub fn s3_endpoint() -> String {
         )
     })
 }
+
+/// Runs Hadoop's own `hadoop fs` (FsShell, from the integration project's classpath) against the
+/// mini cluster, and returns whether it succeeded.
+///
+/// # Panics
+/// When the cluster is not up (see [`conf_dir`]) or `integration/` was not built.
+pub fn hadoop_fs(args: &[&str]) -> bool {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let classpath_file = root.join("target/classpath.txt");
+    let classpath = std::fs::read_to_string(&classpath_file).unwrap_or_else(|_| {
+        panic!(
+            "{} is missing: run `scripts/minicluster up`, which builds integration/",
+            classpath_file.display()
+        )
+    });
+    let classpath = format!("{}:{}", conf_dir().display(), classpath.trim());
+    std::process::Command::new("java")
+        .args(["-cp", &classpath, "org.apache.hadoop.fs.FsShell"])
+        .args(args)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .status()
+        .map(|s| s.success())
+        .unwrap_or(false)
+}

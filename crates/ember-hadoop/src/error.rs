@@ -28,6 +28,30 @@ pub enum Error {
         /// What is wrong.
         message: String,
     },
+    /// A URL whose scheme ember does not read or write.
+    #[error("{url}: ember cannot read or write {scheme}:// paths; use hdfs://, s3://, s3a:// or file://")]
+    UnsupportedScheme {
+        /// The URL.
+        url: String,
+        /// Its scheme.
+        scheme: String,
+    },
+    /// A URL that cannot be used.
+    #[error("{url}: {message}")]
+    Url {
+        /// The URL or path as given.
+        url: String,
+        /// What is wrong.
+        message: String,
+    },
+    /// A store could not be set up for a URL.
+    #[error("cannot reach {url}: {message}")]
+    Store {
+        /// The store's URL.
+        url: String,
+        /// Why.
+        message: String,
+    },
     /// The configuration directory does not exist.
     #[error("{} is not a directory; set HADOOP_CONF_DIR to the directory holding core-site.xml", .0.display())]
     ConfDir(PathBuf),

@@ -2,8 +2,9 @@
 //!
 //! This crate owns Hadoop's configuration files ([`HadoopConf`]: `core-site.xml`,
 //! `hdfs-site.xml`, `yarn-site.xml` of `HADOOP_CONF_DIR`, with Hadoop's rules for `final` and
-//! `${...}`). It will own the HDFS block locations, Hadoop IPC with SASL, token files, rack
-//! resolution and the object store registry (hdfs, s3, file). It knows nothing of ember's engine:
+//! `${...}`) and the object store registry ([`resolve`]: `hdfs://`, `s3://`/`s3a://`,
+//! `file://` and bare paths to an `object_store`). It will own the HDFS block locations, Hadoop
+//! IPC with SASL, token files and rack resolution. It knows nothing of ember's engine:
 //! `ember-core` reads and writes through it.
 //!
 //! ```
@@ -22,6 +23,8 @@
 
 mod conf;
 mod error;
+pub mod object_stores;
 
 pub use conf::{HadoopConf, S3aSettings, HADOOP_CONF_DIR, SITE_FILES};
 pub use error::{Error, Result};
+pub use object_stores::{resolve, ResolvedPath};

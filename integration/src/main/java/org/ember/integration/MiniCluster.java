@@ -111,7 +111,6 @@ public final class MiniCluster {
    * registered with (clients are told to connect by name).
    */
   static MiniDFSCluster startDfs(Configuration conf, int dataNodes, int racks) throws IOException {
-    MiniDFSCluster dfs = new MiniDFSCluster.Builder(conf).numDataNodes(0).build();
     String[] hosts = new String[dataNodes];
     String[] rackOf = new String[dataNodes];
     for (int i = 0; i < dataNodes; i++) {
@@ -121,8 +120,13 @@ public final class MiniCluster {
     conf.set("dfs.datanode.address", "0.0.0.0:0");
     conf.set("dfs.datanode.http.address", "0.0.0.0:0");
     conf.set("dfs.datanode.ipc.address", "0.0.0.0:0");
-    dfs.startDataNodes(conf, dataNodes, null, true, null, rackOf, hosts, null, null, false, true,
-        true, null, null, null);
+    MiniDFSCluster dfs = new MiniDFSCluster.Builder(conf)
+        .numDataNodes(dataNodes)
+        .hosts(hosts)
+        .racks(rackOf)
+        .checkDataNodeAddrConfig(true)
+        .checkDataNodeHostConfig(true)
+        .build();
     dfs.waitActive();
     return dfs;
   }
@@ -222,7 +226,6 @@ public final class MiniCluster {
     hdfs.put("dfs.namenode.rpc-address",
         dfs.getNameNode().getNameNodeAddress().getHostString() + ":" + dfs.getNameNodePort());
     hdfs.put("dfs.permissions.enabled", "false");
-    // The cluster was built with no DataNodes, which left its own setting at 0.
     hdfs.put("dfs.replication", Integer.toString(replication));
     // Clients reach DataNodes by the hostname each registered with (127.0.0.x).
     hdfs.put("dfs.client.use.datanode.hostname", "true");

@@ -1,0 +1,177 @@
+//! From a path as users write it to an object store that reads and writes it (the role of
+//! Hadoop's `FileSystem.get`).
+//!
+//! - `hdfs://authority/path`: HDFS through hdfs-native; the authority is a NameNode address or an
+//!   HA name service of the configuration, which is handed over whole (`ember.hadoop.*` overrides
+//!   included).
+//! - `s3://bucket/key`, `s3a://bucket/key`: S3 (or an S3-compatible server) with the `fs.s3a.*`
+//!   endpoint, credentials, region and path style of the configuration; the standard `AWS_*`
+//!   environment variables fill what the configuration leaves out.
+//! - `file:///path` and bare paths: bare paths are resolved against `fs.defaultFS`, as Hadoop
+//!   and Spark do, so a bare path means HDFS on a cluster and the local disk elsewhere.
+
+use crate::conf::HadoopConf;
+use crate::error::{Error, Result};
+use object_store::aws::AmazonS3Builder;
+use object_store::local::LocalFileSystem;
+use object_store::path::Path as ObjectPath;
+use object_store::ObjectStore;
+use std::sync::Arc;
+
+/// A path resolved to its store: which store, and where in it.
+#[derive(Debug, Clone)]
+pub struct ResolvedPath {
+    /// The store, shared by every path with the same scheme and authority.
+    pub store: Arc<dyn ObjectStore>,
+    /// The path inside the store.
+    pub path: ObjectPath,
+    /// The fully qualified URL, such as `hdfs://nn:8020/data/x`.
+    pub url: String,
+}
+
+/// Resolves `path` (a URL or a bare path) to the store that holds it.
+///
+/// # Errors
+/// A scheme ember does not read, a malformed URL, or a store that cannot be configured.
+pub fn resolve(path: &str, conf: &HadoopConf) -> Result<ResolvedPath> {
+    let url = qualify(path, conf)?;
+    let (scheme, rest) = url.split_once("://").ok_or_else(|| bad_url(&url))?;
+    let (authority, key) = rest.split_once('/').unwrap_or((rest, ""));
+    let store: Arc<dyn ObjectStore> = match scheme {
+        "file" if authority.is_empty() => Arc::new(LocalFileSystem::new()),
+        "hdfs" => Arc::new(hdfs(authority, conf)?),
+        "s3" | "s3a" => Arc::new(s3(authority, conf)?),
+        "file" => return Err(bad_url(&url)),
+        other => {
+            return Err(Error::UnsupportedScheme {
+                url: url.clone(),
+                scheme: other.to_string(),
+            })
+        }
+    };
+    let path = ObjectPath::from_url_path(key).map_err(|e| Error::Url {
+        url: url.clone(),
+        message: e.to_string(),
+    })?;
+    Ok(ResolvedPath { store, path, url })
+}
+
+/// `path` as a URL: bare paths are resolved against `fs.defaultFS` (relative ones against the
+/// working directory when that is the local file system).
+pub fn qualify(path: &str, conf: &HadoopConf) -> Result<String> {
+    if path.contains("://") {
+        return Ok(path.to_string());
+    }
+    if let Some(rest) = path.strip_prefix("file:") {
+        return Ok(format!("file://{rest}"));
+    }
+    let default_fs = conf.default_fs();
+    let default_fs = default_fs.trim_end_matches('/');
+    if default_fs == "file:" || default_fs.starts_with("file:") {
+        let absolute = std::path::absolute(path).map_err(|e| Error::Url {
+            url: path.to_string(),
+            message: e.to_string(),
+        })?;
+        return Ok(format!("file://{}", absolute.display()));
+    }
+    if !path.starts_with('/') {
+        return Err(Error::Url {
+            url: path.to_string(),
+            message: format!(
+                "a relative path on {default_fs} needs a home directory; write it from the root \
+                 (/{path}) or as a full URL"
+            ),
+        });
+    }
+    Ok(format!("{default_fs}{path}"))
+}
+
+fn hdfs(authority: &str, conf: &HadoopConf) -> Result<hdfs_native_object_store::HdfsObjectStore> {
+    let settings: Vec<(String, String)> = conf
+        .keys()
+        .filter_map(|k| conf.get(k).map(|v| (k.to_string(), v)))
+        .collect();
+    hdfs_native_object_store::HdfsObjectStoreBuilder::new()
+        .with_url(format!("hdfs://{authority}"))
+        .with_config(settings)
+        .build()
+        .map_err(|e| Error::Store {
+            url: format!("hdfs://{authority}"),
+            message: e.to_string(),
+        })
+}
+
+fn s3(bucket: &str, conf: &HadoopConf) -> Result<object_store::aws::AmazonS3> {
+    let settings = conf.s3a();
+    let mut builder = AmazonS3Builder::from_env().with_bucket_name(bucket);
+    if let Some(endpoint) = &settings.endpoint {
+        builder = builder
+            .with_endpoint(endpoint)
+            .with_allow_http(endpoint.starts_with("http://"));
+    }
+    if let Some(key) = &settings.access_key {
+        builder = builder.with_access_key_id(key);
+    }
+    if let Some(secret) = &settings.secret_key {
+        builder = builder.with_secret_access_key(secret);
+    }
+    if let Some(region) = &settings.region {
+        builder = builder.with_region(region);
+    }
+    builder
+        .with_virtual_hosted_style_request(!settings.path_style_access)
+        .build()
+        .map_err(|e| Error::Store {
+            url: format!("s3://{bucket}"),
+            message: e.to_string(),
+        })
+}
+
+fn bad_url(url: &str) -> Error {
+    Error::Url {
+        url: url.to_string(),
+        message: "expected scheme://authority/path, such as hdfs://namenode:8020/data".into(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bare_paths_resolve_against_the_default_file_system() {
+        let mut conf = HadoopConf::empty();
+        assert!(qualify("/tmp/x", &conf)
+            .unwrap()
+            .starts_with("file:///tmp/x"));
+        conf.set("fs.defaultFS", "hdfs://nn:8020/");
+        assert_eq!(
+            qualify("/data/in", &conf).unwrap(),
+            "hdfs://nn:8020/data/in"
+        );
+        assert_eq!(qualify("s3a://b/k", &conf).unwrap(), "s3a://b/k");
+        assert_eq!(qualify("file:/tmp/y", &conf).unwrap(), "file:///tmp/y");
+        let err = qualify("data/in", &conf).unwrap_err().to_string();
+        assert!(err.contains("/data/in"), "{err}");
+    }
+
+    #[test]
+    fn unknown_schemes_name_the_ones_that_work() {
+        let err = resolve("gopher://x/y", &HadoopConf::empty())
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("gopher"), "{err}");
+        assert!(err.contains("hdfs://"), "{err}");
+    }
+
+    #[test]
+    fn local_paths_resolve_to_the_local_store() {
+        let dir = std::env::temp_dir();
+        let resolved = resolve(dir.to_str().unwrap(), &HadoopConf::empty()).unwrap();
+        assert!(resolved.url.starts_with("file:///"), "{}", resolved.url);
+        assert_eq!(
+            resolved.path.as_ref(),
+            dir.to_str().unwrap().trim_matches('/')
+        );
+    }
+}

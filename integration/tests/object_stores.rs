@@ -1,0 +1,138 @@
+//! Reading and writing the mini cluster's HDFS and S3 through the object stores ember resolves
+//! paths to.
+
+use ember_hadoop::{resolve, HadoopConf};
+use futures::TryStreamExt;
+use object_store::{ObjectStoreExt, PutPayload};
+use std::process::Command;
+
+fn conf() -> HadoopConf {
+    HadoopConf::load_dir(&ember_integration::conf_dir()).unwrap()
+}
+
+/// Bytes that differ from block to block, over several 1 MiB HDFS blocks.
+fn payload() -> Vec<u8> {
+    (0..(3 << 20) + 12_345u32)
+        .map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8)
+        .collect()
+}
+
+async fn round_trip(url: &str) {
+    let resolved = resolve(url, &conf()).unwrap();
+    let data = payload();
+    resolved
+        .store
+        .put(&resolved.path, PutPayload::from(data.clone()))
+        .await
+        .unwrap();
+    let back = resolved
+        .store
+        .get(&resolved.path)
+        .await
+        .unwrap()
+        .bytes()
+        .await
+        .unwrap();
+    assert_eq!(back.len(), data.len(), "{url}");
+    assert!(back == data, "{url}: the bytes read back differ");
+    let range = resolved
+        .store
+        .get_range(&resolved.path, 1_048_000..1_049_000)
+        .await
+        .unwrap();
+    assert_eq!(
+        &range[..],
+        &data[1_048_000..1_049_000],
+        "{url}: a range across a block edge"
+    );
+    let parent = resolved.path.parts().count() - 1;
+    let prefix: object_store::path::Path = resolved.path.parts().take(parent).collect();
+    let listed: Vec<_> = resolved
+        .store
+        .list(Some(&prefix))
+        .try_collect()
+        .await
+        .unwrap();
+    assert!(listed
+        .iter()
+        .any(|m| m.location == resolved.path && m.size == data.len() as u64));
+    resolved.store.delete(&resolved.path).await.unwrap();
+    assert!(
+        resolved.store.head(&resolved.path).await.is_err(),
+        "{url}: deleted"
+    );
+}
+
+#[tokio::test]
+async fn hdfs_paths_round_trip_through_the_namenode_and_datanodes() {
+    let fs = conf().default_fs();
+    round_trip(&format!(
+        "{}/ember-it/full-url.bin",
+        fs.trim_end_matches('/')
+    ))
+    .await;
+    // A bare path means the default file system, HDFS here.
+    round_trip("/ember-it/bare-path.bin").await;
+}
+
+#[tokio::test]
+async fn s3a_paths_round_trip_through_the_s3_server() {
+    let endpoint = ember_integration::s3_endpoint();
+    let made = Command::new("curl")
+        .args(["-sf", "-X", "PUT", &format!("{endpoint}/ember-it")])
+        .status()
+        .unwrap();
+    assert!(made.success(), "creating the bucket");
+    round_trip("s3a://ember-it/data/object.bin").await;
+    round_trip("s3://ember-it/other.bin").await;
+}
+
+#[tokio::test]
+async fn local_paths_round_trip_too() {
+    let dir = std::env::temp_dir().join(format!("ember-it-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    round_trip(&format!("file://{}/local.bin", dir.display())).await;
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[tokio::test]
+async fn hadoop_reads_what_ember_writes_and_ember_reads_what_hadoop_writes() {
+    let data = payload();
+    let local = std::env::temp_dir().join(format!("ember-it-cross-{}", std::process::id()));
+    std::fs::create_dir_all(&local).unwrap();
+
+    let ours = resolve("/ember-it/cross/from-ember.bin", &conf()).unwrap();
+    ours.store
+        .put(&ours.path, PutPayload::from(data.clone()))
+        .await
+        .unwrap();
+    let fetched = local.join("from-ember.bin");
+    assert!(ember_integration::hadoop_fs(&[
+        "-get",
+        "/ember-it/cross/from-ember.bin",
+        fetched.to_str().unwrap()
+    ]));
+    assert!(
+        std::fs::read(&fetched).unwrap() == data,
+        "Hadoop read other bytes"
+    );
+
+    let source = local.join("from-hadoop.bin");
+    std::fs::write(&source, &data).unwrap();
+    assert!(ember_integration::hadoop_fs(&[
+        "-put",
+        source.to_str().unwrap(),
+        "/ember-it/cross/from-hadoop.bin"
+    ]));
+    let theirs = resolve("/ember-it/cross/from-hadoop.bin", &conf()).unwrap();
+    let back = theirs
+        .store
+        .get(&theirs.path)
+        .await
+        .unwrap()
+        .bytes()
+        .await
+        .unwrap();
+    assert!(back == data, "ember read other bytes");
+    std::fs::remove_dir_all(&local).unwrap();
+}
