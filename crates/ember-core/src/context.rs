@@ -290,7 +290,7 @@ impl Context {
     /// # Errors
     /// A path that matches nothing, or a directory that cannot be listed.
     pub fn text_file(&self, path: &str, min_partitions: usize) -> Result<Rdd<String>> {
-        let files = list_input_files(path)?;
+        let files = list_input_files(path, &self.inner.env)?;
         let splits = compute_splits(&files, self.min_partitions(min_partitions));
         Ok(Rdd::from_impl(
             self,
@@ -310,7 +310,7 @@ impl Context {
         path: &str,
         min_partitions: usize,
     ) -> Result<Rdd<(String, String)>> {
-        let files = list_input_files(path)?;
+        let files = list_input_files(path, &self.inner.env)?;
         let groups = group_files(files, self.min_partitions(min_partitions));
         Ok(Rdd::from_impl(
             self,

@@ -6,6 +6,7 @@ use crate::conf::{keys, EmberConf};
 use crate::data::Data;
 use crate::error::{Error, Result};
 use crate::network::executor_link::ExecutorLink;
+use crate::rdd::StoreCache;
 use crate::shuffle::{MapOutputTracker, MapStatus, ShuffleManager};
 use crate::storage::{BlockId, BlockManager, BlockManagerMaster, MemoryManager};
 use std::sync::{Arc, OnceLock};
@@ -29,6 +30,10 @@ pub struct Env {
     pub broadcast_manager: BroadcastManager,
     /// On an executor: the driver and the other executors. Unset in the driver.
     pub(crate) link: OnceLock<Arc<ExecutorLink>>,
+    /// Hadoop's configuration: `$HADOOP_CONF_DIR` and the `ember.hadoop.*` settings.
+    pub hadoop: ember_hadoop::HadoopConf,
+    /// One object store per file system this process reads or writes.
+    stores: StoreCache,
     // Removed, with everything in it, when the Env goes.
     _scratch: tempfile::TempDir,
 }
@@ -79,6 +84,8 @@ impl Env {
             block_manager_master: BlockManagerMaster::default(),
             broadcast_manager: BroadcastManager::default(),
             link: OnceLock::new(),
+            hadoop: ember_hadoop::HadoopConf::from_env()?.with_overrides(conf.iter()),
+            stores: StoreCache::default(),
             _scratch: scratch,
         })
     }
@@ -128,5 +135,28 @@ impl Env {
                 None
             }
         }
+    }
+
+    /// `url` (or a bare path) resolved to its object store, which is kept for later calls.
+    ///
+    /// # Errors
+    /// A scheme ember cannot read, or a store that cannot be set up.
+    pub(crate) fn resolve(&self, url: &str) -> Result<ember_hadoop::ResolvedPath> {
+        self.stores.resolve(url, &self.hadoop)
+    }
+
+    /// The block size input splits of `url` are capped at: `dfs.blocksize` on HDFS,
+    /// `fs.s3a.block.size` on S3 (Hadoop's defaults: 128 MiB and 32 MiB).
+    pub(crate) fn block_size(&self, url: &str) -> u64 {
+        let (key, default) = if url.starts_with("hdfs://") {
+            ("dfs.blocksize", 128 << 20)
+        } else {
+            ("fs.s3a.block.size", 32 << 20)
+        };
+        self.hadoop
+            .get(key)
+            .and_then(|v| crate::conf::parse_bytes(&v, 1).ok())
+            .filter(|&b| b > 0)
+            .unwrap_or(default)
     }
 }

@@ -93,6 +93,9 @@ pub enum Error {
         /// What went wrong.
         message: String,
     },
+    /// Hadoop's configuration or file systems.
+    #[error(transparent)]
+    Hadoop(#[from] ember_hadoop::Error),
     /// A bug in ember.
     #[error("internal error: {0}; please report this as a bug")]
     Internal(String),

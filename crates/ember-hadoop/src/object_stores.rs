@@ -34,26 +34,65 @@ pub struct ResolvedPath {
 /// # Errors
 /// A scheme ember does not read, a malformed URL, or a store that cannot be configured.
 pub fn resolve(path: &str, conf: &HadoopConf) -> Result<ResolvedPath> {
+    let location = locate(path, conf)?;
+    Ok(ResolvedPath {
+        store: store_for(&location.store_url, conf)?,
+        path: location.path,
+        url: location.url,
+    })
+}
+
+/// Where a path is, before any store is made: for callers that keep one store per
+/// [`Location::store_url`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Location {
+    /// The fully qualified URL.
+    pub url: String,
+    /// The store's URL: scheme and authority, such as `hdfs://nn:8020` or `s3a://bucket`.
+    pub store_url: String,
+    /// The path inside the store.
+    pub path: ObjectPath,
+}
+
+/// Qualifies `path` and splits it into its store and the path inside.
+///
+/// # Errors
+/// A malformed URL or path.
+pub fn locate(path: &str, conf: &HadoopConf) -> Result<Location> {
     let url = qualify(path, conf)?;
     let (scheme, rest) = url.split_once("://").ok_or_else(|| bad_url(&url))?;
     let (authority, key) = rest.split_once('/').unwrap_or((rest, ""));
-    let store: Arc<dyn ObjectStore> = match scheme {
-        "file" if authority.is_empty() => Arc::new(LocalFileSystem::new()),
-        "hdfs" => Arc::new(hdfs(authority, conf)?),
-        "s3" | "s3a" => Arc::new(s3(authority, conf)?),
-        "file" => return Err(bad_url(&url)),
-        other => {
-            return Err(Error::UnsupportedScheme {
-                url: url.clone(),
-                scheme: other.to_string(),
-            })
-        }
-    };
     let path = ObjectPath::from_url_path(key).map_err(|e| Error::Url {
         url: url.clone(),
         message: e.to_string(),
     })?;
-    Ok(ResolvedPath { store, path, url })
+    Ok(Location {
+        store_url: format!("{scheme}://{authority}"),
+        url,
+        path,
+    })
+}
+
+/// The store for `store_url` (a [`Location::store_url`]).
+///
+/// # Errors
+/// A scheme ember does not read, or a store that cannot be configured.
+pub fn store_for(store_url: &str, conf: &HadoopConf) -> Result<Arc<dyn ObjectStore>> {
+    let (scheme, authority) = store_url
+        .split_once("://")
+        .ok_or_else(|| bad_url(store_url))?;
+    Ok(match scheme {
+        "file" if authority.is_empty() => Arc::new(LocalFileSystem::new()),
+        "hdfs" => Arc::new(hdfs(authority, conf)?),
+        "s3" | "s3a" => Arc::new(s3(authority, conf)?),
+        "file" => return Err(bad_url(store_url)),
+        other => {
+            return Err(Error::UnsupportedScheme {
+                url: store_url.to_string(),
+                scheme: other.to_string(),
+            })
+        }
+    })
 }
 
 /// `path` as a URL: bare paths are resolved against `fs.defaultFS` (relative ones against the

@@ -11,6 +11,7 @@ mod combined;
 mod map_partitions;
 mod numeric;
 mod pair;
+mod remote_input;
 mod save;
 mod shuffled;
 mod sources;
@@ -23,6 +24,7 @@ pub use numeric::{Numeric, StatCounter};
 pub use pair::{CoGrouped, FullJoined};
 
 pub(crate) use combined::UnionRdd;
+pub(crate) use remote_input::StoreCache;
 pub(crate) use sources::{slice, EmptyRdd, ParallelCollectionRdd, RangeRdd, SliceOwner};
 pub(crate) use text_file::{
     compute_splits, group_files, list_input_files, TextFileRdd, WholeTextFilesRdd,

@@ -162,6 +162,9 @@ mod tests {
     fn slices_are_contiguous_and_even() {
         let s = slice((0..10).collect::<Vec<_>>(), 3);
         assert_eq!(s, vec![vec![0, 1, 2], vec![3, 4, 5], vec![6, 7, 8, 9]]);
-        assert_eq!(slice(Vec::<u8>::new(), 2), vec![vec![], vec![]]);
+        assert_eq!(
+            slice(Vec::<u8>::new(), 2),
+            vec![Vec::<u8>::new(), Vec::new()]
+        );
     }
 }

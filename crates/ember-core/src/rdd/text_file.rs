@@ -1,17 +1,22 @@
-//! Text input: `text_file` and `whole_text_files` over local files (Spark's `HadoopRDD` with
-//! `TextInputFormat`, and `WholeTextFileRDD`).
+//! Text input: `text_file` and `whole_text_files` (Spark's `HadoopRDD` with `TextInputFormat`,
+//! and `WholeTextFileRDD`).
 //!
 //! Paths may be files, directories (their files, skipping names starting with `_` or `.` as
-//! Hadoop does), glob patterns, or several of those separated by commas; `file://` prefixes are
-//! accepted. Gzip files (`.gz`) are read whole by one task, since gzip cannot be split.
+//! Hadoop does), glob patterns, or several of those separated by commas. `hdfs://`, `s3://`,
+//! `s3a://` and `file://` URLs are read; a bare path is resolved against `fs.defaultFS`, as in
+//! Spark, so it means HDFS when `HADOOP_CONF_DIR` says so and the local disk otherwise. Local
+//! files are read directly, remote ones through `ember-hadoop`'s object stores. Gzip files
+//! (`.gz`) are read whole by one task, since gzip cannot be split.
 //!
 //! Splits follow Hadoop's `FileInputFormat`: the goal size is the total size over the requested
-//! minimum partitions, capped at the block size (`fs.local.block.size`, 32 MiB); a file's last
-//! split may be up to 10% larger. Lines follow `LineRecordReader`: a split that does not start at
+//! minimum partitions, capped at the file's block size (`dfs.blocksize` on HDFS,
+//! `fs.s3a.block.size` on S3, 32 MiB locally); a file's last split may be up to 10% larger. Lines follow `LineRecordReader`: a split that does not start at
 //! the beginning of the file skips its first (partial) line, and every split reads the line
 //! that starts at its end, so each line is read exactly once.
 
+use super::remote_input::{list_remote, RangeReader};
 use super::{BoxIter, Dependency, RddBase, RddCompute, RddCore};
+use crate::env::Env;
 use crate::error::{Error, Result};
 use crate::task_context::{abort, TaskContext};
 use serde::{Deserialize, Serialize};
@@ -25,10 +30,26 @@ const LOCAL_BLOCK_SIZE: u64 = 32 << 20;
 /// Hadoop lets a file's last split be this much larger than the split size.
 const SPLIT_SLOP: f64 = 1.1;
 
+/// An input file: a local path, or the URL of a remote one.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub(crate) struct InputFile {
+    pub path: String,
+    pub len: u64,
+    /// Splits are at most this long.
+    pub block_size: u64,
+}
+
+impl InputFile {
+    fn is_remote(path: &str) -> bool {
+        path.contains("://")
+    }
+}
+
 /// A byte range of one file.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub(crate) struct FileSplit {
-    pub path: PathBuf,
+    /// A local path, or the URL of a remote file.
+    pub path: String,
     pub start: u64,
     pub length: u64,
     /// Gzip: read the whole file, decompressed.
@@ -39,34 +60,58 @@ pub(crate) struct FileSplit {
 ///
 /// # Errors
 /// A path that matches nothing: `input path does not exist: ...`.
-pub(crate) fn list_input_files(paths: &str) -> Result<Vec<(PathBuf, u64)>> {
+pub(crate) fn list_input_files(paths: &str, env: &Env) -> Result<Vec<InputFile>> {
     let mut files = Vec::new();
     for raw in paths.split(',').map(str::trim).filter(|p| !p.is_empty()) {
-        let path = raw.strip_prefix("file://").unwrap_or(raw);
-        if let Some(scheme) = path.split_once("://").map(|(s, _)| s) {
-            return Err(Error::Input(format!(
-                "unsupported file system '{scheme}' in {raw}: only local paths (file://) are \
-                 readable in this build"
-            )));
-        }
-        let matches: Vec<PathBuf> = if path.contains(['*', '?', '[']) {
-            glob::glob(path)
-                .map_err(|e| Error::Input(format!("bad glob pattern {raw}: {e}")))?
-                .filter_map(std::result::Result::ok)
-                .collect()
-        } else {
-            vec![PathBuf::from(path)]
-        };
+        let url = ember_hadoop::object_stores::qualify(raw, &env.hadoop)?;
         let before = files.len();
-        for m in matches {
-            collect_files(&m, &mut files)?;
+        match url.strip_prefix("file://") {
+            Some(local) => list_local(local, raw, &mut files)?,
+            None => files.extend(list_remote(env, &url)?),
         }
-        if files.len() == before && !matches_empty_dir(path) {
+        let empty_dir = url.strip_prefix("file://").is_some_and(matches_empty_dir);
+        if files.len() == before && !empty_dir && !InputFile::is_remote_dir(env, &url) {
             return Err(Error::Input(format!("input path does not exist: {raw}")));
         }
     }
     files.sort();
     Ok(files)
+}
+
+impl InputFile {
+    /// Whether remote `url` is a directory (which may be empty).
+    fn is_remote_dir(env: &Env, url: &str) -> bool {
+        if !InputFile::is_remote(url) || url.contains(['*', '?', '[']) {
+            return false;
+        }
+        env.resolve(url).is_ok_and(|r| {
+            crate::network::runtime()
+                .block_on(r.store.list_with_delimiter(Some(&r.path)))
+                .is_ok_and(|l| !l.objects.is_empty() || !l.common_prefixes.is_empty())
+        })
+    }
+}
+
+/// The local files of `path` (a file, a directory or a glob).
+fn list_local(path: &str, raw: &str, files: &mut Vec<InputFile>) -> Result<()> {
+    let matches: Vec<PathBuf> = if path.contains(['*', '?', '[']) {
+        glob::glob(path)
+            .map_err(|e| Error::Input(format!("bad glob pattern {raw}: {e}")))?
+            .filter_map(std::result::Result::ok)
+            .collect()
+    } else {
+        vec![PathBuf::from(path)]
+    };
+    let mut found = Vec::new();
+    for m in matches {
+        collect_files(&m, &mut found)?;
+    }
+    files.extend(found.into_iter().map(|(path, len)| InputFile {
+        path: path.to_string_lossy().into_owned(),
+        len,
+        block_size: LOCAL_BLOCK_SIZE,
+    }));
+    Ok(())
 }
 
 fn matches_empty_dir(path: &str) -> bool {
@@ -101,39 +146,30 @@ fn collect_files(path: &Path, out: &mut Vec<(PathBuf, u64)>) -> Result<()> {
 }
 
 /// Splits files as Hadoop's `FileInputFormat.getSplits` does.
-pub(crate) fn compute_splits(files: &[(PathBuf, u64)], min_partitions: usize) -> Vec<FileSplit> {
-    let total: u64 = files.iter().map(|f| f.1).sum();
+pub(crate) fn compute_splits(files: &[InputFile], min_partitions: usize) -> Vec<FileSplit> {
+    let total: u64 = files.iter().map(|f| f.len).sum();
     let goal = total / min_partitions.max(1) as u64;
-    let split_size = goal.clamp(1, LOCAL_BLOCK_SIZE);
     let mut splits = Vec::new();
-    for (path, len) in files {
-        let gzip = path.extension().is_some_and(|e| e == "gz");
-        if gzip || *len == 0 {
-            splits.push(FileSplit {
-                path: path.clone(),
-                start: 0,
-                length: *len,
-                gzip,
-            });
+    for file in files {
+        let split = |start: u64, length: u64, gzip: bool| FileSplit {
+            path: file.path.clone(),
+            start,
+            length,
+            gzip,
+        };
+        let gzip = file.path.ends_with(".gz");
+        if gzip || file.len == 0 {
+            splits.push(split(0, file.len, gzip));
             continue;
         }
-        let mut remaining = *len;
+        let split_size = goal.clamp(1, file.block_size);
+        let mut remaining = file.len;
         while remaining as f64 / split_size as f64 > SPLIT_SLOP {
-            splits.push(FileSplit {
-                path: path.clone(),
-                start: len - remaining,
-                length: split_size,
-                gzip,
-            });
+            splits.push(split(file.len - remaining, split_size, false));
             remaining -= split_size;
         }
         if remaining > 0 {
-            splits.push(FileSplit {
-                path: path.clone(),
-                start: len - remaining,
-                length: remaining,
-                gzip,
-            });
+            splits.push(split(file.len - remaining, remaining, false));
         }
     }
     splits
@@ -159,25 +195,27 @@ impl RddBase for TextFileRdd {
 }
 
 impl RddCompute<String> for TextFileRdd {
-    fn compute(&self, partition: usize, _: &Arc<TaskContext>) -> Result<BoxIter<String>> {
-        Ok(Box::new(LineReader::open(&self.splits[partition])?))
+    fn compute(&self, partition: usize, tc: &Arc<TaskContext>) -> Result<BoxIter<String>> {
+        Ok(Box::new(LineReader::open(
+            &self.splits[partition],
+            tc.env(),
+        )?))
     }
 }
 
 /// Reads the lines of one split.
 struct LineReader {
     input: Box<dyn BufRead>,
-    path: PathBuf,
+    path: String,
     position: u64,
     end: u64,
     buffer: Vec<u8>,
 }
 
 impl LineReader {
-    fn open(split: &FileSplit) -> Result<Self> {
-        let file = File::open(&split.path).map_err(|e| Error::io(&split.path, e))?;
+    fn open(split: &FileSplit, env: &Env) -> Result<Self> {
         if split.gzip {
-            let decoder = flate2::read::MultiGzDecoder::new(file);
+            let decoder = flate2::read::MultiGzDecoder::new(open_from(&split.path, 0, env)?);
             return Ok(LineReader {
                 input: Box::new(BufReader::with_capacity(1 << 20, decoder)),
                 path: split.path.clone(),
@@ -186,11 +224,11 @@ impl LineReader {
                 buffer: Vec::new(),
             });
         }
-        let mut file = file;
-        file.seek(SeekFrom::Start(split.start))
-            .map_err(|e| Error::io(&split.path, e))?;
         let mut reader = LineReader {
-            input: Box::new(BufReader::with_capacity(1 << 20, file)),
+            input: Box::new(BufReader::with_capacity(
+                1 << 20,
+                open_from(&split.path, split.start, env)?,
+            )),
             path: split.path.clone(),
             position: split.start,
             end: split.start + split.length,
@@ -238,19 +276,30 @@ impl Iterator for LineReader {
     }
 }
 
+/// `path` (local or remote) as a byte stream from offset `start`.
+fn open_from(path: &str, start: u64, env: &Env) -> Result<Box<dyn Read + Send>> {
+    if InputFile::is_remote(path) {
+        return Ok(Box::new(RangeReader::open(env, path, start)?));
+    }
+    let mut file = File::open(path).map_err(|e| Error::io(path, e))?;
+    file.seek(SeekFrom::Start(start))
+        .map_err(|e| Error::io(path, e))?;
+    Ok(Box::new(file))
+}
+
 /// Whole files as `(path, contents)`, files grouped into partitions of similar size.
 #[derive(Serialize, Deserialize)]
 pub(crate) struct WholeTextFilesRdd {
     pub core: RddCore,
-    pub groups: Vec<Vec<PathBuf>>,
+    pub groups: Vec<Vec<String>>,
 }
 
 /// Groups files into at most `partitions` groups of similar total size (greedy, largest first).
-pub(crate) fn group_files(mut files: Vec<(PathBuf, u64)>, partitions: usize) -> Vec<Vec<PathBuf>> {
+pub(crate) fn group_files(mut files: Vec<InputFile>, partitions: usize) -> Vec<Vec<String>> {
     let groups = partitions.clamp(1, files.len().max(1));
-    files.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
-    let mut out: Vec<(u64, Vec<PathBuf>)> = vec![(0, Vec::new()); groups];
-    for (path, len) in files {
+    files.sort_by(|a, b| b.len.cmp(&a.len).then_with(|| a.path.cmp(&b.path)));
+    let mut out: Vec<(u64, Vec<String>)> = vec![(0, Vec::new()); groups];
+    for InputFile { path, len, .. } in files {
         if let Some(smallest) = out.iter_mut().min_by_key(|g| g.0) {
             smallest.0 += len;
             smallest.1.push(path);
@@ -278,23 +327,36 @@ impl RddBase for WholeTextFilesRdd {
 }
 
 impl RddCompute<(String, String)> for WholeTextFilesRdd {
-    fn compute(&self, partition: usize, _: &Arc<TaskContext>) -> Result<BoxIter<(String, String)>> {
+    fn compute(
+        &self,
+        partition: usize,
+        tc: &Arc<TaskContext>,
+    ) -> Result<BoxIter<(String, String)>> {
         let group = self.groups[partition].clone();
-        Ok(Box::new(group.into_iter().map(|path| {
-            let contents = read_whole(&path).unwrap_or_else(|e| abort(e));
-            let absolute = std::path::absolute(&path).unwrap_or(path);
-            (format!("file:{}", absolute.display()), contents)
+        let env = tc.env().clone();
+        Ok(Box::new(group.into_iter().map(move |path| {
+            let contents = read_whole(&path, &env).unwrap_or_else(|e| abort(e));
+            (display_path(&path), contents)
         })))
     }
 }
 
-fn read_whole(path: &Path) -> Result<String> {
-    let file = File::open(path).map_err(|e| Error::io(path, e))?;
+/// How Spark names a file in `whole_text_files`: `file:/absolute/path`, or the URL.
+fn display_path(path: &str) -> String {
+    if InputFile::is_remote(path) {
+        return path.to_string();
+    }
+    let absolute = std::path::absolute(path).unwrap_or_else(|_| PathBuf::from(path));
+    format!("file:{}", absolute.display())
+}
+
+fn read_whole(path: &str, env: &Env) -> Result<String> {
     let mut bytes = Vec::new();
-    let read = if path.extension().is_some_and(|e| e == "gz") {
-        flate2::read::MultiGzDecoder::new(file).read_to_end(&mut bytes)
+    let input = open_from(path, 0, env)?;
+    let read = if path.ends_with(".gz") {
+        flate2::read::MultiGzDecoder::new(input).read_to_end(&mut bytes)
     } else {
-        BufReader::new(file).read_to_end(&mut bytes)
+        BufReader::new(input).read_to_end(&mut bytes)
     };
     read.map_err(|e| Error::io(path, e))?;
     Ok(String::from_utf8(bytes)
@@ -305,10 +367,23 @@ fn read_whole(path: &Path) -> Result<String> {
 mod tests {
     use super::*;
 
-    fn read_all(files: &[(PathBuf, u64)], min_partitions: usize) -> Vec<String> {
+    fn env() -> Env {
+        Env::new(&crate::EmberConf::empty(), "driver", 1).unwrap()
+    }
+
+    fn local(path: &std::path::Path, len: u64) -> InputFile {
+        InputFile {
+            path: path.to_string_lossy().into_owned(),
+            len,
+            block_size: LOCAL_BLOCK_SIZE,
+        }
+    }
+
+    fn read_all(files: &[InputFile], min_partitions: usize) -> Vec<String> {
+        let env = env();
         compute_splits(files, min_partitions)
             .iter()
-            .flat_map(|s| LineReader::open(s).unwrap())
+            .flat_map(|s| LineReader::open(s, &env).unwrap())
             .collect()
     }
 
@@ -322,7 +397,7 @@ mod tests {
         std::fs::write(&path, lines.join("\r\n") + "\n").unwrap();
         let len = std::fs::metadata(&path).unwrap().len();
         for parts in [1, 2, 3, 7, 64, 1000] {
-            let got = read_all(&[(path.clone(), len)], parts);
+            let got = read_all(&[local(&path, len)], parts);
             assert_eq!(got, lines, "{parts} partitions");
         }
     }
@@ -333,10 +408,10 @@ mod tests {
         std::fs::write(dir.path().join("a.txt"), "a\n").unwrap();
         std::fs::write(dir.path().join("_SUCCESS"), "").unwrap();
         std::fs::write(dir.path().join(".a.crc"), "x").unwrap();
-        let files = list_input_files(dir.path().to_str().unwrap()).unwrap();
+        let files = list_input_files(dir.path().to_str().unwrap(), &env()).unwrap();
         assert_eq!(files.len(), 1);
         let missing = dir.path().join("nope");
-        let err = list_input_files(missing.to_str().unwrap()).unwrap_err();
+        let err = list_input_files(missing.to_str().unwrap(), &env()).unwrap_err();
         assert!(
             err.to_string().contains("input path does not exist"),
             "{err}"
@@ -346,7 +421,7 @@ mod tests {
     #[test]
     fn files_are_grouped_by_size() {
         let files = (0..10)
-            .map(|i| (PathBuf::from(format!("f{i}")), 10 * i))
+            .map(|i| local(std::path::Path::new(&format!("f{i}")), 10 * i))
             .collect();
         let groups = group_files(files, 3);
         assert_eq!(groups.len(), 3);
