@@ -60,3 +60,36 @@ pub fn hadoop_fs(args: &[&str]) -> bool {
         .map(|s| s.success())
         .unwrap_or(false)
 }
+
+/// Hadoop's own view of an HDFS file's blocks, through `FileSystem.getFileBlockLocations`:
+/// `(offset, length, hosts)` per block.
+///
+/// # Panics
+/// As [`hadoop_fs`], or when the file does not exist.
+pub fn hadoop_block_hosts(url: &str) -> Vec<(u64, u64, Vec<String>)> {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let classpath = std::fs::read_to_string(root.join("target/classpath.txt"))
+        .expect("integration/ is built: run `scripts/minicluster up`");
+    let classpath = format!(
+        "{}:{}:{}",
+        conf_dir().display(),
+        root.join("target/classes").display(),
+        classpath.trim()
+    );
+    let out = std::process::Command::new("java")
+        .args(["-cp", &classpath, "org.ember.integration.BlockHosts", url])
+        .stderr(std::process::Stdio::null())
+        .output()
+        .expect("java runs");
+    assert!(out.status.success(), "BlockHosts {url} failed");
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter_map(|line| {
+            let mut fields = line.split(' ');
+            let offset = fields.next()?.parse().ok()?;
+            let length = fields.next()?.parse().ok()?;
+            let hosts = fields.next()?.split(',').map(str::to_string).collect();
+            Some((offset, length, hosts))
+        })
+        .collect()
+}

@@ -125,3 +125,31 @@ fn directories_and_globs_on_hdfs_and_s3() {
         assert!(missing.contains("input path does not exist"), "{missing}");
     }
 }
+
+#[test]
+fn hdfs_splits_prefer_the_hosts_hadoop_reports_for_their_blocks() {
+    let text = lines(30_000, 7).join("\n") + "\n";
+    let url = format!(
+        "{}/ember-it/text/located.txt",
+        conf().default_fs().trim_end_matches('/')
+    );
+    put(&url, &text);
+    let blocks = ember_integration::hadoop_block_hosts(&url);
+    assert!(blocks.len() >= 3, "{blocks:?}");
+    let ctx = context("local[2]");
+    let rdd = ctx.text_file(&url, 0).unwrap();
+    // Splits are capped at the 1 MiB block size, so each split is one block.
+    assert_eq!(rdd.num_partitions(), blocks.len());
+    for (p, (_, _, hosts)) in blocks.iter().enumerate() {
+        let mut want = hosts.clone();
+        want.sort();
+        let mut got = rdd.preferred_locations(p);
+        got.sort();
+        assert_eq!(got, want, "split {p}");
+        assert!(
+            got.iter()
+                .all(|h| h.starts_with("127.0.0.") && h != "127.0.0.1"),
+            "{got:?}"
+        );
+    }
+}

@@ -3,8 +3,8 @@
 //! This crate owns Hadoop's configuration files ([`HadoopConf`]: `core-site.xml`,
 //! `hdfs-site.xml`, `yarn-site.xml` of `HADOOP_CONF_DIR`, with Hadoop's rules for `final` and
 //! `${...}`) and the object store registry ([`resolve`]: `hdfs://`, `s3://`/`s3a://`,
-//! `file://` and bare paths to an `object_store`). It will own the HDFS block locations, Hadoop
-//! IPC with SASL, token files and rack resolution. It knows nothing of ember's engine:
+//! `file://` and bare paths to an `object_store`). and HDFS block locations
+//! ([`block_locations`]). It will own Hadoop IPC with SASL, token files and rack resolution. It knows nothing of ember's engine:
 //! `ember-core` reads and writes through it.
 //!
 //! ```
@@ -21,10 +21,12 @@
 //! ```
 #![deny(missing_docs)]
 
+pub mod block_locations;
 mod conf;
 mod error;
 pub mod object_stores;
 
+pub use block_locations::{block_locations, BlockLocation};
 pub use conf::{HadoopConf, S3aSettings, HADOOP_CONF_DIR, SITE_FILES};
 pub use error::{Error, Result};
 pub use object_stores::{resolve, ResolvedPath};

@@ -290,6 +290,12 @@ impl<T: Data> Rdd<T> {
             .with_op("sort_by", super::map_partitions::ValuesOp))
     }
 
+    /// Hosts where partition `partition` is cheapest to compute (Spark's `preferredLocations`):
+    /// for a file on HDFS, those holding most of its split's bytes.
+    pub fn preferred_locations(&self, partition: usize) -> Vec<String> {
+        self.rdd_ref().base().preferred_locations(partition)
+    }
+
     /// Keeps this RDD's partitions at `level` once computed, so later actions reuse them.
     /// Evicted or lost partitions are recomputed from the lineage.
     pub fn persist(&self, level: StorageLevel) -> Rdd<T> {

@@ -36,10 +36,15 @@ pub(crate) fn list_remote(env: &Env, url: &str) -> Result<Vec<InputFile>> {
         None => (url.to_string(), None),
     };
     let resolved = env.resolve(&base)?;
-    let file = |meta: &object_store::ObjectMeta| InputFile {
-        path: join_url(&resolved, &meta.location),
-        len: meta.size,
-        block_size,
+    let file = |meta: &object_store::ObjectMeta| {
+        let path = join_url(&resolved, &meta.location);
+        let blocks = hdfs_blocks(env, &path, meta.size);
+        InputFile {
+            block_size: blocks.first().map_or(block_size, |b| b.length.max(1)),
+            path,
+            len: meta.size,
+            blocks,
+        }
     };
     let store = resolved.store.clone();
     let location = resolved.path.clone();
@@ -63,6 +68,23 @@ pub(crate) fn list_remote(env: &Env, url: &str) -> Result<Vec<InputFile>> {
         .collect();
     files.sort_by(|a, b| a.path.cmp(&b.path));
     Ok(files)
+}
+
+/// The blocks of an HDFS file, for splits to prefer the hosts holding them. Locations are a
+/// hint: when the NameNode will not tell, the file is read without them (and a warning says so).
+fn hdfs_blocks(env: &Env, url: &str, len: u64) -> Vec<ember_hadoop::BlockLocation> {
+    let Some(rest) = url.strip_prefix("hdfs://") else {
+        return Vec::new();
+    };
+    let (authority, path) = rest.split_once('/').unwrap_or((rest, ""));
+    let asked = ember_hadoop::block_locations(&env.hadoop, authority, path, len);
+    match runtime().block_on(asked) {
+        Ok(blocks) => blocks,
+        Err(e) => {
+            tracing::warn!("{e}; its splits get no preferred locations");
+            Vec::new()
+        }
+    }
 }
 
 /// The full URL of `location` in the store of `resolved`.

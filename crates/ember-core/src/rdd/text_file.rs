@@ -31,12 +31,14 @@ const LOCAL_BLOCK_SIZE: u64 = 32 << 20;
 const SPLIT_SLOP: f64 = 1.1;
 
 /// An input file: a local path, or the URL of a remote one.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct InputFile {
     pub path: String,
     pub len: u64,
     /// Splits are at most this long.
     pub block_size: u64,
+    /// HDFS blocks: where each byte range has replicas. Empty elsewhere.
+    pub blocks: Vec<ember_hadoop::BlockLocation>,
 }
 
 impl InputFile {
@@ -54,6 +56,8 @@ pub(crate) struct FileSplit {
     pub length: u64,
     /// Gzip: read the whole file, decompressed.
     pub gzip: bool,
+    /// Hosts holding the split's bytes, those with the most first.
+    pub hosts: Vec<String>,
 }
 
 /// Expands a user's path argument into the input files, sorted.
@@ -74,11 +78,34 @@ pub(crate) fn list_input_files(paths: &str, env: &Env) -> Result<Vec<InputFile>>
             return Err(Error::Input(format!("input path does not exist: {raw}")));
         }
     }
-    files.sort();
+    files.sort_by(|a, b| a.path.cmp(&b.path));
     Ok(files)
 }
 
 impl InputFile {
+    /// The hosts with replicas of bytes `start..start + length`, those holding the most first
+    /// (Hadoop's `getSplitHosts`).
+    fn hosts_of(&self, start: u64, length: u64) -> Vec<String> {
+        let end = start + length;
+        let mut bytes: Vec<(String, u64)> = Vec::new();
+        for block in &self.blocks {
+            let overlap = end
+                .min(block.offset + block.length)
+                .saturating_sub(start.max(block.offset));
+            if overlap == 0 {
+                continue;
+            }
+            for host in &block.hosts {
+                match bytes.iter_mut().find(|(h, _)| h == host) {
+                    Some((_, n)) => *n += overlap,
+                    None => bytes.push((host.clone(), overlap)),
+                }
+            }
+        }
+        bytes.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+        bytes.into_iter().map(|(h, _)| h).collect()
+    }
+
     /// Whether remote `url` is a directory (which may be empty).
     fn is_remote_dir(env: &Env, url: &str) -> bool {
         if !InputFile::is_remote(url) || url.contains(['*', '?', '[']) {
@@ -110,6 +137,7 @@ fn list_local(path: &str, raw: &str, files: &mut Vec<InputFile>) -> Result<()> {
         path: path.to_string_lossy().into_owned(),
         len,
         block_size: LOCAL_BLOCK_SIZE,
+        blocks: Vec::new(),
     }));
     Ok(())
 }
@@ -156,6 +184,7 @@ pub(crate) fn compute_splits(files: &[InputFile], min_partitions: usize) -> Vec<
             start,
             length,
             gzip,
+            hosts: file.hosts_of(start, if gzip { file.len } else { length }),
         };
         let gzip = file.path.ends_with(".gz");
         if gzip || file.len == 0 {
@@ -188,6 +217,9 @@ impl RddBase for TextFileRdd {
     }
     fn num_partitions(&self) -> usize {
         self.splits.len()
+    }
+    fn preferred_locations(&self, partition: usize) -> Vec<String> {
+        self.splits[partition].hosts.clone()
     }
     fn dependencies(&self) -> Vec<Dependency> {
         Vec::new()
@@ -376,6 +408,7 @@ mod tests {
             path: path.to_string_lossy().into_owned(),
             len,
             block_size: LOCAL_BLOCK_SIZE,
+            blocks: Vec::new(),
         }
     }
 
@@ -416,6 +449,31 @@ mod tests {
             err.to_string().contains("input path does not exist"),
             "{err}"
         );
+    }
+
+    #[test]
+    fn a_split_prefers_the_hosts_holding_most_of_its_bytes() {
+        let block = |offset: u64, hosts: &[&str]| ember_hadoop::BlockLocation {
+            offset,
+            length: 100,
+            hosts: hosts.iter().map(|h| h.to_string()).collect(),
+        };
+        let file = InputFile {
+            path: "hdfs://nn/f".into(),
+            len: 300,
+            block_size: 100,
+            blocks: vec![
+                block(0, &["a", "b"]),
+                block(100, &["b", "c"]),
+                block(200, &["c"]),
+            ],
+        };
+        assert_eq!(file.hosts_of(0, 100), ["a", "b"]);
+        assert_eq!(file.hosts_of(50, 100), ["b", "a", "c"]);
+        assert_eq!(file.hosts_of(120, 150), ["c", "b"]);
+        let splits = compute_splits(&[file], 3);
+        assert_eq!(splits.len(), 3);
+        assert_eq!(splits[2].hosts, ["c"]);
     }
 
     #[test]
