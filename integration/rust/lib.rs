@@ -36,51 +36,47 @@ pub fn s3_endpoint() -> String {
     })
 }
 
-/// Runs Hadoop's own `hadoop fs` (FsShell, from the integration project's classpath) against the
-/// mini cluster, and returns whether it succeeded.
+/// Runs a Java class against the mini cluster, with its configuration, the integration
+/// project's classes and Hadoop's jars on the classpath; stderr is dropped.
 ///
 /// # Panics
-/// When the cluster is not up (see [`conf_dir`]) or `integration/` was not built.
-pub fn hadoop_fs(args: &[&str]) -> bool {
+/// When the cluster is not up (see [`conf_dir`]), `integration/` was not built, or Java is missing.
+pub fn java(class: &str, args: &[&str]) -> std::process::Output {
     let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
     let classpath_file = root.join("target/classpath.txt");
-    let classpath = std::fs::read_to_string(&classpath_file).unwrap_or_else(|_| {
+    let jars = std::fs::read_to_string(&classpath_file).unwrap_or_else(|_| {
         panic!(
             "{} is missing: run `scripts/minicluster up`, which builds integration/",
             classpath_file.display()
         )
     });
-    let classpath = format!("{}:{}", conf_dir().display(), classpath.trim());
+    let classpath = format!(
+        "{}:{}:{}",
+        conf_dir().display(),
+        root.join("target/classes").display(),
+        jars.trim()
+    );
     std::process::Command::new("java")
-        .args(["-cp", &classpath, "org.apache.hadoop.fs.FsShell"])
+        .args(["-cp", &classpath, class])
         .args(args)
-        .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::null())
-        .status()
-        .map(|s| s.success())
-        .unwrap_or(false)
+        .output()
+        .expect("java runs")
+}
+
+/// Runs Hadoop's own `hadoop fs` (FsShell) against the mini cluster; returns whether it
+/// succeeded.
+pub fn hadoop_fs(args: &[&str]) -> bool {
+    java("org.apache.hadoop.fs.FsShell", args).status.success()
 }
 
 /// Hadoop's own view of an HDFS file's blocks, through `FileSystem.getFileBlockLocations`:
 /// `(offset, length, hosts)` per block.
 ///
 /// # Panics
-/// As [`hadoop_fs`], or when the file does not exist.
+/// As [`java`], or when the file does not exist.
 pub fn hadoop_block_hosts(url: &str) -> Vec<(u64, u64, Vec<String>)> {
-    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
-    let classpath = std::fs::read_to_string(root.join("target/classpath.txt"))
-        .expect("integration/ is built: run `scripts/minicluster up`");
-    let classpath = format!(
-        "{}:{}:{}",
-        conf_dir().display(),
-        root.join("target/classes").display(),
-        classpath.trim()
-    );
-    let out = std::process::Command::new("java")
-        .args(["-cp", &classpath, "org.ember.integration.BlockHosts", url])
-        .stderr(std::process::Stdio::null())
-        .output()
-        .expect("java runs");
+    let out = java("org.ember.integration.BlockHosts", &[url]);
     assert!(out.status.success(), "BlockHosts {url} failed");
     String::from_utf8_lossy(&out.stdout)
         .lines()
