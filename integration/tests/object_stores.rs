@@ -121,6 +121,7 @@ async fn hadoop_reads_what_ember_writes_and_ember_reads_what_hadoop_writes() {
     std::fs::write(&source, &data).unwrap();
     assert!(ember_integration::hadoop_fs(&[
         "-put",
+        "-f",
         source.to_str().unwrap(),
         "/ember-it/cross/from-hadoop.bin"
     ]));

@@ -13,6 +13,7 @@ mod numeric;
 mod pair;
 mod remote_input;
 mod save;
+mod save_remote;
 mod shuffled;
 mod sources;
 mod text_file;

@@ -10,9 +10,13 @@
 //! 3. When every task has committed, the driver moves the part files into `<out>`, removes
 //!    `_temporary` and writes an empty `_SUCCESS`.
 //! 4. If the job fails, the driver removes the output directory: a failed job leaves nothing.
+//!
+//! A bare path is resolved against `fs.defaultFS`; `hdfs://`, `s3://` and `s3a://` outputs follow
+//! the same protocol through object stores (`save_remote`).
 
-use super::{BoxIter, Rdd};
+use super::{save_remote, BoxIter, Rdd};
 use crate::data::Data;
+use crate::env::Env;
 use crate::error::{Error, Result};
 use crate::scheduler::PartitionFunc;
 use crate::task_context::TaskContext;
@@ -29,7 +33,29 @@ impl<T: Data + Display> Rdd<T> {
     /// The directory exists already (remove it or choose another), it cannot be created, or the
     /// job failed (then nothing is left at `path`).
     pub fn save_as_text_file(&self, path: &str) -> Result<()> {
-        let out = PathBuf::from(path.strip_prefix("file://").unwrap_or(path));
+        let env = self.context().env().clone();
+        let url = ember_hadoop::object_stores::qualify(path, &env.hadoop)?;
+        match url.strip_prefix("file://") {
+            Some(local) => self.save_local(local),
+            None => self.save_remote(&env, &url),
+        }
+    }
+
+    fn save_remote(&self, env: &Env, url: &str) -> Result<()> {
+        let out = env.resolve(url)?;
+        save_remote::check_absent(&out)?;
+        let job = self
+            .context()
+            .run_job(self, SaveTextFn { out: url.into() }, None)
+            .and_then(|_| save_remote::commit_job(&out));
+        if job.is_err() {
+            save_remote::abort_job(&out);
+        }
+        job
+    }
+
+    fn save_local(&self, path: &str) -> Result<()> {
+        let out = PathBuf::from(path);
         if out.exists() {
             return Err(Error::Input(format!(
                 "output directory {} already exists; remove it or write elsewhere",
@@ -42,7 +68,13 @@ impl<T: Data + Display> Rdd<T> {
         std::fs::create_dir(&out).map_err(|e| Error::io(&out, e))?;
         let job = self
             .context()
-            .run_job(self, SaveTextFn { out: out.clone() }, None)
+            .run_job(
+                self,
+                SaveTextFn {
+                    out: out.to_string_lossy().into_owned(),
+                },
+                None,
+            )
             .and_then(|_| commit_job(&out));
         if job.is_err() {
             // Leave nothing behind: the output was ours from the start.
@@ -90,12 +122,17 @@ fn commit_job(out: &Path) -> Result<()> {
 /// A task's part of `save_as_text_file`.
 #[derive(Serialize, Deserialize)]
 struct SaveTextFn {
-    out: PathBuf,
+    /// A local directory, or the URL of a remote one.
+    out: String,
 }
 
 impl<T: Data + Display> PartitionFunc<T, ()> for SaveTextFn {
     fn apply(&self, tc: &Arc<TaskContext>, partition: usize, elements: BoxIter<T>) -> Result<()> {
-        let temp = job_temp(&self.out);
+        if self.out.contains("://") {
+            let (stage, id) = (tc.stage_id, tc.task_attempt_id);
+            return save_remote::write_task(tc.env(), &self.out, stage, partition, id, elements);
+        }
+        let temp = job_temp(Path::new(&self.out));
         // Named by the attempt's unique id: an abandoned attempt and its replacement never
         // write the same file.
         let attempt = temp.join("_temporary").join(format!(

@@ -1,0 +1,165 @@
+//! `save_as_text_file` to HDFS and S3: the same commit protocol as local output, through the
+//! object stores of `ember-hadoop` (see `save`).
+//!
+//! Task attempts write `<out>/_temporary/0/_temporary/attempt_<stage>_<partition>_<id>/part-N`
+//! (multipart uploads, a few MiB at a time), then commit by renaming it to
+//! `<out>/_temporary/0/task_<partition>/part-N`; a later attempt of the same task renames onto
+//! the same name with the same bytes. The job commit renames every task's file into `<out>`,
+//! deletes `_temporary` and writes `_SUCCESS`; a failed job deletes everything under `<out>`.
+//! On HDFS renames are the NameNode's atomic renames; on S3 they are copies.
+
+use super::BoxIter;
+use crate::env::Env;
+use crate::error::{Error, Result};
+use crate::network::runtime;
+use ember_hadoop::ResolvedPath;
+use object_store::path::Path as ObjectPath;
+use object_store::{ObjectStoreExt, WriteMultipart};
+use std::fmt::Display;
+use std::io::Write;
+
+/// Bytes gathered before they go to the store as one part of the upload.
+const PART_BYTES: usize = 8 << 20;
+
+fn store_error(url: &str, e: impl Display) -> Error {
+    Error::Input(format!("{url}: {e}"))
+}
+
+fn child(resolved: &ResolvedPath, parts: &[&str]) -> ObjectPath {
+    parts
+        .iter()
+        .fold(resolved.path.clone(), |path, part| path.join(*part))
+}
+
+/// Refuses an output that exists already, as Spark does.
+///
+/// # Errors
+/// The output exists, or the store cannot be listed.
+pub(crate) fn check_absent(out: &ResolvedPath) -> Result<()> {
+    let exists = runtime().block_on(async {
+        if out.store.head(&out.path).await.is_ok() {
+            return Ok::<_, object_store::Error>(true);
+        }
+        let listing = out.store.list_with_delimiter(Some(&out.path)).await?;
+        Ok(!listing.objects.is_empty() || !listing.common_prefixes.is_empty())
+    });
+    match exists {
+        Ok(false) => Ok(()),
+        Ok(true) => Err(Error::Input(format!(
+            "output directory {} already exists; remove it or write elsewhere",
+            out.url
+        ))),
+        Err(e) => Err(store_error(&out.url, e)),
+    }
+}
+
+/// Writes one task attempt's lines and commits them as the task's output.
+///
+/// # Errors
+/// The store failed; nothing of this attempt is left under the task's name then.
+pub(crate) fn write_task<T: Display>(
+    env: &Env,
+    url: &str,
+    stage: usize,
+    partition: usize,
+    attempt_id: u64,
+    elements: BoxIter<T>,
+) -> Result<()> {
+    let out = env.resolve(url)?;
+    let name = format!("part-{partition:05}");
+    let attempt_dir = format!("attempt_{stage}_{partition}_{attempt_id}");
+    let attempt = child(
+        &out,
+        &["_temporary", "0", "_temporary", &attempt_dir, &name],
+    );
+    let task_dir = format!("task_{partition}");
+    let task = child(&out, &["_temporary", "0", &task_dir, &name]);
+    let written = upload_lines(&out, &attempt, elements);
+    let committed = written.and_then(|_| {
+        runtime()
+            .block_on(out.store.rename(&attempt, &task))
+            .map_err(|e| store_error(&out.url, e))
+    });
+    if committed.is_err() {
+        let _ = runtime().block_on(out.store.delete(&attempt));
+    }
+    committed
+}
+
+fn upload_lines<T: Display>(
+    out: &ResolvedPath,
+    to: &ObjectPath,
+    elements: BoxIter<T>,
+) -> Result<()> {
+    let rt = runtime();
+    let upload = rt
+        .block_on(out.store.put_multipart(to))
+        .map_err(|e| store_error(&out.url, e))?;
+    let _in_runtime = rt.enter();
+    let mut writer = WriteMultipart::new_with_chunk_size(upload, PART_BYTES);
+    let mut buffer = Vec::with_capacity(PART_BYTES);
+    for x in elements {
+        // Writing to a Vec cannot fail.
+        let _ = writeln!(buffer, "{x}");
+        if buffer.len() >= PART_BYTES {
+            rt.block_on(writer.wait_for_capacity(4))
+                .map_err(|e| store_error(&out.url, e))?;
+            writer.write(&buffer);
+            buffer.clear();
+        }
+    }
+    writer.write(&buffer);
+    rt.block_on(writer.finish())
+        .map(|_| ())
+        .map_err(|e| store_error(&out.url, e))
+}
+
+/// Moves every committed task's file into the output and marks it complete.
+///
+/// # Errors
+/// The store failed.
+pub(crate) fn commit_job(out: &ResolvedPath) -> Result<()> {
+    let temp = child(out, &["_temporary", "0"]);
+    runtime()
+        .block_on(async {
+            let tasks = out.store.list_with_delimiter(Some(&temp)).await?;
+            for task in tasks
+                .common_prefixes
+                .iter()
+                .filter(|p| p.filename().is_some_and(|n| n.starts_with("task_")))
+            {
+                for file in out.store.list_with_delimiter(Some(task)).await?.objects {
+                    if let Some(name) = file.location.filename() {
+                        out.store
+                            .rename(&file.location, &out.path.clone().join(name))
+                            .await?;
+                    }
+                }
+            }
+            delete_under(out, &child(out, &["_temporary"])).await?;
+            out.store
+                .put(&out.path.clone().join("_SUCCESS"), Vec::<u8>::new().into())
+                .await?;
+            Ok::<_, object_store::Error>(())
+        })
+        .map_err(|e| store_error(&out.url, e))
+}
+
+/// Removes everything a failed job wrote.
+pub(crate) fn abort_job(out: &ResolvedPath) {
+    let _ = runtime().block_on(delete_under(out, &out.path));
+}
+
+async fn delete_under(out: &ResolvedPath, prefix: &ObjectPath) -> object_store::Result<()> {
+    use futures::TryStreamExt;
+    let objects: Vec<ObjectPath> = out
+        .store
+        .list(Some(prefix))
+        .map_ok(|m| m.location)
+        .try_collect()
+        .await?;
+    for object in objects {
+        out.store.delete(&object).await?;
+    }
+    Ok(())
+}
