@@ -89,3 +89,23 @@ pub fn hadoop_block_hosts(url: &str) -> Vec<(u64, u64, Vec<String>)> {
         })
         .collect()
 }
+
+/// The mini cluster's Hadoop configuration, as ember reads it.
+///
+/// # Panics
+/// As [`conf_dir`], or when the files do not parse.
+pub fn hadoop_conf() -> ember_hadoop::HadoopConf {
+    ember_hadoop::HadoopConf::load_dir(&conf_dir()).expect("the mini cluster's configuration reads")
+}
+
+/// Creates bucket `name` on the mini cluster's S3 server (object stores cannot).
+///
+/// # Panics
+/// When the server refuses or cannot be reached.
+pub fn create_bucket(name: &str) {
+    let made = std::process::Command::new("curl")
+        .args(["-sf", "-X", "PUT", &format!("{}/{name}", s3_endpoint())])
+        .status()
+        .expect("curl runs");
+    assert!(made.success(), "creating bucket {name}");
+}

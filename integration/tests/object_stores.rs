@@ -4,10 +4,9 @@
 use ember_hadoop::{resolve, HadoopConf};
 use futures::TryStreamExt;
 use object_store::{ObjectStoreExt, PutPayload};
-use std::process::Command;
 
 fn conf() -> HadoopConf {
-    HadoopConf::load_dir(&ember_integration::conf_dir()).unwrap()
+    ember_integration::hadoop_conf()
 }
 
 /// Bytes that differ from block to block, over several 1 MiB HDFS blocks.
@@ -77,12 +76,7 @@ async fn hdfs_paths_round_trip_through_the_namenode_and_datanodes() {
 
 #[tokio::test]
 async fn s3a_paths_round_trip_through_the_s3_server() {
-    let endpoint = ember_integration::s3_endpoint();
-    let made = Command::new("curl")
-        .args(["-sf", "-X", "PUT", &format!("{endpoint}/ember-it")])
-        .status()
-        .unwrap();
-    assert!(made.success(), "creating the bucket");
+    ember_integration::create_bucket("ember-it");
     round_trip("s3a://ember-it/data/object.bin").await;
     round_trip("s3://ember-it/other.bin").await;
 }

@@ -4,10 +4,9 @@
 use ember_core::{Context, EmberConf, Fn};
 use ember_hadoop::{resolve, HadoopConf};
 use object_store::{ObjectStoreExt, PutPayload};
-use std::process::Command;
 
 fn conf() -> HadoopConf {
-    HadoopConf::load_dir(&ember_integration::conf_dir()).unwrap()
+    ember_integration::hadoop_conf()
 }
 
 /// Lines of varied length (some longer than a 1 MiB block's remainder would allow).
@@ -83,12 +82,7 @@ fn hdfs_files_split_by_block_and_every_line_is_read_once() {
 fn directories_and_globs_on_hdfs_and_s3() {
     let fs = conf().default_fs();
     let fs = fs.trim_end_matches('/');
-    let endpoint = ember_integration::s3_endpoint();
-    let made = Command::new("curl")
-        .args(["-sf", "-X", "PUT", &format!("{endpoint}/ember-text")])
-        .status()
-        .unwrap();
-    assert!(made.success());
+    ember_integration::create_bucket("ember-text");
     let ctx = context("local[2]");
     for base in [
         format!("{fs}/ember-it/dir"),

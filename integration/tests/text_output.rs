@@ -4,10 +4,9 @@
 use ember_core::{Context, EmberConf, Fn};
 use ember_hadoop::{resolve, HadoopConf};
 use futures::TryStreamExt;
-use std::process::Command;
 
 fn conf() -> HadoopConf {
-    HadoopConf::load_dir(&ember_integration::conf_dir()).unwrap()
+    ember_integration::hadoop_conf()
 }
 
 fn names_under(url: &str) -> Vec<String> {
@@ -34,12 +33,7 @@ fn names_under(url: &str) -> Vec<String> {
 
 #[test]
 fn saved_text_is_committed_on_hdfs_and_s3() {
-    let endpoint = ember_integration::s3_endpoint();
-    let made = Command::new("curl")
-        .args(["-sf", "-X", "PUT", &format!("{endpoint}/ember-out")])
-        .status()
-        .unwrap();
-    assert!(made.success());
+    ember_integration::create_bucket("ember-out");
     let fs = conf().default_fs();
     for master in ["local[2]", "local-cluster[2,1,512]"] {
         let ctx = Context::new(
