@@ -60,7 +60,7 @@ fn start_backend(
                 executors,
                 conf.require(&keys::EXECUTOR_REGISTRATION_TIMEOUT)?,
             )?;
-            Ok(Box::new(SharedBackend(backend)))
+            Ok(Box::new(backend))
         }
     }
 }
@@ -75,27 +75,6 @@ fn check_executor_memory(conf: &EmberConf, memory_mib: u64) -> Result<()> {
         "local-cluster executors with {memory_mib} MiB cannot run tasks: each needs more than \
          the {reserved} MiB of reserved memory; give local-cluster[E,C,M] an M of at least 512"
     )))
-}
-
-/// A backend also reachable from the executor processes' watcher.
-struct SharedBackend(Arc<ClusterBackend>);
-
-impl SchedulerBackend for SharedBackend {
-    fn launch(&self, launch: crate::scheduler::Launch) {
-        self.0.launch(launch)
-    }
-    fn executors(&self) -> Vec<ExecutorInfo> {
-        self.0.executors()
-    }
-    fn remove_rdd(&self, id: usize) {
-        self.0.remove_rdd(id)
-    }
-    fn broadcast_fetches(&self) -> u64 {
-        self.0.broadcast_fetches()
-    }
-    fn driver_address(&self) -> Option<String> {
-        Some(self.0.address().to_string())
-    }
 }
 
 /// The entry point of an ember application: makes RDDs, broadcast variables and accumulators,

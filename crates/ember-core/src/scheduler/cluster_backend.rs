@@ -246,11 +246,6 @@ impl ClusterBackend {
         state.gone = Some(reason);
         self.shared.schedule(&mut state);
     }
-
-    /// Times the driver served a broadcast value to an executor.
-    pub(crate) fn broadcast_fetches(&self) -> u64 {
-        self.shared.broadcast_fetches.load(Ordering::Relaxed)
-    }
 }
 
 impl SchedulerBackend for ClusterBackend {
@@ -271,6 +266,14 @@ impl SchedulerBackend for ClusterBackend {
     fn remove_rdd(&self, id: usize) {
         self.shared
             .tell_all(ToExecutor::RemoveRdd(RemoveRdd { rdd_id: id as u64 }));
+    }
+
+    fn broadcast_fetches(&self) -> u64 {
+        self.shared.broadcast_fetches.load(Ordering::Relaxed)
+    }
+
+    fn driver_address(&self) -> Option<String> {
+        Some(self.address.to_string())
     }
 }
 

@@ -76,3 +76,22 @@ pub(crate) trait SchedulerBackend: Send + Sync {
         None
     }
 }
+
+/// A backend shared with others (the executor processes' watcher holds the cluster backend too).
+impl<B: SchedulerBackend + ?Sized> SchedulerBackend for Arc<B> {
+    fn launch(&self, launch: Launch) {
+        (**self).launch(launch)
+    }
+    fn executors(&self) -> Vec<ExecutorInfo> {
+        (**self).executors()
+    }
+    fn remove_rdd(&self, id: usize) {
+        (**self).remove_rdd(id)
+    }
+    fn broadcast_fetches(&self) -> u64 {
+        (**self).broadcast_fetches()
+    }
+    fn driver_address(&self) -> Option<String> {
+        (**self).driver_address()
+    }
+}
