@@ -109,3 +109,104 @@ pub fn create_bucket(name: &str) {
         .expect("curl runs");
     assert!(made.success(), "creating bucket {name}");
 }
+
+/// Runs a store operation of a test to completion.
+fn block_on<F: std::future::Future>(future: F) -> F::Output {
+    tokio::runtime::Runtime::new()
+        .expect("a runtime")
+        .block_on(future)
+}
+
+/// Writes `bytes` at `url` (any scheme ember reads) through ember's object stores.
+///
+/// # Panics
+/// When the store refuses.
+pub fn put(url: &str, bytes: impl Into<Vec<u8>>) {
+    let resolved = ember_hadoop::resolve(url, &hadoop_conf()).expect("a URL ember resolves");
+    let payload = object_store::PutPayload::from(bytes.into());
+    block_on(object_store::ObjectStoreExt::put(
+        &resolved.store,
+        &resolved.path,
+        payload,
+    ))
+    .unwrap_or_else(|e| panic!("writing {url}: {e}"));
+}
+
+/// The contents of the object at `url`.
+///
+/// # Panics
+/// When it cannot be read.
+pub fn get(url: &str) -> Vec<u8> {
+    let resolved = ember_hadoop::resolve(url, &hadoop_conf()).expect("a URL ember resolves");
+    block_on(async {
+        let object = object_store::ObjectStoreExt::get(&resolved.store, &resolved.path).await?;
+        object.bytes().await
+    })
+    .unwrap_or_else(|e| panic!("reading {url}: {e}"))
+    .to_vec()
+}
+
+/// The names of every object under directory `url`, relative to it, sorted.
+///
+/// # Panics
+/// When the store cannot be listed.
+pub fn names_under(url: &str) -> Vec<String> {
+    use futures::TryStreamExt;
+    let resolved = ember_hadoop::resolve(url, &hadoop_conf()).expect("a URL ember resolves");
+    let listed: Vec<object_store::ObjectMeta> =
+        block_on(resolved.store.list(Some(&resolved.path)).try_collect())
+            .unwrap_or_else(|e| panic!("listing {url}: {e}"));
+    let prefix = resolved.path.as_ref().len();
+    let mut names: Vec<String> = listed
+        .into_iter()
+        .map(|m| {
+            m.location.as_ref()[prefix..]
+                .trim_start_matches('/')
+                .to_string()
+        })
+        .collect();
+    names.sort();
+    names
+}
+
+/// A directory name no earlier run of the tests used: the mini cluster may be kept up between
+/// runs.
+pub fn unique(name: &str) -> String {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.subsec_nanos());
+    format!("{name}-{}-{nanos}", std::process::id())
+}
+
+/// The `ember` command of this build (`target/<profile>/ember`, beside the test binaries).
+///
+/// # Panics
+/// When it has not been built: `cargo build -p ember-cli` builds it (scripts/test does).
+pub fn ember_bin() -> PathBuf {
+    let exe = std::env::current_exe().expect("the test binary's path");
+    let profile_dir = exe
+        .parent()
+        .and_then(std::path::Path::parent)
+        .expect("tests run from target/<profile>/deps");
+    let bin = profile_dir.join("ember");
+    assert!(
+        bin.is_file(),
+        "{} is missing: run `cargo build -p ember-cli` first (scripts/test does)",
+        bin.display()
+    );
+    bin
+}
+
+/// A context on `master` with `settings`, without the console progress bar.
+///
+/// # Panics
+/// When the context cannot start.
+pub fn context(master: &str, settings: &[(&str, &str)]) -> ember_core::Context {
+    let conf = settings.iter().fold(
+        ember_core::EmberConf::empty()
+            .set_master(master)
+            .set("ember.ui.showConsoleProgress", "false"),
+        |conf, &(key, value)| conf.set(key, value),
+    );
+    ember_core::Context::new(conf).expect("the context starts")
+}

@@ -233,6 +233,24 @@ pub mod keys {
         parse: parse_positive,
     };
 
+    /// The longest input split of `text_file`.
+    pub const FILES_MAX_PARTITION_BYTES: ConfigEntry<u64> = ConfigEntry {
+        key: "ember.files.maxPartitionBytes",
+        default: Some("128m"),
+        doc: "most bytes of a file one text_file partition reads (splits are also cut at blocks)",
+        since: "0.1.0",
+        parse: parse_bytes_default,
+    };
+    /// Whether writing into an existing output directory is refused.
+    pub const HADOOP_VALIDATE_OUTPUT_SPECS: ConfigEntry<bool> = ConfigEntry {
+        key: "ember.hadoop.validateOutputSpecs",
+        default: Some("true"),
+        doc: "refuse to save into an output directory that exists; false writes into it, \
+              replacing files of the same name",
+        since: "0.1.0",
+        parse: parse_bool,
+    };
+
     fn parse_mebibytes_default(s: &str) -> Result<u64, String> {
         parse_bytes(s, 1 << 20)
     }
@@ -341,6 +359,16 @@ pub mod keys {
             EXCLUDE_ON_FAILURE_TASK_MAX_ATTEMPTS_PER_EXECUTOR.key,
             EXCLUDE_ON_FAILURE_TASK_MAX_ATTEMPTS_PER_EXECUTOR.default,
             EXCLUDE_ON_FAILURE_TASK_MAX_ATTEMPTS_PER_EXECUTOR.doc,
+        ),
+        (
+            FILES_MAX_PARTITION_BYTES.key,
+            FILES_MAX_PARTITION_BYTES.default,
+            FILES_MAX_PARTITION_BYTES.doc,
+        ),
+        (
+            HADOOP_VALIDATE_OUTPUT_SPECS.key,
+            HADOOP_VALIDATE_OUTPUT_SPECS.default,
+            HADOOP_VALIDATE_OUTPUT_SPECS.doc,
         ),
     ];
 }

@@ -270,7 +270,8 @@ impl Context {
     /// A path that matches nothing, or a directory that cannot be listed.
     pub fn text_file(&self, path: &str, min_partitions: usize) -> Result<Rdd<String>> {
         let files = list_input_files(path, &self.inner.env)?;
-        let splits = compute_splits(&files, self.min_partitions(min_partitions));
+        let max_split_bytes = self.conf().require(&keys::FILES_MAX_PARTITION_BYTES)?;
+        let splits = compute_splits(&files, self.min_partitions(min_partitions), max_split_bytes);
         Ok(Rdd::from_impl(
             self,
             TextFileRdd {
@@ -298,6 +299,20 @@ impl Context {
                 groups,
             },
         ))
+    }
+
+    /// The rack of `host` as the Hadoop topology script or table places it (`/default-rack`
+    /// without one), as the scheduler sees it (Spark's `TaskScheduler.getRackForHost`).
+    ///
+    /// ```
+    /// use ember_core::{Context, EmberConf};
+    /// let ctx = Context::new(EmberConf::empty().set_master("local[1]")).unwrap();
+    /// # if std::env::var_os("HADOOP_CONF_DIR").is_none() {
+    /// assert_eq!(ctx.rack_for_host("10.1.2.3"), "/default-rack");
+    /// # }
+    /// ```
+    pub fn rack_for_host(&self, host: &str) -> String {
+        self.inner.env.racks.rack_of(host)
     }
 
     fn min_partitions(&self, requested: usize) -> usize {

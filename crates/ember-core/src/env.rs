@@ -32,6 +32,8 @@ pub struct Env {
     pub(crate) link: OnceLock<Arc<ExecutorLink>>,
     /// Hadoop's configuration: `$HADOOP_CONF_DIR` and the `ember.hadoop.*` settings.
     pub hadoop: ember_hadoop::HadoopConf,
+    /// The rack of each host, from Hadoop's topology script or table.
+    pub racks: ember_hadoop::RackResolver,
     /// One object store per file system this process reads or writes.
     stores: StoreCache,
     // Removed, with everything in it, when the Env goes.
@@ -71,6 +73,7 @@ impl Env {
             .map_err(|e| Error::io(&local_dir, e))?;
         let compress_shuffle = conf.require(&keys::SHUFFLE_COMPRESS)?;
         let compress_rdd = conf.require(&keys::RDD_COMPRESS)?;
+        let hadoop = ember_hadoop::HadoopConf::from_env()?.with_overrides(conf.iter());
         Ok(Env {
             executor_id: executor_id.to_string(),
             block_manager: BlockManager::new(
@@ -84,7 +87,8 @@ impl Env {
             block_manager_master: BlockManagerMaster::default(),
             broadcast_manager: BroadcastManager::default(),
             link: OnceLock::new(),
-            hadoop: ember_hadoop::HadoopConf::from_env()?.with_overrides(conf.iter()),
+            racks: ember_hadoop::RackResolver::new(&hadoop),
+            hadoop,
             stores: StoreCache::default(),
             _scratch: scratch,
         })

@@ -453,6 +453,64 @@ fn a_failed_save_leaves_no_output() {
 }
 
 #[test]
+fn a_retried_task_does_not_duplicate_output() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("out");
+    let ctx = local(2);
+    // The first attempt of partition 1 dies half-way through writing its part file.
+    ctx.parallelize((0..100).collect::<Vec<i32>>(), 2)
+        .map(Fn!(|x: i32| {
+            let tc = ember_core::TaskContext::get().unwrap();
+            if x == 75 && tc.attempt_number == 0 {
+                panic!("lost half-way");
+            }
+            x
+        }))
+        .save_as_text_file(out.to_str().unwrap())
+        .unwrap();
+    let mut lines: Vec<i32> = Vec::new();
+    for p in 0..2 {
+        let text = std::fs::read_to_string(out.join(format!("part-{p:05}"))).unwrap();
+        lines.extend(text.lines().map(|l| l.parse::<i32>().unwrap()));
+    }
+    assert_eq!(lines, (0..100).collect::<Vec<_>>());
+    assert!(!out.join("_temporary").exists());
+}
+
+#[test]
+fn validate_output_specs_false_writes_into_an_existing_directory() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("out");
+    std::fs::create_dir(&out).unwrap();
+    std::fs::write(out.join("part-00000"), "old\n").unwrap();
+    std::fs::write(out.join("keep.txt"), "mine\n").unwrap();
+    let ctx = Context::new(conf(2).set("ember.hadoop.validateOutputSpecs", "false")).unwrap();
+    ctx.parallelize(vec![1, 2], 1)
+        .save_as_text_file(out.to_str().unwrap())
+        .unwrap();
+    assert_eq!(
+        std::fs::read_to_string(out.join("part-00000")).unwrap(),
+        "1\n2\n"
+    );
+    assert_eq!(
+        std::fs::read_to_string(out.join("keep.txt")).unwrap(),
+        "mine\n"
+    );
+    // A failed job into an existing directory takes only its own temporary files away.
+    let failed = ctx
+        .parallelize(vec![1, 2], 1)
+        .map(Fn!(|x: i32| {
+            if x > 0 {
+                panic!("bad record {x}");
+            }
+            x
+        }))
+        .save_as_text_file(out.to_str().unwrap());
+    assert!(failed.is_err());
+    assert!(out.join("keep.txt").exists() && !out.join("_temporary").exists());
+}
+
+#[test]
 fn settings_in_code_win_over_submit_settings_which_win_over_the_defaults_file() {
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(

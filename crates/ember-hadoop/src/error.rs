@@ -52,6 +52,35 @@ pub enum Error {
         /// Why.
         message: String,
     },
+    /// A Hadoop server could not be reached, or the connection broke.
+    #[error("cannot reach {server}: {message}")]
+    Connection {
+        /// The server's address.
+        server: String,
+        /// Why.
+        message: String,
+    },
+    /// A Hadoop server answered a call with an exception (Hadoop's `RemoteException`).
+    #[error("{server} refused {method}: {class}: {message}")]
+    Remote {
+        /// The server's address.
+        server: String,
+        /// The method called.
+        method: String,
+        /// The Java exception class, such as `org.apache.hadoop.security.AccessControlException`.
+        class: String,
+        /// The exception's message.
+        message: String,
+    },
+    /// A server's answer that does not follow Hadoop's protocol, or a token file that does not
+    /// follow Hadoop's format.
+    #[error("{source_name}: {message}")]
+    Protocol {
+        /// The server or file.
+        source_name: String,
+        /// What is wrong.
+        message: String,
+    },
     /// The configuration directory does not exist.
     #[error("{} is not a directory; set HADOOP_CONF_DIR to the directory holding core-site.xml", .0.display())]
     ConfDir(PathBuf),

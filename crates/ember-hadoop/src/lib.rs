@@ -3,9 +3,11 @@
 //! This crate owns Hadoop's configuration files ([`HadoopConf`]: `core-site.xml`,
 //! `hdfs-site.xml`, `yarn-site.xml` of `HADOOP_CONF_DIR`, with Hadoop's rules for `final` and
 //! `${...}`) and the object store registry ([`resolve`]: `hdfs://`, `s3://`/`s3a://`,
-//! `file://` and bare paths to an `object_store`). and HDFS block locations
-//! ([`block_locations`]). It will own Hadoop IPC with SASL, token files and rack resolution. It knows nothing of ember's engine:
-//! `ember-core` reads and writes through it.
+//! `file://` and bare paths to an `object_store`), HDFS block locations ([`block_locations`])
+//! and the racks of hosts ([`RackResolver`], from the topology script or table), Hadoop IPC
+//! ([`ipc`]: framing, SIMPLE and TOKEN/DIGEST-MD5 authentication) and token files ([`tokens`]).
+//! It knows nothing of ember's engine: `ember-core` reads and writes through it, and YARN's
+//! protocols are built on its IPC client.
 //!
 //! ```
 //! use ember_hadoop::HadoopConf;
@@ -24,9 +26,13 @@
 pub mod block_locations;
 mod conf;
 mod error;
+pub mod ipc;
 pub mod object_stores;
+pub mod tokens;
+mod topology;
 
 pub use block_locations::{block_locations, BlockLocation};
 pub use conf::{HadoopConf, S3aSettings, HADOOP_CONF_DIR, SITE_FILES};
 pub use error::{Error, Result};
 pub use object_stores::{resolve, ResolvedPath};
+pub use topology::{RackResolver, DEFAULT_RACK};

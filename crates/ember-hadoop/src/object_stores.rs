@@ -166,6 +166,68 @@ fn s3(bucket: &str, conf: &HadoopConf) -> Result<object_store::aws::AmazonS3> {
         })
 }
 
+/// What went wrong with a store operation on `url`, in words that say what to check: a
+/// NameNode or S3 endpoint that does not answer, a bucket that does not exist, credentials the
+/// server refuses. Other errors keep the store's own message.
+pub fn explain(url: &str, error: &object_store::Error) -> String {
+    let detail = error_chain(error);
+    let authority = url
+        .split_once("://")
+        .map_or("", |(_, rest)| rest.split('/').next().unwrap_or(""));
+    let s3 = url.starts_with("s3://") || url.starts_with("s3a://");
+    let refused = [
+        "Connection refused",
+        "connection refused",
+        "error trying to connect",
+    ]
+    .iter()
+    .any(|m| detail.contains(m));
+    if refused && url.starts_with("hdfs://") {
+        return format!(
+            "{url}: cannot reach the NameNode of {authority} (connection refused); check that \
+             HDFS is running and that the URL or fs.defaultFS names its RPC address"
+        );
+    }
+    if refused && s3 {
+        return format!(
+            "{url}: cannot reach the S3 endpoint (connection refused); check fs.s3a.endpoint \
+             or AWS_ENDPOINT"
+        );
+    }
+    if s3 && detail.contains("NoSuchBucket") {
+        return format!("{url}: bucket {authority} does not exist; create it or correct the URL");
+    }
+    if s3
+        && [
+            "InvalidAccessKeyId",
+            "SignatureDoesNotMatch",
+            "AccessDenied",
+        ]
+        .iter()
+        .any(|m| detail.contains(m))
+    {
+        return format!(
+            "{url}: the S3 server refused the credentials; check fs.s3a.access.key and \
+             fs.s3a.secret.key (or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY)"
+        );
+    }
+    format!("{url}: {detail}")
+}
+
+/// An error and its sources, joined: object_store's own message often leaves the cause out.
+fn error_chain(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        let more = cause.to_string();
+        if !text.contains(&more) {
+            text = format!("{text}: {more}");
+        }
+        source = cause.source();
+    }
+    text
+}
+
 fn bad_url(url: &str) -> Error {
     Error::Url {
         url: url.to_string(),
@@ -201,6 +263,30 @@ mod tests {
             .to_string();
         assert!(err.contains("gopher"), "{err}");
         assert!(err.contains("hdfs://"), "{err}");
+    }
+
+    #[test]
+    fn store_errors_are_explained_with_what_to_check() {
+        let refused = object_store::Error::Generic {
+            store: "HdfsObjectStore",
+            source: "IO error: Connection refused (os error 111)".into(),
+        };
+        let text = explain("hdfs://nn:8020/x", &refused);
+        assert!(
+            text.contains("cannot reach the NameNode of nn:8020"),
+            "{text}"
+        );
+        let bucket = object_store::Error::Generic {
+            store: "S3",
+            source: "404 Not Found: <Error><Code>NoSuchBucket</Code></Error>".into(),
+        };
+        let text = explain("s3a://data/in", &bucket);
+        assert!(text.contains("bucket data does not exist"), "{text}");
+        let other = object_store::Error::NotFound {
+            path: "x".into(),
+            source: "gone".into(),
+        };
+        assert!(explain("s3a://b/x", &other).starts_with("s3a://b/x: "));
     }
 
     #[test]

@@ -11,6 +11,7 @@ use crate::env::Env;
 use crate::error::{Error, Result};
 use crate::network::runtime;
 use bytes::Bytes;
+use ember_hadoop::object_stores::explain;
 use ember_hadoop::ResolvedPath;
 use object_store::path::Path as ObjectPath;
 use object_store::{ObjectStore, ObjectStoreExt};
@@ -55,7 +56,7 @@ pub(crate) fn list_remote(env: &Env, url: &str) -> Result<Vec<InputFile>> {
     }
     let listing = runtime()
         .block_on(store.list_with_delimiter(Some(&location)))
-        .map_err(|e| Error::Input(format!("cannot list {base}: {e}")))?;
+        .map_err(|e| Error::Input(format!("cannot list {}", explain(&base, &e))))?;
     let mut files: Vec<InputFile> = listing
         .objects
         .iter()
@@ -119,7 +120,7 @@ impl RangeReader {
         let resolved = env.resolve(url)?;
         let meta = runtime()
             .block_on(resolved.store.head(&resolved.path))
-            .map_err(|e| Error::Input(format!("cannot read {url}: {e}")))?;
+            .map_err(|e| Error::Input(format!("cannot read {}", explain(url, &e))))?;
         Ok(RangeReader {
             store: resolved.store,
             path: resolved.path,
@@ -141,7 +142,7 @@ impl Read for RangeReader {
             let range = self.position..end;
             self.chunk = runtime()
                 .block_on(self.store.get_range(&self.path, range))
-                .map_err(|e| std::io::Error::other(format!("{}: {e}", self.url)))?;
+                .map_err(|e| std::io::Error::other(explain(&self.url, &e)))?;
             self.position = end;
         }
         let n = out.len().min(self.chunk.len());

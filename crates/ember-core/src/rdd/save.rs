@@ -2,19 +2,22 @@
 //! `saveAsTextFile` with Hadoop's `FileOutputCommitter`, algorithm 1).
 //!
 //! 1. The driver creates the output directory; if it exists the job is refused before anything
-//!    runs, as Spark refuses.
+//!    runs, as Spark refuses (unless `ember.hadoop.validateOutputSpecs` is false: then the job
+//!    writes into it, replacing files of the same name).
 //! 2. Each task attempt writes `part-NNNNN` under
 //!    `<out>/_temporary/0/_temporary/attempt_<stage>_<partition>_<attempt id>/`, then commits by
 //!    renaming its attempt directory to `<out>/_temporary/0/task_<partition>`. The first attempt
 //!    to commit wins; a later duplicate deletes its own files.
 //! 3. When every task has committed, the driver moves the part files into `<out>`, removes
 //!    `_temporary` and writes an empty `_SUCCESS`.
-//! 4. If the job fails, the driver removes the output directory: a failed job leaves nothing.
+//! 4. If the job fails, the driver removes the output directory: a failed job leaves nothing
+//!    (into an existing directory, it removes `_temporary` only).
 //!
 //! A bare path is resolved against `fs.defaultFS`; `hdfs://`, `s3://` and `s3a://` outputs follow
 //! the same protocol through object stores (`save_remote`).
 
 use super::{save_remote, BoxIter, Rdd};
+use crate::conf::keys;
 use crate::data::Data;
 use crate::env::Env;
 use crate::error::{Error, Result};
@@ -30,42 +33,45 @@ impl<T: Data + Display> Rdd<T> {
     /// Writes each element as a line of text: a directory of `part-NNNNN` files and `_SUCCESS`.
     ///
     /// # Errors
-    /// The directory exists already (remove it or choose another), it cannot be created, or the
-    /// job failed (then nothing is left at `path`).
+    /// The directory exists already (remove it, choose another, or set
+    /// `ember.hadoop.validateOutputSpecs=false`), it cannot be created, or the job failed (then
+    /// nothing of it is left at `path`).
     pub fn save_as_text_file(&self, path: &str) -> Result<()> {
         let env = self.context().env().clone();
+        let validate = self
+            .context()
+            .conf()
+            .require(&keys::HADOOP_VALIDATE_OUTPUT_SPECS)?;
         let url = ember_hadoop::object_stores::qualify(path, &env.hadoop)?;
         match url.strip_prefix("file://") {
-            Some(local) => self.save_local(local),
-            None => self.save_remote(&env, &url),
+            Some(local) => self.save_local(local, validate),
+            None => self.save_remote(&env, &url, validate),
         }
     }
 
-    fn save_remote(&self, env: &Env, url: &str) -> Result<()> {
+    fn save_remote(&self, env: &Env, url: &str, validate: bool) -> Result<()> {
         let out = env.resolve(url)?;
-        save_remote::check_absent(&out)?;
+        let existed = save_remote::exists(&out)?;
+        if existed && validate {
+            return Err(already_exists(&out.url));
+        }
         let job = self
             .context()
             .run_job(self, SaveTextFn { out: url.into() }, None)
             .and_then(|_| save_remote::commit_job(&out));
         if job.is_err() {
-            save_remote::abort_job(&out);
+            save_remote::abort_job(&out, !existed);
         }
         job
     }
 
-    fn save_local(&self, path: &str) -> Result<()> {
+    fn save_local(&self, path: &str, validate: bool) -> Result<()> {
         let out = PathBuf::from(path);
-        if out.exists() {
-            return Err(Error::Input(format!(
-                "output directory {} already exists; remove it or write elsewhere",
-                out.display()
-            )));
+        let existed = out.exists();
+        if existed && validate {
+            return Err(already_exists(&out.display().to_string()));
         }
-        if let Some(parent) = out.parent().filter(|p| !p.as_os_str().is_empty()) {
-            std::fs::create_dir_all(parent).map_err(|e| Error::io(parent, e))?;
-        }
-        std::fs::create_dir(&out).map_err(|e| Error::io(&out, e))?;
+        std::fs::create_dir_all(&out).map_err(|e| Error::io(&out, e))?;
         let job = self
             .context()
             .run_job(
@@ -77,11 +83,19 @@ impl<T: Data + Display> Rdd<T> {
             )
             .and_then(|_| commit_job(&out));
         if job.is_err() {
-            // Leave nothing behind: the output was ours from the start.
-            let _ = std::fs::remove_dir_all(&out);
+            // Leave nothing of ours behind; what was there before stays.
+            let _ = std::fs::remove_dir_all(if existed { out.join("_temporary") } else { out });
         }
         job
     }
+}
+
+/// Spark refuses to write into an existing output unless validation is turned off.
+fn already_exists(out: &str) -> Error {
+    Error::Input(format!(
+        "output directory {out} already exists; remove it, write elsewhere, or set \
+         ember.hadoop.validateOutputSpecs=false to write into it"
+    ))
 }
 
 fn job_temp(out: &Path) -> PathBuf {

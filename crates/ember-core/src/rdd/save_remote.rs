@@ -5,7 +5,8 @@
 //! (multipart uploads, a few MiB at a time), then commit by renaming it to
 //! `<out>/_temporary/0/task_<partition>/part-N`; a later attempt of the same task renames onto
 //! the same name with the same bytes. The job commit renames every task's file into `<out>`,
-//! deletes `_temporary` and writes `_SUCCESS`; a failed job deletes everything under `<out>`.
+//! deletes `_temporary` and writes `_SUCCESS`; a failed job deletes everything under `<out>`
+//! (only `_temporary` when it wrote into an existing output).
 //! On HDFS renames are the NameNode's atomic renames; on S3 they are copies.
 
 use super::BoxIter;
@@ -21,8 +22,8 @@ use std::io::Write;
 /// Bytes gathered before they go to the store as one part of the upload.
 const PART_BYTES: usize = 8 << 20;
 
-fn store_error(url: &str, e: impl Display) -> Error {
-    Error::Input(format!("{url}: {e}"))
+fn store_error(url: &str, e: object_store::Error) -> Error {
+    Error::Input(ember_hadoop::object_stores::explain(url, &e))
 }
 
 fn child(resolved: &ResolvedPath, parts: &[&str]) -> ObjectPath {
@@ -31,26 +32,20 @@ fn child(resolved: &ResolvedPath, parts: &[&str]) -> ObjectPath {
         .fold(resolved.path.clone(), |path, part| path.join(*part))
 }
 
-/// Refuses an output that exists already, as Spark does.
+/// Whether the output exists already: as an object, or as a directory with anything in it.
 ///
 /// # Errors
-/// The output exists, or the store cannot be listed.
-pub(crate) fn check_absent(out: &ResolvedPath) -> Result<()> {
-    let exists = runtime().block_on(async {
-        if out.store.head(&out.path).await.is_ok() {
-            return Ok::<_, object_store::Error>(true);
-        }
-        let listing = out.store.list_with_delimiter(Some(&out.path)).await?;
-        Ok(!listing.objects.is_empty() || !listing.common_prefixes.is_empty())
-    });
-    match exists {
-        Ok(false) => Ok(()),
-        Ok(true) => Err(Error::Input(format!(
-            "output directory {} already exists; remove it or write elsewhere",
-            out.url
-        ))),
-        Err(e) => Err(store_error(&out.url, e)),
-    }
+/// The store cannot be listed.
+pub(crate) fn exists(out: &ResolvedPath) -> Result<bool> {
+    runtime()
+        .block_on(async {
+            if out.store.head(&out.path).await.is_ok() {
+                return Ok::<_, object_store::Error>(true);
+            }
+            let listing = out.store.list_with_delimiter(Some(&out.path)).await?;
+            Ok(!listing.objects.is_empty() || !listing.common_prefixes.is_empty())
+        })
+        .map_err(|e| store_error(&out.url, e))
 }
 
 /// Writes one task attempt's lines and commits them as the task's output.
@@ -145,9 +140,15 @@ pub(crate) fn commit_job(out: &ResolvedPath) -> Result<()> {
         .map_err(|e| store_error(&out.url, e))
 }
 
-/// Removes everything a failed job wrote.
-pub(crate) fn abort_job(out: &ResolvedPath) {
-    let _ = runtime().block_on(delete_under(out, &out.path));
+/// Removes what a failed job wrote: the whole output when the job created it, else only its
+/// `_temporary` directory, leaving what was there before.
+pub(crate) fn abort_job(out: &ResolvedPath, created: bool) {
+    let prefix = if created {
+        out.path.clone()
+    } else {
+        child(out, &["_temporary"])
+    };
+    let _ = runtime().block_on(delete_under(out, &prefix));
 }
 
 async fn delete_under(out: &ResolvedPath, prefix: &ObjectPath) -> object_store::Result<()> {

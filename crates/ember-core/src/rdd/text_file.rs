@@ -10,7 +10,8 @@
 //!
 //! Splits follow Hadoop's `FileInputFormat`: the goal size is the total size over the requested
 //! minimum partitions, capped at the file's block size (`dfs.blocksize` on HDFS,
-//! `fs.s3a.block.size` on S3, 32 MiB locally); a file's last split may be up to 10% larger. Lines follow `LineRecordReader`: a split that does not start at
+//! `fs.s3a.block.size` on S3, 32 MiB locally) and at `ember.files.maxPartitionBytes`; a file's
+//! last split may be up to 10% larger. Lines follow `LineRecordReader`: a split that does not start at
 //! the beginning of the file skips its first (partial) line, and every split reads the line
 //! that starts at its end, so each line is read exactly once.
 
@@ -173,8 +174,13 @@ fn collect_files(path: &Path, out: &mut Vec<(PathBuf, u64)>) -> Result<()> {
     Ok(())
 }
 
-/// Splits files as Hadoop's `FileInputFormat.getSplits` does.
-pub(crate) fn compute_splits(files: &[InputFile], min_partitions: usize) -> Vec<FileSplit> {
+/// Splits files as Hadoop's `FileInputFormat.getSplits` does, no split longer than
+/// `max_split_bytes` (`ember.files.maxPartitionBytes`).
+pub(crate) fn compute_splits(
+    files: &[InputFile],
+    min_partitions: usize,
+    max_split_bytes: u64,
+) -> Vec<FileSplit> {
     let total: u64 = files.iter().map(|f| f.len).sum();
     let goal = total / min_partitions.max(1) as u64;
     let mut splits = Vec::new();
@@ -191,7 +197,7 @@ pub(crate) fn compute_splits(files: &[InputFile], min_partitions: usize) -> Vec<
             splits.push(split(0, file.len, gzip));
             continue;
         }
-        let split_size = goal.clamp(1, file.block_size);
+        let split_size = goal.min(file.block_size).min(max_split_bytes).max(1);
         let mut remaining = file.len;
         while remaining as f64 / split_size as f64 > SPLIT_SLOP {
             splits.push(split(file.len - remaining, split_size, false));
@@ -414,7 +420,7 @@ mod tests {
 
     fn read_all(files: &[InputFile], min_partitions: usize) -> Vec<String> {
         let env = env();
-        compute_splits(files, min_partitions)
+        compute_splits(files, min_partitions, u64::MAX)
             .iter()
             .flat_map(|s| LineReader::open(s, &env).unwrap())
             .collect()
@@ -471,9 +477,28 @@ mod tests {
         assert_eq!(file.hosts_of(0, 100), ["a", "b"]);
         assert_eq!(file.hosts_of(50, 100), ["b", "a", "c"]);
         assert_eq!(file.hosts_of(120, 150), ["c", "b"]);
-        let splits = compute_splits(&[file], 3);
+        let splits = compute_splits(&[file], 3, u64::MAX);
         assert_eq!(splits.len(), 3);
         assert_eq!(splits[2].hosts, ["c"]);
+    }
+
+    #[test]
+    fn max_partition_bytes_cuts_splits_shorter_than_blocks() {
+        let file = InputFile {
+            path: "hdfs://nn/f".into(),
+            len: 1000,
+            block_size: 400,
+            blocks: Vec::new(),
+        };
+        let lengths = |max: u64| -> Vec<u64> {
+            compute_splits(std::slice::from_ref(&file), 1, max)
+                .iter()
+                .map(|s| s.length)
+                .collect()
+        };
+        assert_eq!(lengths(u64::MAX), [400, 400, 200]);
+        assert_eq!(lengths(250), [250, 250, 250, 250]);
+        assert_eq!(lengths(1), vec![1; 1000]);
     }
 
     #[test]
