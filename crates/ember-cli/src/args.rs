@@ -14,17 +14,55 @@ pub struct Cli {
 #[derive(Subcommand, Debug)]
 pub enum Command {
     /// Runs an application binary or a built-in example, like spark-submit.
-    Submit(RawSubmitArgs),
+    Submit(Box<RawSubmitArgs>),
     /// Lists the built-in examples.
     Examples,
+    /// Reports the state of a YARN application.
+    Status {
+        /// The application's id, such as application_1700000000000_0001.
+        app_id: String,
+    },
+    /// Kills a YARN application.
+    Kill {
+        /// The application's id.
+        app_id: String,
+    },
+    /// Runs the ApplicationMaster of a YARN application (YARN starts it; not for users).
+    #[command(hide = true)]
+    ApplicationMaster {
+        /// The driver's command line.
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true, required = true)]
+        driver: Vec<String>,
+    },
 }
 
 /// `ember submit` as typed.
 #[derive(Args, Debug)]
 pub struct RawSubmitArgs {
-    /// Where to run: local, local[N], local[*], local[N,F] or local-cluster[E,C,M] (default: ember.master, else local[*]).
+    /// Where to run: local, local[N], local[*], local[N,F], local-cluster[E,C,M] or yarn (default: ember.master, else local[*]).
     #[arg(long)]
     pub master: Option<String>,
+    /// On YARN, where the driver runs: client (here) or cluster (ember.submit.deployMode).
+    #[arg(long, value_name = "MODE")]
+    pub deploy_mode: Option<String>,
+    /// Executors to ask YARN for (ember.executor.instances).
+    #[arg(long, value_name = "N")]
+    pub num_executors: Option<String>,
+    /// Task slots per executor (ember.executor.cores).
+    #[arg(long, value_name = "N")]
+    pub executor_cores: Option<String>,
+    /// Memory per executor, such as 2g (ember.executor.memory).
+    #[arg(long, value_name = "MEM")]
+    pub executor_memory: Option<String>,
+    /// Memory of the driver, such as 1g (ember.driver.memory).
+    #[arg(long, value_name = "MEM")]
+    pub driver_memory: Option<String>,
+    /// Cores of the driver's container in cluster mode (ember.driver.cores).
+    #[arg(long, value_name = "N")]
+    pub driver_cores: Option<String>,
+    /// The YARN queue (ember.yarn.queue).
+    #[arg(long)]
+    pub queue: Option<String>,
     /// A configuration setting, key=value; may be repeated.
     #[arg(long = "conf", value_name = "KEY=VALUE")]
     pub conf: Vec<String>,
@@ -67,6 +105,21 @@ impl SubmitArgs {
             .collect::<Result<Vec<_>, _>>()?;
         if let Some(master) = &raw.master {
             ember::Master::parse(master).map_err(|e| CliError::Usage(format!("{e} (--master)")))?;
+        }
+        let mut conf = conf;
+        // spark-submit's options are shorthands for settings; they win over --conf.
+        for (value, key) in [
+            (&raw.deploy_mode, "ember.submit.deployMode"),
+            (&raw.num_executors, "ember.executor.instances"),
+            (&raw.executor_cores, "ember.executor.cores"),
+            (&raw.executor_memory, "ember.executor.memory"),
+            (&raw.driver_memory, "ember.driver.memory"),
+            (&raw.driver_cores, "ember.driver.cores"),
+            (&raw.queue, "ember.yarn.queue"),
+        ] {
+            if let Some(value) = value {
+                conf.push((key.to_string(), value.clone()));
+            }
         }
         Ok(SubmitArgs {
             master: raw.master,

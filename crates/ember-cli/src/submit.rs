@@ -1,11 +1,12 @@
 //! `ember submit`: runs a built-in example in this process, or an application binary as a child
-//! process that receives the settings through `EMBER_SUBMIT_CONF`.
+//! process that receives the settings through `EMBER_SUBMIT_CONF`; with `--master yarn
+//! --deploy-mode cluster`, submits either to YARN instead.
 
 use crate::args::{CliError, SubmitArgs};
 use ember::conf::SUBMIT_CONF_ENV;
 use ember::{Context, EmberConf};
 use ember_examples::{ExampleError, EXAMPLES};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 /// The master when neither `--master` nor `ember.master` gives one, as spark-submit.
@@ -18,18 +19,78 @@ pub fn run(args: &SubmitArgs) -> Result<ExitCode, CliError> {
             eprintln!("{k}={v}");
         }
     }
-    if EXAMPLES.iter().any(|e| e.name == args.app) {
+    let builtin = EXAMPLES.iter().any(|e| e.name == args.app);
+    let path = Path::new(&args.app);
+    if !builtin && !path.is_file() {
+        return Err(unknown_app(args));
+    }
+    if let Some(mode) = yarn_deploy_mode(&settings)? {
+        if !crate::yarn::in_application_master() {
+            return submit_to_yarn(&mode, builtin, args, &settings);
+        }
+    }
+    if builtin {
         return run_example(args, &settings);
     }
-    let path = Path::new(&args.app);
-    if path.is_file() {
-        return run_binary(path, args, &settings);
-    }
-    Err(CliError::Usage(format!(
+    run_binary(path, args, &settings)
+}
+
+fn unknown_app(args: &SubmitArgs) -> CliError {
+    CliError::Usage(format!(
         "no example or application named '{}': give the path to an application binary, or one \
          of the examples listed by `ember examples`",
         args.app
-    )))
+    ))
+}
+
+/// The last value of `key` among `settings`.
+fn setting<'a>(settings: &'a [(String, String)], key: &str) -> Option<&'a str> {
+    settings
+        .iter()
+        .rev()
+        .find(|(k, _)| k == key)
+        .map(|(_, v)| v.as_str())
+}
+
+/// The deploy mode when the master is YARN (`ember.submit.deployMode`, client by default as
+/// in spark-submit); `None` for other masters.
+fn yarn_deploy_mode(settings: &[(String, String)]) -> Result<Option<String>, CliError> {
+    if setting(settings, "ember.master") != Some("yarn") {
+        return Ok(None);
+    }
+    let defaults = EmberConf::new()?;
+    let mode = setting(settings, "ember.submit.deployMode")
+        .or_else(|| defaults.get_raw("ember.submit.deployMode"))
+        .unwrap_or("client");
+    match mode {
+        "client" | "cluster" => Ok(Some(mode.to_string())),
+        other => Err(CliError::Usage(format!(
+            "--deploy-mode is client or cluster, not '{other}'"
+        ))),
+    }
+}
+
+/// Runs the application on YARN.
+fn submit_to_yarn(
+    mode: &str,
+    builtin: bool,
+    args: &SubmitArgs,
+    settings: &[(String, String)],
+) -> Result<ExitCode, CliError> {
+    if mode == "client" {
+        return Err(CliError::Usage(
+            "--deploy-mode client is not available on YARN yet; use --deploy-mode cluster".into(),
+        ));
+    }
+    let (app, driver_args) = if builtin {
+        // The driver is this binary again, running the example in the ApplicationMaster.
+        let mut driver_args = vec!["submit".to_string(), args.app.clone()];
+        driver_args.extend(args.app_args.iter().cloned());
+        (None, driver_args)
+    } else {
+        (Some(PathBuf::from(&args.app)), args.app_args.clone())
+    };
+    crate::yarn::submit_cluster(app, driver_args, settings)
 }
 
 /// The settings the application gets from the command line: `--conf`, then `--master` and

@@ -16,6 +16,9 @@ use std::path::Path;
 /// The environment variable `ember submit` uses to hand `--conf` settings to an application:
 /// `key=value` pairs separated by newlines.
 pub const SUBMIT_CONF_ENV: &str = "EMBER_SUBMIT_CONF";
+/// Names a file of settings (`key=value` lines) a submitter passed on, read before
+/// [`SUBMIT_CONF_ENV`]: how YARN containers get theirs.
+pub const SUBMIT_CONF_FILE_ENV: &str = "EMBER_SUBMIT_CONF_FILE";
 
 /// One typed configuration key (Spark's `ConfigEntry`).
 pub struct ConfigEntry<T> {
@@ -251,12 +254,133 @@ pub mod keys {
         parse: parse_bool,
     };
 
+    /// Where the driver of a YARN application runs.
+    pub const SUBMIT_DEPLOY_MODE: ConfigEntry<String> = ConfigEntry {
+        key: "ember.submit.deployMode",
+        default: Some("client"),
+        doc: "where the driver runs on a cluster: client (the submitting process) or cluster (in the YARN ApplicationMaster's container)",
+        since: "0.1.0",
+        parse: parse_deploy_mode,
+    };
+    /// Executors of a YARN application.
+    pub const EXECUTOR_INSTANCES: ConfigEntry<usize> = ConfigEntry {
+        key: "ember.executor.instances",
+        default: Some("2"),
+        doc: "executors a YARN application asks for",
+        since: "0.1.0",
+        parse: parse_positive,
+    };
+    /// Task slots of a YARN executor.
+    pub const EXECUTOR_CORES: ConfigEntry<usize> = ConfigEntry {
+        key: "ember.executor.cores",
+        default: Some("1"),
+        doc: "task slots of each YARN executor",
+        since: "0.1.0",
+        parse: parse_positive,
+    };
+    /// Container memory of a YARN executor beyond its heap budget.
+    pub const EXECUTOR_MEMORY_OVERHEAD: ConfigEntry<u64> = ConfigEntry {
+        key: "ember.executor.memoryOverhead",
+        default: None,
+        doc: "memory a YARN executor container has beyond ember.executor.memory (default: 10% of it, at least 384m)",
+        since: "0.1.0",
+        parse: parse_mebibytes_default,
+    };
+    /// Memory of the driver.
+    pub const DRIVER_MEMORY: ConfigEntry<u64> = ConfigEntry {
+        key: "ember.driver.memory",
+        default: Some("1g"),
+        doc: "memory of the driver; on YARN in cluster mode, of the ApplicationMaster's container",
+        since: "0.1.0",
+        parse: parse_mebibytes_default,
+    };
+    /// Cores of the driver's container in cluster mode.
+    pub const DRIVER_CORES: ConfigEntry<usize> = ConfigEntry {
+        key: "ember.driver.cores",
+        default: Some("1"),
+        doc: "cores of the driver's YARN container in cluster mode",
+        since: "0.1.0",
+        parse: parse_positive,
+    };
+    /// Container memory of a cluster-mode driver beyond its budget.
+    pub const DRIVER_MEMORY_OVERHEAD: ConfigEntry<u64> = ConfigEntry {
+        key: "ember.driver.memoryOverhead",
+        default: None,
+        doc: "container memory of a cluster-mode driver beyond ember.driver.memory (default: 10%, at least 384m)",
+        since: "0.1.0",
+        parse: parse_mebibytes_default,
+    };
+    /// Executor failures a YARN application survives.
+    pub const EXECUTOR_MAX_FAILURES: ConfigEntry<usize> = ConfigEntry {
+        key: "ember.executor.maxFailures",
+        default: None,
+        doc: "executor failures before a YARN application fails (default: twice the executors, at least 3)",
+        since: "0.1.0",
+        parse: parse_positive,
+    };
+    /// The YARN queue.
+    pub const YARN_QUEUE: ConfigEntry<String> = ConfigEntry {
+        key: "ember.yarn.queue",
+        default: Some("default"),
+        doc: "the YARN queue applications are submitted to",
+        since: "0.1.0",
+        parse: parse_string,
+    };
+    /// Application attempts YARN makes.
+    pub const YARN_MAX_APP_ATTEMPTS: ConfigEntry<usize> = ConfigEntry {
+        key: "ember.yarn.maxAppAttempts",
+        default: None,
+        doc: "attempts YARN makes at an application (default: the cluster's yarn.resourcemanager.am.max-attempts)",
+        since: "0.1.0",
+        parse: parse_positive,
+    };
+    /// Where applications stage their files.
+    pub const YARN_STAGING_DIR: ConfigEntry<String> = ConfigEntry {
+        key: "ember.yarn.stagingDir",
+        default: None,
+        doc: "where submitted applications stage their files (default: /user/<user>/.emberStaging on fs.defaultFS)",
+        since: "0.1.0",
+        parse: parse_string,
+    };
+    /// Memory of a client-mode ApplicationMaster.
+    pub const YARN_AM_MEMORY: ConfigEntry<u64> = ConfigEntry {
+        key: "ember.yarn.am.memory",
+        default: Some("512m"),
+        doc: "memory of the ApplicationMaster in client mode",
+        since: "0.1.0",
+        parse: parse_mebibytes_default,
+    };
+
+    /// Share of YARN executors to wait for before scheduling.
+    pub const MIN_REGISTERED_RESOURCES_RATIO: ConfigEntry<f64> = ConfigEntry {
+        key: "ember.scheduler.minRegisteredResourcesRatio",
+        default: Some("0.8"),
+        doc: "share of the executors asked for that must register before a YARN driver schedules tasks",
+        since: "0.1.0",
+        parse: parse_fraction,
+    };
+    /// Longest wait for YARN executors before scheduling.
+    pub const MAX_REGISTERED_RESOURCES_WAITING_TIME: ConfigEntry<Duration> = ConfigEntry {
+        key: "ember.scheduler.maxRegisteredResourcesWaitingTime",
+        default: Some("30s"),
+        doc: "longest a YARN driver waits for its executors before it schedules tasks anyway",
+        since: "0.1.0",
+        parse: parse_seconds,
+    };
+
     fn parse_mebibytes_default(s: &str) -> Result<u64, String> {
         parse_bytes(s, 1 << 20)
     }
 
     fn parse_bytes_default(s: &str) -> Result<u64, String> {
         parse_bytes(s, 1)
+    }
+
+    fn parse_deploy_mode(s: &str) -> Result<String, String> {
+        match s {
+            "client" | "cluster" => Ok(s.to_string()),
+            _ => Err("expected client or cluster".into()),
+        }
     }
 
     fn parse_count(s: &str) -> Result<usize, String> {
@@ -370,6 +494,64 @@ pub mod keys {
             HADOOP_VALIDATE_OUTPUT_SPECS.default,
             HADOOP_VALIDATE_OUTPUT_SPECS.doc,
         ),
+        (
+            SUBMIT_DEPLOY_MODE.key,
+            SUBMIT_DEPLOY_MODE.default,
+            SUBMIT_DEPLOY_MODE.doc,
+        ),
+        (
+            EXECUTOR_INSTANCES.key,
+            EXECUTOR_INSTANCES.default,
+            EXECUTOR_INSTANCES.doc,
+        ),
+        (
+            EXECUTOR_CORES.key,
+            EXECUTOR_CORES.default,
+            EXECUTOR_CORES.doc,
+        ),
+        (
+            EXECUTOR_MEMORY_OVERHEAD.key,
+            EXECUTOR_MEMORY_OVERHEAD.default,
+            EXECUTOR_MEMORY_OVERHEAD.doc,
+        ),
+        (DRIVER_MEMORY.key, DRIVER_MEMORY.default, DRIVER_MEMORY.doc),
+        (DRIVER_CORES.key, DRIVER_CORES.default, DRIVER_CORES.doc),
+        (
+            DRIVER_MEMORY_OVERHEAD.key,
+            DRIVER_MEMORY_OVERHEAD.default,
+            DRIVER_MEMORY_OVERHEAD.doc,
+        ),
+        (
+            EXECUTOR_MAX_FAILURES.key,
+            EXECUTOR_MAX_FAILURES.default,
+            EXECUTOR_MAX_FAILURES.doc,
+        ),
+        (YARN_QUEUE.key, YARN_QUEUE.default, YARN_QUEUE.doc),
+        (
+            YARN_MAX_APP_ATTEMPTS.key,
+            YARN_MAX_APP_ATTEMPTS.default,
+            YARN_MAX_APP_ATTEMPTS.doc,
+        ),
+        (
+            YARN_STAGING_DIR.key,
+            YARN_STAGING_DIR.default,
+            YARN_STAGING_DIR.doc,
+        ),
+        (
+            YARN_AM_MEMORY.key,
+            YARN_AM_MEMORY.default,
+            YARN_AM_MEMORY.doc,
+        ),
+        (
+            MIN_REGISTERED_RESOURCES_RATIO.key,
+            MIN_REGISTERED_RESOURCES_RATIO.default,
+            MIN_REGISTERED_RESOURCES_RATIO.doc,
+        ),
+        (
+            MAX_REGISTERED_RESOURCES_WAITING_TIME.key,
+            MAX_REGISTERED_RESOURCES_WAITING_TIME.default,
+            MAX_REGISTERED_RESOURCES_WAITING_TIME.doc,
+        ),
     ];
 }
 
@@ -399,17 +581,27 @@ impl EmberConf {
                 conf.load_defaults_file(&file)?;
             }
         }
+        if let Some(file) = std::env::var_os(SUBMIT_CONF_FILE_ENV) {
+            let text = std::fs::read_to_string(&file).map_err(|e| Error::io(&file, e))?;
+            conf.add_submitted(SUBMIT_CONF_FILE_ENV, &text)?;
+        }
         if let Ok(text) = std::env::var(SUBMIT_CONF_ENV) {
-            for line in text.lines().filter(|l| !l.trim().is_empty()) {
-                let (k, v) = split_key_value(line).ok_or_else(|| Error::Config {
-                    key: SUBMIT_CONF_ENV.into(),
-                    value: line.into(),
-                    reason: "expected key=value".into(),
-                })?;
-                conf.settings.insert(k.into(), v.into());
-            }
+            conf.add_submitted(SUBMIT_CONF_ENV, &text)?;
         }
         Ok(conf)
+    }
+
+    /// Adds the `key=value` lines a submitter passed on.
+    fn add_submitted(&mut self, source: &str, text: &str) -> Result<()> {
+        for line in text.lines().filter(|l| !l.trim().is_empty()) {
+            let (k, v) = split_key_value(line).ok_or_else(|| Error::Config {
+                key: source.into(),
+                value: line.into(),
+                reason: "expected key=value".into(),
+            })?;
+            self.settings.insert(k.into(), v.into());
+        }
+        Ok(())
     }
 
     /// No settings at all: every key at its default.
@@ -461,7 +653,10 @@ impl EmberConf {
     }
 
     /// Like [`get`](Self::get), for keys that always have a default.
-    pub(crate) fn require<T>(&self, entry: &ConfigEntry<T>) -> Result<T> {
+    ///
+    /// # Errors
+    /// A value that does not parse.
+    pub fn require<T>(&self, entry: &ConfigEntry<T>) -> Result<T> {
         self.get(entry)?
             .ok_or_else(|| Error::Internal(format!("{} has no default", entry.key)))
     }

@@ -7,7 +7,7 @@ use crate::accumulator::{
 use crate::broadcast::Broadcast;
 use crate::conf::{keys, EmberConf};
 use crate::data::{Data, Func};
-use crate::deploy::{ClusterEvent, LocalCluster};
+use crate::deploy::{yarn, ClusterEvent, LocalCluster};
 use crate::env::Env;
 use crate::error::{Error, Result};
 use crate::master::Master;
@@ -60,6 +60,18 @@ fn start_backend(
                 executors,
                 conf.require(&keys::EXECUTOR_REGISTRATION_TIMEOUT)?,
             )?;
+            Ok(Box::new(backend))
+        }
+        Master::Yarn { executors, .. } => {
+            let backend = ClusterBackend::start(conf, env.clone(), &yarn::driver_host())?;
+            yarn::announce(backend.address())?;
+            // As Spark on YARN: scheduling starts once most executors are there, or after a
+            // while with those that are; tasks wait for the rest.
+            let ratio = conf.require(&keys::MIN_REGISTERED_RESOURCES_RATIO)?;
+            let wanted = (executors as f64 * ratio).ceil() as usize;
+            let wait = conf.require(&keys::MAX_REGISTERED_RESOURCES_WAITING_TIME)?;
+            let registered = backend.await_executors(wanted, wait)?;
+            tracing::info!("{registered} of {executors} executors registered; scheduling begins");
             Ok(Box::new(backend))
         }
     }
@@ -120,7 +132,7 @@ impl Context {
         let url = conf.get(&keys::MASTER)?.ok_or_else(|| {
             Error::Input("a master URL must be set: use --master local[N] or ember.master".into())
         })?;
-        let master = Master::parse(&url)?;
+        let master = Master::parse(&url)?.sized_by(&conf)?;
         let threads = master.total_cores();
         let env = Arc::new(Env::new(&conf, "driver", threads)?);
         let accumulators = Arc::new(AccumulatorRegistry::default());

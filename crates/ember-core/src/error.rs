@@ -34,7 +34,7 @@ pub enum Error {
         reason: String,
     },
     /// The master URL is not one ember knows.
-    #[error("invalid master URL '{0}': expected local, local[N], local[*], local[N,F] or local-cluster[E,C,M]")]
+    #[error("invalid master URL '{0}': expected local, local[N], local[*], local[N,F], local-cluster[E,C,M] or yarn")]
     Master(String),
     /// An I/O operation on a path failed.
     #[error("{}: {source}", path.display())]

@@ -24,7 +24,7 @@ pub mod broadcast;
 pub mod conf;
 mod context;
 mod data;
-mod deploy;
+pub mod deploy;
 mod env;
 mod error;
 mod executor;

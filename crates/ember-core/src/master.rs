@@ -23,10 +23,18 @@ pub enum Master {
         /// Memory budget per executor, in MiB.
         memory_mib: u64,
     },
+    /// `yarn`: executors in YARN containers, started by the application's ApplicationMaster
+    /// (`ember submit --master yarn`); the cluster comes from `HADOOP_CONF_DIR`.
+    Yarn {
+        /// Executors asked for (`ember.executor.instances`).
+        executors: usize,
+        /// Task slots per executor (`ember.executor.cores`).
+        cores: usize,
+    },
 }
 
 impl Master {
-    /// Parses a master URL as Spark does for the local forms and `local-cluster`.
+    /// Parses a master URL as Spark does for the local forms, `local-cluster` and `yarn`.
     ///
     /// ```
     /// use ember_core::Master;
@@ -42,6 +50,12 @@ impl Master {
     /// [`Error::Master`] for anything else.
     pub fn parse(url: &str) -> Result<Master> {
         let bad = || Error::Master(url.to_string());
+        if url == "yarn" {
+            return Ok(Master::Yarn {
+                executors: 2,
+                cores: 1,
+            });
+        }
         if url == "local" {
             return Ok(Master::Local {
                 threads: 1,
@@ -82,8 +96,25 @@ impl Master {
             Master::Local { threads, .. } => *threads,
             Master::LocalCluster {
                 executors, cores, ..
-            } => executors * cores,
+            }
+            | Master::Yarn { executors, cores } => executors * cores,
         }
+    }
+
+    /// This master with the executor counts of `conf` where the URL does not give them (YARN's
+    /// come from `ember.executor.instances` and `ember.executor.cores`).
+    ///
+    /// # Errors
+    /// A bad value of either key.
+    pub fn sized_by(self, conf: &crate::EmberConf) -> Result<Master> {
+        use crate::conf::keys;
+        Ok(match self {
+            Master::Yarn { .. } => Master::Yarn {
+                executors: conf.require(&keys::EXECUTOR_INSTANCES)?,
+                cores: conf.require(&keys::EXECUTOR_CORES)?,
+            },
+            other => other,
+        })
     }
 }
 
@@ -130,9 +161,13 @@ mod tests {
             "local-cluster[2,1]",
             "local-cluster[0,1,512]",
             "local-cluster[2,1,512",
+            "yarn-cluster",
         ] {
             let err = Master::parse(bad).unwrap_err().to_string();
-            assert!(err.contains("local[N]"), "{bad}: {err}");
+            assert!(
+                err.contains("local[N]") && err.contains("yarn"),
+                "{bad}: {err}"
+            );
         }
     }
 }

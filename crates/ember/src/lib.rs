@@ -55,5 +55,5 @@ pub use ember_core::*;
 ///
 /// Call it once at the start of `main`; later calls do nothing.
 pub fn init_logging() {
-    ember_core::logging::init("warn,ember_core=info");
+    ember_core::logging::init("warn,ember_core=info,ember_yarn=info");
 }

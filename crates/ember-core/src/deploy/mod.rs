@@ -5,5 +5,6 @@
 //! started with the variables of [`ExecutorArgs`](crate::executor::ExecutorArgs).
 
 mod local_cluster;
+pub mod yarn;
 
 pub(crate) use local_cluster::{ClusterEvent, LocalCluster};

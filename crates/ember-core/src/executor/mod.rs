@@ -67,12 +67,19 @@ pub struct ExecutorArgs {
 impl ExecutorArgs {
     /// Sets the variables that make `command` start an executor.
     pub fn apply(&self, command: &mut Command) {
-        command
-            .env(DRIVER_ENV, &self.driver_address)
-            .env(ID_ENV, &self.executor_id)
-            .env(HOST_ENV, &self.host)
-            .env(CORES_ENV, self.cores.to_string())
-            .env(MEMORY_ENV, self.memory_mib.to_string());
+        command.envs(self.env());
+    }
+
+    /// The variables that make this binary start as an executor, for launchers that do not
+    /// start it themselves (a YARN NodeManager).
+    pub fn env(&self) -> [(&'static str, String); 5] {
+        [
+            (DRIVER_ENV, self.driver_address.clone()),
+            (ID_ENV, self.executor_id.clone()),
+            (HOST_ENV, self.host.clone()),
+            (CORES_ENV, self.cores.to_string()),
+            (MEMORY_ENV, self.memory_mib.to_string()),
+        ]
     }
 
     /// The arguments of this process, if it was started as an executor.

@@ -198,27 +198,37 @@ impl ClusterBackend {
     /// # Errors
     /// An executor was refused or died before registering, or `timeout` passed.
     pub(crate) fn wait_for_executors(&self, count: usize, timeout: Duration) -> Result<()> {
+        let registered = self.await_executors(count, timeout)?;
+        if registered >= count {
+            return Ok(());
+        }
+        Err(Error::Input(format!(
+            "only {registered} of {count} executors registered within {} s \
+             (ember.executor.registrationTimeout); see their messages above",
+            timeout.as_secs()
+        )))
+    }
+
+    /// Waits until `count` executors have registered or `timeout` passed; how many did.
+    ///
+    /// # Errors
+    /// An executor was refused or died before registering.
+    pub(crate) fn await_executors(&self, count: usize, timeout: Duration) -> Result<usize> {
         let deadline = Instant::now() + timeout;
         let mut state = self.shared.state.lock();
         loop {
             if let Some(reason) = state.refused.first() {
                 return Err(Error::Input(reason.clone()));
             }
-            if state.executors.len() >= count {
-                return Ok(());
-            }
-            if self
-                .shared
-                .changed
-                .wait_until(&mut state, deadline)
-                .timed_out()
+            let registered = state.executors.len();
+            if registered >= count
+                || self
+                    .shared
+                    .changed
+                    .wait_until(&mut state, deadline)
+                    .timed_out()
             {
-                return Err(Error::Input(format!(
-                    "only {} of {count} executors registered within {} s \
-                     (ember.executor.registrationTimeout); see their messages above",
-                    state.executors.len(),
-                    timeout.as_secs()
-                )));
+                return Ok(registered.max(state.executors.len()));
             }
         }
     }

@@ -12,6 +12,7 @@ import java.util.Map;
 import java.util.TreeMap;
 import org.apache.hadoop.conf.Configuration;
 import org.apache.hadoop.hdfs.MiniDFSCluster;
+import org.apache.hadoop.net.NetUtils;
 import org.apache.hadoop.yarn.conf.YarnConfiguration;
 import org.apache.hadoop.yarn.server.MiniYARNCluster;
 import org.apache.hadoop.yarn.server.nodemanager.NodeManager;
@@ -128,6 +129,12 @@ public final class MiniCluster {
         .checkDataNodeHostConfig(true)
         .build();
     dfs.waitActive();
+    // MiniDFSCluster makes this JVM resolve each DataNode host name to localhost; the
+    // ResourceManager, in this JVM too, would then reach NodeManagers on those addresses at
+    // 127.0.0.1. Each address resolves to itself again.
+    for (String host : hosts) {
+      NetUtils.addStaticResolution(host, host);
+    }
     return dfs;
   }
 

@@ -1,0 +1,93 @@
+//! `ember submit --master yarn --deploy-mode cluster`, `ember status` and `ember kill`.
+
+use crate::args::CliError;
+use ember_yarn::submit::{submit_and_wait, Submission};
+use ember_yarn::{ApplicationId, YarnClient};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+impl From<ember_yarn::Error> for CliError {
+    fn from(e: ember_yarn::Error) -> Self {
+        match e {
+            ember_yarn::Error::Usage(m) => CliError::Usage(m),
+            other => CliError::Failed(other.to_string()),
+        }
+    }
+}
+
+/// Whether this process is the driver an ApplicationMaster started: it runs the application
+/// here instead of submitting it again.
+pub fn in_application_master() -> bool {
+    std::env::var_os(ember::deploy::yarn::DRIVER_FILE_ENV).is_some()
+}
+
+/// Submits `app` (an application binary, or `None` for a built-in example run by this
+/// binary) with its driver in the cluster, and waits for its end: exit status 0 only if it
+/// FINISHED with SUCCEEDED.
+pub fn submit_cluster(
+    app: Option<PathBuf>,
+    driver_args: Vec<String>,
+    settings: &[(String, String)],
+) -> Result<ExitCode, CliError> {
+    let ember = std::env::current_exe()
+        .map_err(|e| CliError::Failed(format!("cannot find the ember binary: {e}")))?;
+    let submission = Submission {
+        app_binary: app.unwrap_or_else(|| ember.clone()),
+        ember_binary: ember,
+        driver_args,
+        settings: settings.to_vec(),
+    };
+    let outcome = submit_and_wait(&submission)?;
+    if outcome.succeeded() {
+        return Ok(ExitCode::SUCCESS);
+    }
+    Err(CliError::Failed(format!(
+        "application {} ended {} ({}): {}",
+        outcome.id,
+        outcome.state.as_str_name(),
+        outcome
+            .final_status
+            .as_str_name()
+            .trim_start_matches("APP_"),
+        outcome.diagnostics
+    )))
+}
+
+fn client_and_id(
+    app_id: &str,
+) -> Result<(YarnClient, ApplicationId, tokio::runtime::Runtime), CliError> {
+    let id: ApplicationId = app_id.parse()?;
+    let conf = ember_hadoop::HadoopConf::from_env().map_err(|e| CliError::Failed(e.to_string()))?;
+    let client = YarnClient::new(&conf)?;
+    let runtime = tokio::runtime::Runtime::new().map_err(|e| CliError::Failed(e.to_string()))?;
+    Ok((client, id, runtime))
+}
+
+/// `ember status <appId>`: prints the application's state; exit status 0.
+pub fn status(app_id: &str) -> Result<ExitCode, CliError> {
+    let (client, id, runtime) = client_and_id(app_id)?;
+    let report = runtime.block_on(client.report(id))?;
+    println!(
+        "{id}\t{}\t{}\t{}",
+        report.yarn_application_state().as_str_name(),
+        report
+            .final_application_status()
+            .as_str_name()
+            .trim_start_matches("APP_"),
+        report.diagnostics()
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `ember kill <appId>`: kills the application and waits until YARN has.
+pub fn kill(app_id: &str) -> Result<ExitCode, CliError> {
+    let (client, id, runtime) = client_and_id(app_id)?;
+    runtime.block_on(async {
+        while !client.kill(id, "killed by ember kill").await? {
+            tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+        }
+        Ok::<_, ember_yarn::Error>(())
+    })?;
+    eprintln!("killed {id}");
+    Ok(ExitCode::SUCCESS)
+}

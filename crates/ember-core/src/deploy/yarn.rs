@@ -1,0 +1,45 @@
+//! The driver of a YARN application (`--master yarn`): its executors are started by the
+//! application's ApplicationMaster in YARN containers, not by the driver.
+//!
+//! The driver serves executors on its host, then writes its address to the file named by
+//! `EMBER_YARN_DRIVER_FILE`. Whoever launched the driver set that variable and waits for the
+//! file: the ApplicationMaster that runs the driver in its own container (cluster mode), or
+//! `ember submit`, which then submits an ApplicationMaster that only launches executors (client
+//! mode). Executors are told the address and connect back as on `local-cluster`.
+
+use crate::error::{Error, Result};
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+/// Names the file where a YARN driver writes its address.
+pub const DRIVER_FILE_ENV: &str = "EMBER_YARN_DRIVER_FILE";
+
+/// The host a YARN driver serves executors on: the NodeManager's host inside a container,
+/// else this machine's name.
+pub(crate) fn driver_host() -> String {
+    std::env::var("NM_HOST")
+        .ok()
+        .filter(|h| !h.is_empty())
+        .or_else(|| std::env::var("EMBER_DRIVER_HOST").ok())
+        .unwrap_or_else(|| "0.0.0.0".into())
+}
+
+/// Tells whoever launched this driver where executors reach it.
+///
+/// # Errors
+/// Not launched for YARN (no `EMBER_YARN_DRIVER_FILE`), or the file cannot be written.
+pub(crate) fn announce(address: SocketAddr) -> Result<()> {
+    let file = std::env::var_os(DRIVER_FILE_ENV)
+        .map(PathBuf::from)
+        .ok_or_else(|| {
+            Error::Input(
+                "master yarn runs through `ember submit --master yarn`, which starts the \
+             application's ApplicationMaster; run the application with it"
+                    .into(),
+            )
+        })?;
+    // Written whole under another name, then renamed: a reader never sees half an address.
+    let partial = file.with_extension("partial");
+    std::fs::write(&partial, address.to_string()).map_err(|e| Error::io(&partial, e))?;
+    std::fs::rename(&partial, &file).map_err(|e| Error::io(&file, e))
+}

@@ -1,0 +1,300 @@
+//! The ApplicationMaster: the first container of an ember application on YARN (Spark's
+//! `ApplicationMaster`).
+//!
+//! YARN starts it as `__ember__ application-master -- <driver command>` in a container holding
+//! the application binary, the `ember` binary and the settings file. It
+//!
+//! 1. registers with the ResourceManager's scheduler, authenticated by the AMRMToken YARN put
+//!    in the container's token file;
+//! 2. in cluster mode starts the driver, the application itself, as a child process in its own
+//!    container, and waits for it to say where executors reach it (client mode: the driver's
+//!    address comes from `ember submit`);
+//! 3. heartbeats `allocate`, starting `ember.executor.instances` executors in the containers it
+//!    is granted, and replacing those that end, until `ember.executor.maxFailures` is reached;
+//! 4. when the driver ends, unregisters with SUCCEEDED or FAILED and the reason. A failed
+//!    attempt that is not the last one ends without unregistering, so that YARN tries again.
+
+use crate::allocator::{Allocator, ExecutorTemplate};
+use crate::error::{Error, Result};
+use crate::launch::container_memory;
+use crate::proto;
+use crate::records::ContainerId;
+use crate::staging::Staging;
+use ember_core::conf::keys;
+use ember_core::deploy::yarn::DRIVER_FILE_ENV;
+use ember_core::EmberConf;
+use ember_hadoop::ipc::{Auth, RpcClient};
+use ember_hadoop::tokens::Credentials;
+use ember_hadoop::HadoopConf;
+use std::time::Duration;
+
+const PROTOCOL: &str = "org.apache.hadoop.yarn.api.ApplicationMasterProtocolPB";
+/// The kind of the token that admits an ApplicationMaster to the scheduler.
+const AMRM_TOKEN_KIND: &str = "YARN_AM_RM_TOKEN";
+/// Set by `ember submit`: the ResourceManager's scheduler address (YARN does not tell
+/// containers).
+pub const SCHEDULER_ENV: &str = "EMBER_YARN_SCHEDULER";
+/// Set by `ember submit`: the application's staging directory.
+pub const STAGING_ENV: &str = "EMBER_YARN_STAGING_DIR";
+/// Set by `ember submit`: the staged name of the application binary.
+pub const APP_BINARY_ENV: &str = "EMBER_YARN_APP_BINARY";
+/// Where the driver writes its address, in the container's working directory.
+const DRIVER_FILE: &str = "driver.address";
+/// How long a starting driver may take to serve executors.
+const DRIVER_START: Duration = Duration::from_secs(120);
+
+/// The exit status of an attempt that failed.
+pub const EXIT_FAILED: i32 = 1;
+
+/// Runs the ApplicationMaster of this container; `driver` is the driver's command line.
+/// Returns the process's exit status.
+pub fn run(driver: Vec<String>) -> i32 {
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(runtime) => runtime,
+        Err(e) => {
+            eprintln!("ApplicationMaster: cannot start its runtime: {e}");
+            return EXIT_FAILED;
+        }
+    };
+    match runtime.block_on(ApplicationMaster::start()) {
+        Ok(am) => runtime.block_on(am.run(driver)),
+        Err(e) => {
+            eprintln!("ApplicationMaster: {e}");
+            EXIT_FAILED
+        }
+    }
+}
+
+/// An attempt's settings and its connection to the scheduler.
+struct ApplicationMaster {
+    conf: EmberConf,
+    hadoop: HadoopConf,
+    container: ContainerId,
+    host: String,
+    rm: RpcClient,
+    last_attempt: bool,
+}
+
+impl ApplicationMaster {
+    /// Reads this container's environment and registers with the scheduler.
+    async fn start() -> Result<Self> {
+        let conf = EmberConf::new().map_err(|e| Error::Environment(e.to_string()))?;
+        let hadoop = HadoopConf::from_env()?.with_overrides(conf.iter());
+        let container: ContainerId = env("CONTAINER_ID")?.parse()?;
+        let host = env("NM_HOST")?;
+        let credentials = Credentials::from_env()?
+            .ok_or_else(|| Error::Environment("YARN gave this container no token file".into()))?;
+        let token = credentials
+            .token_of_kind(AMRM_TOKEN_KIND)
+            .cloned()
+            .ok_or_else(|| {
+                Error::Environment(format!("the container's tokens hold no {AMRM_TOKEN_KIND}"))
+            })?;
+        let rm = RpcClient::new(&env(SCHEDULER_ENV)?, PROTOCOL, Auth::Token(token));
+        let max_attempts = match conf.get(&keys::YARN_MAX_APP_ATTEMPTS) {
+            Ok(Some(n)) => n,
+            _ => hadoop
+                .get("yarn.resourcemanager.am.max-attempts")
+                .and_then(|n| n.parse().ok())
+                .unwrap_or(2),
+        };
+        let am = ApplicationMaster {
+            last_attempt: container.attempt as usize >= max_attempts,
+            conf,
+            hadoop,
+            container,
+            host,
+            rm,
+        };
+        am.register().await?;
+        Ok(am)
+    }
+
+    async fn register(&self) -> Result<()> {
+        let request = proto::RegisterApplicationMasterRequest {
+            host: Some(self.host.clone()),
+            rpc_port: Some(-1),
+            tracking_url: Some(String::new()),
+        };
+        let _: proto::RegisterApplicationMasterResponse =
+            self.rm.call("registerApplicationMaster", &request).await?;
+        tracing::info!(
+            "ApplicationMaster of {} registered from {}",
+            self.container.application,
+            self.host
+        );
+        Ok(())
+    }
+
+    /// Runs the attempt to its end; the process's exit status.
+    async fn run(self, driver: Vec<String>) -> i32 {
+        let outcome = self.supervise(driver).await;
+        let (status, diagnostics) = match &outcome {
+            Ok(()) => (proto::FinalApplicationStatus::AppSucceeded, String::new()),
+            Err(e) => (proto::FinalApplicationStatus::AppFailed, e.to_string()),
+        };
+        if outcome.is_err() && !self.last_attempt {
+            eprintln!("ApplicationMaster: {diagnostics}; YARN will try again");
+            return EXIT_FAILED;
+        }
+        if let Err(e) = self.unregister(status, &diagnostics).await {
+            eprintln!("ApplicationMaster: cannot unregister: {e}");
+            return EXIT_FAILED;
+        }
+        self.remove_staging().await;
+        if outcome.is_ok() {
+            0
+        } else {
+            eprintln!("ApplicationMaster: {diagnostics}");
+            EXIT_FAILED
+        }
+    }
+
+    /// Starts the driver and keeps it in executors until it ends.
+    async fn supervise(&self, command: Vec<String>) -> Result<()> {
+        let (program, args) = command
+            .split_first()
+            .ok_or_else(|| Error::Usage("the ApplicationMaster needs a driver command".into()))?;
+        let _ = std::fs::remove_file(DRIVER_FILE);
+        let mut driver = tokio::process::Command::new(program)
+            .args(args)
+            .env(DRIVER_FILE_ENV, DRIVER_FILE)
+            .kill_on_drop(true)
+            .spawn()
+            .map_err(|e| Error::Failed(format!("cannot start the driver {program}: {e}")))?;
+        let address = tokio::select! {
+            status = driver.wait() => return Err(driver_ended(status)),
+            address = wait_for_address() => address?,
+        };
+        tracing::info!("the driver serves executors at {address}");
+        let mut allocator = Allocator::new(
+            self.executor_template(address).await?,
+            self.conf
+                .require(&keys::EXECUTOR_INSTANCES)
+                .map_err(|e| Error::Usage(e.to_string()))?,
+            self.max_executor_failures(),
+        );
+        let mut backoff = 200;
+        loop {
+            let pause = allocator.interval(&mut backoff);
+            tokio::select! {
+                status = driver.wait() => {
+                    return match status {
+                        Ok(s) if s.success() => Ok(()),
+                        other => Err(driver_ended(other)),
+                    };
+                }
+                _ = tokio::time::sleep(pause) => allocator.heartbeat(&self.rm, 0.5).await?,
+            }
+        }
+    }
+
+    async fn executor_template(&self, driver_address: String) -> Result<ExecutorTemplate> {
+        let staging = Staging::open(&self.hadoop, &env(STAGING_ENV)?)?;
+        let memory_mib = self
+            .conf
+            .require(&keys::EXECUTOR_MEMORY)
+            .map_err(|e| Error::Usage(e.to_string()))?
+            >> 20;
+        let overhead = self
+            .conf
+            .get(&keys::EXECUTOR_MEMORY_OVERHEAD)
+            .map_err(|e| Error::Usage(e.to_string()))?
+            .map(|bytes| bytes >> 20);
+        let environment = ["EMBER_LOG", "RUST_BACKTRACE"]
+            .iter()
+            .filter_map(|k| std::env::var(k).ok().map(|v| (k.to_string(), v)))
+            .collect();
+        Ok(ExecutorTemplate {
+            driver_address,
+            binary: staging.resource_of(&env(APP_BINARY_ENV)?).await?,
+            cores: self
+                .conf
+                .require(&keys::EXECUTOR_CORES)
+                .map_err(|e| Error::Usage(e.to_string()))?,
+            memory_mib,
+            container_mib: container_memory(memory_mib, overhead),
+            environment,
+        })
+    }
+
+    /// `ember.executor.maxFailures`, by default twice the executors and at least 3.
+    fn max_executor_failures(&self) -> usize {
+        let executors = self.conf.require(&keys::EXECUTOR_INSTANCES).unwrap_or(2);
+        match self.conf.get(&keys::EXECUTOR_MAX_FAILURES) {
+            Ok(Some(n)) => n,
+            _ => (2 * executors).max(3),
+        }
+    }
+
+    async fn unregister(
+        &self,
+        status: proto::FinalApplicationStatus,
+        diagnostics: &str,
+    ) -> Result<()> {
+        let request = proto::FinishApplicationMasterRequest {
+            diagnostics: Some(diagnostics.to_string()),
+            tracking_url: None,
+            final_application_status: Some(status as i32),
+        };
+        // The ResourceManager says so once the final state is stored.
+        loop {
+            let answer: proto::FinishApplicationMasterResponse =
+                self.rm.call("finishApplicationMaster", &request).await?;
+            if answer.is_unregistered() {
+                return Ok(());
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    async fn remove_staging(&self) {
+        let removed = match env(STAGING_ENV) {
+            Ok(dir) => match Staging::open(&self.hadoop, &dir) {
+                Ok(staging) => staging.delete().await,
+                Err(e) => Err(e),
+            },
+            Err(e) => Err(e),
+        };
+        if let Err(e) = removed {
+            tracing::warn!("cannot remove the staging directory: {e}");
+        }
+    }
+}
+
+/// Waits for the driver's address file.
+async fn wait_for_address() -> Result<String> {
+    let deadline = tokio::time::Instant::now() + DRIVER_START;
+    loop {
+        if let Ok(address) = tokio::fs::read_to_string(DRIVER_FILE).await {
+            return Ok(address.trim().to_string());
+        }
+        if tokio::time::Instant::now() > deadline {
+            return Err(Error::Failed(format!(
+                "the driver did not start serving executors within {} s",
+                DRIVER_START.as_secs()
+            )));
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+fn driver_ended(status: std::io::Result<std::process::ExitStatus>) -> Error {
+    match status {
+        Ok(status) => Error::Failed(format!(
+            "the driver ended with {status}; its messages are in the ApplicationMaster's \
+             stderr (yarn logs)"
+        )),
+        Err(e) => Error::Failed(format!("lost the driver process: {e}")),
+    }
+}
+
+/// A variable YARN or `ember submit` sets in the container.
+fn env(name: &str) -> Result<String> {
+    std::env::var(name).map_err(|_| {
+        Error::Environment(format!(
+            "{name} is not set: the ApplicationMaster runs in a YARN container started by \
+             `ember submit --master yarn`"
+        ))
+    })
+}

@@ -1,0 +1,36 @@
+//! ember on YARN: `ember submit --master yarn` and the ApplicationMaster it starts.
+//!
+//! This crate owns the YARN side of an application: the client of the ResourceManager
+//! ([`YarnClient`]: new applications, submission, reports, kills), the staging directory on HDFS
+//! ([`staging`]), cluster-mode submission that follows the application to its end
+//! ([`submit`]), and the ApplicationMaster ([`am`]) that registers with the scheduler, runs the
+//! driver and keeps it in executors ([`allocator`], started on NodeManagers). It speaks YARN's
+//! protocols through ember-hadoop's IPC client, with its own message definitions
+//! (`proto/yarn.proto`). It does not schedule tasks: the driver, in ember-core, does, with the
+//! executors this crate starts.
+//!
+//! One application binary plays every role: YARN starts the `ember` binary as the
+//! ApplicationMaster (`ember application-master -- <driver command>`), which starts the
+//! application binary as the driver; executors are the application binary again, told where
+//! the driver is through their environment.
+#![deny(missing_docs)]
+
+mod allocator;
+pub mod am;
+mod client;
+mod error;
+pub mod launch;
+mod node_managers;
+mod records;
+pub mod staging;
+pub mod submit;
+
+pub use client::{user_name, NewApplication, YarnClient};
+pub use error::{Error, Result};
+pub use records::{ApplicationId, ContainerId};
+
+/// YARN's protocol messages, as ember declares them.
+#[allow(missing_docs, clippy::doc_markdown)]
+pub mod proto {
+    include!(concat!(env!("OUT_DIR"), "/ember.yarn.rs"));
+}
