@@ -210,3 +210,43 @@ pub fn context(master: &str, settings: &[(&str, &str)]) -> ember_core::Context {
     );
     ember_core::Context::new(conf).expect("the context starts")
 }
+
+/// Some text, and its words counted by plain Rust.
+pub fn corpus() -> (String, std::collections::HashMap<String, u64>) {
+    let text: String = (0..20_000)
+        .map(|i| format!("w{} x{}\tw{}  end\n", (i * 7) % 101, i % 13, i % 5))
+        .collect();
+    let mut counts = std::collections::HashMap::new();
+    for word in text.split_ascii_whitespace() {
+        *counts.entry(word.to_string()).or_default() += 1;
+    }
+    (text, counts)
+}
+
+/// The `word<TAB>count` lines of the part files of the word count output at `out`, which must
+/// be complete (`_SUCCESS`).
+///
+/// # Panics
+/// When the output is incomplete, a line is not `word<TAB>count`, or a word comes twice.
+pub fn counts_under(out: &str) -> std::collections::HashMap<String, u64> {
+    let names = names_under(out);
+    assert!(names.contains(&"_SUCCESS".to_string()), "{out}: {names:?}");
+    let mut counts = std::collections::HashMap::new();
+    for name in names.iter().filter(|n| n.starts_with("part-")) {
+        let text = String::from_utf8(get(&format!("{out}/{name}"))).expect("text");
+        for line in text.lines() {
+            let (word, n) = line.split_once('\t').expect("word<TAB>count");
+            let fresh = counts.insert(word.to_string(), n.parse().expect("a count"));
+            assert!(fresh.is_none(), "{word} twice in {out}");
+        }
+    }
+    counts
+}
+
+/// The directory of the mini cluster's state (NodeManager logs are under `nm-*/logs`).
+pub fn cluster_dir() -> PathBuf {
+    conf_dir()
+        .parent()
+        .map(PathBuf::from)
+        .expect("the configuration is inside the cluster's directory")
+}

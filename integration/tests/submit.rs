@@ -2,8 +2,7 @@
 //! local files, checked against a plain count; and the errors a user gets for an input that is
 //! not there, a NameNode that is down and a bucket that does not exist.
 
-use ember_integration::{create_bucket, ember_bin, get, hadoop_conf, names_under, put, unique};
-use std::collections::HashMap;
+use ember_integration::{corpus, counts_under, create_bucket, ember_bin, hadoop_conf, put, unique};
 use std::process::{Command, Output};
 
 fn ember(args: &[&str]) -> Output {
@@ -16,34 +15,6 @@ fn ember(args: &[&str]) -> Output {
 
 fn stderr(run: &Output) -> String {
     String::from_utf8_lossy(&run.stderr).into_owned()
-}
-
-/// Some text, and its words counted by plain Rust.
-fn corpus() -> (String, HashMap<String, u64>) {
-    let text: String = (0..20_000)
-        .map(|i| format!("w{} x{}\tw{}  end\n", (i * 7) % 101, i % 13, i % 5))
-        .collect();
-    let mut counts = HashMap::new();
-    for word in text.split_ascii_whitespace() {
-        *counts.entry(word.to_string()).or_default() += 1;
-    }
-    (text, counts)
-}
-
-/// The `word<TAB>count` lines of the part files under `out`.
-fn counts_under(out: &str) -> HashMap<String, u64> {
-    let names = names_under(out);
-    assert!(names.contains(&"_SUCCESS".to_string()), "{out}: {names:?}");
-    let mut counts = HashMap::new();
-    for name in names.iter().filter(|n| n.starts_with("part-")) {
-        let text = String::from_utf8(get(&format!("{out}/{name}"))).unwrap();
-        for line in text.lines() {
-            let (word, n) = line.split_once('\t').expect("word<TAB>count");
-            let fresh = counts.insert(word.to_string(), n.parse().unwrap());
-            assert!(fresh.is_none(), "{word} twice in {out}");
-        }
-    }
-    counts
 }
 
 #[test]

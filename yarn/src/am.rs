@@ -159,11 +159,13 @@ impl ApplicationMaster {
         let mut driver = tokio::process::Command::new(program)
             .args(args)
             .env(DRIVER_FILE_ENV, DRIVER_FILE)
+            .stderr(std::process::Stdio::piped())
             .kill_on_drop(true)
             .spawn()
             .map_err(|e| Error::Failed(format!("cannot start the driver {program}: {e}")))?;
+        let last_words = DriverStderr::follow(driver.stderr.take());
         let address = tokio::select! {
-            status = driver.wait() => return Err(driver_ended(status)),
+            status = driver.wait() => return Err(last_words.ended(status).await),
             address = wait_for_address() => address?,
         };
         tracing::info!("the driver serves executors at {address}");
@@ -181,7 +183,7 @@ impl ApplicationMaster {
                 status = driver.wait() => {
                     return match status {
                         Ok(s) if s.success() => Ok(()),
-                        other => Err(driver_ended(other)),
+                        other => Err(last_words.ended(other).await),
                     };
                 }
                 _ = tokio::time::sleep(pause) => allocator.heartbeat(&self.rm, 0.5).await?,
@@ -279,13 +281,56 @@ async fn wait_for_address() -> Result<String> {
     }
 }
 
-fn driver_ended(status: std::io::Result<std::process::ExitStatus>) -> Error {
-    match status {
-        Ok(status) => Error::Failed(format!(
-            "the driver ended with {status}; its messages are in the ApplicationMaster's \
-             stderr (yarn logs)"
-        )),
-        Err(e) => Error::Failed(format!("lost the driver process: {e}")),
+/// The driver's stderr, passed on to the container's and kept in part: its last lines say
+/// why a failed driver failed, and become the application's diagnostics.
+struct DriverStderr {
+    lines: std::sync::Arc<std::sync::Mutex<std::collections::VecDeque<String>>>,
+    done: tokio::task::JoinHandle<()>,
+}
+
+impl DriverStderr {
+    /// Lines kept.
+    const KEEP: usize = 20;
+
+    fn follow(stderr: Option<tokio::process::ChildStderr>) -> Self {
+        use tokio::io::AsyncBufReadExt;
+        let lines = std::sync::Arc::new(std::sync::Mutex::new(std::collections::VecDeque::new()));
+        let kept = lines.clone();
+        let done = tokio::spawn(async move {
+            let Some(stderr) = stderr else { return };
+            let mut reader = tokio::io::BufReader::new(stderr).lines();
+            while let Ok(Some(line)) = reader.next_line().await {
+                eprintln!("{line}");
+                let mut kept = kept.lock().unwrap_or_else(|e| e.into_inner());
+                if kept.len() == Self::KEEP {
+                    kept.pop_front();
+                }
+                kept.push_back(line);
+            }
+        });
+        DriverStderr { lines, done }
+    }
+
+    /// Why the driver ended as it did, with its last words.
+    async fn ended(self, status: std::io::Result<std::process::ExitStatus>) -> Error {
+        // Everything it wrote before it ended.
+        let _ = tokio::time::timeout(Duration::from_secs(2), self.done).await;
+        let last: Vec<String> = self
+            .lines
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .iter()
+            .filter(|l| !l.trim().is_empty())
+            .cloned()
+            .collect();
+        let status = match status {
+            Ok(status) => status.to_string(),
+            Err(e) => format!("an unknown status ({e})"),
+        };
+        Error::Failed(format!(
+            "the driver ended with {status}; its last messages:\n{}",
+            last.join("\n")
+        ))
     }
 }
 

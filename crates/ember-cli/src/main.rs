@@ -19,7 +19,9 @@ fn main() -> ExitCode {
     ember::init_logging();
     let cli = args::Cli::parse();
     let outcome = match cli.command {
-        args::Command::Submit(raw) => args::SubmitArgs::validate(*raw).and_then(|a| submit::run(&a)),
+        args::Command::Submit(raw) => {
+            args::SubmitArgs::validate(*raw).and_then(|a| submit::run(&a))
+        }
         args::Command::Examples => {
             submit::list_examples();
             Ok(ExitCode::SUCCESS)

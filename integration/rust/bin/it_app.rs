@@ -1,0 +1,53 @@
+//! An application for the YARN tests, run by `ember submit` like any user's binary:
+//!
+//! - `slow <out> <tasks> <seconds>`: saves the numbers `0..tasks`, each task taking `seconds`;
+//! - `panic`: a job whose closure panics on every record, so every attempt fails.
+
+use ember_core::{Context, EmberConf, Fn};
+use std::process::ExitCode;
+
+fn main() -> ExitCode {
+    ember_core::logging::init("warn,ember_core=info");
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    match run(&args) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("it-app: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run(args: &[String]) -> Result<(), String> {
+    let ctx = EmberConf::new()
+        .and_then(Context::new)
+        .map_err(|e| e.to_string())?;
+    match args.iter().map(String::as_str).collect::<Vec<_>>()[..] {
+        ["slow", out, tasks, seconds] => {
+            let tasks: i64 = tasks.parse().map_err(|_| "tasks: a number")?;
+            let seconds: u64 = seconds.parse().map_err(|_| "seconds: a number")?;
+            ctx.range(0, tasks, 1, tasks as usize)
+                .map_err(|e| e.to_string())?
+                .map(Fn!(move |x: i64| {
+                    std::thread::sleep(std::time::Duration::from_secs(seconds));
+                    x
+                }))
+                .save_as_text_file(out)
+                .map_err(|e| e.to_string())
+        }
+        ["panic"] => {
+            let counted = ctx
+                .range(0, 100, 1, 4)
+                .map_err(|e| e.to_string())?
+                .map(Fn!(|x: i64| -> i64 {
+                    if x >= 0 {
+                        panic!("bad record {x}");
+                    }
+                    x
+                }))
+                .count();
+            counted.map(|_| ()).map_err(|e| e.to_string())
+        }
+        _ => Err("usage: it-app slow <out> <tasks> <seconds> | it-app panic".into()),
+    }
+}

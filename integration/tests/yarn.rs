@@ -1,0 +1,282 @@
+//! `ember submit --master yarn --deploy-mode cluster` on the mini cluster's YARN: the
+//! application runs in containers (an ApplicationMaster running the driver, executors on
+//! NodeManagers), reports its state like spark-submit, survives a killed executor, fails
+//! clearly, and can be killed.
+
+use ember_integration::{
+    cluster_dir, corpus, counts_under, ember_bin, get, hadoop_conf, names_under, put, unique,
+};
+use std::path::PathBuf;
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+/// The test application binary (`rust/bin/it_app.rs`).
+const IT_APP: &str = env!("CARGO_BIN_EXE_it-app");
+
+/// Small containers, so that the three NodeManagers hold several applications' worth.
+const SMALL: [&str; 8] = [
+    "--num-executors",
+    "2",
+    "--executor-memory",
+    "512m",
+    "--driver-memory",
+    "512m",
+    "--master",
+    "yarn",
+];
+
+fn submit(args: &[&str]) -> Command {
+    let mut command = Command::new(ember_bin());
+    command
+        .arg("submit")
+        .args(SMALL)
+        .args(["--deploy-mode", "cluster"])
+        .args(args)
+        // The containers' logs are read below: ember's own messages must be in them.
+        .env_remove("EMBER_LOG");
+    command
+}
+
+fn run(mut command: Command) -> (Output, String) {
+    let output = command.output().expect("ember runs");
+    let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
+    (output, stderr)
+}
+
+/// The id `ember submit` printed.
+fn application_id(stderr: &str) -> String {
+    stderr
+        .lines()
+        .find_map(|l| l.strip_prefix("Submitted application "))
+        .unwrap_or_else(|| panic!("no application id in: {stderr}"))
+        .trim()
+        .to_string()
+}
+
+/// `ember status <id>`: state and final status.
+fn status(id: &str) -> (String, String) {
+    let output = Command::new(ember_bin())
+        .args(["status", id])
+        .output()
+        .expect("ember status runs");
+    assert!(output.status.success(), "ember status {id}");
+    let text = String::from_utf8_lossy(&output.stdout).into_owned();
+    let fields: Vec<&str> = text.trim_end().split('\t').collect();
+    (fields[1].to_string(), fields[2].to_string())
+}
+
+/// The log directories of the application's containers, on every NodeManager.
+fn containers(id: &str) -> Vec<PathBuf> {
+    let mut found = Vec::new();
+    for nm in std::fs::read_dir(cluster_dir()).unwrap().flatten() {
+        let app = nm.path().join("logs").join(id);
+        if let Ok(entries) = std::fs::read_dir(&app) {
+            found.extend(entries.flatten().map(|e| e.path()));
+        }
+    }
+    found.sort();
+    found
+}
+
+/// The ApplicationMaster's stderr (its first container's): the driver's messages are there.
+fn am_stderr(id: &str) -> String {
+    containers(id)
+        .iter()
+        .find(|c| c.to_string_lossy().ends_with("_000001"))
+        .and_then(|c| std::fs::read_to_string(c.join("stderr")).ok())
+        .unwrap_or_default()
+}
+
+fn staging_of(id: &str) -> String {
+    let fs = hadoop_conf().default_fs();
+    format!(
+        "{}/user/{}/.emberStaging/{id}",
+        fs.trim_end_matches('/'),
+        ember_yarn_user()
+    )
+}
+
+fn ember_yarn_user() -> String {
+    ["HADOOP_USER_NAME", "USER", "LOGNAME"]
+        .iter()
+        .find_map(|k| std::env::var(k).ok().filter(|v| !v.is_empty()))
+        .unwrap_or_else(|| "ember".into())
+}
+
+fn hdfs(path: &str) -> String {
+    format!("{}{path}", hadoop_conf().default_fs().trim_end_matches('/'))
+}
+
+#[test]
+fn wordcount_runs_in_cluster_mode_from_hdfs_to_hdfs() {
+    let (text, want) = corpus();
+    let base = hdfs(&format!("/ember-it/{}", unique("yarn-wordcount")));
+    put(&format!("{base}/in/a.txt"), text);
+    let out = format!("{base}/out");
+    let (output, stderr) = run(submit(&["wordcount", &format!("{base}/in"), &out]));
+    assert!(output.status.success(), "{stderr}");
+    // Reported like spark-submit, through to the end.
+    for state in ["ACCEPTED", "RUNNING", "FINISHED", "final status: SUCCEEDED"] {
+        assert!(stderr.contains(state), "{state}: {stderr}");
+    }
+    assert_eq!(counts_under(&out), want);
+    let id = application_id(&stderr);
+    assert_eq!(status(&id), ("FINISHED".into(), "SUCCEEDED".into()));
+    // The driver ran in the ApplicationMaster's container, the executors in two others.
+    let containers = containers(&id);
+    assert!(containers.len() >= 3, "{containers:?}");
+    let driver = am_stderr(&id);
+    for executor in ["registered executor 1", "registered executor 2"] {
+        assert!(driver.contains(executor), "{executor}: {driver}");
+    }
+    assert!(names_under(&staging_of(&id)).is_empty(), "staging removed");
+}
+
+#[test]
+fn a_job_that_fails_fails_the_application_with_its_reason() {
+    let (output, stderr) = run(submit(&[
+        "--conf",
+        "ember.yarn.maxAppAttempts=1",
+        IT_APP,
+        "panic",
+    ]));
+    assert_eq!(output.status.code(), Some(1), "{stderr}");
+    // The driver's own words reach the user through YARN's diagnostics.
+    assert!(stderr.contains("bad record"), "{stderr}");
+    assert!(stderr.contains("final status: FAILED"), "{stderr}");
+    let id = application_id(&stderr);
+    assert_eq!(status(&id), ("FINISHED".into(), "FAILED".into()));
+}
+
+/// The pid of a process of application `id` whose environment holds `marker`.
+fn process_of(id: &str, marker: &str) -> Option<u32> {
+    let container = id.replacen("application_", "container_", 1);
+    std::fs::read_dir("/proc").ok()?.flatten().find_map(|p| {
+        let pid: u32 = p.file_name().to_str()?.parse().ok()?;
+        let environ = std::fs::read(p.path().join("environ")).ok()?;
+        let environ = String::from_utf8_lossy(&environ);
+        (environ.contains(&container) && environ.contains(marker)).then_some(pid)
+    })
+}
+
+/// A submission running in the background, followed until it is RUNNING.
+struct Running {
+    child: std::process::Child,
+    id: String,
+    /// The rest of what `ember submit` says, collected until it ends.
+    rest: std::thread::JoinHandle<String>,
+}
+
+impl Running {
+    fn start(mut command: Command) -> Self {
+        let mut child = command.stderr(Stdio::piped()).spawn().unwrap();
+        let stderr = child.stderr.take().unwrap();
+        let mut lines = std::io::BufRead::lines(std::io::BufReader::new(stderr));
+        let mut id = None;
+        for line in lines.by_ref().map_while(Result::ok) {
+            if let Some(found) = line.strip_prefix("Submitted application ") {
+                id = Some(found.trim().to_string());
+            }
+            if line.contains("(state: RUNNING)") {
+                break;
+            }
+        }
+        // Keep reading: a closed pipe would fail its next message.
+        let rest =
+            std::thread::spawn(move || lines.map_while(Result::ok).collect::<Vec<_>>().join("\n"));
+        Running {
+            child,
+            id: id.expect("an application id"),
+            rest,
+        }
+    }
+
+    /// Waits for `ember submit` to end: whether it succeeded, and what it said.
+    fn wait(mut self) -> (bool, String) {
+        let status = self.child.wait().unwrap();
+        (status.success(), self.rest.join().unwrap())
+    }
+}
+
+#[test]
+fn a_killed_executor_is_replaced_and_the_job_succeeds() {
+    let out = hdfs(&format!("/ember-it/{}", unique("yarn-killed")));
+    let running = Running::start(submit(&[IT_APP, "slow", &out, "8", "3"]));
+    // Wait for executor 1 to run a task, then kill its process as the kernel would.
+    let deadline = Instant::now() + Duration::from_secs(120);
+    let victim = loop {
+        if let Some(pid) = process_of(&running.id, "EMBER_EXECUTOR_ID=1\0") {
+            break pid;
+        }
+        assert!(Instant::now() < deadline, "executor 1 never started");
+        std::thread::sleep(Duration::from_millis(200));
+    };
+    std::thread::sleep(Duration::from_secs(2));
+    let killed = Command::new("kill")
+        .args(["-9", &victim.to_string()])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    let id = running.id.clone();
+    let (succeeded, said) = running.wait();
+    assert!(succeeded, "{said}");
+    let mut numbers: Vec<i64> = names_under(&out)
+        .iter()
+        .filter(|n| n.starts_with("part-"))
+        .flat_map(|n| {
+            String::from_utf8(get(&format!("{out}/{n}")))
+                .unwrap()
+                .lines()
+                .map(|l| l.parse::<i64>().unwrap())
+                .collect::<Vec<_>>()
+        })
+        .collect();
+    numbers.sort();
+    assert_eq!(numbers, (0..8).collect::<Vec<_>>());
+    let driver = am_stderr(&id);
+    assert!(driver.contains("executor 1 failed"), "{driver}");
+    assert!(driver.contains("starting executor 3"), "{driver}");
+}
+
+#[test]
+fn ember_kill_stops_a_running_application() {
+    let out = hdfs(&format!("/ember-it/{}", unique("yarn-kill")));
+    let running = Running::start(submit(&[IT_APP, "slow", &out, "4", "60"]));
+    let id = running.id.clone();
+    let killed = Command::new(ember_bin())
+        .args(["kill", &id])
+        .output()
+        .unwrap();
+    assert!(killed.status.success(), "{killed:?}");
+    let (succeeded, said) = running.wait();
+    assert!(!succeeded, "{said}");
+    assert!(said.contains("KILLED"), "{said}");
+    assert_eq!(status(&id).0, "KILLED");
+    assert!(names_under(&staging_of(&id)).is_empty(), "staging removed");
+    assert!(names_under(&out).is_empty(), "no output");
+}
+
+#[test]
+fn containers_larger_than_the_cluster_grants_are_refused_before_submission() {
+    let mut command = Command::new(ember_bin());
+    command.args([
+        "submit",
+        "--master",
+        "yarn",
+        "--deploy-mode",
+        "cluster",
+        "--executor-memory",
+        "100g",
+        "wordcount",
+        "/in",
+        "/out",
+    ]);
+    let (output, stderr) = run(command);
+    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("more than the"), "{stderr}");
+    assert!(
+        stderr.contains("yarn.scheduler.maximum-allocation-mb"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("Submitted application"), "{stderr}");
+}
