@@ -1,7 +1,7 @@
-//! `ember submit --master yarn --deploy-mode cluster` on the mini cluster's YARN: the
-//! application runs in containers (an ApplicationMaster running the driver, executors on
-//! NodeManagers), reports its state like spark-submit, survives a killed executor, fails
-//! clearly, and can be killed.
+//! `ember submit --master yarn` on the mini cluster's YARN: in cluster mode the application
+//! runs in containers (an ApplicationMaster running the driver, executors on NodeManagers), in
+//! client mode the driver runs here and the executors there; it reports its state like
+//! spark-submit, survives a killed executor, fails clearly, and can be killed.
 
 use ember_integration::{
     cluster_dir, corpus, counts_under, ember_bin, get, hadoop_conf, names_under, put, unique,
@@ -26,11 +26,15 @@ const SMALL: [&str; 8] = [
 ];
 
 fn submit(args: &[&str]) -> Command {
+    submit_in("cluster", args)
+}
+
+fn submit_in(mode: &str, args: &[&str]) -> Command {
     let mut command = Command::new(ember_bin());
     command
         .arg("submit")
         .args(SMALL)
-        .args(["--deploy-mode", "cluster"])
+        .args(["--deploy-mode", mode])
         .args(args)
         // The containers' logs are read below: ember's own messages must be in them.
         .env_remove("EMBER_LOG");
@@ -128,6 +132,31 @@ fn wordcount_runs_in_cluster_mode_from_hdfs_to_hdfs() {
     let driver = am_stderr(&id);
     for executor in ["registered executor 1", "registered executor 2"] {
         assert!(driver.contains(executor), "{executor}: {driver}");
+    }
+    assert!(names_under(&staging_of(&id)).is_empty(), "staging removed");
+}
+
+#[test]
+fn wordcount_runs_in_client_mode_with_executors_in_containers() {
+    let (text, want) = corpus();
+    let base = hdfs(&format!("/ember-it/{}", unique("yarn-client")));
+    put(&format!("{base}/in/a.txt"), text);
+    let out = format!("{base}/out");
+    let (output, stderr) = run(submit_in(
+        "client",
+        &["wordcount", &format!("{base}/in"), &out],
+    ));
+    assert!(output.status.success(), "{stderr}");
+    // The driver ran here: its summary is on this process's output.
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(stdout.contains("wordcount:"), "{stdout}");
+    assert_eq!(counts_under(&out), want);
+    let id = application_id(&stderr);
+    assert_eq!(status(&id), ("FINISHED".into(), "SUCCEEDED".into()));
+    // The ApplicationMaster and two executors, each in its container.
+    assert!(containers(&id).len() >= 3, "{:?}", containers(&id));
+    for executor in ["registered executor 1", "registered executor 2"] {
+        assert!(stderr.contains(executor), "{executor}: {stderr}");
     }
     assert!(names_under(&staging_of(&id)).is_empty(), "staging removed");
 }
@@ -265,15 +294,16 @@ fn containers_larger_than_the_cluster_grants_are_refused_before_submission() {
         "yarn",
         "--deploy-mode",
         "cluster",
+        // The scheduler would grant 8 GiB, but no NodeManager has more than 4.
         "--executor-memory",
-        "100g",
+        "6g",
         "wordcount",
         "/in",
         "/out",
     ]);
     let (output, stderr) = run(command);
     assert_eq!(output.status.code(), Some(2), "{stderr}");
-    assert!(stderr.contains("more than the"), "{stderr}");
+    assert!(stderr.contains("more than the 4096 MiB"), "{stderr}");
     assert!(
         stderr.contains("yarn.scheduler.maximum-allocation-mb"),
         "{stderr}"

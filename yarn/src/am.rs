@@ -8,7 +8,8 @@
 //!    in the container's token file;
 //! 2. in cluster mode starts the driver, the application itself, as a child process in its own
 //!    container, and waits for it to say where executors reach it (client mode: the driver's
-//!    address comes from `ember submit`);
+//!    address comes from `ember submit`, and the application ends when the driver stops
+//!    answering there);
 //! 3. heartbeats `allocate`, starting `ember.executor.instances` executors in the containers it
 //!    is granted, and replacing those that end, until `ember.executor.maxFailures` is reached;
 //! 4. when the driver ends, unregisters with SUCCEEDED or FAILED and the reason. A failed
@@ -46,9 +47,18 @@ const DRIVER_START: Duration = Duration::from_secs(120);
 /// The exit status of an attempt that failed.
 pub const EXIT_FAILED: i32 = 1;
 
-/// Runs the ApplicationMaster of this container; `driver` is the driver's command line.
-/// Returns the process's exit status.
-pub fn run(driver: Vec<String>) -> i32 {
+/// Where the application's driver is.
+#[derive(Debug, Clone)]
+pub enum Driver {
+    /// Cluster mode: the command that starts it, here.
+    Command(Vec<String>),
+    /// Client mode: the address where it serves executors, outside the cluster.
+    Remote(String),
+}
+
+/// Runs the ApplicationMaster of this container for `driver`; returns the process's exit
+/// status.
+pub fn run(driver: Driver) -> i32 {
     let runtime = match tokio::runtime::Runtime::new() {
         Ok(runtime) => runtime,
         Err(e) => {
@@ -127,7 +137,7 @@ impl ApplicationMaster {
     }
 
     /// Runs the attempt to its end; the process's exit status.
-    async fn run(self, driver: Vec<String>) -> i32 {
+    async fn run(self, driver: Driver) -> i32 {
         let outcome = self.supervise(driver).await;
         let (status, diagnostics) = match &outcome {
             Ok(()) => (proto::FinalApplicationStatus::AppSucceeded, String::new()),
@@ -150,8 +160,19 @@ impl ApplicationMaster {
         }
     }
 
-    /// Starts the driver and keeps it in executors until it ends.
-    async fn supervise(&self, command: Vec<String>) -> Result<()> {
+    /// Keeps the driver in executors until it ends.
+    async fn supervise(&self, driver: Driver) -> Result<()> {
+        match driver {
+            Driver::Command(command) => self.run_driver(command).await,
+            Driver::Remote(address) => {
+                let gone = driver_gone(address.clone());
+                self.keep_executors(address, gone).await
+            }
+        }
+    }
+
+    /// Cluster mode: starts the driver as a child and runs until it exits.
+    async fn run_driver(&self, command: Vec<String>) -> Result<()> {
         let (program, args) = command
             .split_first()
             .ok_or_else(|| Error::Usage("the ApplicationMaster needs a driver command".into()))?;
@@ -166,8 +187,24 @@ impl ApplicationMaster {
         let last_words = DriverStderr::follow(driver.stderr.take());
         let address = tokio::select! {
             status = driver.wait() => return Err(last_words.ended(status).await),
-            address = wait_for_address() => address?,
+            address = wait_for_address(std::path::Path::new(DRIVER_FILE)) => address?,
         };
+        let ended = async move {
+            match driver.wait().await {
+                Ok(s) if s.success() => Ok(()),
+                other => Err(last_words.ended(other).await),
+            }
+        };
+        self.keep_executors(address, ended).await
+    }
+
+    /// Heartbeats the scheduler, starting and replacing executors for the driver at `address`,
+    /// until `ended` says how the driver ended.
+    async fn keep_executors(
+        &self,
+        address: String,
+        ended: impl std::future::Future<Output = Result<()>>,
+    ) -> Result<()> {
         tracing::info!("the driver serves executors at {address}");
         let mut allocator = Allocator::new(
             self.executor_template(address).await?,
@@ -176,16 +213,12 @@ impl ApplicationMaster {
                 .map_err(|e| Error::Usage(e.to_string()))?,
             self.max_executor_failures(),
         );
+        tokio::pin!(ended);
         let mut backoff = 200;
         loop {
             let pause = allocator.interval(&mut backoff);
             tokio::select! {
-                status = driver.wait() => {
-                    return match status {
-                        Ok(s) if s.success() => Ok(()),
-                        other => Err(last_words.ended(other).await),
-                    };
-                }
+                outcome = &mut ended => return outcome,
                 _ = tokio::time::sleep(pause) => allocator.heartbeat(&self.rm, 0.5).await?,
             }
         }
@@ -264,11 +297,27 @@ impl ApplicationMaster {
     }
 }
 
-/// Waits for the driver's address file.
-async fn wait_for_address() -> Result<String> {
+/// Client mode: resolves when the driver no longer answers at `address` (three tries a
+/// second apart). A driver that went away ended the application: as in Spark, with success,
+/// since how its job went is the client's to report.
+async fn driver_gone(address: String) -> Result<()> {
+    let mut misses = 0;
+    while misses < 3 {
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        match tokio::net::TcpStream::connect(&address).await {
+            Ok(_) => misses = 0,
+            Err(_) => misses += 1,
+        }
+    }
+    tracing::info!("the driver at {address} is gone; the application ends");
+    Ok(())
+}
+
+/// Waits for the driver's address file at `path`.
+pub(crate) async fn wait_for_address(path: &std::path::Path) -> Result<String> {
     let deadline = tokio::time::Instant::now() + DRIVER_START;
     loop {
-        if let Ok(address) = tokio::fs::read_to_string(DRIVER_FILE).await {
+        if let Ok(address) = tokio::fs::read_to_string(path).await {
             return Ok(address.trim().to_string());
         }
         if tokio::time::Instant::now() > deadline {

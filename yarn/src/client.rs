@@ -15,7 +15,8 @@ pub struct YarnClient {
     rpc: RpcClient,
 }
 
-/// A new application's id and the largest container the cluster grants.
+/// A new application's id and the largest container the cluster can run: what the scheduler
+/// grants at most, and what its largest NodeManager holds.
 #[derive(Debug, Clone, Copy)]
 pub struct NewApplication {
     /// The id.
@@ -58,12 +59,40 @@ impl YarnClient {
                 self.address()
             ))
         })?;
-        let max = answer.maximum_capability.unwrap_or_default();
+        let mut max = answer.maximum_capability.unwrap_or_default();
+        // A container must also fit on a NodeManager: the scheduler's maximum may be larger
+        // than any node.
+        let nodes = self.running_nodes().await?;
+        let largest = |f: fn(&proto::Resource) -> i64| {
+            nodes
+                .iter()
+                .filter_map(|n| n.capability.as_ref().map(f))
+                .max()
+        };
+        if let Some(memory) = largest(|r| r.memory()) {
+            max.memory = Some(max.memory().min(memory));
+        }
+        if let Some(cores) = largest(|r| i64::from(r.virtual_cores())) {
+            max.virtual_cores = Some(max.virtual_cores().min(cores as i32));
+        }
         Ok(NewApplication {
             id: ApplicationId::from_proto(id),
             max_memory_mib: max.memory().max(0) as u64,
             max_cores: max.virtual_cores().max(0) as usize,
         })
+    }
+
+    /// The running NodeManagers.
+    ///
+    /// # Errors
+    /// The ResourceManager cannot be reached or refuses.
+    pub async fn running_nodes(&self) -> Result<Vec<proto::NodeReport>> {
+        let request = proto::GetClusterNodesRequest {
+            node_states: vec![proto::NodeState::NsRunning as i32],
+        };
+        let answer: proto::GetClusterNodesResponse =
+            self.rpc.call("getClusterNodes", &request).await?;
+        Ok(answer.node_reports)
     }
 
     /// Submits an application.

@@ -3,7 +3,8 @@
 //! This crate owns the YARN side of an application: the client of the ResourceManager
 //! ([`YarnClient`]: new applications, submission, reports, kills), the staging directory on HDFS
 //! ([`staging`]), cluster-mode submission that follows the application to its end
-//! ([`submit`]), and the ApplicationMaster ([`am`]) that registers with the scheduler, runs the
+//! ([`submit`]), client mode with the driver on the submitting machine ([`client_mode`]), and
+//! the ApplicationMaster ([`am`]) that registers with the scheduler, runs the
 //! driver and keeps it in executors ([`allocator`], started on NodeManagers). It speaks YARN's
 //! protocols through ember-hadoop's IPC client, with its own message definitions
 //! (`proto/yarn.proto`). It does not schedule tasks: the driver, in ember-core, does, with the
@@ -18,6 +19,7 @@
 mod allocator;
 pub mod am;
 mod client;
+pub mod client_mode;
 mod error;
 pub mod launch;
 mod node_managers;

@@ -35,6 +35,21 @@ pub struct Submission {
     pub driver_args: Vec<String>,
     /// The application's settings (`ember.*`, with `ember.hadoop.*` overrides).
     pub settings: Vec<(String, String)>,
+    /// Where the driver runs.
+    pub driver: DriverPlace,
+}
+
+/// Where an application's driver runs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DriverPlace {
+    /// In the ApplicationMaster's container, started by it (cluster mode).
+    InCluster,
+    /// Outside the cluster, serving executors at this address (client mode): the
+    /// ApplicationMaster only starts executors.
+    Client {
+        /// `host:port`.
+        address: String,
+    },
 }
 
 /// How an application ended.
@@ -81,14 +96,14 @@ pub fn submit_and_wait(submission: &Submission) -> Result<Outcome> {
 }
 
 /// Stages the files and submits the ApplicationMaster.
-async fn submit(
+pub(crate) async fn submit(
     submission: &Submission,
     conf: &EmberConf,
     hadoop: &HadoopConf,
     client: &YarnClient,
 ) -> Result<(ApplicationId, Staging)> {
     let app = client.new_application().await?;
-    let sizes = Sizes::of(conf)?;
+    let sizes = Sizes::of(conf, &submission.driver)?;
     sizes.check(&app)?;
     let dir = Staging::default_dir(
         conf.get(&keys::YARN_STAGING_DIR).ok().flatten().as_deref(),
@@ -147,19 +162,36 @@ struct Sizes {
 }
 
 impl Sizes {
-    fn of(conf: &EmberConf) -> Result<Self> {
+    /// The sizes `conf` asks for: in cluster mode the ApplicationMaster's container holds the
+    /// driver; in client mode it only starts executors (`ember.yarn.am.memory`).
+    fn of(conf: &EmberConf, driver: &DriverPlace) -> Result<Self> {
         let mib = |entry| -> Result<Option<u64>> {
             Ok(conf
                 .get(entry)
                 .map_err(usage)?
                 .map(|bytes: u64| bytes >> 20))
         };
-        let driver = conf.require(&keys::DRIVER_MEMORY).map_err(usage)? >> 20;
+        let (am_mib, am_cores) = match driver {
+            DriverPlace::InCluster => (
+                container_memory(
+                    conf.require(&keys::DRIVER_MEMORY).map_err(usage)? >> 20,
+                    mib(&keys::DRIVER_MEMORY_OVERHEAD)?,
+                ),
+                conf.require(&keys::DRIVER_CORES).map_err(usage)?,
+            ),
+            DriverPlace::Client { .. } => (
+                container_memory(
+                    conf.require(&keys::YARN_AM_MEMORY).map_err(usage)? >> 20,
+                    None,
+                ),
+                1,
+            ),
+        };
         let executor = conf.require(&keys::EXECUTOR_MEMORY).map_err(usage)? >> 20;
         let executor_total = container_memory(executor, mib(&keys::EXECUTOR_MEMORY_OVERHEAD)?);
         Ok(Sizes {
-            am_mib: container_memory(driver, mib(&keys::DRIVER_MEMORY_OVERHEAD)?),
-            am_cores: conf.require(&keys::DRIVER_CORES).map_err(usage)?,
+            am_mib,
+            am_cores,
             executor_mib: executor,
             executor_overhead_mib: executor_total - executor,
             executor_cores: conf.require(&keys::EXECUTOR_CORES).map_err(usage)?,
@@ -173,7 +205,7 @@ impl Sizes {
         if executor_total > max {
             return Err(Error::Usage(format!(
                 "executors need {} MiB of memory plus {} MiB of overhead, more than the {max} \
-                 MiB this cluster grants a container; lower ember.executor.memory (or \
+                 MiB this cluster can give a container; lower ember.executor.memory (or \
                  --executor-memory), or raise yarn.scheduler.maximum-allocation-mb and \
                  yarn.nodemanager.resource.memory-mb",
                 self.executor_mib, self.executor_overhead_mib
@@ -182,15 +214,15 @@ impl Sizes {
         if self.am_mib > max {
             return Err(Error::Usage(format!(
                 "the driver's container needs {} MiB, more than the {max} MiB this cluster \
-                 grants; lower ember.driver.memory (or --driver-memory)",
+                 can give a container; lower ember.driver.memory (or --driver-memory)",
                 self.am_mib
             )));
         }
         let cores = self.executor_cores.max(self.am_cores);
         if app.max_cores > 0 && cores > app.max_cores {
             return Err(Error::Usage(format!(
-                "containers of {cores} cores are more than the {} this cluster grants; lower \
-                 ember.executor.cores or ember.driver.cores",
+                "containers of {cores} cores are more than the {} this cluster can give; \
+                 lower ember.executor.cores or ember.driver.cores",
                 app.max_cores
             )));
         }
@@ -300,12 +332,22 @@ fn am_launch_context(
             .iter()
             .filter_map(|k| std::env::var(k).ok().map(|v| (k.to_string(), v))),
     );
-    let mut args = vec![
-        "application-master".to_string(),
-        "--".into(),
-        format!("./{app}"),
-    ];
-    args.extend(submission.driver_args.iter().cloned());
+    let args = match &submission.driver {
+        DriverPlace::InCluster => {
+            let mut args = vec![
+                "application-master".to_string(),
+                "--".into(),
+                format!("./{app}"),
+            ];
+            args.extend(submission.driver_args.iter().cloned());
+            args
+        }
+        DriverPlace::Client { address } => vec![
+            "application-master".to_string(),
+            "--driver-address".into(),
+            address.clone(),
+        ],
+    };
     Ok(launch_context(
         resources,
         &environment,
@@ -314,7 +356,7 @@ fn am_launch_context(
 }
 
 /// Reports state changes until the application ends.
-async fn follow(client: &YarnClient, id: ApplicationId) -> Result<Outcome> {
+pub(crate) async fn follow(client: &YarnClient, id: ApplicationId) -> Result<Outcome> {
     let mut last: Option<State> = None;
     let interrupted = tokio::signal::ctrl_c();
     tokio::pin!(interrupted);
@@ -345,7 +387,7 @@ async fn follow(client: &YarnClient, id: ApplicationId) -> Result<Outcome> {
     }
 }
 
-fn print_report(id: ApplicationId, report: &proto::ApplicationReport) {
+pub(crate) fn print_report(id: ApplicationId, report: &proto::ApplicationReport) {
     let state = report.yarn_application_state();
     eprintln!(
         "Application report for {id} (state: {})",

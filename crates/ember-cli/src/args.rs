@@ -30,8 +30,11 @@ pub enum Command {
     /// Runs the ApplicationMaster of a YARN application (YARN starts it; not for users).
     #[command(hide = true)]
     ApplicationMaster {
-        /// The driver's command line.
-        #[arg(trailing_var_arg = true, allow_hyphen_values = true, required = true)]
+        /// Client mode: where the driver serves executors.
+        #[arg(long, value_name = "HOST:PORT")]
+        driver_address: Option<String>,
+        /// Cluster mode: the driver's command line.
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
         driver: Vec<String>,
     },
 }

@@ -28,7 +28,14 @@ fn main() -> ExitCode {
         }
         args::Command::Status { app_id } => yarn::status(&app_id),
         args::Command::Kill { app_id } => yarn::kill(&app_id),
-        args::Command::ApplicationMaster { driver } => {
+        args::Command::ApplicationMaster {
+            driver_address,
+            driver,
+        } => {
+            let driver = match driver_address {
+                Some(address) => ember_yarn::am::Driver::Remote(address),
+                None => ember_yarn::am::Driver::Command(driver),
+            };
             let status = ember_yarn::am::run(driver);
             Ok(ExitCode::from(u8::try_from(status).unwrap_or(1)))
         }

@@ -6,6 +6,7 @@ use crate::args::{CliError, SubmitArgs};
 use ember::conf::SUBMIT_CONF_ENV;
 use ember::{Context, EmberConf};
 use ember_examples::{ExampleError, EXAMPLES};
+use ember_yarn::submit::DriverPlace;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -25,7 +26,7 @@ pub fn run(args: &SubmitArgs) -> Result<ExitCode, CliError> {
         return Err(unknown_app(args));
     }
     if let Some(mode) = yarn_deploy_mode(&settings)? {
-        if !crate::yarn::in_application_master() {
+        if !crate::yarn::is_yarn_driver() {
             return submit_to_yarn(&mode, builtin, args, &settings);
         }
     }
@@ -77,20 +78,23 @@ fn submit_to_yarn(
     args: &SubmitArgs,
     settings: &[(String, String)],
 ) -> Result<ExitCode, CliError> {
-    if mode == "client" {
-        return Err(CliError::Usage(
-            "--deploy-mode client is not available on YARN yet; use --deploy-mode cluster".into(),
-        ));
-    }
     let (app, driver_args) = if builtin {
-        // The driver is this binary again, running the example in the ApplicationMaster.
+        // The driver is this binary again, running the example.
         let mut driver_args = vec!["submit".to_string(), args.app.clone()];
         driver_args.extend(args.app_args.iter().cloned());
         (None, driver_args)
     } else {
         (Some(PathBuf::from(&args.app)), args.app_args.clone())
     };
-    crate::yarn::submit_cluster(app, driver_args, settings)
+    if mode == "client" {
+        let place = DriverPlace::Client {
+            address: String::new(),
+        };
+        let submission = crate::yarn::submission(app, driver_args, settings, place)?;
+        return crate::yarn::submit_client(&submission);
+    }
+    let submission = crate::yarn::submission(app, driver_args, settings, DriverPlace::InCluster)?;
+    crate::yarn::submit_cluster(&submission)
 }
 
 /// The settings the application gets from the command line: `--conf`, then `--master` and

@@ -1,7 +1,7 @@
 //! `ember submit --master yarn --deploy-mode cluster`, `ember status` and `ember kill`.
 
 use crate::args::CliError;
-use ember_yarn::submit::{submit_and_wait, Submission};
+use ember_yarn::submit::{submit_and_wait, DriverPlace, Submission};
 use ember_yarn::{ApplicationId, YarnClient};
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -15,29 +15,36 @@ impl From<ember_yarn::Error> for CliError {
     }
 }
 
-/// Whether this process is the driver an ApplicationMaster started: it runs the application
-/// here instead of submitting it again.
-pub fn in_application_master() -> bool {
+/// Whether this process is the driver of a YARN application, started by its ApplicationMaster
+/// (cluster mode) or by `ember submit` (client mode): it runs the application here instead of
+/// submitting it again.
+pub fn is_yarn_driver() -> bool {
     std::env::var_os(ember::deploy::yarn::DRIVER_FILE_ENV).is_some()
 }
 
-/// Submits `app` (an application binary, or `None` for a built-in example run by this
-/// binary) with its driver in the cluster, and waits for its end: exit status 0 only if it
-/// FINISHED with SUCCEEDED.
-pub fn submit_cluster(
+/// What `ember submit` hands to YARN: `app` (an application binary, or `None` for a
+/// built-in example run by this binary) with the driver's arguments.
+pub fn submission(
     app: Option<PathBuf>,
     driver_args: Vec<String>,
     settings: &[(String, String)],
-) -> Result<ExitCode, CliError> {
+    driver: DriverPlace,
+) -> Result<Submission, CliError> {
     let ember = std::env::current_exe()
         .map_err(|e| CliError::Failed(format!("cannot find the ember binary: {e}")))?;
-    let submission = Submission {
+    Ok(Submission {
         app_binary: app.unwrap_or_else(|| ember.clone()),
         ember_binary: ember,
         driver_args,
         settings: settings.to_vec(),
-    };
-    let outcome = submit_and_wait(&submission)?;
+        driver,
+    })
+}
+
+/// Runs `submission` with its driver in the cluster, and waits for its end: exit status 0
+/// only if it FINISHED with SUCCEEDED.
+pub fn submit_cluster(submission: &Submission) -> Result<ExitCode, CliError> {
+    let outcome = submit_and_wait(submission)?;
     if outcome.succeeded() {
         return Ok(ExitCode::SUCCESS);
     }
@@ -51,6 +58,25 @@ pub fn submit_cluster(
             .trim_start_matches("APP_"),
         outcome.diagnostics
     )))
+}
+
+/// Runs `submission`'s driver here and its executors on YARN: the driver's exit status.
+pub fn submit_client(submission: &Submission) -> Result<ExitCode, CliError> {
+    let outcome = ember_yarn::client_mode::run(submission)?;
+    if let Some(app) = &outcome.application {
+        if !app.succeeded() {
+            eprintln!(
+                "ember: application {} ended {}: {}",
+                app.id,
+                app.state.as_str_name(),
+                app.diagnostics
+            );
+        }
+    }
+    Ok(match outcome.driver.code() {
+        Some(code) => ExitCode::from(u8::try_from(code).unwrap_or(1)),
+        None => ExitCode::FAILURE,
+    })
 }
 
 fn client_and_id(

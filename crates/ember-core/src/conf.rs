@@ -368,6 +368,15 @@ pub mod keys {
         parse: parse_seconds,
     };
 
+    /// The host a YARN driver serves executors on.
+    pub const DRIVER_HOST: ConfigEntry<String> = ConfigEntry {
+        key: "ember.driver.host",
+        default: None,
+        doc: "the host name or address executors reach a YARN driver at (default: this machine's name; in a container, its node's)",
+        since: "0.1.0",
+        parse: parse_string,
+    };
+
     fn parse_mebibytes_default(s: &str) -> Result<u64, String> {
         parse_bytes(s, 1 << 20)
     }

@@ -63,7 +63,7 @@ fn start_backend(
             Ok(Box::new(backend))
         }
         Master::Yarn { executors, .. } => {
-            let backend = ClusterBackend::start(conf, env.clone(), &yarn::driver_host())?;
+            let backend = ClusterBackend::start(conf, env.clone(), &yarn::driver_host(conf)?)?;
             yarn::announce(backend.address())?;
             // As Spark on YARN: scheduling starts once most executors are there, or after a
             // while with those that are; tasks wait for the rest.

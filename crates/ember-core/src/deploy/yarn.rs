@@ -14,14 +14,21 @@ use std::path::PathBuf;
 /// Names the file where a YARN driver writes its address.
 pub const DRIVER_FILE_ENV: &str = "EMBER_YARN_DRIVER_FILE";
 
-/// The host a YARN driver serves executors on: the NodeManager's host inside a container,
-/// else this machine's name.
-pub(crate) fn driver_host() -> String {
-    std::env::var("NM_HOST")
-        .ok()
-        .filter(|h| !h.is_empty())
-        .or_else(|| std::env::var("EMBER_DRIVER_HOST").ok())
-        .unwrap_or_else(|| "0.0.0.0".into())
+/// The host a YARN driver serves executors on: `ember.driver.host`, else the NodeManager's
+/// host inside a container (cluster mode), else this machine's name (client mode).
+pub(crate) fn driver_host(conf: &crate::EmberConf) -> Result<String> {
+    if let Some(host) = conf.get(&crate::conf::keys::DRIVER_HOST)? {
+        return Ok(host);
+    }
+    let from_env = std::env::var("NM_HOST").ok().filter(|h| !h.is_empty());
+    Ok(from_env
+        .or_else(|| {
+            std::fs::read_to_string("/proc/sys/kernel/hostname")
+                .ok()
+                .map(|h| h.trim().to_string())
+                .filter(|h| !h.is_empty())
+        })
+        .unwrap_or_else(|| "127.0.0.1".into()))
 }
 
 /// Tells whoever launched this driver where executors reach it.

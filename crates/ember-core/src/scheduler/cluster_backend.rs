@@ -115,6 +115,22 @@ pub(crate) struct ClusterBackend {
     stop_server: Option<oneshot::Sender<()>>,
 }
 
+/// What executors are told: the application's settings, and the driver's Hadoop
+/// configuration as `ember.hadoop.*` settings, so that an executor in a container without
+/// `HADOOP_CONF_DIR` sees the file systems the driver sees. Explicit `ember.hadoop.*`
+/// settings are in both and agree.
+fn executor_settings(
+    conf: &EmberConf,
+    hadoop: &ember_hadoop::HadoopConf,
+) -> HashMap<String, String> {
+    let mut settings: HashMap<String, String> = hadoop
+        .keys()
+        .filter_map(|k| Some((format!("ember.hadoop.{k}"), hadoop.get(k)?)))
+        .collect();
+    settings.extend(conf.iter().map(|(k, v)| (k.to_string(), v.to_string())));
+    settings
+}
+
 impl ClusterBackend {
     /// Serves executors on `host` (any free port) with the application's `conf`.
     ///
@@ -132,7 +148,7 @@ impl ClusterBackend {
         let shared = Arc::new(Shared {
             env: env.clone(),
             build_id: crate::ship::build_id()?,
-            conf: conf.iter().map(|(k, v)| (k.into(), v.into())).collect(),
+            conf: executor_settings(conf, &env.hadoop),
             settings,
             state: Mutex::new(State::default()),
             changed: Condvar::new(),
