@@ -119,8 +119,13 @@ fn wordcount_runs_in_cluster_mode_from_hdfs_to_hdfs() {
     let out = format!("{base}/out");
     let (output, stderr) = run(submit(&["wordcount", &format!("{base}/in"), &out]));
     assert!(output.status.success(), "{stderr}");
-    // Reported like spark-submit, through to the end.
-    for state in ["ACCEPTED", "RUNNING", "FINISHED", "final status: SUCCEEDED"] {
+    // Reported like spark-submit, through to the end (states between two reports pass
+    // unseen, so only those that last are certain to show).
+    for state in [
+        "(state: RUNNING)",
+        "(state: FINISHED)",
+        "final status: SUCCEEDED",
+    ] {
         assert!(stderr.contains(state), "{state}: {stderr}");
     }
     assert_eq!(counts_under(&out), want);
@@ -159,6 +164,35 @@ fn wordcount_runs_in_client_mode_with_executors_in_containers() {
         assert!(stderr.contains(executor), "{executor}: {stderr}");
     }
     assert!(names_under(&staging_of(&id)).is_empty(), "staging removed");
+}
+
+#[test]
+fn files_reach_every_executors_working_directory() {
+    let local = tempfile::tempdir().unwrap();
+    let greeting = local.path().join("greeting.txt");
+    std::fs::write(&greeting, "hello from --files\n").unwrap();
+    let out = hdfs(&format!("/ember-it/{}", unique("yarn-files")));
+    let (output, stderr) = run(submit(&[
+        "--files",
+        greeting.to_str().unwrap(),
+        IT_APP,
+        "files",
+        "greeting.txt",
+        &out,
+    ]));
+    assert!(output.status.success(), "{stderr}");
+    let lines: Vec<String> = names_under(&out)
+        .iter()
+        .filter(|n| n.starts_with("part-"))
+        .flat_map(|n| {
+            String::from_utf8(get(&format!("{out}/{n}")))
+                .unwrap()
+                .lines()
+                .map(String::from)
+                .collect::<Vec<_>>()
+        })
+        .collect();
+    assert_eq!(lines, ["hello from --files", "hello from --files"]);
 }
 
 #[test]

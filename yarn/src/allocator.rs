@@ -41,6 +41,8 @@ pub(crate) struct ExecutorTemplate {
     pub driver_address: String,
     /// The application binary's local resource.
     pub binary: proto::LocalResource,
+    /// The `--files`, by name.
+    pub files: Vec<(String, proto::LocalResource)>,
     /// Task slots per executor.
     pub cores: usize,
     /// Each executor's memory budget, MiB.
@@ -200,11 +202,9 @@ impl Allocator {
             .map(|(k, v)| (k.to_string(), v))
             .collect();
         environment.extend(template.environment.iter().cloned());
-        launch_context(
-            &[(APP_BINARY, template.binary.clone())],
-            &environment,
-            logged_command(APP_BINARY, &[]),
-        )
+        let mut resources = vec![(APP_BINARY.to_string(), template.binary.clone())];
+        resources.extend(template.files.iter().cloned());
+        launch_context(&resources, &environment, logged_command(APP_BINARY, &[]))
     }
 
     /// Containers a NodeManager would not start count as failed executors.

@@ -39,6 +39,8 @@ pub const SCHEDULER_ENV: &str = "EMBER_YARN_SCHEDULER";
 pub const STAGING_ENV: &str = "EMBER_YARN_STAGING_DIR";
 /// Set by `ember submit`: the staged name of the application binary.
 pub const APP_BINARY_ENV: &str = "EMBER_YARN_APP_BINARY";
+/// Set by `ember submit`: the staged names of `--files`, comma-separated.
+pub const FILES_ENV: &str = "EMBER_YARN_FILES";
 /// Where the driver writes its address, in the container's working directory.
 const DRIVER_FILE: &str = "driver.address";
 /// How long a starting driver may take to serve executors.
@@ -240,9 +242,14 @@ impl ApplicationMaster {
             .iter()
             .filter_map(|k| std::env::var(k).ok().map(|v| (k.to_string(), v)))
             .collect();
+        let mut files = Vec::new();
+        for name in env(FILES_ENV)?.split(',').filter(|n| !n.is_empty()) {
+            files.push((name.to_string(), staging.resource_of(name).await?));
+        }
         Ok(ExecutorTemplate {
             driver_address,
             binary: staging.resource_of(&env(APP_BINARY_ENV)?).await?,
+            files,
             cores: self
                 .conf
                 .require(&keys::EXECUTOR_CORES)

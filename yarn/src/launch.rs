@@ -51,7 +51,7 @@ pub(crate) fn logged_command(program: &str, args: &[String]) -> Vec<String> {
 
 /// A launch context from its parts.
 pub(crate) fn launch_context(
-    resources: &[(&str, proto::LocalResource)],
+    resources: &[(String, proto::LocalResource)],
     environment: &[(String, String)],
     command: Vec<String>,
 ) -> proto::ContainerLaunchContext {
@@ -59,7 +59,7 @@ pub(crate) fn launch_context(
         local_resources: resources
             .iter()
             .map(|(name, resource)| proto::StringLocalResourceMap {
-                key: Some(name.to_string()),
+                key: Some(name.clone()),
                 value: Some(resource.clone()),
             })
             .collect(),

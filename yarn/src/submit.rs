@@ -7,7 +7,7 @@
 //! context, then reports the application's state as it changes, like spark-submit. It returns
 //! the final report; the application succeeded only if it FINISHED with SUCCEEDED.
 
-use crate::am::{APP_BINARY_ENV, SCHEDULER_ENV, STAGING_ENV};
+use crate::am::{APP_BINARY_ENV, FILES_ENV, SCHEDULER_ENV, STAGING_ENV};
 use crate::client::{resource_manager_address, user_name, YarnClient};
 use crate::error::{Error, Result};
 use crate::launch::EMBER_BINARY;
@@ -231,9 +231,9 @@ impl Sizes {
 }
 
 /// The staged files by link name.
-type Resources = Vec<(&'static str, proto::LocalResource)>;
+type Resources = Vec<(String, proto::LocalResource)>;
 
-/// Uploads the binaries and the settings.
+/// Uploads the binaries, the settings and the files of `ember.yarn.dist.files`.
 async fn stage(
     submission: &Submission,
     hadoop: &HadoopConf,
@@ -246,23 +246,72 @@ async fn stage(
         == std::fs::canonicalize(&submission.app_binary).ok();
     let settings = tempfile_with(&settings_text(submission, hadoop))?;
     let conf = staging.upload(settings.path(), CONF_FILE).await?;
-    let mut resources = vec![(EMBER_BINARY, ember), (CONF_FILE, conf)];
+    let mut resources = vec![
+        (EMBER_BINARY.to_string(), ember),
+        (CONF_FILE.to_string(), conf),
+    ];
     // YARN links a file once however many names it is given: an application that is the
     // `ember` binary itself runs as `__ember__`.
     if !same {
         let app = staging.upload(&submission.app_binary, APP_BINARY).await?;
-        resources.push((APP_BINARY, app));
+        resources.push((APP_BINARY.to_string(), app));
+    }
+    for (name, path) in dist_files(submission)? {
+        let file = staging.upload(&path, &name).await?;
+        resources.push((name, file));
     }
     Ok(resources)
 }
 
+/// The files of `ember.yarn.dist.files` (`--files`), by the name each has in a container's
+/// working directory.
+fn dist_files(submission: &Submission) -> Result<Vec<(String, PathBuf)>> {
+    let listed = submission
+        .settings
+        .iter()
+        .rev()
+        .find(|(k, _)| k == keys::YARN_DIST_FILES.key)
+        .map_or("", |(_, v)| v.as_str());
+    let mut files: Vec<(String, PathBuf)> = Vec::new();
+    for path in listed.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+        let path = PathBuf::from(path.strip_prefix("file://").unwrap_or(path));
+        let name = path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .ok_or_else(|| Error::Usage(format!("--files: {} names no file", path.display())))?;
+        if !path.is_file() {
+            return Err(Error::Usage(format!(
+                "--files: {} is not a file on this machine",
+                path.display()
+            )));
+        }
+        if name.starts_with("__") || files.iter().any(|(n, _)| *n == name) {
+            return Err(Error::Usage(format!(
+                "--files: two files, or one of ember's own, would be named {name} in containers"
+            )));
+        }
+        files.push((name, path));
+    }
+    Ok(files)
+}
+
 /// The staged name of the application binary.
 fn app_name(resources: &Resources) -> &'static str {
-    if resources.iter().any(|(name, _)| *name == APP_BINARY) {
+    if resources.iter().any(|(name, _)| name == APP_BINARY) {
         APP_BINARY
     } else {
         EMBER_BINARY
     }
+}
+
+/// The names of the `--files` among `resources`, for the ApplicationMaster to give executors.
+fn dist_names(resources: &Resources) -> String {
+    resources
+        .iter()
+        .map(|(name, _)| name.as_str())
+        .filter(|name| !name.starts_with("__"))
+        .collect::<Vec<_>>()
+        .join(",")
 }
 
 /// The application's settings with every Hadoop setting of this client, so that containers
@@ -326,6 +375,7 @@ fn am_launch_context(
         (SCHEDULER_ENV.to_string(), scheduler),
         (STAGING_ENV.to_string(), staging.url()),
         (APP_BINARY_ENV.to_string(), app.to_string()),
+        (FILES_ENV.to_string(), dist_names(resources)),
     ];
     environment.extend(
         ["EMBER_LOG", "RUST_BACKTRACE"]

@@ -66,6 +66,10 @@ pub struct RawSubmitArgs {
     /// The YARN queue (ember.yarn.queue).
     #[arg(long)]
     pub queue: Option<String>,
+    /// Files, comma-separated, put in the working directory of the YARN driver and every
+    /// executor (ember.yarn.dist.files).
+    #[arg(long, value_name = "FILES")]
+    pub files: Option<String>,
     /// A configuration setting, key=value; may be repeated.
     #[arg(long = "conf", value_name = "KEY=VALUE")]
     pub conf: Vec<String>,
@@ -119,6 +123,7 @@ impl SubmitArgs {
             (&raw.driver_memory, "ember.driver.memory"),
             (&raw.driver_cores, "ember.driver.cores"),
             (&raw.queue, "ember.yarn.queue"),
+            (&raw.files, "ember.yarn.dist.files"),
         ] {
             if let Some(value) = value {
                 conf.push((key.to_string(), value.clone()));

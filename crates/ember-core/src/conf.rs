@@ -377,6 +377,15 @@ pub mod keys {
         parse: parse_string,
     };
 
+    /// Files every YARN container of the application finds in its working directory.
+    pub const YARN_DIST_FILES: ConfigEntry<String> = ConfigEntry {
+        key: "ember.yarn.dist.files",
+        default: None,
+        doc: "comma-separated local files put in the working directory of a YARN application's driver and executors (--files)",
+        since: "0.1.0",
+        parse: parse_string,
+    };
+
     fn parse_mebibytes_default(s: &str) -> Result<u64, String> {
         parse_bytes(s, 1 << 20)
     }

@@ -1,7 +1,9 @@
 //! An application for the YARN tests, run by `ember submit` like any user's binary:
 //!
 //! - `slow <out> <tasks> <seconds>`: saves the numbers `0..tasks`, each task taking `seconds`;
-//! - `panic`: a job whose closure panics on every record, so every attempt fails.
+//! - `panic`: a job whose closure panics on every record, so every attempt fails;
+//! - `files <name> <out>`: saves, from two tasks, the text of file `name` of each executor's
+//!   working directory.
 
 use ember_core::{Context, EmberConf, Fn};
 use std::process::ExitCode;
@@ -48,6 +50,20 @@ fn run(args: &[String]) -> Result<(), String> {
                 .count();
             counted.map(|_| ()).map_err(|e| e.to_string())
         }
-        _ => Err("usage: it-app slow <out> <tasks> <seconds> | it-app panic".into()),
+        ["files", name, out] => {
+            let name = name.to_string();
+            ctx.range(0, 2, 1, 2)
+                .map_err(|e| e.to_string())?
+                .map(Fn!(move |_: i64| match std::fs::read_to_string(&name) {
+                    Ok(text) => text.trim().to_string(),
+                    Err(e) => format!("cannot read it: {e}"),
+                }))
+                .save_as_text_file(out)
+                .map_err(|e| e.to_string())
+        }
+        _ => Err(
+            "usage: it-app slow <out> <tasks> <seconds> | it-app panic | it-app files <name> <out>"
+                .into(),
+        ),
     }
 }

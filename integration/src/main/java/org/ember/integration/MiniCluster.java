@@ -152,6 +152,9 @@ public final class MiniCluster {
     conf.set(YarnConfiguration.NM_LOG_DIRS, new File(dir, "logs").getPath());
     conf.set(YarnConfiguration.NM_REMOTE_APP_LOG_DIR, new File(work, "app-logs").getPath());
     conf.setInt(YarnConfiguration.NM_PMEM_MB, 4096);
+    // Every test application ships its binaries: keep the NodeManager's cache of them small.
+    conf.setLong(YarnConfiguration.NM_LOCALIZER_CACHE_TARGET_SIZE_MB, 512);
+    conf.setLong(YarnConfiguration.NM_LOCALIZER_CACHE_CLEANUP_INTERVAL_MS, 30_000);
     NodeManager nm = new NodeManager();
     nm.init(conf);
     nm.start();
