@@ -10,6 +10,7 @@ mod cluster_backend;
 mod dag_scheduler;
 mod events;
 mod local_backend;
+pub mod locality;
 mod progress;
 mod scheduler_backend;
 mod stage;
