@@ -386,6 +386,31 @@ pub mod keys {
         parse: parse_string,
     };
 
+    /// `ember.locality.wait` for one level.
+    pub const LOCALITY_WAIT_PROCESS: ConfigEntry<Duration> = ConfigEntry {
+        key: "ember.locality.wait.process",
+        default: None,
+        doc: "how long a task set waits for an executor holding a cached partition it reads (PROCESS_LOCAL) before the next level (default: ember.locality.wait)",
+        since: "0.1.0",
+        parse: parse_seconds,
+    };
+    /// `ember.locality.wait` for one level.
+    pub const LOCALITY_WAIT_NODE: ConfigEntry<Duration> = ConfigEntry {
+        key: "ember.locality.wait.node",
+        default: None,
+        doc: "how long a task set waits for a host holding its input (NODE_LOCAL) before the next level (default: ember.locality.wait)",
+        since: "0.1.0",
+        parse: parse_seconds,
+    };
+    /// `ember.locality.wait` for one level.
+    pub const LOCALITY_WAIT_RACK: ConfigEntry<Duration> = ConfigEntry {
+        key: "ember.locality.wait.rack",
+        default: None,
+        doc: "how long a task set waits for a rack holding its input (RACK_LOCAL) before the next level (default: ember.locality.wait)",
+        since: "0.1.0",
+        parse: parse_seconds,
+    };
+
     fn parse_mebibytes_default(s: &str) -> Result<u64, String> {
         parse_bytes(s, 1 << 20)
     }

@@ -255,7 +255,8 @@ fn launch(task: LaunchTask, replies: &crossbeam_channel::Sender<TaskUpdate>) -> 
         reply: replies.clone(),
         cancelled: Arc::new(AtomicBool::new(false)),
         preferred: Vec::new(),
-        queued_at: std::time::Instant::now(),
+        preferred_hosts: Vec::new(),
+        locality: crate::scheduler::locality::TaskLocality::ProcessLocal,
     }
 }
 
@@ -271,7 +272,7 @@ fn report_updates(
         .spawn(move || {
             for update in updates {
                 let status = match update {
-                    TaskUpdate::Started(id) => TaskStatus {
+                    TaskUpdate::Started(id, _) => TaskStatus {
                         task_attempt_id: id.task_attempt_id,
                         state: TaskState::Running.into(),
                         payload: Default::default(),

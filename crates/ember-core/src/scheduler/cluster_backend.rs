@@ -30,6 +30,8 @@
 //! unbounded channels and never block.
 
 use super::events::{RemoteTaskResult, TaskEvent, TaskFailure, TaskUpdate};
+use super::locality::{ClusterView, LocalityWaits};
+use super::pending::{Assignment, FreeExecutor, PendingTasks};
 use super::scheduler_backend::{ExecutorInfo, Launch, SchedulerBackend};
 use super::task::TaskOutput;
 use crate::conf::{keys, EmberConf};
@@ -47,7 +49,7 @@ use crate::network::rpc::{
 };
 use crate::network::{channel, runtime, serve, MAX_MESSAGE};
 use parking_lot::{Condvar, Mutex};
-use std::collections::{HashMap, VecDeque};
+use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Weak};
@@ -63,7 +65,6 @@ struct ClusterSettings {
     network_timeout: Duration,
     exclude_on_failure: bool,
     max_failures_per_executor: usize,
-    locality_wait: Duration,
 }
 
 /// Messages to one executor, in order.
@@ -82,9 +83,9 @@ struct ExecutorData {
 #[derive(Default)]
 struct State {
     executors: HashMap<String, ExecutorData>,
-    pending: VecDeque<Launch>,
+    pending: PendingTasks,
     /// Failed attempts per task (stage, partition) per executor, for exclusion.
-    failures: HashMap<(usize, usize), HashMap<String, usize>>,
+    failures: Failures,
     /// Why executors were refused or could not start, for the application to report.
     refused: Vec<String>,
     /// Every executor that ever registered.
@@ -115,6 +116,17 @@ pub(crate) struct ClusterBackend {
     stop_server: Option<oneshot::Sender<()>>,
 }
 
+/// `ember.locality.wait` and its per-level overrides.
+fn locality_waits(conf: &EmberConf) -> Result<LocalityWaits> {
+    let wait = conf.require(&keys::LOCALITY_WAIT)?;
+    let level = |entry| -> Result<Duration> { Ok(conf.get(entry)?.unwrap_or(wait)) };
+    Ok(LocalityWaits {
+        process: level(&keys::LOCALITY_WAIT_PROCESS)?,
+        node: level(&keys::LOCALITY_WAIT_NODE)?,
+        rack: level(&keys::LOCALITY_WAIT_RACK)?,
+    })
+}
+
 /// What executors are told: the application's settings, and the driver's Hadoop
 /// configuration as `ember.hadoop.*` settings, so that an executor in a container without
 /// `HADOOP_CONF_DIR` sees the file systems the driver sees. Explicit `ember.hadoop.*`
@@ -142,7 +154,6 @@ impl ClusterBackend {
             exclude_on_failure: conf.require(&keys::EXCLUDE_ON_FAILURE_ENABLED)?,
             max_failures_per_executor: conf
                 .require(&keys::EXCLUDE_ON_FAILURE_TASK_MAX_ATTEMPTS_PER_EXECUTOR)?,
-            locality_wait: conf.require(&keys::LOCALITY_WAIT)?,
         };
         let heartbeat: Duration = conf.require(&keys::EXECUTOR_HEARTBEAT_INTERVAL)?;
         let shared = Arc::new(Shared {
@@ -150,7 +161,10 @@ impl ClusterBackend {
             build_id: crate::ship::build_id()?,
             conf: executor_settings(conf, &env.hadoop),
             settings,
-            state: Mutex::new(State::default()),
+            state: Mutex::new(State {
+                pending: PendingTasks::new(locality_waits(conf)?),
+                ..State::default()
+            }),
             changed: Condvar::new(),
             broadcast_fetches: AtomicU64::new(0),
             broadcast_holders: Mutex::new(HashMap::new()),
@@ -277,7 +291,8 @@ impl ClusterBackend {
 impl SchedulerBackend for ClusterBackend {
     fn launch(&self, launch: Launch) {
         let mut state = self.shared.state.lock();
-        state.pending.push_back(launch);
+        let view = LiveCluster::of(&state, &self.shared.env.racks);
+        state.pending.push(launch, &view);
         self.shared.schedule(&mut state);
     }
 
@@ -328,54 +343,65 @@ impl Drop for ClusterBackend {
 }
 
 impl Shared {
-    /// Hands queued attempts to executors with free slots. Each free slot takes, in this
-    /// order, an attempt that prefers its executor (it holds a cached partition the attempt
-    /// reads), one with no live preferred executor, or one that has waited
-    /// `ember.locality.wait` for its preferred executors (Spark's delay scheduling, reduced to
-    /// one level until the locality-aware scheduler comes).
+    /// Hands queued attempts to executors with free slots, by delay scheduling: each task
+    /// set waits up to `ember.locality.wait.*` for slots on the executors, hosts and racks
+    /// holding its data (see [`locality`](super::locality)).
     fn schedule(&self, state: &mut State) {
         self.drop_unrunnable(state);
-        loop {
-            let mut free: Vec<(usize, String)> = state
-                .executors
-                .values()
-                .filter(|e| e.free > 0)
-                .map(|e| (e.free, e.info.executor_id.clone()))
-                .collect();
-            free.sort_by(|a, b| b.0.cmp(&a.0).then_with(|| a.1.cmp(&b.1)));
-            let mut launched = false;
-            for (_, executor) in free {
-                if let Some(i) = self.choose(state, &executor) {
-                    if let Some(launch) = state.pending.remove(i) {
-                        launched |= send_launch(state, &executor, launch);
-                    }
+        if state.pending.is_empty() {
+            return;
+        }
+        let view = LiveCluster::of(state, &self.env.racks);
+        let mut free: Vec<FreeExecutor> = state
+            .executors
+            .values()
+            .filter(|e| e.free > 0)
+            .map(|e| {
+                let host = executor_host(&e.info);
+                FreeExecutor {
+                    id: e.info.executor_id.clone(),
+                    rack: self.env.racks.rack_of(&host),
+                    host,
+                    free: e.free,
                 }
-            }
-            if !launched {
-                return;
+            })
+            .collect();
+        free.sort_by(|a, b| a.id.cmp(&b.id));
+        let failures = &state.failures;
+        let excluded =
+            |launch: &Launch, executor: &str| self.excluded_by(failures, launch, executor);
+        let assignments = state
+            .pending
+            .assign(&mut free, &view, &excluded, Instant::now());
+        for assignment in assignments {
+            if let Some(back) = send_launch(state, assignment) {
+                state.pending.put_back(back);
             }
         }
+        state.pending.prune();
     }
 
     /// Reports attempts of aborted jobs, and attempts no live executor may run.
     fn drop_unrunnable(&self, state: &mut State) {
-        let mut i = 0;
-        while i < state.pending.len() {
-            let launch = &state.pending[i];
-            let verdict = if launch.cancelled.load(Ordering::Relaxed) {
+        let gone = state.gone.clone();
+        let executors: Vec<String> = state.executors.keys().cloned().collect();
+        let failures = state.failures.clone();
+        let excluded_everywhere = |launch: &Launch| {
+            !executors.is_empty()
+                && executors
+                    .iter()
+                    .all(|e| self.excluded_by(&failures, launch, e))
+        };
+        let removed = state.pending.remove_where(|launch| {
+            if launch.cancelled.load(Ordering::Relaxed) {
                 Some(Error::Internal(
                     "the job was aborted before the task ran".into(),
                 ))
-            } else if let Some(reason) = &state.gone {
+            } else if let Some(reason) = &gone {
                 Some(Error::Input(format!(
                     "no executor can run the task: {reason}"
                 )))
-            } else if !state.executors.is_empty()
-                && state
-                    .executors
-                    .keys()
-                    .all(|e| self.excluded(state, launch, e))
-            {
+            } else if excluded_everywhere(launch) {
                 Some(Error::Input(format!(
                     "task {} in stage {} cannot run on any executor: it failed on every one \
                      (ember.excludeOnFailure.task.maxTaskAttemptsPerExecutor = {})",
@@ -385,42 +411,17 @@ impl Shared {
                 )))
             } else {
                 None
-            };
-            match verdict {
-                Some(error) => {
-                    if let Some(launch) = state.pending.remove(i) {
-                        finish(&launch, Err(error));
-                    }
-                }
-                None => i += 1,
             }
+        });
+        for (launch, error) in removed {
+            finish(&launch, Err(error));
         }
     }
 
-    /// The queued attempt `executor` should run next, if any may run there.
-    fn choose(&self, state: &State, executor: &str) -> Option<usize> {
-        let pending = &state.pending;
-        let allowed = |l: &Launch| !self.excluded(state, l, executor);
-        let live = |id: &String| state.executors.contains_key(id);
-        pending
-            .iter()
-            .position(|l| allowed(l) && l.preferred.iter().any(|p| p == executor))
-            .or_else(|| {
-                pending
-                    .iter()
-                    .position(|l| allowed(l) && !l.preferred.iter().any(live))
-            })
-            .or_else(|| {
-                let waited = |l: &Launch| l.queued_at.elapsed() >= self.settings.locality_wait;
-                pending.iter().position(|l| allowed(l) && waited(l))
-            })
-    }
-
     /// Whether `launch`'s task failed on `executor` too often to go there again.
-    fn excluded(&self, state: &State, launch: &Launch, executor: &str) -> bool {
+    fn excluded_by(&self, failures: &Failures, launch: &Launch, executor: &str) -> bool {
         self.settings.exclude_on_failure
-            && state
-                .failures
+            && failures
                 .get(&(launch.id.stage_id, launch.id.partition))
                 .and_then(|f| f.get(executor))
                 .is_some_and(|&n| n >= self.settings.max_failures_per_executor)
@@ -436,7 +437,9 @@ impl Shared {
         let id = status.task_attempt_id;
         if status.state() == TaskState::Running {
             if let Some(launch) = data.running.get(&id) {
-                let _ = launch.reply.send(TaskUpdate::Started(launch.id));
+                let _ = launch
+                    .reply
+                    .send(TaskUpdate::Started(launch.id, launch.locality));
             }
             return;
         }
@@ -516,6 +519,7 @@ impl Shared {
         let Some(data) = state.executors.remove(executor) else {
             return false;
         };
+        state.pending.cluster_changed();
         tracing::warn!("lost executor {executor}: {reason}");
         for (_, launch) in data.running {
             finish(
@@ -569,12 +573,12 @@ impl Shared {
     }
 }
 
-/// Sends `launch` to `executor`; puts it back in the queue and returns false if it cannot go.
-fn send_launch(state: &mut State, executor: &str, launch: Launch) -> bool {
-    let Some(data) = state.executors.get_mut(executor) else {
-        state.pending.push_front(launch);
-        return false;
+/// Sends an assigned attempt to its executor; gives it back if it cannot go.
+fn send_launch(state: &mut State, assignment: Assignment) -> Option<Assignment> {
+    let Some(data) = state.executors.get_mut(&assignment.executor) else {
+        return Some(assignment);
     };
+    let launch = &assignment.launch;
     let id = launch.id;
     let message = LaunchTask {
         task_attempt_id: id.task_attempt_id,
@@ -590,12 +594,61 @@ fn send_launch(state: &mut State, executor: &str, launch: Launch) -> bool {
     }));
     if sent.is_err() {
         // The channel is closing; the executor is about to be removed. Try elsewhere.
-        state.pending.push_front(launch);
-        return false;
+        return Some(assignment);
     }
     data.free -= 1;
-    data.running.insert(id.task_attempt_id, launch);
-    true
+    data.running.insert(id.task_attempt_id, assignment.launch);
+    None
+}
+
+/// The host of an executor: where its block server listens.
+fn executor_host(info: &ExecutorInfo) -> String {
+    info.address
+        .rsplit_once(':')
+        .map_or(info.address.as_str(), |(host, _)| host)
+        .to_string()
+}
+
+/// Failed attempts per task (stage, partition) per executor.
+type Failures = HashMap<(usize, usize), HashMap<String, usize>>;
+
+/// The live executors, their hosts and racks, as delay scheduling sees them.
+struct LiveCluster<'a> {
+    executors: std::collections::HashSet<String>,
+    hosts: std::collections::HashSet<String>,
+    racks: std::collections::HashSet<String>,
+    resolver: &'a ember_hadoop::RackResolver,
+}
+
+impl<'a> LiveCluster<'a> {
+    fn of(state: &State, resolver: &'a ember_hadoop::RackResolver) -> Self {
+        let hosts: std::collections::HashSet<String> = state
+            .executors
+            .values()
+            .map(|e| executor_host(&e.info))
+            .collect();
+        LiveCluster {
+            executors: state.executors.keys().cloned().collect(),
+            racks: hosts.iter().map(|h| resolver.rack_of(h)).collect(),
+            hosts,
+            resolver,
+        }
+    }
+}
+
+impl ClusterView for LiveCluster<'_> {
+    fn executor_alive(&self, executor: &str) -> bool {
+        self.executors.contains(executor)
+    }
+    fn host_alive(&self, host: &str) -> bool {
+        self.hosts.contains(host)
+    }
+    fn rack_of(&self, host: &str) -> String {
+        self.resolver.rack_of(host)
+    }
+    fn rack_alive(&self, rack: &str) -> bool {
+        self.racks.contains(rack)
+    }
 }
 
 fn finish(launch: &Launch, result: Result<super::events::TaskSuccess>) {
@@ -684,6 +737,7 @@ impl Driver for DriverEndpoint {
         {
             let mut state = self.shared.state.lock();
             state.registered.insert(id.clone());
+            state.pending.cluster_changed();
             state.executors.insert(
                 id.clone(),
                 ExecutorData {

@@ -29,6 +29,7 @@
 //! that job ends first.
 
 use super::events::{TaskEvent, TaskFailure, TaskSuccess, TaskUpdate};
+use super::locality::{LocalityCounts, TaskLocality};
 use super::progress::StageProgress;
 use super::scheduler_backend::{ExecutorInfo, Launch, SchedulerBackend, TaskId};
 use super::stage::{RunningStage, ShuffleMapStage, StageKey};
@@ -46,6 +47,26 @@ use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+/// Hosts holding the input of `partition` of `rdd`: its own preferred locations, else its
+/// narrow parents' with as many partitions (taken as one-to-one, as for cached partitions).
+fn preferred_hosts(rdd: &Arc<dyn RddBase>, partition: usize) -> Vec<String> {
+    let mut stack = vec![rdd.clone()];
+    while let Some(r) = stack.pop() {
+        let hosts = r.preferred_locations(partition);
+        if !hosts.is_empty() {
+            return hosts;
+        }
+        for dep in r.dependencies() {
+            if let Dependency::Narrow(parent) = dep {
+                if parent.num_partitions() == r.num_partitions() {
+                    stack.push(parent);
+                }
+            }
+        }
+    }
+    Vec::new()
+}
+
 /// What a job did, for the log and for callers who want to check (Spark's job end event).
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct JobSummary {
@@ -61,6 +82,8 @@ pub struct JobSummary {
     pub metrics: MetricsSnapshot,
     /// Wall time.
     pub duration: Duration,
+    /// Task attempts by the locality level they ran at.
+    pub locality: LocalityCounts,
 }
 
 impl std::fmt::Display for JobSummary {
@@ -78,7 +101,8 @@ impl std::fmt::Display for JobSummary {
             self.metrics.shuffle_bytes_read,
             self.metrics.spill_bytes,
             self.metrics.spill_count,
-        )
+        )?;
+        write!(f, "\nlocality: {}", self.locality)
     }
 }
 
@@ -372,7 +396,7 @@ impl JobRun<'_> {
                     .map_err(|_| Error::Internal("task slots went away".into()))?
             };
             match update {
-                TaskUpdate::Started(id) => self.task_started(id),
+                TaskUpdate::Started(id, locality) => self.task_started(id, locality),
                 TaskUpdate::Finished(event) => {
                     self.in_flight -= 1;
                     self.handle(event)?;
@@ -387,7 +411,7 @@ impl JobRun<'_> {
         while self.in_flight > 0 {
             match self.events.recv() {
                 Ok(TaskUpdate::Finished(_)) => self.in_flight -= 1,
-                Ok(TaskUpdate::Started(_)) => {}
+                Ok(TaskUpdate::Started(..)) => {}
                 Err(_) => break,
             }
         }
@@ -518,7 +542,8 @@ impl JobRun<'_> {
             reply: self.reply.clone(),
             cancelled: self.cancelled.clone(),
             preferred: self.scheduler.preferred_executors(&rdd, rdd_partition),
-            queued_at: Instant::now(),
+            preferred_hosts: preferred_hosts(&rdd, rdd_partition),
+            locality: TaskLocality::Any,
         });
         self.in_flight += 1;
         self.summary.tasks += 1;
@@ -537,7 +562,8 @@ impl JobRun<'_> {
     }
 
     /// Counts a started attempt of the current stage attempt, for the progress bar.
-    fn task_started(&mut self, id: TaskId) {
+    fn task_started(&mut self, id: TaskId, locality: TaskLocality) {
+        self.summary.locality.add(locality);
         let Some(key) = self.key_of(id.stage_id) else {
             return;
         };

@@ -1,5 +1,6 @@
 //! What tasks report to the scheduler.
 
+use super::locality::TaskLocality;
 use super::scheduler_backend::TaskId;
 use super::task::TaskOutput;
 use crate::error::{Error, RemoteError};
@@ -8,8 +9,8 @@ use serde::{Deserialize, Serialize};
 
 /// What a task slot tells the job that launched a task.
 pub(crate) enum TaskUpdate {
-    /// The attempt left the queue and is running.
-    Started(TaskId),
+    /// The attempt left the queue and is running, at this level of locality.
+    Started(TaskId, TaskLocality),
     /// The attempt finished.
     Finished(TaskEvent),
 }

@@ -6,6 +6,7 @@
 //! fails only that attempt; the thread lives on.
 
 use super::events::{TaskEvent, TaskFailure, TaskSuccess, TaskUpdate};
+use super::locality::TaskLocality;
 use super::scheduler_backend::{ExecutorInfo, Launch, SchedulerBackend};
 use super::task::{decode_task_bytes, TaskOutput};
 use crate::env::Env;
@@ -96,7 +97,10 @@ fn worker(tasks: Receiver<Launch>, env: Arc<Env>) {
             continue;
         }
         // A job that was aborted no longer listens; its stragglers' reports are dropped.
-        let _ = launch.reply.send(TaskUpdate::Started(launch.id));
+        // One process: every task runs where its data is.
+        let _ = launch
+            .reply
+            .send(TaskUpdate::Started(launch.id, TaskLocality::ProcessLocal));
         let event = run_task(&launch, &env);
         let _ = launch.reply.send(TaskUpdate::Finished(event));
     }

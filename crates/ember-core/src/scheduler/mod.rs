@@ -11,6 +11,7 @@ mod dag_scheduler;
 mod events;
 mod local_backend;
 pub mod locality;
+mod pending;
 mod progress;
 mod scheduler_backend;
 mod stage;

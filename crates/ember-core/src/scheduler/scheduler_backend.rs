@@ -10,10 +10,10 @@
 //!   (`local-cluster[E,C,M]`, and YARN containers).
 
 use super::events::TaskUpdate;
+use super::locality::TaskLocality;
 use crossbeam_channel::Sender;
 use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
-use std::time::Instant;
 
 /// Identifies one attempt of one task.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -38,8 +38,10 @@ pub(crate) struct Launch {
     pub cancelled: Arc<AtomicBool>,
     /// Executors holding a cached partition the task reads, best first (PROCESS_LOCAL).
     pub preferred: Vec<String>,
-    /// When the attempt was queued, for how long it has waited for a preferred executor.
-    pub queued_at: Instant,
+    /// Hosts holding the task's input, those with the most first (NODE_LOCAL).
+    pub preferred_hosts: Vec<String>,
+    /// The level it was placed at, once placed.
+    pub locality: TaskLocality,
 }
 
 /// What an executor is, for the application's status API (Spark's `SparkExecutorInfo`).

@@ -13,7 +13,7 @@
 //! offer was turned down for locality since the last time every free slot was offered, not on
 //! every launch, so a busy cluster whose slots free up one at a time still moves down levels.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::fmt;
 use std::time::{Duration, Instant};
 
@@ -152,15 +152,28 @@ pub struct TaskSetManager {
     preferences: Vec<Preferences>,
     racks: Vec<Vec<String>>,
     pending: Vec<bool>,
-    for_executor: HashMap<String, Vec<usize>>,
-    for_host: HashMap<String, Vec<usize>>,
-    for_rack: HashMap<String, Vec<usize>>,
-    no_prefs: Vec<usize>,
-    all: Vec<usize>,
+    for_executor: HashMap<String, VecDeque<usize>>,
+    for_host: HashMap<String, VecDeque<usize>>,
+    for_rack: HashMap<String, VecDeque<usize>>,
+    no_prefs: VecDeque<usize>,
+    all: VecDeque<usize>,
     waits: LocalityWaits,
     levels: Vec<TaskLocality>,
+    /// Set when tasks or executors changed: the levels are recomputed at the next offer.
+    levels_stale: bool,
     current: usize,
     last_reset: Instant,
+}
+
+/// A free task slot: its executor, and that executor's host and rack.
+#[derive(Debug, Clone, Copy)]
+pub struct Slot<'a> {
+    /// The executor.
+    pub executor: &'a str,
+    /// Its host.
+    pub host: &'a str,
+    /// The host's rack.
+    pub rack: &'a str,
 }
 
 /// The answer to one offer of a slot.
@@ -180,54 +193,79 @@ impl TaskSetManager {
         cluster: &impl ClusterView,
         now: Instant,
     ) -> Self {
-        let racks = preferences
-            .iter()
-            .map(|p| {
-                let mut racks: Vec<String> = p.hosts.iter().map(|h| cluster.rack_of(h)).collect();
-                racks.sort();
-                racks.dedup();
-                racks
-            })
-            .collect();
-        let mut set = TaskSetManager {
-            pending: vec![false; preferences.len()],
-            preferences,
-            racks,
+        let mut set = TaskSetManager::empty(waits, now);
+        for p in preferences {
+            set.push(p, cluster);
+        }
+        set
+    }
+
+    /// A task set with no task yet.
+    pub fn empty(waits: LocalityWaits, now: Instant) -> Self {
+        TaskSetManager {
+            preferences: Vec::new(),
+            racks: Vec::new(),
+            pending: Vec::new(),
             for_executor: HashMap::new(),
             for_host: HashMap::new(),
             for_rack: HashMap::new(),
-            no_prefs: Vec::new(),
-            all: Vec::new(),
+            no_prefs: VecDeque::new(),
+            all: VecDeque::new(),
             waits,
             levels: Vec::new(),
+            levels_stale: true,
             current: 0,
             last_reset: now,
-        };
-        // Added in reverse, popped from the back: tasks go out in index order.
-        for task in (0..set.preferences.len()).rev() {
-            set.add(task);
         }
-        set.recompute_levels(cluster);
-        set
+    }
+
+    /// Adds a pending task; its index in the set.
+    pub fn push(&mut self, preferences: Preferences, cluster: &impl ClusterView) -> usize {
+        let mut racks: Vec<String> = preferences
+            .hosts
+            .iter()
+            .map(|h| cluster.rack_of(h))
+            .collect();
+        racks.sort();
+        racks.dedup();
+        self.preferences.push(preferences);
+        self.racks.push(racks);
+        self.pending.push(false);
+        let task = self.pending.len() - 1;
+        self.add(task);
+        task
     }
 
     /// Queues `task` (again, after a failed attempt).
     pub fn add(&mut self, task: usize) {
         self.pending[task] = true;
+        // Pending lists are taken from the back: the newest first would starve the oldest.
         let preferences = &self.preferences[task];
         for executor in &preferences.executors {
-            push(&mut self.for_executor, executor, task);
+            insert_front(&mut self.for_executor, executor, task);
         }
         for host in &preferences.hosts {
-            push(&mut self.for_host, host, task);
+            insert_front(&mut self.for_host, host, task);
         }
         for rack in &self.racks[task] {
-            push(&mut self.for_rack, rack, task);
+            insert_front(&mut self.for_rack, rack, task);
         }
         if preferences.executors.is_empty() && preferences.hosts.is_empty() {
-            self.no_prefs.push(task);
+            self.no_prefs.push_front(task);
         }
-        self.all.push(task);
+        self.all.push_front(task);
+        self.levels_stale = true;
+    }
+
+    /// Takes `task` out of the queue without running it (its job was aborted).
+    pub fn cancel(&mut self, task: usize) {
+        self.pending[task] = false;
+        self.levels_stale = true;
+    }
+
+    /// Executors came or went: the levels worth waiting for may have changed.
+    pub fn cluster_changed(&mut self) {
+        self.levels_stale = true;
     }
 
     /// Whether any task is pending.
@@ -235,21 +273,26 @@ impl TaskSetManager {
         self.pending.iter().any(|&p| p)
     }
 
-    /// The levels worth waiting for given who is alive (Spark's `computeValidLocalityLevels`);
-    /// call when executors come or go.
-    pub fn recompute_levels(&mut self, cluster: &impl ClusterView) {
+    /// The levels worth waiting for given who is alive (Spark's `computeValidLocalityLevels`).
+    fn recompute_levels(&mut self, cluster: &impl ClusterView) {
+        self.levels_stale = false;
+        let pending = |lists: &HashMap<String, VecDeque<usize>>, alive: &dyn Fn(&str) -> bool| {
+            lists
+                .iter()
+                .any(|(key, tasks)| alive(key) && tasks.iter().any(|&t| self.pending[t]))
+        };
         let level_before = self.levels.get(self.current).copied();
         let mut levels = Vec::new();
-        if self.for_executor.keys().any(|e| cluster.executor_alive(e)) {
+        if pending(&self.for_executor, &|e| cluster.executor_alive(e)) {
             levels.push(TaskLocality::ProcessLocal);
         }
-        if self.for_host.keys().any(|h| cluster.host_alive(h)) {
+        if pending(&self.for_host, &|h| cluster.host_alive(h)) {
             levels.push(TaskLocality::NodeLocal);
         }
-        if !self.no_prefs.is_empty() {
+        if self.no_prefs.iter().any(|&t| self.pending[t]) {
             levels.push(TaskLocality::NoPref);
         }
-        if self.for_rack.keys().any(|r| cluster.rack_alive(r)) {
+        if pending(&self.for_rack, &|r| cluster.rack_alive(r)) {
             levels.push(TaskLocality::RackLocal);
         }
         levels.push(TaskLocality::Any);
@@ -259,27 +302,30 @@ impl TaskSetManager {
         self.levels = levels;
     }
 
-    /// Offers a slot of `executor` on `host`, for tasks up to `max` locality.
+    /// Offers a slot of `slot.executor` on `slot.host`, for tasks up to `max` locality and
+    /// that `skip` does not rule out there (tasks excluded from the executor).
     pub fn offer(
         &mut self,
-        executor: &str,
-        host: &str,
-        rack: &str,
+        slot: &Slot<'_>,
         max: TaskLocality,
+        cluster: &impl ClusterView,
+        skip: &dyn Fn(usize) -> bool,
         now: Instant,
     ) -> Offered {
+        if self.levels_stale {
+            self.recompute_levels(cluster);
+        }
         let allowed = if max == TaskLocality::NoPref {
             max
         } else {
             self.allowed_level(now).min(max)
         };
-        let task = self.dequeue(executor, host, rack, allowed);
+        let task = self.dequeue(slot, allowed, skip);
         if let Some((index, _)) = task {
             self.pending[index] = false;
         }
-        let delayed = task.is_none()
-            && allowed < max
-            && self.dequeue_peek(executor, host, rack, max).is_some();
+        let delayed =
+            task.is_none() && allowed < max && self.dequeue_peek(slot, max, skip).is_some();
         Offered { task, delayed }
     }
 
@@ -309,7 +355,7 @@ impl TaskSetManager {
     }
 
     fn more_at(&self, level: TaskLocality) -> bool {
-        let any_pending = |lists: &HashMap<String, Vec<usize>>| {
+        let any_pending = |lists: &HashMap<String, VecDeque<usize>>| {
             lists
                 .values()
                 .any(|tasks| tasks.iter().any(|&t| self.pending[t]))
@@ -327,26 +373,25 @@ impl TaskSetManager {
     /// with no preference counts as PROCESS_LOCAL, as there).
     fn dequeue(
         &mut self,
-        executor: &str,
-        host: &str,
-        rack: &str,
+        slot: &Slot<'_>,
         max: TaskLocality,
+        skip: &dyn Fn(usize) -> bool,
     ) -> Option<(usize, TaskLocality)> {
         let pending = &self.pending;
-        let take = |list: Option<&mut Vec<usize>>| -> Option<usize> {
+        let take = |list: Option<&mut VecDeque<usize>>| -> Option<usize> {
             let list = list?;
-            while let Some(task) = list.pop() {
-                if pending[task] {
-                    return Some(task);
-                }
+            // Launched or cancelled tasks leave the list when they reach its end.
+            while list.back().is_some_and(|&t| !pending[t]) {
+                list.pop_back();
             }
-            None
+            let at = list.iter().rposition(|&t| pending[t] && !skip(t))?;
+            list.remove(at)
         };
-        if let Some(t) = take(self.for_executor.get_mut(executor)) {
+        if let Some(t) = take(self.for_executor.get_mut(slot.executor)) {
             return Some((t, TaskLocality::ProcessLocal));
         }
         if TaskLocality::NodeLocal.allowed_within(max) {
-            if let Some(t) = take(self.for_host.get_mut(host)) {
+            if let Some(t) = take(self.for_host.get_mut(slot.host)) {
                 return Some((t, TaskLocality::NodeLocal));
             }
         }
@@ -356,7 +401,7 @@ impl TaskSetManager {
             }
         }
         if TaskLocality::RackLocal.allowed_within(max) {
-            if let Some(t) = take(self.for_rack.get_mut(rack)) {
+            if let Some(t) = take(self.for_rack.get_mut(slot.rack)) {
                 return Some((t, TaskLocality::RackLocal));
             }
         }
@@ -371,41 +416,33 @@ impl TaskSetManager {
     /// Whether a task could run on the slot within `max`, without taking it.
     fn dequeue_peek(
         &self,
-        executor: &str,
-        host: &str,
-        rack: &str,
+        slot: &Slot<'_>,
         max: TaskLocality,
+        skip: &dyn Fn(usize) -> bool,
     ) -> Option<usize> {
-        let first = |list: Option<&Vec<usize>>| list?.iter().copied().find(|&t| self.pending[t]);
-        first(self.for_executor.get(executor))
-            .or_else(|| {
-                TaskLocality::NodeLocal
-                    .allowed_within(max)
-                    .then(|| first(self.for_host.get(host)))
-                    .flatten()
-            })
-            .or_else(|| {
-                TaskLocality::RackLocal
-                    .allowed_within(max)
-                    .then(|| first(self.for_rack.get(rack)))
-                    .flatten()
-            })
-            .or_else(|| {
-                TaskLocality::Any
-                    .allowed_within(max)
-                    .then(|| first(Some(&self.all)))
-                    .flatten()
-            })
+        let first = |list: Option<&VecDeque<usize>>| {
+            list?.iter().copied().find(|&t| self.pending[t] && !skip(t))
+        };
+        let within = |level: TaskLocality, list: Option<&VecDeque<usize>>| {
+            level.allowed_within(max).then(|| first(list)).flatten()
+        };
+        first(self.for_executor.get(slot.executor))
+            .or_else(|| within(TaskLocality::NodeLocal, self.for_host.get(slot.host)))
+            .or_else(|| within(TaskLocality::RackLocal, self.for_rack.get(slot.rack)))
+            .or_else(|| within(TaskLocality::Any, Some(&self.all)))
     }
 
     /// The levels this task set may run at, best first.
-    pub fn levels(&self) -> &[TaskLocality] {
-        &self.levels
+    pub fn levels(&mut self, cluster: &impl ClusterView) -> Vec<TaskLocality> {
+        if self.levels_stale {
+            self.recompute_levels(cluster);
+        }
+        self.levels.clone()
     }
 }
 
-fn push(lists: &mut HashMap<String, Vec<usize>>, key: &str, task: usize) {
-    lists.entry(key.to_string()).or_default().push(task);
+fn insert_front(lists: &mut HashMap<String, VecDeque<usize>>, key: &str, task: usize) {
+    lists.entry(key.to_string()).or_default().push_front(task);
 }
 
 #[cfg(test)]

@@ -118,7 +118,7 @@ fn simulate(jobs: &[Job], waits: LocalityWaits, busy: &[(usize, Duration)]) -> O
             let Some(set) = set else { continue };
             let mut delayed_any = false;
             let mut launched_any = false;
-            for max in set.levels().to_vec() {
+            for max in set.levels(&cluster) {
                 loop {
                     let mut launched = false;
                     let mut hosts: Vec<usize> = (0..HOSTS).filter(|&h| free[h] > 0).collect();
@@ -130,7 +130,12 @@ fn simulate(jobs: &[Job], waits: LocalityWaits, busy: &[(usize, Duration)]) -> O
                         let name = host(h);
                         let rack = cluster.rack_of(&name);
                         let executor = format!("e{h}");
-                        let offered = set.offer(&executor, &name, &rack, max, start + now);
+                        let slot = Slot {
+                            executor: &executor,
+                            host: &name,
+                            rack: &rack,
+                        };
+                        let offered = set.offer(&slot, max, &cluster, &|_| false, start + now);
                         delayed_any |= offered.delayed;
                         if let Some((task, level)) = offered.task {
                             counts.add(level);

@@ -1,0 +1,184 @@
+//! The driver's queue of task attempts waiting for an executor slot: one task set per stage
+//! attempt, each placed by delay scheduling ([`TaskSetManager`]), offered free slots as
+//! Spark's `TaskSchedulerImpl.resourceOffers` offers them: task sets in arrival order, each
+//! level by level, every free slot until none takes a task.
+
+use super::locality::{ClusterView, LocalityWaits, Preferences, Slot, TaskSetManager};
+use super::scheduler_backend::Launch;
+use crate::error::Error;
+use std::time::Instant;
+
+/// A free slot's executor, as the queue sees it.
+#[derive(Debug, Clone)]
+pub(crate) struct FreeExecutor {
+    pub id: String,
+    pub host: String,
+    pub rack: String,
+    pub free: usize,
+}
+
+/// An attempt the queue placed on an executor.
+pub(crate) struct Assignment {
+    pub executor: String,
+    pub launch: Launch,
+    set: (usize, usize),
+    index: usize,
+}
+
+struct PendingSet {
+    /// (stage id, stage attempt).
+    key: (usize, usize),
+    manager: TaskSetManager,
+    /// By index in the set; taken when placed.
+    launches: Vec<Option<Launch>>,
+}
+
+/// Attempts waiting for slots.
+pub(crate) struct PendingTasks {
+    sets: Vec<PendingSet>,
+    waits: LocalityWaits,
+}
+
+impl Default for PendingTasks {
+    fn default() -> Self {
+        PendingTasks::new(LocalityWaits::uniform(std::time::Duration::from_secs(3)))
+    }
+}
+
+impl PendingTasks {
+    pub(crate) fn new(waits: LocalityWaits) -> Self {
+        PendingTasks {
+            sets: Vec::new(),
+            waits,
+        }
+    }
+
+    /// Queues an attempt in its stage attempt's task set.
+    pub(crate) fn push(&mut self, launch: Launch, cluster: &impl ClusterView) {
+        let key = (launch.id.stage_id, launch.id.stage_attempt);
+        let position = match self.sets.iter().position(|s| s.key == key) {
+            Some(p) => p,
+            None => {
+                self.sets.push(PendingSet {
+                    key,
+                    manager: TaskSetManager::empty(self.waits, Instant::now()),
+                    launches: Vec::new(),
+                });
+                self.sets.len() - 1
+            }
+        };
+        let set = &mut self.sets[position];
+        let preferences = Preferences {
+            executors: launch.preferred.clone(),
+            hosts: launch.preferred_hosts.clone(),
+        };
+        set.manager.push(preferences, cluster);
+        set.launches.push(Some(launch));
+    }
+
+    /// Puts back an assignment that could not be sent.
+    pub(crate) fn put_back(&mut self, assignment: Assignment) {
+        if let Some(set) = self.sets.iter_mut().find(|s| s.key == assignment.set) {
+            set.launches[assignment.index] = Some(assignment.launch);
+            set.manager.add(assignment.index);
+        }
+    }
+
+    /// Executors came or went.
+    pub(crate) fn cluster_changed(&mut self) {
+        for set in &mut self.sets {
+            set.manager.cluster_changed();
+        }
+    }
+
+    /// Takes out every attempt `verdict` condemns, with its error.
+    pub(crate) fn remove_where(
+        &mut self,
+        mut verdict: impl FnMut(&Launch) -> Option<Error>,
+    ) -> Vec<(Launch, Error)> {
+        let mut removed = Vec::new();
+        for set in &mut self.sets {
+            for (index, slot) in set.launches.iter_mut().enumerate() {
+                let Some(error) = slot.as_ref().and_then(&mut verdict) else {
+                    continue;
+                };
+                if let Some(launch) = slot.take() {
+                    set.manager.cancel(index);
+                    removed.push((launch, error));
+                }
+            }
+        }
+        self.sets.retain(|s| s.launches.iter().any(Option::is_some));
+        removed
+    }
+
+    /// Places waiting attempts on `free` slots; `excluded` rules out an attempt on an
+    /// executor.
+    pub(crate) fn assign(
+        &mut self,
+        free: &mut [FreeExecutor],
+        cluster: &impl ClusterView,
+        excluded: &dyn Fn(&Launch, &str) -> bool,
+        now: Instant,
+    ) -> Vec<Assignment> {
+        let mut assignments = Vec::new();
+        for set in &mut self.sets {
+            let (mut launched, mut delayed) = (false, false);
+            for max in set.manager.levels(cluster) {
+                loop {
+                    let mut any = false;
+                    for executor in free.iter_mut().filter(|e| e.free > 0) {
+                        let slot = Slot {
+                            executor: &executor.id,
+                            host: &executor.host,
+                            rack: &executor.rack,
+                        };
+                        let launches = &set.launches;
+                        let skip = |t: usize| {
+                            launches[t]
+                                .as_ref()
+                                .is_some_and(|l| excluded(l, &executor.id))
+                        };
+                        let offered = set.manager.offer(&slot, max, cluster, &skip, now);
+                        delayed |= offered.delayed;
+                        let Some((index, level)) = offered.task else {
+                            continue;
+                        };
+                        let Some(mut launch) = set.launches[index].take() else {
+                            continue;
+                        };
+                        launch.locality = level;
+                        executor.free -= 1;
+                        any = true;
+                        launched = true;
+                        assignments.push(Assignment {
+                            executor: executor.id.clone(),
+                            launch,
+                            set: set.key,
+                            index,
+                        });
+                    }
+                    if !any {
+                        break;
+                    }
+                }
+            }
+            // Spark 3.1+: the wait restarts only after a round that turned nothing down.
+            if launched && !delayed {
+                set.manager.reset_wait(now);
+            }
+        }
+        assignments
+    }
+
+    /// Forgets task sets with nothing left to place (call once assignments are sent or put
+    /// back).
+    pub(crate) fn prune(&mut self) {
+        self.sets.retain(|s| s.launches.iter().any(Option::is_some));
+    }
+
+    /// Whether nothing waits.
+    pub(crate) fn is_empty(&self) -> bool {
+        self.sets.is_empty()
+    }
+}
