@@ -111,14 +111,22 @@ fn hdfs(path: &str) -> String {
     format!("{}{path}", hadoop_conf().default_fs().trim_end_matches('/'))
 }
 
-#[test]
-fn wordcount_runs_in_cluster_mode_from_hdfs_to_hdfs() {
+/// Word count in `mode` from HDFS to HDFS: what `ember submit` printed and said, after checking
+/// it succeeded with the right counts.
+fn wordcount_on_yarn(mode: &str) -> (Output, String) {
     let (text, want) = corpus();
-    let base = hdfs(&format!("/ember-it/{}", unique("yarn-wordcount")));
+    let base = hdfs(&format!("/ember-it/{}", unique(&format!("yarn-{mode}"))));
     put(&format!("{base}/in/a.txt"), text);
     let out = format!("{base}/out");
-    let (output, stderr) = run(submit(&["wordcount", &format!("{base}/in"), &out]));
+    let (output, stderr) = run(submit_in(mode, &["wordcount", &format!("{base}/in"), &out]));
     assert!(output.status.success(), "{stderr}");
+    assert_eq!(counts_under(&out), want);
+    (output, stderr)
+}
+
+#[test]
+fn wordcount_runs_in_cluster_mode_from_hdfs_to_hdfs() {
+    let (_, stderr) = wordcount_on_yarn("cluster");
     // Reported like spark-submit, through to the end (states between two reports pass
     // unseen, so only those that last are certain to show).
     for state in [
@@ -128,7 +136,6 @@ fn wordcount_runs_in_cluster_mode_from_hdfs_to_hdfs() {
     ] {
         assert!(stderr.contains(state), "{state}: {stderr}");
     }
-    assert_eq!(counts_under(&out), want);
     let id = application_id(&stderr);
     assert_eq!(status(&id), ("FINISHED".into(), "SUCCEEDED".into()));
     // The driver ran in the ApplicationMaster's container, the executors in two others.
@@ -138,24 +145,17 @@ fn wordcount_runs_in_cluster_mode_from_hdfs_to_hdfs() {
     for executor in ["registered executor 1", "registered executor 2"] {
         assert!(driver.contains(executor), "{executor}: {driver}");
     }
+    // Each job's summary counts its tasks by locality level.
+    assert!(driver.contains("locality: PROCESS_LOCAL="), "{driver}");
     assert!(names_under(&staging_of(&id)).is_empty(), "staging removed");
 }
 
 #[test]
 fn wordcount_runs_in_client_mode_with_executors_in_containers() {
-    let (text, want) = corpus();
-    let base = hdfs(&format!("/ember-it/{}", unique("yarn-client")));
-    put(&format!("{base}/in/a.txt"), text);
-    let out = format!("{base}/out");
-    let (output, stderr) = run(submit_in(
-        "client",
-        &["wordcount", &format!("{base}/in"), &out],
-    ));
-    assert!(output.status.success(), "{stderr}");
+    let (output, stderr) = wordcount_on_yarn("client");
     // The driver ran here: its summary is on this process's output.
     let stdout = String::from_utf8_lossy(&output.stdout);
     assert!(stdout.contains("wordcount:"), "{stdout}");
-    assert_eq!(counts_under(&out), want);
     let id = application_id(&stderr);
     assert_eq!(status(&id), ("FINISHED".into(), "SUCCEEDED".into()));
     // The ApplicationMaster and two executors, each in its container.

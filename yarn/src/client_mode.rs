@@ -12,11 +12,9 @@ use crate::client::YarnClient;
 use crate::error::{Error, Result};
 use crate::proto::YarnApplicationState as State;
 use crate::records::ApplicationId;
-use crate::submit::{print_report, submit, DriverPlace, Outcome, Submission};
+use crate::submit::{connect, print_report, submit, DriverPlace, Outcome, Submission};
 use ember_core::conf::SUBMIT_CONF_ENV;
 use ember_core::deploy::yarn::DRIVER_FILE_ENV;
-use ember_core::EmberConf;
-use ember_hadoop::HadoopConf;
 use std::process::ExitStatus;
 use std::time::Duration;
 
@@ -43,12 +41,7 @@ pub fn run(submission: &Submission) -> Result<ClientOutcome> {
 }
 
 async fn run_async(submission: &Submission) -> Result<ClientOutcome> {
-    let conf = submission
-        .settings
-        .iter()
-        .fold(EmberConf::empty(), |conf, (k, v)| conf.set(k, v));
-    let hadoop = HadoopConf::from_env()?.with_overrides(conf.iter());
-    let client = YarnClient::new(&hadoop)?;
+    let (conf, hadoop, client) = connect(submission)?;
     let scratch = Scratch::new()?;
     let address_file = scratch.0.join("driver.address");
     let settings: String = submission

@@ -80,12 +80,7 @@ impl Outcome {
 pub fn submit_and_wait(submission: &Submission) -> Result<Outcome> {
     let runtime = tokio::runtime::Runtime::new().map_err(|e| Error::Environment(e.to_string()))?;
     runtime.block_on(async {
-        let conf = submission
-            .settings
-            .iter()
-            .fold(EmberConf::empty(), |conf, (k, v)| conf.set(k, v));
-        let hadoop = HadoopConf::from_env()?.with_overrides(conf.iter());
-        let client = YarnClient::new(&hadoop)?;
+        let (conf, hadoop, client) = connect(submission)?;
         let (id, staging) = submit(submission, &conf, &hadoop, &client).await?;
         let outcome = follow(&client, id).await;
         if staging.exists().await {
@@ -93,6 +88,18 @@ pub fn submit_and_wait(submission: &Submission) -> Result<Outcome> {
         }
         outcome
     })
+}
+
+/// The submission's settings, its Hadoop configuration (`HADOOP_CONF_DIR` with the
+/// `ember.hadoop.*` settings), and a client of the cluster's ResourceManager.
+pub(crate) fn connect(submission: &Submission) -> Result<(EmberConf, HadoopConf, YarnClient)> {
+    let conf = submission
+        .settings
+        .iter()
+        .fold(EmberConf::empty(), |conf, (k, v)| conf.set(k, v));
+    let hadoop = HadoopConf::from_env()?.with_overrides(conf.iter());
+    let client = YarnClient::new(&hadoop)?;
+    Ok((conf, hadoop, client))
 }
 
 /// Stages the files and submits the ApplicationMaster.

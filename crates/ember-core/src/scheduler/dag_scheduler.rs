@@ -48,13 +48,23 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 /// Hosts holding the input of `partition` of `rdd`: its own preferred locations, else its
-/// narrow parents' with as many partitions (taken as one-to-one, as for cached partitions).
+/// narrow parents'.
 fn preferred_hosts(rdd: &Arc<dyn RddBase>, partition: usize) -> Vec<String> {
+    along_narrow_parents(rdd, |r| r.preferred_locations(partition))
+}
+
+/// The first non-empty `found` of `rdd` and its narrow parents with as many partitions, which
+/// are taken as one-to-one (Spark's `getPreferredLocs` walk; a wrong guess only costs
+/// locality).
+fn along_narrow_parents(
+    rdd: &Arc<dyn RddBase>,
+    found: impl Fn(&Arc<dyn RddBase>) -> Vec<String>,
+) -> Vec<String> {
     let mut stack = vec![rdd.clone()];
     while let Some(r) = stack.pop() {
-        let hosts = r.preferred_locations(partition);
-        if !hosts.is_empty() {
-            return hosts;
+        let here = found(&r);
+        if !here.is_empty() {
+            return here;
         }
         for dep in r.dependencies() {
             if let Dependency::Narrow(parent) = dep {
@@ -230,28 +240,13 @@ impl DagScheduler {
     }
 
     /// Executors holding a cached partition that computing `partition` of `rdd` reads: the RDD's
-    /// own, else its narrow parents' with as many partitions (taken as one-to-one; a wrong guess
-    /// only costs a recomputation).
+    /// own, else its narrow parents' (see [`along_narrow_parents`]).
     fn preferred_executors(&self, rdd: &Arc<dyn RddBase>, partition: usize) -> Vec<String> {
         let master = &self.env.block_manager_master;
         if master.is_empty() {
             return Vec::new();
         }
-        let mut stack = vec![rdd.clone()];
-        while let Some(r) = stack.pop() {
-            let holders = master.locations(r.core().id(), partition);
-            if !holders.is_empty() {
-                return holders;
-            }
-            for dep in r.dependencies() {
-                if let Dependency::Narrow(parent) = dep {
-                    if parent.num_partitions() == r.num_partitions() {
-                        stack.push(parent);
-                    }
-                }
-            }
-        }
-        Vec::new()
+        along_narrow_parents(rdd, |r| master.locations(r.core().id(), partition))
     }
 
     /// Summaries of every job so far, oldest first.
