@@ -2,8 +2,10 @@
 //! (Spark's `YarnAllocator`).
 //!
 //! Each heartbeat is one `allocate` call. The ResourceManager keeps the latest request per
-//! resource name and counts it down itself as it grants containers, so the allocator asks
-//! only when the number it still wants changes, and asks for the whole number then.
+//! resource name (a host, a rack, `*`) and counts it down itself as it grants containers, so
+//! the allocator asks again only when what it wants changed or containers came, and always for
+//! whole numbers. Requests follow the driver's waiting tasks: hosts holding their input get
+//! containers asked for there first (and their racks), `*` the rest.
 //! Granted containers beyond what is wanted go back. An executor whose container ends while
 //! the application runs is replaced; exits that are the application's fault count towards
 //! `ember.executor.maxFailures`, those caused by YARN (preemption, a lost disk, a release) do
@@ -14,6 +16,7 @@ use crate::launch::{launch_context, logged_command, APP_BINARY};
 use crate::node_managers::NodeManagers;
 use crate::proto;
 use crate::records::ContainerId;
+use ember_core::deploy::yarn::{pending_tasks, PendingTasks};
 use ember_core::ExecutorArgs;
 use ember_hadoop::ipc::RpcClient;
 use std::collections::HashMap;
@@ -59,12 +62,16 @@ pub(crate) struct Allocator {
     target: usize,
     max_failures: usize,
     failures: usize,
-    /// Containers asked for and not granted yet, as the ResourceManager counts them.
+    /// Containers asked for and not granted yet.
     outstanding: usize,
-    /// The count last sent, so that an unchanged request is not sent again.
-    last_asked: Option<usize>,
-    /// Executors starting or running, by container.
-    executors: HashMap<ContainerId, String>,
+    /// The counts last asked for, by resource name (a host, a rack, or `*`).
+    asked: HashMap<String, usize>,
+    /// Whether containers came since the last ask: the ResourceManager counted them against
+    /// its copy of the ask, which must be refreshed.
+    granted_since_ask: bool,
+    /// Executors starting or running, by container: their ids and hosts.
+    executors: HashMap<ContainerId, (String, String)>,
+    racks: ember_hadoop::RackResolver,
     release: Vec<proto::ContainerId>,
     response_id: i32,
     next_executor: usize,
@@ -74,7 +81,12 @@ pub(crate) struct Allocator {
 }
 
 impl Allocator {
-    pub(crate) fn new(template: ExecutorTemplate, target: usize, max_failures: usize) -> Self {
+    pub(crate) fn new(
+        template: ExecutorTemplate,
+        target: usize,
+        max_failures: usize,
+        racks: ember_hadoop::RackResolver,
+    ) -> Self {
         let (started, start_results) = mpsc::unbounded_channel();
         Allocator {
             template,
@@ -82,8 +94,10 @@ impl Allocator {
             max_failures,
             failures: 0,
             outstanding: 0,
-            last_asked: None,
+            asked: HashMap::new(),
+            granted_since_ask: false,
             executors: HashMap::new(),
+            racks,
             release: Vec::new(),
             response_id: 0,
             next_executor: 1,
@@ -104,8 +118,8 @@ impl Allocator {
         Duration::from_millis(wait)
     }
 
-    /// One heartbeat: asks for what is missing, starts executors in granted containers,
-    /// accounts for those that ended.
+    /// One heartbeat: asks for what is missing, near the hosts the driver's waiting tasks
+    /// prefer, starts executors in granted containers, accounts for those that ended.
     ///
     /// # Errors
     /// The ResourceManager cannot be reached, or too many executors failed.
@@ -115,14 +129,15 @@ impl Allocator {
             .target
             .saturating_sub(self.executors.len() + self.outstanding);
         self.outstanding += missing;
-        let ask = if self.last_asked == Some(self.outstanding) {
-            Vec::new()
+        let pending = if self.outstanding > 0 {
+            pending_tasks(&self.template.driver_address)
+                .await
+                .unwrap_or_default()
         } else {
-            self.last_asked = Some(self.outstanding);
-            vec![self.request(self.outstanding)]
+            PendingTasks::default()
         };
         let request = proto::AllocateRequest {
-            ask,
+            ask: self.asks(&pending),
             release: std::mem::take(&mut self.release),
             response_id: Some(self.response_id),
             progress: Some(progress),
@@ -139,13 +154,54 @@ impl Allocator {
         self.check_failures()
     }
 
-    /// The request for `count` containers anywhere.
-    fn request(&self, count: usize) -> proto::ResourceRequest {
+    /// The requests that changed since the last ask (all of them after a grant).
+    fn asks(&mut self, pending: &PendingTasks) -> Vec<proto::ResourceRequest> {
+        let wanted = self.wanted(pending);
+        let mut names: Vec<&String> = wanted.keys().chain(self.asked.keys()).collect();
+        names.sort();
+        names.dedup();
+        let asks: Vec<proto::ResourceRequest> = names
+            .into_iter()
+            .filter_map(|name| {
+                let count = wanted.get(name).copied().unwrap_or(0);
+                let changed = self.asked.get(name).copied().unwrap_or(0) != count;
+                (changed || self.granted_since_ask).then(|| self.request(name, count))
+            })
+            .collect();
+        self.asked = wanted;
+        self.granted_since_ask = false;
+        asks
+    }
+
+    /// How many containers to ask for where: all outstanding ones anywhere (`*`), and on each
+    /// host the driver's waiting tasks prefer its share of them, less the executors it has
+    /// (a simpler form of Spark's locality-preferred placement); racks sum their hosts.
+    fn wanted(&self, pending: &PendingTasks) -> HashMap<String, usize> {
+        let mut wanted = HashMap::from([("*".to_string(), self.outstanding)]);
+        let preferring: usize = pending.per_host.iter().map(|(_, n)| n).sum();
+        if self.outstanding == 0 || preferring == 0 {
+            return wanted;
+        }
+        for (host, tasks) in &pending.per_host {
+            let share = (self.target * tasks).div_ceil(preferring);
+            let running = self.executors.values().filter(|(_, h)| h == host).count();
+            let count = share.saturating_sub(running).min(self.outstanding);
+            if count > 0 {
+                *wanted.entry(host.clone()).or_default() += count;
+                *wanted.entry(self.racks.rack_of(host)).or_default() += count;
+            }
+        }
+        wanted
+    }
+
+    /// The request for `count` containers at `name` (a host, a rack or `*`), falling back to
+    /// other places when the scheduler cannot place them there.
+    fn request(&self, name: &str, count: usize) -> proto::ResourceRequest {
         proto::ResourceRequest {
             priority: Some(proto::Priority {
                 priority: Some(PRIORITY),
             }),
-            resource_name: Some("*".into()),
+            resource_name: Some(name.to_string()),
             capability: Some(crate::records::resource(
                 self.template.container_mib,
                 self.template.cores,
@@ -160,8 +216,7 @@ impl Allocator {
         let Some(id) = container.id else {
             return;
         };
-        // The ResourceManager counted this grant against the request.
-        self.last_asked = self.last_asked.map(|n| n.saturating_sub(1));
+        self.granted_since_ask = true;
         if self.outstanding == 0 {
             self.release.push(id);
             return;
@@ -176,7 +231,8 @@ impl Allocator {
             .map(|n| n.host().to_string())
             .unwrap_or_default();
         tracing::info!("starting executor {executor_id} in {container_id} on {host}");
-        self.executors.insert(container_id, executor_id.clone());
+        self.executors
+            .insert(container_id, (executor_id.clone(), host.clone()));
         let context = self.launch_context(executor_id, host);
         let node_managers = self.node_managers.clone();
         let started = self.started.clone();
@@ -212,7 +268,7 @@ impl Allocator {
         while let Ok((container, result)) = self.start_results.try_recv() {
             if let Err(e) = result {
                 tracing::warn!("{e}");
-                if let Some(executor) = self.executors.remove(&container) {
+                if let Some((executor, _)) = self.executors.remove(&container) {
                     tracing::warn!("executor {executor} did not start");
                 }
                 self.failures += 1;
@@ -224,7 +280,7 @@ impl Allocator {
         let Some(id) = status.container_id.as_ref().map(ContainerId::from_proto) else {
             return;
         };
-        let Some(executor) = self.executors.remove(&id) else {
+        let Some((executor, _)) = self.executors.remove(&id) else {
             return;
         };
         let (counts, message) = classify(&id, status);
@@ -286,6 +342,48 @@ mod tests {
             diagnostics: Some("why".into()),
             ..Default::default()
         }
+    }
+
+    fn allocator(target: usize) -> Allocator {
+        let template = ExecutorTemplate {
+            driver_address: "127.0.0.1:1".into(),
+            binary: proto::LocalResource::default(),
+            files: Vec::new(),
+            cores: 1,
+            memory_mib: 512,
+            container_mib: 1024,
+            environment: Vec::new(),
+        };
+        let racks = ember_hadoop::RackResolver::new(&ember_hadoop::HadoopConf::empty());
+        Allocator::new(template, target, 3, racks)
+    }
+
+    #[test]
+    fn containers_are_asked_for_where_waiting_tasks_want_them() {
+        let mut allocator = allocator(3);
+        allocator.outstanding = 3;
+        let pending = PendingTasks {
+            tasks: 9,
+            per_host: vec![("h1".into(), 6), ("h2".into(), 3)],
+        };
+        let wanted = allocator.wanted(&pending);
+        assert_eq!(wanted["*"], 3);
+        assert_eq!(wanted["h1"], 2);
+        assert_eq!(wanted["h2"], 1);
+        assert_eq!(wanted[ember_hadoop::DEFAULT_RACK], 3);
+        let first = allocator.asks(&pending);
+        assert_eq!(first.len(), 4);
+        // Nothing changed, nothing granted: nothing to say.
+        assert!(allocator.asks(&pending).is_empty());
+        // After a grant the whole ask is sent again, with the host that got one wanting less.
+        allocator.outstanding = 2;
+        allocator.granted_since_ask = true;
+        let id: ContainerId = "container_1_0001_01_000002".parse().unwrap();
+        allocator.executors.insert(id, ("1".into(), "h1".into()));
+        let again = allocator.asks(&pending);
+        let h1 = again.iter().find(|r| r.resource_name() == "h1").unwrap();
+        assert_eq!(h1.num_containers(), 1);
+        assert_eq!(again.len(), 4);
     }
 
     #[test]

@@ -214,6 +214,7 @@ impl ApplicationMaster {
                 .require(&keys::EXECUTOR_INSTANCES)
                 .map_err(|e| Error::Usage(e.to_string()))?,
             self.max_executor_failures(),
+            ember_hadoop::RackResolver::new(&self.hadoop),
         );
         tokio::pin!(ended);
         let mut backoff = 200;

@@ -45,8 +45,8 @@ impl<T> fmt::Debug for ConfigEntry<T> {
 /// Every `ember.*` key of the core engine.
 pub mod keys {
     use super::{
-        parse_bool, parse_bytes, parse_fraction, parse_millis, parse_positive, parse_seconds,
-        parse_string, ConfigEntry,
+        parse_bool, parse_bytes, parse_fraction, parse_millis, parse_positive, parse_ratio,
+        parse_seconds, parse_string, ConfigEntry,
     };
     use std::time::Duration;
 
@@ -357,7 +357,7 @@ pub mod keys {
         default: Some("0.8"),
         doc: "share of the executors asked for that must register before a YARN driver schedules tasks",
         since: "0.1.0",
-        parse: parse_fraction,
+        parse: parse_ratio,
     };
     /// Longest wait for YARN executors before scheduling.
     pub const MAX_REGISTERED_RESOURCES_WAITING_TIME: ConfigEntry<Duration> = ConfigEntry {
@@ -767,6 +767,13 @@ fn parse_fraction(s: &str) -> std::result::Result<f64, String> {
     match s.parse::<f64>() {
         Ok(f) if (0.0..=1.0).contains(&f) && f > 0.0 => Ok(f),
         _ => Err("expected a number in (0, 1]".into()),
+    }
+}
+
+fn parse_ratio(s: &str) -> std::result::Result<f64, String> {
+    match s.parse::<f64>() {
+        Ok(f) if (0.0..=1.0).contains(&f) => Ok(f),
+        _ => Err("expected a number from 0 to 1".into()),
     }
 }
 

@@ -50,3 +50,37 @@ pub(crate) fn announce(address: SocketAddr) -> Result<()> {
     std::fs::write(&partial, address.to_string()).map_err(|e| Error::io(&partial, e))?;
     std::fs::rename(&partial, &file).map_err(|e| Error::io(&file, e))
 }
+
+/// What a driver's waiting tasks would like, for placing container requests.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PendingTasks {
+    /// Tasks waiting for a slot.
+    pub tasks: usize,
+    /// How many of them prefer each host.
+    pub per_host: Vec<(String, usize)>,
+}
+
+/// Asks the driver at `address` about its waiting tasks.
+///
+/// # Errors
+/// The driver cannot be reached.
+pub async fn pending_tasks(address: &str) -> Result<PendingTasks> {
+    use crate::network::rpc::driver_client::DriverClient;
+    use crate::network::rpc::PendingTasksRequest;
+    let channel = crate::network::channel(address)?;
+    let answer = DriverClient::new(channel)
+        .get_pending_tasks(PendingTasksRequest {})
+        .await
+        .map_err(|e| crate::network::rpc_error(address, e))?
+        .into_inner();
+    let mut per_host: Vec<(String, usize)> = answer
+        .tasks_per_host
+        .into_iter()
+        .map(|(host, n)| (host, n as usize))
+        .collect();
+    per_host.sort();
+    Ok(PendingTasks {
+        tasks: answer.tasks as usize,
+        per_host,
+    })
+}

@@ -45,7 +45,8 @@ use crate::network::rpc::executor_message::Kind as FromExecutor;
 use crate::network::rpc::{
     BlockLocation, BlockLocations, BlockLocationsRequest, BroadcastReply, BroadcastRequest,
     Bytes as BytesMessage, DriverMessage, ExecutorMessage, LaunchTask, MapStatusesRequest,
-    RegisterExecutor, Registered, RemoveBroadcast, RemoveRdd, Shutdown, TaskState, TaskStatus,
+    PendingTasks as PendingTasksReply, PendingTasksRequest, RegisterExecutor, Registered,
+    RemoveBroadcast, RemoveRdd, Shutdown, TaskState, TaskStatus,
 };
 use crate::network::{channel, runtime, serve, MAX_MESSAGE};
 use parking_lot::{Condvar, Mutex};
@@ -820,6 +821,20 @@ impl Driver for DriverEndpoint {
             })
             .collect();
         Ok(Response::new(BlockLocations { locations }))
+    }
+
+    async fn get_pending_tasks(
+        &self,
+        _request: Request<PendingTasksRequest>,
+    ) -> Result<Response<PendingTasksReply>, Status> {
+        let (tasks, per_host) = self.shared.state.lock().pending.tasks_per_host();
+        Ok(Response::new(PendingTasksReply {
+            tasks: tasks as u64,
+            tasks_per_host: per_host
+                .into_iter()
+                .map(|(host, n)| (host, n as u64))
+                .collect(),
+        }))
     }
 
     async fn get_map_statuses(

@@ -3,7 +3,9 @@
 //! Spark's `TaskSchedulerImpl.resourceOffers` offers them: task sets in arrival order, each
 //! level by level, every free slot until none takes a task.
 
-use super::locality::{ClusterView, LocalityWaits, Preferences, Slot, TaskSetManager};
+use super::locality::{
+    ClusterView, LocalityWaits, Preferences, Slot, TaskLocality, TaskSetManager,
+};
 use super::scheduler_backend::Launch;
 use crate::error::Error;
 use std::time::Instant;
@@ -123,7 +125,7 @@ impl PendingTasks {
     ) -> Vec<Assignment> {
         let mut assignments = Vec::new();
         for set in &mut self.sets {
-            let (mut launched, mut delayed) = (false, false);
+            let (mut best, mut delayed) = (None::<TaskLocality>, false);
             for max in set.manager.levels(cluster) {
                 loop {
                     let mut any = false;
@@ -150,7 +152,7 @@ impl PendingTasks {
                         launch.locality = level;
                         executor.free -= 1;
                         any = true;
-                        launched = true;
+                        best = Some(best.map_or(level, |b| b.min(level)));
                         assignments.push(Assignment {
                             executor: executor.id.clone(),
                             launch,
@@ -164,8 +166,8 @@ impl PendingTasks {
                 }
             }
             // Spark 3.1+: the wait restarts only after a round that turned nothing down.
-            if launched && !delayed {
-                set.manager.reset_wait(now);
+            if let (Some(best), false) = (best, delayed) {
+                set.manager.reset_wait(best, now);
             }
         }
         assignments
@@ -175,6 +177,20 @@ impl PendingTasks {
     /// back).
     pub(crate) fn prune(&mut self) {
         self.sets.retain(|s| s.launches.iter().any(Option::is_some));
+    }
+
+    /// The attempts waiting, and how many of them prefer each host.
+    pub(crate) fn tasks_per_host(&self) -> (usize, std::collections::HashMap<String, usize>) {
+        let mut hosts = std::collections::HashMap::new();
+        let waiting = self.sets.iter().flat_map(|s| s.launches.iter().flatten());
+        let mut count = 0;
+        for launch in waiting {
+            count += 1;
+            for host in &launch.preferred_hosts {
+                *hosts.entry(host.clone()).or_insert(0) += 1;
+            }
+        }
+        (count, hosts)
     }
 
     /// Whether nothing waits.

@@ -329,10 +329,14 @@ impl TaskSetManager {
         Offered { task, delayed }
     }
 
-    /// Restarts the wait at the best level (after a round of offers none of which was turned
-    /// down for locality).
-    pub fn reset_wait(&mut self, now: Instant) {
-        self.current = 0;
+    /// Restarts the wait, at `level`, the best level a task launched at in a round of offers
+    /// none of which was turned down for locality (Spark's `resetDelayScheduleTimer`).
+    pub fn reset_wait(&mut self, level: TaskLocality, now: Instant) {
+        self.current = self
+            .levels
+            .iter()
+            .position(|&l| l >= level)
+            .unwrap_or(self.current);
         self.last_reset = now;
     }
 

@@ -117,7 +117,7 @@ fn simulate(jobs: &[Job], waits: LocalityWaits, busy: &[(usize, Duration)]) -> O
         for (j, set) in sets.iter_mut().enumerate() {
             let Some(set) = set else { continue };
             let mut delayed_any = false;
-            let mut launched_any = false;
+            let mut best: Option<TaskLocality> = None;
             for max in set.levels(&cluster) {
                 loop {
                     let mut launched = false;
@@ -148,7 +148,7 @@ fn simulate(jobs: &[Job], waits: LocalityWaits, busy: &[(usize, Duration)]) -> O
                                 .push((h, Some(j)));
                             sequence += 1;
                             launched = true;
-                            launched_any = true;
+                            best = Some(best.map_or(level, |b| b.min(level)));
                         }
                     }
                     if !launched {
@@ -156,8 +156,8 @@ fn simulate(jobs: &[Job], waits: LocalityWaits, busy: &[(usize, Duration)]) -> O
                     }
                 }
             }
-            if launched_any && !delayed_any {
-                set.reset_wait(start + now);
+            if let (Some(best), false) = (best, delayed_any) {
+                set.reset_wait(best, start + now);
             }
         }
         let all_done = sets
