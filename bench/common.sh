@@ -80,7 +80,7 @@ run_id() {
 
 # figures ENGINE...: one line per engine, from its median run by wall time: name, wall
 # seconds, peak RSS KiB (time -v), process-tree peak KiB, share of the CPUs and CPU seconds
-# used by other work during the run.
+# used by other work during the run, and the run's id (for figures of a script's own).
 figures() {
     local engine r id wall tree other other_s rss
     for engine in "$@"; do
@@ -91,7 +91,7 @@ figures() {
             other=$(sed -n 's/^other_cpu_percent=//p' "$results/$id.run")
             other_s=$(sed -n 's/^other_cpu_seconds=//p' "$results/$id.run")
             rss=$(sed -n 's/^[[:space:]]*Maximum resident set size (kbytes): //p' "$results/$id.time")
-            printf '%s\t%s\t%s\t%s\t%s\t%s\n' "$engine" "$wall" "$rss" "$tree" "$other" "$other_s"
+            printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$engine" "$wall" "$rss" "$tree" "$other" "$other_s" "$id"
         done | sort -t $'\t' -k2,2g | sed -n "$(((BENCH_RUNS + 1) / 2))p"
     done
 }
