@@ -2,19 +2,23 @@
 //!
 //! Applications depend on this crate. It re-exports the engine. An application binary is also
 //! its own executor: started with the variables of [`ExecutorArgs`] (by a `local-cluster`
-//! driver, later by YARN), it becomes an executor before its `main` runs.
+//! driver, or by a YARN NodeManager for the application's ApplicationMaster), it becomes an
+//! executor before its `main` runs.
 //!
 //! # Architecture
 //!
 //! | crate | owns |
 //! |---|---|
-//! | `ember-core` | Context, RDDs, DAG and task scheduling, shuffle, storage, broadcast, accumulators, executor processes and the driver/executor RPC |
+//! | `ember-core` | Context, RDDs, DAG and task scheduling (delay scheduling by locality), shuffle, storage, broadcast, accumulators, executor processes and the driver/executor RPC |
+//! | `ember-hadoop` | Hadoop configuration, object stores for hdfs/s3/file paths, block locations, rack topology, Hadoop IPC and token files |
+//! | `ember-yarn` | `--master yarn`: the client, the staging directory and the ApplicationMaster |
 //! | `ember` | this facade |
-//! | `ember-cli` | the `ember` command: `ember submit`, built-in examples |
+//! | `ember-cli` | the `ember` command: `ember submit`, `status`, `kill`, built-in examples |
 //!
 //! A job flows from an action on an [`Rdd`] to the DAG scheduler, which cuts the lineage into
 //! stages at shuffle boundaries; each stage's tasks are serialized with their closures and run on
-//! task slots (threads in `local[N]`, executor processes in `local-cluster[E,C,M]`); map tasks
+//! task slots (threads in `local[N]`, executor processes in `local-cluster[E,C,M]` and YARN
+//! containers); map tasks
 //! write sorted, indexed shuffle files that the next stage reads, from disk or over the network.
 //!
 //! # Getting started
