@@ -107,8 +107,12 @@ impl Allocator {
         }
     }
 
-    /// How long until the next heartbeat: soon while containers are awaited.
+    /// How long until the next heartbeat: none before the first (executors are asked for at
+    /// once, as Spark's ApplicationMaster does), soon while containers are awaited.
     pub(crate) fn interval(&self, waiting_since_ms: &mut u64) -> Duration {
+        if self.response_id == 0 && self.asked.is_empty() {
+            return Duration::ZERO;
+        }
         if self.outstanding == 0 {
             *waiting_since_ms = 200;
             return Duration::from_secs(3);

@@ -122,15 +122,35 @@ pub fn build_id() -> Result<String> {
         return Ok(id.clone());
     }
     let exe = std::env::current_exe().map_err(|e| Error::io("current executable", e))?;
-    let bytes = std::fs::read(&exe).map_err(|e| Error::io(&exe, e))?;
-    let mut hasher = rustc_hash::FxHasher::default();
-    std::hash::Hasher::write(&mut hasher, &bytes);
-    let id = format!(
-        "{:x}-{:016x}",
-        bytes.len(),
-        std::hash::Hasher::finish(&hasher)
-    );
+    let (len, hash) = hash_file(&exe).map_err(|e| Error::io(&exe, e))?;
+    let id = format!("{len:x}-{hash:016x}");
     Ok(ID.get_or_init(|| id).clone())
+}
+
+/// The length and hash of a file, read a MiB at a time: an executable can be hundreds of
+/// MiB, and every executor hashes its own at start.
+fn hash_file(path: &std::path::Path) -> std::io::Result<(u64, u64)> {
+    use std::hash::Hasher;
+    use std::io::Read;
+    let mut file = std::fs::File::open(path)?;
+    let mut hasher = rustc_hash::FxHasher::default();
+    let mut chunk = vec![0u8; 1 << 20];
+    let mut len = 0u64;
+    loop {
+        // Whole chunks, whatever sizes reads return: the hash must not depend on them.
+        let mut filled = 0;
+        while filled < chunk.len() {
+            match file.read(&mut chunk[filled..])? {
+                0 => break,
+                n => filled += n,
+            }
+        }
+        if filled == 0 {
+            return Ok((len, hasher.finish()));
+        }
+        hasher.write(&chunk[..filled]);
+        len += filled as u64;
+    }
 }
 
 #[cfg(test)]
