@@ -99,10 +99,12 @@ impl Staging {
     /// # Errors
     /// The file cannot be read, or HDFS refused.
     pub async fn upload(&self, from: &Path, name: &str) -> Result<proto::LocalResource> {
-        let bytes = tokio::fs::read(from).await.map_err(|e| Error::Staging {
+        use tokio::io::AsyncReadExt;
+        let unreadable = |e: std::io::Error| Error::Staging {
             path: from.display().to_string(),
             message: format!("cannot read it: {e}"),
-        })?;
+        };
+        let mut file = tokio::fs::File::open(from).await.map_err(unreadable)?;
         let path = format!("{}/{name}", self.dir);
         let url = format!("{}{path}", self.root);
         // Large blocks: a binary is read whole by every NodeManager, and a file of many small
@@ -117,11 +119,19 @@ impl Staging {
             .create(&path, options)
             .await
             .map_err(|e| staging_error(&url, e))?;
-        let bytes = Bytes::from(bytes);
-        for start in (0..bytes.len()).step_by(CHUNK) {
-            let end = (start + CHUNK).min(bytes.len());
+        // A chunk at a time: binaries run to hundreds of MiB.
+        loop {
+            let mut chunk = Vec::with_capacity(CHUNK);
+            let read = (&mut file)
+                .take(CHUNK as u64)
+                .read_to_end(&mut chunk)
+                .await
+                .map_err(unreadable)?;
+            if read == 0 {
+                break;
+            }
             writer
-                .write(bytes.slice(start..end))
+                .write(Bytes::from(chunk))
                 .await
                 .map_err(|e| staging_error(&url, e))?;
         }

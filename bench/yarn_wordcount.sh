@@ -1,0 +1,413 @@
+#!/usr/bin/env bash
+# YARN word-count benchmark: word count in YARN cluster mode on the mini cluster, ember against
+# Apache Spark (PySpark's RDD program), both reading the same text from the cluster's HDFS and
+# writing their counts back to it, with the same containers (2 executors of 1 core and 1 GiB,
+# a driver of 1 GiB). It measures each submission from spawn to exit (the application FINISHED)
+# and the peak memory of the executors, sampled from /proc, and reports the ratios. See
+# bench/README.md.
+#
+#   bench/yarn_wordcount.sh                                   # 100 MB, 3 runs of each
+#   BENCH_BYTES=10000000 BENCH_RUNS=1 bench/yarn_wordcount.sh # a quick one
+#
+# Environment:
+#   BENCH_BYTES      size of the generated input in bytes (default 100000000)
+#   BENCH_SEED       seed of the generator (default 42)
+#   BENCH_ENGINES    engines to run, in order, from: ember spark (default: both)
+#   BENCH_RUNS       runs of each engine, interleaved; the table shows each engine's median
+#                    run by wall time (default 3)
+#   BENCH_SPARK_JARS where Spark's containers find its jars: local (the files on this machine,
+#                    default) or archive (a zip put on HDFS once); see stage_spark
+#   EMBER_MINICLUSTER_DIR  the mini cluster to use (default: $TMPDIR/ember-bench-yarn, TMPDIR
+#                    defaulting to /tmp); started, and stopped at the end, unless it is
+#                    running already
+#   CARGO_TARGET_DIR where cargo puts the binaries (default: target)
+set -euo pipefail
+
+# Read in full before it starts, like wordcount.sh.
+{
+
+bench_dir=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+root=$(cd "$bench_dir/.." && pwd)
+cd "$root"
+
+BENCH_BYTES=${BENCH_BYTES:-100000000}
+BENCH_SEED=${BENCH_SEED:-42}
+BENCH_ENGINES=${BENCH_ENGINES:-"ember spark"}
+BENCH_RUNS=${BENCH_RUNS:-3}
+BENCH_SPARK_JARS=${BENCH_SPARK_JARS:-local}
+export EMBER_MINICLUSTER_DIR=${EMBER_MINICLUSTER_DIR:-${TMPDIR:-/tmp}/ember-bench-yarn}
+# The same containers for both engines.
+RESOURCES=(--num-executors 2 --executor-cores 1 --executor-memory 1g --driver-memory 1g)
+# HDFS blocks of 128 MiB, Hadoop's usual size (the mini cluster's own is 1 MiB): each engine
+# then reads the input in two splits, one per executor.
+BLOCK_SIZE=134217728
+HDFS_DIR=/ember-bench-yarn
+# shellcheck source=bench/common.sh
+source "$bench_dir/common.sh"
+
+check_settings ember spark
+want_spark=0
+[[ " ${engines[*]} " == *" spark "* ]] && want_spark=1
+bin=$(release_dir)
+((want_spark)) && ensure_pyspark
+
+# ---- clean-up: a half-written input, a sampler, and the mini cluster if this script started it
+partial=
+sampler=
+own_cluster=0
+# shellcheck disable=SC2317 # run by the trap below
+cleanup() {
+    if [[ -n $partial ]]; then rm -f "$partial"; fi
+    if [[ -n $sampler ]]; then kill "$sampler" 2>/dev/null || true; fi
+    if ((own_cluster)); then scripts/minicluster down >&2 || true; fi
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+# ember is uploaded to HDFS with every submission: the release build, as users would submit.
+step "cargo build --release -p ember-bench -p ember-cli"
+cargo build --release -p ember-bench -p ember-cli
+[[ -x $bin/ember ]] || die "no ember binary at $bin/ember after the build"
+
+# ---- the local input and the counts every engine must find in it -------------------------------
+if ((BENCH_BYTES % 1000000 == 0)); then
+    label="$((BENCH_BYTES / 1000000))MB"
+else
+    label="${BENCH_BYTES}B"
+fi
+[[ $BENCH_SEED == 42 ]] || label="$label-seed$BENCH_SEED"
+input=$bench_dir/data/words-$label.txt
+if [[ ! -s $input ]]; then
+    step "generating $input"
+    mkdir -p "$bench_dir/data"
+    partial=$input.partial.$$
+    "$bin/gen-text" --bytes "$BENCH_BYTES" --seed "$BENCH_SEED" "$partial"
+    mv "$partial" "$input"
+    partial=
+fi
+
+make_results_dir
+
+# The union of a directory's part-* files, sorted bytewise.
+sorted_parts() {
+    find "$1" -type f -name 'part-*' -print0 | sort -z | xargs -0r cat | LC_ALL=C sort
+}
+
+# The hand-written program is the oracle: the sorted word<TAB>count lines of the input.
+step "oracle: wordcount-baseline over $input"
+"$bin/wordcount-baseline" --threads 2 "$input" "$results/oracle" >"$results/oracle.log"
+sorted_parts "$results/oracle" >"$results/oracle.sorted"
+rm -r "$results/oracle"
+
+# ---- the mini cluster ----------------------------------------------------------------------------
+# Spark's containers start `$JAVA_HOME/bin/java`: the NodeManagers (and so the containers)
+# need JAVA_HOME, which the cluster passes on from this environment.
+if [[ -z ${JAVA_HOME:-} ]]; then
+    JAVA_HOME=$(dirname "$(dirname "$(readlink -f "$(command -v java)")")")
+    export JAVA_HOME
+fi
+if ! scripts/minicluster status >/dev/null 2>&1; then
+    step "starting the mini cluster in $EMBER_MINICLUSTER_DIR"
+    own_cluster=1
+    scripts/minicluster up >&2
+fi
+eval "$(scripts/minicluster env)"
+cluster_pid=$(cat "$EMBER_MINICLUSTER_DIR/pid")
+hadoop_classpath=$(cat "$root/integration/target/classpath.txt")
+
+# hadoop_fs ARGS...: Hadoop's own `hadoop fs` against the cluster. Its log lines come on
+# standard output among what it prints; they and its errors go to hadoop-fs.log.
+hadoop_fs() {
+    java -cp "$HADOOP_CONF_DIR:$hadoop_classpath" org.apache.hadoop.fs.FsShell "$@" \
+        >>"$results/hadoop-fs.log" 2>&1
+}
+
+# The cluster's fs.defaultFS, such as hdfs://localhost:40123.
+default_fs=$(sed -n '/<name>fs.defaultFS<\/name>/{n;s/.*<value>\(.*\)<\/value>.*/\1/p}' "$HADOOP_CONF_DIR/core-site.xml")
+[[ $default_fs == hdfs://* ]] || die "no hdfs:// fs.defaultFS in $HADOOP_CONF_DIR/core-site.xml"
+base=$default_fs$HDFS_DIR
+
+# ---- outside the timed runs: the input on HDFS, and Spark's jars ---------------------------------
+# The input goes to HDFS once; a copy of the right size and block size is reused.
+put_input() {
+    input_url=$base/$(basename "$input")
+    local want
+    want="$(stat -c %s "$input") $BLOCK_SIZE"
+    if [[ $(hdfs_stat "$input_url") == "$want" ]]; then
+        step "$input_url is there already"
+        return
+    fi
+    step "putting $input into $input_url (block size $BLOCK_SIZE)"
+    hadoop_fs -mkdir -p "$base" || die "hadoop fs -mkdir failed; see $results/hadoop-fs.log"
+    hadoop_fs -D dfs.blocksize="$BLOCK_SIZE" -put -f "$input" "$input_url" ||
+        die "hadoop fs -put failed; see $results/hadoop-fs.log"
+    [[ $(hdfs_stat "$input_url") == "$want" ]] || die "$input_url is not the size of $input"
+}
+
+# Size and block size of an HDFS file, from `hadoop fs -stat` (read out of its log).
+hdfs_stat() {
+    java -cp "$HADOOP_CONF_DIR:$hadoop_classpath" org.apache.hadoop.fs.FsShell -stat '%b %o' "$1" \
+        2>/dev/null | grep -E '^[0-9]+ [0-9]+$' || true
+}
+
+# Spark on YARN uploads its 480 MB of jars (and its Python libraries) with every submission
+# unless told where a cluster keeps them. Two ways, both set up outside the timed runs:
+# * local (the default): spark.yarn.jars and PYSPARK_ARCHIVES_PATH name local: paths, files
+#   that every node has already (they do: every NodeManager is on this machine), as on
+#   clusters where Spark is installed on each node. Nothing is uploaded or localized.
+# * archive: a zip of the jars and the Python libraries are put on HDFS once and named by
+#   spark.yarn.archive and PYSPARK_ARCHIVES_PATH; each NodeManager localizes them to its
+#   public cache. The mini cluster caps that cache at 512 MB and cleans it every 30 s, so the
+#   480 MB of jars is evicted between runs (ember's binaries fill the cache too) and most
+#   runs localize it again.
+# Either sets the array $spark_jars (spark-submit options) and $spark_archives.
+stage_spark() {
+    spark_home=$("$venv/bin/python" -c 'import os, pyspark; print(os.path.dirname(pyspark.__file__))')
+    local py4j
+    py4j=$(basename "$(ls "$spark_home"/python/lib/py4j-*-src.zip)")
+    case $BENCH_SPARK_JARS in
+    local)
+        spark_jars=(--conf "spark.yarn.jars=local:$spark_home/jars/*")
+        spark_archives=local:$spark_home/python/lib/pyspark.zip,local:$spark_home/python/lib/$py4j
+        ;;
+    archive)
+        local url=$base/spark-$PYSPARK_VERSION
+        spark_jars=(--conf "spark.yarn.archive=$url/jars.zip")
+        spark_archives=$url/pyspark.zip,$url/$py4j
+        put_spark_archive "$url" "$py4j"
+        ;;
+    *) die "BENCH_SPARK_JARS must be local or archive" ;;
+    esac
+}
+
+# put_spark_archive URL PY4J: Spark's jars as an uncompressed zip, and its Python libraries,
+# into directory URL on HDFS, unless they are there. Replication 1: every NodeManager is on
+# this machine, and the disk is spared 1 GB.
+put_spark_archive() {
+    local url=$1 py4j=$2
+    if hadoop_fs -test -e "$url/_COMPLETE"; then
+        step "Spark's jars are in $url already"
+        return
+    fi
+    step "putting Spark's jars (an uncompressed zip) and Python libraries into $url"
+    local zip=$results/spark-jars.zip
+    (cd "$spark_home/jars" && zip -q -0 -r "$zip" .)
+    # The marker goes last: a copy cut short is put again next time.
+    if ! { hadoop_fs -mkdir -p "$url" &&
+        hadoop_fs -D dfs.replication=1 -D dfs.blocksize="$BLOCK_SIZE" -put -f "$zip" "$url/jars.zip" &&
+        hadoop_fs -D dfs.replication=1 -put -f "$spark_home/python/lib/pyspark.zip" \
+            "$spark_home/python/lib/$py4j" "$url/" &&
+        hadoop_fs -touchz "$url/_COMPLETE"; }; then
+        die "putting Spark's files into $url failed; see $results/hadoop-fs.log"
+    fi
+    rm "$zip"
+}
+
+put_input
+((want_spark)) && stage_spark
+# Every run writes under here; removed at the end.
+out_url=$base/out-$(basename "$results")
+
+# ---- runs ----------------------------------------------------------------------------------------
+# Each command takes the output URL as its last argument.
+ember_submit=("$bin/ember" submit --master yarn --deploy-mode cluster "${RESOURCES[@]}"
+    wordcount "$input_url")
+# The driver and the Python workers run the venv's Python (pyspark installed, the same version
+# everywhere); every process of the application binds to loopback like the cluster's.
+if ((want_spark)); then
+    spark_submit=(env SPARK_HOME="$spark_home" SPARK_LOCAL_IP=127.0.0.1
+        PYSPARK_ARCHIVES_PATH="$spark_archives"
+        "$spark_home/bin/spark-submit" --master yarn --deploy-mode cluster "${RESOURCES[@]}"
+        "${spark_jars[@]}"
+        --conf spark.pyspark.python="$venv/bin/python"
+        --conf spark.yarn.appMasterEnv.JAVA_HOME="$JAVA_HOME"
+        --conf spark.executorEnv.JAVA_HOME="$JAVA_HOME"
+        --conf spark.yarn.appMasterEnv.SPARK_LOCAL_IP=127.0.0.1
+        --conf spark.executorEnv.SPARK_LOCAL_IP=127.0.0.1
+        --conf spark.ui.enabled=false
+        "$bench_dir/pyspark_yarn_wordcount.py" "$input_url")
+fi
+
+# CPU ticks all cores spent busy, and those of the mini cluster's JVM itself. Its containers
+# are its children, but their CPU time does not reliably reach its count of reaped children
+# (about 15 of a Spark run's 52 CPU seconds never did): the sampler counts it instead.
+busy_ticks() { awk '/^cpu / { print $2 + $3 + $4 + $7 + $8 + $9 }' /proc/stat; }
+cluster_ticks() { awk '{ print $14 + $15 }' "/proc/$cluster_pid/stat"; }
+
+# timed ID COMMAND...: runs COMMAND (its output in ID.log) with the sampler beside it. Leaves
+# ID.time (wall ms, the client's peak KiB and user and system CPU seconds), ID.rss (the
+# sampler's report), ID.samples and ID.cpu (busy ticks, cluster ticks and milliseconds from
+# spawn until the application's last process was gone).
+timed() {
+    local id=$1 status=0 busy cluster start end
+    shift
+    step "$id: $*"
+    busy=$(busy_ticks)
+    cluster=$(cluster_ticks)
+    : >"$results/$id.log"
+    python3 "$bench_dir/yarn_rss.py" --log "$results/$id.log" --report "$results/$id.rss" \
+        --samples "$results/$id.samples" &
+    sampler=$!
+    start=$(date +%s%N)
+    /usr/bin/time -f '%M %U %S' -o "$results/$id.client" "$@" >>"$results/$id.log" 2>&1 || status=$?
+    end=$(date +%s%N)
+    # The sampler ends once the application's processes are gone.
+    kill -TERM "$sampler"
+    wait "$sampler" || true
+    sampler=
+    echo "$(((end - start) / 1000000))" "$(cat "$results/$id.client")" >"$results/$id.time"
+    echo $(($(busy_ticks) - busy)) $(($(cluster_ticks) - cluster)) \
+        $((($(date +%s%N) - start) / 1000000)) >"$results/$id.cpu"
+    if ((status != 0)); then
+        echo "---- last lines of $results/$id.log" >&2
+        tail -n 30 "$results/$id.log" >&2
+        die "$id failed with exit status $status"
+    fi
+}
+
+# Runs are interleaved (every engine once, then again) so that a slow spell of the machine
+# does not fall on one engine only.
+for ((r = 1; r <= BENCH_RUNS; r++)); do
+    for engine in "${engines[@]}"; do
+        id=$(run_id "$engine" "$r")
+        case $engine in
+        ember) timed "$id" "${ember_submit[@]}" "$out_url/$id" ;;
+        spark) timed "$id" "${spark_submit[@]}" "$out_url/$id" ;;
+        esac
+    done
+done
+
+# ---- check the outputs against the oracle ------------------------------------------------------
+step "fetching the outputs from $out_url"
+hadoop_fs -get "$out_url" "$results/out" || die "hadoop fs -get $out_url failed; see $results/hadoop-fs.log"
+hadoop_fs -rm -r -skipTrash "$out_url" || step "could not remove $out_url; see $results/hadoop-fs.log"
+for ((r = 1; r <= BENCH_RUNS; r++)); do
+    for engine in "${engines[@]}"; do
+        id=$(run_id "$engine" "$r")
+        [[ -d $results/out/$id ]] || die "$id wrote no output directory $out_url/$id"
+        sorted_parts "$results/out/$id" >"$results/$id.sorted"
+        if ! cmp -s "$results/oracle.sorted" "$results/$id.sorted"; then
+            echo "---- first differences, oracle (<) against $id (>)" >&2
+            diff "$results/oracle.sorted" "$results/$id.sorted" | head -n 20 >&2 || true
+            die "OUTPUT MISMATCH: $id's word counts differ from the oracle's (see $results)"
+        fi
+        rm "$results/$id.sorted"
+    done
+done
+rm -r "$results/out"
+distinct=$(wc -l <"$results/oracle.sorted")
+total=$(awk -F'\t' '{ n += $2 } END { printf "%d", n }' "$results/oracle.sorted")
+step "outputs agree with the oracle: $distinct distinct words, $total words"
+
+# ---- report --------------------------------------------------------------------------------------
+# key=value from a sampler report.
+rss_value() { sed -n "s/^$2=//p" "$results/$1.rss"; }
+
+# One line per run: engine, run id, wall s, client KiB, executors, executors' summed peak KiB,
+# largest executor's peak KiB, driver container KiB, submitted s, first executor s, other CPU %,
+# highest VmHWM of an executor's main process KiB, the application's CPU s.
+run_lines() {
+    local engine r id wall client user sys busy cluster window app_cpu sampler_cpu hz ncpu
+    hz=$(getconf CLK_TCK)
+    ncpu=$(nproc)
+    for ((r = 1; r <= BENCH_RUNS; r++)); do
+        for engine in "${engines[@]}"; do
+            id=$(run_id "$engine" "$r")
+            read -r wall client user sys <"$results/$id.time"
+            read -r busy cluster window <"$results/$id.cpu"
+            app_cpu=$(rss_value "$id" app_cpu_s)
+            sampler_cpu=$(rss_value "$id" sampler_cpu_s)
+            printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$engine" "$id" \
+                "$(awk -v ms="$wall" 'BEGIN { printf "%.2f", ms / 1000 }')" "$client" \
+                "$(rss_value "$id" executors)" "$(rss_value "$id" executor_sum_peak_kib)" \
+                "$(rss_value "$id" executor_max_peak_kib)" "$(rss_value "$id" driver_peak_kib)" \
+                "$(rss_value "$id" submitted_s)" "$(rss_value "$id" executors_seen_s)" \
+                "$(awk -v b="$busy" -v c="$cluster" -v a="$app_cpu" -v u="$user" -v s="$sys" \
+                    -v p="$sampler_cpu" -v w="$window" -v hz="$hz" -v n="$ncpu" 'BEGIN {
+                        other = (b - c) / hz - a - u - s - p
+                        printf "%.1f", (other > 0 ? 100 * other / (w / 1000 * n) : 0) }')" \
+                "$(rss_value "$id" executor_max_high_water_kib)" "$app_cpu"
+        done
+    done
+}
+run_lines >"$results/runs.tsv"
+
+summary=$results/summary.txt
+{
+    echo "ember YARN word-count benchmark, $(date '+%Y-%m-%d %H:%M:%S %Z')"
+    echo "input:    $input_url"
+    echo "          ($(stat -c %s "$input") bytes, $total words, $distinct distinct; blocks of $BLOCK_SIZE bytes)"
+    echo "cluster:  mini cluster in $EMBER_MINICLUSTER_DIR: 3 NodeManagers of 4 GiB on this machine"
+    echo "submit:   --master yarn --deploy-mode cluster ${RESOURCES[*]}"
+    if ((want_spark)); then echo "Spark:    ${spark_jars[1]}, PYSPARK_ARCHIVES_PATH=$spark_archives"; fi
+    describe_machine
+    echo
+    awk -F'\t' -v runs="$BENCH_RUNS" '
+        BEGIN {
+            label["ember"] = "ember"
+            label["spark"] = "Spark RDD (PySpark)"
+        }
+        {
+            n = ++count[$1]; wall[$1, n] = $3; line[$1, n] = $0
+            walls[$1] = walls[$1] (n > 1 ? " " : "") $3
+            if (!($1 in seen)) { seen[$1] = 1; order[++engines] = $1 }
+        }
+        function mib(kib) { return sprintf("%.0f", kib / 1024) }
+        # The run of median wall time: its line.
+        function median(e,    i, j, t, idx) {
+            for (i = 1; i <= count[e]; i++) idx[i] = i
+            for (i = 1; i <= count[e]; i++)
+                for (j = i + 1; j <= count[e]; j++)
+                    if (wall[e, idx[j]] + 0 < wall[e, idx[i]] + 0) { t = idx[i]; idx[i] = idx[j]; idx[j] = t }
+            return line[e, idx[int((count[e] + 1) / 2)]]
+        }
+        END {
+            fmt = "%-20s %7s %9s %10s %9s %9s %9s %8s %9s %10s %7s %6s  %s\n"
+            printf fmt, "engine", "wall s", "executors", "executors", "largest", "executor", "driver", "client", "submitted", "executors", "app", "other", "wall s of"
+            printf fmt, "", "", "", "RSS MiB", "executor", "VmHWM", "container", "RSS MiB", "after s", "after s", "CPU s", "CPU %", "each run"
+            printf fmt, "", "", "", "(peak sum)", "MiB", "MiB", "MiB", "", "", "", "", "", ""
+            for (k = 1; k <= engines; k++) {
+                e = order[k]
+                split(median(e), f, "\t")
+                w[e] = f[3]; m[e] = f[6]; big[e] = f[7]
+                printf fmt, label[e], f[3], f[5], mib(f[6]), mib(f[7]), mib(f[12]), mib(f[8]),
+                    mib(f[4]), f[9], f[10], f[13], f[11], walls[e]
+                if (f[11] > 10) busy = busy " " f[2]
+            }
+            print ""
+            if (("ember" in w) && ("spark" in w)) {
+                r = w["spark"] / w["ember"]
+                printf "Spark / ember wall time = %.2f (target >= 3): %s\n", r, (r >= 3 ? "met" : "MISSED")
+                r = m["ember"] > 0 ? m["spark"] / m["ember"] : 0
+                printf "Spark / ember executor memory = %.2f (target >= 5): %s\n", r, (r >= 5 ? "met" : "MISSED")
+                r = big["ember"] > 0 ? big["spark"] / big["ember"] : 0
+                printf "Spark / ember largest executor = %.2f\n", r
+            }
+            if (busy != "")
+                printf "\nWARNING: other work used over 10%% of the CPUs during:%s; those figures are skewed.\n", busy
+        }' "$results/runs.tsv"
+    echo
+    if ((BENCH_RUNS == 1)); then
+        echo "wall s: the submitting command from spawn to exit, once it saw the application FINISHED."
+    else
+        echo "wall s: the submitting command from spawn to exit, once it saw the application FINISHED;"
+        echo "each engine's median of $BENCH_RUNS runs, whose other figures are shown too."
+    fi
+    echo "executors RSS: peak over time of the executors' summed RSS, sampled every 100 ms from /proc"
+    echo "(ember: the executor process; Spark: the executor JVM with its Python daemon and workers,"
+    echo "whose shared pages count in each); largest executor: the highest peak of one executor."
+    echo "executor VmHWM: the kernel's high-water mark of an executor's main process (ember's"
+    echo "executor, Spark's executor JVM without its Python workers), highest of the executors:"
+    echo "it catches spikes shorter than the sampling interval."
+    echo "driver container: peak RSS of the ApplicationMaster's container, which runs the driver."
+    echo "client: peak RSS of ember submit / spark-submit. submitted after: when the application id"
+    echo "appeared; executors after: when the first executor process was seen (seconds from spawn)."
+    echo "app CPU s: CPU time of the application's processes (driver and executors, all containers)."
+    echo "other CPU %: share of all cores used during the run by processes other than the mini"
+    echo "cluster's JVM, the application's processes, the client and the sampler."
+} >"$summary"
+
+echo
+cat "$summary"
+exit
+}
