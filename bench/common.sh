@@ -121,3 +121,24 @@ explain_columns() {
     echo "processes), sampled every 50 ms;"
     echo "other CPU %: share of all cores used by other processes during the run."
 }
+
+# Sets $input (and $label) to bench/data/words-<size>[-seed<seed>].txt, generating
+# BENCH_BYTES of text with BENCH_SEED there with gen-text unless it exists. While it is being
+# written it is $partial, which the caller's clean-up removes if the script is stopped.
+generate_text_input() {
+    if ((BENCH_BYTES % 1000000 == 0)); then
+        label="$((BENCH_BYTES / 1000000))MB"
+    else
+        label="${BENCH_BYTES}B"
+    fi
+    [[ $BENCH_SEED == 42 ]] || label="$label-seed$BENCH_SEED"
+    input=$bench_dir/data/words-$label.txt
+    if [[ ! -s $input ]]; then
+        step "generating $input"
+        mkdir -p "$bench_dir/data"
+        partial=$input.partial.$$
+        "$bin/gen-text" --bytes "$BENCH_BYTES" --seed "$BENCH_SEED" "$partial"
+        mv "$partial" "$input"
+        partial=
+    fi
+}

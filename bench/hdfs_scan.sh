@@ -63,21 +63,7 @@ step "cargo build --release -p ember-bench"
 cargo build --release -p ember-bench
 
 # ---- the local input and what every engine must find in it --------------------------------
-if ((BENCH_BYTES % 1000000 == 0)); then
-    label="$((BENCH_BYTES / 1000000))MB"
-else
-    label="${BENCH_BYTES}B"
-fi
-[[ $BENCH_SEED == 42 ]] || label="$label-seed$BENCH_SEED"
-input=$bench_dir/data/words-$label.txt
-if [[ ! -s $input ]]; then
-    step "generating $input"
-    mkdir -p "$bench_dir/data"
-    partial=$input.partial.$$
-    "$bin/gen-text" --bytes "$BENCH_BYTES" --seed "$BENCH_SEED" "$partial"
-    mv "$partial" "$input"
-    partial=
-fi
+generate_text_input
 # The oracle counts bytes as characters, which holds for printable ASCII only.
 if LC_ALL=C grep -q '[^ -~]' "$input"; then die "$input holds more than printable ASCII"; fi
 bytes=$(stat -c %s "$input")

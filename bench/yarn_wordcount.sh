@@ -70,21 +70,7 @@ cargo build --release -p ember-bench -p ember-cli
 [[ -x $bin/ember ]] || die "no ember binary at $bin/ember after the build"
 
 # ---- the local input and the counts every engine must find in it -------------------------------
-if ((BENCH_BYTES % 1000000 == 0)); then
-    label="$((BENCH_BYTES / 1000000))MB"
-else
-    label="${BENCH_BYTES}B"
-fi
-[[ $BENCH_SEED == 42 ]] || label="$label-seed$BENCH_SEED"
-input=$bench_dir/data/words-$label.txt
-if [[ ! -s $input ]]; then
-    step "generating $input"
-    mkdir -p "$bench_dir/data"
-    partial=$input.partial.$$
-    "$bin/gen-text" --bytes "$BENCH_BYTES" --seed "$BENCH_SEED" "$partial"
-    mv "$partial" "$input"
-    partial=
-fi
+generate_text_input
 
 make_results_dir
 

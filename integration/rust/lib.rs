@@ -250,3 +250,18 @@ pub fn cluster_dir() -> PathBuf {
         .map(PathBuf::from)
         .expect("the configuration is inside the cluster's directory")
 }
+
+/// The lines of the part files of the output at `url`, part by part.
+///
+/// # Panics
+/// When the output cannot be listed or read, or is not text.
+pub fn lines_under(url: &str) -> Vec<String> {
+    names_under(url)
+        .iter()
+        .filter(|name| name.starts_with("part-"))
+        .flat_map(|name| {
+            let text = String::from_utf8(get(&format!("{url}/{name}"))).expect("text");
+            text.lines().map(String::from).collect::<Vec<_>>()
+        })
+        .collect()
+}

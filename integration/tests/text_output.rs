@@ -3,7 +3,7 @@
 
 use ember_core::Fn;
 use ember_hadoop::HadoopConf;
-use ember_integration::{context, get, names_under, unique};
+use ember_integration::{context, lines_under, names_under, unique};
 
 fn conf() -> HadoopConf {
     ember_integration::hadoop_conf()
@@ -11,15 +11,9 @@ fn conf() -> HadoopConf {
 
 /// The numbers in the part files of `out`, in part order.
 fn numbers_in(out: &str) -> Vec<i64> {
-    names_under(out)
+    lines_under(out)
         .iter()
-        .filter(|name| name.starts_with("part-"))
-        .flat_map(|name| {
-            let text = String::from_utf8(get(&format!("{out}/{name}"))).unwrap();
-            text.lines()
-                .map(|l| l.parse::<i64>().unwrap())
-                .collect::<Vec<_>>()
-        })
+        .map(|l| l.parse::<i64>().unwrap())
         .collect()
 }
 

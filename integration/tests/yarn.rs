@@ -4,7 +4,8 @@
 //! spark-submit, survives a killed executor, fails clearly, and can be killed.
 
 use ember_integration::{
-    cluster_dir, corpus, counts_under, ember_bin, get, hadoop_conf, names_under, put, unique,
+    cluster_dir, corpus, counts_under, ember_bin, hadoop_conf, lines_under, names_under, put,
+    unique,
 };
 use std::path::PathBuf;
 use std::process::{Command, Output, Stdio};
@@ -181,17 +182,7 @@ fn files_reach_every_executors_working_directory() {
         &out,
     ]));
     assert!(output.status.success(), "{stderr}");
-    let lines: Vec<String> = names_under(&out)
-        .iter()
-        .filter(|n| n.starts_with("part-"))
-        .flat_map(|n| {
-            String::from_utf8(get(&format!("{out}/{n}")))
-                .unwrap()
-                .lines()
-                .map(String::from)
-                .collect::<Vec<_>>()
-        })
-        .collect();
+    let lines = lines_under(&out);
     assert_eq!(lines, ["hello from --files", "hello from --files"]);
 }
 
@@ -283,16 +274,9 @@ fn a_killed_executor_is_replaced_and_the_job_succeeds() {
     let id = running.id.clone();
     let (succeeded, said) = running.wait();
     assert!(succeeded, "{said}");
-    let mut numbers: Vec<i64> = names_under(&out)
+    let mut numbers: Vec<i64> = lines_under(&out)
         .iter()
-        .filter(|n| n.starts_with("part-"))
-        .flat_map(|n| {
-            String::from_utf8(get(&format!("{out}/{n}")))
-                .unwrap()
-                .lines()
-                .map(|l| l.parse::<i64>().unwrap())
-                .collect::<Vec<_>>()
-        })
+        .map(|l| l.parse().unwrap())
         .collect();
     numbers.sort();
     assert_eq!(numbers, (0..8).collect::<Vec<_>>());
