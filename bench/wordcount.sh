@@ -59,22 +59,11 @@ if ((want_ember)); then
 fi
 
 # ---- input ---------------------------------------------------------------------
-if ((BENCH_BYTES % 1000000 == 0)); then
-    label="$((BENCH_BYTES / 1000000))MB"
-else
-    label="${BENCH_BYTES}B"
-fi
-[[ $BENCH_SEED == 42 ]] || label="$label-seed$BENCH_SEED"
-input=$bench_dir/data/words-$label.txt
-if [[ ! -s $input ]]; then
-    step "generating $input"
-    mkdir -p "$bench_dir/data"
-    trap 'rm -f "$input.partial.$$"' EXIT
-    "$bin/gen-text" --bytes "$BENCH_BYTES" --seed "$BENCH_SEED" "$input.partial.$$"
-    mv "$input.partial.$$" "$input"
-    trap - EXIT
-    sync "$input"
-fi
+partial=
+trap 'if [[ -n $partial ]]; then rm -f "$partial"; fi' EXIT
+generate_text_input
+trap - EXIT
+sync "$input"
 # Every engine reads the input from the page cache, the first one included.
 cat "$input" >/dev/null
 
