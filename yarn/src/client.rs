@@ -35,7 +35,13 @@ impl YarnClient {
     pub fn new(conf: &HadoopConf) -> Result<Self> {
         let address = resource_manager_address(conf, "yarn.resourcemanager.address", 8032)?;
         Ok(YarnClient {
-            rpc: RpcClient::new(&address, PROTOCOL, Auth::Simple { user: user_name() }),
+            rpc: RpcClient::new(
+                &address,
+                PROTOCOL,
+                Auth::Simple {
+                    user: ember_hadoop::user_name(),
+                },
+            ),
         })
     }
 
@@ -154,12 +160,4 @@ pub(crate) fn resource_manager_address(conf: &HadoopConf, key: &str, port: u16) 
              yarn-site.xml, and HADOOP_CONF_DIR to its directory"
         ))),
     }
-}
-
-/// The user this process acts as: `HADOOP_USER_NAME`, else the login name.
-pub fn user_name() -> String {
-    ["HADOOP_USER_NAME", "USER", "LOGNAME"]
-        .iter()
-        .find_map(|k| std::env::var(k).ok().filter(|v| !v.is_empty()))
-        .unwrap_or_else(|| "ember".into())
 }

@@ -42,6 +42,9 @@ pub fn run(submission: &Submission) -> Result<ClientOutcome> {
 
 async fn run_async(submission: &Submission) -> Result<ClientOutcome> {
     let (conf, hadoop, client) = connect(submission)?;
+    // The application's id first, so that the driver knows it from its start.
+    let app = client.new_application().await?;
+    let submission = &submission.for_application(app.id);
     let scratch = Scratch::new()?;
     let address_file = scratch.0.join("driver.address");
     let settings: String = submission
@@ -72,7 +75,7 @@ async fn run_async(submission: &Submission) -> Result<ClientOutcome> {
         driver: DriverPlace::Client { address },
         ..submission.clone()
     };
-    let (id, staging) = submit(&with_address, &conf, &hadoop, &client).await?;
+    let (id, staging) = submit(app, &with_address, &conf, &hadoop, &client).await?;
     let ended = follow(&client, id, &mut driver).await;
     let ended = match ended {
         Ok(status) => wind_down(&client, id).await.map(|outcome| ClientOutcome {

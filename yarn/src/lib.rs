@@ -27,7 +27,7 @@ mod records;
 pub mod staging;
 pub mod submit;
 
-pub use client::{user_name, NewApplication, YarnClient};
+pub use client::{NewApplication, YarnClient};
 pub use error::{Error, Result};
 pub use records::{ApplicationId, ContainerId};
 

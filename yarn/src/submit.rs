@@ -8,7 +8,7 @@
 //! the final report; the application succeeded only if it FINISHED with SUCCEEDED.
 
 use crate::am::{APP_BINARY_ENV, FILES_ENV, SCHEDULER_ENV, STAGING_ENV};
-use crate::client::{resource_manager_address, user_name, YarnClient};
+use crate::client::{resource_manager_address, NewApplication, YarnClient};
 use crate::error::{Error, Result};
 use crate::launch::EMBER_BINARY;
 use crate::launch::{container_memory, launch_context, logged_command, APP_BINARY, CONF_FILE};
@@ -17,7 +17,7 @@ use crate::records::ApplicationId;
 use crate::staging::Staging;
 use ember_core::conf::{keys, SUBMIT_CONF_FILE_ENV};
 use ember_core::EmberConf;
-use ember_hadoop::HadoopConf;
+use ember_hadoop::{user_name, HadoopConf};
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -37,6 +37,24 @@ pub struct Submission {
     pub settings: Vec<(String, String)>,
     /// Where the driver runs.
     pub driver: DriverPlace,
+}
+
+impl Submission {
+    /// The submission with `ember.app.id` set to `id`, so that the driver knows it (for its
+    /// event log, and its `application_id`).
+    pub fn for_application(&self, id: ApplicationId) -> Submission {
+        let mut settings: Vec<(String, String)> = self
+            .settings
+            .iter()
+            .filter(|(k, _)| k != keys::APP_ID.key)
+            .cloned()
+            .collect();
+        settings.push((keys::APP_ID.key.to_string(), id.to_string()));
+        Submission {
+            settings,
+            ..self.clone()
+        }
+    }
 }
 
 /// Where an application's driver runs.
@@ -81,7 +99,8 @@ pub fn submit_and_wait(submission: &Submission) -> Result<Outcome> {
     let runtime = tokio::runtime::Runtime::new().map_err(|e| Error::Environment(e.to_string()))?;
     runtime.block_on(async {
         let (conf, hadoop, client) = connect(submission)?;
-        let (id, staging) = submit(submission, &conf, &hadoop, &client).await?;
+        let app = client.new_application().await?;
+        let (id, staging) = submit(app, submission, &conf, &hadoop, &client).await?;
         let outcome = follow(&client, id).await;
         if staging.exists().await {
             let _ = staging.delete().await;
@@ -102,14 +121,16 @@ pub(crate) fn connect(submission: &Submission) -> Result<(EmberConf, HadoopConf,
     Ok((conf, hadoop, client))
 }
 
-/// Stages the files and submits the ApplicationMaster.
+/// Stages the files and submits the ApplicationMaster of `app` (a new application of
+/// `client`'s ResourceManager).
 pub(crate) async fn submit(
+    app: NewApplication,
     submission: &Submission,
     conf: &EmberConf,
     hadoop: &HadoopConf,
     client: &YarnClient,
 ) -> Result<(ApplicationId, Staging)> {
-    let app = client.new_application().await?;
+    let submission = &submission.for_application(app.id);
     let sizes = Sizes::of(conf, &submission.driver)?;
     sizes.check(&app)?;
     let dir = Staging::default_dir(

@@ -66,6 +66,30 @@ pub mod keys {
         since: "0.1.0",
         parse: parse_string,
     };
+    /// The application's id, set by whoever launched it (YARN's application id).
+    pub const APP_ID: ConfigEntry<String> = ConfigEntry {
+        key: "ember.app.id",
+        default: None,
+        doc: "the application's id; set by `ember submit` on YARN (its application id), else local-<start time in ms>",
+        since: "0.1.0",
+        parse: parse_string,
+    };
+    /// Whether the driver writes an event log.
+    pub const EVENT_LOG_ENABLED: ConfigEntry<bool> = ConfigEntry {
+        key: "ember.eventLog.enabled",
+        default: Some("false"),
+        doc: "write the scheduler's events (jobs, stages, tasks with their locality) to ember.eventLog.dir",
+        since: "0.1.0",
+        parse: parse_bool,
+    };
+    /// Where event logs go.
+    pub const EVENT_LOG_DIR: ConfigEntry<String> = ConfigEntry {
+        key: "ember.eventLog.dir",
+        default: Some("/tmp/ember-events"),
+        doc: "directory of event logs, one file per application named by its id: a local path or a hdfs://, s3a:// URL",
+        since: "0.1.0",
+        parse: parse_string,
+    };
     /// Partitions of `parallelize` and shuffles when the caller gives none.
     pub const DEFAULT_PARALLELISM: ConfigEntry<usize> = ConfigEntry {
         key: "ember.default.parallelism",
@@ -434,6 +458,13 @@ pub mod keys {
     pub const ALL: &[(&str, Option<&str>, &str)] = &[
         (MASTER.key, MASTER.default, MASTER.doc),
         (APP_NAME.key, APP_NAME.default, APP_NAME.doc),
+        (APP_ID.key, APP_ID.default, APP_ID.doc),
+        (
+            EVENT_LOG_ENABLED.key,
+            EVENT_LOG_ENABLED.default,
+            EVENT_LOG_ENABLED.doc,
+        ),
+        (EVENT_LOG_DIR.key, EVENT_LOG_DIR.default, EVENT_LOG_DIR.doc),
         (
             DEFAULT_PARALLELISM.key,
             DEFAULT_PARALLELISM.default,

@@ -16,8 +16,8 @@ use crate::rdd::{
     RangeRdd, Rdd, RddCore, RddRef, SliceOwner, TextFileRdd, UnionRdd, WholeTextFilesRdd,
 };
 use crate::scheduler::{
-    ClusterBackend, DagScheduler, ExecutorInfo, JobSummary, LocalBackend, PartitionFunc,
-    ResultTask, SchedulerBackend, SchedulerSettings, Task,
+    now_millis, ClusterBackend, DagScheduler, EventLog, ExecutorInfo, JobSummary, LocalBackend,
+    PartitionFunc, ResultTask, SchedulerBackend, SchedulerSettings, Task,
 };
 use serde::de::DeserializeOwned;
 use serde::Serialize;
@@ -111,6 +111,7 @@ struct Inner {
     accumulators: Arc<AccumulatorRegistry>,
     default_parallelism: usize,
     parallelism_set: bool,
+    app_id: String,
     next_rdd_id: AtomicUsize,
     next_shuffle_id: AtomicUsize,
 }
@@ -148,14 +149,26 @@ impl Context {
             max_stage_attempts: conf.require(&keys::STAGE_MAX_CONSECUTIVE_ATTEMPTS)?,
             show_progress: conf.require(&keys::SHOW_CONSOLE_PROGRESS)?,
         };
+        let app_id = match conf.get(&keys::APP_ID)? {
+            Some(id) => id,
+            None => format!("local-{}", now_millis()),
+        };
+        let event_log = EventLog::start(&conf, &env, &app_id)?;
         let backend = start_backend(&conf, master, &env)?;
-        let scheduler = DagScheduler::new(env.clone(), backend, accumulators.clone(), settings);
+        let scheduler = DagScheduler::new(
+            env.clone(),
+            backend,
+            accumulators.clone(),
+            settings,
+            event_log,
+        );
         let configured = conf.get(&keys::DEFAULT_PARALLELISM)?;
         tracing::debug!(master = %url, app = conf.get_raw(keys::APP_NAME.key).unwrap_or("ember"), "started ember context");
         Ok(Context {
             inner: Arc::new(Inner {
                 default_parallelism: configured.unwrap_or(threads),
                 parallelism_set: configured.is_some(),
+                app_id,
                 conf,
                 master,
                 env,
@@ -178,6 +191,12 @@ impl Context {
     /// The settings this application started with.
     pub fn conf(&self) -> &EmberConf {
         &self.inner.conf
+    }
+
+    /// The application's id (Spark's `applicationId`): YARN's application id on YARN, else
+    /// `local-<start time in ms>`. Event logs are named by it.
+    pub fn application_id(&self) -> &str {
+        &self.inner.app_id
     }
 
     /// Where tasks run.

@@ -36,3 +36,11 @@ pub use conf::{HadoopConf, S3aSettings, HADOOP_CONF_DIR, SITE_FILES};
 pub use error::{Error, Result};
 pub use object_stores::{resolve, ResolvedPath};
 pub use topology::{RackResolver, DEFAULT_RACK};
+
+/// The user this process acts as towards Hadoop: `HADOOP_USER_NAME`, else the login name.
+pub fn user_name() -> String {
+    ["HADOOP_USER_NAME", "USER", "LOGNAME"]
+        .iter()
+        .find_map(|k| std::env::var(k).ok().filter(|v| !v.is_empty()))
+        .unwrap_or_else(|| "ember".into())
+}

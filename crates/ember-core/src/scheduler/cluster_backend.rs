@@ -29,7 +29,7 @@
 //! launching attempts; it is never held across an `.await`. Replies to jobs go through their
 //! unbounded channels and never block.
 
-use super::events::{RemoteTaskResult, TaskEvent, TaskFailure, TaskUpdate};
+use super::events::{RemoteTaskResult, TaskEvent, TaskFailure, TaskPlace, TaskUpdate};
 use super::locality::{ClusterView, LocalityWaits};
 use super::pending::{Assignment, FreeExecutor, PendingTasks};
 use super::scheduler_backend::{ExecutorInfo, Launch, SchedulerBackend};
@@ -438,9 +438,12 @@ impl Shared {
         let id = status.task_attempt_id;
         if status.state() == TaskState::Running {
             if let Some(launch) = data.running.get(&id) {
-                let _ = launch
-                    .reply
-                    .send(TaskUpdate::Started(launch.id, launch.locality));
+                let place = TaskPlace {
+                    executor_id: executor.to_string(),
+                    host: executor_host(&data.info),
+                    locality: launch.locality,
+                };
+                let _ = launch.reply.send(TaskUpdate::Started(launch.id, place));
             }
             return;
         }

@@ -28,7 +28,10 @@
 //! again every few milliseconds) instead of computing it a second time, and takes it over if
 //! that job ends first.
 
-use super::events::{TaskEvent, TaskFailure, TaskSuccess, TaskUpdate};
+use super::event_log::{
+    now_millis, EventLog, ExceptionText, JobResult, SchedulerEvent, TaskEndReason, TaskInfo,
+};
+use super::events::{TaskEvent, TaskFailure, TaskPlace, TaskSuccess, TaskUpdate};
 use super::locality::{LocalityCounts, TaskLocality};
 use super::progress::StageProgress;
 use super::scheduler_backend::{ExecutorInfo, Launch, SchedulerBackend, TaskId};
@@ -139,6 +142,7 @@ pub(crate) struct DagScheduler {
     next_job_id: AtomicUsize,
     next_task_id: AtomicU64,
     summaries: Mutex<Vec<JobSummary>>,
+    event_log: Option<EventLog>,
 }
 
 /// Makes the result task for a partition of the job's RDD.
@@ -150,6 +154,7 @@ impl DagScheduler {
         backend: Box<dyn SchedulerBackend>,
         accumulators: Arc<AccumulatorRegistry>,
         settings: SchedulerSettings,
+        event_log: Option<EventLog>,
     ) -> Self {
         DagScheduler {
             env,
@@ -162,7 +167,29 @@ impl DagScheduler {
             next_job_id: AtomicUsize::new(0),
             next_task_id: AtomicU64::new(0),
             summaries: Mutex::new(Vec::new()),
+            event_log,
         }
+    }
+
+    /// Writes `event` to the event log, if there is one.
+    fn post(&self, event: &SchedulerEvent<'_>) {
+        if let Some(log) = &self.event_log {
+            log.post(event);
+        }
+    }
+
+    /// The result stage and every shuffle stage below it, for the job's start event.
+    fn stage_ids(&self, result_stage_id: usize, result_parents: &[usize]) -> Vec<usize> {
+        let mut ids = vec![result_stage_id];
+        let mut seen = HashSet::new();
+        let mut stack = result_parents.to_vec();
+        while let Some(shuffle) = stack.pop() {
+            if let (true, Ok(stage)) = (seen.insert(shuffle), self.stage_of(shuffle)) {
+                ids.push(stage.id);
+                stack.extend(&stage.parents);
+            }
+        }
+        ids
     }
 
     /// Runs a job: the result tasks made by `make_task` for `partitions` of `rdd`, after every
@@ -200,7 +227,16 @@ impl DagScheduler {
                 ..JobSummary::default()
             },
             started: Instant::now(),
+            launched: HashMap::new(),
         };
+        if self.event_log.is_some() {
+            let stage_ids = self.stage_ids(run.result_stage_id, &run.result_parents);
+            self.post(&SchedulerEvent::JobStart {
+                job_id,
+                submitted: now_millis(),
+                stage_ids: &stage_ids,
+            });
+        }
         let outcome = run.run();
         run.summary.duration = run.started.elapsed();
         match &outcome {
@@ -208,6 +244,7 @@ impl DagScheduler {
             Err(e) => tracing::warn!("job {job_id} failed: {e}"),
         }
         self.summaries.lock().push(run.summary.clone());
+        run.log_job_end(outcome.as_ref().err());
         outcome
     }
 
@@ -338,6 +375,8 @@ struct JobRun<'a> {
     in_flight: usize,
     summary: JobSummary,
     started: Instant,
+    /// Attempts started and not yet finished, by task attempt id, for the event log.
+    launched: HashMap<u64, TaskInfo>,
 }
 
 impl JobRun<'_> {
@@ -391,7 +430,7 @@ impl JobRun<'_> {
                     .map_err(|_| Error::Internal("task slots went away".into()))?
             };
             match update {
-                TaskUpdate::Started(id, locality) => self.task_started(id, locality),
+                TaskUpdate::Started(id, place) => self.task_started(id, place),
                 TaskUpdate::Finished(event) => {
                     self.in_flight -= 1;
                     self.handle(event)?;
@@ -405,7 +444,10 @@ impl JobRun<'_> {
     fn drain(&mut self) {
         while self.in_flight > 0 {
             match self.events.recv() {
-                Ok(TaskUpdate::Finished(_)) => self.in_flight -= 1,
+                Ok(TaskUpdate::Finished(event)) => {
+                    self.in_flight -= 1;
+                    self.log_task_end(&event);
+                }
                 Ok(TaskUpdate::Started(..)) => {}
                 Err(_) => break,
             }
@@ -497,8 +539,15 @@ impl JobRun<'_> {
                 running: HashSet::new(),
                 started: HashSet::new(),
                 done: 0,
+                tasks: partitions.len(),
+                submitted: now_millis(),
             },
         );
+        if let Some(stage) = self.running.get(&key) {
+            let info = stage.info(None, None);
+            self.scheduler
+                .post(&SchedulerEvent::StageSubmitted { info: &info });
+        }
         for p in partitions {
             self.launch_task(key, p)?;
         }
@@ -557,8 +606,9 @@ impl JobRun<'_> {
     }
 
     /// Counts a started attempt of the current stage attempt, for the progress bar.
-    fn task_started(&mut self, id: TaskId, locality: TaskLocality) {
-        self.summary.locality.add(locality);
+    fn task_started(&mut self, id: TaskId, place: TaskPlace) {
+        self.summary.locality.add(place.locality);
+        self.log_task_start(id, place);
         let Some(key) = self.key_of(id.stage_id) else {
             return;
         };
@@ -573,6 +623,7 @@ impl JobRun<'_> {
     }
 
     fn handle(&mut self, event: TaskEvent) -> Result<()> {
+        self.log_task_end(&event);
         let Some(key) = self.key_of(event.id.stage_id) else {
             return Ok(());
         };
@@ -647,7 +698,11 @@ impl JobRun<'_> {
     }
 
     fn stage_finished(&mut self, key: StageKey) -> Result<()> {
-        self.running.remove(&key);
+        if let Some(stage) = self.running.remove(&key) {
+            let info = stage.info(Some(now_millis()), None);
+            self.scheduler
+                .post(&SchedulerEvent::StageCompleted { info: &info });
+        }
         self.progress.remove(&key);
         if !self.missing_partitions(key).is_empty() {
             // Outputs were lost while the stage ran: run the missing partitions again.
@@ -722,6 +777,9 @@ impl JobRun<'_> {
         let Some(stage) = self.running.remove(&key) else {
             return Ok(());
         };
+        let info = stage.info(Some(now_millis()), Some(error.to_string()));
+        self.scheduler
+            .post(&SchedulerEvent::StageCompleted { info: &info });
         self.progress.remove(&key);
         tracing::warn!(
             "stage {}.{} failed to fetch map output: {error}; resubmitting",
@@ -751,5 +809,92 @@ impl JobRun<'_> {
             });
         }
         self.submit(key)
+    }
+
+    fn log_task_start(&mut self, id: TaskId, place: TaskPlace) {
+        if self.scheduler.event_log.is_none() {
+            return;
+        }
+        let info = TaskInfo {
+            task_id: id.task_attempt_id,
+            index: id.partition,
+            attempt: id.attempt,
+            partition_id: id.rdd_partition,
+            launch_time: now_millis(),
+            executor_id: place.executor_id,
+            host: place.host,
+            locality: place.locality,
+            speculative: false,
+            finish_time: 0,
+            failed: false,
+        };
+        self.scheduler.post(&SchedulerEvent::TaskStart {
+            stage_id: id.stage_id,
+            stage_attempt: id.stage_attempt,
+            info: &info,
+        });
+        self.launched.insert(id.task_attempt_id, info);
+    }
+
+    fn log_task_end(&mut self, event: &TaskEvent) {
+        let Some(mut info) = self.launched.remove(&event.id.task_attempt_id) else {
+            return;
+        };
+        info.finish_time = now_millis();
+        info.failed = event.result.is_err();
+        let (reason, metrics) = match &event.result {
+            Ok(success) => (TaskEndReason::Success, Some((&success.metrics).into())),
+            Err(failure) => (TaskEndReason::of(&failure.error), None),
+        };
+        let task_type = match self.key_of(event.id.stage_id) {
+            Some(StageKey::Result) => "ResultTask",
+            _ => "ShuffleMapTask",
+        };
+        self.scheduler.post(&SchedulerEvent::TaskEnd {
+            stage_id: event.id.stage_id,
+            stage_attempt: event.id.stage_attempt,
+            task_type,
+            reason,
+            info: &info,
+            metrics,
+        });
+    }
+
+    /// The job's end in the event log, after the stages an abort left unfinished.
+    fn log_job_end(&mut self, error: Option<&Error>) {
+        if self.scheduler.event_log.is_none() {
+            return;
+        }
+        let now = now_millis();
+        let result = match error {
+            None => JobResult::JobSucceeded,
+            Some(e) => {
+                let message = e.to_string();
+                for stage in self.running.values() {
+                    let info = stage.info(Some(now), Some(message.clone()));
+                    self.scheduler
+                        .post(&SchedulerEvent::StageCompleted { info: &info });
+                }
+                JobResult::JobFailed {
+                    exception: ExceptionText { message },
+                }
+            }
+        };
+        self.scheduler.post(&SchedulerEvent::JobEnd {
+            job_id: self.job_id,
+            completed: now,
+            result,
+        });
+        if let Some(log) = &self.scheduler.event_log {
+            log.flush();
+        }
+    }
+}
+
+impl Drop for DagScheduler {
+    fn drop(&mut self) {
+        if let Some(log) = &self.event_log {
+            log.close();
+        }
     }
 }

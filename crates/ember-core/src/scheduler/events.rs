@@ -9,10 +9,19 @@ use serde::{Deserialize, Serialize};
 
 /// What a task slot tells the job that launched a task.
 pub(crate) enum TaskUpdate {
-    /// The attempt left the queue and is running, at this level of locality.
-    Started(TaskId, TaskLocality),
+    /// The attempt left the queue and is running there.
+    Started(TaskId, TaskPlace),
     /// The attempt finished.
     Finished(TaskEvent),
+}
+
+/// Where an attempt runs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct TaskPlace {
+    pub executor_id: String,
+    pub host: String,
+    /// How close to its data.
+    pub locality: TaskLocality,
 }
 
 /// One attempt of one task finished.

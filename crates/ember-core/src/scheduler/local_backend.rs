@@ -5,7 +5,7 @@
 //! [`TaskContext`], and reports a [`TaskEvent`] to the job that launched it. A panic in user code
 //! fails only that attempt; the thread lives on.
 
-use super::events::{TaskEvent, TaskFailure, TaskSuccess, TaskUpdate};
+use super::events::{TaskEvent, TaskFailure, TaskPlace, TaskSuccess, TaskUpdate};
 use super::locality::TaskLocality;
 use super::scheduler_backend::{ExecutorInfo, Launch, SchedulerBackend};
 use super::task::{decode_task_bytes, TaskOutput};
@@ -98,9 +98,12 @@ fn worker(tasks: Receiver<Launch>, env: Arc<Env>) {
         }
         // A job that was aborted no longer listens; its stragglers' reports are dropped.
         // One process: every task runs where its data is.
-        let _ = launch
-            .reply
-            .send(TaskUpdate::Started(launch.id, TaskLocality::ProcessLocal));
+        let place = TaskPlace {
+            executor_id: "driver".into(),
+            host: "localhost".into(),
+            locality: TaskLocality::ProcessLocal,
+        };
+        let _ = launch.reply.send(TaskUpdate::Started(launch.id, place));
         let event = run_task(&launch, &env);
         let _ = launch.reply.send(TaskUpdate::Finished(event));
     }

@@ -8,6 +8,7 @@
 
 mod cluster_backend;
 mod dag_scheduler;
+mod event_log;
 mod events;
 mod local_backend;
 pub mod locality;
@@ -22,6 +23,7 @@ pub use task::{PartitionFunc, ResultTask, ShipTask, ShuffleMapTask, Task, TaskOu
 
 pub(crate) use cluster_backend::ClusterBackend;
 pub(crate) use dag_scheduler::{DagScheduler, SchedulerSettings};
+pub(crate) use event_log::{now_millis, EventLog};
 pub(crate) use events::{RemoteTaskResult, TaskUpdate};
 pub(crate) use local_backend::LocalBackend;
 pub use scheduler_backend::ExecutorInfo;

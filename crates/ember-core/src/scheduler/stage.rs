@@ -10,6 +10,7 @@
 //! A shuffle map stage is identified by its shuffle and shared by every job that needs the
 //! shuffle: once its outputs are registered, later jobs skip it.
 
+use super::event_log::StageInfo;
 use crate::shuffle::ShuffleDependencyBase;
 use std::collections::HashSet;
 use std::sync::Arc;
@@ -38,4 +39,23 @@ pub(crate) struct RunningStage {
     /// Partitions whose attempt is running in a slot now, for the progress bar.
     pub started: HashSet<usize>,
     pub done: usize,
+    /// Tasks it launched first.
+    pub tasks: usize,
+    /// When it was submitted, in ms since the epoch.
+    pub submitted: u64,
+}
+
+impl RunningStage {
+    /// What the event log says of this attempt; `completed` when it ended, with `failure`
+    /// when it failed.
+    pub(crate) fn info(&self, completed: Option<u64>, failure: Option<String>) -> StageInfo {
+        StageInfo {
+            stage_id: self.stage_id,
+            attempt: self.attempt,
+            tasks: self.tasks,
+            submitted: self.submitted,
+            completed,
+            failure,
+        }
+    }
 }
