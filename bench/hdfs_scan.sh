@@ -41,6 +41,8 @@ BLOCK_SIZE=134217728
 HDFS_DIR=/ember-bench
 # shellcheck source=bench/common.sh
 source "$bench_dir/common.sh"
+# shellcheck source=bench/minicluster.sh
+source "$bench_dir/minicluster.sh"
 
 check_settings ember ember-cluster spark-rdd spark-df
 want_spark=0
@@ -73,58 +75,16 @@ step "oracle: $want_lines lines, $want_chars characters"
 
 make_results_dir
 
-# ---- the mini cluster ----------------------------------------------------------------------
-if ! scripts/minicluster status >/dev/null 2>&1; then
-    step "starting the mini cluster in $EMBER_MINICLUSTER_DIR"
-    own_cluster=1
-    scripts/minicluster up >&2
-fi
-eval "$(scripts/minicluster env)"
-cluster_pid=$(cat "$EMBER_MINICLUSTER_DIR/pid")
-hadoop_classpath=$(cat "$root/integration/target/classpath.txt")
-
-# hadoop_fs ARGS...: Hadoop's own `hadoop fs` against the cluster; its errors go to hadoop-fs.log.
-# Its log lines come on standard output too, among what it prints.
-hadoop_fs() {
-    java -cp "$HADOOP_CONF_DIR:$hadoop_classpath" org.apache.hadoop.fs.FsShell "$@" \
-        2>>"$results/hadoop-fs.log"
-}
-
-# The cluster's fs.defaultFS, such as hdfs://127.0.0.1:40123.
-default_fs=$(python3 - "$HADOOP_CONF_DIR/core-site.xml" <<'EOF'
-import sys
-import xml.etree.ElementTree as ET
-
-for prop in ET.parse(sys.argv[1]).getroot().iter("property"):
-    if prop.findtext("name") == "fs.defaultFS":
-        print(prop.findtext("value"))
-EOF
-)
-[[ -n $default_fs ]] || die "no fs.defaultFS in $HADOOP_CONF_DIR/core-site.xml"
+# ---- the mini cluster and the input on HDFS -------------------------------------------------
+use_minicluster
 url=$default_fs$HDFS_DIR/$(basename "$input")
-
-# Size, block size and replication of the HDFS copy, empty when there is none.
-hdfs_stat() { hadoop_fs -stat '%b %o %r' "$url" | grep -E '^[0-9]+ [0-9]+ [0-9]+$' || true; }
-
-stat_line=$(hdfs_stat)
-if [[ ${stat_line% *} != "$bytes $BLOCK_SIZE" ]]; then
-    step "putting $input into $url (block size $BLOCK_SIZE)"
-    hadoop_fs -mkdir -p "$default_fs$HDFS_DIR" >>"$results/hadoop-fs.log" ||
-        die "hadoop fs -mkdir failed; see $results/hadoop-fs.log"
-    hadoop_fs -D dfs.blocksize="$BLOCK_SIZE" -put -f "$input" "$url" >>"$results/hadoop-fs.log" ||
-        die "hadoop fs -put failed; see $results/hadoop-fs.log"
-    stat_line=$(hdfs_stat)
-    [[ ${stat_line% *} == "$bytes $BLOCK_SIZE" ]] || die "$url has size, block size, replication '$stat_line'"
-else
-    step "$url is there already"
-fi
+put_file "$input" "$url" "$BLOCK_SIZE"
+stat_line=$(hdfs_stat "$url")
 replication=${stat_line##* }
 
 # ---- runs ----------------------------------------------------------------------------------
-# The mini cluster's CPU time in clock ticks: the DataNodes serving the blocks are part of
-# every scan, but they run in the cluster's JVM, outside the engine's process tree.
-cluster_ticks() { awk '{ print $14 + $15 }' "/proc/$cluster_pid/stat"; }
-
+# The DataNodes serving the blocks are part of every scan, but they run in the cluster's JVM,
+# outside the engine's process tree: their CPU time is counted apart (cluster_ticks).
 # scan ID COMMAND...: `run`, then the ticks the cluster used meanwhile into ID.cluster.
 scan() {
     local id=$1 before

@@ -34,7 +34,6 @@ BENCH_BYTES=${BENCH_BYTES:-100000000}
 BENCH_SEED=${BENCH_SEED:-42}
 BENCH_ENGINES=${BENCH_ENGINES:-"ember spark"}
 BENCH_RUNS=${BENCH_RUNS:-3}
-BENCH_SPARK_JARS=${BENCH_SPARK_JARS:-local}
 export EMBER_MINICLUSTER_DIR=${EMBER_MINICLUSTER_DIR:-${TMPDIR:-/tmp}/ember-bench-yarn}
 # The same containers for both engines.
 RESOURCES=(--num-executors 2 --executor-cores 1 --executor-memory 1g --driver-memory 1g)
@@ -44,6 +43,8 @@ BLOCK_SIZE=134217728
 HDFS_DIR=/ember-bench-yarn
 # shellcheck source=bench/common.sh
 source "$bench_dir/common.sh"
+# shellcheck source=bench/minicluster.sh
+source "$bench_dir/minicluster.sh"
 
 check_settings ember spark
 want_spark=0
@@ -85,112 +86,12 @@ step "oracle: wordcount-baseline over $input"
 sorted_parts "$results/oracle" >"$results/oracle.sorted"
 rm -r "$results/oracle"
 
-# ---- the mini cluster ----------------------------------------------------------------------------
-# Spark's containers start `$JAVA_HOME/bin/java`: the NodeManagers (and so the containers)
-# need JAVA_HOME, which the cluster passes on from this environment.
-if [[ -z ${JAVA_HOME:-} ]]; then
-    JAVA_HOME=$(dirname "$(dirname "$(readlink -f "$(command -v java)")")")
-    export JAVA_HOME
-fi
-if ! scripts/minicluster status >/dev/null 2>&1; then
-    step "starting the mini cluster in $EMBER_MINICLUSTER_DIR"
-    own_cluster=1
-    scripts/minicluster up >&2
-fi
-eval "$(scripts/minicluster env)"
-cluster_pid=$(cat "$EMBER_MINICLUSTER_DIR/pid")
-hadoop_classpath=$(cat "$root/integration/target/classpath.txt")
-
-# hadoop_fs ARGS...: Hadoop's own `hadoop fs` against the cluster. Its log lines come on
-# standard output among what it prints; they and its errors go to hadoop-fs.log.
-hadoop_fs() {
-    java -cp "$HADOOP_CONF_DIR:$hadoop_classpath" org.apache.hadoop.fs.FsShell "$@" \
-        >>"$results/hadoop-fs.log" 2>&1
-}
-
-# The cluster's fs.defaultFS, such as hdfs://localhost:40123.
-default_fs=$(sed -n '/<name>fs.defaultFS<\/name>/{n;s/.*<value>\(.*\)<\/value>.*/\1/p}' "$HADOOP_CONF_DIR/core-site.xml")
-[[ $default_fs == hdfs://* ]] || die "no hdfs:// fs.defaultFS in $HADOOP_CONF_DIR/core-site.xml"
+# ---- the mini cluster, the input on HDFS and Spark's jars (outside the timed runs) ---------------
+use_minicluster
 base=$default_fs$HDFS_DIR
-
-# ---- outside the timed runs: the input on HDFS, and Spark's jars ---------------------------------
-# The input goes to HDFS once; a copy of the right size and block size is reused.
-put_input() {
-    input_url=$base/$(basename "$input")
-    local want
-    want="$(stat -c %s "$input") $BLOCK_SIZE"
-    if [[ $(hdfs_stat "$input_url") == "$want" ]]; then
-        step "$input_url is there already"
-        return
-    fi
-    step "putting $input into $input_url (block size $BLOCK_SIZE)"
-    hadoop_fs -mkdir -p "$base" || die "hadoop fs -mkdir failed; see $results/hadoop-fs.log"
-    hadoop_fs -D dfs.blocksize="$BLOCK_SIZE" -put -f "$input" "$input_url" ||
-        die "hadoop fs -put failed; see $results/hadoop-fs.log"
-    [[ $(hdfs_stat "$input_url") == "$want" ]] || die "$input_url is not the size of $input"
-}
-
-# Size and block size of an HDFS file, from `hadoop fs -stat` (read out of its log).
-hdfs_stat() {
-    java -cp "$HADOOP_CONF_DIR:$hadoop_classpath" org.apache.hadoop.fs.FsShell -stat '%b %o' "$1" \
-        2>/dev/null | grep -E '^[0-9]+ [0-9]+$' || true
-}
-
-# Spark on YARN uploads its 480 MB of jars (and its Python libraries) with every submission
-# unless told where a cluster keeps them. Two ways, both set up outside the timed runs:
-# * local (the default): spark.yarn.jars and PYSPARK_ARCHIVES_PATH name local: paths, files
-#   that every node has already (they do: every NodeManager is on this machine), as on
-#   clusters where Spark is installed on each node. Nothing is uploaded or localized.
-# * archive: a zip of the jars and the Python libraries are put on HDFS once and named by
-#   spark.yarn.archive and PYSPARK_ARCHIVES_PATH; each NodeManager localizes them to its
-#   public cache. The mini cluster caps that cache at 512 MB and cleans it every 30 s, so the
-#   480 MB of jars is evicted between runs (ember's binaries fill the cache too) and most
-#   runs localize it again.
-# Either sets the array $spark_jars (spark-submit options) and $spark_archives.
-stage_spark() {
-    spark_home=$("$venv/bin/python" -c 'import os, pyspark; print(os.path.dirname(pyspark.__file__))')
-    local py4j
-    py4j=$(basename "$(ls "$spark_home"/python/lib/py4j-*-src.zip)")
-    case $BENCH_SPARK_JARS in
-    local)
-        spark_jars=(--conf "spark.yarn.jars=local:$spark_home/jars/*")
-        spark_archives=local:$spark_home/python/lib/pyspark.zip,local:$spark_home/python/lib/$py4j
-        ;;
-    archive)
-        local url=$base/spark-$PYSPARK_VERSION
-        spark_jars=(--conf "spark.yarn.archive=$url/jars.zip")
-        spark_archives=$url/pyspark.zip,$url/$py4j
-        put_spark_archive "$url" "$py4j"
-        ;;
-    *) die "BENCH_SPARK_JARS must be local or archive" ;;
-    esac
-}
-
-# put_spark_archive URL PY4J: Spark's jars as an uncompressed zip, and its Python libraries,
-# into directory URL on HDFS, unless they are there. Replication 1: every NodeManager is on
-# this machine, and the disk is spared 1 GB.
-put_spark_archive() {
-    local url=$1 py4j=$2
-    if hadoop_fs -test -e "$url/_COMPLETE"; then
-        step "Spark's jars are in $url already"
-        return
-    fi
-    step "putting Spark's jars (an uncompressed zip) and Python libraries into $url"
-    local zip=$results/spark-jars.zip
-    (cd "$spark_home/jars" && zip -q -0 -r "$zip" .)
-    # The marker goes last: a copy cut short is put again next time.
-    if ! { hadoop_fs -mkdir -p "$url" &&
-        hadoop_fs -D dfs.replication=1 -D dfs.blocksize="$BLOCK_SIZE" -put -f "$zip" "$url/jars.zip" &&
-        hadoop_fs -D dfs.replication=1 -put -f "$spark_home/python/lib/pyspark.zip" \
-            "$spark_home/python/lib/$py4j" "$url/" &&
-        hadoop_fs -touchz "$url/_COMPLETE"; }; then
-        die "putting Spark's files into $url failed; see $results/hadoop-fs.log"
-    fi
-    rm "$zip"
-}
-
-put_input
-((want_spark)) && stage_spark
+input_url=$base/$(basename "$input")
+put_file "$input" "$input_url" "$BLOCK_SIZE"
+((want_spark)) && stage_spark "$base"
 # Every run writes under here; removed at the end.
 out_url=$base/out-$(basename "$results")
 
@@ -198,27 +99,15 @@ out_url=$base/out-$(basename "$results")
 # Each command takes the output URL as its last argument.
 ember_submit=("$bin/ember" submit --master yarn --deploy-mode cluster "${RESOURCES[@]}"
     wordcount "$input_url")
-# The driver and the Python workers run the venv's Python (pyspark installed, the same version
-# everywhere); every process of the application binds to loopback like the cluster's.
 if ((want_spark)); then
-    spark_submit=(env SPARK_HOME="$spark_home" SPARK_LOCAL_IP=127.0.0.1
-        PYSPARK_ARCHIVES_PATH="$spark_archives"
-        "$spark_home/bin/spark-submit" --master yarn --deploy-mode cluster "${RESOURCES[@]}"
-        "${spark_jars[@]}"
-        --conf spark.pyspark.python="$venv/bin/python"
-        --conf spark.yarn.appMasterEnv.JAVA_HOME="$JAVA_HOME"
-        --conf spark.executorEnv.JAVA_HOME="$JAVA_HOME"
-        --conf spark.yarn.appMasterEnv.SPARK_LOCAL_IP=127.0.0.1
-        --conf spark.executorEnv.SPARK_LOCAL_IP=127.0.0.1
-        --conf spark.ui.enabled=false
+    spark_submit=("${spark_on_yarn[@]}" --deploy-mode cluster "${RESOURCES[@]}"
         "$bench_dir/pyspark_yarn_wordcount.py" "$input_url")
 fi
 
-# CPU ticks all cores spent busy, and those of the mini cluster's JVM itself. Its containers
-# are its children, but their CPU time does not reliably reach its count of reaped children
+# CPU ticks all cores spent busy (cluster_ticks: those of the mini cluster's JVM itself). Its
+# containers are its children, but their CPU time does not reliably reach its count of reaped children
 # (about 15 of a Spark run's 52 CPU seconds never did): the sampler counts it instead.
 busy_ticks() { awk '/^cpu / { print $2 + $3 + $4 + $7 + $8 + $9 }' /proc/stat; }
-cluster_ticks() { awk '{ print $14 + $15 }' "/proc/$cluster_pid/stat"; }
 
 # timed ID COMMAND...: runs COMMAND (its output in ID.log) with the sampler beside it. Leaves
 # ID.time (wall ms, the client's peak KiB and user and system CPU seconds), ID.rss (the
@@ -325,7 +214,7 @@ summary=$results/summary.txt
     echo "          ($(stat -c %s "$input") bytes, $total words, $distinct distinct; blocks of $BLOCK_SIZE bytes)"
     echo "cluster:  mini cluster in $EMBER_MINICLUSTER_DIR: 3 NodeManagers of 4 GiB on this machine"
     echo "submit:   --master yarn --deploy-mode cluster ${RESOURCES[*]}"
-    if ((want_spark)); then echo "Spark:    ${spark_jars[1]}, PYSPARK_ARCHIVES_PATH=$spark_archives"; fi
+    if ((want_spark)); then echo "Spark:    $spark_jars_note"; fi
     describe_machine
     echo
     awk -F'\t' -v runs="$BENCH_RUNS" '

@@ -1,6 +1,6 @@
 //! ember's Hadoop IPC client against the mini cluster's ResourceManager: a call with SIMPLE
-//! authentication, the server's exceptions as errors, and TOKEN authentication (SASL
-//! DIGEST-MD5) refused for a token the server never issued.
+//! authentication, pings while calls wait, the server's exceptions as errors, and TOKEN
+//! authentication (SASL DIGEST-MD5) refused for a token the server never issued.
 
 use ember_hadoop::ipc::{Auth, RpcClient};
 use ember_hadoop::tokens::Token;
@@ -61,6 +61,24 @@ fn the_resource_manager_answers_a_simple_call() {
             .unwrap();
         let metrics = answer.cluster_metrics.expect("cluster metrics");
         assert_eq!(metrics.num_node_managers, Some(3));
+    }
+}
+
+#[test]
+fn the_server_takes_pings_between_calls() {
+    // A frame the server did not take would end the connection with a fatal answer.
+    let client = simple(
+        &yarn_address("yarn.resourcemanager.address"),
+        CLIENT_PROTOCOL,
+    );
+    let rt = runtime();
+    for _ in 0..3 {
+        rt.block_on(client.ping()).unwrap();
+        rt.block_on(client.ping()).unwrap();
+        let answer: GetClusterMetricsResponse = rt
+            .block_on(client.call("getClusterMetrics", &GetClusterMetricsRequest {}))
+            .unwrap();
+        assert_eq!(answer.cluster_metrics.unwrap().num_node_managers, Some(3));
     }
 }
 

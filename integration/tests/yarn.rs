@@ -303,6 +303,82 @@ fn ember_kill_stops_a_running_application() {
     assert!(names_under(&out).is_empty(), "no output");
 }
 
+/// Sends SIGINT, as Ctrl-C in a terminal does, to `ember submit`.
+fn interrupt(running: &Running) {
+    let sent = Command::new("kill")
+        .args(["-INT", &running.child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(sent.success());
+}
+
+/// Polls the application's state until it is `want` (or a minute passed); the last state.
+fn state_becomes(id: &str, want: &str) -> String {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let (state, _) = status(id);
+        if state == want || Instant::now() > deadline {
+            return state;
+        }
+        std::thread::sleep(Duration::from_millis(500));
+    }
+}
+
+#[test]
+fn ctrl_c_in_cluster_mode_leaves_the_application_running() {
+    let out = hdfs(&format!("/ember-it/{}", unique("yarn-ctrl-c-cluster")));
+    let running = Running::start(submit(&[IT_APP, "slow", &out, "4", "60"]));
+    let id = running.id.clone();
+    interrupt(&running);
+    let (succeeded, said) = running.wait();
+    assert!(!succeeded, "{said}");
+    assert!(said.contains(&format!("{id} keeps running")), "{said}");
+    assert!(said.contains(&format!("ember kill {id}")), "{said}");
+    assert_eq!(status(&id).0, "RUNNING");
+    assert!(
+        !names_under(&staging_of(&id)).is_empty(),
+        "staging kept for the running application"
+    );
+    let killed = Command::new(ember_bin())
+        .args(["kill", &id])
+        .output()
+        .unwrap();
+    assert!(killed.status.success(), "{killed:?}");
+}
+
+#[test]
+fn ctrl_c_in_client_mode_stops_the_driver_and_the_application() {
+    let out = hdfs(&format!("/ember-it/{}", unique("yarn-ctrl-c-client")));
+    let running = Running::start(submit_in("client", &[IT_APP, "slow", &out, "4", "60"]));
+    let id = running.id.clone();
+    let started = Instant::now();
+    interrupt(&running);
+    let (succeeded, said) = running.wait();
+    assert!(!succeeded, "{said}");
+    assert!(said.contains("interrupted"), "{said}");
+    assert!(
+        started.elapsed() < Duration::from_secs(30),
+        "the client stopped without waiting for the job"
+    );
+    assert_eq!(state_becomes(&id, "KILLED"), "KILLED");
+    assert!(
+        process_of_driver(&out).is_none(),
+        "the driver process is gone"
+    );
+    assert!(names_under(&staging_of(&id)).is_empty(), "staging removed");
+}
+
+/// A running client-mode driver writing to `out`: its pid.
+fn process_of_driver(out: &str) -> Option<u32> {
+    std::fs::read_dir("/proc").ok()?.flatten().find_map(|p| {
+        let pid: u32 = p.file_name().to_str()?.parse().ok()?;
+        let cmdline = std::fs::read(p.path().join("cmdline")).ok()?;
+        let stat = std::fs::read_to_string(p.path().join("stat")).ok()?;
+        let alive = !stat.contains(") Z ");
+        (alive && String::from_utf8_lossy(&cmdline).contains(out)).then_some(pid)
+    })
+}
+
 #[test]
 fn containers_larger_than_the_cluster_grants_are_refused_before_submission() {
     let mut command = Command::new(ember_bin());

@@ -86,6 +86,7 @@ impl Allocator {
         target: usize,
         max_failures: usize,
         racks: ember_hadoop::RackResolver,
+        protection: ember_hadoop::ipc::Protection,
     ) -> Self {
         let (started, start_results) = mpsc::unbounded_channel();
         Allocator {
@@ -101,7 +102,7 @@ impl Allocator {
             release: Vec::new(),
             response_id: 0,
             next_executor: 1,
-            node_managers: Arc::new(NodeManagers::default()),
+            node_managers: Arc::new(NodeManagers::new(protection)),
             started,
             start_results,
         }
@@ -359,7 +360,7 @@ mod tests {
             environment: Vec::new(),
         };
         let racks = ember_hadoop::RackResolver::new(&ember_hadoop::HadoopConf::empty());
-        Allocator::new(template, target, 3, racks)
+        Allocator::new(template, target, 3, racks, Default::default())
     }
 
     #[test]

@@ -24,7 +24,7 @@ use crate::staging::Staging;
 use ember_core::conf::keys;
 use ember_core::deploy::yarn::DRIVER_FILE_ENV;
 use ember_core::EmberConf;
-use ember_hadoop::ipc::{Auth, RpcClient};
+use ember_hadoop::ipc::{Auth, Protection, RpcClient};
 use ember_hadoop::tokens::Credentials;
 use ember_hadoop::HadoopConf;
 use std::time::Duration;
@@ -102,7 +102,8 @@ impl ApplicationMaster {
             .ok_or_else(|| {
                 Error::Environment(format!("the container's tokens hold no {AMRM_TOKEN_KIND}"))
             })?;
-        let rm = RpcClient::new(&env(SCHEDULER_ENV)?, PROTOCOL, Auth::Token(token));
+        let rm = RpcClient::new(&env(SCHEDULER_ENV)?, PROTOCOL, Auth::Token(token))
+            .with_protection(Protection::of(&hadoop)?);
         let max_attempts = match conf.get(&keys::YARN_MAX_APP_ATTEMPTS) {
             Ok(Some(n)) => n,
             _ => hadoop
@@ -215,6 +216,7 @@ impl ApplicationMaster {
                 .map_err(|e| Error::Usage(e.to_string()))?,
             self.max_executor_failures(),
             ember_hadoop::RackResolver::new(&self.hadoop),
+            Protection::of(&self.hadoop)?,
         );
         tokio::pin!(ended);
         let mut backoff = 200;

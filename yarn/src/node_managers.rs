@@ -8,7 +8,7 @@
 use crate::error::{Error, Result};
 use crate::proto;
 use crate::records::ContainerId;
-use ember_hadoop::ipc::{Auth, RpcClient};
+use ember_hadoop::ipc::{Auth, Protection, RpcClient};
 use ember_hadoop::tokens::Token;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -16,10 +16,11 @@ use std::sync::{Arc, Mutex};
 const PROTOCOL: &str = "org.apache.hadoop.yarn.api.ContainerManagementProtocolPB";
 
 /// The NodeManagers of one application attempt.
-#[derive(Default)]
 pub(crate) struct NodeManagers {
     /// By `host:port`: the latest token, and a client using it.
     nodes: Mutex<HashMap<String, Node>>,
+    /// What the clients accept (`hadoop.rpc.protection`).
+    protection: Protection,
 }
 
 struct Node {
@@ -28,6 +29,13 @@ struct Node {
 }
 
 impl NodeManagers {
+    pub(crate) fn new(protection: Protection) -> Self {
+        NodeManagers {
+            nodes: Mutex::new(HashMap::new()),
+            protection,
+        }
+    }
+
     /// Keeps the NMTokens of an allocate response.
     pub(crate) fn add_tokens(&self, tokens: &[proto::NmToken]) {
         let mut nodes = self.nodes.lock().unwrap_or_else(|e| e.into_inner());
@@ -39,7 +47,8 @@ impl NodeManagers {
             let token = Token::from_proto(token);
             let fresh = nodes.get(&address).is_none_or(|n| n.token != token);
             if fresh {
-                let client = RpcClient::new(&address, PROTOCOL, Auth::Token(token.clone()));
+                let client = RpcClient::new(&address, PROTOCOL, Auth::Token(token.clone()))
+                    .with_protection(self.protection.clone());
                 nodes.insert(
                     address,
                     Node {

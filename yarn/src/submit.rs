@@ -101,11 +101,13 @@ pub fn submit_and_wait(submission: &Submission) -> Result<Outcome> {
         let (conf, hadoop, client) = connect(submission)?;
         let app = client.new_application().await?;
         let (id, staging) = submit(app, submission, &conf, &hadoop, &client).await?;
-        let outcome = follow(&client, id).await;
+        let outcome = follow(&client, id).await?;
+        // The ApplicationMaster removes it; it may not have run. An interrupted client leaves
+        // it: the application runs on, and a later attempt of its ApplicationMaster needs it.
         if staging.exists().await {
             let _ = staging.delete().await;
         }
-        outcome
+        Ok(outcome)
     })
 }
 

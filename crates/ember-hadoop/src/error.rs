@@ -81,6 +81,9 @@ pub enum Error {
         /// What is wrong.
         message: String,
     },
+    /// A Hadoop setting has a value ember cannot use; the message names it and its values.
+    #[error("{0}")]
+    Setting(String),
     /// The configuration directory does not exist.
     #[error("{} is not a directory; set HADOOP_CONF_DIR to the directory holding core-site.xml", .0.display())]
     ConfDir(PathBuf),

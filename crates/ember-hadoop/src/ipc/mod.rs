@@ -11,6 +11,8 @@
 //!    challenges until SUCCESS. ember speaks TOKEN authentication with DIGEST-MD5 ([`sasl`]),
 //!    which YARN demands of ApplicationMasters and NodeManager clients even on clusters
 //!    without Kerberos. A server that offers SIMPLE ends the negotiation there.
+//!    With `hadoop.rpc.protection` of `integrity` or `privacy` the connection then carries
+//!    every frame inside SASL `WRAP` messages, signed or encrypted ([`Protection`]).
 //! 3. **Connection context**, call id -3: the user and the protocol the connection is for.
 //! 4. **Calls.** Every frame is a 4-byte big-endian length and, each prefixed by its varint
 //!    length, an `RpcRequestHeader` (call id, client id, retry count), a `RequestHeader`
@@ -18,16 +20,20 @@
 //!    an `RpcResponseHeader` and, on success, the response message; on failure the header
 //!    names the Java exception and its message.
 //!
-//! [`RpcClient`] does one call at a time per connection; a broken connection is opened again
-//! and the call sent again (Hadoop servers close idle connections after some seconds).
+//! [`RpcClient`] does one call at a time per connection; while a call waits for its answer it
+//! pings the server (a header with call id -4) every 60 s, as Hadoop's client does. A broken
+//! connection is opened again and the call sent again (Hadoop servers close idle connections
+//! after some seconds).
 //!
 //! The messages are ember's own definitions (`proto/hadoop_rpc.proto`), with Hadoop's field
 //! numbers.
 
 mod connection;
 pub mod sasl;
+mod security_layer;
 
 pub use connection::{Auth, RpcClient};
+pub use security_layer::{Protection, Qop};
 
 /// The protocol messages of Hadoop's IPC layer.
 #[allow(missing_docs, clippy::doc_markdown)]

@@ -12,11 +12,14 @@
 //! server: SUCCESS    token: rspauth (or CHALLENGE with it, answered by an empty RESPONSE)
 //! ```
 //!
-//! Quality of protection `auth` is spoken; a server that demands integrity or privacy
-//! (`hadoop.rpc.protection` of `integrity` or `privacy`) is refused with a message saying so.
+//! The quality of protection is the first of the client's `hadoop.rpc.protection` that the
+//! server offers in its challenge; with integrity or privacy the connection goes on through a
+//! [`SecurityLayer`]. A server offering none of the client's is refused with a message naming
+//! both.
 
 use super::connection::{Connection, RpcClient};
 use super::proto::{rpc_response_header::Status, rpc_sasl::State, RpcSasl};
+use super::security_layer::{Protection, Qop, SecurityLayer};
 use crate::error::{Error, Result};
 use crate::tokens::Token;
 use base64::Engine;
@@ -28,20 +31,23 @@ pub(crate) const SASL_CALL_ID: i32 = -33;
 /// Nonce count: each connection authenticates once.
 const NONCE_COUNT: &str = "00000001";
 
-/// Authenticates `connection` with `token`.
+/// Authenticates `connection` with `token`; the security layer the connection goes on
+/// through, if the negotiated protection has one.
 ///
 /// # Errors
-/// The server refuses the token or speaks a mechanism ember does not.
+/// The server refuses the token, speaks a mechanism ember does not, or offers none of the
+/// qualities of `protection`.
 pub(crate) async fn authenticate(
     connection: &mut Connection,
     client: &RpcClient,
     token: &Token,
-) -> Result<()> {
+    protection: &Protection,
+) -> Result<Option<SecurityLayer>> {
     let mut exchange = Exchange { connection, client };
     let offer = exchange.step(RpcSasl::state_only(State::Negotiate)).await?;
     // A server without security says SUCCESS at once: the connection goes on unauthenticated.
     if offer.state() == State::Success {
-        return Ok(());
+        return Ok(None);
     }
     let Some(auth) = offer
         .auths
@@ -64,7 +70,7 @@ pub(crate) async fn authenticate(
         auth.protocol.as_deref().unwrap_or(""),
         auth.server_id.as_deref().unwrap_or("default")
     );
-    let digest = DigestResponse::new(&challenge, token, &digest_uri, &cnonce())
+    let digest = DigestResponse::new(&challenge, token, &digest_uri, &cnonce(), protection)
         .map_err(|m| client_error(client, m))?;
     let mut chosen = auth.clone();
     chosen.challenge = None;
@@ -80,7 +86,7 @@ pub(crate) async fn authenticate(
         reply = exchange.step(RpcSasl::state_only(State::Response)).await?;
     }
     match reply.state() {
-        State::Success => Ok(()),
+        State::Success => Ok(digest.security_layer()),
         other => Err(client_error(
             client,
             format!("SASL ended in state {other:?}, not SUCCESS"),
@@ -144,8 +150,9 @@ struct DigestResponse {
     nonce: String,
     cnonce: String,
     digest_uri: String,
-    /// MD5 of A1, as RFC 2831 defines it for `md5-sess`.
+    /// MD5 of A1, as RFC 2831 defines it for `md5-sess`: the session key.
     ha1: [u8; 16],
+    qop: Qop,
 }
 
 impl DigestResponse {
@@ -154,6 +161,7 @@ impl DigestResponse {
         token: &Token,
         digest_uri: &str,
         cnonce: &str,
+        protection: &Protection,
     ) -> std::result::Result<Self, String> {
         let fields = parse_challenge(challenge);
         let field = |key: &str| {
@@ -164,10 +172,18 @@ impl DigestResponse {
         };
         let nonce = field("nonce").ok_or("the DIGEST-MD5 challenge has no nonce")?;
         let qops = field("qop").unwrap_or_else(|| "auth".into());
-        if !qops.split(',').any(|q| q.trim() == "auth") {
+        let qop = protection.choose(&qops).ok_or_else(|| {
+            format!(
+                "the server offers SASL protection {qops:?} and this client accepts {} \
+                 (hadoop.rpc.protection): set hadoop.rpc.protection as the cluster has it \
+                 (auth-int is integrity, auth-conf privacy)",
+                protection.describe()
+            )
+        })?;
+        let ciphers = field("cipher").unwrap_or_default();
+        if qop == Qop::Privacy && !ciphers.split(',').any(|c| c.trim() == "rc4") {
             return Err(format!(
-                "the server demands SASL protection {qops:?} (hadoop.rpc.protection integrity \
-                 or privacy); ember speaks authentication only"
+                "the server encrypts with {ciphers:?}; ember encrypts with rc4 only"
             ));
         }
         let b64 = base64::engine::general_purpose::STANDARD;
@@ -184,32 +200,51 @@ impl DigestResponse {
             cnonce: cnonce.to_string(),
             digest_uri: digest_uri.to_string(),
             ha1: Md5::digest(&a1).into(),
+            qop,
         })
     }
 
-    /// RFC 2831's response value for A2 = `prefix:digest-uri`.
+    /// RFC 2831's response value for A2 = `prefix:digest-uri` (and, with integrity or
+    /// privacy, 32 zeros for the body's hash).
     fn digest(&self, prefix: &str) -> String {
-        let ha2 = hex(&Md5::digest(format!("{prefix}:{}", self.digest_uri)));
+        let body = if self.qop == Qop::Authentication {
+            ""
+        } else {
+            ":00000000000000000000000000000000"
+        };
+        let ha2 = hex(&Md5::digest(format!("{prefix}:{}{body}", self.digest_uri)));
         hex(&Md5::digest(format!(
-            "{}:{}:{NONCE_COUNT}:{}:auth:{ha2}",
+            "{}:{}:{NONCE_COUNT}:{}:{}:{ha2}",
             hex(&self.ha1),
             self.nonce,
-            self.cnonce
+            self.cnonce,
+            self.qop.sasl_name()
         )))
     }
 
     /// The response the client sends.
     fn response(&self) -> String {
+        let cipher = if self.qop == Qop::Privacy {
+            ",cipher=\"rc4\""
+        } else {
+            ""
+        };
         format!(
             "charset=utf-8,username=\"{}\",realm=\"{}\",nonce=\"{}\",nc={NONCE_COUNT},\
-             cnonce=\"{}\",digest-uri=\"{}\",maxbuf=65536,response={},qop=auth",
+             cnonce=\"{}\",digest-uri=\"{}\",maxbuf=65536,response={},qop={}{cipher}",
             self.username,
             self.realm,
             self.nonce,
             self.cnonce,
             self.digest_uri,
-            self.digest("AUTHENTICATE")
+            self.digest("AUTHENTICATE"),
+            self.qop.sasl_name()
         )
+    }
+
+    /// The layer the connection goes on through: none for authentication only.
+    fn security_layer(&self) -> Option<SecurityLayer> {
+        (self.qop != Qop::Authentication).then(|| SecurityLayer::client(&self.ha1, self.qop))
     }
 
     /// Checks the server's `rspauth`: it proves the server knew the password too.
@@ -293,6 +328,7 @@ mod tests {
             cnonce: "OA6MHXh6VqTrRk".into(),
             digest_uri: "imap/elwood.innosoft.com".into(),
             ha1: Md5::digest(&a1).into(),
+            qop: Qop::Authentication,
         };
         assert_eq!(
             digest.digest("AUTHENTICATE"),
@@ -317,6 +353,7 @@ mod tests {
             &token,
             "/default",
             "+sOTXBkJ6PtmXE29/EjbDGOUGWCdj9qhvKyMrnpM",
+            &Protection::default(),
         )
         .unwrap();
         let response = digest.response();
@@ -332,14 +369,34 @@ mod tests {
     }
 
     #[test]
-    fn a_server_that_demands_privacy_is_refused_clearly() {
+    fn a_server_that_demands_more_protection_than_the_client_accepts_is_refused_clearly() {
         let err = DigestResponse::new(
-            r#"realm="default",nonce="n",qop="auth-conf""#,
+            r#"realm="default",nonce="n",qop="auth-conf",cipher="rc4""#,
             &Token::default(),
             "/default",
             "c",
+            &Protection::default(),
         )
         .unwrap_err();
-        assert!(err.contains("privacy"), "{err}");
+        assert!(err.contains("hadoop.rpc.protection"), "{err}");
+        assert!(err.contains("auth-conf privacy"), "{err}");
+    }
+
+    #[test]
+    fn privacy_answers_with_its_qop_and_cipher() {
+        let digest = DigestResponse::new(
+            r#"realm="default",nonce="n",qop="auth-conf",cipher="rc4-40,rc4-56,rc4,des,3des""#,
+            &Token::default(),
+            "/default",
+            "c",
+            &Protection::parse("privacy").unwrap(),
+        )
+        .unwrap();
+        let response = digest.response();
+        assert!(
+            response.ends_with(r#"qop=auth-conf,cipher="rc4""#),
+            "{response}"
+        );
+        assert!(digest.security_layer().is_some());
     }
 }

@@ -29,9 +29,15 @@ import org.apache.hadoop.yarn.server.nodemanager.NodeManager;
  * NodeManager {@code i} share host {@code i}. When everything is up it writes a complete Hadoop
  * configuration directory to {@code <work-dir>/conf} (core-site, hdfs-site, yarn-site and a
  * topology table with its script), then {@code <work-dir>/ready}, and serves until it is told to
- * stop (SIGTERM), shutting everything down in order.
+ * stop (SIGTERM), shutting everything down in order. {@code EMBER_MINICLUSTER_RPC_PROTECTION}
+ * sets {@code hadoop.rpc.protection} (authentication, integrity, privacy or a list).
  */
 public final class MiniCluster {
+  /** Names the cluster's {@code hadoop.rpc.protection} when set (default authentication). */
+  static final String PROTECTION_ENV = "EMBER_MINICLUSTER_RPC_PROTECTION";
+
+  static final String RPC_PROTECTION = "hadoop.rpc.protection";
+
   private MiniCluster() {}
 
   public static void main(String[] args) throws Exception {
@@ -51,6 +57,11 @@ public final class MiniCluster {
     conf.set(MiniDFSCluster.HDFS_MINIDFS_BASEDIR, new File(work, "dfs").getPath());
     conf.setLong("dfs.blocksize", 1024 * 1024);
     conf.setBoolean("dfs.permissions.enabled", false);
+    // Which SASL protection token connections (ApplicationMasters, NodeManagers) negotiate.
+    String protection = System.getenv(PROTECTION_ENV);
+    if (protection != null && !protection.isEmpty()) {
+      conf.set(RPC_PROTECTION, protection);
+    }
     MiniDFSCluster dfs = startDfs(conf, dataNodes, racks);
 
     YarnConfiguration yarnConf = new YarnConfiguration(dfs.getConfiguration(0));
@@ -216,6 +227,7 @@ public final class MiniCluster {
     core.put("fs.defaultFS", dfs.getURI().toString());
     core.put("net.topology.script.file.name", topology.getPath());
     core.put("hadoop.security.authentication", "simple");
+    core.put(RPC_PROTECTION, rmConf.get(RPC_PROTECTION, "authentication"));
     if (s3 != null) {
       core.put("fs.s3a.endpoint", s3[0]);
       core.put("fs.s3a.access.key", s3[1]);
