@@ -10,12 +10,13 @@
 #   BENCH_RUNS=1 BENCH_ENGINES="ember spark" bench/yarn_locality.sh
 #
 # Variants (BENCH_ENGINES, default all, in this order):
-#   ember          defaults: executors are asked for before any task exists (as Spark's
-#                  static allocation), locality wait 3 s
-#   ember-asks     ember.scheduler.minRegisteredResourcesRatio=0: scheduling starts at once,
-#                  and the ApplicationMaster asks for containers on the pending tasks' hosts
+#   ember          defaults: the first job's tasks queue until most executors registered, and
+#                  the ApplicationMaster asks for containers on their hosts; locality wait 3 s
+#   ember-asks     ember.scheduler.minRegisteredResourcesRatio=0: tasks run on the first
+#                  executors that register, containers are still asked for on their hosts
 #   ember-wait0    ember-asks with ember.locality.wait=0
-#   spark          Spark's defaults: static allocation, spark.locality.wait 3 s
+#   spark          Spark's defaults: static allocation (containers asked for before any task
+#                  exists, anywhere), spark.locality.wait 3 s
 #   spark-dynamic  dynamic allocation from 0 executors (up to 3): Spark's allocator then asks
 #                  for containers on the pending tasks' hosts
 #   spark-wait0    spark-dynamic with spark.locality.wait=0

@@ -1,7 +1,8 @@
 //! Locality on the real mini cluster: an input whose blocks each live on one of three hosts,
-//! read by word count on YARN with executors asked for where the blocks are. With the default
-//! locality wait nearly every scan task runs NODE_LOCAL; with no wait, as many or fewer. The
-//! event log, named by YARN's application id, counts the same levels as the summary.
+//! read by word count on YARN with default settings: the ApplicationMaster asks for executors
+//! where the first job's tasks want them. With the default locality wait nearly every scan
+//! task runs NODE_LOCAL; with no wait, as many or fewer. The event log, named by YARN's
+//! application id, counts the same levels as the summary.
 
 use ember_integration::{ember_bin, hadoop_fs, unique};
 use std::process::Command;
@@ -70,9 +71,6 @@ fn node_local_share(input: &str, wait: &str) -> (f64, Vec<(String, u64)>) {
         .args(["submit", "--master", "yarn", "--deploy-mode", "client"])
         .args(["--num-executors", "3", "--executor-memory", "512m"])
         .args(["--conf", &format!("ember.locality.wait={wait}")])
-        // Start scheduling at once: executors are then asked for where the first job's tasks
-        // want them (otherwise they would be placed before any task exists).
-        .args(["--conf", "ember.scheduler.minRegisteredResourcesRatio=0"])
         .args(["--conf", "ember.eventLog.enabled=true"])
         .args([
             "--conf",

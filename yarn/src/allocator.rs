@@ -78,7 +78,19 @@ pub(crate) struct Allocator {
     node_managers: Arc<NodeManagers>,
     started: mpsc::UnboundedSender<(ContainerId, Result<()>)>,
     start_results: mpsc::UnboundedReceiver<(ContainerId, Result<()>)>,
+    /// When the allocator began: the first ask waits a while for the driver's first tasks.
+    created: std::time::Instant,
+    /// Whether the driver was asked about its tasks before the first ask.
+    polled_driver: bool,
 }
+
+/// How long the first ask for containers waits for the driver's first tasks, so that they are
+/// asked for where those tasks want to run rather than anywhere: a driver usually has its first
+/// job's tasks waiting within a fraction of a second. An application that runs no job at once
+/// (a shell) gets its executors this much later.
+const FIRST_TASKS_GRACE: Duration = Duration::from_secs(2);
+/// How often the driver is asked about its tasks meanwhile.
+const FIRST_TASKS_POLL: Duration = Duration::from_millis(100);
 
 impl Allocator {
     pub(crate) fn new(
@@ -105,6 +117,8 @@ impl Allocator {
             node_managers: Arc::new(NodeManagers::new(protection)),
             started,
             start_results,
+            created: std::time::Instant::now(),
+            polled_driver: false,
         }
     }
 
@@ -112,7 +126,12 @@ impl Allocator {
     /// once, as Spark's ApplicationMaster does), soon while containers are awaited.
     pub(crate) fn interval(&self, waiting_since_ms: &mut u64) -> Duration {
         if self.response_id == 0 && self.asked.is_empty() {
-            return Duration::ZERO;
+            // Before the first ask: at once, then often while the driver has no tasks yet.
+            return if self.polled_driver {
+                FIRST_TASKS_POLL
+            } else {
+                Duration::ZERO
+            };
         }
         if self.outstanding == 0 {
             *waiting_since_ms = 200;
@@ -133,14 +152,18 @@ impl Allocator {
         let missing = self
             .target
             .saturating_sub(self.executors.len() + self.outstanding);
-        self.outstanding += missing;
-        let pending = if self.outstanding > 0 {
+        let pending = if self.outstanding + missing > 0 {
             pending_tasks(&self.template.driver_address)
                 .await
                 .unwrap_or_default()
         } else {
             PendingTasks::default()
         };
+        if self.awaiting_first_tasks(&pending) {
+            self.polled_driver = true;
+            return Ok(());
+        }
+        self.outstanding += missing;
         let request = proto::AllocateRequest {
             ask: self.asks(&pending),
             release: std::mem::take(&mut self.release),
@@ -157,6 +180,15 @@ impl Allocator {
             self.completed(status);
         }
         self.check_failures()
+    }
+
+    /// Whether the first ask should wait for the driver's first tasks (see
+    /// [`FIRST_TASKS_GRACE`]).
+    fn awaiting_first_tasks(&self, pending: &PendingTasks) -> bool {
+        self.response_id == 0
+            && self.asked.is_empty()
+            && pending.tasks == 0
+            && self.created.elapsed() < FIRST_TASKS_GRACE
     }
 
     /// The requests that changed since the last ask (all of them after a grant).
@@ -389,6 +421,23 @@ mod tests {
         let h1 = again.iter().find(|r| r.resource_name() == "h1").unwrap();
         assert_eq!(h1.num_containers(), 1);
         assert_eq!(again.len(), 4);
+    }
+
+    #[test]
+    fn the_first_ask_waits_a_while_for_the_drivers_first_tasks() {
+        let mut allocator = allocator(2);
+        let none = PendingTasks::default();
+        let some = PendingTasks {
+            tasks: 1,
+            per_host: vec![("h1".into(), 1)],
+        };
+        assert_eq!(allocator.interval(&mut 200), Duration::ZERO);
+        assert!(allocator.awaiting_first_tasks(&none));
+        assert!(!allocator.awaiting_first_tasks(&some));
+        allocator.polled_driver = true;
+        assert_eq!(allocator.interval(&mut 200), FIRST_TASKS_POLL);
+        allocator.created -= FIRST_TASKS_GRACE;
+        assert!(!allocator.awaiting_first_tasks(&none), "not for ever");
     }
 
     #[test]

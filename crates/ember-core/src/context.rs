@@ -66,12 +66,13 @@ fn start_backend(
             let backend = ClusterBackend::start(conf, env.clone(), &yarn::driver_host(conf)?)?;
             yarn::announce(backend.address())?;
             // As Spark on YARN: scheduling starts once most executors are there, or after a
-            // while with those that are; tasks wait for the rest.
+            // while with those that are. Unlike Spark, the application goes on meanwhile: its
+            // first tasks queue, and the ApplicationMaster asks for containers where they want
+            // to run.
             let ratio = conf.require(&keys::MIN_REGISTERED_RESOURCES_RATIO)?;
             let wanted = (executors as f64 * ratio).ceil() as usize;
             let wait = conf.require(&keys::MAX_REGISTERED_RESOURCES_WAITING_TIME)?;
-            let registered = backend.await_executors(wanted, wait)?;
-            tracing::info!("{registered} of {executors} executors registered; scheduling begins");
+            backend.hold_scheduling(wanted, executors, wait);
             Ok(Box::new(backend))
         }
     }

@@ -93,6 +93,8 @@ struct State {
     registered: std::collections::HashSet<String>,
     /// Set when no executor will ever come again, with why.
     gone: Option<String>,
+    /// Set while tasks wait for enough executors before any runs.
+    hold: Option<Hold>,
 }
 
 /// What the RPC handlers and the backend share.
@@ -240,6 +242,17 @@ impl ClusterBackend {
         )))
     }
 
+    /// Runs no task until `wanted` of the `total` executors asked for have registered or
+    /// `wait` passed; tasks launched meanwhile queue, their preferred hosts known to
+    /// [`pending tasks`](crate::deploy::yarn::pending_tasks).
+    pub(crate) fn hold_scheduling(&self, wanted: usize, total: usize, wait: Duration) {
+        self.shared.state.lock().hold = Some(Hold {
+            wanted,
+            total,
+            until: Instant::now() + wait,
+        });
+    }
+
     /// Waits until `count` executors have registered or `timeout` passed; how many did.
     ///
     /// # Errors
@@ -349,7 +362,7 @@ impl Shared {
     /// holding its data (see [`locality`](super::locality)).
     fn schedule(&self, state: &mut State) {
         self.drop_unrunnable(state);
-        if state.pending.is_empty() {
+        if state.pending.is_empty() || self.holding(state) {
             return;
         }
         let view = LiveCluster::of(state, &self.env.racks);
@@ -380,6 +393,29 @@ impl Shared {
             }
         }
         state.pending.prune();
+    }
+
+    /// Whether scheduling is still held back (see [`Hold`]); a refused executor ends the hold
+    /// and the application, which would wait for it in vain.
+    fn holding(&self, state: &mut State) -> bool {
+        let Some(hold) = state.hold else {
+            return false;
+        };
+        if let Some(reason) = state.refused.first() {
+            state.gone = Some(reason.clone());
+            state.hold = None;
+            return false;
+        }
+        let registered = state.executors.len();
+        if registered < hold.wanted && Instant::now() < hold.until {
+            return true;
+        }
+        tracing::info!(
+            "{registered} of {} executors registered; scheduling begins",
+            hold.total
+        );
+        state.hold = None;
+        false
     }
 
     /// Reports attempts of aborted jobs, and attempts no live executor may run.
@@ -611,6 +647,16 @@ fn executor_host(info: &ExecutorInfo) -> String {
         .rsplit_once(':')
         .map_or(info.address.as_str(), |(host, _)| host)
         .to_string()
+}
+
+/// Scheduling held back until `wanted` executors registered or `until` passed (Spark's
+/// `spark.scheduler.minRegisteredResourcesRatio` and `maxRegisteredResourcesWaitingTime`).
+/// Tasks queue meanwhile, so that whoever places executors sees where they want to run.
+#[derive(Debug, Clone, Copy)]
+struct Hold {
+    wanted: usize,
+    total: usize,
+    until: Instant,
 }
 
 /// Failed attempts per task (stage, partition) per executor.
