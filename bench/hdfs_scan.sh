@@ -50,16 +50,7 @@ want_spark=0
 bin=$(release_dir)
 ((want_spark)) && ensure_pyspark
 
-# ---- clean-up: a half-written input, and the mini cluster if this script started it --------
-partial=
-own_cluster=0
-# shellcheck disable=SC2317 # run by the trap below
-cleanup() {
-    if [[ -n $partial ]]; then rm -f "$partial"; fi
-    if ((own_cluster)); then scripts/minicluster down >&2 || true; fi
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
+install_cleanup
 
 step "cargo build --release -p ember-bench"
 cargo build --release -p ember-bench

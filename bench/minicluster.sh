@@ -1,6 +1,23 @@
 # Helpers of the benchmarks that run against the mini cluster (HDFS, YARN) and run Apache
-# Spark on its YARN; sourced after common.sh, not run. Expects $root, $results and the
-# clean-up trap's $own_cluster of the script that sources it.
+# Spark on its YARN; sourced after common.sh, not run. Expects $root and $results of the
+# script that sources it.
+
+# install_cleanup: on exit, removes a half-written input ($partial), stops a sampler
+# ($sampler) and the mini cluster if this script started it ($own_cluster).
+install_cleanup() {
+    partial=
+    sampler=
+    own_cluster=0
+    trap cleanup EXIT
+    trap 'exit 130' INT TERM
+}
+
+# shellcheck disable=SC2317 # run by the trap of install_cleanup
+cleanup() {
+    if [[ -n $partial ]]; then rm -f "$partial"; fi
+    if [[ -n $sampler ]]; then kill "$sampler" 2>/dev/null || true; fi
+    if ((own_cluster)); then scripts/minicluster down >&2 || true; fi
+}
 
 # use_minicluster: the mini cluster of $EMBER_MINICLUSTER_DIR, started unless it runs already
 # (then $own_cluster=1, for the caller's clean-up to stop it). Sets its environment

@@ -60,15 +60,7 @@ want_spark=0
 bin=$(release_dir)
 ((want_spark)) && ensure_pyspark
 
-partial=
-own_cluster=0
-# shellcheck disable=SC2317 # run by the trap below
-cleanup() {
-    if [[ -n $partial ]]; then rm -f "$partial"; fi
-    if ((own_cluster)); then scripts/minicluster down >&2 || true; fi
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
+install_cleanup
 
 step "cargo build --release -p ember-bench -p ember-cli"
 cargo build --release -p ember-bench -p ember-cli

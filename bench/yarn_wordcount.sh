@@ -52,18 +52,7 @@ want_spark=0
 bin=$(release_dir)
 ((want_spark)) && ensure_pyspark
 
-# ---- clean-up: a half-written input, a sampler, and the mini cluster if this script started it
-partial=
-sampler=
-own_cluster=0
-# shellcheck disable=SC2317 # run by the trap below
-cleanup() {
-    if [[ -n $partial ]]; then rm -f "$partial"; fi
-    if [[ -n $sampler ]]; then kill "$sampler" 2>/dev/null || true; fi
-    if ((own_cluster)); then scripts/minicluster down >&2 || true; fi
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
+install_cleanup
 
 # ember is uploaded to HDFS with every submission: the release build, as users would submit.
 step "cargo build --release -p ember-bench -p ember-cli"
