@@ -211,7 +211,7 @@ mod tests {
         while text.len() < 3 * CHUNK + 12_345 {
             let len = 1 + (i * 7919 % 23) as usize;
             text.extend(std::iter::repeat_n(b'a' + (i % 26) as u8, len));
-            text.push(if i % 11 == 0 { b'\n' } else { b' ' });
+            text.push(if i.is_multiple_of(11) { b'\n' } else { b' ' });
             i += 1;
         }
         let mut tmp = std::env::temp_dir();

@@ -15,6 +15,8 @@ pub struct Cli {
 pub enum Command {
     /// Runs an application binary or a built-in example, like spark-submit.
     Submit(Box<RawSubmitArgs>),
+    /// Runs SQL statements, like spark-sql: from -e, -f or standard input.
+    Sql(Box<RawSqlArgs>),
     /// Lists the built-in examples.
     Examples,
     /// Reports the state of a YARN application.
@@ -39,8 +41,53 @@ pub enum Command {
     },
 }
 
-/// `ember submit` as typed.
+/// `ember sql` as typed.
 #[derive(Args, Debug)]
+pub struct RawSqlArgs {
+    /// Where queries run: local, local[N], local[*] (default: ember.master, else local[*]).
+    #[arg(long)]
+    pub master: Option<String>,
+    /// A configuration setting, key=value; may be repeated.
+    #[arg(long = "conf", value_name = "KEY=VALUE")]
+    pub conf: Vec<String>,
+    /// SQL statements to run, separated by `;`.
+    #[arg(short = 'e', value_name = "STATEMENTS")]
+    pub execute: Option<String>,
+    /// A file of SQL statements to run.
+    #[arg(short = 'f', value_name = "FILE")]
+    pub file: Option<String>,
+    /// Prints a line of column names before each statement's rows.
+    #[arg(long)]
+    pub header: bool,
+}
+
+impl RawSqlArgs {
+    /// Checks the master and settings as `ember submit` does.
+    pub fn validate(self) -> Result<crate::sql::SqlArgs, CliError> {
+        let submit = SubmitArgs::validate(RawSubmitArgs {
+            master: self.master,
+            conf: self.conf,
+            name: Some("ember-sql".into()),
+            app: "sql".into(),
+            ..RawSubmitArgs::default()
+        })?;
+        if matches!(submit.master.as_deref(), Some(m) if m.starts_with("yarn") || m.starts_with("local-cluster"))
+        {
+            return Err(CliError::Usage(
+                "ember sql runs its queries in this process for now: use --master local[N]".into(),
+            ));
+        }
+        Ok(crate::sql::SqlArgs {
+            submit,
+            execute: self.execute,
+            file: self.file,
+            header: self.header,
+        })
+    }
+}
+
+/// `ember submit` as typed.
+#[derive(Args, Debug, Default)]
 pub struct RawSubmitArgs {
     /// Where to run: local, local[N], local[*], local[N,F], local-cluster[E,C,M] or yarn (default: ember.master, else local[*]).
     #[arg(long)]

@@ -1,11 +1,13 @@
 //! The `ember` command: `ember submit` runs an application or a built-in example, like
-//! spark-submit, locally or on YARN; `ember examples` lists the examples; `ember status` and
-//! `ember kill` follow and stop YARN applications.
+//! spark-submit, locally or on YARN; `ember sql` runs SQL statements like spark-sql;
+//! `ember examples` lists the examples; `ember status` and `ember kill` follow and stop YARN
+//! applications.
 //!
 //! This file only parses, runs and maps errors to exit codes: 0 on success, 1 when the job or
 //! application failed, 2 for bad arguments.
 
 mod args;
+mod sql;
 mod submit;
 mod yarn;
 
@@ -22,6 +24,7 @@ fn main() -> ExitCode {
         args::Command::Submit(raw) => {
             args::SubmitArgs::validate(*raw).and_then(|a| submit::run(&a))
         }
+        args::Command::Sql(raw) => raw.validate().and_then(|a| sql::run(&a)),
         args::Command::Examples => {
             submit::list_examples();
             Ok(ExitCode::SUCCESS)

@@ -99,7 +99,7 @@ fn submit_to_yarn(
 
 /// The settings the application gets from the command line: `--conf`, then `--master` and
 /// `--name`, which win as in spark-submit.
-fn settings(args: &SubmitArgs) -> Result<Vec<(String, String)>, CliError> {
+pub(crate) fn settings(args: &SubmitArgs) -> Result<Vec<(String, String)>, CliError> {
     let mut settings = args.conf.clone();
     let defaults = EmberConf::new()?;
     let master = args
@@ -126,11 +126,16 @@ fn app_name(app: &str) -> String {
         .map_or_else(|| app.to_string(), |n| n.to_string_lossy().into_owned())
 }
 
-fn run_example(args: &SubmitArgs, settings: &[(String, String)]) -> Result<ExitCode, CliError> {
+/// A Context in this process with `settings` over `ember-defaults.conf`.
+pub(crate) fn context(settings: &[(String, String)]) -> Result<Context, CliError> {
     let conf = settings
         .iter()
         .fold(EmberConf::new()?, |conf, (k, v)| conf.set(k, v));
-    let ctx = Context::new(conf)?;
+    Ok(Context::new(conf)?)
+}
+
+fn run_example(args: &SubmitArgs, settings: &[(String, String)]) -> Result<ExitCode, CliError> {
+    let ctx = context(settings)?;
     let outcome = match args.app.as_str() {
         "wordcount" => ember_examples::wordcount::run(&ctx, &args.app_args).map(|s| s.to_string()),
         "sort" => ember_examples::sort::run(&ctx, &args.app_args).map(|s| s.to_string()),

@@ -21,6 +21,8 @@ use crate::scheduler::{
 };
 use serde::de::DeserializeOwned;
 use serde::Serialize;
+use std::any::{Any, TypeId};
+use std::collections::HashMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
@@ -115,6 +117,8 @@ struct Inner {
     app_id: String,
     next_rdd_id: AtomicUsize,
     next_shuffle_id: AtomicUsize,
+    /// State other crates keep per application, by type (see [`Context::extension`]).
+    extensions: parking_lot::Mutex<HashMap<TypeId, Arc<dyn Any + Send + Sync>>>,
 }
 
 impl std::fmt::Debug for Context {
@@ -177,6 +181,7 @@ impl Context {
                 accumulators,
                 next_rdd_id: AtomicUsize::new(0),
                 next_shuffle_id: AtomicUsize::new(0),
+                extensions: parking_lot::Mutex::new(HashMap::new()),
             }),
         })
     }
@@ -198,6 +203,42 @@ impl Context {
     /// `local-<start time in ms>`. Event logs are named by it.
     pub fn application_id(&self) -> &str {
         &self.inner.app_id
+    }
+
+    /// The application's one value of type `T`, made by `init` on first use: how crates built
+    /// on the engine (DataFrames and SQL) keep their state per application. `T` must not hold
+    /// the Context itself: the application would then never end.
+    ///
+    /// ```
+    /// # let ctx = ember_core::Context::with_master("local[1]").unwrap();
+    /// #[derive(Default)]
+    /// struct Counter(std::sync::atomic::AtomicUsize);
+    /// let a = ctx.extension(|_| Counter::default());
+    /// a.0.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    /// let b = ctx.extension(|_| Counter::default());
+    /// assert_eq!(b.0.load(std::sync::atomic::Ordering::Relaxed), 1);
+    /// ```
+    pub fn extension<T: Any + Send + Sync>(&self, init: impl FnOnce(&Context) -> T) -> Arc<T> {
+        let id = TypeId::of::<T>();
+        let found = self.inner.extensions.lock().get(&id).cloned();
+        let value = match found {
+            Some(value) => value,
+            None => {
+                // Made unlocked, so that `init` may use other extensions; should two threads
+                // race, the first stored wins.
+                let made: Arc<dyn Any + Send + Sync> = Arc::new(init(self));
+                self.inner
+                    .extensions
+                    .lock()
+                    .entry(id)
+                    .or_insert(made)
+                    .clone()
+            }
+        };
+        // Stored under T's own id: the downcast cannot fail.
+        value
+            .downcast::<T>()
+            .unwrap_or_else(|_| unreachable!("an extension of another type"))
     }
 
     /// Where tasks run.

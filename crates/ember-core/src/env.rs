@@ -145,7 +145,7 @@ impl Env {
     ///
     /// # Errors
     /// A scheme ember cannot read, or a store that cannot be set up.
-    pub(crate) fn resolve(&self, url: &str) -> Result<ember_hadoop::ResolvedPath> {
+    pub fn resolve(&self, url: &str) -> Result<ember_hadoop::ResolvedPath> {
         self.stores.resolve(url, &self.hadoop)
     }
 

@@ -11,6 +11,7 @@
 //! |---|---|
 //! | `ember-core` | Context, RDDs, DAG and task scheduling (delay scheduling by locality), shuffle, storage, broadcast, accumulators, executor processes and the driver/executor RPC |
 //! | `ember-hadoop` | Hadoop configuration, object stores for hdfs/s3/file paths, block locations, rack topology, Hadoop IPC and token files |
+//! | `ember-sql` | DataFrames and SQL on Apache DataFusion ([`sql`]): reading and writing CSV, JSON and Parquet |
 //! | `ember-yarn` | `--master yarn`: the client, the staging directory and the ApplicationMaster |
 //! | `ember` | this facade |
 //! | `ember-cli` | the `ember` command: `ember submit`, `status`, `kill`, built-in examples |
@@ -52,6 +53,10 @@
 #![deny(missing_docs)]
 
 pub use ember_core::*;
+
+/// DataFrames and SQL: `use ember::sql::SqlContextExt` gives a [`Context`] `read()` and
+/// `sql()` (see the `ember-sql` crate).
+pub use ember_sql as sql;
 
 /// Sends ember's log to stderr: `info` for ember's own messages (stage failures, job
 /// summaries), `warn` for everything else. `EMBER_LOG` overrides the filter with the usual

@@ -47,7 +47,7 @@ impl SizeTracker {
         if self.ops >= self.next_sample {
             self.sample(record);
         }
-        self.ops % CHECK_EVERY == 0
+        self.ops.is_multiple_of(CHECK_EVERY)
     }
 
     #[cold]

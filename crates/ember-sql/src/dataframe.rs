@@ -1,0 +1,251 @@
+//! [`DataFrame`]: a lazily evaluated query with Spark's DataFrame operations.
+
+use crate::error::Result;
+use crate::output;
+use crate::session::SqlSession;
+use crate::writer::DataFrameWriter;
+use datafusion::arrow::datatypes::SchemaRef;
+use datafusion::arrow::record_batch::RecordBatch;
+use datafusion::logical_expr::SortExpr;
+use datafusion::prelude::{Expr, JoinType};
+use std::sync::Arc;
+
+/// Rows with named, typed columns, computed only when an action (`collect`, `count`, `show`,
+/// `write`) asks for them (Spark's `DataFrame`). Cheap to clone.
+#[derive(Clone)]
+pub struct DataFrame {
+    inner: datafusion::dataframe::DataFrame,
+    session: Arc<SqlSession>,
+}
+
+impl std::fmt::Debug for DataFrame {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DataFrame")
+            .field("schema", &self.schema())
+            .finish_non_exhaustive()
+    }
+}
+
+/// Rows grouped by some expressions, waiting for their aggregates (Spark's
+/// `RelationalGroupedDataset`).
+#[derive(Debug, Clone)]
+pub struct GroupedData {
+    df: DataFrame,
+    groups: Vec<Expr>,
+}
+
+impl GroupedData {
+    /// One row per group: the grouping columns, then `aggregates` (`sum(col("x"))`, ...).
+    ///
+    /// # Errors
+    /// An unknown column or an aggregate of the wrong type.
+    pub fn agg(self, aggregates: Vec<Expr>) -> Result<DataFrame> {
+        let inner = self.df.inner.clone().aggregate(self.groups, aggregates)?;
+        Ok(self.df.with(inner))
+    }
+
+    /// One row per group with its row count in column `count`.
+    ///
+    /// # Errors
+    /// An unknown grouping column.
+    pub fn count(self) -> Result<DataFrame> {
+        self.agg(vec![datafusion::functions_aggregate::expr_fn::count(
+            datafusion::prelude::lit(1),
+        )
+        .alias("count")])
+    }
+}
+
+impl DataFrame {
+    pub(crate) fn new(inner: datafusion::dataframe::DataFrame, session: Arc<SqlSession>) -> Self {
+        DataFrame { inner, session }
+    }
+
+    fn with(&self, inner: datafusion::dataframe::DataFrame) -> DataFrame {
+        DataFrame::new(inner, self.session.clone())
+    }
+
+    pub(crate) fn inner(&self) -> &datafusion::dataframe::DataFrame {
+        &self.inner
+    }
+
+    pub(crate) fn session(&self) -> &Arc<SqlSession> {
+        &self.session
+    }
+
+    /// The columns' names and types.
+    pub fn schema(&self) -> SchemaRef {
+        Arc::new(self.inner.schema().as_arrow().clone())
+    }
+
+    /// The columns' names, in order.
+    pub fn columns(&self) -> Vec<String> {
+        self.schema()
+            .fields()
+            .iter()
+            .map(|f| f.name().clone())
+            .collect()
+    }
+
+    /// The values of `expressions` for every row.
+    ///
+    /// # Errors
+    /// An unknown column or an expression of the wrong types.
+    pub fn select(&self, expressions: Vec<Expr>) -> Result<DataFrame> {
+        Ok(self.with(self.inner.clone().select(expressions)?))
+    }
+
+    /// The named columns.
+    ///
+    /// # Errors
+    /// An unknown column.
+    pub fn select_columns(&self, names: &[&str]) -> Result<DataFrame> {
+        Ok(self.with(self.inner.clone().select_columns(names)?))
+    }
+
+    /// The rows for which `condition` holds (Spark's `filter` and `where`).
+    ///
+    /// # Errors
+    /// An unknown column, or a condition that is not boolean.
+    pub fn filter(&self, condition: Expr) -> Result<DataFrame> {
+        Ok(self.with(self.inner.clone().filter(condition)?))
+    }
+
+    /// Every column, with `name` added (or replaced) as `expression`.
+    ///
+    /// # Errors
+    /// An unknown column in `expression`.
+    pub fn with_column(&self, name: &str, expression: Expr) -> Result<DataFrame> {
+        Ok(self.with(self.inner.clone().with_column(name, expression)?))
+    }
+
+    /// Column `old` named `new`.
+    ///
+    /// # Errors
+    /// As DataFusion's planner says.
+    pub fn with_column_renamed(&self, old: &str, new: &str) -> Result<DataFrame> {
+        Ok(self.with(self.inner.clone().with_column_renamed(old, new)?))
+    }
+
+    /// Rows grouped by `groups`, for [`GroupedData::agg`].
+    pub fn group_by(&self, groups: Vec<Expr>) -> GroupedData {
+        GroupedData {
+            df: self.clone(),
+            groups,
+        }
+    }
+
+    /// Joins with `right` where `left_on` equals `right_on` column by column; `how` is inner,
+    /// left, right, full, left semi or left anti.
+    ///
+    /// # Errors
+    /// Unknown columns, or lists of different lengths.
+    pub fn join(
+        &self,
+        right: &DataFrame,
+        how: JoinType,
+        left_on: &[&str],
+        right_on: &[&str],
+    ) -> Result<DataFrame> {
+        let joined = self
+            .inner
+            .clone()
+            .join(right.inner.clone(), how, left_on, right_on, None)?;
+        Ok(self.with(joined))
+    }
+
+    /// Rows sorted by `order` (`col("x").sort(ascending, nulls_first)`).
+    ///
+    /// # Errors
+    /// An unknown column.
+    pub fn order_by(&self, order: Vec<SortExpr>) -> Result<DataFrame> {
+        Ok(self.with(self.inner.clone().sort(order)?))
+    }
+
+    /// The first `n` rows.
+    ///
+    /// # Errors
+    /// As DataFusion's planner says.
+    pub fn limit(&self, n: usize) -> Result<DataFrame> {
+        Ok(self.with(self.inner.clone().limit(0, Some(n))?))
+    }
+
+    /// The rows of both, duplicates kept (Spark's `union`: by position).
+    ///
+    /// # Errors
+    /// Different numbers or types of columns.
+    pub fn union(&self, other: &DataFrame) -> Result<DataFrame> {
+        Ok(self.with(self.inner.clone().union(other.inner.clone())?))
+    }
+
+    /// Each different row once.
+    ///
+    /// # Errors
+    /// As DataFusion's planner says.
+    pub fn distinct(&self) -> Result<DataFrame> {
+        Ok(self.with(self.inner.clone().distinct()?))
+    }
+
+    /// Every row, as Arrow record batches.
+    ///
+    /// # Errors
+    /// The query fails.
+    pub fn collect(&self) -> Result<Vec<RecordBatch>> {
+        let df = self.inner.clone();
+        Ok(self.session.block_on(df.collect())?)
+    }
+
+    /// How many rows.
+    ///
+    /// # Errors
+    /// The query fails.
+    pub fn count(&self) -> Result<usize> {
+        let df = self.inner.clone();
+        Ok(self.session.block_on(df.count())?)
+    }
+
+    /// The first `n` rows as Spark's `show(n)` draws them (values over 20 characters cut).
+    ///
+    /// # Errors
+    /// The query fails.
+    pub fn show_string(&self, n: usize) -> Result<String> {
+        let batches = self.limit(n + 1)?.collect()?;
+        Ok(output::show_table(&self.schema(), &batches, n)?)
+    }
+
+    /// Prints the first 20 rows as a table on standard output (Spark's `show()`).
+    ///
+    /// # Errors
+    /// The query fails.
+    pub fn show(&self) -> Result<()> {
+        print!("{}", self.show_string(20)?);
+        Ok(())
+    }
+
+    /// Every row as a line of tab-separated values, NULL for nulls, as `spark-sql -e` prints
+    /// them; with `header`, a first line of column names.
+    ///
+    /// # Errors
+    /// The query fails.
+    pub fn tab_rows(&self, header: bool) -> Result<String> {
+        let batches = self.collect()?;
+        Ok(output::tab_rows(&self.schema(), &batches, header)?)
+    }
+
+    /// Registers this DataFrame as temporary view `name`, for SQL (replacing one of that name).
+    ///
+    /// # Errors
+    /// A name DataFusion cannot take.
+    pub fn create_or_replace_temp_view(&self, name: &str) -> Result<()> {
+        let view = self.inner.clone().into_view();
+        let context = &self.session.datafusion;
+        context.deregister_table(name)?;
+        context.register_table(name, view)?;
+        Ok(())
+    }
+
+    /// Writes the rows out (Spark's `df.write`).
+    pub fn write(&self) -> DataFrameWriter {
+        DataFrameWriter::new(self.clone())
+    }
+}

@@ -1,0 +1,58 @@
+//! DataFrames and SQL for ember, on [Apache DataFusion](https://datafusion.apache.org): Spark's
+//! `spark.read`, `DataFrame` and `spark.sql` for an ember [`Context`].
+//!
+//! This crate owns the DataFrame API ([`DataFrame`], [`GroupedData`]), reading
+//! ([`DataFrameReader`]: CSV, JSON lines, Parquet) and writing ([`DataFrameWriter`]: Spark's
+//! save modes, partitioned output, committed like RDD output) of local, HDFS and S3 paths
+//! through ember's object stores, SQL with temporary views (including Spark's
+//! `CREATE TEMPORARY VIEW ... USING <format> OPTIONS (path '...')`), and printing rows the way
+//! Spark does ([`output`]). Parsing, planning and executing queries is DataFusion's; ember
+//! writes no SQL parser or optimizer.
+//!
+//! What it does not own yet: queries run on the driver's threads (`ember.default.parallelism`
+//! of them), not on ember's executors.
+//!
+//! ```
+//! use ember_core::Context;
+//! use ember_sql::{col, lit, SqlContextExt};
+//! let dir = tempfile::tempdir().unwrap();
+//! let people = dir.path().join("people.csv");
+//! std::fs::write(&people, "name,age\nann,31\nbob,17\ncid,45\n").unwrap();
+//! let ctx = Context::with_master("local[2]").unwrap();
+//! let adults = ctx
+//!     .read()
+//!     .option("header", "true")
+//!     .option("inferSchema", "true")
+//!     .csv(people.to_str().unwrap())
+//!     .unwrap()
+//!     .filter(col("age").gt_eq(lit(18)))
+//!     .unwrap();
+//! assert_eq!(adults.count().unwrap(), 2);
+//! adults.create_or_replace_temp_view("adults").unwrap();
+//! let names = ctx.sql("SELECT name FROM adults ORDER BY name").unwrap();
+//! assert_eq!(names.tab_rows(false).unwrap(), "ann\ncid\n");
+//! ```
+#![deny(missing_docs)]
+
+mod dataframe;
+mod error;
+pub mod output;
+mod reader;
+mod session;
+mod statements;
+mod writer;
+
+pub use dataframe::{DataFrame, GroupedData};
+pub use error::{Error, Result};
+pub use reader::DataFrameReader;
+pub use session::SqlContextExt;
+pub use statements::split_statements;
+pub use writer::{DataFrameWriter, SaveMode};
+
+pub use datafusion::arrow::datatypes::{DataType, Field, Schema};
+pub use datafusion::arrow::record_batch::RecordBatch;
+pub use datafusion::functions_aggregate::expr_fn::{avg, count, max, min, sum};
+pub use datafusion::prelude::{col, lit, Expr, JoinType};
+
+/// Context is the entry point, as in the engine.
+pub use ember_core::Context;

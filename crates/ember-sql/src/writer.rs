@@ -1,0 +1,252 @@
+//! [`DataFrameWriter`]: DataFrames into files, committed like RDD output.
+//!
+//! The rows are written under `<path>/_temporary/<uuid>/` first; once every file is complete
+//! they are moved into `<path>` (renames: atomic on HDFS and local disk, copies on S3) and
+//! `_SUCCESS` is written. A failed write removes its temporary directory and leaves what was
+//! in `<path>` before untouched, so readers never see half an output.
+
+use crate::dataframe::DataFrame;
+use crate::error::{Error, Result};
+use datafusion::dataframe::DataFrameWriteOptions;
+use ember_hadoop::ResolvedPath;
+use futures::TryStreamExt;
+use object_store::path::Path as ObjectPath;
+use object_store::{ObjectStore, ObjectStoreExt};
+
+/// What writing does when the output exists (Spark's `SaveMode`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum SaveMode {
+    /// Refuse (the default).
+    #[default]
+    ErrorIfExists,
+    /// Replace what is there.
+    Overwrite,
+    /// Add files beside what is there.
+    Append,
+    /// Write nothing, and say nothing.
+    Ignore,
+}
+
+impl std::str::FromStr for SaveMode {
+    type Err = Error;
+
+    /// Spark's names: `error` (`errorifexists`), `overwrite`, `append`, `ignore`.
+    fn from_str(s: &str) -> Result<Self> {
+        match s.to_ascii_lowercase().as_str() {
+            "error" | "errorifexists" | "default" => Ok(SaveMode::ErrorIfExists),
+            "overwrite" => Ok(SaveMode::Overwrite),
+            "append" => Ok(SaveMode::Append),
+            "ignore" => Ok(SaveMode::Ignore),
+            other => Err(Error::Input(format!(
+                "unknown save mode {other:?}; the modes are error, overwrite, append, ignore"
+            ))),
+        }
+    }
+}
+
+/// Writes a DataFrame as Parquet, CSV (with a header line) or JSON lines (Spark's
+/// `DataFrameWriter`).
+pub struct DataFrameWriter {
+    df: DataFrame,
+    mode: SaveMode,
+    partition_by: Vec<String>,
+}
+
+/// The formats written.
+#[derive(Debug, Clone, Copy)]
+enum Format {
+    Parquet,
+    Csv,
+    Json,
+}
+
+impl DataFrameWriter {
+    pub(crate) fn new(df: DataFrame) -> Self {
+        DataFrameWriter {
+            df,
+            mode: SaveMode::default(),
+            partition_by: Vec::new(),
+        }
+    }
+
+    /// What to do when the output exists.
+    #[must_use]
+    pub fn mode(mut self, mode: SaveMode) -> Self {
+        self.mode = mode;
+        self
+    }
+
+    /// Writes one directory per value of these columns (`col=value/`), the columns left out
+    /// of the files, as Hive and Spark lay out partitioned tables.
+    #[must_use]
+    pub fn partition_by(mut self, columns: &[&str]) -> Self {
+        self.partition_by = columns.iter().map(ToString::to_string).collect();
+        self
+    }
+
+    /// Writes Parquet files into directory `path`.
+    ///
+    /// # Errors
+    /// The output exists (mode error), the query fails, or the store refuses.
+    pub fn parquet(self, path: &str) -> Result<()> {
+        self.save(path, Format::Parquet)
+    }
+
+    /// Writes CSV files, each with a header line, into directory `path`.
+    ///
+    /// # Errors
+    /// As [`parquet`](DataFrameWriter::parquet).
+    pub fn csv(self, path: &str) -> Result<()> {
+        self.save(path, Format::Csv)
+    }
+
+    /// Writes JSON lines into directory `path`.
+    ///
+    /// # Errors
+    /// As [`parquet`](DataFrameWriter::parquet).
+    pub fn json(self, path: &str) -> Result<()> {
+        self.save(path, Format::Json)
+    }
+
+    fn save(self, path: &str, format: Format) -> Result<()> {
+        let session = self.df.session().clone();
+        let out = session.env().resolve(path)?;
+        let exists = session.block_on(exists(&out))?;
+        match (exists, self.mode) {
+            (true, SaveMode::ErrorIfExists) => {
+                return Err(Error::Input(format!(
+                    "{} exists already: write with mode overwrite, append or ignore, or to \
+                     another path",
+                    out.url
+                )))
+            }
+            (true, SaveMode::Ignore) => return Ok(()),
+            _ => {}
+        }
+        let write_id = uuid::Uuid::new_v4().to_string();
+        let temporary = format!("_temporary/{write_id}");
+        let temporary_url = format!("{}/{temporary}/", out.url.trim_end_matches('/'));
+        // Resolving registers the store with DataFusion for non-local URLs.
+        session.table_url(&out.url).ok();
+        let written = self.write_files(&temporary_url, format);
+        let committed = written.and_then(|()| {
+            let overwrite = self.mode == SaveMode::Overwrite;
+            session.block_on(commit(&out, &write_id, overwrite))
+        });
+        if committed.is_err() {
+            let under = child(&out.path, &temporary);
+            let _ = session.block_on(delete_under(out.store.as_ref(), &under));
+        }
+        remove_local_directories(&out.url);
+        committed
+    }
+
+    fn write_files(&self, url: &str, format: Format) -> Result<()> {
+        let options = DataFrameWriteOptions::new().with_partition_by(self.partition_by.clone());
+        let df = self.df.inner().clone();
+        let session = self.df.session();
+        let written = match format {
+            Format::Parquet => session.block_on(df.write_parquet(url, options, None)),
+            Format::Csv => session.block_on(df.write_csv(url, options, None)),
+            Format::Json => session.block_on(df.write_json(url, options, None)),
+        };
+        written.map(|_| ()).map_err(Error::from)
+    }
+}
+
+/// A local store deletes files, not directories: the emptied `_temporary` tree goes too.
+fn remove_local_directories(url: &str) {
+    if let Some(local) = url.strip_prefix("file://") {
+        let _ = std::fs::remove_dir_all(std::path::Path::new(local).join("_temporary"));
+    }
+}
+
+fn child(base: &ObjectPath, relative: &str) -> ObjectPath {
+    relative
+        .split('/')
+        .filter(|p| !p.is_empty())
+        .fold(base.clone(), |path, part| path.join(part))
+}
+
+fn store_error(url: &str, e: &object_store::Error) -> Error {
+    Error::Input(ember_hadoop::object_stores::explain(url, e))
+}
+
+/// Whether the output exists: as an object, or as a directory with anything in it.
+async fn exists(out: &ResolvedPath) -> Result<bool> {
+    if out.store.head(&out.path).await.is_ok() {
+        return Ok(true);
+    }
+    let listing = out
+        .store
+        .list_with_delimiter(Some(&out.path))
+        .await
+        .map_err(|e| store_error(&out.url, &e))?;
+    Ok(!listing.objects.is_empty() || !listing.common_prefixes.is_empty())
+}
+
+async fn delete_under(store: &dyn ObjectStore, prefix: &ObjectPath) -> object_store::Result<()> {
+    let objects: Vec<_> = store.list(Some(prefix)).try_collect().await?;
+    for object in objects {
+        store.delete(&object.location).await?;
+    }
+    Ok(())
+}
+
+/// The name a written file gets in the output: `part-<n>-<write id>` with its extension, as
+/// Spark names its files, so that appended files never replace earlier ones.
+fn part_name(index: usize, write_id: &str, written: &str) -> String {
+    let extension = written.split_once('.').map_or("", |(_, e)| e);
+    let dot = if extension.is_empty() { "" } else { "." };
+    format!("part-{index:05}-{write_id}{dot}{extension}")
+}
+
+/// Moves the files written under `_temporary/<write_id>` into the output, keeping their
+/// partition directories, after removing what was there for `overwrite`; then `_SUCCESS`.
+async fn commit(out: &ResolvedPath, write_id: &str, overwrite: bool) -> Result<()> {
+    let store = out.store.as_ref();
+    let explain = |e: object_store::Error| store_error(&out.url, &e);
+    let temp = child(&out.path, &format!("_temporary/{write_id}"));
+    let written: Vec<_> = store
+        .list(Some(&temp))
+        .try_collect()
+        .await
+        .map_err(explain)?;
+    if overwrite {
+        let old: Vec<_> = store
+            .list(Some(&out.path))
+            .try_collect()
+            .await
+            .map_err(explain)?;
+        for object in old.iter().filter(|o| !o.location.prefix_matches(&temp)) {
+            store.delete(&object.location).await.map_err(explain)?;
+        }
+    }
+    for (index, object) in written.iter().enumerate() {
+        let mut relative: Vec<String> = object
+            .location
+            .prefix_match(&temp)
+            .into_iter()
+            .flatten()
+            .map(|p| p.as_ref().to_string())
+            .collect();
+        if let Some(name) = relative.last_mut() {
+            *name = part_name(index, write_id, name);
+        }
+        let target = relative
+            .iter()
+            .fold(out.path.clone(), |path, part| path.join(part.as_str()));
+        store
+            .rename(&object.location, &target)
+            .await
+            .map_err(explain)?;
+    }
+    delete_under(store, &child(&out.path, "_temporary"))
+        .await
+        .map_err(explain)?;
+    store
+        .put(&child(&out.path, "_SUCCESS"), Vec::<u8>::new().into())
+        .await
+        .map_err(explain)?;
+    Ok(())
+}

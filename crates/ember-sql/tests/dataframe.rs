@@ -1,0 +1,311 @@
+//! DataFrames and SQL against plain Rust computations over the same generated rows: reading
+//! CSV as Spark does, the relational operations, SQL with temporary views, Spark's save modes
+//! and partitioned output, and clear errors.
+
+use ember_core::{Context, EmberConf};
+use ember_sql::{col, count, lit, sum, Error, JoinType, SaveMode, SqlContextExt};
+use std::collections::BTreeMap;
+use std::path::Path;
+
+fn context() -> Context {
+    Context::new(
+        EmberConf::empty()
+            .set_master("local[2]")
+            .set("ember.ui.showConsoleProgress", "false"),
+    )
+    .unwrap()
+}
+
+/// Sales rows: (id, region, amount), some amounts missing.
+fn sales_rows() -> Vec<(i64, &'static str, Option<i64>)> {
+    let regions = ["north", "south", "east", "west"];
+    (0..1000)
+        .map(|i| {
+            let amount = (i % 17 != 0).then_some((i * 37) % 101);
+            (i, regions[(i as usize * 7) % 4], amount)
+        })
+        .collect()
+}
+
+fn write_sales_csv(dir: &Path) -> String {
+    let mut text = String::from("id,region,amount\n");
+    for (id, region, amount) in sales_rows() {
+        let amount = amount.map(|a| a.to_string()).unwrap_or_default();
+        text += &format!("{id},{region},{amount}\n");
+    }
+    let path = dir.join("sales.csv");
+    std::fs::write(&path, text).unwrap();
+    path.to_str().unwrap().to_string()
+}
+
+/// `region<TAB>total<TAB>rows` lines of regions whose rows have an amount over 10, by region.
+fn totals_by_plain_rust() -> String {
+    let mut totals: BTreeMap<&str, (i64, i64)> = BTreeMap::new();
+    for (_, region, amount) in sales_rows() {
+        if let Some(a) = amount.filter(|a| *a > 10) {
+            let t = totals.entry(region).or_default();
+            t.0 += a;
+            t.1 += 1;
+        }
+    }
+    totals
+        .iter()
+        .map(|(r, (total, rows))| format!("{r}\t{total}\t{rows}\n"))
+        .collect()
+}
+
+#[test]
+fn csv_is_read_as_spark_reads_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = write_sales_csv(dir.path());
+    let ctx = context();
+    // Without options: no header, every column a string named _c0, _c1, ...
+    let raw = ctx.read().csv(&path).unwrap();
+    assert_eq!(raw.columns(), ["_c0", "_c1", "_c2"]);
+    assert_eq!(raw.count().unwrap(), 1001, "the header is a row");
+    let typed = ctx
+        .read()
+        .option("header", "true")
+        .option("inferSchema", "true")
+        .csv(&path)
+        .unwrap();
+    assert_eq!(typed.columns(), ["id", "region", "amount"]);
+    let schema = typed.schema();
+    assert!(schema.field(0).data_type().is_integer());
+    assert_eq!(typed.count().unwrap(), 1000);
+    let strings = ctx.read().option("header", "true").csv(&path).unwrap();
+    assert_eq!(
+        *strings.schema().field(0).data_type(),
+        ember_sql::DataType::Utf8
+    );
+    let err = ctx.read().option("heder", "true").csv(&path).unwrap_err();
+    assert!(
+        err.to_string().contains("unknown option \"heder\""),
+        "{err}"
+    );
+}
+
+#[test]
+fn relational_operations_agree_with_plain_rust() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = write_sales_csv(dir.path());
+    let ctx = context();
+    let sales = ctx
+        .read()
+        .option("header", "true")
+        .option("inferSchema", "true")
+        .csv(&path)
+        .unwrap();
+    let totals = sales
+        .filter(col("amount").gt(lit(10)))
+        .unwrap()
+        .group_by(vec![col("region")])
+        .agg(vec![
+            sum(col("amount")).alias("total"),
+            count(col("id")).alias("rows"),
+        ])
+        .unwrap()
+        .order_by(vec![col("region").sort(true, false)])
+        .unwrap();
+    assert_eq!(totals.tab_rows(false).unwrap(), totals_by_plain_rust());
+
+    // A join with a small table of region names: inner keeps matches, anti the others.
+    let names = dir.path().join("names.csv");
+    std::fs::write(&names, "code,label\nnorth,N\nsouth,S\n").unwrap();
+    let names = ctx
+        .read()
+        .option("header", "true")
+        .csv(names.to_str().unwrap())
+        .unwrap();
+    let inner = sales
+        .join(&names, JoinType::Inner, &["region"], &["code"])
+        .unwrap();
+    let north_south = sales_rows()
+        .iter()
+        .filter(|(_, r, _)| *r == "north" || *r == "south")
+        .count();
+    assert_eq!(inner.count().unwrap(), north_south);
+    let anti = sales
+        .join(&names, JoinType::LeftAnti, &["region"], &["code"])
+        .unwrap();
+    assert_eq!(anti.count().unwrap(), 1000 - north_south);
+    let left = sales
+        .join(&names, JoinType::Left, &["region"], &["code"])
+        .unwrap();
+    assert_eq!(left.count().unwrap(), 1000);
+
+    let regions = sales.select_columns(&["region"]).unwrap();
+    assert_eq!(regions.distinct().unwrap().count().unwrap(), 4);
+    assert_eq!(regions.union(&regions).unwrap().count().unwrap(), 2000);
+    assert_eq!(sales.limit(7).unwrap().count().unwrap(), 7);
+    let doubled = sales
+        .with_column("double", col("amount") * lit(2))
+        .unwrap()
+        .filter(col("id").eq(lit(3)))
+        .unwrap()
+        .select_columns(&["double"])
+        .unwrap();
+    let want = sales_rows()[3].2.unwrap() * 2;
+    assert_eq!(doubled.tab_rows(false).unwrap(), format!("{want}\n"));
+    let missing = sales
+        .filter(col("amount").is_null())
+        .unwrap()
+        .select_columns(&["amount"])
+        .unwrap()
+        .limit(1)
+        .unwrap();
+    assert_eq!(missing.tab_rows(true).unwrap(), "amount\nNULL\n");
+}
+
+#[test]
+fn sql_reads_temporary_views_and_sparks_using_syntax() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = write_sales_csv(dir.path());
+    let ctx = context();
+    ctx.sql(&format!(
+        "CREATE TEMPORARY VIEW sales USING csv OPTIONS (path '{path}', header 'true', \
+         inferSchema 'true')"
+    ))
+    .unwrap();
+    let totals = ctx
+        .sql(
+            "SELECT region, sum(amount) AS total, count(id) AS rows FROM sales \
+             WHERE amount > 10 GROUP BY region ORDER BY region",
+        )
+        .unwrap();
+    assert_eq!(totals.tab_rows(false).unwrap(), totals_by_plain_rust());
+    let tables = ctx.sql("SHOW TABLES").unwrap().tab_rows(false).unwrap();
+    assert!(tables.contains("sales"), "{tables}");
+    // Another clone of the Context shares the session and its views.
+    let same = ctx.clone();
+    assert_eq!(same.table("sales").unwrap().count().unwrap(), 1000);
+    let described = ctx.sql("DESCRIBE sales").unwrap().tab_rows(false).unwrap();
+    assert!(described.contains("region"), "{described}");
+}
+
+#[test]
+fn errors_name_the_problem() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = write_sales_csv(dir.path());
+    let ctx = context();
+    let sales = ctx.read().option("header", "true").csv(&path).unwrap();
+    sales.create_or_replace_temp_view("sales").unwrap();
+    let unknown = ctx.sql("SELECT nope FROM sales").unwrap_err();
+    assert!(matches!(unknown, Error::Query(_)));
+    assert!(unknown.to_string().contains("nope"), "{unknown}");
+    let parse = ctx.sql("SELEC 1").unwrap_err();
+    assert!(parse.to_string().contains("SELEC"), "{parse}");
+    let no_table = ctx.sql("SELECT * FROM missing_table").unwrap_err();
+    assert!(no_table.to_string().contains("missing_table"), "{no_table}");
+    let gone = dir.path().join("gone.parquet");
+    let missing = ctx.read().parquet(gone.to_str().unwrap()).unwrap_err();
+    assert!(missing.to_string().contains("gone.parquet"), "{missing}");
+    // The session goes on after errors.
+    assert_eq!(
+        ctx.sql("SELECT 1 AS one").unwrap().tab_rows(false).unwrap(),
+        "1\n"
+    );
+}
+
+#[test]
+fn save_modes_and_partitioned_output_round_trip() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = write_sales_csv(dir.path());
+    let ctx = context();
+    let sales = ctx
+        .read()
+        .option("header", "true")
+        .option("inferSchema", "true")
+        .csv(&path)
+        .unwrap();
+    let out = dir.path().join("out");
+    let out = out.to_str().unwrap();
+    sales.write().parquet(out).unwrap();
+    assert!(Path::new(out).join("_SUCCESS").exists());
+    assert!(!Path::new(out).join("_temporary").exists());
+    assert_eq!(ctx.read().parquet(out).unwrap().count().unwrap(), 1000);
+
+    let exists = sales.write().parquet(out).unwrap_err();
+    assert!(exists.to_string().contains("exists already"), "{exists}");
+    let small = sales.limit(10).unwrap();
+    small.write().mode(SaveMode::Ignore).parquet(out).unwrap();
+    assert_eq!(ctx.read().parquet(out).unwrap().count().unwrap(), 1000);
+    small.write().mode(SaveMode::Append).parquet(out).unwrap();
+    assert_eq!(ctx.read().parquet(out).unwrap().count().unwrap(), 1010);
+    small
+        .write()
+        .mode(SaveMode::Overwrite)
+        .parquet(out)
+        .unwrap();
+    assert_eq!(ctx.read().parquet(out).unwrap().count().unwrap(), 10);
+    assert_eq!(
+        "overwrite".parse::<SaveMode>().unwrap(),
+        SaveMode::Overwrite
+    );
+    assert!("sideways".parse::<SaveMode>().is_err());
+
+    // One directory per region, the column left out of the files.
+    let by_region = dir.path().join("by_region");
+    let by_region = by_region.to_str().unwrap();
+    sales
+        .write()
+        .partition_by(&["region"])
+        .parquet(by_region)
+        .unwrap();
+    let north = format!("{by_region}/region=north");
+    let rows = ctx.read().parquet(&north).unwrap();
+    assert_eq!(rows.columns(), ["id", "amount"]);
+    let want = sales_rows()
+        .iter()
+        .filter(|(_, r, _)| *r == "north")
+        .count();
+    assert_eq!(rows.count().unwrap(), want);
+
+    for (format, out) in [("csv", "as_csv"), ("json", "as_json")] {
+        let out = dir.path().join(out);
+        let out = out.to_str().unwrap();
+        match format {
+            "csv" => sales.write().csv(out).unwrap(),
+            _ => sales.write().json(out).unwrap(),
+        }
+        let back = ctx
+            .read()
+            .option("header", "true")
+            .option("inferSchema", "true");
+        let back = if format == "csv" {
+            back.csv(out).unwrap()
+        } else {
+            ctx.read().json(out).unwrap()
+        };
+        assert_eq!(back.count().unwrap(), 1000, "{format}");
+        let total = back
+            .group_by(vec![])
+            .agg(vec![sum(col("amount")).alias("t")])
+            .unwrap()
+            .tab_rows(false)
+            .unwrap();
+        let want: i64 = sales_rows().iter().filter_map(|s| s.2).sum();
+        assert_eq!(total, format!("{want}\n"), "{format}");
+    }
+}
+
+#[test]
+fn show_draws_sparks_table() {
+    let ctx = context();
+    let df = ctx
+        .sql("SELECT * FROM (VALUES (1, 'a very long value of many characters'), (22, NULL)) AS t(n, s)")
+        .unwrap();
+    assert_eq!(
+        df.show_string(20).unwrap(),
+        "+---+--------------------+\n\
+         |  n|                   s|\n\
+         +---+--------------------+\n\
+         |  1|a very long value...|\n\
+         | 22|                null|\n\
+         +---+--------------------+\n\n"
+    );
+    assert!(df
+        .show_string(1)
+        .unwrap()
+        .ends_with("only showing top 1 row\n\n"));
+}
