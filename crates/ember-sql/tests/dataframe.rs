@@ -38,6 +38,15 @@ fn write_sales_csv(dir: &Path) -> String {
     path.to_str().unwrap().to_string()
 }
 
+/// The CSV at `path` with its header and inferred types.
+fn typed(ctx: &Context, path: &str) -> ember_sql::DataFrame {
+    ctx.read()
+        .option("header", "true")
+        .option("inferSchema", "true")
+        .csv(path)
+        .unwrap()
+}
+
 /// `region<TAB>total<TAB>rows` lines of regions whose rows have an amount over 10, by region.
 fn totals_by_plain_rust() -> String {
     let mut totals: BTreeMap<&str, (i64, i64)> = BTreeMap::new();
@@ -63,12 +72,7 @@ fn csv_is_read_as_spark_reads_it() {
     let raw = ctx.read().csv(&path).unwrap();
     assert_eq!(raw.columns(), ["_c0", "_c1", "_c2"]);
     assert_eq!(raw.count().unwrap(), 1001, "the header is a row");
-    let typed = ctx
-        .read()
-        .option("header", "true")
-        .option("inferSchema", "true")
-        .csv(&path)
-        .unwrap();
+    let typed = typed(&ctx, &path);
     assert_eq!(typed.columns(), ["id", "region", "amount"]);
     let schema = typed.schema();
     assert!(schema.field(0).data_type().is_integer());
@@ -90,12 +94,7 @@ fn relational_operations_agree_with_plain_rust() {
     let dir = tempfile::tempdir().unwrap();
     let path = write_sales_csv(dir.path());
     let ctx = context();
-    let sales = ctx
-        .read()
-        .option("header", "true")
-        .option("inferSchema", "true")
-        .csv(&path)
-        .unwrap();
+    let sales = typed(&ctx, &path);
     let totals = sales
         .filter(col("amount").gt(lit(10)))
         .unwrap()
@@ -212,12 +211,7 @@ fn save_modes_and_partitioned_output_round_trip() {
     let dir = tempfile::tempdir().unwrap();
     let path = write_sales_csv(dir.path());
     let ctx = context();
-    let sales = ctx
-        .read()
-        .option("header", "true")
-        .option("inferSchema", "true")
-        .csv(&path)
-        .unwrap();
+    let sales = typed(&ctx, &path);
     let out = dir.path().join("out");
     let out = out.to_str().unwrap();
     sales.write().parquet(out).unwrap();
