@@ -5,7 +5,8 @@
 //! ([`DataFrameReader`]: CSV, JSON lines, Parquet) and writing ([`DataFrameWriter`]: Spark's
 //! save modes, partitioned output, committed like RDD output) of local, HDFS and S3 paths
 //! through ember's object stores, SQL with temporary views (including Spark's
-//! `CREATE TEMPORARY VIEW ... USING <format> OPTIONS (path '...')`), and printing rows the way
+//! `CREATE TEMPORARY VIEW ... USING <format> OPTIONS (path '...')`), scalar UDFs written as
+//! Rust closures ([`SqlContextExt::register_udf`]), and printing rows the way
 //! Spark does ([`output`]). Parsing, planning and executing queries is DataFusion's; ember
 //! writes no SQL parser or optimizer.
 //!
@@ -40,6 +41,7 @@ pub mod output;
 mod reader;
 mod session;
 mod statements;
+mod udf;
 mod writer;
 
 pub use dataframe::{DataFrame, GroupedData};
@@ -47,6 +49,7 @@ pub use error::{Error, Result};
 pub use reader::DataFrameReader;
 pub use session::SqlContextExt;
 pub use statements::split_statements;
+pub use udf::UdfValue;
 pub use writer::{DataFrameWriter, SaveMode};
 
 pub use datafusion::arrow::datatypes::{DataType, Field, Schema};

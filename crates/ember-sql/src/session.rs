@@ -5,6 +5,7 @@ use crate::dataframe::DataFrame;
 use crate::error::{Error, Result};
 use crate::reader::DataFrameReader;
 use crate::statements::TemporaryView;
+use crate::udf::{self, UdfValue};
 use datafusion::execution::cache::cache_manager::CacheManagerConfig;
 use datafusion::execution::runtime_env::RuntimeEnvBuilder;
 use datafusion::prelude::{SessionConfig, SessionContext};
@@ -109,6 +110,22 @@ pub trait SqlContextExt {
     /// # Errors
     /// No such table.
     fn table(&self, name: &str) -> Result<DataFrame>;
+
+    /// Makes `f` the SQL function `name` of one argument (Spark's `spark.udf.register`),
+    /// replacing one of that name. A null argument gives a null result.
+    fn register_udf<A: UdfValue, R: UdfValue>(
+        &self,
+        name: &str,
+        f: impl Fn(A) -> R + Send + Sync + 'static,
+    );
+
+    /// Makes `f` the SQL function `name` of two arguments; a null argument gives a null
+    /// result.
+    fn register_udf2<A: UdfValue, B: UdfValue, R: UdfValue>(
+        &self,
+        name: &str,
+        f: impl Fn(A, B) -> R + Send + Sync + 'static,
+    );
 }
 
 impl SqlContextExt for Context {
@@ -129,5 +146,25 @@ impl SqlContextExt for Context {
         let session = SqlSession::of(self);
         let df = session.block_on(session.datafusion.table(name))?;
         Ok(DataFrame::new(df, session))
+    }
+
+    fn register_udf<A: UdfValue, R: UdfValue>(
+        &self,
+        name: &str,
+        f: impl Fn(A) -> R + Send + Sync + 'static,
+    ) {
+        SqlSession::of(self)
+            .datafusion
+            .register_udf(udf::udf1(name, f));
+    }
+
+    fn register_udf2<A: UdfValue, B: UdfValue, R: UdfValue>(
+        &self,
+        name: &str,
+        f: impl Fn(A, B) -> R + Send + Sync + 'static,
+    ) {
+        SqlSession::of(self)
+            .datafusion
+            .register_udf(udf::udf2(name, f));
     }
 }

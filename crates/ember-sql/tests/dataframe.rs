@@ -303,3 +303,31 @@ fn show_draws_sparks_table() {
         .unwrap()
         .ends_with("only showing top 1 row\n\n"));
 }
+
+#[test]
+fn rust_closures_are_sql_functions_by_name() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = write_sales_csv(dir.path());
+    let ctx = context();
+    typed(&ctx, &path)
+        .create_or_replace_temp_view("sales")
+        .unwrap();
+    ctx.register_udf("tax", |amount: i64| amount as f64 * 0.2);
+    ctx.register_udf2("label", |region: String, id: i64| format!("{region}-{id}"));
+    let rows = ctx
+        .sql("SELECT label(region, id), tax(amount) FROM sales WHERE id < 20 ORDER BY id")
+        .unwrap()
+        .tab_rows(false)
+        .unwrap();
+    let want: String = sales_rows()
+        .iter()
+        .take(20)
+        .map(|(id, region, amount)| {
+            let tax = amount.map_or("NULL".to_string(), |a| format!("{:?}", a as f64 * 0.2));
+            format!("{region}-{id}\t{tax}\n")
+        })
+        .collect();
+    assert_eq!(rows, want);
+    let wrong = ctx.sql("SELECT tax(region, id) FROM sales").unwrap_err();
+    assert!(wrong.to_string().contains("tax"), "{wrong}");
+}
