@@ -7,10 +7,12 @@ use std::process::ExitCode;
 #[derive(Parser, Debug)]
 #[command(name = "ember", version, about)]
 pub struct Cli {
+    /// What to do.
     #[command(subcommand)]
     pub command: Command,
 }
 
+/// The subcommands of `ember`.
 #[derive(Subcommand, Debug)]
 pub enum Command {
     /// Runs an application binary or a built-in example, like spark-submit.
@@ -136,11 +138,17 @@ pub struct RawSubmitArgs {
 /// `ember submit` after validation.
 #[derive(Debug)]
 pub struct SubmitArgs {
+    /// `--master`, if given.
     pub master: Option<String>,
+    /// `--conf` settings, then the settings of spark-submit-style options, in order.
     pub conf: Vec<(String, String)>,
+    /// `--name`, if given.
     pub name: Option<String>,
+    /// `--verbose`.
     pub verbose: bool,
+    /// The application binary or built-in example.
     pub app: String,
+    /// Its arguments.
     pub app_args: Vec<String>,
 }
 
@@ -197,6 +205,7 @@ pub enum CliError {
 }
 
 impl CliError {
+    /// The exit status this error ends the command with.
     pub fn exit_code(&self) -> ExitCode {
         match self {
             CliError::Usage(_) => ExitCode::from(2),

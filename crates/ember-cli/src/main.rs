@@ -6,12 +6,8 @@
 //! This file only parses, runs and maps errors to exit codes: 0 on success, 1 when the job or
 //! application failed, 2 for bad arguments.
 
-mod args;
-mod sql;
-mod submit;
-mod yarn;
-
 use clap::Parser;
+use ember_cli::{args, submit, yarn};
 use std::process::ExitCode;
 
 #[global_allocator]
@@ -24,7 +20,7 @@ fn main() -> ExitCode {
         args::Command::Submit(raw) => {
             args::SubmitArgs::validate(*raw).and_then(|a| submit::run(&a))
         }
-        args::Command::Sql(raw) => raw.validate().and_then(|a| sql::run(&a)),
+        args::Command::Sql(raw) => raw.validate().and_then(|_| run_ember_sql()),
         args::Command::Examples => {
             submit::list_examples();
             Ok(ExitCode::SUCCESS)
@@ -47,4 +43,22 @@ fn main() -> ExitCode {
         eprintln!("ember: {e}");
         e.exit_code()
     })
+}
+
+/// `ember sql ARGS`: becomes `ember-sql ARGS`, the binary beside this one.
+fn run_ember_sql() -> Result<ExitCode, args::CliError> {
+    use std::os::unix::process::CommandExt;
+    let here = std::env::current_exe()
+        .map_err(|e| args::CliError::Failed(format!("cannot find the ember binary: {e}")))?;
+    let sql = here.with_file_name("ember-sql");
+    // Everything after `sql`, as given.
+    let rest: Vec<std::ffi::OsString> = std::env::args_os()
+        .skip_while(|a| a != "sql")
+        .skip(1)
+        .collect();
+    let error = std::process::Command::new(&sql).args(rest).exec();
+    Err(args::CliError::Failed(format!(
+        "cannot run {}: {error}; it is built with ember (cargo build -p ember-cli)",
+        sql.display()
+    )))
 }

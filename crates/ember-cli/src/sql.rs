@@ -27,6 +27,10 @@ pub struct SqlArgs {
     pub header: bool,
 }
 
+/// Runs the statements `args` name: the exit status.
+///
+/// # Errors
+/// Bad arguments, a Context that cannot start, or (with `-e`, `-f`) a failing statement.
 pub fn run(args: &SqlArgs) -> Result<ExitCode, CliError> {
     let settings = crate::submit::settings(&args.submit)?;
     let ctx = crate::submit::context(&settings)?;

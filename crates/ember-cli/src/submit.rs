@@ -13,6 +13,10 @@ use std::process::ExitCode;
 /// The master when neither `--master` nor `ember.master` gives one, as spark-submit.
 const DEFAULT_MASTER: &str = "local[*]";
 
+/// Runs `ember submit` as `args` say: the exit status.
+///
+/// # Errors
+/// Bad arguments or settings, or the application failed.
 pub fn run(args: &SubmitArgs) -> Result<ExitCode, CliError> {
     let settings = settings(args)?;
     if args.verbose {
@@ -179,6 +183,7 @@ fn run_binary(
     })
 }
 
+/// Prints the built-in examples and how to run them.
 pub fn list_examples() {
     println!("Built-in examples (ember submit [--master M] <example> [args]):");
     for e in EXAMPLES {

@@ -6,6 +6,8 @@ use crate::error::{Error, Result};
 use crate::reader::DataFrameReader;
 use crate::statements::TemporaryView;
 use crate::udf::{self, UdfValue};
+use datafusion::arrow::record_batch::RecordBatch;
+use datafusion::datasource::MemTable;
 use datafusion::execution::cache::cache_manager::CacheManagerConfig;
 use datafusion::execution::runtime_env::RuntimeEnvBuilder;
 use datafusion::prelude::{SessionConfig, SessionContext};
@@ -111,6 +113,13 @@ pub trait SqlContextExt {
     /// No such table.
     fn table(&self, name: &str) -> Result<DataFrame>;
 
+    /// A DataFrame of `batches`, all of one schema (Spark's `createDataFrame`), kept in the
+    /// driver's memory.
+    ///
+    /// # Errors
+    /// No batches (they name the columns), or batches of different schemas.
+    fn create_data_frame(&self, batches: Vec<RecordBatch>) -> Result<DataFrame>;
+
     /// Makes `f` the SQL function `name` of one argument (Spark's `spark.udf.register`),
     /// replacing one of that name. A null argument gives a null result.
     fn register_udf<A: UdfValue, R: UdfValue>(
@@ -145,6 +154,16 @@ impl SqlContextExt for Context {
     fn table(&self, name: &str) -> Result<DataFrame> {
         let session = SqlSession::of(self);
         let df = session.block_on(session.datafusion.table(name))?;
+        Ok(DataFrame::new(df, session))
+    }
+
+    fn create_data_frame(&self, batches: Vec<RecordBatch>) -> Result<DataFrame> {
+        let schema = batches.first().map(RecordBatch::schema).ok_or_else(|| {
+            Error::Input("create_data_frame needs at least one batch: it names the columns".into())
+        })?;
+        let table = MemTable::try_new(schema, vec![batches])?;
+        let session = SqlSession::of(self);
+        let df = session.datafusion.read_table(Arc::new(table))?;
         Ok(DataFrame::new(df, session))
     }
 
