@@ -12,6 +12,7 @@ use datafusion::execution::cache::cache_manager::CacheManagerConfig;
 use datafusion::execution::runtime_env::RuntimeEnvBuilder;
 use datafusion::prelude::{SessionConfig, SessionContext};
 use ember_core::{Context, Env};
+use ember_hadoop::ResolvedPath;
 use object_store::ObjectStoreExt;
 use std::sync::Arc;
 
@@ -69,21 +70,27 @@ impl SqlSession {
         if url.ends_with('/') {
             return Ok(url);
         }
+        self.register_store(&resolved)?;
         let is_file = if let Some(local) = url.strip_prefix("file://") {
             !std::path::Path::new(local).is_dir()
         } else {
-            self.register_store(&url, resolved.store.clone())?;
             self.block_on(resolved.store.head(&resolved.path)).is_ok()
         };
         Ok(if is_file { url } else { format!("{url}/") })
     }
 
-    /// Makes DataFusion read `url`'s scheme and authority through `store`.
-    fn register_store(&self, url: &str, store: Arc<dyn object_store::ObjectStore>) -> Result<()> {
+    /// Makes DataFusion read and write `resolved`'s scheme and authority through ember's
+    /// store for them; local files are DataFusion's own.
+    pub(crate) fn register_store(&self, resolved: &ResolvedPath) -> Result<()> {
+        let url = &resolved.url;
+        if url.starts_with("file://") {
+            return Ok(());
+        }
         let parsed = url::Url::parse(url).map_err(|e| Error::Input(format!("{url}: {e}")))?;
         let root = url::Url::parse(&format!("{}://{}", parsed.scheme(), parsed.authority()))
             .map_err(|e| Error::Input(format!("{url}: {e}")))?;
-        self.datafusion.register_object_store(&root, store);
+        self.datafusion
+            .register_object_store(&root, resolved.store.clone());
         Ok(())
     }
 

@@ -126,8 +126,7 @@ impl DataFrameWriter {
         let write_id = uuid::Uuid::new_v4().to_string();
         let temporary = format!("_temporary/{write_id}");
         let temporary_url = format!("{}/{temporary}/", out.url.trim_end_matches('/'));
-        // Resolving registers the store with DataFusion for non-local URLs.
-        session.table_url(&out.url).ok();
+        session.register_store(&out)?;
         let written = self.write_files(&temporary_url, format);
         let committed = written.and_then(|()| {
             let overwrite = self.mode == SaveMode::Overwrite;
