@@ -33,6 +33,24 @@ pub struct ConfigEntry<T> {
     parse: fn(&str) -> std::result::Result<T, String>,
 }
 
+impl ConfigEntry<bool> {
+    /// A `true`/`false` key, for crates that keep keys of their own.
+    pub const fn boolean(
+        key: &'static str,
+        default: Option<&'static str>,
+        doc: &'static str,
+        since: &'static str,
+    ) -> Self {
+        ConfigEntry {
+            key,
+            default,
+            doc,
+            since,
+            parse: parse_bool,
+        }
+    }
+}
+
 impl<T> fmt::Debug for ConfigEntry<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("ConfigEntry")

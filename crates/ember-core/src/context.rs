@@ -121,6 +121,18 @@ struct Inner {
     extensions: parking_lot::Mutex<HashMap<TypeId, Arc<dyn Any + Send + Sync>>>,
 }
 
+/// A handle to a [`Context`] that does not keep the application alive: for state that the
+/// Context itself holds (see [`Context::extension`]) and that must reach it again.
+#[derive(Clone)]
+pub struct WeakContext(std::sync::Weak<Inner>);
+
+impl WeakContext {
+    /// The Context, unless the application has ended.
+    pub fn upgrade(&self) -> Option<Context> {
+        self.0.upgrade().map(|inner| Context { inner })
+    }
+}
+
 impl std::fmt::Debug for Context {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Context")
@@ -241,6 +253,11 @@ impl Context {
             .unwrap_or_else(|_| unreachable!("an extension of another type"))
     }
 
+    /// A handle that does not keep the application alive.
+    pub fn downgrade(&self) -> WeakContext {
+        WeakContext(Arc::downgrade(&self.inner))
+    }
+
     /// Where tasks run.
     pub fn master(&self) -> Master {
         self.inner.master
@@ -261,11 +278,13 @@ impl Context {
         }
     }
 
-    pub(crate) fn new_rdd_core(&self, name: &'static str) -> RddCore {
+    /// The core of a new RDD named `name`, for RDDs made outside this crate.
+    pub fn new_rdd_core(&self, name: &'static str) -> RddCore {
         RddCore::new(self.inner.next_rdd_id.fetch_add(1, Ordering::Relaxed), name)
     }
 
-    pub(crate) fn new_shuffle_id(&self) -> usize {
+    /// A new shuffle's id, for shuffles planned outside this crate.
+    pub fn new_shuffle_id(&self) -> usize {
         self.inner.next_shuffle_id.fetch_add(1, Ordering::Relaxed)
     }
 

@@ -40,10 +40,10 @@ pub mod storage;
 pub mod task_context;
 
 pub use accumulator::{Accumulator, AccumulatorParam};
-pub use aggregator::Aggregator;
+pub use aggregator::{Aggregator, NoAggregation};
 pub use broadcast::Broadcast;
 pub use conf::EmberConf;
-pub use context::Context;
+pub use context::{Context, WeakContext};
 pub use data::{Data, Func, Key};
 pub use env::Env;
 pub use error::{Error, Result};

@@ -27,7 +27,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, OnceLock};
 
 /// A decoder: rebuilds a value of a known concrete type from bytes and returns it as `Arc<D>`.
-pub(crate) type Decoder<D> = fn(&[u8]) -> Result<Arc<D>>;
+pub type Decoder<D> = fn(&[u8]) -> Result<Arc<D>>;
 
 /// A trait object in transit: its decoder's code offset and its serialized value.
 #[derive(Serialize, Deserialize, Debug, Clone)]
@@ -65,10 +65,7 @@ fn vouched() -> &'static Mutex<HashMap<i64, TypeId>> {
 
 impl Shipped {
     /// Serializes `value`, to be rebuilt by `decoder`.
-    pub(crate) fn new<D: ?Sized + 'static, V: Serialize>(
-        decoder: Decoder<D>,
-        value: &V,
-    ) -> Result<Self> {
+    pub fn new<D: ?Sized + 'static, V: Serialize>(decoder: Decoder<D>, value: &V) -> Result<Self> {
         let offset = decoder as usize as i64 - anchor_address();
         vouched().lock().insert(offset, TypeId::of::<D>());
         Ok(Shipped {
@@ -82,7 +79,7 @@ impl Shipped {
     /// # Errors
     /// The offset is not one this process vouches for as a decoder to `D`: the bytes are
     /// corrupt, come from another build, or were made for another type.
-    pub(crate) fn open<D: ?Sized + 'static>(&self) -> Result<Arc<D>> {
+    pub fn open<D: ?Sized + 'static>(&self) -> Result<Arc<D>> {
         let trusted = TRUST_SAME_BUILD.load(std::sync::atomic::Ordering::Relaxed);
         if !trusted && vouched().lock().get(&self.decoder) != Some(&TypeId::of::<D>()) {
             return Err(Error::Serialization(format!(
@@ -102,7 +99,7 @@ impl Shipped {
 }
 
 /// Decodes a concrete `V` and erases it to the trait object `D` with `erase`.
-pub(crate) fn decode_as<D: ?Sized, V: DeserializeOwned>(
+pub fn decode_as<D: ?Sized, V: DeserializeOwned>(
     bytes: &[u8],
     erase: fn(V) -> Arc<D>,
 ) -> Result<Arc<D>> {

@@ -1,7 +1,7 @@
 //! What a running task knows about itself (Spark's `TaskContext`).
 
 use crate::env::Env;
-use crate::error::Error;
+use crate::error::{Error, Result};
 use parking_lot::Mutex;
 use std::any::Any;
 use std::cell::RefCell;
@@ -115,6 +115,16 @@ pub fn abort(error: Error) -> ! {
     std::panic::panic_any(TaskAbort(error))
 }
 
+/// Runs `f` for `tc`'s task on another thread (work a task hands to a thread of its own): `tc`
+/// is the thread's current task while `f` runs, and an [`abort`] or panic in `f` comes back as
+/// the error the task would have failed with, a fetch failure included.
+///
+/// # Errors
+/// `f` aborted or panicked.
+pub fn run_as_task<R>(tc: &Arc<TaskContext>, f: impl FnOnce() -> R) -> Result<R> {
+    crate::scheduler::local_backend::run_as_task(tc, f)
+}
+
 /// The panic payload of [`abort`].
 pub(crate) struct TaskAbort(pub Error);
 
@@ -174,7 +184,7 @@ impl TaskContext {
     }
 
     /// The executor's services.
-    pub(crate) fn env(&self) -> &Arc<Env> {
+    pub fn env(&self) -> &Arc<Env> {
         &self.env
     }
 

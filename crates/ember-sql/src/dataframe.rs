@@ -1,13 +1,16 @@
 //! [`DataFrame`]: a lazily evaluated query with Spark's DataFrame operations.
 
-use crate::error::Result;
+use crate::distributed;
+use crate::error::{Error, Result};
 use crate::output;
 use crate::session::SqlSession;
 use crate::writer::DataFrameWriter;
-use datafusion::arrow::datatypes::SchemaRef;
+use datafusion::arrow::array::AsArray;
+use datafusion::arrow::datatypes::{Int64Type, SchemaRef};
 use datafusion::arrow::record_batch::RecordBatch;
+use datafusion::functions_aggregate::expr_fn::count;
 use datafusion::logical_expr::SortExpr;
-use datafusion::prelude::{Expr, JoinType};
+use datafusion::prelude::{lit, Expr, JoinType};
 use std::sync::Arc;
 
 /// Rows with named, typed columns, computed only when an action (`collect`, `count`, `show`,
@@ -191,8 +194,13 @@ impl DataFrame {
     /// # Errors
     /// The query fails.
     pub fn collect(&self) -> Result<Vec<RecordBatch>> {
-        let df = self.inner.clone();
-        Ok(self.session.block_on(df.collect())?)
+        self.run(self.inner.clone())
+    }
+
+    /// Runs `df`, a plan of this DataFrame's session, as stages (see [`crate::distributed`]).
+    pub(crate) fn run(&self, df: datafusion::dataframe::DataFrame) -> Result<Vec<RecordBatch>> {
+        let plan = self.session.block_on(df.create_physical_plan())?;
+        distributed::collect_rows(&self.session, plan)
     }
 
     /// How many rows.
@@ -200,8 +208,15 @@ impl DataFrame {
     /// # Errors
     /// The query fails.
     pub fn count(&self) -> Result<usize> {
-        let df = self.inner.clone();
-        Ok(self.session.block_on(df.count())?)
+        let counted = self.inner.clone().aggregate(vec![], vec![count(lit(1))])?;
+        let batches = self.run(counted)?;
+        let counts = batches
+            .first()
+            .and_then(|b| b.column(0).as_primitive_opt::<Int64Type>());
+        match counts {
+            Some(counts) if counts.len() == 1 => Ok(counts.value(0) as usize),
+            _ => Err(Error::Query("COUNT(1) gave no single row".into())),
+        }
     }
 
     /// The first `n` rows as Spark's `show(n)` draws them (values over 20 characters cut).

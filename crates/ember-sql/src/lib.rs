@@ -10,8 +10,15 @@
 //! Spark does ([`output`]). Parsing, planning and executing queries is DataFusion's; ember
 //! writes no SQL parser or optimizer.
 //!
-//! What it does not own yet: queries run on the driver's threads (`ember.default.parallelism`
-//! of them), not on ember's executors.
+//! Queries run as stages of ember tasks on the application's executors (`distributed`):
+//! DataFusion's physical plan is cut where rows change partitions, the pieces travel in
+//! DataFusion's protobuf form, and rows cross stages as Arrow IPC through ember's shuffle; the
+//! engine's DAG scheduler, locality, retries and fetch-failure recovery apply as to RDD jobs.
+//! Under `local[N]` a query runs whole on the driver's threads unless `ember.sql.distributed`
+//! is set ([`DISTRIBUTED`]). Partition directories (`column=value`) are discovered on read.
+//!
+//! What it does not own yet: ORC and text formats, conversions from RDDs of rows, a memory
+//! bound for DataFusion's operators, and preferred locations of scan tasks from HDFS blocks.
 //!
 //! ```
 //! use ember_core::Context;
@@ -36,18 +43,20 @@
 #![deny(missing_docs)]
 
 mod dataframe;
+mod distributed;
 mod error;
 pub mod output;
 mod reader;
 mod session;
 mod statements;
+mod stores;
 mod udf;
 mod writer;
 
 pub use dataframe::{DataFrame, GroupedData};
 pub use error::{Error, Result};
 pub use reader::DataFrameReader;
-pub use session::SqlContextExt;
+pub use session::{SqlContextExt, DISTRIBUTED};
 pub use statements::split_statements;
 pub use udf::UdfValue;
 pub use writer::{DataFrameWriter, SaveMode};

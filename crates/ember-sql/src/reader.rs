@@ -5,6 +5,7 @@ use crate::error::{Error, Result};
 use crate::session::SqlSession;
 use datafusion::arrow::datatypes::{DataType, Schema};
 use datafusion::prelude::{cast, col, CsvReadOptions, JsonReadOptions, ParquetReadOptions};
+use futures::TryStreamExt;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
@@ -99,21 +100,27 @@ impl DataFrameReader {
         let header = self.flag("header")?;
         let infer = self.flag("inferschema")?;
         let url = self.session.table_url(path)?;
+        let partitions = self.partition_columns(&url)?;
         let mut options = CsvReadOptions::new()
             .has_header(header)
             .delimiter(self.delimiter()?)
-            .file_extension(extension(&url, ".csv"));
+            .file_extension(extension(&url, ".csv"))
+            .table_partition_cols(partitions.clone());
         if let Some(schema) = &self.schema {
             options = options.schema(schema);
         }
         let session = &self.session;
         let df = session.block_on(session.datafusion.read_csv(url, options))?;
         let df = DataFrame::new(df, session.clone());
-        let df = if header { df } else { positional_names(df)? };
+        let df = if header {
+            df
+        } else {
+            positional_names(df, &partitions)?
+        };
         if infer || self.schema.is_some() {
             return Ok(df);
         }
-        all_strings(df)
+        all_strings(df, &partitions)
     }
 
     /// Reads JSON lines: one object per line, as Spark reads JSON by default.
@@ -123,7 +130,9 @@ impl DataFrameReader {
     pub fn json(self, path: &str) -> Result<DataFrame> {
         self.check_options()?;
         let url = self.session.table_url(path)?;
-        let mut options = JsonReadOptions::default().file_extension(extension(&url, ".json"));
+        let mut options = JsonReadOptions::default()
+            .file_extension(extension(&url, ".json"))
+            .table_partition_cols(self.partition_columns(&url)?);
         if let Some(schema) = &self.schema {
             options = options.schema(schema);
         }
@@ -139,13 +148,73 @@ impl DataFrameReader {
     pub fn parquet(self, path: &str) -> Result<DataFrame> {
         self.check_options()?;
         let url = self.session.table_url(path)?;
-        let mut options = ParquetReadOptions::default().file_extension(extension(&url, ".parquet"));
+        let mut options = ParquetReadOptions::default()
+            .file_extension(extension(&url, ".parquet"))
+            .table_partition_cols(self.partition_columns(&url)?);
         if let Some(schema) = &self.schema {
             options = options.schema(schema);
         }
         let session = &self.session;
         let df = session.block_on(session.datafusion.read_parquet(url, options))?;
         Ok(DataFrame::new(df, session.clone()))
+    }
+
+    /// The partition columns of a directory written with `partition_by` (directories named
+    /// `column=value`, as Spark and Hive lay them out), typed from their values as Spark
+    /// infers them: integers, else doubles, else strings.
+    ///
+    /// # Errors
+    /// The directory cannot be listed, or its levels name different columns.
+    fn partition_columns(&self, url: &str) -> Result<Vec<(String, DataType)>> {
+        if !url.ends_with('/') {
+            return Ok(Vec::new());
+        }
+        let resolved = self.session.env().resolve(url)?;
+        let listing = resolved
+            .store
+            .list(Some(&resolved.path))
+            .try_collect::<Vec<_>>();
+        let files = self
+            .session
+            .block_on(listing)
+            .map_err(|e| Error::Input(format!("{url}: {e}")))?;
+        let mut columns: Vec<(String, Vec<String>)> = Vec::new();
+        for file in &files {
+            let relative = file.location.prefix_match(&resolved.path);
+            let parts: Vec<String> = relative
+                .into_iter()
+                .flatten()
+                .map(|p| p.as_ref().to_string())
+                .collect();
+            let Some((_, directories)) = parts.split_last() else {
+                continue;
+            };
+            if parts
+                .iter()
+                .any(|p| p.starts_with('_') || p.starts_with('.'))
+            {
+                continue;
+            }
+            for (depth, directory) in directories.iter().enumerate() {
+                let Some((name, value)) = directory.split_once('=') else {
+                    break;
+                };
+                if columns.len() == depth {
+                    columns.push((name.to_string(), Vec::new()));
+                }
+                if columns[depth].0 != name {
+                    return Err(Error::Input(format!(
+                        "{url} mixes partition directories {}=... and {name}=... at one level",
+                        columns[depth].0
+                    )));
+                }
+                columns[depth].1.push(value.to_string());
+            }
+        }
+        Ok(columns
+            .into_iter()
+            .map(|(name, values)| (name, partition_type(&values)))
+            .collect())
     }
 
     /// Reads `format` (`csv`, `json` or `parquet`), for SQL's `USING <format>`.
@@ -174,23 +243,56 @@ fn extension<'a>(url: &str, of_format: &'a str) -> &'a str {
     }
 }
 
-/// Columns named `_c0`, `_c1`, ... as Spark names the columns of headerless CSV.
-fn positional_names(df: DataFrame) -> Result<DataFrame> {
+/// The type Spark gives a partition column: integer, long, double, else string.
+fn partition_type(values: &[String]) -> DataType {
+    let all = |parses: fn(&str) -> bool| values.iter().all(|v| parses(v));
+    if all(|v| v.parse::<i32>().is_ok()) {
+        DataType::Int32
+    } else if all(|v| v.parse::<i64>().is_ok()) {
+        DataType::Int64
+    } else if all(|v| v.parse::<f64>().is_ok()) {
+        DataType::Float64
+    } else {
+        DataType::Utf8
+    }
+}
+
+fn is_partition(name: &str, partitions: &[(String, DataType)]) -> bool {
+    partitions.iter().any(|(p, _)| p == name)
+}
+
+/// Columns named `_c0`, `_c1`, ... as Spark names the columns of headerless CSV; partition
+/// columns keep their names.
+fn positional_names(df: DataFrame, partitions: &[(String, DataType)]) -> Result<DataFrame> {
     let columns = df.columns();
     let renamed = columns
         .iter()
         .enumerate()
-        .map(|(i, name)| col(format!("\"{name}\"")).alias(format!("_c{i}")))
+        .map(|(i, name)| {
+            let column = col(format!("\"{name}\""));
+            if is_partition(name, partitions) {
+                column
+            } else {
+                column.alias(format!("_c{i}"))
+            }
+        })
         .collect();
     df.select(renamed)
 }
 
-/// Every column as a string, as Spark reads CSV without `inferSchema`.
-fn all_strings(df: DataFrame) -> Result<DataFrame> {
+/// Every column read from the files as a string, as Spark reads CSV without `inferSchema`.
+fn all_strings(df: DataFrame, partitions: &[(String, DataType)]) -> Result<DataFrame> {
     let columns = df.columns();
     let cast_all = columns
         .iter()
-        .map(|name| cast(col(format!("\"{name}\"")), DataType::Utf8).alias(name))
+        .map(|name| {
+            let column = col(format!("\"{name}\""));
+            if is_partition(name, partitions) {
+                column
+            } else {
+                cast(column, DataType::Utf8).alias(name)
+            }
+        })
         .collect();
     df.select(cast_all)
 }

@@ -5,14 +5,15 @@ use crate::dataframe::DataFrame;
 use crate::error::{Error, Result};
 use crate::reader::DataFrameReader;
 use crate::statements::TemporaryView;
+use crate::stores::EmberStores;
 use crate::udf::{self, UdfValue};
 use datafusion::arrow::record_batch::RecordBatch;
 use datafusion::datasource::MemTable;
 use datafusion::execution::cache::cache_manager::CacheManagerConfig;
 use datafusion::execution::runtime_env::RuntimeEnvBuilder;
 use datafusion::prelude::{SessionConfig, SessionContext};
-use ember_core::{Context, Env};
-use ember_hadoop::ResolvedPath;
+use ember_core::conf::ConfigEntry;
+use ember_core::{Context, Env, Func, Master, WeakContext};
 use object_store::ObjectStoreExt;
 use std::sync::Arc;
 
@@ -21,14 +22,30 @@ pub(crate) struct SqlSession {
     pub(crate) datafusion: SessionContext,
     env: Arc<Env>,
     runtime: tokio::runtime::Runtime,
+    // The Context holds this session; a strong handle back would keep both alive forever.
+    context: WeakContext,
+    distributed: Result<bool>,
 }
 
 impl SqlSession {
     fn new(ctx: &Context) -> Self {
         let threads = ctx.default_parallelism().max(1);
-        let config = SessionConfig::new()
+        let local = matches!(ctx.master(), Master::Local { .. });
+        let distributed = ctx
+            .conf()
+            .get(&DISTRIBUTED)
+            .map(|set| set.unwrap_or(!local))
+            .map_err(Error::from);
+        let mut config = SessionConfig::new()
             .with_target_partitions(threads)
             .with_information_schema(true);
+        if distributed.as_ref().is_ok_and(|d| *d) {
+            // A join's dynamic filter waits for the build side of every partition; a task
+            // runs one partition, so the others never come.
+            let optimizer = &mut config.options_mut().optimizer;
+            optimizer.enable_join_dynamic_filter_pushdown = false;
+            optimizer.enable_aggregate_dynamic_filter_pushdown = false;
+        }
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(threads)
             .thread_name("ember-sql")
@@ -36,19 +53,12 @@ impl SqlSession {
             .build()
             // Without threads no query can run; there is nothing to fall back on.
             .expect("cannot start the threads of SQL queries");
-        // Files are listed again at every read, as Spark does for a new DataFrame: what was
-        // written since shows.
-        let caches = CacheManagerConfig::default().with_list_files_cache_limit(0);
-        let datafusion = RuntimeEnvBuilder::new()
-            .with_cache_manager(caches)
-            .build_arc()
-            .map(|rt| SessionContext::new_with_config_rt(config, rt))
-            // Built from defaults and a cache limit: nothing in it can be refused.
-            .expect("DataFusion's runtime from default settings");
         SqlSession {
-            datafusion,
+            datafusion: datafusion_context(ctx.env(), config),
             env: ctx.env().clone(),
             runtime,
+            context: ctx.downgrade(),
+            distributed,
         }
     }
 
@@ -70,7 +80,6 @@ impl SqlSession {
         if url.ends_with('/') {
             return Ok(url);
         }
-        self.register_store(&resolved)?;
         let is_file = if let Some(local) = url.strip_prefix("file://") {
             !std::path::Path::new(local).is_dir()
         } else {
@@ -79,25 +88,52 @@ impl SqlSession {
         Ok(if is_file { url } else { format!("{url}/") })
     }
 
-    /// Makes DataFusion read and write `resolved`'s scheme and authority through ember's
-    /// store for them; local files are DataFusion's own.
-    pub(crate) fn register_store(&self, resolved: &ResolvedPath) -> Result<()> {
-        let url = &resolved.url;
-        if url.starts_with("file://") {
-            return Ok(());
+    /// The application, to run stages on; gone only once the application has ended.
+    pub(crate) fn context(&self) -> Result<Context> {
+        self.context
+            .upgrade()
+            .ok_or_else(|| Error::Input("the application of this DataFrame has ended".into()))
+    }
+
+    /// Whether queries run as stages of ember tasks rather than whole on the driver's threads.
+    ///
+    /// # Errors
+    /// `ember.sql.distributed` is neither true nor false.
+    pub(crate) fn distributed(&self) -> Result<bool> {
+        match &self.distributed {
+            Ok(distributed) => Ok(*distributed),
+            Err(e) => Err(Error::Input(e.to_string())),
         }
-        let parsed = url::Url::parse(url).map_err(|e| Error::Input(format!("{url}: {e}")))?;
-        let root = url::Url::parse(&format!("{}://{}", parsed.scheme(), parsed.authority()))
-            .map_err(|e| Error::Input(format!("{url}: {e}")))?;
-        self.datafusion
-            .register_object_store(&root, resolved.store.clone());
-        Ok(())
     }
 
     /// The engine's view of the application (object stores, Hadoop settings).
     pub(crate) fn env(&self) -> &Arc<Env> {
         &self.env
     }
+}
+
+/// Where queries run as stages (`ember.sql.distributed`): on by default on executors
+/// (`local-cluster`, `yarn`); under `local[N]` a query runs whole on the driver's threads unless
+/// set, since every task would run in this process anyway.
+pub const DISTRIBUTED: ConfigEntry<bool> = ConfigEntry::boolean(
+    "ember.sql.distributed",
+    None,
+    "run queries as stages of ember tasks; default true on executors (local-cluster, yarn), false under local[N]",
+    "0.1.0",
+);
+
+/// A DataFusion context that reads and writes through ember's object stores.
+pub(crate) fn datafusion_context(env: &Arc<Env>, config: SessionConfig) -> SessionContext {
+    // Files are listed again at every read, as Spark does for a new DataFrame: what was
+    // written since shows.
+    let caches = CacheManagerConfig::default().with_list_files_cache_limit(0);
+    RuntimeEnvBuilder::new()
+        .with_cache_manager(caches)
+        .with_object_store_registry(Arc::new(EmberStores::new(env.clone())))
+        .build_arc()
+        .map(|rt| SessionContext::new_with_config_rt(config, rt))
+        // Built from defaults, a cache limit and a registry: nothing in it can be refused.
+        .expect("DataFusion's runtime from default settings")
 }
 
 /// DataFrames and SQL on an ember [`Context`] (Spark's `SparkSession`): every clone of a
@@ -129,18 +165,24 @@ pub trait SqlContextExt {
 
     /// Makes `f` the SQL function `name` of one argument (Spark's `spark.udf.register`),
     /// replacing one of that name. A null argument gives a null result.
-    fn register_udf<A: UdfValue, R: UdfValue>(
-        &self,
-        name: &str,
-        f: impl Fn(A) -> R + Send + Sync + 'static,
-    );
+    /// The function is written with [`Fn!`](ember_core::Fn): it runs on executors too.
+    ///
+    /// ```
+    /// use ember_core::{Context, Fn};
+    /// use ember_sql::SqlContextExt;
+    /// let ctx = Context::with_master("local[1]").unwrap();
+    /// ctx.register_udf("twice", Fn!(|x: i64| 2 * x));
+    /// let rows = ctx.sql("SELECT twice(21)").unwrap().tab_rows(false).unwrap();
+    /// assert_eq!(rows, "42\n");
+    /// ```
+    fn register_udf<A: UdfValue, R: UdfValue>(&self, name: &str, f: impl Func<(A,), Output = R>);
 
     /// Makes `f` the SQL function `name` of two arguments; a null argument gives a null
     /// result.
     fn register_udf2<A: UdfValue, B: UdfValue, R: UdfValue>(
         &self,
         name: &str,
-        f: impl Fn(A, B) -> R + Send + Sync + 'static,
+        f: impl Func<(A, B), Output = R>,
     );
 }
 
@@ -174,11 +216,7 @@ impl SqlContextExt for Context {
         Ok(DataFrame::new(df, session))
     }
 
-    fn register_udf<A: UdfValue, R: UdfValue>(
-        &self,
-        name: &str,
-        f: impl Fn(A) -> R + Send + Sync + 'static,
-    ) {
+    fn register_udf<A: UdfValue, R: UdfValue>(&self, name: &str, f: impl Func<(A,), Output = R>) {
         SqlSession::of(self)
             .datafusion
             .register_udf(udf::udf1(name, f));
@@ -187,7 +225,7 @@ impl SqlContextExt for Context {
     fn register_udf2<A: UdfValue, B: UdfValue, R: UdfValue>(
         &self,
         name: &str,
-        f: impl Fn(A, B) -> R + Send + Sync + 'static,
+        f: impl Func<(A, B), Output = R>,
     ) {
         SqlSession::of(self)
             .datafusion

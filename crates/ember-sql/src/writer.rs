@@ -7,11 +7,18 @@
 
 use crate::dataframe::DataFrame;
 use crate::error::{Error, Result};
-use datafusion::dataframe::DataFrameWriteOptions;
+use datafusion::datasource::file_format::csv::CsvFormatFactory;
+use datafusion::datasource::file_format::format_as_file_type;
+use datafusion::datasource::file_format::json::JsonFormatFactory;
+use datafusion::datasource::file_format::parquet::ParquetFormatFactory;
+use datafusion::datasource::file_format::FileFormatFactory;
+use datafusion::logical_expr::LogicalPlanBuilder;
 use ember_hadoop::ResolvedPath;
 use futures::TryStreamExt;
 use object_store::path::Path as ObjectPath;
 use object_store::{ObjectStore, ObjectStoreExt};
+use std::collections::HashMap;
+use std::sync::Arc;
 
 /// What writing does when the output exists (Spark's `SaveMode`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -126,7 +133,6 @@ impl DataFrameWriter {
         let write_id = uuid::Uuid::new_v4().to_string();
         let temporary = format!("_temporary/{write_id}");
         let temporary_url = format!("{}/{temporary}/", out.url.trim_end_matches('/'));
-        session.register_store(&out)?;
         let written = self.write_files(&temporary_url, format);
         let committed = written.and_then(|()| {
             let overwrite = self.mode == SaveMode::Overwrite;
@@ -140,16 +146,25 @@ impl DataFrameWriter {
         committed
     }
 
+    /// Writes the rows as files under `url`, through DataFusion's `COPY` plan run as stages.
     fn write_files(&self, url: &str, format: Format) -> Result<()> {
-        let options = DataFrameWriteOptions::new().with_partition_by(self.partition_by.clone());
-        let df = self.df.inner().clone();
-        let session = self.df.session();
-        let written = match format {
-            Format::Parquet => session.block_on(df.write_parquet(url, options, None)),
-            Format::Csv => session.block_on(df.write_csv(url, options, None)),
-            Format::Json => session.block_on(df.write_json(url, options, None)),
+        let factory: Arc<dyn FileFormatFactory> = match format {
+            Format::Parquet => Arc::new(ParquetFormatFactory::new()),
+            Format::Csv => Arc::new(CsvFormatFactory::new()),
+            Format::Json => Arc::new(JsonFormatFactory::new()),
         };
-        written.map(|_| ()).map_err(Error::from)
+        let (state, plan) = self.df.inner().clone().into_parts();
+        let copy = LogicalPlanBuilder::copy_to(
+            plan,
+            url.into(),
+            format_as_file_type(factory),
+            HashMap::new(),
+            self.partition_by.clone(),
+        )?
+        .build()?;
+        self.df
+            .run(datafusion::dataframe::DataFrame::new(state, copy))
+            .map(|_| ())
     }
 }
 

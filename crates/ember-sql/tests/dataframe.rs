@@ -2,7 +2,7 @@
 //! CSV as Spark does, the relational operations, SQL with temporary views, Spark's save modes
 //! and partitioned output, and clear errors.
 
-use ember_core::{Context, EmberConf};
+use ember_core::{Context, EmberConf, Fn};
 use ember_sql::{col, count, lit, sum, Error, JoinType, SaveMode, SqlContextExt};
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -312,8 +312,11 @@ fn rust_closures_are_sql_functions_by_name() {
     typed(&ctx, &path)
         .create_or_replace_temp_view("sales")
         .unwrap();
-    ctx.register_udf("tax", |amount: i64| amount as f64 * 0.2);
-    ctx.register_udf2("label", |region: String, id: i64| format!("{region}-{id}"));
+    ctx.register_udf("tax", Fn!(|amount: i64| amount as f64 * 0.2));
+    ctx.register_udf2(
+        "label",
+        Fn!(|region: String, id: i64| format!("{region}-{id}")),
+    );
     let rows = ctx
         .sql("SELECT label(region, id), tax(amount) FROM sales WHERE id < 20 ORDER BY id")
         .unwrap()

@@ -122,16 +122,35 @@ fn difference(ours: &str, theirs: &str) -> Option<String> {
         })
 }
 
+fn conf(master: &str) -> EmberConf {
+    EmberConf::empty()
+        .set_master(master)
+        .set("ember.ui.showConsoleProgress", "false")
+}
+
 #[test]
 fn the_22_tpch_queries_agree_with_duckdb() {
+    let ctx = Context::new(conf("local[2]")).unwrap();
+    check_tpch(&ctx);
+}
+
+/// The same queries cut into stages, their tasks run by two executor processes.
+#[test]
+fn the_22_tpch_queries_agree_with_duckdb_as_stages_on_executors() {
+    let ctx = Context::new(conf("local-cluster[2,1,1024]")).unwrap();
+    check_tpch(&ctx);
+    let summaries = ctx.job_summaries();
+    let staged = summaries.iter().filter(|s| s.stages > 1).count();
+    assert!(
+        staged >= 20,
+        "{staged} jobs of more than one stage: {summaries:?}"
+    );
+}
+
+/// Writes the tables, asks DuckDB, and compares every query's rows.
+fn check_tpch(ctx: &Context) {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");
-    let ctx = Context::new(
-        EmberConf::empty()
-            .set_master("local[2]")
-            .set("ember.ui.showConsoleProgress", "false"),
-    )
-    .unwrap();
     for (name, batches) in tables() {
         let path = data.join(name);
         let path = path.to_str().unwrap();

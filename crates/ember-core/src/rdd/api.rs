@@ -63,6 +63,11 @@ impl<T: Data> std::fmt::Debug for Rdd<T> {
 }
 
 impl<T: Data> Rdd<T> {
+    /// The handle of `rdd`, an RDD implemented outside this crate.
+    pub fn from_compute(ctx: &Context, rdd: impl RddCompute<T>) -> Self {
+        Rdd::from_impl(ctx, rdd)
+    }
+
     pub(crate) fn from_impl(ctx: &Context, rdd: impl RddCompute<T>) -> Self {
         Rdd {
             ctx: ctx.clone(),

@@ -176,6 +176,19 @@ thread_local! {
     static PANIC_LOCATION: RefCell<Option<String>> = const { RefCell::new(None) };
 }
 
+/// Runs `f` on this thread as part of `tc`'s task, as the task runner does: panics are not
+/// printed, and an [`abort`](crate::task_context::abort) or panic comes back as the error the
+/// task fails with.
+pub(crate) fn run_as_task<R>(tc: &Arc<TaskContext>, f: impl FnOnce() -> R) -> Result<R, Error> {
+    let outcome = IN_TASK.with(|flag| {
+        flag.set(true);
+        let r = std::panic::catch_unwind(AssertUnwindSafe(|| TaskContext::enter(tc, f)));
+        flag.set(false);
+        r
+    });
+    outcome.map_err(panic_error)
+}
+
 /// Panics inside tasks are task failures, reported with the job; they are not printed as they
 /// happen. Panics anywhere else still reach the previous hook.
 pub(crate) fn install_panic_hook() {

@@ -10,7 +10,7 @@ mod cluster_backend;
 mod dag_scheduler;
 mod event_log;
 mod events;
-mod local_backend;
+pub(crate) mod local_backend;
 pub mod locality;
 mod pending;
 mod progress;

@@ -20,7 +20,7 @@ use std::sync::Arc;
 /// # Errors
 /// [`Error::FetchFailed`] when a map output is not registered; unreadable segments abort the task
 /// with the same error while iterating.
-pub(crate) fn read_shuffle<K, V, A, P, O>(
+pub fn read_shuffle<K, V, A, P, O>(
     spec: &ShuffleSpec<K, V, A, P, O>,
     reduce: usize,
     tc: &Arc<TaskContext>,

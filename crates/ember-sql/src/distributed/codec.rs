@@ -1,0 +1,177 @@
+//! Plan fragments on the wire: DataFusion's protobuf form (datafusion-proto), with ember's own
+//! pieces added by [`EmberCodec`]: shuffle readers, and user functions with their closures.
+
+use super::exchange::ShuffleReaderExec;
+use crate::udf::EmberUdf;
+use datafusion::arrow::datatypes::Schema;
+use datafusion::arrow::datatypes::SchemaRef;
+use datafusion::arrow::ipc::reader::StreamReader;
+use datafusion::arrow::ipc::writer::StreamWriter;
+use datafusion::arrow::record_batch::RecordBatch;
+use datafusion::error::{DataFusionError, Result};
+use datafusion::execution::TaskContext;
+use datafusion::logical_expr::ColumnarValue;
+use datafusion::logical_expr::ScalarUDF;
+use datafusion::physical_expr::expressions::Literal;
+use datafusion::physical_expr::scalar_subquery::ScalarSubqueryExpr;
+use datafusion::physical_expr::EquivalenceProperties;
+use datafusion::physical_expr::PhysicalExpr;
+use datafusion::physical_plan::execution_plan::{Boundedness, EmissionType};
+use datafusion::physical_plan::{ExecutionPlan, Partitioning, PlanProperties};
+use datafusion_proto::bytes::{
+    physical_plan_from_bytes_with_extension_codec, physical_plan_to_bytes_with_proto_converter,
+};
+use datafusion_proto::physical_plan::to_proto::serialize_physical_expr_with_converter;
+use datafusion_proto::physical_plan::{
+    DefaultPhysicalProtoConverter, PhysicalExtensionCodec, PhysicalPlanDecodeContext,
+    PhysicalPlanNodeExt, PhysicalProtoConverterExtension,
+};
+use datafusion_proto::protobuf::{PhysicalExprNode, PhysicalPlanNode};
+use serde::{Deserialize, Serialize};
+use serde_bytes::ByteBuf;
+use std::sync::Arc;
+
+/// `plan` as bytes an executor decodes with [`decode_plan`].
+///
+/// # Errors
+/// A node DataFusion cannot serialize (a table kept in the driver's memory, a custom source):
+/// such a plan cannot leave the driver.
+pub(crate) fn encode_plan(plan: Arc<dyn ExecutionPlan>) -> Result<Vec<u8>> {
+    let bytes = physical_plan_to_bytes_with_proto_converter(plan, &EmberCodec, &EmberConverter)?;
+    Ok(bytes.to_vec())
+}
+
+/// The plan [`encode_plan`] made, with its functions looked up in `task`'s registry.
+pub(crate) fn decode_plan(bytes: &[u8], task: &TaskContext) -> Result<Arc<dyn ExecutionPlan>> {
+    physical_plan_from_bytes_with_extension_codec(bytes, task, &EmberCodec)
+}
+
+/// ember's additions to DataFusion's plan serialization.
+#[derive(Debug)]
+pub(crate) struct EmberCodec;
+
+#[derive(Serialize, Deserialize)]
+struct ReaderWire {
+    shuffle_id: usize,
+    partitions: usize,
+    schema: ByteBuf,
+}
+
+impl PhysicalExtensionCodec for EmberCodec {
+    fn try_decode(
+        &self,
+        buf: &[u8],
+        _inputs: &[Arc<dyn ExecutionPlan>],
+        _ctx: &TaskContext,
+        _converter: &dyn PhysicalProtoConverterExtension,
+    ) -> Result<Arc<dyn ExecutionPlan>> {
+        let wire: ReaderWire = bincode::deserialize(buf)
+            .map_err(|e| DataFusionError::Internal(format!("a shuffle reader: {e}")))?;
+        let schema = StreamReader::try_new(wire.schema.as_slice(), None)?.schema();
+        // The planner has done its work: the executor needs the schema and the partition count.
+        let properties = PlanProperties::new(
+            EquivalenceProperties::new(schema),
+            Partitioning::UnknownPartitioning(wire.partitions),
+            EmissionType::Incremental,
+            Boundedness::Bounded,
+        );
+        Ok(Arc::new(ShuffleReaderExec::new(
+            wire.shuffle_id,
+            Arc::new(properties),
+        )))
+    }
+
+    fn try_encode(
+        &self,
+        node: Arc<dyn ExecutionPlan>,
+        buf: &mut Vec<u8>,
+        _converter: &dyn PhysicalProtoConverterExtension,
+    ) -> Result<()> {
+        let Some(reader) = node.downcast_ref::<ShuffleReaderExec>() else {
+            return Err(DataFusionError::NotImplemented(format!(
+                "{} cannot be sent to executors",
+                node.name()
+            )));
+        };
+        let wire = ReaderWire {
+            shuffle_id: reader.shuffle_id(),
+            partitions: reader.partitions(),
+            schema: ByteBuf::from(schema_bytes(&reader.schema())?),
+        };
+        let bytes = bincode::serialize(&wire)
+            .map_err(|e| DataFusionError::Internal(format!("a shuffle reader: {e}")))?;
+        buf.extend_from_slice(&bytes);
+        Ok(())
+    }
+
+    fn try_decode_udf(&self, name: &str, buf: &[u8]) -> Result<Arc<ScalarUDF>> {
+        EmberUdf::decode(name, buf).map(Arc::new)
+    }
+
+    fn try_encode_udf(&self, node: &ScalarUDF, buf: &mut Vec<u8>) -> Result<()> {
+        // Built-in functions travel by name; a user's carries its closure.
+        if let Some(udf) = node.inner().downcast_ref::<EmberUdf>() {
+            let bytes = udf
+                .encode()
+                .map_err(|e| DataFusionError::External(Box::new(e)))?;
+            buf.extend_from_slice(&bytes);
+        }
+        Ok(())
+    }
+}
+
+/// DataFusion's conversion, except that a scalar subquery whose value the driver computed
+/// travels as that value: the subquery's own plan stays behind (see [`super::planner`]).
+struct EmberConverter;
+
+impl PhysicalProtoConverterExtension for EmberConverter {
+    fn proto_to_execution_plan(
+        &self,
+        proto: &PhysicalPlanNode,
+        ctx: &PhysicalPlanDecodeContext<'_>,
+    ) -> Result<Arc<dyn ExecutionPlan>> {
+        DefaultPhysicalProtoConverter {}.proto_to_execution_plan(proto, ctx)
+    }
+
+    fn execution_plan_to_proto(
+        &self,
+        plan: &Arc<dyn ExecutionPlan>,
+        codec: &dyn PhysicalExtensionCodec,
+    ) -> Result<PhysicalPlanNode> {
+        PhysicalPlanNode::try_from_physical_plan_with_converter(plan.clone(), codec, self)
+    }
+
+    fn proto_to_physical_expr(
+        &self,
+        proto: &PhysicalExprNode,
+        input_schema: &Schema,
+        ctx: &PhysicalPlanDecodeContext<'_>,
+    ) -> Result<Arc<dyn PhysicalExpr>> {
+        DefaultPhysicalProtoConverter {}.proto_to_physical_expr(proto, input_schema, ctx)
+    }
+
+    fn physical_expr_to_proto(
+        &self,
+        expr: &Arc<dyn PhysicalExpr>,
+        codec: &dyn PhysicalExtensionCodec,
+    ) -> Result<PhysicalExprNode> {
+        if let Some(subquery) = expr.downcast_ref::<ScalarSubqueryExpr>() {
+            let empty = RecordBatch::new_empty(Arc::new(Schema::empty()));
+            let ColumnarValue::Scalar(value) = subquery.evaluate(&empty)? else {
+                return Err(DataFusionError::Internal(
+                    "a scalar subquery gave rows".into(),
+                ));
+            };
+            let literal: Arc<dyn PhysicalExpr> = Arc::new(Literal::new(value));
+            return serialize_physical_expr_with_converter(&literal, codec, self);
+        }
+        serialize_physical_expr_with_converter(expr, codec, self)
+    }
+}
+
+/// A schema as an Arrow IPC stream without batches.
+fn schema_bytes(schema: &SchemaRef) -> Result<Vec<u8>> {
+    let mut bytes = Vec::new();
+    StreamWriter::try_new(&mut bytes, schema)?.finish()?;
+    Ok(bytes)
+}

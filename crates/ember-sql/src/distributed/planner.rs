@@ -1,0 +1,209 @@
+//! Cutting a DataFusion physical plan into stages.
+//!
+//! The plan is walked from the leaves up. Each node that moves rows between partitions ends a
+//! stage: a `RepartitionExec` (hash or round-robin) becomes an exchange whose map side is the
+//! stage below it; a `CoalescePartitionsExec` or `SortPreservingMergeExec` keeps its place in
+//! the next stage, reading every partition of an exchange that carries its input unchanged
+//! (partition `p` to partition `p`). In the plan above, the cut is replaced by a
+//! [`ShuffleReaderExec`]. What is left at the top is the result stage, whose rows return to the
+//! driver.
+//!
+//! A join whose build side is collected into one partition (DataFusion's `CollectLeft`) thus
+//! reads the whole small side in every task of its stage: the broadcast join.
+
+use super::codec::encode_plan;
+use super::exchange::{exchange_spec, ExchangeRecord, ShuffleReaderExec};
+use super::stage::{SqlStageRdd, StageOutput};
+use datafusion::common::{JoinType, ScalarValue};
+use datafusion::error::{DataFusionError, Result};
+use datafusion::physical_plan::coalesce_partitions::CoalescePartitionsExec;
+use datafusion::physical_plan::execution_plan::replace_children_if_necessary;
+use datafusion::physical_plan::joins::{HashJoinExec, PartitionMode};
+use datafusion::physical_plan::memory::LazyMemoryExec;
+use datafusion::physical_plan::repartition::RepartitionExec;
+use datafusion::physical_plan::scalar_subquery::ScalarSubqueryExec;
+use datafusion::physical_plan::sorts::sort_preserving_merge::SortPreservingMergeExec;
+use datafusion::physical_plan::Partitioning;
+use datafusion::physical_plan::{ExecutionPlan, ExecutionPlanProperties};
+use ember_core::rdd::RddRef;
+use ember_core::shuffle::{ShuffleDependency, ShuffleDependencyBase};
+use ember_core::Context;
+use std::collections::HashMap;
+use std::sync::Arc;
+
+/// Plans the stages of one query.
+pub(crate) struct StagePlanner<'a> {
+    ctx: &'a Context,
+    exchanges: HashMap<usize, Arc<dyn ShuffleDependencyBase>>,
+}
+
+impl<'a> StagePlanner<'a> {
+    /// The result stage of `plan`, its parent stages planned behind it.
+    ///
+    /// # Errors
+    /// `NotImplemented` when part of the plan cannot run on executors (a table in the driver's
+    /// memory, an order-preserving repartition): the query then runs on the driver.
+    pub(crate) fn plan(ctx: &'a Context, plan: Arc<dyn ExecutionPlan>) -> Result<SqlStageRdd> {
+        let mut planner = StagePlanner {
+            ctx,
+            exchanges: HashMap::new(),
+        };
+        let root = planner.cut(plan)?;
+        planner.stage(root, StageOutput::Result)
+    }
+
+    fn cut(&mut self, plan: Arc<dyn ExecutionPlan>) -> Result<Arc<dyn ExecutionPlan>> {
+        if let Some(subqueries) = plan.downcast_ref::<ScalarSubqueryExec>() {
+            // Computed first, as jobs of their own; their values then travel inside the
+            // fragments that use them (see `codec`).
+            for link in subqueries.subqueries() {
+                let value = self.scalar(link.plan.clone())?;
+                subqueries.results().set(link.index, value)?;
+            }
+            return self.cut(subqueries.input().clone());
+        }
+        let children = plan.children().into_iter().cloned();
+        let children = children.map(|c| self.cut(c)).collect::<Result<Vec<_>>>()?;
+        let plan = replace_children_if_necessary(plan, children)?;
+        let plan = self.partition_join(plan)?;
+        if let Some(exchange) = plan.downcast_ref::<RepartitionExec>() {
+            if exchange.preserve_order() {
+                return Err(DataFusionError::NotImplemented(
+                    "an order-preserving repartition".into(),
+                ));
+            }
+            return self.exchange(plan, StageOutput::Repartitioned);
+        }
+        if plan.is::<CoalescePartitionsExec>() || plan.is::<SortPreservingMergeExec>() {
+            let input = plan.children()[0].clone();
+            if input.is::<ShuffleReaderExec>() || input.output_partitioning().partition_count() <= 1
+            {
+                return Ok(plan);
+            }
+            let reader = self.exchange(input, StageOutput::Kept)?;
+            return replace_children_if_necessary(plan, vec![reader]);
+        }
+        Ok(plan)
+    }
+
+    /// The value of an uncorrelated scalar subquery: NULL without rows, an error with more
+    /// than one (as DataFusion has it).
+    fn scalar(&self, plan: Arc<dyn ExecutionPlan>) -> Result<ScalarValue> {
+        let data_type = plan.schema().field(0).data_type().clone();
+        let batches = super::run_stages(self.ctx, plan)?;
+        let mut rows = batches.iter().filter(|b| b.num_rows() > 0);
+        match (rows.next(), rows.next()) {
+            (None, _) => ScalarValue::try_from(&data_type),
+            (Some(batch), None) if batch.num_rows() == 1 => {
+                ScalarValue::try_from_array(batch.column(0), 0)
+            }
+            _ => Err(DataFusionError::Execution(
+                "Scalar subquery returned more than one row".into(),
+            )),
+        }
+    }
+
+    /// A hash join that collects its build side whole and must see every probe partition to
+    /// know which build rows never matched (left, full, semi, anti and mark joins on the left)
+    /// becomes a partitioned join: in a stage each task sees one probe partition only.
+    fn partition_join(&mut self, plan: Arc<dyn ExecutionPlan>) -> Result<Arc<dyn ExecutionPlan>> {
+        let Some(join) = plan.downcast_ref::<HashJoinExec>() else {
+            return Ok(plan);
+        };
+        let partitions = join.right().output_partitioning().partition_count();
+        let unmatched_build_rows = matches!(
+            join.join_type(),
+            JoinType::Left
+                | JoinType::Full
+                | JoinType::LeftSemi
+                | JoinType::LeftAnti
+                | JoinType::LeftMark
+        );
+        if *join.partition_mode() != PartitionMode::CollectLeft
+            || !unmatched_build_rows
+            || partitions <= 1
+        {
+            return Ok(plan);
+        }
+        // The build side was gathered into one partition for the join; spread it again.
+        let mut left = join.left().clone();
+        if left.is::<CoalescePartitionsExec>() {
+            left = left.children()[0].clone();
+        }
+        let (left_keys, right_keys): (Vec<_>, Vec<_>) = join.on().iter().cloned().unzip();
+        let left = RepartitionExec::try_new(left, Partitioning::Hash(left_keys, partitions))?;
+        let right = RepartitionExec::try_new(
+            join.right().clone(),
+            Partitioning::Hash(right_keys, partitions),
+        )?;
+        let left = self.exchange(Arc::new(left), StageOutput::Repartitioned)?;
+        let right = self.exchange(Arc::new(right), StageOutput::Repartitioned)?;
+        join.builder()
+            .with_partition_mode(PartitionMode::Partitioned)
+            .with_new_children(vec![left, right])?
+            .reset_state()
+            .build_exec()
+    }
+
+    /// Makes `fragment` the map side of a new exchange; returns the reader that replaces it.
+    fn exchange(
+        &mut self,
+        fragment: Arc<dyn ExecutionPlan>,
+        output: StageOutput,
+    ) -> Result<Arc<dyn ExecutionPlan>> {
+        // Reduce partition p of the exchange is partition p of what it replaces.
+        let properties = fragment.properties().clone();
+        let partitions = properties.partitioning.partition_count();
+        let stage = self.stage(fragment, output)?;
+        let shuffle_id = self.ctx.new_shuffle_id();
+        let dependency = ShuffleDependency {
+            rdd: RddRef::<ExchangeRecord>(Arc::new(stage)),
+            spec: exchange_spec(shuffle_id, partitions),
+        };
+        self.exchanges.insert(shuffle_id, Arc::new(dependency));
+        Ok(Arc::new(ShuffleReaderExec::new(shuffle_id, properties)))
+    }
+
+    /// The stage that runs `fragment`.
+    fn stage(&self, fragment: Arc<dyn ExecutionPlan>, output: StageOutput) -> Result<SqlStageRdd> {
+        let computed = match output {
+            // The exchange itself routes; its input is what the tasks compute.
+            StageOutput::Repartitioned => fragment.children()[0].clone(),
+            StageOutput::Kept | StageOutput::Result => fragment.clone(),
+        };
+        let tasks = computed.output_partitioning().partition_count();
+        refuse_unsendable(&fragment)?;
+        let mut parents = Vec::new();
+        self.parents_of(&fragment, &mut parents);
+        let bytes = encode_plan(fragment).map_err(|e| {
+            DataFusionError::NotImplemented(format!("a plan that cannot be sent: {e}"))
+        })?;
+        let core = self.ctx.new_rdd_core("sql_stage");
+        Ok(SqlStageRdd::new(core, bytes, tasks, output, parents))
+    }
+
+    /// The exchanges `plan` reads.
+    fn parents_of(
+        &self,
+        plan: &Arc<dyn ExecutionPlan>,
+        found: &mut Vec<Arc<dyn ShuffleDependencyBase>>,
+    ) {
+        if let Some(reader) = plan.downcast_ref::<ShuffleReaderExec>() {
+            found.extend(self.exchanges.get(&reader.shuffle_id()).cloned());
+        }
+        for child in plan.children() {
+            self.parents_of(child, found);
+        }
+    }
+}
+
+/// Refuses nodes that DataFusion's serialization would change: a generated table
+/// (`generate_series`) read without columns, only to count rows, loses its projection.
+fn refuse_unsendable(plan: &Arc<dyn ExecutionPlan>) -> Result<()> {
+    if plan.is::<LazyMemoryExec>() && plan.schema().fields().is_empty() {
+        return Err(DataFusionError::NotImplemented(
+            "a generated table read without columns".into(),
+        ));
+    }
+    plan.children().into_iter().try_for_each(refuse_unsendable)
+}

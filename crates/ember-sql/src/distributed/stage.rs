@@ -1,0 +1,231 @@
+//! A stage of a distributed plan as an RDD: its partitions are the partitions of one plan
+//! fragment, computed by running the fragment on the executor and routing its rows.
+//!
+//! Being an RDD is what puts SQL on ember's engine: the DAG scheduler finds the stage's parent
+//! exchanges among its [`dependencies`](RddBase::dependencies), runs their map stages first,
+//! reruns them on fetch failures, and the task scheduler places the tasks, exactly as for
+//! `reduce_by_key`.
+
+use super::codec::decode_plan;
+use super::exchange::{encode_batch, ExchangeRecord};
+use crate::session::datafusion_context;
+use datafusion::arrow::record_batch::RecordBatch;
+use datafusion::error::{DataFusionError, Result as DfResult};
+use datafusion::physical_plan::metrics::Time;
+use datafusion::physical_plan::repartition::{BatchPartitioner, RepartitionExec};
+use datafusion::physical_plan::{
+    ExecutionPlan, ExecutionPlanProperties, SendableRecordBatchStream,
+};
+use datafusion::prelude::SessionConfig;
+use ember_core::rdd::{BoxIter, Dependency, RddBase, RddCompute, RddCore};
+use ember_core::shuffle::ShuffleDependencyBase;
+use ember_core::task_context::abort;
+use ember_core::{Error, Result, TaskContext};
+use futures::StreamExt;
+use serde::{Deserialize, Serialize};
+use serde_bytes::ByteBuf;
+use std::collections::VecDeque;
+use std::sync::{Arc, OnceLock};
+
+/// The ember task a fragment runs in, for the plan nodes that need it (shuffle reads).
+pub(crate) struct StageTask(pub Arc<TaskContext>);
+
+/// Where a stage's rows go.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) enum StageOutput {
+    /// The fragment's root is a `RepartitionExec`; its partitioning routes rows.
+    Repartitioned,
+    /// Partition `p` feeds reduce partition `p` (under a merge or a coalesce, which stays in
+    /// the next stage).
+    Kept,
+    /// The rows go back to the driver.
+    Result,
+}
+
+/// The partitions of a plan fragment.
+#[derive(Serialize, Deserialize)]
+pub(crate) struct SqlStageRdd {
+    core: RddCore,
+    plan: ByteBuf,
+    partitions: usize,
+    output: StageOutput,
+    // The driver plans the parents' stages; tasks read them through the plan's shuffle readers.
+    #[serde(skip)]
+    parents: Vec<Arc<dyn ShuffleDependencyBase>>,
+}
+
+impl SqlStageRdd {
+    pub(crate) fn new(
+        core: RddCore,
+        plan: Vec<u8>,
+        partitions: usize,
+        output: StageOutput,
+        parents: Vec<Arc<dyn ShuffleDependencyBase>>,
+    ) -> Self {
+        SqlStageRdd {
+            core,
+            plan: ByteBuf::from(plan),
+            partitions,
+            output,
+            parents,
+        }
+    }
+}
+
+impl RddBase for SqlStageRdd {
+    fn core(&self) -> &RddCore {
+        &self.core
+    }
+    fn num_partitions(&self) -> usize {
+        self.partitions
+    }
+    fn dependencies(&self) -> Vec<Dependency> {
+        self.parents
+            .iter()
+            .cloned()
+            .map(Dependency::Shuffle)
+            .collect()
+    }
+}
+
+impl RddCompute<ExchangeRecord> for SqlStageRdd {
+    fn compute(&self, partition: usize, tc: &Arc<TaskContext>) -> Result<BoxIter<ExchangeRecord>> {
+        let mut config = SessionConfig::new().with_extension(Arc::new(StageTask(tc.clone())));
+        // A task runs one partition of its copy of the plan: it must read that partition's
+        // files only, not take over its siblings' (who run elsewhere, reading their own).
+        config
+            .options_mut()
+            .execution
+            .enable_file_stream_work_stealing = false;
+        let session = datafusion_context(tc.env(), config);
+        let task = session.task_ctx();
+        let plan = decode_plan(&self.plan, &task).map_err(task_error)?;
+        let (plan, route) = self.route(plan, partition).map_err(task_error)?;
+        let runtime = task_runtime();
+        // Operators that spawn (merges, spills) need the runtime entered while they start.
+        let stream = {
+            let _entered = runtime.enter();
+            plan.execute(partition, task).map_err(task_error)?
+        };
+        Ok(Box::new(StageRows {
+            stream,
+            route,
+            pending: VecDeque::new(),
+        }))
+    }
+}
+
+impl SqlStageRdd {
+    /// The plan to run for `partition` and where its rows go.
+    fn route(
+        &self,
+        plan: Arc<dyn ExecutionPlan>,
+        partition: usize,
+    ) -> DfResult<(Arc<dyn ExecutionPlan>, Route)> {
+        Ok(match self.output {
+            StageOutput::Repartitioned => {
+                let exchange = plan.downcast_ref::<RepartitionExec>().ok_or_else(|| {
+                    DataFusionError::Internal("a repartitioning stage without its exchange".into())
+                })?;
+                let input = exchange.input().clone();
+                let partitioner = BatchPartitioner::try_new(
+                    exchange.partitioning().clone(),
+                    Time::new(),
+                    partition,
+                    input.output_partitioning().partition_count(),
+                )?;
+                (input, Route::Partitioner(Box::new(partitioner)))
+            }
+            StageOutput::Kept => (plan, Route::To(partition as u32)),
+            StageOutput::Result => (plan, Route::To(0)),
+        })
+    }
+}
+
+enum Route {
+    Partitioner(Box<BatchPartitioner>),
+    To(u32),
+}
+
+/// A fragment's output as shuffle records, pulled batch by batch.
+struct StageRows {
+    stream: SendableRecordBatchStream,
+    route: Route,
+    pending: VecDeque<ExchangeRecord>,
+}
+
+impl StageRows {
+    fn push(&mut self, batch: RecordBatch) -> DfResult<()> {
+        match &mut self.route {
+            Route::Partitioner(partitioner) => {
+                for piece in partitioner.partition_iter(batch)? {
+                    let (to, piece) = piece?;
+                    if piece.num_rows() > 0 {
+                        self.pending.push_back((to as u32, encode_batch(&piece)?));
+                    }
+                }
+            }
+            Route::To(to) => {
+                if batch.num_rows() > 0 {
+                    self.pending.push_back((*to, encode_batch(&batch)?));
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+impl Iterator for StageRows {
+    type Item = ExchangeRecord;
+
+    fn next(&mut self) -> Option<ExchangeRecord> {
+        loop {
+            if let Some(record) = self.pending.pop_front() {
+                return Some(record);
+            }
+            let batch = match task_runtime().block_on(self.stream.next())? {
+                Ok(batch) => batch,
+                Err(e) => abort(task_error(e)),
+            };
+            if let Err(e) = self.push(batch) {
+                abort(task_error(e));
+            }
+        }
+    }
+}
+
+/// The threads DataFusion's operators run on inside this process's tasks.
+fn task_runtime() -> &'static tokio::runtime::Runtime {
+    static RUNTIME: OnceLock<tokio::runtime::Runtime> = OnceLock::new();
+    RUNTIME.get_or_init(|| {
+        tokio::runtime::Builder::new_multi_thread()
+            .thread_name("ember-sql-task")
+            .enable_all()
+            .build()
+            // Without threads no stage can run here; there is nothing to fall back on.
+            .expect("cannot start the threads of SQL tasks")
+    })
+}
+
+/// A task's failure as ember reports it: a fetch failure stays one (the scheduler reruns the
+/// map stage); anything else fails the attempt with DataFusion's message.
+pub(crate) fn task_error(e: DataFusionError) -> Error {
+    let root = e.find_root();
+    if let DataFusionError::External(inner) = root {
+        if let Some(Error::FetchFailed {
+            shuffle_id,
+            map_index,
+            reduce_id,
+            message,
+        }) = inner.downcast_ref::<Error>()
+        {
+            return Error::FetchFailed {
+                shuffle_id: *shuffle_id,
+                map_index: *map_index,
+                reduce_id: *reduce_id,
+                message: message.clone(),
+            };
+        }
+    }
+    Error::UserCode(root.to_string())
+}

@@ -1,0 +1,174 @@
+//! Queries cut into stages and run by executor processes (`local-cluster`): the rows equal a
+//! plain Rust computation, user functions run inside the executors, writes are committed from
+//! tasks, and failures come back as clear errors.
+
+use ember_core::{Context, EmberConf, Fn};
+use ember_sql::{col, SaveMode, SqlContextExt};
+use std::collections::BTreeMap;
+use std::path::Path;
+
+fn cluster() -> Context {
+    Context::new(
+        EmberConf::empty()
+            .set_master("local-cluster[2,1,512]")
+            .set("ember.ui.showConsoleProgress", "false"),
+    )
+    .unwrap()
+}
+
+/// Rows `(x, x % 7)` for `x` in `1..=n`, written as Parquet in three appended parts so that
+/// scans have several files.
+fn write_numbers(ctx: &Context, path: &str, n: i64) {
+    for part in 0..3 {
+        let (from, to) = (1 + part * n / 3, (part + 1) * n / 3);
+        let query = format!("SELECT x, x % 7 AS k FROM generate_series({from}, {to}) AS t(x)");
+        let df = ctx.sql(&query).unwrap();
+        df.write().mode(SaveMode::Append).parquet(path).unwrap();
+    }
+}
+
+/// `k`, the number of rows and the sum of `x`, by `k`, as tab-separated lines.
+fn expected_groups(n: i64) -> String {
+    let mut groups = BTreeMap::<i64, (i64, i64)>::new();
+    for x in 1..=n {
+        let g = groups.entry(x % 7).or_default();
+        g.0 += 1;
+        g.1 += x;
+    }
+    groups
+        .iter()
+        .map(|(k, (c, s))| format!("{k}\t{c}\t{s}\n"))
+        .collect()
+}
+
+fn path_of(dir: &Path, name: &str) -> String {
+    dir.join(name).to_str().unwrap().to_string()
+}
+
+#[test]
+fn an_aggregation_runs_as_stages_on_executors() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = path_of(dir.path(), "numbers");
+    let ctx = cluster();
+    write_numbers(&ctx, &path, 300_000);
+    ctx.read()
+        .parquet(&path)
+        .unwrap()
+        .create_or_replace_temp_view("numbers")
+        .unwrap();
+    let before = ctx.job_summaries().len();
+    let rows = ctx
+        .sql("SELECT k, count(*), sum(x) FROM numbers GROUP BY k ORDER BY k")
+        .unwrap()
+        .tab_rows(false)
+        .unwrap();
+    assert_eq!(rows, expected_groups(300_000));
+    let jobs = &ctx.job_summaries()[before..];
+    assert_eq!(jobs.len(), 1, "{jobs:?}");
+    // Scan and partial aggregation, final aggregation and sort, merge.
+    assert_eq!(jobs[0].stages, 3, "{}", jobs[0]);
+    assert!(jobs[0].metrics.shuffle_bytes_written > 0, "{}", jobs[0]);
+}
+
+#[test]
+fn user_functions_run_inside_the_executors() {
+    let ctx = cluster();
+    ctx.register_udf("square", Fn!(|x: i64| x * x));
+    ctx.register_udf2("where_run", Fn!(|_: i64, _: i64| std::process::id() as i64));
+    let sum = ctx
+        .sql("SELECT sum(square(x)) FROM generate_series(1, 1000) AS t(x)")
+        .unwrap()
+        .tab_rows(false)
+        .unwrap();
+    let squares: i64 = (1..=1000i64).map(|x| x * x).sum();
+    assert_eq!(sum, format!("{squares}\n"));
+    let processes = ctx
+        .sql("SELECT DISTINCT where_run(x, 0) FROM generate_series(1, 1000) AS t(x)")
+        .unwrap()
+        .tab_rows(false)
+        .unwrap();
+    let processes: Vec<&str> = processes.lines().collect();
+    assert!(!processes.is_empty());
+    let here = std::process::id().to_string();
+    assert!(
+        processes.iter().all(|p| *p != here),
+        "ran in the driver ({here}): {processes:?}"
+    );
+}
+
+#[test]
+fn partitioned_writes_are_committed_from_tasks() {
+    let dir = tempfile::tempdir().unwrap();
+    let (numbers, out) = (path_of(dir.path(), "numbers"), path_of(dir.path(), "out"));
+    let ctx = cluster();
+    write_numbers(&ctx, &numbers, 30_000);
+    ctx.read()
+        .parquet(&numbers)
+        .unwrap()
+        .write()
+        .partition_by(&["k"])
+        .parquet(&out)
+        .unwrap();
+    assert!(Path::new(&out).join("_SUCCESS").exists());
+    assert!(Path::new(&out).join("k=3").is_dir());
+    assert!(!Path::new(&out).join("_temporary").exists());
+    let back = ctx
+        .read()
+        .parquet(&out)
+        .unwrap()
+        .group_by(vec![col("k")])
+        .agg(vec![ember_sql::count(col("x")), ember_sql::sum(col("x"))])
+        .unwrap()
+        .order_by(vec![col("k").sort(true, true)])
+        .unwrap()
+        .tab_rows(false)
+        .unwrap();
+    assert_eq!(back, expected_groups(30_000));
+}
+
+#[test]
+fn a_failing_task_fails_the_query_with_the_reason_and_the_session_goes_on() {
+    let ctx = cluster();
+    let err = ctx
+        .sql("SELECT CAST(concat('x', CAST(x AS VARCHAR)) AS INT) FROM generate_series(1, 10) AS t(x)")
+        .unwrap()
+        .collect()
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("Cannot cast string 'x1'"), "{err}");
+    let ok = ctx
+        .sql("SELECT count(*) FROM generate_series(1, 10)")
+        .unwrap();
+    assert_eq!(ok.tab_rows(false).unwrap(), "10\n");
+}
+
+#[test]
+fn scalar_subqueries_and_anti_joins_agree_with_rust() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = path_of(dir.path(), "numbers");
+    let ctx = cluster();
+    write_numbers(&ctx, &path, 3_000);
+    ctx.read()
+        .parquet(&path)
+        .unwrap()
+        .create_or_replace_temp_view("numbers")
+        .unwrap();
+    let above_average = ctx
+        .sql("SELECT count(*) FROM numbers WHERE x > (SELECT avg(x) FROM numbers)")
+        .unwrap()
+        .tab_rows(false)
+        .unwrap();
+    assert_eq!(above_average, "1500\n");
+    let unmatched = ctx
+        .sql(
+            "SELECT count(*) FROM numbers a \
+             WHERE NOT EXISTS (SELECT 1 FROM numbers b WHERE b.x = a.x * 2)",
+        )
+        .unwrap()
+        .tab_rows(false)
+        .unwrap();
+    assert_eq!(
+        unmatched,
+        format!("{}\n", (1..=3000).filter(|x| x * 2 > 3000).count())
+    );
+}
