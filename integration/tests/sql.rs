@@ -2,7 +2,7 @@
 //! (moto) through ember's object stores, with the commit protocol's `_SUCCESS` and save modes,
 //! checked against plain Rust sums.
 
-use ember_integration::{context, create_bucket, hadoop_conf, names_under, put, unique};
+use ember_integration::{context, create_bucket, ember_bin, hadoop_conf, names_under, put, unique};
 use ember_sql::{col, sum, SaveMode, SqlContextExt};
 
 /// `n,n mod 7` lines with a header: the DataFrame's rows.
@@ -66,4 +66,44 @@ fn dataframes_read_and_write_s3() {
     let csv = format!("{base}/numbers.csv");
     put(&csv, numbers_csv(1000));
     round_trip(&csv, &format!("{base}/parquet"));
+}
+
+/// `ember sql --master yarn`: a yarn-client session. The shell is the driver; its executors
+/// are YARN containers that read the CSV from HDFS; the rows equal a plain Rust computation
+/// and the application ends FINISHED/SUCCEEDED.
+#[test]
+fn ember_sql_on_yarn_runs_its_queries_in_containers() {
+    let base = format!(
+        "{}/ember-it/{}",
+        hadoop_conf().default_fs().trim_end_matches('/'),
+        unique("sql-yarn")
+    );
+    let csv = format!("{base}/numbers.csv");
+    put(&csv, numbers_csv(1000));
+    let statements = format!(
+        "CREATE TEMPORARY VIEW numbers USING csv OPTIONS (path '{csv}', header 'true', \
+         inferSchema 'true'); \
+         SELECT bucket, count(*), sum(n) FROM numbers GROUP BY bucket ORDER BY bucket"
+    );
+    let output = std::process::Command::new(ember_bin())
+        .args(["sql", "--master", "yarn", "--num-executors", "2"])
+        .args(["--executor-memory", "512m", "-e", &statements])
+        .env_remove("EMBER_LOG")
+        .output()
+        .expect("ember sql runs");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "{stderr}");
+    let want: String = (0..7)
+        .map(|b| {
+            let ns: Vec<i64> = (0..1000).filter(|n| n % 7 == b).collect();
+            format!("{b}\t{}\t{}\n", ns.len(), ns.iter().sum::<i64>())
+        })
+        .collect();
+    assert_eq!(String::from_utf8_lossy(&output.stdout), want);
+    assert!(stderr.contains("Submitted application"), "{stderr}");
+    for executor in ["registered executor 1", "registered executor 2"] {
+        assert!(stderr.contains(executor), "{executor}: {stderr}");
+    }
+    assert!(stderr.contains("(state: FINISHED)"), "{stderr}");
+    assert!(stderr.contains("final status: SUCCEEDED"), "{stderr}");
 }

@@ -46,9 +46,22 @@ pub enum Command {
 /// `ember sql` as typed.
 #[derive(Args, Debug)]
 pub struct RawSqlArgs {
-    /// Where queries run: local, local[N], local[*] (default: ember.master, else local[*]).
+    /// Where queries run: local, local[N], local[*], local-cluster[E,C,M], or yarn for a session
+    /// whose executors are YARN containers (default: ember.master, else local[*]).
     #[arg(long)]
     pub master: Option<String>,
+    /// On YARN, executors to start (ember.executor.instances).
+    #[arg(long, value_name = "N")]
+    pub num_executors: Option<String>,
+    /// Task slots per executor (ember.executor.cores).
+    #[arg(long, value_name = "N")]
+    pub executor_cores: Option<String>,
+    /// Memory per executor, such as 2g (ember.executor.memory).
+    #[arg(long, value_name = "MEM")]
+    pub executor_memory: Option<String>,
+    /// The YARN queue (ember.yarn.queue).
+    #[arg(long)]
+    pub queue: Option<String>,
     /// A configuration setting, key=value; may be repeated.
     #[arg(long = "conf", value_name = "KEY=VALUE")]
     pub conf: Vec<String>,
@@ -68,17 +81,15 @@ impl RawSqlArgs {
     pub fn validate(self) -> Result<crate::sql::SqlArgs, CliError> {
         let submit = SubmitArgs::validate(RawSubmitArgs {
             master: self.master,
+            num_executors: self.num_executors,
+            executor_cores: self.executor_cores,
+            executor_memory: self.executor_memory,
+            queue: self.queue,
             conf: self.conf,
             name: Some("ember-sql".into()),
             app: "sql".into(),
             ..RawSubmitArgs::default()
         })?;
-        if matches!(submit.master.as_deref(), Some(m) if m.starts_with("yarn") || m.starts_with("local-cluster"))
-        {
-            return Err(CliError::Usage(
-                "ember sql runs its queries in this process for now: use --master local[N]".into(),
-            ));
-        }
         Ok(crate::sql::SqlArgs {
             submit,
             execute: self.execute,

@@ -90,15 +90,80 @@ fn a_session_goes_on_after_a_failing_statement() {
 }
 
 #[test]
-fn yarn_is_refused_for_now_with_what_to_use() {
+fn queries_run_on_executor_processes_with_local_cluster() {
     let out = Command::new(env!("CARGO_BIN_EXE_ember"))
-        .args(["sql", "--master", "yarn", "-e", "SELECT 1"])
+        .args(["sql", "--master", "local-cluster[2,1,512]"])
+        .args(["-e", "SELECT k, sum(x) FROM (SELECT x, x % 2 AS k FROM generate_series(1, 1000) AS t(x)) GROUP BY k ORDER BY k"])
+        .env("EMBER_LOG", "warn")
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert_eq!(text(&out.stdout), "0\t250500\n1\t250000\n");
+}
+
+#[test]
+fn the_shell_on_yarn_is_a_client_session_only() {
+    let out = Command::new(env!("CARGO_BIN_EXE_ember"))
+        .args([
+            "sql",
+            "--master",
+            "yarn",
+            "--conf",
+            "ember.submit.deployMode=cluster",
+        ])
+        .args(["-e", "SELECT 1"])
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
     assert!(
-        text(&out.stderr).contains("local[N]"),
+        text(&out.stderr).contains("client"),
         "{}",
         text(&out.stderr)
+    );
+}
+
+/// A person at a terminal (a pseudo-terminal made by `script`): the shell draws tables, edits
+/// the line (a backspace), recalls the last statement with the up arrow, reports a failing
+/// statement and runs the next, keeps the history in the home directory, and ends at Ctrl-D
+/// with exit status 1 since a statement failed.
+#[test]
+fn the_shell_on_a_terminal_edits_recalls_and_goes_on_after_an_error() {
+    let home = tempfile::tempdir().unwrap();
+    let command = format!("{} sql --master local[1]", env!("CARGO_BIN_EXE_ember"));
+    let mut child = Command::new("script")
+        .args(["-qec", &command, "/dev/null"])
+        .env("HOME", home.path())
+        .env("TERM", "xterm")
+        .env("EMBER_LOG", "warn")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("script(1) runs");
+    let mut keys = child.stdin.take().unwrap();
+    // Typed as a person would: each line once the shell waits for it.
+    for typed in [
+        "SELECT nope;\r",
+        "SELECT 9\x7f2\r",
+        "AS two;\r",
+        "\x1b[A\r",
+        "\x04",
+    ] {
+        std::thread::sleep(std::time::Duration::from_millis(1500));
+        keys.write_all(typed.as_bytes()).unwrap();
+        keys.flush().unwrap();
+    }
+    let out = child.wait_with_output().unwrap();
+    let screen = text(&out.stdout);
+    assert!(screen.contains("Error in query"), "{screen}");
+    assert!(screen.contains("nope"), "{screen}");
+    // The corrected statement, then the same one recalled from history.
+    assert_eq!(screen.matches("|two|").count(), 2, "{screen}");
+    assert!(screen.contains("|  2|"), "{screen}");
+    assert_eq!(out.status.code(), Some(1), "{screen}");
+    let history = std::fs::read_to_string(home.path().join(".ember_sql_history")).unwrap();
+    assert!(
+        history.contains("SELECT 2\nAS two;") || history.contains("SELECT 2"),
+        "{history}"
     );
 }

@@ -15,10 +15,11 @@
 //! DataFusion's protobuf form, and rows cross stages as Arrow IPC through ember's shuffle; the
 //! engine's DAG scheduler, locality, retries and fetch-failure recovery apply as to RDD jobs.
 //! Under `local[N]` a query runs whole on the driver's threads unless `ember.sql.distributed`
-//! is set ([`DISTRIBUTED`]). Partition directories (`column=value`) are discovered on read.
+//! is set ([`DISTRIBUTED`]). Scan tasks prefer the hosts holding their HDFS blocks. Partition
+//! directories (`column=value`) are discovered on read.
 //!
-//! What it does not own yet: ORC and text formats, conversions from RDDs of rows, a memory
-//! bound for DataFusion's operators, and preferred locations of scan tasks from HDFS blocks.
+//! What it does not own yet: ORC and text formats, conversions from RDDs of rows, and a memory
+//! bound for DataFusion's operators.
 //!
 //! ```
 //! use ember_core::Context;

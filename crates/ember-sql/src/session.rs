@@ -67,6 +67,11 @@ impl SqlSession {
         ctx.extension(SqlSession::new)
     }
 
+    /// The session's threads, to run futures on from the driver's planning code.
+    pub(crate) fn runtime(&self) -> &tokio::runtime::Handle {
+        self.runtime.handle()
+    }
+
     /// Runs `future` to its end on the session's threads.
     pub(crate) fn block_on<F: std::future::Future>(&self, future: F) -> F::Output {
         self.runtime.block_on(future)

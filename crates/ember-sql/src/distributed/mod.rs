@@ -13,6 +13,7 @@
 
 mod codec;
 mod exchange;
+mod locality;
 mod planner;
 mod stage;
 
@@ -36,7 +37,7 @@ pub(crate) fn collect_rows(
         return on_driver(session, plan);
     }
     let ctx = session.context()?;
-    match run_stages(&ctx, plan.clone()) {
+    match run_stages(&ctx, session, plan.clone()) {
         Err(DataFusionError::NotImplemented(reason)) => {
             tracing::debug!("the query runs on the driver: {reason}");
             on_driver(session, plan)
@@ -51,9 +52,10 @@ pub(crate) fn collect_rows(
 /// `NotImplemented` when part of the plan cannot leave the driver; else the query failed.
 fn run_stages(
     ctx: &ember_core::Context,
+    session: &SqlSession,
     plan: Arc<dyn ExecutionPlan>,
 ) -> datafusion::error::Result<Vec<RecordBatch>> {
-    let stage = planner::StagePlanner::plan(ctx, plan)?;
+    let stage = planner::StagePlanner::plan(ctx, session, plan)?;
     let records = Rdd::from_compute(ctx, stage)
         .collect()
         .map_err(exchange::ember_error)?;

@@ -13,7 +13,9 @@
 
 use super::codec::encode_plan;
 use super::exchange::{exchange_spec, ExchangeRecord, ShuffleReaderExec};
+use super::locality::scan_hosts;
 use super::stage::{SqlStageRdd, StageOutput};
+use crate::session::SqlSession;
 use datafusion::common::{JoinType, ScalarValue};
 use datafusion::error::{DataFusionError, Result};
 use datafusion::physical_plan::coalesce_partitions::CoalescePartitionsExec;
@@ -34,6 +36,7 @@ use std::sync::Arc;
 /// Plans the stages of one query.
 pub(crate) struct StagePlanner<'a> {
     ctx: &'a Context,
+    session: &'a SqlSession,
     exchanges: HashMap<usize, Arc<dyn ShuffleDependencyBase>>,
 }
 
@@ -43,9 +46,14 @@ impl<'a> StagePlanner<'a> {
     /// # Errors
     /// `NotImplemented` when part of the plan cannot run on executors (a table in the driver's
     /// memory, an order-preserving repartition): the query then runs on the driver.
-    pub(crate) fn plan(ctx: &'a Context, plan: Arc<dyn ExecutionPlan>) -> Result<SqlStageRdd> {
+    pub(crate) fn plan(
+        ctx: &'a Context,
+        session: &'a SqlSession,
+        plan: Arc<dyn ExecutionPlan>,
+    ) -> Result<SqlStageRdd> {
         let mut planner = StagePlanner {
             ctx,
+            session,
             exchanges: HashMap::new(),
         };
         let root = planner.cut(plan)?;
@@ -90,7 +98,7 @@ impl<'a> StagePlanner<'a> {
     /// than one (as DataFusion has it).
     fn scalar(&self, plan: Arc<dyn ExecutionPlan>) -> Result<ScalarValue> {
         let data_type = plan.schema().field(0).data_type().clone();
-        let batches = super::run_stages(self.ctx, plan)?;
+        let batches = super::run_stages(self.ctx, self.session, plan)?;
         let mut rows = batches.iter().filter(|b| b.num_rows() > 0);
         match (rows.next(), rows.next()) {
             (None, _) => ScalarValue::try_from(&data_type),
@@ -172,6 +180,8 @@ impl<'a> StagePlanner<'a> {
             StageOutput::Kept | StageOutput::Result => fragment.clone(),
         };
         let tasks = computed.output_partitioning().partition_count();
+        let session = self.session;
+        let locations = scan_hosts(session.env(), session.runtime(), &computed, tasks);
         refuse_unsendable(&fragment)?;
         let mut parents = Vec::new();
         self.parents_of(&fragment, &mut parents);
@@ -179,7 +189,9 @@ impl<'a> StagePlanner<'a> {
             DataFusionError::NotImplemented(format!("a plan that cannot be sent: {e}"))
         })?;
         let core = self.ctx.new_rdd_core("sql_stage");
-        Ok(SqlStageRdd::new(core, bytes, tasks, output, parents))
+        Ok(SqlStageRdd::new(
+            core, bytes, tasks, output, parents, locations,
+        ))
     }
 
     /// The exchanges `plan` reads.

@@ -52,6 +52,8 @@ pub(crate) struct SqlStageRdd {
     // The driver plans the parents' stages; tasks read them through the plan's shuffle readers.
     #[serde(skip)]
     parents: Vec<Arc<dyn ShuffleDependencyBase>>,
+    #[serde(skip)]
+    locations: Vec<Vec<String>>,
 }
 
 impl SqlStageRdd {
@@ -61,6 +63,7 @@ impl SqlStageRdd {
         partitions: usize,
         output: StageOutput,
         parents: Vec<Arc<dyn ShuffleDependencyBase>>,
+        locations: Vec<Vec<String>>,
     ) -> Self {
         SqlStageRdd {
             core,
@@ -68,6 +71,7 @@ impl SqlStageRdd {
             partitions,
             output,
             parents,
+            locations,
         }
     }
 }
@@ -85,6 +89,9 @@ impl RddBase for SqlStageRdd {
             .cloned()
             .map(Dependency::Shuffle)
             .collect()
+    }
+    fn preferred_locations(&self, partition: usize) -> Vec<String> {
+        self.locations.get(partition).cloned().unwrap_or_default()
     }
 }
 
