@@ -18,8 +18,11 @@
 //! is set ([`DISTRIBUTED`]). Scan tasks prefer the hosts holding their HDFS blocks. Partition
 //! directories (`column=value`) are discovered on read.
 //!
-//! What it does not own yet: ORC and text formats, conversions from RDDs of rows, and a memory
-//! bound for DataFusion's operators.
+//! RDDs of serde records become DataFrames and back ([`RddDataFrameExt::to_data_frame`],
+//! [`DataFrame::to_rdd`]) without passing through the driver.
+//!
+//! What it does not own yet: ORC and text formats, and a memory bound for DataFusion's
+//! operators.
 //!
 //! ```
 //! use ember_core::Context;
@@ -43,6 +46,7 @@
 //! ```
 #![deny(missing_docs)]
 
+mod conversions;
 mod dataframe;
 mod distributed;
 mod error;
@@ -54,6 +58,7 @@ mod stores;
 mod udf;
 mod writer;
 
+pub use conversions::RddDataFrameExt;
 pub use dataframe::{DataFrame, GroupedData};
 pub use error::{Error, Result};
 pub use reader::DataFrameReader;

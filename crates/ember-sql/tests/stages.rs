@@ -3,7 +3,7 @@
 //! tasks, and failures come back as clear errors.
 
 use ember_core::{Context, EmberConf, Fn};
-use ember_sql::{col, SaveMode, SqlContextExt};
+use ember_sql::{col, RddDataFrameExt, SaveMode, SqlContextExt};
 use std::collections::BTreeMap;
 use std::path::Path;
 
@@ -171,4 +171,76 @@ fn scalar_subqueries_and_anti_joins_agree_with_rust() {
         unmatched,
         format!("{}\n", (1..=3000).filter(|x| x * 2 > 3000).count())
     );
+}
+
+#[derive(serde::Serialize, serde::Deserialize, Clone, Debug, PartialEq)]
+struct WordCount {
+    word: String,
+    count: i64,
+}
+
+#[derive(serde::Serialize, serde::Deserialize, Clone, Debug, PartialEq, PartialOrd)]
+struct LengthTotal {
+    length: i64,
+    words: i64,
+    total: i64,
+}
+
+/// An RDD with a shuffle in its lineage becomes a DataFrame, SQL aggregates it, and the result
+/// comes back as an RDD of records, on executors and on local[2] alike; all equal to Rust.
+#[test]
+fn rdds_and_data_frames_convert_both_ways() {
+    let words: Vec<String> = (0..5000).map(|i| format!("w{}", i % 113)).collect();
+    let mut want = BTreeMap::<i64, (i64, i64)>::new();
+    let mut counts = BTreeMap::<String, i64>::new();
+    for w in &words {
+        *counts.entry(w.clone()).or_default() += 1;
+    }
+    for (w, c) in &counts {
+        let e = want.entry(w.len() as i64).or_default();
+        e.0 += 1;
+        e.1 += c;
+    }
+    let want: Vec<LengthTotal> = want
+        .into_iter()
+        .map(|(length, (words, total))| LengthTotal {
+            length,
+            words,
+            total,
+        })
+        .collect();
+    for ctx in [cluster(), Context::with_master("local[2]").unwrap()] {
+        let counted = ctx
+            .parallelize(words.clone(), 4)
+            .map(Fn!(|w: String| (w, 1i64)))
+            .reduce_by_key(Fn!(|a: i64, b: i64| a + b))
+            .map(Fn!(|(word, count): (String, i64)| WordCount {
+                word,
+                count
+            }));
+        counted
+            .to_data_frame()
+            .unwrap()
+            .create_or_replace_temp_view("counts")
+            .unwrap();
+        let totals = ctx
+            .sql(
+                "SELECT CAST(length(word) AS BIGINT) AS length, count(*) AS words, \
+                 sum(count) AS total FROM counts GROUP BY length(word) ORDER BY length",
+            )
+            .unwrap();
+        let mut got = totals.to_rdd::<LengthTotal>().unwrap().collect().unwrap();
+        got.sort_by(|a, b| a.partial_cmp(b).unwrap());
+        assert_eq!(got, want, "{:?}", ctx.master());
+    }
+}
+
+#[test]
+fn a_record_type_without_columns_is_refused_with_the_reason() {
+    let ctx = Context::with_master("local[1]").unwrap();
+    let err = ctx
+        .parallelize(vec![1i64, 2], 1)
+        .to_data_frame()
+        .unwrap_err();
+    assert!(err.to_string().contains("use a struct"), "{err}");
 }

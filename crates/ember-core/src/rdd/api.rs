@@ -79,6 +79,11 @@ impl<T: Data> Rdd<T> {
         &self.rdd
     }
 
+    /// The RDD as other RDDs hold it as a parent, for RDDs made outside this crate.
+    pub fn lineage(&self) -> &RddRef<T> {
+        &self.rdd
+    }
+
     /// The Context that made it.
     pub fn context(&self) -> &Context {
         &self.ctx

@@ -2,6 +2,7 @@
 //! pieces added by [`EmberCodec`]: shuffle readers, and user functions with their closures.
 
 use super::exchange::ShuffleReaderExec;
+use super::rdd_scan::{RddBatches, RddScanExec};
 use crate::udf::EmberUdf;
 use datafusion::arrow::datatypes::Schema;
 use datafusion::arrow::datatypes::SchemaRef;
@@ -27,6 +28,7 @@ use datafusion_proto::physical_plan::{
     PhysicalPlanNodeExt, PhysicalProtoConverterExtension,
 };
 use datafusion_proto::protobuf::{PhysicalExprNode, PhysicalPlanNode};
+use ember_core::ship::Shipped;
 use serde::{Deserialize, Serialize};
 use serde_bytes::ByteBuf;
 use std::sync::Arc;
@@ -50,11 +52,20 @@ pub(crate) fn decode_plan(bytes: &[u8], task: &TaskContext) -> Result<Arc<dyn Ex
 #[derive(Debug)]
 pub(crate) struct EmberCodec;
 
+/// ember's plan nodes on the wire.
 #[derive(Serialize, Deserialize)]
-struct ReaderWire {
-    shuffle_id: usize,
-    partitions: usize,
-    schema: ByteBuf,
+enum NodeWire {
+    ShuffleReader {
+        shuffle_id: usize,
+        partitions: usize,
+        schema: ByteBuf,
+    },
+    RddScan {
+        source: Shipped,
+        schema: ByteBuf,
+        partitions: usize,
+        projection: Option<Vec<usize>>,
+    },
 }
 
 impl PhysicalExtensionCodec for EmberCodec {
@@ -65,20 +76,41 @@ impl PhysicalExtensionCodec for EmberCodec {
         _ctx: &TaskContext,
         _converter: &dyn PhysicalProtoConverterExtension,
     ) -> Result<Arc<dyn ExecutionPlan>> {
-        let wire: ReaderWire = bincode::deserialize(buf)
-            .map_err(|e| DataFusionError::Internal(format!("a shuffle reader: {e}")))?;
-        let schema = StreamReader::try_new(wire.schema.as_slice(), None)?.schema();
-        // The planner has done its work: the executor needs the schema and the partition count.
-        let properties = PlanProperties::new(
-            EquivalenceProperties::new(schema),
-            Partitioning::UnknownPartitioning(wire.partitions),
-            EmissionType::Incremental,
-            Boundedness::Bounded,
-        );
-        Ok(Arc::new(ShuffleReaderExec::new(
-            wire.shuffle_id,
-            Arc::new(properties),
-        )))
+        let wire: NodeWire = bincode::deserialize(buf)
+            .map_err(|e| DataFusionError::Internal(format!("an ember plan node: {e}")))?;
+        match wire {
+            NodeWire::ShuffleReader {
+                shuffle_id,
+                partitions,
+                schema,
+            } => {
+                // The planner has done its work: the executor needs the schema and the
+                // partition count.
+                let properties = PlanProperties::new(
+                    EquivalenceProperties::new(schema_of(&schema)?),
+                    Partitioning::UnknownPartitioning(partitions),
+                    EmissionType::Incremental,
+                    Boundedness::Bounded,
+                );
+                let reader = ShuffleReaderExec::new(shuffle_id, Arc::new(properties));
+                Ok(Arc::new(reader))
+            }
+            NodeWire::RddScan {
+                source,
+                schema,
+                partitions,
+                projection,
+            } => {
+                let source = source
+                    .open::<dyn RddBatches>()
+                    .map_err(|e| DataFusionError::External(Box::new(e)))?;
+                let scan = RddScanExec::new(source, schema_of(&schema)?, partitions);
+                Ok(Arc::new(match projection {
+                    Some(columns) => scan.with_projection(columns)?,
+                    None => scan,
+                }))
+            }
+        }
     }
 
     fn try_encode(
@@ -87,19 +119,30 @@ impl PhysicalExtensionCodec for EmberCodec {
         buf: &mut Vec<u8>,
         _converter: &dyn PhysicalProtoConverterExtension,
     ) -> Result<()> {
-        let Some(reader) = node.downcast_ref::<ShuffleReaderExec>() else {
+        let wire = if let Some(reader) = node.downcast_ref::<ShuffleReaderExec>() {
+            NodeWire::ShuffleReader {
+                shuffle_id: reader.shuffle_id(),
+                partitions: reader.partitions(),
+                schema: ByteBuf::from(schema_bytes(&reader.schema())?),
+            }
+        } else if let Some(scan) = node.downcast_ref::<RddScanExec>() {
+            NodeWire::RddScan {
+                source: scan
+                    .source()
+                    .ship()
+                    .map_err(|e| DataFusionError::External(Box::new(e)))?,
+                schema: ByteBuf::from(schema_bytes(scan.rdd_schema())?),
+                partitions: scan.partitions(),
+                projection: scan.projection().cloned(),
+            }
+        } else {
             return Err(DataFusionError::NotImplemented(format!(
                 "{} cannot be sent to executors",
                 node.name()
             )));
         };
-        let wire = ReaderWire {
-            shuffle_id: reader.shuffle_id(),
-            partitions: reader.partitions(),
-            schema: ByteBuf::from(schema_bytes(&reader.schema())?),
-        };
         let bytes = bincode::serialize(&wire)
-            .map_err(|e| DataFusionError::Internal(format!("a shuffle reader: {e}")))?;
+            .map_err(|e| DataFusionError::Internal(format!("an ember plan node: {e}")))?;
         buf.extend_from_slice(&bytes);
         Ok(())
     }
@@ -167,6 +210,11 @@ impl PhysicalProtoConverterExtension for EmberConverter {
         }
         serialize_physical_expr_with_converter(expr, codec, self)
     }
+}
+
+/// The schema of [`schema_bytes`]'s stream.
+fn schema_of(bytes: &[u8]) -> Result<SchemaRef> {
+    Ok(StreamReader::try_new(bytes, None)?.schema())
 }
 
 /// A schema as an Arrow IPC stream without batches.

@@ -15,7 +15,11 @@ mod codec;
 mod exchange;
 mod locality;
 mod planner;
+mod rdd_scan;
 mod stage;
+
+pub(crate) use exchange::{decode_batches, ExchangeRecord};
+pub(crate) use rdd_scan::record_fields;
 
 use crate::error::Result;
 use crate::session::SqlSession;
@@ -33,12 +37,13 @@ pub(crate) fn collect_rows(
     session: &SqlSession,
     plan: Arc<dyn ExecutionPlan>,
 ) -> Result<Vec<RecordBatch>> {
-    if !session.distributed()? {
+    let reads_rdd = rdd_scan::reads_rdd(&plan);
+    if !session.distributed()? && !reads_rdd {
         return on_driver(session, plan);
     }
     let ctx = session.context()?;
     match run_stages(&ctx, session, plan.clone()) {
-        Err(DataFusionError::NotImplemented(reason)) => {
+        Err(DataFusionError::NotImplemented(reason)) if !reads_rdd => {
             tracing::debug!("the query runs on the driver: {reason}");
             on_driver(session, plan)
         }
@@ -64,6 +69,36 @@ fn run_stages(
         batches.extend(exchange::decode_batches(&bytes)?);
     }
     Ok(batches)
+}
+
+/// A table over the records of `rdd`, of `schema` (see [`record_fields`]).
+pub(crate) fn rdd_table<T: ember_core::Data>(
+    rdd: ember_core::rdd::RddRef<T>,
+    schema: datafusion::arrow::datatypes::SchemaRef,
+    partitions: usize,
+) -> rdd_scan::RddTable {
+    let source = Arc::new(rdd_scan::RecordRdd::new(rdd));
+    rdd_scan::RddTable::new(source, schema, partitions)
+}
+
+/// The last stage of `df`'s query, its parents planned (scalar subqueries already computed):
+/// its partitions are Arrow IPC records of the query's rows.
+///
+/// # Errors
+/// The query cannot be planned, or a part of it cannot leave the driver.
+pub(crate) fn last_stage(
+    session: &SqlSession,
+    df: datafusion::dataframe::DataFrame,
+) -> Result<ember_core::rdd::RddRef<ExchangeRecord>> {
+    let plan = session.block_on(df.create_physical_plan())?;
+    let ctx = session.context()?;
+    match planner::StagePlanner::plan(&ctx, session, plan) {
+        Ok(stage) => Ok(ember_core::rdd::RddRef(Arc::new(stage))),
+        Err(DataFusionError::NotImplemented(reason)) => Err(crate::error::Error::Input(format!(
+            "this DataFrame cannot become an RDD: its plan has {reason}, which cannot leave the driver"
+        ))),
+        Err(e) => Err(e.into()),
+    }
 }
 
 fn on_driver(session: &SqlSession, plan: Arc<dyn ExecutionPlan>) -> Result<Vec<RecordBatch>> {

@@ -14,6 +14,7 @@
 use super::codec::encode_plan;
 use super::exchange::{exchange_spec, ExchangeRecord, ShuffleReaderExec};
 use super::locality::scan_hosts;
+use super::rdd_scan::RddScanExec;
 use super::stage::{SqlStageRdd, StageOutput};
 use crate::session::SqlSession;
 use datafusion::common::{JoinType, ScalarValue};
@@ -27,7 +28,7 @@ use datafusion::physical_plan::scalar_subquery::ScalarSubqueryExec;
 use datafusion::physical_plan::sorts::sort_preserving_merge::SortPreservingMergeExec;
 use datafusion::physical_plan::Partitioning;
 use datafusion::physical_plan::{ExecutionPlan, ExecutionPlanProperties};
-use ember_core::rdd::RddRef;
+use ember_core::rdd::{Dependency, RddRef};
 use ember_core::shuffle::{ShuffleDependency, ShuffleDependencyBase};
 use ember_core::Context;
 use std::collections::HashMap;
@@ -194,14 +195,14 @@ impl<'a> StagePlanner<'a> {
         ))
     }
 
-    /// The exchanges `plan` reads.
-    fn parents_of(
-        &self,
-        plan: &Arc<dyn ExecutionPlan>,
-        found: &mut Vec<Arc<dyn ShuffleDependencyBase>>,
-    ) {
+    /// The exchanges and RDDs `plan` reads.
+    fn parents_of(&self, plan: &Arc<dyn ExecutionPlan>, found: &mut Vec<Dependency>) {
         if let Some(reader) = plan.downcast_ref::<ShuffleReaderExec>() {
-            found.extend(self.exchanges.get(&reader.shuffle_id()).cloned());
+            let exchange = self.exchanges.get(&reader.shuffle_id()).cloned();
+            found.extend(exchange.map(Dependency::Shuffle));
+        }
+        if let Some(scan) = plan.downcast_ref::<RddScanExec>() {
+            found.push(Dependency::Narrow(scan.source().rdd()));
         }
         for child in plan.children() {
             self.parents_of(child, found);

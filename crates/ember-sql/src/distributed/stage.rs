@@ -18,7 +18,6 @@ use datafusion::physical_plan::{
 };
 use datafusion::prelude::SessionConfig;
 use ember_core::rdd::{BoxIter, Dependency, RddBase, RddCompute, RddCore};
-use ember_core::shuffle::ShuffleDependencyBase;
 use ember_core::task_context::abort;
 use ember_core::{Error, Result, TaskContext};
 use futures::StreamExt;
@@ -49,9 +48,10 @@ pub(crate) struct SqlStageRdd {
     plan: ByteBuf,
     partitions: usize,
     output: StageOutput,
-    // The driver plans the parents' stages; tasks read them through the plan's shuffle readers.
+    // The driver plans the parents (exchanges, RDDs read as tables); tasks read them through
+    // the plan's leaves.
     #[serde(skip)]
-    parents: Vec<Arc<dyn ShuffleDependencyBase>>,
+    parents: Vec<Dependency>,
     #[serde(skip)]
     locations: Vec<Vec<String>>,
 }
@@ -62,7 +62,7 @@ impl SqlStageRdd {
         plan: Vec<u8>,
         partitions: usize,
         output: StageOutput,
-        parents: Vec<Arc<dyn ShuffleDependencyBase>>,
+        parents: Vec<Dependency>,
         locations: Vec<Vec<String>>,
     ) -> Self {
         SqlStageRdd {
@@ -84,11 +84,7 @@ impl RddBase for SqlStageRdd {
         self.partitions
     }
     fn dependencies(&self) -> Vec<Dependency> {
-        self.parents
-            .iter()
-            .cloned()
-            .map(Dependency::Shuffle)
-            .collect()
+        self.parents.clone()
     }
     fn preferred_locations(&self, partition: usize) -> Vec<String> {
         self.locations.get(partition).cloned().unwrap_or_default()

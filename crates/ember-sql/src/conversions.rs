@@ -1,0 +1,127 @@
+//! RDDs and DataFrames, both ways, as Spark's `rdd.toDF()` and `df.as[T].rdd`: records of a
+//! serde type are rows whose columns are the type's fields (by name, with Arrow types traced
+//! from the Rust types by `serde_arrow`).
+//!
+//! Neither direction gathers anything on the driver. A DataFrame over an RDD reads the RDD's
+//! partitions inside the tasks of its first stage, which depend on the RDD's lineage like any
+//! RDD (its shuffles run first, its cached partitions are used). An RDD from a DataFrame is the
+//! query's last stage, its batches turned into records where they are computed.
+//!
+//! ```
+//! use ember_core::{Context, Fn};
+//! use ember_sql::{RddDataFrameExt, SqlContextExt};
+//! use serde::{Deserialize, Serialize};
+//! #[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+//! struct Sale { region: String, amount: i64 }
+//! #[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+//! struct Total { region: String, total: i64 }
+//! let ctx = Context::with_master("local[2]").unwrap();
+//! let sales = ctx.parallelize(
+//!     vec![Sale { region: "n".into(), amount: 3 }, Sale { region: "n".into(), amount: 4 }],
+//!     2,
+//! );
+//! sales.to_data_frame().unwrap().create_or_replace_temp_view("sales").unwrap();
+//! let totals = ctx.sql("SELECT region, sum(amount) AS total FROM sales GROUP BY region").unwrap();
+//! let totals = totals.to_rdd::<Total>().unwrap().collect().unwrap();
+//! assert_eq!(totals, vec![Total { region: "n".into(), total: 7 }]);
+//! ```
+
+use crate::dataframe::DataFrame;
+use crate::distributed::{decode_batches, rdd_table, record_fields, ExchangeRecord};
+use crate::error::{Error, Result};
+use crate::session::SqlSession;
+use datafusion::arrow::datatypes::Schema;
+use ember_core::rdd::{BoxIter, Dependency, RddBase, RddCompute, RddCore, RddRef};
+use ember_core::task_context::abort;
+use ember_core::{Data, Rdd, TaskContext};
+use serde::{Deserialize, Serialize};
+use std::marker::PhantomData;
+use std::sync::Arc;
+
+/// RDDs of records as DataFrames.
+pub trait RddDataFrameExt {
+    /// This RDD as a DataFrame: a column per field of the record type (Spark's `toDF()`).
+    ///
+    /// # Errors
+    /// The record type has no columns to offer: not a struct of supported field types.
+    fn to_data_frame(&self) -> Result<DataFrame>;
+}
+
+impl<T: Data> RddDataFrameExt for Rdd<T> {
+    fn to_data_frame(&self) -> Result<DataFrame> {
+        let fields = record_fields::<T>().map_err(|e| {
+            Error::Input(format!(
+                "{} cannot be the rows of a DataFrame: {e}; use a struct whose fields are \
+                 the columns",
+                std::any::type_name::<T>()
+            ))
+        })?;
+        let schema = Arc::new(Schema::new(fields));
+        let table = rdd_table(self.lineage().clone(), schema, self.num_partitions());
+        let session = SqlSession::of(self.context());
+        let df = session.datafusion.read_table(Arc::new(table))?;
+        Ok(DataFrame::new(df, session))
+    }
+}
+
+impl DataFrame {
+    /// The rows as an RDD of `T`, whose fields take the columns of the same names (Spark's
+    /// `df.as[T].rdd`).
+    ///
+    /// # Errors
+    /// The query cannot be planned, or cannot run on executors.
+    pub fn to_rdd<T: Data>(&self) -> Result<Rdd<T>> {
+        let ctx = self.session().context()?;
+        let last = crate::distributed::last_stage(self.session(), self.inner().clone())?;
+        let rows = RowsRdd::<T> {
+            core: ctx.new_rdd_core("to_rdd"),
+            parent: last,
+            _rows: PhantomData,
+        };
+        Ok(Rdd::from_compute(&ctx, rows))
+    }
+}
+
+/// The records of a query's last stage.
+#[derive(Serialize, Deserialize)]
+#[serde(bound = "")]
+struct RowsRdd<T: Data> {
+    core: RddCore,
+    parent: RddRef<ExchangeRecord>,
+    #[serde(skip)]
+    _rows: PhantomData<fn() -> T>,
+}
+
+impl<T: Data> RddBase for RowsRdd<T> {
+    fn core(&self) -> &RddCore {
+        &self.core
+    }
+    fn num_partitions(&self) -> usize {
+        self.parent.0.num_partitions()
+    }
+    fn dependencies(&self) -> Vec<Dependency> {
+        vec![Dependency::Narrow(self.parent.base())]
+    }
+}
+
+impl<T: Data> RddCompute<T> for RowsRdd<T> {
+    fn compute(&self, partition: usize, tc: &Arc<TaskContext>) -> ember_core::Result<BoxIter<T>> {
+        let records = self.parent.iterator(partition, tc)?;
+        Ok(Box::new(records.flat_map(|(_, bytes)| {
+            records_of::<T>(&bytes).unwrap_or_else(|e| abort(e))
+        })))
+    }
+}
+
+/// The records of one Arrow IPC stream.
+fn records_of<T: Data>(bytes: &[u8]) -> ember_core::Result<Vec<T>> {
+    let serialization = |e: String| ember_core::Error::Serialization(e);
+    let batches = decode_batches(bytes).map_err(|e| serialization(e.to_string()))?;
+    let mut records = Vec::new();
+    for batch in &batches {
+        let rows: Vec<T> =
+            serde_arrow::from_record_batch(batch).map_err(|e| serialization(e.to_string()))?;
+        records.extend(rows);
+    }
+    Ok(records)
+}
