@@ -50,15 +50,9 @@ pub struct RawSqlArgs {
     /// whose executors are YARN containers (default: ember.master, else local[*]).
     #[arg(long)]
     pub master: Option<String>,
-    /// On YARN, executors to start (ember.executor.instances).
-    #[arg(long, value_name = "N")]
-    pub num_executors: Option<String>,
-    /// Task slots per executor (ember.executor.cores).
-    #[arg(long, value_name = "N")]
-    pub executor_cores: Option<String>,
-    /// Memory per executor, such as 2g (ember.executor.memory).
-    #[arg(long, value_name = "MEM")]
-    pub executor_memory: Option<String>,
+    /// How many executors, of what size.
+    #[command(flatten)]
+    pub executors: ExecutorOptions,
     /// The YARN queue (ember.yarn.queue).
     #[arg(long)]
     pub queue: Option<String>,
@@ -81,9 +75,7 @@ impl RawSqlArgs {
     pub fn validate(self) -> Result<crate::sql::SqlArgs, CliError> {
         let submit = SubmitArgs::validate(RawSubmitArgs {
             master: self.master,
-            num_executors: self.num_executors,
-            executor_cores: self.executor_cores,
-            executor_memory: self.executor_memory,
+            executors: self.executors,
             queue: self.queue,
             conf: self.conf,
             name: Some("ember-sql".into()),
@@ -99,15 +91,9 @@ impl RawSqlArgs {
     }
 }
 
-/// `ember submit` as typed.
+/// The executors an application asks for, as `ember submit` and `ember sql` take them.
 #[derive(Args, Debug, Default)]
-pub struct RawSubmitArgs {
-    /// Where to run: local, local[N], local[*], local[N,F], local-cluster[E,C,M] or yarn (default: ember.master, else local[*]).
-    #[arg(long)]
-    pub master: Option<String>,
-    /// On YARN, where the driver runs: client (here) or cluster (ember.submit.deployMode).
-    #[arg(long, value_name = "MODE")]
-    pub deploy_mode: Option<String>,
+pub struct ExecutorOptions {
     /// Executors to ask YARN for (ember.executor.instances).
     #[arg(long, value_name = "N")]
     pub num_executors: Option<String>,
@@ -117,6 +103,20 @@ pub struct RawSubmitArgs {
     /// Memory per executor, such as 2g (ember.executor.memory).
     #[arg(long, value_name = "MEM")]
     pub executor_memory: Option<String>,
+}
+
+/// `ember submit` as typed.
+#[derive(Args, Debug, Default)]
+pub struct RawSubmitArgs {
+    /// Where to run: local, local[N], local[*], local[N,F], local-cluster[E,C,M] or yarn (default: ember.master, else local[*]).
+    #[arg(long)]
+    pub master: Option<String>,
+    /// On YARN, where the driver runs: client (here) or cluster (ember.submit.deployMode).
+    #[arg(long, value_name = "MODE")]
+    pub deploy_mode: Option<String>,
+    /// How many executors, of what size.
+    #[command(flatten)]
+    pub executors: ExecutorOptions,
     /// Memory of the driver, such as 1g (ember.driver.memory).
     #[arg(long, value_name = "MEM")]
     pub driver_memory: Option<String>,
@@ -183,9 +183,9 @@ impl SubmitArgs {
         // spark-submit's options are shorthands for settings; they win over --conf.
         for (value, key) in [
             (&raw.deploy_mode, "ember.submit.deployMode"),
-            (&raw.num_executors, "ember.executor.instances"),
-            (&raw.executor_cores, "ember.executor.cores"),
-            (&raw.executor_memory, "ember.executor.memory"),
+            (&raw.executors.num_executors, "ember.executor.instances"),
+            (&raw.executors.executor_cores, "ember.executor.cores"),
+            (&raw.executors.executor_memory, "ember.executor.memory"),
             (&raw.driver_memory, "ember.driver.memory"),
             (&raw.driver_cores, "ember.driver.cores"),
             (&raw.queue, "ember.yarn.queue"),

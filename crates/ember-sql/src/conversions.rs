@@ -31,9 +31,9 @@ use crate::distributed::{decode_batches, rdd_table, record_fields, ExchangeRecor
 use crate::error::{Error, Result};
 use crate::session::SqlSession;
 use datafusion::arrow::datatypes::Schema;
-use ember_core::rdd::{BoxIter, Dependency, RddBase, RddCompute, RddCore, RddRef};
+use ember_core::rdd::{BoxIter, PartitionOp};
 use ember_core::task_context::abort;
-use ember_core::{Data, Rdd, TaskContext};
+use ember_core::{Data, Rdd};
 use serde::{Deserialize, Serialize};
 use std::marker::PhantomData;
 use std::sync::Arc;
@@ -71,45 +71,19 @@ impl DataFrame {
     /// # Errors
     /// The query cannot be planned, or cannot run on executors.
     pub fn to_rdd<T: Data>(&self) -> Result<Rdd<T>> {
-        let ctx = self.session().context()?;
         let last = crate::distributed::last_stage(self.session(), self.inner().clone())?;
-        let rows = RowsRdd::<T> {
-            core: ctx.new_rdd_core("to_rdd"),
-            parent: last,
-            _rows: PhantomData,
-        };
-        Ok(Rdd::from_compute(&ctx, rows))
+        Ok(last.with_op("to_rdd", RecordsOf::<T>(PhantomData)))
     }
 }
 
-/// The records of a query's last stage.
+/// Turns a query's Arrow IPC records into records of `T`.
 #[derive(Serialize, Deserialize)]
 #[serde(bound = "")]
-struct RowsRdd<T: Data> {
-    core: RddCore,
-    parent: RddRef<ExchangeRecord>,
-    #[serde(skip)]
-    _rows: PhantomData<fn() -> T>,
-}
+struct RecordsOf<T>(#[serde(skip)] PhantomData<fn() -> T>);
 
-impl<T: Data> RddBase for RowsRdd<T> {
-    fn core(&self) -> &RddCore {
-        &self.core
-    }
-    fn num_partitions(&self) -> usize {
-        self.parent.0.num_partitions()
-    }
-    fn dependencies(&self) -> Vec<Dependency> {
-        vec![Dependency::Narrow(self.parent.base())]
-    }
-}
-
-impl<T: Data> RddCompute<T> for RowsRdd<T> {
-    fn compute(&self, partition: usize, tc: &Arc<TaskContext>) -> ember_core::Result<BoxIter<T>> {
-        let records = self.parent.iterator(partition, tc)?;
-        Ok(Box::new(records.flat_map(|(_, bytes)| {
-            records_of::<T>(&bytes).unwrap_or_else(|e| abort(e))
-        })))
+impl<T: Data> PartitionOp<ExchangeRecord, T> for RecordsOf<T> {
+    fn apply(self: Arc<Self>, _: usize, input: BoxIter<ExchangeRecord>) -> BoxIter<T> {
+        Box::new(input.flat_map(|(_, bytes)| records_of::<T>(&bytes).unwrap_or_else(|e| abort(e))))
     }
 }
 

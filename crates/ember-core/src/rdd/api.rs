@@ -99,12 +99,9 @@ impl<T: Data> Rdd<T> {
         self.rdd.0.num_partitions()
     }
 
-    /// A one-parent RDD that applies `op` to each partition.
-    pub(crate) fn with_op<U: Data, Op: PartitionOp<T, U>>(
-        &self,
-        name: &'static str,
-        op: Op,
-    ) -> Rdd<U> {
+    /// A one-parent RDD named `name` that applies `op` to each partition: how transformations
+    /// outside this crate are made without a closure.
+    pub fn with_op<U: Data, Op: PartitionOp<T, U>>(&self, name: &'static str, op: Op) -> Rdd<U> {
         Rdd::from_impl(
             &self.ctx,
             MapPartitionsRdd {

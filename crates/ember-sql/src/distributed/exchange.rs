@@ -13,18 +13,16 @@ use datafusion::common::tree_node::TreeNodeRecursion;
 use datafusion::error::{DataFusionError, Result};
 use datafusion::execution::TaskContext as DataFusionTask;
 use datafusion::physical_expr::PhysicalExpr;
-use datafusion::physical_plan::stream::RecordBatchReceiverStream;
 use datafusion::physical_plan::{
     DisplayAs, DisplayFormatType, ExecutionPlan, PlanProperties, SendableRecordBatchStream,
 };
 use ember_core::shuffle::{read_shuffle, ShuffleSpec, Unordered};
-use ember_core::task_context::run_as_task;
 use ember_core::{NoAggregation, Partitioner};
 use serde::{Deserialize, Serialize};
 use serde_bytes::ByteBuf;
 use std::sync::Arc;
 
-use super::stage::StageTask;
+use super::stage::{leaf_node, task_stream};
 
 /// One shuffle record: the reduce partition and an Arrow IPC stream of rows for it.
 pub(crate) type ExchangeRecord = (u32, ByteBuf);
@@ -110,64 +108,26 @@ impl DisplayAs for ShuffleReaderExec {
 }
 
 impl ExecutionPlan for ShuffleReaderExec {
-    fn name(&self) -> &str {
-        "ShuffleReaderExec"
-    }
-
-    fn properties(&self) -> &Arc<PlanProperties> {
-        &self.properties
-    }
-
-    fn children(&self) -> Vec<&Arc<dyn ExecutionPlan>> {
-        Vec::new()
-    }
-
-    fn apply_expressions(
-        &self,
-        _: &mut dyn FnMut(&Arc<dyn PhysicalExpr>) -> Result<TreeNodeRecursion>,
-    ) -> Result<TreeNodeRecursion> {
-        Ok(TreeNodeRecursion::Continue)
-    }
-
-    fn with_new_children(
-        self: Arc<Self>,
-        _: Vec<Arc<dyn ExecutionPlan>>,
-    ) -> Result<Arc<dyn ExecutionPlan>> {
-        Ok(self)
-    }
+    leaf_node!("ShuffleReaderExec");
 
     fn execute(
         &self,
         partition: usize,
         context: Arc<DataFusionTask>,
     ) -> Result<SendableRecordBatchStream> {
-        let task = context
-            .session_config()
-            .get_extension::<StageTask>()
-            .ok_or_else(|| {
-                DataFusionError::Internal("a shuffle is read outside an ember task".into())
-            })?;
         let spec = exchange_spec(self.shuffle_id, self.partitions());
-        let mut builder = RecordBatchReceiverStream::builder(self.schema(), 2);
-        let sender = builder.tx();
-        // ember's shuffle reader blocks on disk and network: it gets a thread of its own.
-        builder.spawn_blocking(move || {
-            let tc = task.0.clone();
-            let read = run_as_task(&tc, || -> Result<()> {
-                let records = read_shuffle(&spec, partition, &tc).map_err(ember_error)?;
-                for (_, bytes) in records {
-                    for batch in decode_batches(&bytes)? {
-                        if sender.blocking_send(Ok(batch)).is_err() {
-                            // The consumer stopped early (a LIMIT): nothing more is wanted.
-                            return Ok(());
-                        }
+        task_stream(&context, self.schema(), move |tc, sink| {
+            for (_, bytes) in read_shuffle(&spec, partition, tc)? {
+                let batches = decode_batches(&bytes)
+                    .map_err(|e| ember_core::Error::Serialization(e.to_string()))?;
+                for batch in batches {
+                    if !sink(Ok(batch)) {
+                        return Ok(());
                     }
                 }
-                Ok(())
-            });
-            read.map_err(ember_error)?
-        });
-        Ok(builder.build())
+            }
+            Ok(())
+        })
     }
 }
 

@@ -89,11 +89,11 @@ pub(crate) fn rdd_table<T: ember_core::Data>(
 pub(crate) fn last_stage(
     session: &SqlSession,
     df: datafusion::dataframe::DataFrame,
-) -> Result<ember_core::rdd::RddRef<ExchangeRecord>> {
+) -> Result<Rdd<ExchangeRecord>> {
     let plan = session.block_on(df.create_physical_plan())?;
     let ctx = session.context()?;
     match planner::StagePlanner::plan(&ctx, session, plan) {
-        Ok(stage) => Ok(ember_core::rdd::RddRef(Arc::new(stage))),
+        Ok(stage) => Ok(Rdd::from_compute(&ctx, stage)),
         Err(DataFusionError::NotImplemented(reason)) => Err(crate::error::Error::Input(format!(
             "this DataFrame cannot become an RDD: its plan has {reason}, which cannot leave the driver"
         ))),

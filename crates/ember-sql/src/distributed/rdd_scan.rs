@@ -2,8 +2,7 @@
 //! batches, inside the ember task that runs the stage, so the RDD's lineage (its shuffles, its
 //! cached partitions) is computed by the engine as for any job.
 
-use super::exchange::ember_error;
-use super::stage::StageTask;
+use super::stage::{leaf_node, task_stream};
 use datafusion::arrow::datatypes::{FieldRef, SchemaRef};
 use datafusion::arrow::record_batch::RecordBatch;
 use datafusion::catalog::Session;
@@ -14,14 +13,12 @@ use datafusion::execution::TaskContext as DataFusionTask;
 use datafusion::logical_expr::Expr;
 use datafusion::physical_expr::{EquivalenceProperties, PhysicalExpr};
 use datafusion::physical_plan::execution_plan::{Boundedness, EmissionType};
-use datafusion::physical_plan::stream::RecordBatchReceiverStream;
 use datafusion::physical_plan::{
     DisplayAs, DisplayFormatType, ExecutionPlan, Partitioning, PlanProperties,
     SendableRecordBatchStream,
 };
 use ember_core::rdd::{RddBase, RddRef};
 use ember_core::ship::{decode_as, Decoder, Shipped};
-use ember_core::task_context::run_as_task;
 use ember_core::{Data, TaskContext};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
@@ -223,60 +220,22 @@ impl DisplayAs for RddScanExec {
 }
 
 impl ExecutionPlan for RddScanExec {
-    fn name(&self) -> &str {
-        "RddScanExec"
-    }
-
-    fn properties(&self) -> &Arc<PlanProperties> {
-        &self.properties
-    }
-
-    fn children(&self) -> Vec<&Arc<dyn ExecutionPlan>> {
-        Vec::new()
-    }
-
-    fn apply_expressions(
-        &self,
-        _: &mut dyn FnMut(&Arc<dyn PhysicalExpr>) -> Result<TreeNodeRecursion>,
-    ) -> Result<TreeNodeRecursion> {
-        Ok(TreeNodeRecursion::Continue)
-    }
-
-    fn with_new_children(
-        self: Arc<Self>,
-        _: Vec<Arc<dyn ExecutionPlan>>,
-    ) -> Result<Arc<dyn ExecutionPlan>> {
-        Ok(self)
-    }
+    leaf_node!("RddScanExec");
 
     fn execute(
         &self,
         partition: usize,
         context: Arc<DataFusionTask>,
     ) -> Result<SendableRecordBatchStream> {
-        let task = context
-            .session_config()
-            .get_extension::<StageTask>()
-            .ok_or_else(|| {
-                DataFusionError::Internal("an RDD is read outside an ember task".into())
-            })?;
-        let mut builder = RecordBatchReceiverStream::builder(self.schema(), 2);
-        let sender = builder.tx();
         let (source, projection) = (self.source.clone(), self.projection.clone());
-        // Computing an RDD partition blocks: it gets a thread of its own.
-        builder.spawn_blocking(move || {
-            let tc = task.0.clone();
-            let mut sink = |batch: RecordBatch| {
-                let batch = match &projection {
+        task_stream(&context, self.schema(), move |tc, sink| {
+            source.send(partition, tc, &mut |batch| {
+                sink(match &projection {
                     Some(columns) => batch.project(columns).map_err(DataFusionError::from),
                     None => Ok(batch),
-                };
-                sender.blocking_send(batch).is_ok()
-            };
-            let sent = run_as_task(&tc, || source.send(partition, &tc, &mut sink));
-            sent.and_then(|r| r).map_err(ember_error)
-        });
-        Ok(builder.build())
+                })
+            })
+        })
     }
 }
 

@@ -7,18 +7,22 @@
 //! `reduce_by_key`.
 
 use super::codec::decode_plan;
-use super::exchange::{encode_batch, ExchangeRecord};
+use super::exchange::{ember_error, encode_batch, ExchangeRecord};
 use crate::session::datafusion_context;
+use datafusion::arrow::datatypes::SchemaRef;
 use datafusion::arrow::record_batch::RecordBatch;
 use datafusion::error::{DataFusionError, Result as DfResult};
+use datafusion::execution::TaskContext as DataFusionTask;
 use datafusion::physical_plan::metrics::Time;
 use datafusion::physical_plan::repartition::{BatchPartitioner, RepartitionExec};
+use datafusion::physical_plan::stream::RecordBatchReceiverStream;
 use datafusion::physical_plan::{
     ExecutionPlan, ExecutionPlanProperties, SendableRecordBatchStream,
 };
 use datafusion::prelude::SessionConfig;
 use ember_core::rdd::{BoxIter, Dependency, RddBase, RddCompute, RddCore};
 use ember_core::task_context::abort;
+use ember_core::task_context::run_as_task;
 use ember_core::{Error, Result, TaskContext};
 use futures::StreamExt;
 use serde::{Deserialize, Serialize};
@@ -26,8 +30,71 @@ use serde_bytes::ByteBuf;
 use std::collections::VecDeque;
 use std::sync::{Arc, OnceLock};
 
-/// The ember task a fragment runs in, for the plan nodes that need it (shuffle reads).
+/// The ember task a fragment runs in, for the plan nodes that need it (shuffle reads, RDDs).
 pub(crate) struct StageTask(pub Arc<TaskContext>);
+
+/// A partition's stream fed by `produce`, which blocks (ember's shuffle reads, RDD partitions)
+/// and so runs on a thread of its own, as part of the stage's ember task: an abort there (a
+/// fetch failure) fails the task as it would have in the task's own thread.
+///
+/// # Errors
+/// The plan runs outside an ember task.
+pub(crate) fn task_stream(
+    context: &DataFusionTask,
+    schema: SchemaRef,
+    produce: impl FnOnce(&Arc<TaskContext>, &mut dyn FnMut(DfResult<RecordBatch>) -> bool) -> Result<()>
+        + Send
+        + 'static,
+) -> DfResult<SendableRecordBatchStream> {
+    let task = context
+        .session_config()
+        .get_extension::<StageTask>()
+        .ok_or_else(|| {
+            DataFusionError::Internal("a stage's plan runs outside an ember task".into())
+        })?;
+    let mut builder = RecordBatchReceiverStream::builder(schema, 2);
+    let sender = builder.tx();
+    builder.spawn_blocking(move || {
+        let tc = task.0.clone();
+        // A closed stream means the consumer stopped early (a LIMIT): nothing more is wanted.
+        let mut sink = |batch| sender.blocking_send(batch).is_ok();
+        let produced = run_as_task(&tc, || produce(&tc, &mut sink));
+        produced.and_then(|r| r).map_err(ember_error)
+    });
+    Ok(builder.build())
+}
+
+/// The methods that ember's leaf plan nodes (no children, no expressions) share.
+macro_rules! leaf_node {
+    ($name:literal) => {
+        fn name(&self) -> &str {
+            $name
+        }
+
+        fn properties(&self) -> &Arc<PlanProperties> {
+            &self.properties
+        }
+
+        fn children(&self) -> Vec<&Arc<dyn ExecutionPlan>> {
+            Vec::new()
+        }
+
+        fn apply_expressions(
+            &self,
+            _: &mut dyn FnMut(&Arc<dyn PhysicalExpr>) -> Result<TreeNodeRecursion>,
+        ) -> Result<TreeNodeRecursion> {
+            Ok(TreeNodeRecursion::Continue)
+        }
+
+        fn with_new_children(
+            self: Arc<Self>,
+            _: Vec<Arc<dyn ExecutionPlan>>,
+        ) -> Result<Arc<dyn ExecutionPlan>> {
+            Ok(self)
+        }
+    };
+}
+pub(crate) use leaf_node;
 
 /// Where a stage's rows go.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
