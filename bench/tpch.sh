@@ -29,6 +29,7 @@ BENCH_ENGINES=${BENCH_ENGINES:-"ember ember-stages spark sail"}
 # One run of each engine; each query runs twice within it.
 BENCH_RUNS=1 BENCH_BYTES=1 BENCH_SEED=0
 PYSAIL_VERSION=0.7.2
+SAIL_CLIENT_VERSION=4.0.1
 TPCHGEN_VERSION=2.0.2
 # shellcheck source=bench/common.sh
 source "$bench_dir/common.sh"
@@ -37,12 +38,19 @@ source "$bench_dir/common.sh"
 check_settings ember ember-stages ember-cluster spark sail
 bin=$(release_dir)
 ensure_pyspark
-if ! "$venv/bin/python" -c "import pysail, psutil, grpc, pandas" 2>/dev/null ||
-    [[ ! -x $venv/bin/tpchgen-cli ]]; then
-    step "installing pysail, Spark Connect's client libraries and tpchgen-cli into $venv"
-    "$venv/bin/python" -m pip install --quiet --disable-pip-version-check \
-        "pyspark[connect]==$PYSPARK_VERSION" "pysail==$PYSAIL_VERSION" \
-        "tpchgen-cli==$TPCHGEN_VERSION" psutil
+if [[ ! -x $venv/bin/tpchgen-cli ]]; then
+    step "installing tpchgen-cli into $venv"
+    "$venv/bin/python" -m pip install --quiet --disable-pip-version-check "tpchgen-cli==$TPCHGEN_VERSION"
+fi
+# Sail answers the Spark Connect client of PySpark 4.0 (4.3's gets "session ... is not
+# running"): it has a virtual environment of its own.
+sail_venv=$bench_dir/.venv-sail
+if [[ " ${engines[*]} " == *" sail "* ]] &&
+    ! "$sail_venv/bin/python" -c "import pysail, pyspark" 2>/dev/null; then
+    step "installing pysail $PYSAIL_VERSION and pyspark-client $SAIL_CLIENT_VERSION into $sail_venv"
+    [[ -x $sail_venv/bin/python ]] || python3 -m venv "$sail_venv"
+    "$sail_venv/bin/python" -m pip install --quiet --disable-pip-version-check \
+        "pysail==$PYSAIL_VERSION" "pyspark-client==$SAIL_CLIENT_VERSION"
 fi
 
 step "cargo build --release -p ember-bench -p ember-cli"
@@ -81,9 +89,13 @@ for engine in "${engines[@]}"; do
             -f "$script"
         ;;
     ember-cluster) run "$engine" "$bin/ember-sql" --master 'local-cluster[2,1,6144]' -f "$script" ;;
-    spark | sail)
+    spark)
         run "$engine" env SPARK_LOCAL_IP=127.0.0.1 "$venv/bin/python" "$bench_dir/tpch_spark.py" \
-            --engine "$engine" --data "$data" "${queries[@]}"
+            --engine spark --data "$data" "${queries[@]}"
+        ;;
+    sail)
+        run "$engine" "$sail_venv/bin/python" "$bench_dir/tpch_spark.py" \
+            --engine sail --data "$data" "${queries[@]}"
         ;;
     esac
 done
@@ -116,7 +128,7 @@ summary=$results/summary.txt
 {
     echo "ember TPC-H benchmark, $(date '+%Y-%m-%d %H:%M:%S %Z')"
     echo "data:     $data (scale factor $BENCH_SF, Parquet from tpchgen-cli $TPCHGEN_VERSION)"
-    echo "engines:  ${engines[*]} (Sail: pysail $PYSAIL_VERSION)"
+    echo "engines:  ${engines[*]} (Sail: pysail $PYSAIL_VERSION, client pyspark-client $SAIL_CLIENT_VERSION)"
     describe_machine
     echo
     echo "warm seconds per query (second of two runs in one session):"
