@@ -41,21 +41,28 @@ fn expected_groups(n: i64) -> String {
         .collect()
 }
 
+/// [`write_numbers`] into a new directory, read back as the view `numbers`; the directory
+/// lives as long as the returned handle.
+fn numbers_view(ctx: &Context, n: i64) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    let path = path_of(dir.path(), "numbers");
+    write_numbers(ctx, &path, n);
+    ctx.read()
+        .parquet(&path)
+        .unwrap()
+        .create_or_replace_temp_view("numbers")
+        .unwrap();
+    dir
+}
+
 fn path_of(dir: &Path, name: &str) -> String {
     dir.join(name).to_str().unwrap().to_string()
 }
 
 #[test]
 fn an_aggregation_runs_as_stages_on_executors() {
-    let dir = tempfile::tempdir().unwrap();
-    let path = path_of(dir.path(), "numbers");
     let ctx = cluster();
-    write_numbers(&ctx, &path, 300_000);
-    ctx.read()
-        .parquet(&path)
-        .unwrap()
-        .create_or_replace_temp_view("numbers")
-        .unwrap();
+    let _dir = numbers_view(&ctx, 300_000);
     let before = ctx.job_summaries().len();
     let rows = ctx
         .sql("SELECT k, count(*), sum(x) FROM numbers GROUP BY k ORDER BY k")
@@ -144,15 +151,8 @@ fn a_failing_task_fails_the_query_with_the_reason_and_the_session_goes_on() {
 
 #[test]
 fn scalar_subqueries_and_anti_joins_agree_with_rust() {
-    let dir = tempfile::tempdir().unwrap();
-    let path = path_of(dir.path(), "numbers");
     let ctx = cluster();
-    write_numbers(&ctx, &path, 3_000);
-    ctx.read()
-        .parquet(&path)
-        .unwrap()
-        .create_or_replace_temp_view("numbers")
-        .unwrap();
+    let _dir = numbers_view(&ctx, 3_000);
     let above_average = ctx
         .sql("SELECT count(*) FROM numbers WHERE x > (SELECT avg(x) FROM numbers)")
         .unwrap()
