@@ -50,6 +50,7 @@ mod conversions;
 mod dataframe;
 mod distributed;
 mod error;
+mod formats;
 pub mod output;
 mod reader;
 mod session;

@@ -2,30 +2,44 @@
 
 use crate::dataframe::DataFrame;
 use crate::error::{Error, Result};
+use crate::formats::orc::OrcFileFormat;
+use crate::formats::text::read_text;
 use crate::session::SqlSession;
 use datafusion::arrow::datatypes::{DataType, Schema};
+use datafusion::datasource::listing::{
+    ListingOptions, ListingTable, ListingTableConfig, ListingTableUrl,
+};
 use datafusion::prelude::{cast, col, CsvReadOptions, JsonReadOptions, ParquetReadOptions};
 use futures::TryStreamExt;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-/// Reads CSV, JSON lines or Parquet from a file, a directory of files, on local disk, HDFS or
-/// S3 (Spark's `DataFrameReader`). Options, by Spark's names (case-insensitive):
+/// Reads CSV, JSON lines, Parquet, ORC or text from a file or a directory of files, on local
+/// disk, HDFS or S3 (Spark's `DataFrameReader`). Options, by Spark's names (case-insensitive):
 ///
 /// | option | formats | meaning | default |
 /// |---|---|---|---|
 /// | `header` | csv | the first line names the columns (else `_c0`, `_c1`, ...) | `false` |
 /// | `inferSchema` | csv | guess column types from the data (else every column is a string) | `false` |
 /// | `sep`, `delimiter` | csv | the one-character field separator | `,` |
+/// | `wholetext` | text | one row per file instead of one per line | `false` |
 ///
-/// An explicit [`schema`](DataFrameReader::schema) replaces inference.
+/// | format | schema | partition directories (`k=v`) |
+/// |---|---|---|
+/// | [`csv`](DataFrameReader::csv) | the header's names (or `_c0`, ...), strings unless inferred | discovered |
+/// | [`json`](DataFrameReader::json) | inferred from the objects | discovered |
+/// | [`parquet`](DataFrameReader::parquet) | the files' | discovered |
+/// | [`orc`](DataFrameReader::orc) | the files' footers', merged | discovered |
+/// | [`text`](DataFrameReader::text) | one string column `value` | not discovered |
+///
+/// An explicit [`schema`](DataFrameReader::schema) replaces inference (csv, json, parquet, orc).
 pub struct DataFrameReader {
     session: Arc<SqlSession>,
     options: BTreeMap<String, String>,
     schema: Option<Schema>,
 }
 
-const KNOWN_OPTIONS: [&str; 4] = ["header", "inferschema", "sep", "delimiter"];
+const KNOWN_OPTIONS: [&str; 5] = ["header", "inferschema", "sep", "delimiter", "wholetext"];
 
 impl DataFrameReader {
     pub(crate) fn new(session: Arc<SqlSession>) -> Self {
@@ -70,7 +84,7 @@ impl DataFrameReader {
         {
             Some(unknown) => Err(Error::Input(format!(
                 "unknown option {unknown:?}; the options are header, inferSchema, sep \
-                 (delimiter)"
+                 (delimiter), wholetext"
             ))),
             None => Ok(()),
         }
@@ -159,6 +173,63 @@ impl DataFrameReader {
         Ok(DataFrame::new(df, session.clone()))
     }
 
+    /// Reads ORC.
+    ///
+    /// # Errors
+    /// A path that does not exist, or files that are not ORC.
+    pub fn orc(self, path: &str) -> Result<DataFrame> {
+        self.check_options()?;
+        let url = self.session.table_url(path)?;
+        let table_url = ListingTableUrl::parse(&url)?;
+        let options = ListingOptions::new(Arc::new(OrcFileFormat))
+            .with_file_extension(extension(&url, ".orc"))
+            .with_table_partition_cols(self.partition_columns(&url)?);
+        let session = &self.session;
+        let schema = match &self.schema {
+            Some(schema) => Arc::new(schema.clone()),
+            None => {
+                let state = session.datafusion.state();
+                session.block_on(options.infer_schema(&state, &table_url))?
+            }
+        };
+        let config = ListingTableConfig::new(table_url)
+            .with_listing_options(options)
+            .with_schema(schema);
+        let table = ListingTable::try_new(config)?;
+        let df = session.datafusion.read_table(Arc::new(table))?;
+        Ok(DataFrame::new(df, session.clone()))
+    }
+
+    /// Reads text: one row per line, in one string column `value`, as Spark's `text` source;
+    /// with option `wholetext`, one row per file. `path` is a file, a directory (its files but
+    /// those named `_*` or `.*`), a glob, or several of those separated by commas; gzip files
+    /// (`.gz`) are decompressed. The rows are read in the tasks of the query's first stage.
+    ///
+    /// # Errors
+    /// A bad option, or a path that matches no file.
+    pub fn text(self, path: &str) -> Result<DataFrame> {
+        self.check_options()?;
+        let whole_files = self.flag("wholetext")?;
+        if let Some(schema) = &self.schema {
+            let single_string = schema.fields().len() == 1
+                && matches!(
+                    schema.field(0).data_type(),
+                    DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View
+                );
+            if !single_string {
+                return Err(Error::Input(format!(
+                    "text reads one string column, not the schema {schema}; read without a \
+                     schema, or with one string column"
+                )));
+            }
+        }
+        let df = read_text(&self.session.context()?, path, whole_files)?;
+        match &self.schema {
+            Some(schema) => df.select(vec![col("value").alias(schema.field(0).name())]),
+            None => Ok(df),
+        }
+    }
+
     /// The partition columns of a directory written with `partition_by` (directories named
     /// `column=value`, as Spark and Hive lay them out), typed from their values as Spark
     /// infers them: integers, else doubles, else strings.
@@ -217,7 +288,8 @@ impl DataFrameReader {
             .collect())
     }
 
-    /// Reads `format` (`csv`, `json` or `parquet`), for SQL's `USING <format>`.
+    /// Reads `format` (`csv`, `json`, `parquet`, `orc` or `text`), for SQL's
+    /// `USING <format>`.
     ///
     /// # Errors
     /// An unknown format, or as the format's reader.
@@ -226,8 +298,10 @@ impl DataFrameReader {
             "csv" => self.csv(path),
             "json" => self.json(path),
             "parquet" => self.parquet(path),
+            "orc" => self.orc(path),
+            "text" => self.text(path),
             other => Err(Error::Input(format!(
-                "unknown format {other:?}; ember reads csv, json and parquet"
+                "unknown format {other:?}; ember reads csv, json, parquet, orc and text"
             ))),
         }
     }

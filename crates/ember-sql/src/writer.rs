@@ -7,6 +7,10 @@
 
 use crate::dataframe::DataFrame;
 use crate::error::{Error, Result};
+use crate::formats::orc::OrcFileFormat;
+use crate::formats::sink::{orc_schema, text_columns_error};
+use crate::formats::text::TextFileFormat;
+use datafusion::arrow::datatypes::DataType;
 use datafusion::datasource::file_format::csv::CsvFormatFactory;
 use datafusion::datasource::file_format::format_as_file_type;
 use datafusion::datasource::file_format::json::JsonFormatFactory;
@@ -51,8 +55,18 @@ impl std::str::FromStr for SaveMode {
     }
 }
 
-/// Writes a DataFrame as Parquet, CSV (with a header line) or JSON lines (Spark's
-/// `DataFrameWriter`).
+/// Writes a DataFrame as files in a directory (Spark's `DataFrameWriter`):
+///
+/// | format | files | columns |
+/// |---|---|---|
+/// | [`parquet`](DataFrameWriter::parquet) | `part-NNNNN-<write id>.parquet` | any |
+/// | [`csv`](DataFrameWriter::csv) | `.csv`, each with a header line | any |
+/// | [`json`](DataFrameWriter::json) | `.json`, one object per line | any |
+/// | [`orc`](DataFrameWriter::orc) | `.orc`, Snappy-compressed | numbers, strings, binaries, booleans, dates, timestamps |
+/// | [`text`](DataFrameWriter::text) | `.txt`, one line per row | exactly one string column |
+///
+/// Columns named in [`partition_by`](DataFrameWriter::partition_by) become directories and are
+/// not counted among the files' columns.
 pub struct DataFrameWriter {
     df: DataFrame,
     mode: SaveMode,
@@ -65,6 +79,8 @@ enum Format {
     Parquet,
     Csv,
     Json,
+    Orc,
+    Text,
 }
 
 impl DataFrameWriter {
@@ -115,7 +131,66 @@ impl DataFrameWriter {
         self.save(path, Format::Json)
     }
 
+    /// Writes ORC files into directory `path`.
+    ///
+    /// # Errors
+    /// As [`parquet`](DataFrameWriter::parquet), or a column of a type ORC output cannot hold
+    /// (decimals, nested types, unsigned 64-bit integers).
+    pub fn orc(self, path: &str) -> Result<()> {
+        self.save(path, Format::Orc)
+    }
+
+    /// Writes text files into directory `path`: one line per row, the value of the one string
+    /// column (a null value as an empty line), as Spark's `text` source.
+    ///
+    /// # Errors
+    /// As [`parquet`](DataFrameWriter::parquet), or the rows have other than one column
+    /// besides the `partition_by` columns, or that column is not a string.
+    pub fn text(self, path: &str) -> Result<()> {
+        self.save(path, Format::Text)
+    }
+
+    /// The columns written into the files: all but the partition columns.
+    fn file_columns(&self) -> Vec<datafusion::arrow::datatypes::FieldRef> {
+        let schema = self.df.schema();
+        let fields = schema.fields().iter();
+        fields
+            .filter(|f| !self.partition_by.contains(f.name()))
+            .cloned()
+            .collect()
+    }
+
+    /// Refuses rows the format cannot hold, before anything is written.
+    fn check_columns(&self, format: Format) -> Result<()> {
+        let columns = self.file_columns();
+        match format {
+            Format::Text => match columns.as_slice() {
+                [one]
+                    if matches!(
+                        one.data_type(),
+                        DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View
+                    ) =>
+                {
+                    Ok(())
+                }
+                [one] => Err(Error::Input(format!(
+                    "text data source does not support {} data type (column {}); cast it to \
+                     a string first",
+                    one.data_type(),
+                    one.name()
+                ))),
+                _ => Err(Error::Input(text_columns_error(columns.len()))),
+            },
+            Format::Orc => {
+                let schema = datafusion::arrow::datatypes::Schema::new(columns);
+                orc_schema(&schema).map(|_| ()).map_err(Error::Input)
+            }
+            Format::Parquet | Format::Csv | Format::Json => Ok(()),
+        }
+    }
+
     fn save(self, path: &str, format: Format) -> Result<()> {
+        self.check_columns(format)?;
         let session = self.df.session().clone();
         let out = session.env().resolve(path)?;
         let exists = session.block_on(exists(&out))?;
@@ -152,6 +227,8 @@ impl DataFrameWriter {
             Format::Parquet => Arc::new(ParquetFormatFactory::new()),
             Format::Csv => Arc::new(CsvFormatFactory::new()),
             Format::Json => Arc::new(JsonFormatFactory::new()),
+            Format::Orc => Arc::new(OrcFileFormat),
+            Format::Text => Arc::new(TextFileFormat),
         };
         let (state, plan) = self.df.inner().clone().into_parts();
         let copy = LogicalPlanBuilder::copy_to(

@@ -244,3 +244,109 @@ fn a_record_type_without_columns_is_refused_with_the_reason() {
         .unwrap_err();
     assert!(err.to_string().contains("use a struct"), "{err}");
 }
+
+/// The ember jobs `run` starts, with at least one stage each: proof that it ran as stages
+/// rather than on the driver's threads.
+fn jobs_of(ctx: &Context, run: impl FnOnce()) -> Vec<String> {
+    let before = ctx.job_summaries().len();
+    run();
+    let jobs = ctx.job_summaries()[before..].to_vec();
+    assert!(!jobs.is_empty(), "ran on the driver");
+    assert!(jobs.iter().all(|j| j.stages >= 1));
+    jobs.iter().map(ToString::to_string).collect()
+}
+
+#[test]
+fn orc_is_written_from_tasks_and_read_as_stages() {
+    let dir = tempfile::tempdir().unwrap();
+    let (numbers, out) = (path_of(dir.path(), "numbers"), path_of(dir.path(), "orc"));
+    let ctx = cluster();
+    write_numbers(&ctx, &numbers, 30_000);
+    let numbers = ctx.read().parquet(&numbers).unwrap();
+    let written = jobs_of(&ctx, || {
+        numbers.write().partition_by(&["k"]).orc(&out).unwrap();
+    });
+    assert_eq!(written.len(), 1, "{written:?}");
+    assert!(Path::new(&out).join("_SUCCESS").exists());
+    assert!(Path::new(&out).join("k=3").is_dir());
+    assert!(!Path::new(&out).join("_temporary").exists());
+    let mut back = String::new();
+    let read = jobs_of(&ctx, || {
+        back = ctx
+            .read()
+            .orc(&out)
+            .unwrap()
+            .group_by(vec![col("k")])
+            .agg(vec![ember_sql::count(col("x")), ember_sql::sum(col("x"))])
+            .unwrap()
+            .order_by(vec![col("k").sort(true, true)])
+            .unwrap()
+            .tab_rows(false)
+            .unwrap();
+    });
+    assert_eq!(read.len(), 1, "{read:?}");
+    assert_eq!(back, expected_groups(30_000));
+    // Files written without partitions, scanned in byte ranges by several tasks.
+    let flat = path_of(dir.path(), "flat");
+    numbers.write().orc(&flat).unwrap();
+    ctx.read()
+        .orc(&flat)
+        .unwrap()
+        .create_or_replace_temp_view("flat")
+        .unwrap();
+    let rows = ctx
+        .sql("SELECT k, count(*), sum(x) FROM flat GROUP BY k ORDER BY k")
+        .unwrap()
+        .tab_rows(false)
+        .unwrap();
+    assert_eq!(rows, expected_groups(30_000));
+}
+
+#[test]
+fn text_is_read_in_tasks_and_written_from_tasks() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("words.txt");
+    let words: Vec<String> = (0..20_000).map(|i| format!("w{}", i * 7 % 31)).collect();
+    std::fs::write(&input, words.join("\n")).unwrap();
+    let mut want = BTreeMap::<String, usize>::new();
+    for line in std::fs::read_to_string(&input).unwrap().lines() {
+        *want.entry(line.to_string()).or_default() += 1;
+    }
+    let want: String = want.iter().map(|(w, c)| format!("{w}\t{c}\n")).collect();
+    let ctx = cluster();
+    ctx.read()
+        .text(input.to_str().unwrap())
+        .unwrap()
+        .create_or_replace_temp_view("words")
+        .unwrap();
+    let mut got = String::new();
+    jobs_of(&ctx, || {
+        got = ctx
+            .sql("SELECT value, count(*) FROM words GROUP BY value ORDER BY value")
+            .unwrap()
+            .tab_rows(false)
+            .unwrap();
+    });
+    assert_eq!(got, want);
+    let out = path_of(dir.path(), "out");
+    jobs_of(&ctx, || {
+        ctx.sql("SELECT upper(value) AS value FROM words")
+            .unwrap()
+            .write()
+            .text(&out)
+            .unwrap();
+    });
+    assert!(Path::new(&out).join("_SUCCESS").exists());
+    let mut lines: Vec<String> = Vec::new();
+    for entry in std::fs::read_dir(&out).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().is_some_and(|e| e == "txt") {
+            let text = std::fs::read_to_string(path).unwrap();
+            lines.extend(text.lines().map(String::from));
+        }
+    }
+    lines.sort();
+    let mut expected: Vec<String> = words.iter().map(|w| w.to_uppercase()).collect();
+    expected.sort();
+    assert_eq!(lines, expected);
+}

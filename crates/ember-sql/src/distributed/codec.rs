@@ -1,14 +1,20 @@
 //! Plan fragments on the wire: DataFusion's protobuf form (datafusion-proto), with ember's own
-//! pieces added by [`EmberCodec`]: shuffle readers, and user functions with their closures.
+//! pieces added by [`EmberCodec`]: shuffle readers, RDD scans, ORC scans, the ORC and text
+//! sinks, and user functions with their closures.
 
 use super::exchange::ShuffleReaderExec;
 use super::rdd_scan::{RddBatches, RddScanExec};
+use crate::formats::orc::OrcSource;
+use crate::formats::sink::{FormatSink, SinkFormat};
 use crate::udf::EmberUdf;
 use datafusion::arrow::datatypes::Schema;
 use datafusion::arrow::datatypes::SchemaRef;
 use datafusion::arrow::ipc::reader::StreamReader;
 use datafusion::arrow::ipc::writer::StreamWriter;
 use datafusion::arrow::record_batch::RecordBatch;
+use datafusion::datasource::physical_plan::{FileScanConfig, FileSink, FileSinkConfig};
+use datafusion::datasource::sink::DataSinkExec;
+use datafusion::datasource::source::DataSourceExec;
 use datafusion::error::{DataFusionError, Result};
 use datafusion::execution::TaskContext;
 use datafusion::logical_expr::ColumnarValue;
@@ -22,13 +28,21 @@ use datafusion::physical_plan::{ExecutionPlan, Partitioning, PlanProperties};
 use datafusion_proto::bytes::{
     physical_plan_from_bytes_with_extension_codec, physical_plan_to_bytes_with_proto_converter,
 };
-use datafusion_proto::physical_plan::to_proto::serialize_physical_expr_with_converter;
+use datafusion_proto::physical_plan::from_proto::{
+    parse_protobuf_file_scan_config, parse_table_schema_from_proto,
+};
+use datafusion_proto::physical_plan::to_proto::{
+    serialize_file_scan_config, serialize_physical_expr_with_converter,
+};
 use datafusion_proto::physical_plan::{
     DefaultPhysicalProtoConverter, PhysicalExtensionCodec, PhysicalPlanDecodeContext,
     PhysicalPlanNodeExt, PhysicalProtoConverterExtension,
 };
-use datafusion_proto::protobuf::{PhysicalExprNode, PhysicalPlanNode};
+use datafusion_proto::protobuf::{
+    FileScanExecConf, FileSinkConfig as FileSinkConfigProto, PhysicalExprNode, PhysicalPlanNode,
+};
 use ember_core::ship::Shipped;
+use prost::Message;
 use serde::{Deserialize, Serialize};
 use serde_bytes::ByteBuf;
 use std::sync::Arc;
@@ -66,15 +80,20 @@ enum NodeWire {
         partitions: usize,
         projection: Option<Vec<usize>>,
     },
+    /// A scan of ORC files: DataFusion's protobuf form of its file scan configuration.
+    OrcScan { conf: ByteBuf },
+    /// A write of ORC or text files, its input the node's one input: DataFusion's protobuf
+    /// form of the sink's configuration.
+    FormatSink { format: SinkFormat, config: ByteBuf },
 }
 
 impl PhysicalExtensionCodec for EmberCodec {
     fn try_decode(
         &self,
         buf: &[u8],
-        _inputs: &[Arc<dyn ExecutionPlan>],
-        _ctx: &TaskContext,
-        _converter: &dyn PhysicalProtoConverterExtension,
+        inputs: &[Arc<dyn ExecutionPlan>],
+        ctx: &TaskContext,
+        converter: &dyn PhysicalProtoConverterExtension,
     ) -> Result<Arc<dyn ExecutionPlan>> {
         let wire: NodeWire = bincode::deserialize(buf)
             .map_err(|e| DataFusionError::Internal(format!("an ember plan node: {e}")))?;
@@ -110,6 +129,25 @@ impl PhysicalExtensionCodec for EmberCodec {
                     None => scan,
                 }))
             }
+            NodeWire::OrcScan { conf } => {
+                let proto = FileScanExecConf::decode(conf.as_slice()).map_err(wire_error)?;
+                let source = Arc::new(OrcSource::new(parse_table_schema_from_proto(&proto)?));
+                let decoding = PhysicalPlanDecodeContext::new(ctx, self);
+                let conf = parse_protobuf_file_scan_config(&proto, &decoding, converter, source)?;
+                Ok(DataSourceExec::from_data_source(conf))
+            }
+            NodeWire::FormatSink { format, config } => {
+                let proto = FileSinkConfigProto::decode(config.as_slice()).map_err(wire_error)?;
+                let config = FileSinkConfig::try_from(&proto)?;
+                let [input] = inputs else {
+                    return Err(DataFusionError::Internal(format!(
+                        "a sink with {} inputs",
+                        inputs.len()
+                    )));
+                };
+                let sink = Arc::new(FormatSink::new(config, format));
+                Ok(Arc::new(DataSinkExec::new(input.clone(), sink, None)))
+            }
         }
     }
 
@@ -117,7 +155,7 @@ impl PhysicalExtensionCodec for EmberCodec {
         &self,
         node: Arc<dyn ExecutionPlan>,
         buf: &mut Vec<u8>,
-        _converter: &dyn PhysicalProtoConverterExtension,
+        converter: &dyn PhysicalProtoConverterExtension,
     ) -> Result<()> {
         let wire = if let Some(reader) = node.downcast_ref::<ShuffleReaderExec>() {
             NodeWire::ShuffleReader {
@@ -134,6 +172,22 @@ impl PhysicalExtensionCodec for EmberCodec {
                 schema: ByteBuf::from(schema_bytes(scan.rdd_schema())?),
                 partitions: scan.partitions(),
                 projection: scan.projection().cloned(),
+            }
+        } else if let Some(conf) = orc_scan(&node) {
+            let proto = serialize_file_scan_config(conf, self, converter)?;
+            NodeWire::OrcScan {
+                conf: ByteBuf::from(proto.encode_to_vec()),
+            }
+        } else if let Some((sink, exec)) = format_sink(&node) {
+            if exec.sort_order().is_some() {
+                return Err(DataFusionError::NotImplemented(
+                    "a sorted write of orc or text".into(),
+                ));
+            }
+            let proto = FileSinkConfigProto::try_from(sink.config())?;
+            NodeWire::FormatSink {
+                format: sink.format(),
+                config: ByteBuf::from(proto.encode_to_vec()),
             }
         } else {
             return Err(DataFusionError::NotImplemented(format!(
@@ -161,6 +215,23 @@ impl PhysicalExtensionCodec for EmberCodec {
         }
         Ok(())
     }
+}
+
+fn wire_error(e: prost::DecodeError) -> DataFusionError {
+    DataFusionError::Internal(format!("an ember plan node: {e}"))
+}
+
+/// The configuration of `node` if it scans ORC files.
+fn orc_scan(node: &Arc<dyn ExecutionPlan>) -> Option<&FileScanConfig> {
+    let exec = node.downcast_ref::<DataSourceExec>()?;
+    let conf = exec.data_source().downcast_ref::<FileScanConfig>()?;
+    conf.file_source().is::<OrcSource>().then_some(conf)
+}
+
+/// The sink of `node` if it writes ORC or text files.
+fn format_sink(node: &Arc<dyn ExecutionPlan>) -> Option<(&FormatSink, &DataSinkExec)> {
+    let exec = node.downcast_ref::<DataSinkExec>()?;
+    Some((exec.sink().downcast_ref::<FormatSink>()?, exec))
 }
 
 /// DataFusion's conversion, except that a scalar subquery whose value the driver computed

@@ -1,0 +1,16 @@
+//! The file formats DataFusion does not bring: ORC and text, read and written as Spark does.
+//!
+//! | format | read by | written by |
+//! |---|---|---|
+//! | csv, json, parquet | DataFusion's scans | DataFusion's sinks |
+//! | orc | [`orc::OrcSource`], a DataFusion `FileSource` (schemas inferred by datafusion-orc) | [`sink::FormatSink`] with orc-rust's writer |
+//! | text | ember-core's text input, as an RDD-backed DataFrame ([`text::read_text`]) | [`sink::FormatSink`], one line per row |
+//!
+//! Every format is written the same way: a DataFusion `COPY` plan whose sink writes under the
+//! writer's temporary directory, committed by [`crate::writer`]. The ORC scan and the sink are
+//! ember's own plan pieces, so they travel to executors through `distributed::codec` like
+//! DataFusion's: ORC queries and ORC and text writes run as stages on executors.
+
+pub(crate) mod orc;
+pub(crate) mod sink;
+pub(crate) mod text;
