@@ -2,8 +2,9 @@
 //! `spark.read`, `DataFrame` and `spark.sql` for an ember [`Context`].
 //!
 //! This crate owns the DataFrame API ([`DataFrame`], [`GroupedData`]), reading
-//! ([`DataFrameReader`]: CSV, JSON lines, Parquet) and writing ([`DataFrameWriter`]: Spark's
-//! save modes, partitioned output, committed like RDD output) of local, HDFS and S3 paths
+//! ([`DataFrameReader`]: CSV, JSON lines, Parquet, ORC, text) and writing
+//! ([`DataFrameWriter`]: the same formats, Spark's save modes, partitioned output, committed
+//! like RDD output) of local, HDFS and S3 paths
 //! through ember's object stores, SQL with temporary views (including Spark's
 //! `CREATE TEMPORARY VIEW ... USING <format> OPTIONS (path '...')`), scalar UDFs written as
 //! Rust closures ([`SqlContextExt::register_udf`]), and printing rows the way
@@ -21,8 +22,12 @@
 //! RDDs of serde records become DataFrames and back ([`RddDataFrameExt::to_data_frame`],
 //! [`DataFrame::to_rdd`]) without passing through the driver.
 //!
-//! What it does not own yet: ORC and text formats, and a memory bound for DataFusion's
-//! operators.
+//! ORC is scanned and written by ember's own DataFusion pieces (`formats`: datafusion-orc infers
+//! schemas, orc-rust encodes); text is read through ember-core's text input (Hadoop's splits,
+//! gzip, globs) as a DataFrame over an RDD, and written one line per row.
+//!
+//! What it does not own yet: a memory bound for DataFusion's operators, and partition
+//! directories under text input (they are read as plain directories).
 //!
 //! ```
 //! use ember_core::Context;
