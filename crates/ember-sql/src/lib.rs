@@ -26,8 +26,7 @@
 //! schemas, orc-rust encodes); text is read through ember-core's text input (Hadoop's splits,
 //! gzip, globs) as a DataFrame over an RDD, and written one line per row.
 //!
-//! What it does not own yet: a memory bound for DataFusion's operators, and partition
-//! directories under text input (they are read as plain directories).
+//! What it does not own yet: a memory bound for DataFusion's operators.
 //!
 //! ```
 //! use ember_core::Context;

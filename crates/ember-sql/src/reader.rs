@@ -9,9 +9,9 @@ use datafusion::arrow::datatypes::{DataType, Schema};
 use datafusion::datasource::listing::{
     ListingOptions, ListingTable, ListingTableConfig, ListingTableUrl,
 };
-use datafusion::prelude::{cast, col, CsvReadOptions, JsonReadOptions, ParquetReadOptions};
+use datafusion::prelude::{cast, col, lit, CsvReadOptions, JsonReadOptions, ParquetReadOptions};
 use futures::TryStreamExt;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
 /// Reads CSV, JSON lines, Parquet, ORC or text from a file or a directory of files, on local
@@ -30,7 +30,7 @@ use std::sync::Arc;
 /// | [`json`](DataFrameReader::json) | inferred from the objects | discovered |
 /// | [`parquet`](DataFrameReader::parquet) | the files' | discovered |
 /// | [`orc`](DataFrameReader::orc) | the files' footers', merged | discovered |
-/// | [`text`](DataFrameReader::text) | one string column `value` | not discovered |
+/// | [`text`](DataFrameReader::text) | one string column `value` | discovered (not under globs) |
 ///
 /// An explicit [`schema`](DataFrameReader::schema) replaces inference (csv, json, parquet, orc).
 pub struct DataFrameReader {
@@ -223,7 +223,10 @@ impl DataFrameReader {
                 )));
             }
         }
-        let df = read_text(&self.session.context()?, path, whole_files)?;
+        let df = match self.partitioned_text(path, whole_files)? {
+            Some(df) => df,
+            None => read_text(&self.session.context()?, path, whole_files)?,
+        };
         match &self.schema {
             Some(schema) => df.select(vec![col("value").alias(schema.field(0).name())]),
             None => Ok(df),
@@ -237,8 +240,16 @@ impl DataFrameReader {
     /// # Errors
     /// The directory cannot be listed, or its levels name different columns.
     fn partition_columns(&self, url: &str) -> Result<Vec<(String, DataType)>> {
+        Ok(self.partition_listing(url)?.columns)
+    }
+
+    /// The partition columns of directory `url` and the partition directories that hold files.
+    ///
+    /// # Errors
+    /// As [`partition_columns`](Self::partition_columns).
+    fn partition_listing(&self, url: &str) -> Result<PartitionListing> {
         if !url.ends_with('/') {
-            return Ok(Vec::new());
+            return Ok(PartitionListing::default());
         }
         let resolved = self.session.env().resolve(url)?;
         let listing = resolved
@@ -250,6 +261,7 @@ impl DataFrameReader {
             .block_on(listing)
             .map_err(|e| Error::Input(format!("{url}: {e}")))?;
         let mut columns: Vec<(String, Vec<String>)> = Vec::new();
+        let mut directories = BTreeSet::new();
         for file in &files {
             let relative = file.location.prefix_match(&resolved.path);
             let parts: Vec<String> = relative
@@ -257,7 +269,7 @@ impl DataFrameReader {
                 .flatten()
                 .map(|p| p.as_ref().to_string())
                 .collect();
-            let Some((_, directories)) = parts.split_last() else {
+            let Some((_, parents)) = parts.split_last() else {
                 continue;
             };
             if parts
@@ -266,7 +278,8 @@ impl DataFrameReader {
             {
                 continue;
             }
-            for (depth, directory) in directories.iter().enumerate() {
+            let mut values = Vec::new();
+            for (depth, directory) in parents.iter().enumerate() {
                 let Some((name, value)) = directory.split_once('=') else {
                     break;
                 };
@@ -280,12 +293,55 @@ impl DataFrameReader {
                     )));
                 }
                 columns[depth].1.push(value.to_string());
+                values.push((directory.clone(), value.to_string()));
+            }
+            if !values.is_empty() {
+                directories.insert(values);
             }
         }
-        Ok(columns
-            .into_iter()
-            .map(|(name, values)| (name, partition_type(&values)))
-            .collect())
+        let depth = columns.len();
+        Ok(PartitionListing {
+            columns: columns
+                .into_iter()
+                .map(|(name, values)| (name, partition_type(&values)))
+                .collect(),
+            directories: directories
+                .into_iter()
+                .filter(|d| d.len() == depth)
+                .collect(),
+        })
+    }
+
+    /// Text under partition directories: each directory's lines with its partition values as
+    /// columns, all in one DataFrame (`None` when `path` is not a partitioned directory).
+    ///
+    /// # Errors
+    /// As [`text`](Self::text).
+    fn partitioned_text(&self, path: &str, whole_files: bool) -> Result<Option<DataFrame>> {
+        if path.contains(['*', '?', '[', '{', ',']) {
+            return Ok(None);
+        }
+        let url = self.session.table_url(path)?;
+        let listing = self.partition_listing(&url)?;
+        if listing.columns.is_empty() {
+            return Ok(None);
+        }
+        let ctx = self.session.context()?;
+        let mut all: Option<DataFrame> = None;
+        for directory in &listing.directories {
+            let relative: Vec<&str> = directory.iter().map(|(d, _)| d.as_str()).collect();
+            let lines = read_text(&ctx, &format!("{url}{}", relative.join("/")), whole_files)?;
+            let mut columns = vec![col("value")];
+            for ((name, data_type), (_, value)) in listing.columns.iter().zip(directory) {
+                columns.push(cast(lit(value.as_str()), data_type.clone()).alias(name));
+            }
+            let rows = lines.select(columns)?;
+            all = Some(match all {
+                Some(before) => before.union(&rows)?,
+                None => rows,
+            });
+        }
+        Ok(all)
     }
 
     /// Reads `format` (`csv`, `json`, `parquet`, `orc` or `text`), for SQL's
@@ -305,6 +361,16 @@ impl DataFrameReader {
             ))),
         }
     }
+}
+
+/// What a directory's listing says of its partitions.
+#[derive(Default)]
+struct PartitionListing {
+    /// The partition columns, outermost first, with their types.
+    columns: Vec<(String, DataType)>,
+    /// Each directory holding files at the depth of every column: its names (`k=v`) and
+    /// values, outermost first.
+    directories: Vec<Vec<(String, String)>>,
 }
 
 /// The file names read: any for a file named, those ending in the format's extension in a

@@ -312,6 +312,18 @@ fn text_writes_one_line_per_row_and_refuses_two_columns() {
         found.sort();
         assert_eq!(found, lines);
     }
+    // Read back, the directories are the partition column again.
+    let back = ctx.read().text(&parted).unwrap();
+    assert_eq!(back.columns(), ["value", "k"]);
+    let k = back.schema().field_with_name("k").unwrap().clone();
+    assert_eq!(k.data_type(), &DataType::Int32);
+    let rows = back
+        .order_by(vec![col("value").sort(true, true)])
+        .unwrap()
+        .tab_rows(false)
+        .unwrap();
+    let expected: String = (1..=6).map(|x| format!("{x}\t{}\n", x % 2)).collect();
+    assert_eq!(rows, expected);
 }
 
 #[test]

@@ -4,8 +4,9 @@
 //! for Spark's `wholetext` option) rather than a DataFusion scan: it already splits files by
 //! Hadoop's rules, reads gzip, globs and comma-separated lists, and asks for the hosts holding
 //! HDFS blocks. The lines become a DataFrame over that RDD (see [`crate::conversions`]), read
-//! inside the tasks of the query's first stage. Writing is [`TextFileFormat`]'s, through
-//! [`FormatSink`].
+//! inside the tasks of the query's first stage. Under partition directories (`k=v/`) each
+//! directory is such an RDD with its values as columns, and the DataFrame their union (see
+//! `DataFrameReader::text`). Writing is [`TextFileFormat`]'s, through [`FormatSink`].
 
 use super::sink::{FormatSink, SinkFormat};
 use crate::conversions::RddDataFrameExt;
