@@ -150,10 +150,13 @@ impl Env {
     }
 
     /// The block size input splits of `url` are capped at: `dfs.blocksize` on HDFS,
-    /// `fs.s3a.block.size` on S3 (Hadoop's defaults: 128 MiB and 32 MiB).
+    /// `fs.local.block.size` for local files, `fs.s3a.block.size` on S3 (Hadoop's defaults:
+    /// 128 MiB, 32 MiB and 32 MiB).
     pub(crate) fn block_size(&self, url: &str) -> u64 {
         let (key, default) = if url.starts_with("hdfs://") {
             ("dfs.blocksize", 128 << 20)
+        } else if url.starts_with("file:") || !url.contains("://") {
+            ("fs.local.block.size", 32 << 20)
         } else {
             ("fs.s3a.block.size", 32 << 20)
         };

@@ -22,8 +22,8 @@
 //! RDDs of serde records become DataFrames and back ([`RddDataFrameExt::to_data_frame`],
 //! [`DataFrame::to_rdd`]) without passing through the driver.
 //!
-//! ORC is scanned and written by ember's own DataFusion pieces (`formats`: datafusion-orc infers
-//! schemas, orc-rust encodes); text is read through ember-core's text input (Hadoop's splits,
+//! ORC is scanned and written by ember's own DataFusion pieces (`formats`) over orc-rust's
+//! decoder and encoder; text is read through ember-core's text input (Hadoop's splits,
 //! gzip, globs) as a DataFrame over an RDD, and written one line per row.
 //!
 //! What it does not own yet: a memory bound for DataFusion's operators.

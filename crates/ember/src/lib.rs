@@ -11,7 +11,7 @@
 //! |---|---|
 //! | `ember-core` | Context, RDDs, DAG and task scheduling (delay scheduling by locality), shuffle, storage, broadcast, accumulators, executor processes and the driver/executor RPC |
 //! | `ember-hadoop` | Hadoop configuration, object stores for hdfs/s3/file paths, block locations, rack topology, Hadoop IPC and token files |
-//! | `ember-sql` | DataFrames and SQL on Apache DataFusion ([`sql`]): reading and writing CSV, JSON and Parquet |
+//! | `ember-sql` | DataFrames and SQL on Apache DataFusion ([`sql`]): reading and writing CSV, JSON, Parquet, ORC and text |
 //! | `ember-yarn` | `--master yarn`: the client, the staging directory and the ApplicationMaster |
 //! | `ember` | this facade |
 //! | `ember-cli` | the `ember` command: `ember submit`, `status`, `kill`, built-in examples |

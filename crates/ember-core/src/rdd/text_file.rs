@@ -10,7 +10,7 @@
 //!
 //! Splits follow Hadoop's `FileInputFormat`: the goal size is the total size over the requested
 //! minimum partitions, capped at the file's block size (`dfs.blocksize` on HDFS,
-//! `fs.s3a.block.size` on S3, 32 MiB locally) and at `ember.files.maxPartitionBytes`; a file's
+//! `fs.s3a.block.size` on S3, `fs.local.block.size` locally, 32 MiB by default) and at `ember.files.maxPartitionBytes`; a file's
 //! last split may be up to 10% larger. Lines follow `LineRecordReader`: a split that does not start at
 //! the beginning of the file skips its first (partial) line, and every split reads the line
 //! that starts at its end, so each line is read exactly once.
@@ -26,8 +26,6 @@ use std::io::{BufRead, BufReader, Read, Seek, SeekFrom};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-/// Hadoop's default block size for local files.
-const LOCAL_BLOCK_SIZE: u64 = 32 << 20;
 /// Hadoop lets a file's last split be this much larger than the split size.
 const SPLIT_SLOP: f64 = 1.1;
 
@@ -71,7 +69,7 @@ pub(crate) fn list_input_files(paths: &str, env: &Env) -> Result<Vec<InputFile>>
         let url = ember_hadoop::object_stores::qualify(raw, &env.hadoop)?;
         let before = files.len();
         match url.strip_prefix("file://") {
-            Some(local) => list_local(local, raw, &mut files)?,
+            Some(local) => list_local(local, raw, env.block_size(&url), &mut files)?,
             None => files.extend(list_remote(env, &url)?),
         }
         let empty_dir = url.strip_prefix("file://").is_some_and(matches_empty_dir);
@@ -121,7 +119,7 @@ impl InputFile {
 }
 
 /// The local files of `path` (a file, a directory or a glob).
-fn list_local(path: &str, raw: &str, files: &mut Vec<InputFile>) -> Result<()> {
+fn list_local(path: &str, raw: &str, block_size: u64, files: &mut Vec<InputFile>) -> Result<()> {
     let matches: Vec<PathBuf> = if path.contains(['*', '?', '[']) {
         glob::glob(path)
             .map_err(|e| Error::Input(format!("bad glob pattern {raw}: {e}")))?
@@ -137,7 +135,7 @@ fn list_local(path: &str, raw: &str, files: &mut Vec<InputFile>) -> Result<()> {
     files.extend(found.into_iter().map(|(path, len)| InputFile {
         path: path.to_string_lossy().into_owned(),
         len,
-        block_size: LOCAL_BLOCK_SIZE,
+        block_size,
         blocks: Vec::new(),
     }));
     Ok(())
@@ -413,7 +411,7 @@ mod tests {
         InputFile {
             path: path.to_string_lossy().into_owned(),
             len,
-            block_size: LOCAL_BLOCK_SIZE,
+            block_size: 32 << 20,
             blocks: Vec::new(),
         }
     }

@@ -3,7 +3,7 @@
 //! | format | read by | written by |
 //! |---|---|---|
 //! | csv, json, parquet | DataFusion's scans | DataFusion's sinks |
-//! | orc | [`orc::OrcSource`], a DataFusion `FileSource` (schemas inferred by datafusion-orc) | [`sink::FormatSink`] with orc-rust's writer |
+//! | orc | [`orc::OrcSource`], a DataFusion `FileSource` (schemas from the files' footers) | [`sink::FormatSink`] with orc-rust's writer |
 //! | text | ember-core's text input, as an RDD-backed DataFrame ([`text::read_text`]) | [`sink::FormatSink`], one line per row |
 //!
 //! Every format is written the same way: a DataFusion `COPY` plan whose sink writes under the

@@ -1,11 +1,11 @@
 //! ORC (Spark's `OrcFileFormat`): scanned by [`OrcSource`], written by
 //! [`FormatSink`](super::sink::FormatSink) with orc-rust's `ArrowWriter`.
 //!
-//! Schemas are inferred with datafusion-orc (the types of every file's footer, merged). The
-//! scan is ember's own rather than datafusion-orc's `OrcSource`, which neither fills partition
-//! columns (`k=v` directories) nor keeps the order of a projection: here a file's columns are
-//! read by name, in the order of the table's schema (a column a file lacks reads as nulls), and
-//! DataFusion's `ProjectionOpener` adds the partition values and the projection's expressions.
+//! Schemas are inferred from the files' footers (every file's types, merged). The scan reads a
+//! file's columns by name, in the order of the table's schema (a column a file lacks reads as
+//! nulls), so that files of one table may differ in their column order; DataFusion's
+//! `ProjectionOpener` adds the partition values (`k=v` directories) and the projection's
+//! expressions.
 
 use super::sink::{FormatSink, SinkFormat};
 use bytes::Bytes;
@@ -31,7 +31,7 @@ use datafusion::physical_plan::metrics::ExecutionPlanMetricsSet;
 use datafusion::physical_plan::projection::ProjectionExprs;
 use datafusion::physical_plan::{ExecutionPlan, PhysicalExpr};
 use futures::future::BoxFuture;
-use futures::{FutureExt, StreamExt, TryFutureExt};
+use futures::{FutureExt, StreamExt, TryFutureExt, TryStreamExt};
 use object_store::{ObjectMeta, ObjectStore, ObjectStoreExt};
 use orc_rust::projection::ProjectionMask;
 use orc_rust::reader::AsyncChunkReader;
@@ -87,9 +87,17 @@ impl FileFormat for OrcFileFormat {
         store: &Arc<dyn ObjectStore>,
         objects: &[ObjectMeta],
     ) -> Result<SchemaRef> {
-        datafusion_orc::OrcFormat
-            .infer_schema(state, store, objects)
-            .await
+        // In the order of their paths, so that columns met in several files keep one order
+        // whichever order the store lists them in.
+        let mut objects = objects.to_vec();
+        objects.sort_by(|a, b| a.location.cmp(&b.location));
+        let concurrency = state.config_options().execution.meta_fetch_concurrency;
+        let schemas: Vec<Schema> = futures::stream::iter(objects)
+            .map(|meta| file_schema(store.clone(), meta))
+            .buffered(concurrency.into())
+            .try_collect()
+            .await?;
+        Ok(Arc::new(Schema::try_merge(schemas)?))
     }
 
     async fn infer_stats(
@@ -276,6 +284,17 @@ fn conform(batch: &RecordBatch, columns: &SchemaRef) -> Result<RecordBatch> {
     let options = RecordBatchOptions::new().with_row_count(Some(rows));
     let schema = Arc::new(Schema::new(columns.fields().clone()));
     Ok(RecordBatch::try_new_with_options(schema, arrays, &options)?)
+}
+
+/// The Arrow schema of one ORC file, from its footer.
+async fn file_schema(store: Arc<dyn ObjectStore>, meta: ObjectMeta) -> Result<Schema> {
+    let location = meta.location.to_string();
+    let builder = ArrowReaderBuilder::try_new_async(StoreReader { store, meta })
+        .await
+        .map_err(|e| {
+            DataFusionError::Execution(format!("{location} is not a readable ORC file: {e}"))
+        })?;
+    Ok(builder.schema().as_ref().clone())
 }
 
 /// Byte ranges of a file in an object store, as orc-rust reads them.
