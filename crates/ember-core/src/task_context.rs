@@ -30,6 +30,13 @@ impl TaskMetrics {
         counter.fetch_add(n, Ordering::Relaxed);
     }
 
+    /// Counts `count` spills of `bytes` in all, made by code outside the engine's own
+    /// collections (SQL operators), so that the job summary shows them with the rest.
+    pub fn add_spills(&self, count: u64, bytes: u64) {
+        TaskMetrics::add(&self.spill_count, count);
+        TaskMetrics::add(&self.spill_bytes, bytes);
+    }
+
     /// A plain copy of the counters.
     pub fn snapshot(&self) -> MetricsSnapshot {
         let get = |c: &AtomicU64| c.load(Ordering::Relaxed);

@@ -26,7 +26,8 @@
 //! decoder and encoder; text is read through ember-core's text input (Hadoop's splits,
 //! gzip, globs) as a DataFrame over an RDD, and written one line per row.
 //!
-//! What it does not own yet: a memory bound for DataFusion's operators.
+//! Memory: DataFusion's operators hold what ember's memory manager grants and spill under
+//! `ember.local.dir` (`memory`).
 //!
 //! ```
 //! use ember_core::Context;
@@ -55,6 +56,7 @@ mod dataframe;
 mod distributed;
 mod error;
 mod formats;
+mod memory;
 pub mod output;
 mod reader;
 mod session;

@@ -10,6 +10,8 @@ use crate::udf::{self, UdfValue};
 use datafusion::arrow::record_batch::RecordBatch;
 use datafusion::datasource::MemTable;
 use datafusion::execution::cache::cache_manager::CacheManagerConfig;
+use datafusion::execution::disk_manager::{DiskManagerBuilder, DiskManagerMode};
+use datafusion::execution::memory_pool::MemoryPool;
 use datafusion::execution::runtime_env::RuntimeEnvBuilder;
 use datafusion::prelude::{SessionConfig, SessionContext};
 use ember_core::conf::ConfigEntry;
@@ -53,8 +55,10 @@ impl SqlSession {
             .build()
             // Without threads no query can run; there is nothing to fall back on.
             .expect("cannot start the threads of SQL queries");
+        let memory = Arc::new(crate::memory::EmberMemoryPool::for_driver(ctx.env()));
+        let datafusion = datafusion_context(ctx.env(), config, memory);
         SqlSession {
-            datafusion: datafusion_context(ctx.env(), config),
+            datafusion,
             env: ctx.env().clone(),
             runtime,
             context: ctx.downgrade(),
@@ -127,18 +131,39 @@ pub const DISTRIBUTED: ConfigEntry<bool> = ConfigEntry::boolean(
     "0.1.0",
 );
 
-/// A DataFusion context that reads and writes through ember's object stores.
-pub(crate) fn datafusion_context(env: &Arc<Env>, config: SessionConfig) -> SessionContext {
-    // Files are listed again at every read, as Spark does for a new DataFrame: what was
-    // written since shows.
-    let caches = CacheManagerConfig::default().with_list_files_cache_limit(0);
-    RuntimeEnvBuilder::new()
-        .with_cache_manager(caches)
-        .with_object_store_registry(Arc::new(EmberStores::new(env.clone())))
-        .build_arc()
-        .map(|rt| SessionContext::new_with_config_rt(config, rt))
-        // Built from defaults, a cache limit and a registry: nothing in it can be refused.
-        .expect("DataFusion's runtime from default settings")
+/// A DataFusion context that reads and writes through ember's object stores, holds at most
+/// what `memory` grants and spills under `ember.local.dir` (see [`crate::memory`]).
+pub(crate) fn datafusion_context(
+    env: &Arc<Env>,
+    config: SessionConfig,
+    memory: Arc<dyn MemoryPool>,
+) -> SessionContext {
+    let build = |disk: DiskManagerMode| {
+        // Files are listed again at every read, as Spark does for a new DataFrame: what was
+        // written since shows.
+        let caches = CacheManagerConfig::default().with_list_files_cache_limit(0);
+        RuntimeEnvBuilder::new()
+            .with_cache_manager(caches)
+            .with_object_store_registry(Arc::new(EmberStores::new(env.clone())))
+            .with_memory_pool(memory.clone())
+            .with_disk_manager_builder(DiskManagerBuilder::default().with_mode(disk))
+            .build_arc()
+    };
+    let runtime = env
+        .shuffle_manager
+        .spill_dir()
+        .map_err(|e| e.to_string())
+        .and_then(|dir| {
+            build(DiskManagerMode::Directories(vec![dir.to_path_buf()])).map_err(|e| e.to_string())
+        })
+        .or_else(|reason| {
+            // Queries still run; should one spill, the system's directory is used.
+            tracing::warn!("SQL operators spill to the system's temporary directory: {reason}");
+            build(DiskManagerMode::OsTmpDirectory)
+        })
+        // Defaults, a registry, a pool and a directory made on first use: nothing to refuse.
+        .expect("DataFusion's runtime from default settings");
+    SessionContext::new_with_config_rt(config, runtime)
 }
 
 /// DataFrames and SQL on an ember [`Context`] (Spark's `SparkSession`): every clone of a

@@ -35,8 +35,11 @@ impl ShuffleManager {
         self.compress
     }
 
-    /// Where spills go.
-    pub(crate) fn spill_dir(&self) -> Result<&Path> {
+    /// Where spills go (under `ember.local.dir`), created if need be.
+    ///
+    /// # Errors
+    /// The directory cannot be created.
+    pub fn spill_dir(&self) -> Result<&Path> {
         std::fs::create_dir_all(&self.dir).map_err(|e| Error::io(&self.dir, e))?;
         Ok(&self.dir)
     }

@@ -50,6 +50,11 @@ impl MemoryManager {
         self.pool
     }
 
+    /// The most execution memory one task may hold: an equal share of the pool per task slot.
+    pub fn task_share(&self) -> u64 {
+        self.pool / self.slots
+    }
+
     /// Grants `bytes` of execution memory to `task` if its share allows and the memory is free.
     pub fn acquire_execution(&self, task: u64, bytes: u64) -> Grant {
         let mut s = self.state.lock();

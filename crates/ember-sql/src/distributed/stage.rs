@@ -8,6 +8,7 @@
 
 use super::codec::decode_plan;
 use super::exchange::{ember_error, encode_batch, ExchangeRecord};
+use crate::memory::{record_spills, EmberMemoryPool};
 use crate::session::datafusion_context;
 use datafusion::arrow::datatypes::SchemaRef;
 use datafusion::arrow::record_batch::RecordBatch;
@@ -167,7 +168,8 @@ impl RddCompute<ExchangeRecord> for SqlStageRdd {
             .options_mut()
             .execution
             .enable_file_stream_work_stealing = false;
-        let session = datafusion_context(tc.env(), config);
+        let memory = Arc::new(EmberMemoryPool::for_task(tc));
+        let session = datafusion_context(tc.env(), config, memory);
         let task = session.task_ctx();
         let plan = decode_plan(&self.plan, &task).map_err(task_error)?;
         let (plan, route) = self.route(plan, partition).map_err(task_error)?;
@@ -177,10 +179,13 @@ impl RddCompute<ExchangeRecord> for SqlStageRdd {
             let _entered = runtime.enter();
             plan.execute(partition, task).map_err(task_error)?
         };
+        let executed = plan;
         Ok(Box::new(StageRows {
             stream,
             route,
             pending: VecDeque::new(),
+            plan: executed,
+            tc: tc.clone(),
         }))
     }
 }
@@ -222,6 +227,9 @@ struct StageRows {
     stream: SendableRecordBatchStream,
     route: Route,
     pending: VecDeque<ExchangeRecord>,
+    // Its operators' metrics hold the spills, counted into the task's once the stream ends.
+    plan: Arc<dyn ExecutionPlan>,
+    tc: Arc<TaskContext>,
 }
 
 impl StageRows {
@@ -253,7 +261,11 @@ impl Iterator for StageRows {
             if let Some(record) = self.pending.pop_front() {
                 return Some(record);
             }
-            let batch = match task_runtime().block_on(self.stream.next())? {
+            let Some(batch) = task_runtime().block_on(self.stream.next()) else {
+                record_spills(&self.plan, &self.tc);
+                return None;
+            };
+            let batch = match batch {
                 Ok(batch) => batch,
                 Err(e) => abort(task_error(e)),
             };
