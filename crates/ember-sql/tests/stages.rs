@@ -350,3 +350,53 @@ fn text_is_read_in_tasks_and_written_from_tasks() {
     expected.sort();
     assert_eq!(lines, expected);
 }
+
+#[test]
+fn a_query_survives_an_executor_lost_with_its_shuffle_output() {
+    let ctx = cluster();
+    let _dir = numbers_view(&ctx, 300_000);
+    let victim = ctx.executors()[0].pid;
+    let marker = tempfile::tempdir().unwrap();
+    let killed = marker.path().join("killed");
+    let once = killed.to_str().unwrap().to_string();
+    // In the stage after the exchange: the task on the other executor kills the victim once,
+    // while the victim's own task of that stage is still running, so that the victim's map
+    // outputs are lost while they are still wanted.
+    ctx.register_udf(
+        "lose_an_executor",
+        Fn!(move |n: i64| {
+            if std::process::id() == victim {
+                std::thread::sleep(std::time::Duration::from_secs(2));
+            } else if std::fs::File::create_new(&once).is_ok() {
+                let _ = std::process::Command::new("kill")
+                    .args(["-KILL", &victim.to_string()])
+                    .status();
+            }
+            n
+        }),
+    );
+    let before = ctx.job_summaries().len();
+    let rows = ctx
+        .sql("SELECT k, lose_an_executor(count(*)), sum(x) FROM numbers GROUP BY k ORDER BY k")
+        .unwrap()
+        .tab_rows(false)
+        .unwrap();
+    assert!(killed.exists(), "no task ran on the other executor");
+    assert_eq!(rows, expected_groups(300_000));
+    let jobs = &ctx.job_summaries()[before..];
+    let failed: usize = jobs.iter().map(|j| j.failed_tasks).sum();
+    let stages: usize = jobs.iter().map(|j| j.stages).sum();
+    assert!(failed >= 1, "{jobs:?}");
+    assert!(
+        stages > 3,
+        "the lost map outputs were computed again: {jobs:?}"
+    );
+    assert!(ctx.executors().iter().all(|e| e.pid != victim));
+    // The session goes on with the executors it has now.
+    let again = ctx
+        .sql("SELECT k, count(*), sum(x) FROM numbers GROUP BY k ORDER BY k")
+        .unwrap()
+        .tab_rows(false)
+        .unwrap();
+    assert_eq!(again, expected_groups(300_000));
+}
