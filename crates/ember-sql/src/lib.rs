@@ -69,7 +69,7 @@ pub use conversions::RddDataFrameExt;
 pub use dataframe::{DataFrame, GroupedData};
 pub use error::{Error, Result};
 pub use reader::DataFrameReader;
-pub use session::{SqlContextExt, DISTRIBUTED};
+pub use session::{SqlContextExt, DISTRIBUTED, PREFER_SORT_MERGE_JOIN};
 pub use statements::split_statements;
 pub use udf::UdfValue;
 pub use writer::{DataFrameWriter, SaveMode};

@@ -6,8 +6,9 @@
 //! (`ember.executor.memory` × `ember.memory.fraction`, Spark's unified memory):
 //!
 //! - In a stage task, the pool is the task's share of the executor's execution memory (the pool
-//!   over the task slots, what a `reduce_by_key` task may hold), and every byte it grants is
-//!   also claimed from the executor's [`MemoryManager`](ember_core::storage::MemoryManager):
+//!   over the task slots, what a `reduce_by_key` task may hold), and every byte it grants to an
+//!   operator that can spill is also claimed from the executor's
+//!   [`MemoryManager`](ember_core::storage::MemoryManager):
 //!   cached blocks are evicted to make room, and RDD tasks running beside it see the memory
 //!   taken. Within the task, DataFusion's fair spill pool shares it among the operators.
 //! - A query that runs whole on the driver's threads (`local[N]` without
@@ -34,8 +35,8 @@ use std::sync::Mutex;
 /// A fair spill pool of a fixed size for the operators that can spill, whose grants may also be
 /// claimed from an executor's memory manager. The others (writers, the build sides of hash
 /// joins, top-k heaps) are counted beside it and never refused: refusing them would fail a query
-/// that fits in the process's real memory, and charging them to the spill pool could leave a
-/// sort nothing to sort with.
+/// that fits in the process's real memory, and charging them to the spill pool or the claim could
+/// leave a sort nothing to sort with.
 #[derive(Debug)]
 pub(crate) struct EmberMemoryPool {
     share: FairSpillPool,
@@ -64,14 +65,14 @@ impl EmberMemoryPool {
         }
     }
 
-    /// Claims what the pool has granted in all; false when the executor refuses.
+    /// Claims what the spilling operators hold; false when the executor refuses.
     fn claim_granted(&self) -> bool {
         self.claim.as_ref().is_none_or(|claim| {
             claim
                 .lock()
                 // The books are plain numbers: a panic elsewhere cannot leave them half made.
                 .unwrap_or_else(std::sync::PoisonError::into_inner)
-                .try_grow_to(self.reserved() as u64)
+                .try_grow_to(self.share.reserved() as u64)
         })
     }
 }

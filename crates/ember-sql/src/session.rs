@@ -41,6 +41,11 @@ impl SqlSession {
         let mut config = SessionConfig::new()
             .with_target_partitions(threads)
             .with_information_schema(true);
+        let sort_merge = ctx.conf().get(&PREFER_SORT_MERGE_JOIN).map_err(Error::from);
+        config.options_mut().optimizer.prefer_hash_join = !matches!(sort_merge, Ok(Some(true)));
+        // A bad value fails every query, with the key and the value, as a bad
+        // `ember.sql.distributed` does.
+        let distributed = sort_merge.and(distributed);
         if distributed.as_ref().is_ok_and(|d| *d) {
             // A join's dynamic filter waits for the build side of every partition; a task
             // runs one partition, so the others never come.
@@ -128,6 +133,17 @@ pub const DISTRIBUTED: ConfigEntry<bool> = ConfigEntry::boolean(
     "ember.sql.distributed",
     None,
     "run queries as stages of ember tasks; default true on executors (local-cluster, yarn), false under local[N]",
+    "0.1.0",
+);
+
+/// Whether equi-joins sort and merge their sides rather than hash one
+/// (`ember.sql.join.preferSortMergeJoin`, Spark's `spark.sql.join.preferSortMergeJoin`). Sorts
+/// spill, so a sort-merge join completes in any memory; a hash join holds its build side whole
+/// but is faster, hence ember's default of false.
+pub const PREFER_SORT_MERGE_JOIN: ConfigEntry<bool> = ConfigEntry::boolean(
+    "ember.sql.join.preferSortMergeJoin",
+    Some("false"),
+    "plan equi-joins as sort-merge joins (which spill) rather than hash joins (which hold their build side in memory)",
     "0.1.0",
 );
 

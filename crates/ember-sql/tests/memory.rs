@@ -1,6 +1,6 @@
-//! SQL under a memory budget far smaller than its data: sorts and aggregations in stage tasks
-//! spill under ember's memory manager instead of failing, their results equal plain Rust, and
-//! the spills show in the job summary.
+//! SQL under a memory budget far smaller than its data: sorts, aggregations and sort-merge joins
+//! in stage tasks spill under ember's memory manager instead of failing, their results equal
+//! plain Rust, and the spills show in the job summary.
 
 use ember_core::{Context, EmberConf};
 use ember_sql::{SaveMode, SqlContextExt};
@@ -9,16 +9,17 @@ use ember_sql::{SaveMode, SqlContextExt};
 const ROWS: i64 = 2_000_000;
 
 /// `local[2]` with 64 MiB of executor memory (a 38 MiB pool, 19 MiB per task), queries as stages.
+fn small_memory_conf() -> EmberConf {
+    EmberConf::empty()
+        .set_master("local[2]")
+        .set("ember.executor.memory", "64m")
+        .set("ember.testing.reservedMemory", "0")
+        .set("ember.sql.distributed", "true")
+        .set("ember.ui.showConsoleProgress", "false")
+}
+
 fn small_memory() -> Context {
-    Context::new(
-        EmberConf::empty()
-            .set_master("local[2]")
-            .set("ember.executor.memory", "64m")
-            .set("ember.testing.reservedMemory", "0")
-            .set("ember.sql.distributed", "true")
-            .set("ember.ui.showConsoleProgress", "false"),
-    )
-    .unwrap()
+    Context::new(small_memory_conf()).unwrap()
 }
 
 /// The view `rows`: `x` in `1..=ROWS` and `s`, the string `row-<x>`, in four Parquet files.
@@ -89,6 +90,41 @@ fn an_aggregation_of_more_groups_than_memory_holds_spills_and_agrees_with_rust()
     );
     let jobs = &ctx.job_summaries()[before..];
     assert!(jobs.iter().any(|j| j.metrics.spill_count > 0), "{jobs:?}");
+}
+
+#[test]
+fn a_sort_merge_join_of_two_tables_larger_than_memory_spills_and_agrees_with_rust() {
+    let ctx = Context::new(small_memory_conf().set("ember.sql.join.preferSortMergeJoin", "true"))
+        .unwrap();
+    let _dir = rows_view(&ctx);
+    let before = ctx.job_summaries().len();
+    // Every row meets the row whose x is one more (the last meets none), matched by string keys.
+    let query = "SELECT count(*), sum(a.x), sum(b.x % 1000) FROM rows a JOIN rows b \
+                 ON concat('row-', CAST(a.x + 1 AS VARCHAR)) = b.s";
+    let plan = ctx
+        .sql(&format!("EXPLAIN {query}"))
+        .unwrap()
+        .tab_rows(false)
+        .unwrap();
+    assert!(plan.contains("SortMergeJoin"), "{plan}");
+    let got = ctx.sql(query).unwrap().tab_rows(false).unwrap();
+    let a: i64 = (1..ROWS).sum();
+    let b: i64 = (2..=ROWS).map(|x| x % 1000).sum();
+    assert_eq!(got, format!("{}\t{a}\t{b}\n", ROWS - 1));
+    let jobs = &ctx.job_summaries()[before..];
+    assert!(jobs.iter().any(|j| j.metrics.spill_count > 0), "{jobs:?}");
+}
+
+#[test]
+fn a_bad_join_setting_is_refused_with_its_key() {
+    let ctx = Context::new(small_memory_conf().set("ember.sql.join.preferSortMergeJoin", "maybe"))
+        .unwrap();
+    let err = ctx
+        .sql("SELECT 1")
+        .and_then(|df| df.tab_rows(false))
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("ember.sql.join.preferSortMergeJoin"), "{err}");
 }
 
 #[test]
