@@ -116,21 +116,29 @@ fn partitioned_writes_are_committed_from_tasks() {
         .partition_by(&["k"])
         .parquet(&out)
         .unwrap();
-    assert!(Path::new(&out).join("_SUCCESS").exists());
-    assert!(Path::new(&out).join("k=3").is_dir());
-    assert!(!Path::new(&out).join("_temporary").exists());
-    let back = ctx
-        .read()
-        .parquet(&out)
-        .unwrap()
-        .group_by(vec![col("k")])
+    assert_committed_by_k(&out);
+    assert_eq!(
+        by_k(ctx.read().parquet(&out).unwrap()),
+        expected_groups(30_000)
+    );
+}
+
+/// `out` was committed as one directory per value of `k`.
+fn assert_committed_by_k(out: &str) {
+    assert!(Path::new(out).join("_SUCCESS").exists());
+    assert!(Path::new(out).join("k=3").is_dir());
+    assert!(!Path::new(out).join("_temporary").exists());
+}
+
+/// As [`expected_groups`], computed from `df`'s columns `x` and `k`.
+fn by_k(df: ember_sql::DataFrame) -> String {
+    df.group_by(vec![col("k")])
         .agg(vec![ember_sql::count(col("x")), ember_sql::sum(col("x"))])
         .unwrap()
         .order_by(vec![col("k").sort(true, true)])
         .unwrap()
         .tab_rows(false)
-        .unwrap();
-    assert_eq!(back, expected_groups(30_000));
+        .unwrap()
 }
 
 #[test]
@@ -267,23 +275,9 @@ fn orc_is_written_from_tasks_and_read_as_stages() {
         numbers.write().partition_by(&["k"]).orc(&out).unwrap();
     });
     assert_eq!(written.len(), 1, "{written:?}");
-    assert!(Path::new(&out).join("_SUCCESS").exists());
-    assert!(Path::new(&out).join("k=3").is_dir());
-    assert!(!Path::new(&out).join("_temporary").exists());
+    assert_committed_by_k(&out);
     let mut back = String::new();
-    let read = jobs_of(&ctx, || {
-        back = ctx
-            .read()
-            .orc(&out)
-            .unwrap()
-            .group_by(vec![col("k")])
-            .agg(vec![ember_sql::count(col("x")), ember_sql::sum(col("x"))])
-            .unwrap()
-            .order_by(vec![col("k").sort(true, true)])
-            .unwrap()
-            .tab_rows(false)
-            .unwrap();
-    });
+    let read = jobs_of(&ctx, || back = by_k(ctx.read().orc(&out).unwrap()));
     assert_eq!(read.len(), 1, "{read:?}");
     assert_eq!(back, expected_groups(30_000));
     // Files written without partitions, scanned in byte ranges by several tasks.

@@ -14,3 +14,33 @@
 pub(crate) mod orc;
 pub(crate) mod sink;
 pub(crate) mod text;
+
+/// The extension and the (option-less) DataFusion factory of a unit format type.
+macro_rules! format_factory {
+    ($format:ident, $extension:literal) => {
+        impl datafusion::common::GetExt for $format {
+            fn get_ext(&self) -> String {
+                $extension.into()
+            }
+        }
+
+        impl datafusion::datasource::file_format::FileFormatFactory for $format {
+            fn create(
+                &self,
+                _state: &dyn datafusion::catalog::Session,
+                _format_options: &std::collections::HashMap<String, String>,
+            ) -> datafusion::error::Result<
+                std::sync::Arc<dyn datafusion::datasource::file_format::FileFormat>,
+            > {
+                Ok(std::sync::Arc::new($format))
+            }
+
+            fn default(
+                &self,
+            ) -> std::sync::Arc<dyn datafusion::datasource::file_format::FileFormat> {
+                std::sync::Arc::new($format)
+            }
+        }
+    };
+}
+use format_factory;

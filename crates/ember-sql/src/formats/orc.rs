@@ -16,13 +16,12 @@ use datafusion::catalog::Session;
 use datafusion::common::tree_node::TreeNodeRecursion;
 use datafusion::common::{GetExt, Statistics};
 use datafusion::datasource::file_format::file_compression_type::FileCompressionType;
-use datafusion::datasource::file_format::{FileFormat, FileFormatFactory};
+use datafusion::datasource::file_format::FileFormat;
 use datafusion::datasource::listing::PartitionedFile;
 use datafusion::datasource::physical_plan::{
     FileOpenFuture, FileOpener, FileScanConfig, FileSinkConfig, FileSource,
 };
 use datafusion::datasource::projection::{ProjectionOpener, SplitProjection};
-use datafusion::datasource::sink::DataSinkExec;
 use datafusion::datasource::source::DataSourceExec;
 use datafusion::datasource::table_schema::TableSchema;
 use datafusion::error::{DataFusionError, Result};
@@ -36,7 +35,6 @@ use object_store::{ObjectMeta, ObjectStore, ObjectStoreExt};
 use orc_rust::projection::ProjectionMask;
 use orc_rust::reader::AsyncChunkReader;
 use orc_rust::ArrowReaderBuilder;
-use std::collections::HashMap;
 use std::sync::Arc;
 
 /// Rows decoded at a time when the session does not say.
@@ -46,25 +44,7 @@ const BATCH_ROWS: usize = 8192;
 #[derive(Debug, Clone, Copy, Default)]
 pub(crate) struct OrcFileFormat;
 
-impl GetExt for OrcFileFormat {
-    fn get_ext(&self) -> String {
-        "orc".into()
-    }
-}
-
-impl FileFormatFactory for OrcFileFormat {
-    fn create(
-        &self,
-        _state: &dyn Session,
-        _format_options: &HashMap<String, String>,
-    ) -> Result<Arc<dyn FileFormat>> {
-        Ok(Arc::new(OrcFileFormat))
-    }
-
-    fn default(&self) -> Arc<dyn FileFormat> {
-        Arc::new(OrcFileFormat)
-    }
-}
+super::format_factory!(OrcFileFormat, "orc");
 
 #[async_trait::async_trait]
 impl FileFormat for OrcFileFormat {
@@ -125,12 +105,12 @@ impl FileFormat for OrcFileFormat {
         conf: FileSinkConfig,
         order_requirements: Option<LexRequirement>,
     ) -> Result<Arc<dyn ExecutionPlan>> {
-        let sink = FormatSink::new(conf, SinkFormat::Orc);
-        Ok(Arc::new(DataSinkExec::new(
+        Ok(FormatSink::plan(
             input,
-            Arc::new(sink),
+            conf,
             order_requirements,
-        )))
+            SinkFormat::Orc,
+        ))
     }
 
     fn file_source(&self, table_schema: TableSchema) -> Arc<dyn FileSource> {

@@ -23,10 +23,11 @@ use datafusion::datasource::file_format::write::{
     get_writer_schema, BatchSerializer, ObjectWriterBuilder,
 };
 use datafusion::datasource::physical_plan::{FileSink, FileSinkConfig};
-use datafusion::datasource::sink::DataSink;
+use datafusion::datasource::sink::{DataSink, DataSinkExec};
 use datafusion::error::{DataFusionError, Result};
 use datafusion::execution::{SendableRecordBatchStream, TaskContext};
-use datafusion::physical_plan::{DisplayAs, DisplayFormatType};
+use datafusion::physical_expr::LexRequirement;
+use datafusion::physical_plan::{DisplayAs, DisplayFormatType, ExecutionPlan};
 use object_store::path::Path as ObjectPath;
 use object_store::ObjectStore;
 use orc_rust::compression::CompressionType;
@@ -58,6 +59,17 @@ impl FormatSink {
 
     pub(crate) fn format(&self) -> SinkFormat {
         self.format
+    }
+
+    /// The plan that writes `input`'s rows as `format`: a format's `create_writer_physical_plan`.
+    pub(crate) fn plan(
+        input: Arc<dyn ExecutionPlan>,
+        config: FileSinkConfig,
+        order_requirements: Option<LexRequirement>,
+        format: SinkFormat,
+    ) -> Arc<dyn ExecutionPlan> {
+        let sink = Arc::new(FormatSink::new(config, format));
+        Arc::new(DataSinkExec::new(input, sink, order_requirements))
     }
 }
 

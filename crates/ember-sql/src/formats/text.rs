@@ -16,11 +16,10 @@ use datafusion::arrow::datatypes::{DataType, Field, Schema, SchemaRef};
 use datafusion::catalog::Session;
 use datafusion::common::{not_impl_err, GetExt, Statistics};
 use datafusion::datasource::file_format::file_compression_type::FileCompressionType;
-use datafusion::datasource::file_format::{FileFormat, FileFormatFactory};
+use datafusion::datasource::file_format::FileFormat;
 use datafusion::datasource::physical_plan::{
     CsvSource, FileScanConfig, FileSinkConfig, FileSource,
 };
-use datafusion::datasource::sink::DataSinkExec;
 use datafusion::datasource::table_schema::TableSchema;
 use datafusion::error::Result as DataFusionResult;
 use datafusion::physical_expr::LexRequirement;
@@ -29,7 +28,6 @@ use ember_core::rdd::{BoxIter, PartitionOp};
 use ember_core::Context;
 use object_store::{ObjectMeta, ObjectStore};
 use serde::{Deserialize, Serialize};
-use std::collections::HashMap;
 use std::sync::Arc;
 
 /// A row of text input: Spark's single column `value`, a string that may be null.
@@ -83,25 +81,7 @@ pub(crate) fn text_schema() -> SchemaRef {
 #[derive(Debug, Clone, Copy, Default)]
 pub(crate) struct TextFileFormat;
 
-impl GetExt for TextFileFormat {
-    fn get_ext(&self) -> String {
-        "txt".into()
-    }
-}
-
-impl FileFormatFactory for TextFileFormat {
-    fn create(
-        &self,
-        _state: &dyn Session,
-        _format_options: &HashMap<String, String>,
-    ) -> DataFusionResult<Arc<dyn FileFormat>> {
-        Ok(Arc::new(TextFileFormat))
-    }
-
-    fn default(&self) -> Arc<dyn FileFormat> {
-        Arc::new(TextFileFormat)
-    }
-}
+super::format_factory!(TextFileFormat, "txt");
 
 #[async_trait::async_trait]
 impl FileFormat for TextFileFormat {
@@ -154,12 +134,12 @@ impl FileFormat for TextFileFormat {
         conf: FileSinkConfig,
         order_requirements: Option<LexRequirement>,
     ) -> DataFusionResult<Arc<dyn ExecutionPlan>> {
-        let sink = FormatSink::new(conf, SinkFormat::Text);
-        Ok(Arc::new(DataSinkExec::new(
+        Ok(FormatSink::plan(
             input,
-            Arc::new(sink),
+            conf,
             order_requirements,
-        )))
+            SinkFormat::Text,
+        ))
     }
 
     fn file_source(&self, table_schema: TableSchema) -> Arc<dyn FileSource> {
