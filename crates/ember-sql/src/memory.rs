@@ -16,9 +16,9 @@
 //!
 //! An operator refused memory spills to disk (sorts, aggregations), under `ember.local.dir`, and
 //! its spills are counted in the task's spill figures of the job summary. Operators that cannot
-//! spill (writers, hash join build sides, top-k heaps) are counted against the pool, which
-//! leaves less to the others, but never refused: refusing them would only fail a query that
-//! fits in the process's real memory.
+//! spill (writers, hash join build sides, top-k heaps) are counted beside the pool and never
+//! refused: refusing them would only fail a query that fits in the process's real memory. A join
+//! larger than memory therefore needs `ember.sql.join.preferSortMergeJoin`, whose sorts spill.
 
 use datafusion::common::Result as DfResult;
 use datafusion::error::DataFusionError;
