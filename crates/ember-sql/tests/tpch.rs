@@ -147,6 +147,18 @@ fn the_22_tpch_queries_agree_with_duckdb_as_stages_on_executors() {
     );
 }
 
+/// The same queries as stages under local[2] with every equi-join a sort-merge join.
+#[test]
+fn the_22_tpch_queries_agree_with_duckdb_with_sort_merge_joins() {
+    let ctx = Context::new(
+        conf("local[2]")
+            .set("ember.sql.distributed", "true")
+            .set("ember.sql.join.preferSortMergeJoin", "true"),
+    )
+    .unwrap();
+    check_tpch(&ctx);
+}
+
 /// Writes the tables, asks DuckDB, and compares every query's rows.
 fn check_tpch(ctx: &Context) {
     let dir = tempfile::tempdir().unwrap();
