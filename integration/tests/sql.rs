@@ -1,6 +1,6 @@
-//! DataFrames on the real servers: Parquet and CSV written to and read back from HDFS and S3
-//! (moto) through ember's object stores, with the commit protocol's `_SUCCESS` and save modes,
-//! checked against plain Rust sums.
+//! DataFrames on the real servers: CSV read, Parquet, ORC and text written to and read back from
+//! HDFS and S3 (moto) through ember's object stores, with the commit protocol's `_SUCCESS` and
+//! save modes, checked against plain Rust sums.
 
 use ember_integration::{context, create_bucket, ember_bin, hadoop_conf, names_under, put, unique};
 use ember_sql::{col, sum, SaveMode, SqlContextExt};
@@ -45,6 +45,37 @@ fn round_trip(csv: &str, out: &str) {
         .unwrap();
     let want: i64 = 2 * (0..1000).sum::<i64>();
     assert_eq!(total, format!("{want}\n"));
+    orc_and_text_round_trip(&ctx, &rows, out);
+}
+
+/// ORC and text written beside `out` from `rows` and read back: counts and sums equal Rust's.
+fn orc_and_text_round_trip(ctx: &ember_core::Context, rows: &ember_sql::DataFrame, out: &str) {
+    let orc = format!("{out}-orc");
+    rows.write().orc(&orc).unwrap();
+    assert!(names_under(&orc).contains(&"_SUCCESS".to_string()));
+    ctx.read()
+        .orc(&orc)
+        .unwrap()
+        .create_or_replace_temp_view("orc_numbers")
+        .unwrap();
+    let orc_sums = ctx
+        .sql("SELECT count(*), sum(n), sum(bucket) FROM orc_numbers")
+        .unwrap()
+        .tab_rows(false)
+        .unwrap();
+    let buckets: i64 = (0..1000).map(|n| n % 7).sum();
+    let total: i64 = (0..1000).sum();
+    assert_eq!(orc_sums, format!("1000\t{total}\t{buckets}\n"));
+    let text = format!("{out}-text");
+    ctx.sql("SELECT CAST(n AS VARCHAR) AS value FROM orc_numbers")
+        .unwrap()
+        .write()
+        .text(&text)
+        .unwrap();
+    let lines = ctx.read().text(&text).unwrap().tab_rows(false).unwrap();
+    let mut read: Vec<i64> = lines.lines().map(|l| l.parse().unwrap()).collect();
+    read.sort_unstable();
+    assert_eq!(read, (0..1000).collect::<Vec<i64>>());
 }
 
 #[test]
