@@ -67,14 +67,17 @@ impl EmberMemoryPool {
 
     /// Claims what the spilling operators hold; false when the executor refuses.
     fn claim_granted(&self) -> bool {
-        self.claim.as_ref().is_none_or(|claim| {
-            claim
-                .lock()
-                // The books are plain numbers: a panic elsewhere cannot leave them half made.
-                .unwrap_or_else(std::sync::PoisonError::into_inner)
-                .try_grow_to(self.share.reserved() as u64)
-        })
+        self.claim
+            .as_ref()
+            .is_none_or(|claim| lock(claim).try_grow_to(self.share.reserved() as u64))
     }
+}
+
+fn lock(claim: &Mutex<TaskMemory>) -> std::sync::MutexGuard<'_, TaskMemory> {
+    claim
+        .lock()
+        // The books are plain numbers: a panic elsewhere cannot leave them half made.
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
 impl std::fmt::Display for EmberMemoryPool {
@@ -109,6 +112,11 @@ impl MemoryPool for EmberMemoryPool {
     fn shrink(&self, reservation: &MemoryReservation, shrink: usize) {
         if reservation.consumer().can_spill() {
             self.share.shrink(reservation, shrink);
+            // What a finished sort held goes back to the task's other consumers (its shuffle
+            // writer) and to the other tasks.
+            if let Some(claim) = &self.claim {
+                lock(claim).shrink_toward(self.share.reserved() as u64);
+            }
         } else {
             self.unspillable.fetch_sub(shrink, Ordering::Relaxed);
         }

@@ -199,6 +199,17 @@ impl TaskMemory {
         false
     }
 
+    /// Gives back what is held beyond twice `bytes` (and a step), keeping `bytes` and the same
+    /// again for regrowth: a consumer whose use falls far below its peak hands the rest back to
+    /// the other tasks without asking the manager at every small change.
+    pub fn shrink_toward(&mut self, bytes: u64) {
+        let keep = bytes.saturating_mul(2).saturating_add(STEP);
+        if self.held > keep {
+            self.manager.release_execution(self.task, self.held - keep);
+            self.held = keep;
+        }
+    }
+
     /// Gives back everything held.
     pub fn release_all(&mut self) {
         self.manager.release_execution(self.task, self.held);
@@ -230,6 +241,23 @@ mod tests {
         assert_eq!(m.execution_used(), 50 * STEP);
         b.release_all();
         assert_eq!(m.execution_used(), 0);
+    }
+
+    #[test]
+    fn a_claim_far_above_its_use_gives_the_rest_back() {
+        let m = Arc::new(MemoryManager::new(100 * STEP, 0.5, 1));
+        let mut a = TaskMemory::new(m.clone(), 1);
+        assert!(a.try_grow_to(80 * STEP));
+        // Within twice the use (and a step), nothing moves.
+        a.shrink_toward(40 * STEP);
+        assert_eq!(m.execution_used(), 80 * STEP);
+        a.shrink_toward(10 * STEP);
+        assert_eq!(m.execution_used(), 21 * STEP);
+        let mut b = TaskMemory::new(m.clone(), 2);
+        assert!(b.try_grow_to(70 * STEP));
+        // Growing again asks for what was given back.
+        assert!(a.try_grow_to(30 * STEP));
+        assert_eq!(m.execution_used(), 100 * STEP);
     }
 
     #[test]
