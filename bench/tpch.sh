@@ -61,7 +61,7 @@ if [[ ! -s $data/lineitem.parquet ]]; then
     step "generating TPC-H scale factor $BENCH_SF into $data"
     rm -rf "$data.partial"
     mkdir -p "$data.partial"
-    "$venv/bin/tpchgen-cli" parquet -s "$BENCH_SF" --output-dir "$data.partial"
+    "$venv/bin/tpchgen-cli" -s "$BENCH_SF" --format=parquet --output-dir "$data.partial"
     mv "$data.partial" "$data"
 fi
 queries=("$root"/crates/ember-sql/tests/tpch/q*.sql)
