@@ -3,7 +3,7 @@
 use crate::dataframe::DataFrame;
 use crate::error::{Error, Result};
 use crate::formats::orc::OrcFileFormat;
-use crate::formats::text::read_text;
+use crate::formats::text::{is_string, read_text};
 use crate::session::SqlSession;
 use datafusion::arrow::datatypes::{DataType, Schema};
 use datafusion::datasource::listing::{
@@ -211,11 +211,8 @@ impl DataFrameReader {
         self.check_options()?;
         let whole_files = self.flag("wholetext")?;
         if let Some(schema) = &self.schema {
-            let single_string = schema.fields().len() == 1
-                && matches!(
-                    schema.field(0).data_type(),
-                    DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View
-                );
+            let single_string =
+                schema.fields().len() == 1 && is_string(schema.field(0).data_type());
             if !single_string {
                 return Err(Error::Input(format!(
                     "text reads one string column, not the schema {schema}; read without a \

@@ -9,8 +9,7 @@ use crate::dataframe::DataFrame;
 use crate::error::{Error, Result};
 use crate::formats::orc::OrcFileFormat;
 use crate::formats::sink::{orc_schema, text_columns_error};
-use crate::formats::text::TextFileFormat;
-use datafusion::arrow::datatypes::DataType;
+use crate::formats::text::{is_string, TextFileFormat};
 use datafusion::datasource::file_format::csv::CsvFormatFactory;
 use datafusion::datasource::file_format::format_as_file_type;
 use datafusion::datasource::file_format::json::JsonFormatFactory;
@@ -165,14 +164,7 @@ impl DataFrameWriter {
         let columns = self.file_columns();
         match format {
             Format::Text => match columns.as_slice() {
-                [one]
-                    if matches!(
-                        one.data_type(),
-                        DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View
-                    ) =>
-                {
-                    Ok(())
-                }
+                [one] if is_string(one.data_type()) => Ok(()),
                 [one] => Err(Error::Input(format!(
                     "text data source does not support {} data type (column {}); cast it to \
                      a string first",

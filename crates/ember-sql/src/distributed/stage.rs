@@ -179,12 +179,11 @@ impl RddCompute<ExchangeRecord> for SqlStageRdd {
             let _entered = runtime.enter();
             plan.execute(partition, task).map_err(task_error)?
         };
-        let executed = plan;
         Ok(Box::new(StageRows {
             stream,
             route,
             pending: VecDeque::new(),
-            plan: executed,
+            plan,
             tc: tc.clone(),
         }))
     }

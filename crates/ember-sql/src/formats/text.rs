@@ -72,6 +72,14 @@ pub(crate) fn read_text(ctx: &Context, path: &str, whole_files: bool) -> Result<
     rows.to_data_frame()
 }
 
+/// Whether a column of `data_type` holds text lines (any of Arrow's string layouts).
+pub(crate) fn is_string(data_type: &DataType) -> bool {
+    matches!(
+        data_type,
+        DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View
+    )
+}
+
 /// The schema of text rows.
 pub(crate) fn text_schema() -> SchemaRef {
     Arc::new(Schema::new(vec![Field::new("value", DataType::Utf8, true)]))
