@@ -180,6 +180,16 @@ pub mod keys {
         since: "0.1.0",
         parse: parse_bool,
     };
+    /// Reduce partitions up to which a map task without map-side combine writes one file per
+    /// partition as records come, instead of buffering them (Spark's
+    /// `spark.shuffle.sort.bypassMergeThreshold`).
+    pub const SHUFFLE_BYPASS_MERGE_THRESHOLD: ConfigEntry<usize> = ConfigEntry {
+        key: "ember.shuffle.sort.bypassMergeThreshold",
+        default: Some("200"),
+        doc: "reduce partitions up to which map tasks without map-side combine stream each partition to its own file",
+        since: "0.1.0",
+        parse: parse_count,
+    };
     /// Whether MEMORY_ONLY_SER and disk blocks are compressed.
     pub const RDD_COMPRESS: ConfigEntry<bool> = ConfigEntry {
         key: "ember.rdd.compress",
@@ -523,6 +533,11 @@ pub mod keys {
             SHUFFLE_COMPRESS.key,
             SHUFFLE_COMPRESS.default,
             SHUFFLE_COMPRESS.doc,
+        ),
+        (
+            SHUFFLE_BYPASS_MERGE_THRESHOLD.key,
+            SHUFFLE_BYPASS_MERGE_THRESHOLD.default,
+            SHUFFLE_BYPASS_MERGE_THRESHOLD.doc,
         ),
         (RDD_COMPRESS.key, RDD_COMPRESS.default, RDD_COMPRESS.doc),
         (

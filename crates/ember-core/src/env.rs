@@ -72,6 +72,7 @@ impl Env {
             .tempdir_in(&local_dir)
             .map_err(|e| Error::io(&local_dir, e))?;
         let compress_shuffle = conf.require(&keys::SHUFFLE_COMPRESS)?;
+        let bypass_merge = conf.require(&keys::SHUFFLE_BYPASS_MERGE_THRESHOLD)?;
         let compress_rdd = conf.require(&keys::RDD_COMPRESS)?;
         let hadoop = ember_hadoop::HadoopConf::from_env()?.with_overrides(conf.iter());
         Ok(Env {
@@ -81,7 +82,11 @@ impl Env {
                 scratch.path().join("blocks"),
                 compress_rdd,
             ),
-            shuffle_manager: ShuffleManager::new(scratch.path().join("shuffle"), compress_shuffle),
+            shuffle_manager: ShuffleManager::new(
+                scratch.path().join("shuffle"),
+                compress_shuffle,
+                bypass_merge,
+            ),
             memory_manager,
             map_output_tracker: MapOutputTracker::default(),
             block_manager_master: BlockManagerMaster::default(),

@@ -2,7 +2,7 @@
 //! recomputation, spilling under a tiny memory budget, shuffle reuse and recovery, accumulators,
 //! broadcast variables, text input and committed output.
 
-use ember_core::{Context, EmberConf, Error, Fn, StorageLevel};
+use ember_core::{Context, EmberConf, Error, Fn, HashPartitioner, StorageLevel};
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
@@ -190,6 +190,40 @@ fn a_shuffle_larger_than_memory_spills_and_is_correct() {
         assert_eq!(expected[&k], v, "{k}");
     }
     assert!(spill.spill_count > 0 && spill.spill_bytes > 0, "{spill:?}");
+}
+
+#[test]
+fn a_shuffle_without_combine_bypasses_the_buffers_up_to_the_threshold() {
+    // 4 reduce partitions: under the default threshold (200) each map task streams a file per
+    // partition and never spills; with the threshold at 0 the buffers fill the 2 MiB and spill.
+    let run = |threshold: &str| {
+        let ctx = Context::new(
+            conf(2)
+                .set("ember.executor.memory", "2m")
+                .set("ember.testing.reservedMemory", "0")
+                .set("ember.shuffle.sort.bypassMergeThreshold", threshold),
+        )
+        .unwrap();
+        let mut pairs = ctx
+            .range(0, 200_000, 1, 3)
+            .unwrap()
+            .map(Fn!(|i: i64| (i % 977, format!("value-{i}"))))
+            .partition_by(HashPartitioner::new(4))
+            .collect()
+            .unwrap();
+        pairs.sort();
+        (pairs, ctx.last_job_summary().unwrap().metrics.spill_count)
+    };
+    let (bypassed, bypass_spills) = run("200");
+    let (buffered, buffer_spills) = run("0");
+    let mut expected: Vec<(i64, String)> = (0..200_000)
+        .map(|i| (i % 977, format!("value-{i}")))
+        .collect();
+    expected.sort();
+    assert_eq!(bypassed, expected);
+    assert_eq!(buffered, expected);
+    assert_eq!(bypass_spills, 0);
+    assert!(buffer_spills > 0);
 }
 
 #[test]

@@ -15,74 +15,44 @@ use crate::error::{Error, Result};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 use std::io::{Read, Write};
+use std::path::PathBuf;
 
 /// Raw bytes gathered before a chunk is compressed and closed.
 const CHUNK_BYTES: usize = 32 * 1024;
 const HEADER: usize = 9;
 
-/// Encodes records into chunks held in memory.
+/// Encodes records into chunks written to `W`: held in memory (a `Vec`, the default) or
+/// streamed to a file.
 #[derive(Debug, Default)]
-pub(crate) struct ChunkWriter {
+pub(crate) struct ChunkWriter<W = Vec<u8>> {
     raw: Vec<u8>,
-    closed: Vec<u8>,
+    out: W,
+    // A compressed chunk, header first, before it is written out; reused.
+    packed: Vec<u8>,
     compress: bool,
+    // Named in write errors.
+    path: PathBuf,
 }
 
 impl ChunkWriter {
     pub(crate) fn new(compress: bool) -> Self {
-        ChunkWriter {
-            raw: Vec::new(),
-            closed: Vec::new(),
+        ChunkWriter::to(
+            Vec::new(),
             compress,
-        }
-    }
-
-    /// Appends one record; returns its encoded size.
-    pub(crate) fn write<R: Serialize + ?Sized>(&mut self, record: &R) -> Result<usize> {
-        let before = self.raw.len();
-        bincode::serialize_into(&mut self.raw, record)?;
-        let added = self.raw.len() - before;
-        if self.raw.len() >= CHUNK_BYTES {
-            self.close_chunk();
-        }
-        Ok(added)
-    }
-
-    fn close_chunk(&mut self) {
-        if self.raw.is_empty() {
-            return;
-        }
-        let raw_len = (self.raw.len() as u32).to_le_bytes();
-        if self.compress {
-            // Compressed straight into place behind its header: no buffer per chunk.
-            let start = self.closed.len();
-            let bound = lz4_flex::block::get_maximum_output_size(self.raw.len());
-            self.closed.resize(start + HEADER + bound, 0);
-            let body = &mut self.closed[start + HEADER..];
-            let stored = lz4_flex::block::compress_into(&self.raw, body)
-                .expect("the output has the maximum compressed size");
-            self.closed.truncate(start + HEADER + stored);
-            self.closed[start] = 1;
-            self.closed[start + 1..start + 5].copy_from_slice(&raw_len);
-            self.closed[start + 5..start + HEADER].copy_from_slice(&(stored as u32).to_le_bytes());
-        } else {
-            self.closed.push(0);
-            self.closed.extend_from_slice(&raw_len);
-            self.closed.extend_from_slice(&raw_len);
-            self.closed.extend_from_slice(&self.raw);
-        }
-        self.raw.clear();
+            PathBuf::from("shuffle output in memory"),
+        )
     }
 
     /// Bytes held, raw and closed.
     pub(crate) fn memory_bytes(&self) -> usize {
-        self.raw.capacity() + self.closed.capacity()
+        self.raw.capacity() + self.out.capacity() + self.packed.capacity()
     }
 
     /// Closes the open chunk and returns all chunks, leaving the writer empty.
     pub(crate) fn take(&mut self) -> Vec<u8> {
-        self.close_chunk();
-        std::mem::take(&mut self.closed)
+        // Writing to a Vec cannot fail.
+        let _ = self.close_chunk();
+        std::mem::take(&mut self.out)
     }
 
     /// Closes the open chunk and writes all chunks to `out`; returns the bytes written.
@@ -91,6 +61,88 @@ impl ChunkWriter {
         out.write_all(&bytes)?;
         Ok(bytes.len() as u64)
     }
+}
+
+impl<W: Write> ChunkWriter<W> {
+    /// Chunks written to `out` (the file at `path`) as each one closes.
+    pub(crate) fn to(out: W, compress: bool, path: PathBuf) -> Self {
+        ChunkWriter {
+            raw: Vec::new(),
+            out,
+            packed: Vec::new(),
+            compress,
+            path,
+        }
+    }
+
+    /// Appends one record; returns its encoded size.
+    pub(crate) fn write<R: Serialize + ?Sized>(&mut self, record: &R) -> Result<usize> {
+        if !self.compress && self.raw.is_empty() {
+            // A record that fills a chunk alone goes out without a copy in between.
+            let size = bincode::serialized_size(record)? as usize;
+            if size >= CHUNK_BYTES {
+                let len = chunk_len(size)?;
+                let mut header = [0u8; HEADER];
+                header[1..5].copy_from_slice(&len);
+                header[5..].copy_from_slice(&len);
+                self.out
+                    .write_all(&header)
+                    .map_err(|e| Error::io(&self.path, e))?;
+                bincode::serialize_into(&mut self.out, record)?;
+                return Ok(size);
+            }
+        }
+        let before = self.raw.len();
+        bincode::serialize_into(&mut self.raw, record)?;
+        let added = self.raw.len() - before;
+        if self.raw.len() >= CHUNK_BYTES {
+            self.close_chunk()?;
+        }
+        Ok(added)
+    }
+
+    fn close_chunk(&mut self) -> Result<()> {
+        if self.raw.is_empty() {
+            return Ok(());
+        }
+        let raw_len = chunk_len(self.raw.len())?;
+        if self.compress {
+            let bound = lz4_flex::block::get_maximum_output_size(self.raw.len());
+            self.packed.resize(HEADER + bound, 0);
+            let stored = lz4_flex::block::compress_into(&self.raw, &mut self.packed[HEADER..])
+                .map_err(|e| Error::Serialization(format!("lz4: {e}")))?;
+            self.packed[0] = 1;
+            self.packed[1..5].copy_from_slice(&raw_len);
+            self.packed[5..HEADER].copy_from_slice(&chunk_len(stored)?);
+            let packed = &self.packed[..HEADER + stored];
+            self.out
+                .write_all(packed)
+                .map_err(|e| Error::io(&self.path, e))?;
+        } else {
+            let mut header = [0u8; HEADER];
+            header[1..5].copy_from_slice(&raw_len);
+            header[5..].copy_from_slice(&raw_len);
+            let out = &mut self.out;
+            out.write_all(&header)
+                .and_then(|()| out.write_all(&self.raw))
+                .map_err(|e| Error::io(&self.path, e))?;
+        }
+        self.raw.clear();
+        Ok(())
+    }
+
+    /// Closes the open chunk; returns where the chunks went.
+    pub(crate) fn finish(mut self) -> Result<W> {
+        self.close_chunk()?;
+        Ok(self.out)
+    }
+}
+
+/// A chunk length as its header holds it.
+fn chunk_len(len: usize) -> Result<[u8; 4]> {
+    u32::try_from(len)
+        .map(u32::to_le_bytes)
+        .map_err(|_| Error::Serialization(format!("a shuffle record of {len} bytes exceeds 4 GiB")))
 }
 
 /// Decodes the records of a chunk stream read from `S` (a segment in memory, a spill file).
@@ -104,6 +156,7 @@ pub(crate) struct ChunkReader<R, S> {
 
 impl<R: DeserializeOwned> ChunkReader<R, bytes::buf::Reader<bytes::Bytes>> {
     /// Reads the records of a stream held in memory.
+    #[cfg(test)]
     pub(crate) fn from_bytes(stream: impl Into<bytes::Bytes>) -> Self {
         ChunkReader::new(bytes::Buf::reader(stream.into()))
     }
@@ -211,6 +264,20 @@ mod tests {
             assert_eq!(back.len(), 20_000);
             assert_eq!(back[10_000], (0, "b0".to_string()));
             assert_eq!(back[9_999], (9_999, "a9999".to_string()));
+        }
+    }
+
+    #[test]
+    fn records_larger_than_a_chunk_stream_between_small_ones() {
+        for compress in [false, true] {
+            let record = |i: usize| (i as u32, vec![i as u8; (i % 3) * CHUNK_BYTES + i]);
+            let mut w = ChunkWriter::to(Vec::new(), compress, PathBuf::from("test"));
+            for i in 0..12 {
+                w.write(&record(i)).unwrap();
+            }
+            let stream = w.finish().unwrap();
+            let back: Vec<(u32, Vec<u8>)> = ChunkReader::from_bytes(stream).collect();
+            assert_eq!(back, (0..12).map(record).collect::<Vec<_>>());
         }
     }
 }

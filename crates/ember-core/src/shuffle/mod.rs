@@ -20,6 +20,7 @@
 //!
 //! Files are named `shuffle_<shuffle>_<map>_0.data` and `.index`, as in Spark.
 
+mod bypass_merge_sort_shuffle_writer;
 mod codec;
 mod combine_map;
 mod external_map;

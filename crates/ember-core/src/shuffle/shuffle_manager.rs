@@ -15,17 +15,20 @@ use std::path::{Path, PathBuf};
 pub struct ShuffleManager {
     dir: PathBuf,
     compress: bool,
+    bypass_merge_threshold: usize,
     // Serializes commits so that "is there a complete output already?" and the renames are one
     // step for concurrent attempts of the same map task.
     commit: Mutex<()>,
 }
 
 impl ShuffleManager {
-    /// Shuffle files under `dir`.
-    pub fn new(dir: PathBuf, compress: bool) -> Self {
+    /// Shuffle files under `dir`; map tasks into at most `bypass_merge_threshold` partitions
+    /// without map-side combine write a file per partition.
+    pub fn new(dir: PathBuf, compress: bool, bypass_merge_threshold: usize) -> Self {
         ShuffleManager {
             dir,
             compress,
+            bypass_merge_threshold,
             commit: Mutex::new(()),
         }
     }
@@ -33,6 +36,11 @@ impl ShuffleManager {
     /// Whether shuffle streams are lz4-compressed.
     pub(crate) fn compress(&self) -> bool {
         self.compress
+    }
+
+    /// `ember.shuffle.sort.bypassMergeThreshold`.
+    pub(crate) fn bypass_merge_threshold(&self) -> usize {
+        self.bypass_merge_threshold
     }
 
     /// Where spills go (under `ember.local.dir`), created if need be.
@@ -64,7 +72,7 @@ impl ShuffleManager {
         shuffle: usize,
         map: usize,
         partitions: usize,
-        mut write_segment: impl FnMut(usize, &mut dyn Write) -> Result<u64>,
+        mut write_segment: impl FnMut(usize, &mut BufWriter<&File>) -> Result<u64>,
     ) -> Result<Vec<u64>> {
         let dir = self.spill_dir()?;
         let data = tempfile::NamedTempFile::new_in(dir).map_err(|e| Error::io(dir, e))?;
@@ -119,12 +127,27 @@ impl ShuffleManager {
     /// # Errors
     /// [`Error::FetchFailed`] when the files are missing or inconsistent.
     pub fn read_segment(&self, shuffle: usize, map: usize, reduce: usize) -> Result<Vec<u8>> {
-        let fail = |message: String| Error::FetchFailed {
-            shuffle_id: shuffle,
-            map_index: map,
-            reduce_id: reduce,
-            message,
-        };
+        let (mut segment, len) = self.open_segment(shuffle, map, reduce)?;
+        let mut bytes = vec![0u8; len as usize];
+        segment.read_exact(&mut bytes).map_err(|e| {
+            let path = self.data_path(shuffle, map);
+            fetch_failed(shuffle, map, reduce, format!("{}: {e}", path.display()))
+        })?;
+        Ok(bytes)
+    }
+
+    /// Reduce partition `reduce`'s segment of map `map`'s output, to be read as a stream, and
+    /// its length.
+    ///
+    /// # Errors
+    /// [`Error::FetchFailed`] when the files are missing or inconsistent.
+    pub(crate) fn open_segment(
+        &self,
+        shuffle: usize,
+        map: usize,
+        reduce: usize,
+    ) -> Result<(std::io::Take<File>, u64)> {
+        let fail = |message: String| fetch_failed(shuffle, map, reduce, message);
         let index_path = self.index_path(shuffle, map);
         let index = std::fs::read(&index_path)
             .map_err(|e| fail(format!("{}: {e}", index_path.display())))?;
@@ -139,11 +162,10 @@ impl ShuffleManager {
         let data_path = self.data_path(shuffle, map);
         let mut file =
             File::open(&data_path).map_err(|e| fail(format!("{}: {e}", data_path.display())))?;
-        let mut segment = vec![0u8; (end - start) as usize];
         file.seek(SeekFrom::Start(start))
-            .and_then(|_| file.read_exact(&mut segment))
             .map_err(|e| fail(format!("{}: {e}", data_path.display())))?;
-        Ok(segment)
+        let len = end.saturating_sub(start);
+        Ok((file.take(len), len))
     }
 
     /// Deletes every file of `shuffle` (maps `0..maps`).
@@ -153,5 +175,14 @@ impl ShuffleManager {
             let _ = std::fs::remove_file(self.data_path(shuffle, map));
             let _ = std::fs::remove_file(self.index_path(shuffle, map));
         }
+    }
+}
+
+fn fetch_failed(shuffle_id: usize, map_index: usize, reduce_id: usize, message: String) -> Error {
+    Error::FetchFailed {
+        shuffle_id,
+        map_index,
+        reduce_id,
+        message,
     }
 }

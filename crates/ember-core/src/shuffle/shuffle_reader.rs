@@ -11,7 +11,7 @@ use crate::network::block_transfer::{plan_requests, SegmentFetcher};
 use crate::partitioner::Partitioner;
 use crate::rdd::BoxIter;
 use crate::task_context::{abort, TaskContext, TaskMetrics};
-use bytes::Bytes;
+use std::io::{BufReader, Read};
 use std::sync::Arc;
 
 /// Reads reduce partition `reduce` of the shuffle: fetches every map output's segment, merges
@@ -92,25 +92,34 @@ fn fetch<R: Data>(shuffle: usize, reduce: usize, tc: &Arc<TaskContext>) -> Resul
     };
     let disk_env = env.clone();
     let from_disk = local.into_iter().map(move |map| {
-        disk_env
+        let (segment, len) = disk_env
             .shuffle_manager
-            .read_segment(shuffle, map, reduce)
-            .map(Bytes::from)
+            .open_segment(shuffle, map, reduce)?;
+        let reader: Box<dyn Read + Send> =
+            Box::new(BufReader::with_capacity(SEGMENT_BUFFER, segment));
+        Ok((reader, len))
     });
     let from_network = remote.into_iter().flatten().map(move |(map, result)| {
-        result.map_err(|message| Error::FetchFailed {
+        let bytes = result.map_err(|message| Error::FetchFailed {
             shuffle_id: shuffle,
             map_index: map,
             reduce_id: reduce,
             message,
-        })
+        })?;
+        let len = bytes.len() as u64;
+        let reader: Box<dyn Read + Send> = Box::new(bytes::Buf::reader(bytes));
+        Ok((reader, len))
     });
     let tc = tc.clone();
     Ok(Box::new(from_disk.chain(from_network).flat_map(
-        move |segment| {
-            let segment = segment.unwrap_or_else(|e| abort(e));
-            TaskMetrics::add(&tc.metrics().shuffle_bytes_read, segment.len() as u64);
-            ChunkReader::<R, _>::from_bytes(segment)
+        move |segment: Result<(Box<dyn Read + Send>, u64)>| {
+            let (reader, len) = segment.unwrap_or_else(|e| abort(e));
+            TaskMetrics::add(&tc.metrics().shuffle_bytes_read, len);
+            ChunkReader::<R, _>::new(reader)
         },
     )))
 }
+
+/// Bytes read from a local segment at a time: local segments stream from disk rather than
+/// being read whole, so a reducer holds one buffer per segment it is reading.
+const SEGMENT_BUFFER: usize = 64 * 1024;

@@ -6,7 +6,11 @@
 //! byte range remembered. The final data file is, for each partition in order, its ranges from
 //! every spill followed by what is still in memory; since chunk streams concatenate, nothing is
 //! decoded again.
+//!
+//! A shuffle without map-side combine into at most `ember.shuffle.sort.bypassMergeThreshold`
+//! partitions skips the buffers: see `bypass_merge_sort_shuffle_writer`.
 
+use super::bypass_merge_sort_shuffle_writer::write_bypassing_merge;
 use super::codec::ChunkWriter;
 use super::combine_map::CombineMap;
 use super::size_tracker::SizeTracker;
@@ -38,6 +42,38 @@ where
 {
     let env = tc.env();
     let partitions = spec.partitioner.num_partitions();
+    let bypass = partitions <= env.shuffle_manager.bypass_merge_threshold();
+    let (sizes, written) = if !spec.map_side_combine && bypass {
+        write_bypassing_merge(spec, map, records, tc)?
+    } else {
+        write_sorted(spec, map, records, tc)?
+    };
+    let metrics = tc.metrics();
+    TaskMetrics::add(&metrics.shuffle_bytes_written, sizes.iter().sum());
+    TaskMetrics::add(&metrics.records_written, written);
+    Ok(MapStatus {
+        executor_id: env.executor_id.clone(),
+        address: env.block_address(),
+        sizes,
+    })
+}
+
+/// Writes map task `map`'s records through per-partition buffers that spill; returns the
+/// segment sizes and the records written.
+fn write_sorted<K, V, A, P, O>(
+    spec: &ShuffleSpec<K, V, A, P, O>,
+    map: usize,
+    records: BoxIter<(K, V)>,
+    tc: &Arc<TaskContext>,
+) -> Result<(Vec<u64>, u64)>
+where
+    K: Key,
+    V: Data,
+    A: Aggregator<V>,
+    P: Partitioner<K>,
+    O: KeyOrdering<K>,
+{
+    let partitions = spec.partitioner.num_partitions();
     let mut out = PartitionedSpillBuffer::new(partitions, tc);
     if spec.map_side_combine {
         combine_into(spec, records, &mut out, tc)?;
@@ -47,20 +83,13 @@ where
             out.write(p, &(k, spec.aggregator.create_combiner(v)))?;
         }
     }
-    let written = out.records;
     let sizes =
-        env.shuffle_manager
+        tc.env()
+            .shuffle_manager
             .commit_map_output(spec.shuffle_id, map, partitions, |r, w| {
                 out.write_partition(r, w)
             })?;
-    let metrics = tc.metrics();
-    TaskMetrics::add(&metrics.shuffle_bytes_written, sizes.iter().sum());
-    TaskMetrics::add(&metrics.records_written, written);
-    Ok(MapStatus {
-        executor_id: env.executor_id.clone(),
-        address: env.block_address(),
-        sizes,
-    })
+    Ok((sizes, out.records))
 }
 
 fn combine_into<K, V, A, P, O>(

@@ -6,9 +6,11 @@
 //! stage's plan that reads its partition of the shuffle through ember's shuffle reader (disk
 //! for this executor's outputs, the network for others') and decodes the batches.
 
+use datafusion::arrow::array::{ArrayRef, AsArray};
+use datafusion::arrow::datatypes::DataType;
 use datafusion::arrow::ipc::reader::StreamReader;
 use datafusion::arrow::ipc::writer::StreamWriter;
-use datafusion::arrow::record_batch::RecordBatch;
+use datafusion::arrow::record_batch::{RecordBatch, RecordBatchOptions};
 use datafusion::common::tree_node::TreeNodeRecursion;
 use datafusion::error::{DataFusionError, Result};
 use datafusion::execution::TaskContext as DataFusionTask;
@@ -60,12 +62,44 @@ impl Partitioner<u32> for ExchangePartitioner {
 
 /// `batch` as an Arrow IPC stream.
 pub(crate) fn encode_batch(batch: &RecordBatch) -> Result<ByteBuf> {
+    let batch = &compact_views(batch)?;
     let mut bytes = Vec::with_capacity(batch.get_array_memory_size() + 512);
     let mut writer = StreamWriter::try_new(&mut bytes, &batch.schema())?;
     writer.write(batch)?;
     writer.finish()?;
     drop(writer);
     Ok(ByteBuf::from(bytes))
+}
+
+/// `batch` with its string and binary view columns holding only the bytes their rows use.
+///
+/// Rows picked out of a larger batch (a partition's share of it, a join's matches) keep their
+/// views into that batch's buffers, and IPC writes every buffer a view column holds: without
+/// compacting, each piece would carry all of its source's strings.
+fn compact_views(batch: &RecordBatch) -> Result<RecordBatch> {
+    let wasteful = |c: &ArrayRef| match c.data_type() {
+        DataType::Utf8View => !c.as_string_view().data_buffers().is_empty(),
+        DataType::BinaryView => !c.as_binary_view().data_buffers().is_empty(),
+        _ => false,
+    };
+    if !batch.columns().iter().any(wasteful) {
+        return Ok(batch.clone());
+    }
+    let columns = batch
+        .columns()
+        .iter()
+        .map(|c| match c.data_type() {
+            DataType::Utf8View => Arc::new(c.as_string_view().gc()) as ArrayRef,
+            DataType::BinaryView => Arc::new(c.as_binary_view().gc()) as ArrayRef,
+            _ => c.clone(),
+        })
+        .collect();
+    let options = RecordBatchOptions::new().with_row_count(Some(batch.num_rows()));
+    Ok(RecordBatch::try_new_with_options(
+        batch.schema(),
+        columns,
+        &options,
+    )?)
 }
 
 /// The batches of an Arrow IPC stream.
@@ -134,4 +168,34 @@ impl ExecutionPlan for ShuffleReaderExec {
 /// An ember error inside DataFusion's, to be found again by [`super::stage`].
 pub(crate) fn ember_error(e: ember_core::Error) -> DataFusionError {
     DataFusionError::External(Box::new(e))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use datafusion::arrow::array::StringViewArray;
+    use datafusion::arrow::datatypes::{Field, Schema};
+
+    #[test]
+    fn a_piece_of_a_string_view_batch_carries_only_its_own_strings() {
+        let strings: Vec<String> = (0..10_000)
+            .map(|i| format!("a string longer than twelve {i}"))
+            .collect();
+        let schema = Arc::new(Schema::new(vec![Field::new(
+            "s",
+            DataType::Utf8View,
+            false,
+        )]));
+        let column = Arc::new(StringViewArray::from_iter_values(&strings)) as ArrayRef;
+        let batch = RecordBatch::try_new(schema, vec![column]).unwrap();
+        let piece = batch.slice(100, 10);
+        let whole = encode_batch(&batch).unwrap().len();
+        let bytes = encode_batch(&piece).unwrap();
+        assert!(
+            bytes.len() * 100 < whole,
+            "{} bytes for 10 of 10000 rows ({whole})",
+            bytes.len()
+        );
+        assert_eq!(decode_batches(&bytes).unwrap(), vec![piece]);
+    }
 }
