@@ -16,8 +16,8 @@
 //!
 //! An operator refused memory spills to disk (sorts, aggregations), under `ember.local.dir`, and
 //! its spills are counted in the task's spill figures of the job summary. Operators that cannot
-//! spill (writers, hash join build sides, top-k heaps) are counted beside the pool and never
-//! refused: refusing them would only fail a query that fits in the process's real memory. A join
+//! spill (writers, hash join build sides, top-k heaps; also the batches in flight between
+//! partitions, see [`refusable`]) are counted beside the pool and never refused: refusing them would only fail a query that fits in the process's real memory. A join
 //! larger than memory therefore needs `ember.sql.join.preferSortMergeJoin`, whose sorts spill.
 
 use datafusion::common::Result as DfResult;
@@ -92,15 +92,19 @@ impl MemoryPool for EmberMemoryPool {
     }
 
     fn register(&self, consumer: &MemoryConsumer) {
-        self.share.register(consumer);
+        if refusable(consumer) {
+            self.share.register(consumer);
+        }
     }
 
     fn unregister(&self, consumer: &MemoryConsumer) {
-        self.share.unregister(consumer);
+        if refusable(consumer) {
+            self.share.unregister(consumer);
+        }
     }
 
     fn grow(&self, reservation: &MemoryReservation, additional: usize) {
-        if reservation.consumer().can_spill() {
+        if refusable(reservation.consumer()) {
             self.share.grow(reservation, additional);
         } else {
             self.unspillable.fetch_add(additional, Ordering::Relaxed);
@@ -110,7 +114,7 @@ impl MemoryPool for EmberMemoryPool {
     }
 
     fn shrink(&self, reservation: &MemoryReservation, shrink: usize) {
-        if reservation.consumer().can_spill() {
+        if refusable(reservation.consumer()) {
             self.share.shrink(reservation, shrink);
             // What a finished sort held goes back to the task's other consumers (its shuffle
             // writer) and to the other tasks.
@@ -123,7 +127,7 @@ impl MemoryPool for EmberMemoryPool {
     }
 
     fn try_grow(&self, reservation: &MemoryReservation, additional: usize) -> DfResult<()> {
-        if !reservation.consumer().can_spill() {
+        if !refusable(reservation.consumer()) {
             self.grow(reservation, additional);
             return Ok(());
         }
@@ -146,6 +150,16 @@ impl MemoryPool for EmberMemoryPool {
     fn memory_limit(&self) -> MemoryLimit {
         self.share.memory_limit()
     }
+}
+
+/// Whether `consumer` may be refused memory, and then spills.
+///
+/// Not the buffers of a `RepartitionExec`, which DataFusion marks as spilling: under a memory
+/// limit, two of its input tasks spilling at once can leave it waiting forever on a file that
+/// holds nothing for it, and the whole query with it (apache/datafusion#24883, fixed after
+/// 55.2). Its buffers hold batches in flight between operators; they are counted, never refused.
+fn refusable(consumer: &MemoryConsumer) -> bool {
+    consumer.can_spill() && !consumer.name().starts_with("RepartitionExec[")
 }
 
 /// Adds the spills of every operator of `plan` to the task's spill figures.

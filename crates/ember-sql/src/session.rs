@@ -46,13 +46,6 @@ impl SqlSession {
         // A bad value fails every query, with the key and the value, as a bad
         // `ember.sql.distributed` does.
         let distributed = sort_merge.and(distributed);
-        if distributed.as_ref().is_ok_and(|d| *d) {
-            // A join's dynamic filter waits for the build side of every partition; a task
-            // runs one partition, so the others never come.
-            let optimizer = &mut config.options_mut().optimizer;
-            optimizer.enable_join_dynamic_filter_pushdown = false;
-            optimizer.enable_aggregate_dynamic_filter_pushdown = false;
-        }
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(threads)
             .thread_name("ember-sql")

@@ -26,7 +26,7 @@ use datafusion::physical_expr::PhysicalExpr;
 use datafusion::physical_plan::execution_plan::{Boundedness, EmissionType};
 use datafusion::physical_plan::{ExecutionPlan, Partitioning, PlanProperties};
 use datafusion_proto::bytes::{
-    physical_plan_from_bytes_with_extension_codec, physical_plan_to_bytes_with_proto_converter,
+    physical_plan_from_bytes_with_proto_converter, physical_plan_to_bytes_with_proto_converter,
 };
 use datafusion_proto::physical_plan::from_proto::{
     parse_protobuf_file_scan_config, parse_table_schema_from_proto,
@@ -35,8 +35,8 @@ use datafusion_proto::physical_plan::to_proto::{
     serialize_file_scan_config, serialize_physical_expr_with_converter,
 };
 use datafusion_proto::physical_plan::{
-    DefaultPhysicalProtoConverter, PhysicalExtensionCodec, PhysicalPlanDecodeContext,
-    PhysicalPlanNodeExt, PhysicalProtoConverterExtension,
+    DeduplicatingProtoConverter, DefaultPhysicalProtoConverter, PhysicalExtensionCodec,
+    PhysicalPlanDecodeContext, PhysicalPlanNodeExt, PhysicalProtoConverterExtension,
 };
 use datafusion_proto::protobuf::{
     FileScanExecConf, FileSinkConfig as FileSinkConfigProto, PhysicalExprNode, PhysicalPlanNode,
@@ -58,8 +58,16 @@ pub(crate) fn encode_plan(plan: Arc<dyn ExecutionPlan>) -> Result<Vec<u8>> {
 }
 
 /// The plan [`encode_plan`] made, with its functions looked up in `task`'s registry.
+///
+/// An expression found in several nodes decodes to one, shared: a join's dynamic filter is
+/// the filter its probe side's scan reads (see [`super::join_filter`]).
 pub(crate) fn decode_plan(bytes: &[u8], task: &TaskContext) -> Result<Arc<dyn ExecutionPlan>> {
-    physical_plan_from_bytes_with_extension_codec(bytes, task, &EmberCodec)
+    physical_plan_from_bytes_with_proto_converter(
+        bytes,
+        task,
+        &EmberCodec,
+        &DeduplicatingProtoConverter {},
+    )
 }
 
 /// ember's additions to DataFusion's plan serialization.

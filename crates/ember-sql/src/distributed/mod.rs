@@ -13,6 +13,7 @@
 
 mod codec;
 mod exchange;
+mod join_filter;
 mod locality;
 mod planner;
 mod rdd_scan;

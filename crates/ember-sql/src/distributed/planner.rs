@@ -114,7 +114,8 @@ impl<'a> StagePlanner<'a> {
 
     /// A hash join that collects its build side whole and must see every probe partition to
     /// know which build rows never matched (left, full, semi, anti and mark joins on the left)
-    /// becomes a partitioned join: in a stage each task sees one probe partition only.
+    /// becomes a partitioned join: in a stage each task sees one probe partition only. Before
+    /// its shuffle the probe side sheds the rows that cannot match (see [`matching_probe_rows`]).
     fn partition_join(&mut self, plan: Arc<dyn ExecutionPlan>) -> Result<Arc<dyn ExecutionPlan>> {
         let Some(join) = plan.downcast_ref::<HashJoinExec>() else {
             return Ok(plan);
@@ -141,11 +142,13 @@ impl<'a> StagePlanner<'a> {
         }
         let (left_keys, right_keys): (Vec<_>, Vec<_>) = join.on().iter().cloned().unzip();
         let left = RepartitionExec::try_new(left, Partitioning::Hash(left_keys, partitions))?;
-        let right = RepartitionExec::try_new(
-            join.right().clone(),
-            Partitioning::Hash(right_keys, partitions),
-        )?;
         let left = self.exchange(Arc::new(left), StageOutput::Repartitioned)?;
+        let probe = if *join.join_type() == JoinType::Full || join.null_aware {
+            join.right().clone()
+        } else {
+            matching_probe_rows(join, &left)?
+        };
+        let right = RepartitionExec::try_new(probe, Partitioning::Hash(right_keys, partitions))?;
         let right = self.exchange(Arc::new(right), StageOutput::Repartitioned)?;
         join.builder()
             .with_partition_mode(PartitionMode::Partitioned)
@@ -208,6 +211,27 @@ impl<'a> StagePlanner<'a> {
             self.parents_of(child, found);
         }
     }
+}
+
+/// The rows of `join`'s probe side that match a row of its build side (on the keys and the
+/// join's filter), `build` being the build side's exchange, read whole: the rows only it has
+/// change nothing in a join that keeps the build side's rows, and the shuffle is spared them.
+/// Not for a full join, which keeps them, nor a null-aware anti join, emptied by a NULL key.
+///
+/// The probe's scan keeps the join's dynamic filter, which this join fills (see
+/// [`super::join_filter`]).
+fn matching_probe_rows(
+    join: &HashJoinExec,
+    build: &Arc<dyn ExecutionPlan>,
+) -> Result<Arc<dyn ExecutionPlan>> {
+    let build = Arc::new(CoalescePartitionsExec::new(build.clone()));
+    join.builder()
+        .with_type(JoinType::RightSemi)
+        .with_projection(None)
+        .with_fetch(None)
+        .recompute_properties()
+        .with_new_children(vec![build, join.right().clone()])?
+        .build_exec()
 }
 
 /// Refuses nodes that DataFusion's serialization would change: a generated table

@@ -8,6 +8,7 @@
 
 use super::codec::decode_plan;
 use super::exchange::{ember_error, encode_batch, ExchangeRecord};
+use super::join_filter::per_partition_joins;
 use crate::memory::{record_spills, EmberMemoryPool};
 use crate::session::datafusion_context;
 use datafusion::arrow::datatypes::SchemaRef;
@@ -171,7 +172,9 @@ impl RddCompute<ExchangeRecord> for SqlStageRdd {
         let memory = Arc::new(EmberMemoryPool::for_task(tc));
         let session = datafusion_context(tc.env(), config, memory);
         let task = session.task_ctx();
-        let plan = decode_plan(&self.plan, &task).map_err(task_error)?;
+        let plan = decode_plan(&self.plan, &task)
+            .and_then(per_partition_joins)
+            .map_err(task_error)?;
         let (plan, route) = self.route(plan, partition).map_err(task_error)?;
         let runtime = task_runtime();
         // Operators that spawn (merges, spills) need the runtime entered while they start.
