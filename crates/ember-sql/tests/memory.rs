@@ -161,3 +161,35 @@ fn in_process_queries_spill_under_the_same_budget_and_agree_with_rust() {
         .sum();
     assert_eq!(got, format!("{ROWS}\t{weighted}\n"));
 }
+
+/// Under a memory limit, a repartition whose input tasks spill at once can wait forever in
+/// DataFusion 55.2; ember never refuses its buffers. Six runs of a query that stopped within
+/// the first few before: each must finish, with the right answer.
+#[test]
+fn a_repartition_under_a_tiny_budget_never_stops() {
+    let ctx = Context::new(
+        EmberConf::empty()
+            .set_master("local[2]")
+            .set("ember.executor.memory", "4m")
+            .set("ember.testing.reservedMemory", "0")
+            .set("ember.ui.showConsoleProgress", "false"),
+    )
+    .unwrap();
+    ctx.sql("SET datafusion.execution.batch_size = 64").unwrap();
+    let query = "SELECT g, count(DISTINCT trace_id) FROM \
+                 (SELECT v % 13 AS g, md5(CAST(v % 337 AS VARCHAR)) AS trace_id \
+                  FROM generate_series(1, 40000) AS s(v)) GROUP BY g ORDER BY g";
+    // v % 337 takes all 337 values in every group, since 13 and 337 are coprime.
+    let expected: String = (0..13).map(|g| format!("{g}\t337\n")).collect();
+    for run in 0..6 {
+        let (done, finished) = std::sync::mpsc::channel();
+        let ctx = ctx.clone();
+        std::thread::spawn(move || {
+            let _ = done.send(ctx.sql(query).and_then(|df| df.tab_rows(false)));
+        });
+        let rows = finished
+            .recv_timeout(std::time::Duration::from_secs(120))
+            .unwrap_or_else(|_| panic!("run {run} has not finished in 120 s"));
+        assert_eq!(rows.unwrap(), expected, "run {run}");
+    }
+}
