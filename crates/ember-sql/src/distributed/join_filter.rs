@@ -53,33 +53,50 @@ impl DisplayAs for PerPartitionJoinExec {
     }
 }
 
-impl ExecutionPlan for PerPartitionJoinExec {
-    fn name(&self) -> &str {
-        "PerPartitionJoinExec"
+/// The methods of a node over the one input in its field `$input`, with no expressions of
+/// its own.
+macro_rules! over_one_input {
+    ($name:literal, $input:ident) => {
+        fn name(&self) -> &str {
+            $name
+        }
+
+        fn children(&self) -> Vec<&Arc<dyn ExecutionPlan>> {
+            vec![&self.$input]
+        }
+
+        fn apply_expressions(
+            &self,
+            _: &mut dyn FnMut(&Arc<dyn PhysicalExpr>) -> Result<TreeNodeRecursion>,
+        ) -> Result<TreeNodeRecursion> {
+            Ok(TreeNodeRecursion::Continue)
+        }
+    };
+}
+
+/// The one child of a node over one input.
+fn only_child(
+    mut children: Vec<Arc<dyn ExecutionPlan>>,
+    node: &str,
+) -> Result<Arc<dyn ExecutionPlan>> {
+    match (children.pop(), children.is_empty()) {
+        (Some(child), true) => Ok(child),
+        _ => Err(DataFusionError::Internal(format!("{node} takes one child"))),
     }
+}
+
+impl ExecutionPlan for PerPartitionJoinExec {
+    over_one_input!("PerPartitionJoinExec", join);
 
     fn properties(&self) -> &Arc<PlanProperties> {
         self.join.properties()
     }
 
-    fn children(&self) -> Vec<&Arc<dyn ExecutionPlan>> {
-        vec![&self.join]
-    }
-
-    fn apply_expressions(
-        &self,
-        _: &mut dyn FnMut(&Arc<dyn PhysicalExpr>) -> Result<TreeNodeRecursion>,
-    ) -> Result<TreeNodeRecursion> {
-        Ok(TreeNodeRecursion::Continue)
-    }
-
     fn with_new_children(
         self: Arc<Self>,
-        mut children: Vec<Arc<dyn ExecutionPlan>>,
+        children: Vec<Arc<dyn ExecutionPlan>>,
     ) -> Result<Arc<dyn ExecutionPlan>> {
-        let join = children.pop().ok_or_else(|| {
-            DataFusionError::Internal("PerPartitionJoinExec without its join".into())
-        })?;
+        let join = only_child(children, self.name())?;
         Ok(Arc::new(PerPartitionJoinExec { join }))
     }
 
@@ -148,32 +165,17 @@ impl DisplayAs for PartitionExec {
 }
 
 impl ExecutionPlan for PartitionExec {
-    fn name(&self) -> &str {
-        "PartitionExec"
-    }
+    over_one_input!("PartitionExec", input);
 
     fn properties(&self) -> &Arc<PlanProperties> {
         &self.properties
     }
 
-    fn children(&self) -> Vec<&Arc<dyn ExecutionPlan>> {
-        vec![&self.input]
-    }
-
-    fn apply_expressions(
-        &self,
-        _: &mut dyn FnMut(&Arc<dyn PhysicalExpr>) -> Result<TreeNodeRecursion>,
-    ) -> Result<TreeNodeRecursion> {
-        Ok(TreeNodeRecursion::Continue)
-    }
-
     fn with_new_children(
         self: Arc<Self>,
-        mut children: Vec<Arc<dyn ExecutionPlan>>,
+        children: Vec<Arc<dyn ExecutionPlan>>,
     ) -> Result<Arc<dyn ExecutionPlan>> {
-        let input = children
-            .pop()
-            .ok_or_else(|| DataFusionError::Internal("PartitionExec without its input".into()))?;
+        let input = only_child(children, self.name())?;
         Ok(Arc::new(PartitionExec::new(input, self.partition)))
     }
 
