@@ -59,6 +59,7 @@ mod formats;
 mod memory;
 pub mod output;
 mod reader;
+mod semi_join;
 mod session;
 mod statements;
 mod stores;

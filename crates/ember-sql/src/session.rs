@@ -172,7 +172,9 @@ pub(crate) fn datafusion_context(
         })
         // Defaults, a registry, a pool and a directory made on first use: nothing to refuse.
         .expect("DataFusion's runtime from default settings");
-    SessionContext::new_with_config_rt(config, runtime)
+    let ctx = SessionContext::new_with_config_rt(config, runtime);
+    ctx.add_optimizer_rule(Arc::new(crate::semi_join::PushSemiJoinDown));
+    ctx
 }
 
 /// DataFrames and SQL on an ember [`Context`] (Spark's `SparkSession`): every clone of a
