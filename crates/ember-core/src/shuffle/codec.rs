@@ -21,6 +21,15 @@ use std::path::PathBuf;
 const CHUNK_BYTES: usize = 32 * 1024;
 const HEADER: usize = 9;
 
+/// The header of a chunk of `len` bytes stored as they are (codec 0, raw and stored lengths
+/// equal).
+fn stored_header(len: [u8; 4]) -> [u8; HEADER] {
+    let mut header = [0u8; HEADER];
+    header[1..5].copy_from_slice(&len);
+    header[5..].copy_from_slice(&len);
+    header
+}
+
 /// Encodes records into chunks written to `W`: held in memory (a `Vec`, the default) or
 /// streamed to a file.
 #[derive(Debug, Default)]
@@ -81,12 +90,8 @@ impl<W: Write> ChunkWriter<W> {
             // A record that fills a chunk alone goes out without a copy in between.
             let size = bincode::serialized_size(record)? as usize;
             if size >= CHUNK_BYTES {
-                let len = chunk_len(size)?;
-                let mut header = [0u8; HEADER];
-                header[1..5].copy_from_slice(&len);
-                header[5..].copy_from_slice(&len);
                 self.out
-                    .write_all(&header)
+                    .write_all(&stored_header(chunk_len(size)?))
                     .map_err(|e| Error::io(&self.path, e))?;
                 bincode::serialize_into(&mut self.out, record)?;
                 return Ok(size);
@@ -119,11 +124,8 @@ impl<W: Write> ChunkWriter<W> {
                 .write_all(packed)
                 .map_err(|e| Error::io(&self.path, e))?;
         } else {
-            let mut header = [0u8; HEADER];
-            header[1..5].copy_from_slice(&raw_len);
-            header[5..].copy_from_slice(&raw_len);
             let out = &mut self.out;
-            out.write_all(&header)
+            out.write_all(&stored_header(raw_len))
                 .and_then(|()| out.write_all(&self.raw))
                 .map_err(|e| Error::io(&self.path, e))?;
         }
