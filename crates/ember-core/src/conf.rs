@@ -51,6 +51,25 @@ impl ConfigEntry<bool> {
     }
 }
 
+impl ConfigEntry<u64> {
+    /// A size in bytes (`10m`, `512k`, a bare number of bytes), for crates that keep keys of
+    /// their own.
+    pub const fn bytes(
+        key: &'static str,
+        default: Option<&'static str>,
+        doc: &'static str,
+        since: &'static str,
+    ) -> Self {
+        ConfigEntry {
+            key,
+            default,
+            doc,
+            since,
+            parse: parse_byte_count,
+        }
+    }
+}
+
 impl<T> fmt::Debug for ConfigEntry<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("ConfigEntry")
@@ -63,8 +82,8 @@ impl<T> fmt::Debug for ConfigEntry<T> {
 /// Every `ember.*` key of the core engine.
 pub mod keys {
     use super::{
-        parse_bool, parse_bytes, parse_fraction, parse_millis, parse_positive, parse_ratio,
-        parse_seconds, parse_string, ConfigEntry,
+        parse_bool, parse_byte_count, parse_bytes, parse_fraction, parse_millis, parse_positive,
+        parse_ratio, parse_seconds, parse_string, ConfigEntry,
     };
     use std::time::Duration;
 
@@ -261,7 +280,7 @@ pub mod keys {
         default: Some("1m"),
         doc: "larger task results are kept by the executor and fetched by the driver",
         since: "0.1.0",
-        parse: parse_bytes_default,
+        parse: parse_byte_count,
     };
     /// How long a task waits for a slot on an executor holding its cached data.
     pub const LOCALITY_WAIT: ConfigEntry<Duration> = ConfigEntry {
@@ -294,7 +313,7 @@ pub mod keys {
         default: Some("128m"),
         doc: "most bytes of a file one text_file partition reads (splits are also cut at blocks)",
         since: "0.1.0",
-        parse: parse_bytes_default,
+        parse: parse_byte_count,
     };
     /// Whether writing into an existing output directory is refused.
     pub const HADOOP_VALIDATE_OUTPUT_SPECS: ConfigEntry<bool> = ConfigEntry {
@@ -465,10 +484,6 @@ pub mod keys {
 
     fn parse_mebibytes_default(s: &str) -> Result<u64, String> {
         parse_bytes(s, 1 << 20)
-    }
-
-    fn parse_bytes_default(s: &str) -> Result<u64, String> {
-        parse_bytes(s, 1)
     }
 
     fn parse_deploy_mode(s: &str) -> Result<String, String> {
@@ -817,6 +832,10 @@ fn parse_positive(s: &str) -> std::result::Result<usize, String> {
         Ok(n) if n > 0 => Ok(n),
         _ => Err("expected a positive integer".into()),
     }
+}
+
+fn parse_byte_count(s: &str) -> std::result::Result<u64, String> {
+    parse_bytes(s, 1)
 }
 
 fn parse_bool(s: &str) -> std::result::Result<bool, String> {

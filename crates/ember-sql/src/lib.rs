@@ -68,6 +68,7 @@ mod writer;
 
 pub use conversions::RddDataFrameExt;
 pub use dataframe::{DataFrame, GroupedData};
+pub use distributed::CREATION_SIDE_THRESHOLD;
 pub use error::{Error, Result};
 pub use reader::DataFrameReader;
 pub use session::{SqlContextExt, DISTRIBUTED, PREFER_SORT_MERGE_JOIN};

@@ -394,3 +394,57 @@ fn a_query_survives_an_executor_lost_with_its_shuffle_output() {
         .unwrap();
     assert_eq!(again, expected_groups(300_000));
 }
+
+/// A partitioned join whose build side turns out small filters its probe side before the
+/// probe's shuffle: the rows are those of Rust, and the shuffle shrinks against the same query
+/// with runtime filters off.
+#[test]
+fn a_small_build_side_filters_the_probe_side_before_its_shuffle() {
+    let n = 1_200_000;
+    let dir = tempfile::tempdir().unwrap();
+    let path = path_of(dir.path(), "numbers");
+    // A key that is an expression keeps the filter on b: DataFusion cannot carry it over to a.
+    let query = "SELECT count(*), sum(a.k) FROM numbers a JOIN numbers b ON a.x = b.x * 2 \
+                 WHERE b.x % 500 = 0";
+    let matches: Vec<i64> = (1..=n)
+        .filter(|x| x % 500 == 0 && x * 2 <= n)
+        .map(|x| x * 2)
+        .collect();
+    let want = format!(
+        "{}\t{}\n",
+        matches.len(),
+        matches.iter().map(|x| x % 7).sum::<i64>()
+    );
+    let mut shuffled = Vec::new();
+    for threshold in ["10m", "0"] {
+        let ctx = Context::new(
+            EmberConf::empty()
+                .set_master("local-cluster[2,1,512]")
+                .set("ember.ui.showConsoleProgress", "false")
+                .set(ember_sql::CREATION_SIDE_THRESHOLD.key, threshold),
+        )
+        .unwrap();
+        if threshold == "10m" {
+            write_numbers(&ctx, &path, n);
+        }
+        ctx.read()
+            .parquet(&path)
+            .unwrap()
+            .create_or_replace_temp_view("numbers")
+            .unwrap();
+        let before = ctx.job_summaries().len();
+        let rows = ctx.sql(query).unwrap().tab_rows(false).unwrap();
+        assert_eq!(rows, want, "threshold {threshold}");
+        let jobs = &ctx.job_summaries()[before..];
+        shuffled.push(
+            jobs.iter()
+                .map(|j| j.metrics.shuffle_bytes_written)
+                .sum::<u64>(),
+        );
+    }
+    let (filtered, unfiltered) = (shuffled[0], shuffled[1]);
+    assert!(
+        filtered * 5 < unfiltered,
+        "{filtered} bytes shuffled with the filter, {unfiltered} without"
+    );
+}

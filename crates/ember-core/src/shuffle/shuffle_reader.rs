@@ -52,6 +52,22 @@ where
     sorter.into_iter()
 }
 
+/// The bytes every map output of shuffle `shuffle` holds, all reduce partitions together, as
+/// they lie on disk; `None` while an output is missing or the shuffle is unknown. What a reader
+/// of the whole shuffle would fetch, known before fetching.
+///
+/// # Errors
+/// The driver cannot be reached.
+pub fn shuffle_bytes(shuffle: usize, tc: &Arc<TaskContext>) -> Result<Option<u64>> {
+    let Some(statuses) = tc.env().map_statuses(shuffle)? else {
+        return Ok(None);
+    };
+    Ok(statuses
+        .iter()
+        .map(|status| status.as_ref().map(|s| s.sizes.iter().sum::<u64>()))
+        .sum())
+}
+
 /// The records of every map output's segment for `reduce`: this executor's own first, read from
 /// disk, then the others' as they arrive over the network.
 fn fetch<R: Data>(shuffle: usize, reduce: usize, tc: &Arc<TaskContext>) -> Result<BoxIter<R>> {

@@ -1,9 +1,10 @@
 //! Plan fragments on the wire: DataFusion's protobuf form (datafusion-proto), with ember's own
-//! pieces added by [`EmberCodec`]: shuffle readers, RDD scans, ORC scans, the ORC and text
-//! sinks, and user functions with their closures.
+//! pieces added by [`EmberCodec`]: shuffle readers, RDD scans, runtime filters, ORC scans, the
+//! ORC and text sinks, and user functions with their closures.
 
 use super::exchange::ShuffleReaderExec;
 use super::rdd_scan::{RddBatches, RddScanExec};
+use super::runtime_filter::RuntimeFilterExec;
 use crate::formats::orc::OrcSource;
 use crate::formats::sink::{FormatSink, SinkFormat};
 use crate::udf::EmberUdf;
@@ -93,6 +94,11 @@ enum NodeWire {
     /// A write of ORC or text files, its input the node's one input: DataFusion's protobuf
     /// form of the sink's configuration.
     FormatSink { format: SinkFormat, config: ByteBuf },
+    /// A runtime filter, its inputs the filtered and the unfiltered probe side.
+    RuntimeFilter {
+        build_shuffle: usize,
+        threshold: u64,
+    },
 }
 
 impl PhysicalExtensionCodec for EmberCodec {
@@ -156,6 +162,24 @@ impl PhysicalExtensionCodec for EmberCodec {
                 let sink = Arc::new(FormatSink::new(config, format));
                 Ok(Arc::new(DataSinkExec::new(input.clone(), sink, None)))
             }
+            NodeWire::RuntimeFilter {
+                build_shuffle,
+                threshold,
+            } => {
+                let [filtered, unfiltered] = inputs else {
+                    return Err(DataFusionError::Internal(format!(
+                        "a runtime filter with {} inputs",
+                        inputs.len()
+                    )));
+                };
+                let node = RuntimeFilterExec::new(
+                    build_shuffle,
+                    threshold,
+                    filtered.clone(),
+                    unfiltered.clone(),
+                );
+                Ok(Arc::new(node))
+            }
         }
     }
 
@@ -180,6 +204,11 @@ impl PhysicalExtensionCodec for EmberCodec {
                 schema: ByteBuf::from(schema_bytes(scan.rdd_schema())?),
                 partitions: scan.partitions(),
                 projection: scan.projection().cloned(),
+            }
+        } else if let Some(filter) = node.downcast_ref::<RuntimeFilterExec>() {
+            NodeWire::RuntimeFilter {
+                build_shuffle: filter.build_shuffle(),
+                threshold: filter.threshold(),
             }
         } else if let Some(conf) = orc_scan(&node) {
             let proto = serialize_file_scan_config(conf, self, converter)?;

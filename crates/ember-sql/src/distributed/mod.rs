@@ -17,10 +17,12 @@ mod join_filter;
 mod locality;
 mod planner;
 mod rdd_scan;
+mod runtime_filter;
 mod stage;
 
 pub(crate) use exchange::{decode_batches, ExchangeRecord};
 pub(crate) use rdd_scan::record_fields;
+pub use runtime_filter::CREATION_SIDE_THRESHOLD;
 
 use crate::error::Result;
 use crate::session::SqlSession;

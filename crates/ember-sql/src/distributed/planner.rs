@@ -15,6 +15,7 @@ use super::codec::encode_plan;
 use super::exchange::{exchange_spec, ExchangeRecord, ShuffleReaderExec};
 use super::locality::scan_hosts;
 use super::rdd_scan::RddScanExec;
+use super::runtime_filter::{RuntimeFilterExec, CREATION_SIDE_THRESHOLD};
 use super::stage::{SqlStageRdd, StageOutput};
 use crate::session::SqlSession;
 use datafusion::common::{JoinType, ScalarValue};
@@ -71,8 +72,13 @@ impl<'a> StagePlanner<'a> {
             }
             return self.cut(subqueries.input().clone());
         }
-        let children = plan.children().into_iter().cloned();
-        let children = children.map(|c| self.cut(c)).collect::<Result<Vec<_>>>()?;
+        let children = match plan.downcast_ref::<HashJoinExec>() {
+            Some(join) if self.filters_probe(join)? => self.cut_filtered_join(join)?,
+            _ => {
+                let children = plan.children().into_iter().cloned();
+                children.map(|c| self.cut(c)).collect::<Result<Vec<_>>>()?
+            }
+        };
         let plan = replace_children_if_necessary(plan, children)?;
         let plan = self.partition_join(plan)?;
         if let Some(exchange) = plan.downcast_ref::<RepartitionExec>() {
@@ -146,7 +152,7 @@ impl<'a> StagePlanner<'a> {
         let probe = if *join.join_type() == JoinType::Full || join.null_aware {
             join.right().clone()
         } else {
-            matching_probe_rows(join, &left)?
+            matching_probe_rows(join, &left, join.right())?
         };
         let right = RepartitionExec::try_new(probe, Partitioning::Hash(right_keys, partitions))?;
         let right = self.exchange(Arc::new(right), StageOutput::Repartitioned)?;
@@ -155,6 +161,61 @@ impl<'a> StagePlanner<'a> {
             .with_new_children(vec![left, right])?
             .reset_state()
             .build_exec()
+    }
+
+    /// Whether `join` is partitioned by exchanges on both sides, and its probe side's rows
+    /// that match no build row change nothing: its probe side then gets a runtime filter.
+    fn filters_probe(&self, join: &HashJoinExec) -> Result<bool> {
+        let threshold = self.runtime_filter_threshold()?;
+        let drops_unmatched_probe_rows = match join.join_type() {
+            JoinType::Inner
+            | JoinType::Left
+            | JoinType::LeftSemi
+            | JoinType::LeftMark
+            | JoinType::RightSemi => true,
+            JoinType::LeftAnti => !join.null_aware,
+            _ => false,
+        };
+        let shuffled = |side: &Arc<dyn ExecutionPlan>| {
+            side.downcast_ref::<RepartitionExec>().is_some_and(|r| {
+                !r.preserve_order() && matches!(r.partitioning(), Partitioning::Hash(..))
+            })
+        };
+        Ok(threshold > 0
+            && *join.partition_mode() == PartitionMode::Partitioned
+            && drops_unmatched_probe_rows
+            && shuffled(join.left())
+            && shuffled(join.right()))
+    }
+
+    fn runtime_filter_threshold(&self) -> Result<u64> {
+        self.ctx
+            .conf()
+            .require(&CREATION_SIDE_THRESHOLD)
+            .map_err(|e| DataFusionError::Configuration(e.to_string()))
+    }
+
+    /// The children of `join` (see [`Self::filters_probe`]) as exchanges, the probe side's map
+    /// stage filtered by the build side's exchange (see [`super::runtime_filter`]).
+    fn cut_filtered_join(&mut self, join: &HashJoinExec) -> Result<Vec<Arc<dyn ExecutionPlan>>> {
+        let build = self.cut(join.left().clone())?;
+        let build_shuffle = build
+            .downcast_ref::<ShuffleReaderExec>()
+            .map(ShuffleReaderExec::shuffle_id)
+            .ok_or_else(|| DataFusionError::Internal("a build side that is no exchange".into()))?;
+        let shuffle = join
+            .right()
+            .downcast_ref::<RepartitionExec>()
+            .ok_or_else(|| {
+                DataFusionError::Internal("a probe side that is no repartition".into())
+            })?;
+        let probe = self.cut(shuffle.input().clone())?;
+        let filtered = matching_probe_rows(join, &build, &probe)?;
+        let threshold = self.runtime_filter_threshold()?;
+        let probe = RuntimeFilterExec::new(build_shuffle, threshold, filtered, probe);
+        let probe = RepartitionExec::try_new(Arc::new(probe), shuffle.partitioning().clone())?;
+        let probe = self.exchange(Arc::new(probe), StageOutput::Repartitioned)?;
+        Ok(vec![build, probe])
     }
 
     /// Makes `fragment` the map side of a new exchange; returns the reader that replaces it.
@@ -213,24 +274,27 @@ impl<'a> StagePlanner<'a> {
     }
 }
 
-/// The rows of `join`'s probe side that match a row of its build side (on the keys and the
-/// join's filter), `build` being the build side's exchange, read whole: the rows only it has
-/// change nothing in a join that keeps the build side's rows, and the shuffle is spared them.
-/// Not for a full join, which keeps them, nor a null-aware anti join, emptied by a NULL key.
+/// The rows of `probe` (`join`'s probe side) that match a row of its build side (on the keys
+/// and the join's filter), `build` being the build side's exchange, read whole: the rows only
+/// the probe side has change nothing in a join that drops them, or keeps the build side's rows,
+/// and the shuffle is spared them. Not for a full join, which keeps them, nor a null-aware
+/// anti join, emptied by a NULL key.
 ///
 /// The probe's scan keeps the join's dynamic filter, which this join fills (see
 /// [`super::join_filter`]).
 fn matching_probe_rows(
     join: &HashJoinExec,
     build: &Arc<dyn ExecutionPlan>,
+    probe: &Arc<dyn ExecutionPlan>,
 ) -> Result<Arc<dyn ExecutionPlan>> {
     let build = Arc::new(CoalescePartitionsExec::new(build.clone()));
     join.builder()
         .with_type(JoinType::RightSemi)
+        .with_partition_mode(PartitionMode::CollectLeft)
         .with_projection(None)
         .with_fetch(None)
         .recompute_properties()
-        .with_new_children(vec![build, join.right().clone()])?
+        .with_new_children(vec![build, probe.clone()])?
         .build_exec()
 }
 
