@@ -51,6 +51,24 @@ impl ConfigEntry<bool> {
     }
 }
 
+impl ConfigEntry<String> {
+    /// A text key, for crates that keep keys of their own.
+    pub const fn text(
+        key: &'static str,
+        default: Option<&'static str>,
+        doc: &'static str,
+        since: &'static str,
+    ) -> Self {
+        ConfigEntry {
+            key,
+            default,
+            doc,
+            since,
+            parse: parse_string,
+        }
+    }
+}
+
 impl ConfigEntry<u64> {
     /// A size in bytes (`10m`, `512k`, a bare number of bytes), for crates that keep keys of
     /// their own.

@@ -71,7 +71,7 @@ pub use dataframe::{DataFrame, GroupedData};
 pub use distributed::CREATION_SIDE_THRESHOLD;
 pub use error::{Error, Result};
 pub use reader::DataFrameReader;
-pub use session::{SqlContextExt, DISTRIBUTED, PREFER_SORT_MERGE_JOIN};
+pub use session::{SqlContextExt, DISTRIBUTED, EXCLUDED_RULES, PREFER_SORT_MERGE_JOIN};
 pub use statements::split_statements;
 pub use udf::UdfValue;
 pub use writer::{DataFrameWriter, SaveMode};

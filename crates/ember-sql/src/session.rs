@@ -55,6 +55,7 @@ impl SqlSession {
             .expect("cannot start the threads of SQL queries");
         let memory = Arc::new(crate::memory::EmberMemoryPool::for_driver(ctx.env()));
         let datafusion = datafusion_context(ctx.env(), config, memory);
+        let distributed = exclude_rules(&datafusion, ctx).and(distributed);
         SqlSession {
             datafusion,
             env: ctx.env().clone(),
@@ -139,6 +140,38 @@ pub const PREFER_SORT_MERGE_JOIN: ConfigEntry<bool> = ConfigEntry::boolean(
     "plan equi-joins as sort-merge joins (which spill) rather than hash joins (which hold their build side in memory)",
     "0.1.0",
 );
+
+/// Optimizer rules a query plan goes without (`ember.sql.optimizer.excludedRules`, Spark's
+/// `spark.sql.optimizer.excludedRules`): names separated by commas, DataFusion's logical
+/// optimizer rules (`push_down_filter`, ...) and ember's (`push_semi_join_down`).
+pub const EXCLUDED_RULES: ConfigEntry<String> = ConfigEntry::text(
+    "ember.sql.optimizer.excludedRules",
+    None,
+    "logical optimizer rules to leave out, by name, separated by commas",
+    "0.1.0",
+);
+
+/// Removes the rules `ember.sql.optimizer.excludedRules` names from `datafusion`'s optimizer.
+///
+/// # Errors
+/// A name no rule has: the error lists the names there are.
+fn exclude_rules(datafusion: &SessionContext, ctx: &Context) -> Result<()> {
+    let Some(names) = ctx.conf().get(&EXCLUDED_RULES)? else {
+        return Ok(());
+    };
+    for name in names.split(',').map(str::trim).filter(|n| !n.is_empty()) {
+        if !datafusion.remove_optimizer_rule(name) {
+            let state = datafusion.state();
+            let known: Vec<&str> = state.optimizers().iter().map(|r| r.name()).collect();
+            return Err(Error::Input(format!(
+                "{} names no optimizer rule: {name}; the rules are {}",
+                EXCLUDED_RULES.key,
+                known.join(", ")
+            )));
+        }
+    }
+    Ok(())
+}
 
 /// A DataFusion context that reads and writes through ember's object stores, holds at most
 /// what `memory` grants and spills under `ember.local.dir` (see [`crate::memory`]).

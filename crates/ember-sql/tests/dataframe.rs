@@ -334,3 +334,52 @@ fn rust_closures_are_sql_functions_by_name() {
     let wrong = ctx.sql("SELECT tax(region, id) FROM sales").unwrap_err();
     assert!(wrong.to_string().contains("tax"), "{wrong}");
 }
+
+/// `ember.sql.optimizer.excludedRules` leaves the rules it names out of the plan, with the same
+/// rows; a name no rule has is an error that lists the names there are.
+#[test]
+fn excluded_optimizer_rules_are_left_out_and_unknown_ones_are_refused() {
+    let query = "SELECT a.x, b.y FROM (VALUES (1), (2), (3)) a(x) \
+                 JOIN (VALUES (1, 10), (3, 30)) b(x, y) ON a.x = b.x \
+                 WHERE a.x IN (SELECT z FROM (VALUES (3), (4)) s(z)) ORDER BY a.x";
+    let with = |excluded: &str| {
+        Context::new(
+            EmberConf::empty()
+                .set_master("local[2]")
+                .set("ember.ui.showConsoleProgress", "false")
+                .set(ember_sql::EXCLUDED_RULES.key, excluded),
+        )
+        .unwrap()
+    };
+    // The line of the logical plan that joins a row of `a` with its semi join's subquery,
+    // counted from the top: below the inner join when the semi join was pushed down.
+    let semi_join_depth = |ctx: &Context| {
+        let plan = ctx
+            .sql(&format!("EXPLAIN {query}"))
+            .unwrap()
+            .tab_rows(false)
+            .unwrap();
+        let lines: Vec<&str> = plan.lines().collect();
+        let at = |what: &str| lines.iter().position(|l| l.contains(what)).unwrap();
+        (at("LeftSemi Join"), at("Inner Join"))
+    };
+    let pushed = with("");
+    let (semi, inner) = semi_join_depth(&pushed);
+    assert!(semi > inner, "semi join at line {semi}, inner at {inner}");
+    let kept = with("push_semi_join_down, eliminate_limit");
+    let (semi, inner) = semi_join_depth(&kept);
+    assert!(semi < inner, "semi join at line {semi}, inner at {inner}");
+    for ctx in [&pushed, &kept] {
+        let rows = ctx.sql(query).unwrap().tab_rows(false).unwrap();
+        assert_eq!(rows, "3\t30\n");
+    }
+    let err = with("push_semi_join_down,no_such_rule")
+        .sql(query)
+        .and_then(|df| df.tab_rows(false))
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("names no optimizer rule: no_such_rule") && err.contains("push_down_filter"),
+        "{err}"
+    );
+}
