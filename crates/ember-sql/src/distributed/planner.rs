@@ -15,7 +15,9 @@ use super::codec::encode_plan;
 use super::exchange::{exchange_spec, ExchangeRecord, ShuffleReaderExec};
 use super::locality::scan_hosts;
 use super::rdd_scan::RddScanExec;
-use super::runtime_filter::{RuntimeFilterExec, CREATION_SIDE_THRESHOLD};
+use super::runtime_filter::{
+    filter_scans_across_stages, RuntimeFilterExec, CREATION_SIDE_THRESHOLD,
+};
 use super::stage::{SqlStageRdd, StageOutput};
 use crate::session::SqlSession;
 use datafusion::common::{JoinType, ScalarValue};
@@ -72,6 +74,12 @@ impl<'a> StagePlanner<'a> {
             }
             return self.cut(subqueries.input().clone());
         }
+        let plan = match plan.downcast_ref::<HashJoinExec>() {
+            Some(join) if self.runtime_filter_threshold()? > 0 => {
+                filter_scans_across_stages(join, drops_unmatched_probe_rows(join))?.unwrap_or(plan)
+            }
+            _ => plan,
+        };
         let children = match plan.downcast_ref::<HashJoinExec>() {
             Some(join) if self.filters_probe(join)? => self.cut_filtered_join(join)?,
             _ => {
@@ -167,15 +175,6 @@ impl<'a> StagePlanner<'a> {
     /// that match no build row change nothing: its probe side then gets a runtime filter.
     fn filters_probe(&self, join: &HashJoinExec) -> Result<bool> {
         let threshold = self.runtime_filter_threshold()?;
-        let drops_unmatched_probe_rows = match join.join_type() {
-            JoinType::Inner
-            | JoinType::Left
-            | JoinType::LeftSemi
-            | JoinType::LeftMark
-            | JoinType::RightSemi => true,
-            JoinType::LeftAnti => !join.null_aware,
-            _ => false,
-        };
         let shuffled = |side: &Arc<dyn ExecutionPlan>| {
             side.downcast_ref::<RepartitionExec>().is_some_and(|r| {
                 !r.preserve_order() && matches!(r.partitioning(), Partitioning::Hash(..))
@@ -183,7 +182,7 @@ impl<'a> StagePlanner<'a> {
         };
         Ok(threshold > 0
             && *join.partition_mode() == PartitionMode::Partitioned
-            && drops_unmatched_probe_rows
+            && drops_unmatched_probe_rows(join)
             && shuffled(join.left())
             && shuffled(join.right()))
     }
@@ -271,6 +270,19 @@ impl<'a> StagePlanner<'a> {
         for child in plan.children() {
             self.parents_of(child, found);
         }
+    }
+}
+
+/// Whether the rows of `join`'s probe side that match no build row add nothing to its output.
+fn drops_unmatched_probe_rows(join: &HashJoinExec) -> bool {
+    match join.join_type() {
+        JoinType::Inner
+        | JoinType::Left
+        | JoinType::LeftSemi
+        | JoinType::LeftMark
+        | JoinType::RightSemi => true,
+        JoinType::LeftAnti => !join.null_aware,
+        _ => false,
     }
 }
 
