@@ -33,60 +33,41 @@ pub struct ConfigEntry<T> {
     parse: fn(&str) -> std::result::Result<T, String>,
 }
 
-impl ConfigEntry<bool> {
-    /// A `true`/`false` key, for crates that keep keys of their own.
-    pub const fn boolean(
-        key: &'static str,
-        default: Option<&'static str>,
-        doc: &'static str,
-        since: &'static str,
-    ) -> Self {
-        ConfigEntry {
-            key,
-            default,
-            doc,
-            since,
-            parse: parse_bool,
+/// A constructor of keys of one type, for crates that keep keys of their own.
+macro_rules! typed_entry {
+    ($(#[$doc:meta])* $name:ident: $type:ty = $parse:ident) => {
+        impl ConfigEntry<$type> {
+            $(#[$doc])*
+            pub const fn $name(
+                key: &'static str,
+                default: Option<&'static str>,
+                doc: &'static str,
+                since: &'static str,
+            ) -> Self {
+                ConfigEntry {
+                    key,
+                    default,
+                    doc,
+                    since,
+                    parse: $parse,
+                }
+            }
         }
-    }
+    };
 }
 
-impl ConfigEntry<String> {
-    /// A text key, for crates that keep keys of their own.
-    pub const fn text(
-        key: &'static str,
-        default: Option<&'static str>,
-        doc: &'static str,
-        since: &'static str,
-    ) -> Self {
-        ConfigEntry {
-            key,
-            default,
-            doc,
-            since,
-            parse: parse_string,
-        }
-    }
-}
-
-impl ConfigEntry<u64> {
-    /// A size in bytes (`10m`, `512k`, a bare number of bytes), for crates that keep keys of
-    /// their own.
-    pub const fn bytes(
-        key: &'static str,
-        default: Option<&'static str>,
-        doc: &'static str,
-        since: &'static str,
-    ) -> Self {
-        ConfigEntry {
-            key,
-            default,
-            doc,
-            since,
-            parse: parse_byte_count,
-        }
-    }
-}
+typed_entry!(
+    /// A `true`/`false` key.
+    boolean: bool = parse_bool
+);
+typed_entry!(
+    /// A text key.
+    text: String = parse_string
+);
+typed_entry!(
+    /// A size in bytes: `10m`, `512k`, or a bare number of bytes.
+    bytes: u64 = parse_byte_count
+);
 
 impl<T> fmt::Debug for ConfigEntry<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {

@@ -11,10 +11,9 @@
 //! when that is partitioned too), whose barrier is that partition alone. The filter it fills
 //! is the one the scan below already holds, so the scan prunes as it does in one process.
 
-use datafusion::common::tree_node::{Transformed, TransformedResult, TreeNode, TreeNodeRecursion};
+use datafusion::common::tree_node::{Transformed, TransformedResult, TreeNode};
 use datafusion::error::{DataFusionError, Result};
 use datafusion::execution::TaskContext;
-use datafusion::physical_expr::PhysicalExpr;
 use datafusion::physical_plan::joins::{HashJoinExec, PartitionMode};
 use datafusion::physical_plan::{
     DisplayAs, DisplayFormatType, ExecutionPlan, Partitioning, PlanProperties,
@@ -65,12 +64,7 @@ macro_rules! over_one_input {
             vec![&self.$input]
         }
 
-        fn apply_expressions(
-            &self,
-            _: &mut dyn FnMut(&Arc<dyn PhysicalExpr>) -> Result<TreeNodeRecursion>,
-        ) -> Result<TreeNodeRecursion> {
-            Ok(TreeNodeRecursion::Continue)
-        }
+        $crate::distributed::stage::no_expressions!();
     };
 }
 

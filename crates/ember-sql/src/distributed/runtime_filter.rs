@@ -22,7 +22,7 @@
 //! scan a copy of it: the scan's rows pass a semi join with the build side's rows on the keys the
 //! filter reads, in the scan's own stage.
 
-use super::stage::StageTask;
+use super::stage::stage_task;
 use datafusion::common::tree_node::{TreeNode, TreeNodeRecursion};
 use datafusion::common::JoinType;
 use datafusion::datasource::source::DataSourceExec;
@@ -90,12 +90,7 @@ impl RuntimeFilterExec {
 
     /// Whether the build side is small enough to filter with, as this task sees it.
     fn filters(&self, context: &DataFusionTask) -> Result<bool> {
-        let task = context
-            .session_config()
-            .get_extension::<StageTask>()
-            .ok_or_else(|| {
-                DataFusionError::Internal("a runtime filter runs outside an ember task".into())
-            })?;
+        let task = stage_task(context)?;
         let bytes = shuffle_bytes(self.build_shuffle, &task.0)
             .map_err(|e| DataFusionError::External(Box::new(e)))?;
         Ok(bytes.is_some_and(|bytes| bytes <= self.threshold))
@@ -125,12 +120,7 @@ impl ExecutionPlan for RuntimeFilterExec {
         vec![&self.filtered, &self.unfiltered]
     }
 
-    fn apply_expressions(
-        &self,
-        _: &mut dyn FnMut(&Arc<dyn PhysicalExpr>) -> Result<TreeNodeRecursion>,
-    ) -> Result<TreeNodeRecursion> {
-        Ok(TreeNodeRecursion::Continue)
-    }
+    super::stage::no_expressions!();
 
     fn with_new_children(
         self: Arc<Self>,

@@ -35,6 +35,19 @@ use std::sync::{Arc, OnceLock};
 /// The ember task a fragment runs in, for the plan nodes that need it (shuffle reads, RDDs).
 pub(crate) struct StageTask(pub Arc<TaskContext>);
 
+/// The ember task `context` runs in.
+///
+/// # Errors
+/// The plan runs outside an ember task.
+pub(crate) fn stage_task(context: &DataFusionTask) -> DfResult<Arc<StageTask>> {
+    context
+        .session_config()
+        .get_extension::<StageTask>()
+        .ok_or_else(|| {
+            DataFusionError::Internal("a stage's plan runs outside an ember task".into())
+        })
+}
+
 /// A partition's stream fed by `produce`, which blocks (ember's shuffle reads, RDD partitions)
 /// and so runs on a thread of its own, as part of the stage's ember task: an abort there (a
 /// fetch failure) fails the task as it would have in the task's own thread.
@@ -48,12 +61,7 @@ pub(crate) fn task_stream(
         + Send
         + 'static,
 ) -> DfResult<SendableRecordBatchStream> {
-    let task = context
-        .session_config()
-        .get_extension::<StageTask>()
-        .ok_or_else(|| {
-            DataFusionError::Internal("a stage's plan runs outside an ember task".into())
-        })?;
+    let task = stage_task(context)?;
     let mut builder = RecordBatchReceiverStream::builder(schema, 2);
     let sender = builder.tx();
     builder.spawn_blocking(move || {
@@ -65,6 +73,23 @@ pub(crate) fn task_stream(
     });
     Ok(builder.build())
 }
+
+/// `apply_expressions` of a plan node with no expressions of its own.
+macro_rules! no_expressions {
+    () => {
+        fn apply_expressions(
+            &self,
+            _: &mut dyn FnMut(
+                &Arc<dyn datafusion::physical_expr::PhysicalExpr>,
+            ) -> datafusion::error::Result<
+                datafusion::common::tree_node::TreeNodeRecursion,
+            >,
+        ) -> datafusion::error::Result<datafusion::common::tree_node::TreeNodeRecursion> {
+            Ok(datafusion::common::tree_node::TreeNodeRecursion::Continue)
+        }
+    };
+}
+pub(crate) use no_expressions;
 
 /// The methods that ember's leaf plan nodes (no children, no expressions) share.
 macro_rules! leaf_node {
@@ -81,12 +106,7 @@ macro_rules! leaf_node {
             Vec::new()
         }
 
-        fn apply_expressions(
-            &self,
-            _: &mut dyn FnMut(&Arc<dyn PhysicalExpr>) -> Result<TreeNodeRecursion>,
-        ) -> Result<TreeNodeRecursion> {
-            Ok(TreeNodeRecursion::Continue)
-        }
+        $crate::distributed::stage::no_expressions!();
 
         fn with_new_children(
             self: Arc<Self>,
