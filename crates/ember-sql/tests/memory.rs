@@ -8,14 +8,18 @@ use ember_sql::{SaveMode, SqlContextExt};
 /// Rows in the table: about 50 MB as Arrow strings and integers, over the 19 MiB a task may hold.
 const ROWS: i64 = 2_000_000;
 
-/// `local[2]` with 64 MiB of executor memory (a 38 MiB pool, 19 MiB per task), queries as stages.
-fn small_memory_conf() -> EmberConf {
+/// `local[2]` with `memory` of executor memory, none of it reserved.
+fn budget_conf(memory: &str) -> EmberConf {
     EmberConf::empty()
         .set_master("local[2]")
-        .set("ember.executor.memory", "64m")
+        .set("ember.executor.memory", memory)
         .set("ember.testing.reservedMemory", "0")
-        .set("ember.sql.distributed", "true")
         .set("ember.ui.showConsoleProgress", "false")
+}
+
+/// `local[2]` with 64 MiB of executor memory (a 38 MiB pool, 19 MiB per task), queries as stages.
+fn small_memory_conf() -> EmberConf {
+    budget_conf("64m").set("ember.sql.distributed", "true")
 }
 
 fn small_memory() -> Context {
@@ -129,14 +133,7 @@ fn a_bad_join_setting_is_refused_with_its_key() {
 
 #[test]
 fn in_process_queries_spill_under_the_same_budget_and_agree_with_rust() {
-    let ctx = Context::new(
-        EmberConf::empty()
-            .set_master("local[2]")
-            .set("ember.executor.memory", "64m")
-            .set("ember.testing.reservedMemory", "0")
-            .set("ember.ui.showConsoleProgress", "false"),
-    )
-    .unwrap();
+    let ctx = Context::new(budget_conf("64m")).unwrap();
     let _dir = rows_view(&ctx);
     // The window's sort holds every row: more than the pool, so it spills.
     let query = "SELECT count(*), sum(rn * (x % 1000)) FROM \
@@ -167,14 +164,7 @@ fn in_process_queries_spill_under_the_same_budget_and_agree_with_rust() {
 /// the first few before: each must finish, with the right answer.
 #[test]
 fn a_repartition_under_a_tiny_budget_never_stops() {
-    let ctx = Context::new(
-        EmberConf::empty()
-            .set_master("local[2]")
-            .set("ember.executor.memory", "4m")
-            .set("ember.testing.reservedMemory", "0")
-            .set("ember.ui.showConsoleProgress", "false"),
-    )
-    .unwrap();
+    let ctx = Context::new(budget_conf("4m")).unwrap();
     ctx.sql("SET datafusion.execution.batch_size = 64").unwrap();
     let query = "SELECT g, count(DISTINCT trace_id) FROM \
                  (SELECT v % 13 AS g, md5(CAST(v % 337 AS VARCHAR)) AS trace_id \

@@ -42,6 +42,8 @@ pub(crate) struct StagePlanner<'a> {
     ctx: &'a Context,
     session: &'a SqlSession,
     exchanges: HashMap<usize, Arc<dyn ShuffleDependencyBase>>,
+    /// `ember.sql.optimizer.runtimeFilter.creationSideThreshold`; 0 when runtime filters are off.
+    runtime_filter_threshold: u64,
 }
 
 impl<'a> StagePlanner<'a> {
@@ -55,10 +57,15 @@ impl<'a> StagePlanner<'a> {
         session: &'a SqlSession,
         plan: Arc<dyn ExecutionPlan>,
     ) -> Result<SqlStageRdd> {
+        let runtime_filter_threshold = ctx
+            .conf()
+            .require(&CREATION_SIDE_THRESHOLD)
+            .map_err(|e| DataFusionError::Configuration(e.to_string()))?;
         let mut planner = StagePlanner {
             ctx,
             session,
             exchanges: HashMap::new(),
+            runtime_filter_threshold,
         };
         let root = planner.cut(plan)?;
         planner.stage(root, StageOutput::Result)
@@ -75,13 +82,13 @@ impl<'a> StagePlanner<'a> {
             return self.cut(subqueries.input().clone());
         }
         let plan = match plan.downcast_ref::<HashJoinExec>() {
-            Some(join) if self.runtime_filter_threshold()? > 0 => {
+            Some(join) if self.runtime_filter_threshold > 0 => {
                 filter_scans_across_stages(join, drops_unmatched_probe_rows(join))?.unwrap_or(plan)
             }
             _ => plan,
         };
         let children = match plan.downcast_ref::<HashJoinExec>() {
-            Some(join) if self.filters_probe(join)? => self.cut_filtered_join(join)?,
+            Some(join) if self.filters_probe(join) => self.cut_filtered_join(join)?,
             _ => {
                 let children = plan.children().into_iter().cloned();
                 children.map(|c| self.cut(c)).collect::<Result<Vec<_>>>()?
@@ -173,25 +180,17 @@ impl<'a> StagePlanner<'a> {
 
     /// Whether `join` is partitioned by exchanges on both sides, and its probe side's rows
     /// that match no build row change nothing: its probe side then gets a runtime filter.
-    fn filters_probe(&self, join: &HashJoinExec) -> Result<bool> {
-        let threshold = self.runtime_filter_threshold()?;
+    fn filters_probe(&self, join: &HashJoinExec) -> bool {
         let shuffled = |side: &Arc<dyn ExecutionPlan>| {
             side.downcast_ref::<RepartitionExec>().is_some_and(|r| {
                 !r.preserve_order() && matches!(r.partitioning(), Partitioning::Hash(..))
             })
         };
-        Ok(threshold > 0
+        self.runtime_filter_threshold > 0
             && *join.partition_mode() == PartitionMode::Partitioned
             && drops_unmatched_probe_rows(join)
             && shuffled(join.left())
-            && shuffled(join.right()))
-    }
-
-    fn runtime_filter_threshold(&self) -> Result<u64> {
-        self.ctx
-            .conf()
-            .require(&CREATION_SIDE_THRESHOLD)
-            .map_err(|e| DataFusionError::Configuration(e.to_string()))
+            && shuffled(join.right())
     }
 
     /// The children of `join` (see [`Self::filters_probe`]) as exchanges, the probe side's map
@@ -210,7 +209,7 @@ impl<'a> StagePlanner<'a> {
             })?;
         let probe = self.cut(shuffle.input().clone())?;
         let filtered = matching_probe_rows(join, &build, &probe)?;
-        let threshold = self.runtime_filter_threshold()?;
+        let threshold = self.runtime_filter_threshold;
         let probe = RuntimeFilterExec::new(build_shuffle, threshold, filtered, probe);
         let probe = RepartitionExec::try_new(Arc::new(probe), shuffle.partitioning().clone())?;
         let probe = self.exchange(Arc::new(probe), StageOutput::Repartitioned)?;
