@@ -56,6 +56,7 @@ mod dataframe;
 mod distributed;
 mod error;
 mod formats;
+pub mod hive;
 mod memory;
 pub mod output;
 mod reader;
