@@ -53,9 +53,7 @@ impl Parser<'_> {
 
     /// Consumes `c` (after spaces), or says it was expected.
     fn expect(&mut self, c: char) -> Result<()> {
-        self.skip_spaces();
-        if self.rest().starts_with(c) {
-            self.at += c.len_utf8();
+        if self.accept(c) {
             Ok(())
         } else {
             Err(self.error(&format!("expected `{c}`")))
