@@ -27,8 +27,14 @@ use std::path::{Path, PathBuf};
 /// The environment variable naming the directory of the site files.
 pub const HADOOP_CONF_DIR: &str = "HADOOP_CONF_DIR";
 
-/// The site files a client reads, in order.
-pub const SITE_FILES: [&str; 3] = ["core-site.xml", "hdfs-site.xml", "yarn-site.xml"];
+/// The site files a client reads, in order. `hive-site.xml` joins them as Spark's Hive support
+/// adds it to the Hadoop configuration: that is where `hive.metastore.uris` is found.
+pub const SITE_FILES: [&str; 4] = [
+    "core-site.xml",
+    "hdfs-site.xml",
+    "yarn-site.xml",
+    "hive-site.xml",
+];
 
 /// How many rounds of `${...}` expansion a value gets (Hadoop's limit).
 const MAX_SUBSTITUTIONS: usize = 20;

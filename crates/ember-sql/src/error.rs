@@ -14,6 +14,9 @@ pub enum Error {
     /// A bad argument: an unknown option, format or save mode, or an output that exists.
     #[error("{0}")]
     Input(String),
+    /// The Hive Metastore cannot be reached, or refused a call.
+    #[error("{0}")]
+    Metastore(String),
     /// The engine failed (a path that cannot be resolved, a store that cannot be reached).
     #[error(transparent)]
     Ember(#[from] ember_core::Error),
@@ -22,8 +25,17 @@ pub enum Error {
 impl From<datafusion::error::DataFusionError> for Error {
     fn from(e: datafusion::error::DataFusionError) -> Self {
         // DataFusion wraps errors in context ("External error: ..."); the innermost says what
-        // is wrong.
-        Error::Query(e.find_root().to_string())
+        // is wrong, and one of ember's own keeps its kind.
+        match e.find_root() {
+            datafusion::error::DataFusionError::External(inner) => {
+                match inner.downcast_ref::<Error>() {
+                    Some(Error::Metastore(m)) => Error::Metastore(m.clone()),
+                    Some(Error::Input(m)) => Error::Input(m.clone()),
+                    _ => Error::Query(inner.to_string()),
+                }
+            }
+            root => Error::Query(root.to_string()),
+        }
     }
 }
 

@@ -3,8 +3,9 @@
 
 use crate::dataframe::DataFrame;
 use crate::error::{Error, Result};
+use crate::hive::{self, HiveCatalog, Metastore};
 use crate::reader::DataFrameReader;
-use crate::statements::TemporaryView;
+use crate::statements::{CatalogCommand, TemporaryView};
 use crate::stores::EmberStores;
 use crate::udf::{self, UdfValue};
 use datafusion::arrow::record_batch::RecordBatch;
@@ -27,6 +28,9 @@ pub(crate) struct SqlSession {
     // The Context holds this session; a strong handle back would keep both alive forever.
     context: WeakContext,
     distributed: Result<bool>,
+    /// The metastore's catalog, when `ember.hive.metastore.uris` names one; a malformed
+    /// setting fails every statement.
+    hive: Result<Option<Arc<HiveCatalog>>>,
 }
 
 impl SqlSession {
@@ -38,9 +42,15 @@ impl SqlSession {
             .get(&DISTRIBUTED)
             .map(|set| set.unwrap_or(!local))
             .map_err(Error::from);
+        let metastore = metastore(ctx);
         let mut config = SessionConfig::new()
             .with_target_partitions(threads)
             .with_information_schema(true);
+        if let Ok(Some(_)) = &metastore {
+            config = config
+                .with_default_catalog_and_schema(hive::CATALOG, "default")
+                .with_create_default_catalog_and_schema(false);
+        }
         let sort_merge = ctx.conf().get(&PREFER_SORT_MERGE_JOIN).map_err(Error::from);
         config.options_mut().optimizer.prefer_hash_join = !matches!(sort_merge, Ok(Some(true)));
         // A bad value fails every query, with the key and the value, as a bad
@@ -56,13 +66,40 @@ impl SqlSession {
         let memory = Arc::new(crate::memory::EmberMemoryPool::for_driver(ctx.env()));
         let datafusion = datafusion_context(ctx.env(), config, memory);
         let distributed = exclude_rules(&datafusion, ctx).and(distributed);
+        let hive = metastore.map(|metastore| {
+            metastore.map(|metastore| {
+                let catalog = Arc::new(HiveCatalog::new(metastore, ctx.env().clone()));
+                datafusion.register_catalog(hive::CATALOG, catalog.clone());
+                catalog
+            })
+        });
         SqlSession {
             datafusion,
             env: ctx.env().clone(),
             runtime,
             context: ctx.downgrade(),
             distributed,
+            hive,
         }
+    }
+
+    /// The metastore's catalog, if the session has one.
+    ///
+    /// # Errors
+    /// `ember.hive.metastore.uris` is malformed.
+    pub(crate) fn hive(&self) -> Result<Option<&Arc<HiveCatalog>>> {
+        match &self.hive {
+            Ok(catalog) => Ok(catalog.as_ref()),
+            Err(e) => Err(Error::Input(e.to_string())),
+        }
+    }
+
+    /// The metastore of the session's catalog, if it has one.
+    pub(crate) fn metastore(&self) -> Option<&Arc<Metastore>> {
+        self.hive()
+            .ok()
+            .flatten()
+            .map(|catalog| catalog.metastore())
     }
 
     /// The session of `ctx`'s application.
@@ -150,6 +187,17 @@ pub const EXCLUDED_RULES: ConfigEntry<String> = ConfigEntry::text(
     "logical optimizer rules to leave out, by name, separated by commas",
     "0.1.0",
 );
+
+/// The metastore `ember.hive.metastore.uris` names, else `hive.metastore.uris` of the Hadoop
+/// configuration (where a `hive-site.xml` puts it); none without either.
+fn metastore(ctx: &Context) -> Result<Option<Arc<Metastore>>> {
+    let uris = match ctx.conf().get(&hive::METASTORE_URIS)? {
+        Some(uris) => Some(uris),
+        None => ctx.env().hadoop.get("hive.metastore.uris"),
+    };
+    uris.map(|uris| Metastore::new(&uris).map(Arc::new))
+        .transpose()
+}
 
 /// Removes the rules `ember.sql.optimizer.excludedRules` names from `datafusion`'s optimizer.
 ///
@@ -267,8 +315,12 @@ impl SqlContextExt for Context {
 
     fn sql(&self, statement: &str) -> Result<DataFrame> {
         let session = SqlSession::of(self);
+        session.hive()?;
         if let Some(view) = TemporaryView::parse(statement)? {
             return view.create(self);
+        }
+        if let Some(command) = CatalogCommand::parse(statement)? {
+            return command.run(self, &session);
         }
         let df = session.block_on(session.datafusion.sql(statement))?;
         Ok(DataFrame::new(df, session))
@@ -276,6 +328,7 @@ impl SqlContextExt for Context {
 
     fn table(&self, name: &str) -> Result<DataFrame> {
         let session = SqlSession::of(self);
+        session.hive()?;
         let df = session.block_on(session.datafusion.table(name))?;
         Ok(DataFrame::new(df, session))
     }

@@ -1,10 +1,15 @@
-//! What the SQL front end adds to DataFusion's: splitting scripts into statements, and Spark's
-//! `CREATE TEMPORARY VIEW ... USING <format> OPTIONS (...)`, which DataFusion's dialect lacks.
+//! What the SQL front end adds to DataFusion's: splitting scripts into statements, Spark's
+//! `CREATE TEMPORARY VIEW ... USING <format> OPTIONS (...)`, which DataFusion's dialect lacks,
+//! and Spark's catalog commands (`SHOW DATABASES`, `SHOW TABLES`, `USE`).
 
 use crate::dataframe::DataFrame;
 use crate::error::{Error, Result};
-use crate::session::SqlContextExt;
+use crate::session::{SqlContextExt, SqlSession};
+use datafusion::arrow::array::{ArrayRef, BooleanArray, StringArray};
+use datafusion::arrow::datatypes::{DataType, Field, Schema};
+use datafusion::arrow::record_batch::RecordBatch;
 use ember_core::Context;
+use std::sync::Arc;
 
 /// The statements of `script`, split at `;` outside quotes and comments, trimmed, empty ones
 /// dropped: how `spark-sql -f` and `-e` read several statements.
@@ -179,6 +184,191 @@ impl TemporaryView {
     }
 }
 
+/// Spark's catalog commands that DataFusion's SQL lacks or answers otherwise: `SHOW
+/// DATABASES`, `SHOW TABLES`, `USE`.
+#[derive(Debug, PartialEq)]
+pub(crate) enum CatalogCommand {
+    /// `SHOW {DATABASES|SCHEMAS|NAMESPACES} [[LIKE] 'pattern']`: one column `namespace`.
+    ShowDatabases { pattern: Option<String> },
+    /// `SHOW TABLES [{IN|FROM} db] [[LIKE] 'pattern']`: columns `namespace`, `tableName`,
+    /// `isTemporary`, the temporary views with an empty namespace.
+    ShowTables {
+        database: Option<String>,
+        pattern: Option<String>,
+    },
+    /// `USE [DATABASE|SCHEMA|NAMESPACE] db`: bare table names then name db's tables.
+    Use { database: String },
+}
+
+impl CatalogCommand {
+    /// The command `statement` is, if it is one.
+    ///
+    /// # Errors
+    /// It is one, but malformed.
+    pub(crate) fn parse(statement: &str) -> Result<Option<Self>> {
+        let tokens = tokens(statement);
+        let upper: Vec<String> = tokens.iter().map(|t| t.to_ascii_uppercase()).collect();
+        let words: Vec<&str> = upper.iter().map(String::as_str).collect();
+        let malformed =
+            |shape: &str| Error::Input(format!("cannot read {statement:?}: expected {shape}"));
+        // An optional `[LIKE] 'pattern'` at `at`, which must end the statement.
+        let pattern = |at: usize, shape: &str| -> Result<Option<String>> {
+            let at = at + usize::from(words.get(at) == Some(&"LIKE"));
+            match tokens.get(at..) {
+                Some([]) | None => Ok(None),
+                Some([p]) if p.starts_with(['\'', '"']) => Ok(Some(unquoted(p).to_string())),
+                _ => Err(malformed(shape)),
+            }
+        };
+        Ok(Some(match words.as_slice() {
+            ["SHOW", "DATABASES" | "SCHEMAS" | "NAMESPACES", ..] => CatalogCommand::ShowDatabases {
+                pattern: pattern(2, "SHOW DATABASES [LIKE 'pattern']")?,
+            },
+            ["SHOW", "TABLES", "IN" | "FROM", _, ..] => CatalogCommand::ShowTables {
+                database: Some(unquoted(&tokens[3]).to_string()),
+                pattern: pattern(4, "SHOW TABLES [IN <database>] [LIKE 'pattern']")?,
+            },
+            ["SHOW", "TABLES", ..] => CatalogCommand::ShowTables {
+                database: None,
+                pattern: pattern(2, "SHOW TABLES [IN <database>] [LIKE 'pattern']")?,
+            },
+            ["USE", "DATABASE" | "SCHEMA" | "NAMESPACE", _] | ["USE", _] => CatalogCommand::Use {
+                database: unquoted(&tokens[tokens.len() - 1]).to_string(),
+            },
+            ["USE", ..] => return Err(malformed("USE <database>")),
+            _ => return Ok(None),
+        }))
+    }
+
+    /// Runs the command: rows for SHOW, an empty DataFrame for USE.
+    pub(crate) fn run(self, ctx: &Context, session: &SqlSession) -> Result<DataFrame> {
+        match self {
+            CatalogCommand::ShowDatabases { pattern } => {
+                let mut names = databases(session)?;
+                names.retain(|n| pattern.as_deref().is_none_or(|p| spark_like(p, n)));
+                names.sort();
+                let schema = Schema::new(vec![Field::new("namespace", DataType::Utf8, false)]);
+                let batch = RecordBatch::try_new(
+                    Arc::new(schema),
+                    vec![Arc::new(StringArray::from(names))],
+                )?;
+                ctx.create_data_frame(vec![batch])
+            }
+            CatalogCommand::ShowTables { database, pattern } => {
+                let database = database.unwrap_or_else(|| current_database(session));
+                let mut rows = tables(session, &database)?;
+                rows.retain(|(_, name, _)| pattern.as_deref().is_none_or(|p| spark_like(p, name)));
+                rows.sort();
+                let schema = Schema::new(vec![
+                    Field::new("namespace", DataType::Utf8, false),
+                    Field::new("tableName", DataType::Utf8, false),
+                    Field::new("isTemporary", DataType::Boolean, false),
+                ]);
+                let column = |f: fn(&(String, String, bool)) -> &str| {
+                    Arc::new(StringArray::from_iter_values(rows.iter().map(f))) as ArrayRef
+                };
+                let temporary: BooleanArray = rows.iter().map(|r| Some(r.2)).collect();
+                let batch = RecordBatch::try_new(
+                    Arc::new(schema),
+                    vec![column(|r| &r.0), column(|r| &r.1), Arc::new(temporary)],
+                )?;
+                ctx.create_data_frame(vec![batch])
+            }
+            CatalogCommand::Use { database } => {
+                if !databases(session)?.contains(&database) {
+                    return Err(schema_not_found(&database));
+                }
+                let state = session.datafusion.state_ref();
+                state
+                    .write()
+                    .config_mut()
+                    .options_mut()
+                    .catalog
+                    .default_schema = database;
+                ctx.sql("SELECT 1 WHERE false")
+            }
+        }
+    }
+}
+
+/// Spark's error for a database that does not exist.
+pub(crate) fn schema_not_found(database: &str) -> Error {
+    Error::Input(format!(
+        "[SCHEMA_NOT_FOUND] The schema `{database}` cannot be found. Verify the spelling and \
+         correctness of the schema and catalog (SHOW DATABASES lists them)."
+    ))
+}
+
+/// The database bare table names are looked up in.
+fn current_database(session: &SqlSession) -> String {
+    session
+        .datafusion
+        .state()
+        .config()
+        .options()
+        .catalog
+        .default_schema
+        .clone()
+}
+
+/// The metastore's databases, or the in-memory catalog's schemas.
+fn databases(session: &SqlSession) -> Result<Vec<String>> {
+    if let Some(hive) = session.hive()? {
+        return Ok(hive.metastore().databases()?);
+    }
+    let state = session.datafusion.state();
+    let catalog = &state.config().options().catalog.default_catalog;
+    let names = session
+        .datafusion
+        .catalog(catalog)
+        .map(|c| c.schema_names())
+        .unwrap_or_default();
+    Ok(names
+        .into_iter()
+        .filter(|n| n != "information_schema")
+        .collect())
+}
+
+/// (namespace, name, temporary) of `database`'s tables and of the temporary views.
+fn tables(session: &SqlSession, database: &str) -> Result<Vec<(String, String, bool)>> {
+    let view = |name: String| (String::new(), name, true);
+    let Some(hive) = session.hive()? else {
+        // Without a metastore every table is a temporary view of the session.
+        let table = session.datafusion.catalog_names();
+        let state = session.datafusion.state();
+        let options = &state.config().options().catalog;
+        let names = table
+            .iter()
+            .filter(|c| **c == options.default_catalog)
+            .filter_map(|c| session.datafusion.catalog(c)?.schema(database))
+            .flat_map(|s| s.table_names());
+        return Ok(names.map(view).collect());
+    };
+    if hive.metastore().database(database)?.is_none() {
+        return Err(schema_not_found(database));
+    }
+    let tables = hive.metastore().tables(database)?;
+    let tables = tables.into_iter().map(|t| (database.to_string(), t, false));
+    Ok(tables.chain(hive.views().into_iter().map(view)).collect())
+}
+
+/// Whether `name` matches Spark's SHOW pattern: `*` for any characters, `|` between
+/// alternatives, letters in either case.
+fn spark_like(pattern: &str, name: &str) -> bool {
+    fn matches(pattern: &[u8], name: &[u8]) -> bool {
+        match pattern.split_first() {
+            None => name.is_empty(),
+            Some((b'*', rest)) => (0..=name.len()).any(|i| matches(rest, &name[i..])),
+            Some((c, rest)) => name
+                .split_first()
+                .is_some_and(|(n, tail)| n.eq_ignore_ascii_case(c) && matches(rest, tail)),
+        }
+    }
+    pattern
+        .split('|')
+        .any(|alternative| matches(alternative.trim().as_bytes(), name.as_bytes()))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -211,5 +401,50 @@ mod tests {
             err.to_string().contains("expected CREATE TEMPORARY VIEW"),
             "{err}"
         );
+    }
+
+    #[test]
+    fn sparks_catalog_commands_are_read() {
+        let parse = |s: &str| CatalogCommand::parse(s).unwrap();
+        assert_eq!(
+            parse("show databases"),
+            Some(CatalogCommand::ShowDatabases { pattern: None })
+        );
+        assert_eq!(
+            parse("SHOW TABLES IN `shop` LIKE 'hive_*'"),
+            Some(CatalogCommand::ShowTables {
+                database: Some("shop".into()),
+                pattern: Some("hive_*".into())
+            })
+        );
+        assert_eq!(
+            parse("SHOW TABLES 's*'"),
+            Some(CatalogCommand::ShowTables {
+                database: None,
+                pattern: Some("s*".into())
+            })
+        );
+        assert_eq!(
+            parse("use database shop"),
+            Some(CatalogCommand::Use {
+                database: "shop".into()
+            })
+        );
+        assert_eq!(parse("SELECT 1"), None);
+        let err = CatalogCommand::parse("SHOW TABLES IN shop sales").unwrap_err();
+        assert!(
+            err.to_string()
+                .contains("expected SHOW TABLES [IN <database>]"),
+            "{err}"
+        );
+        assert!(CatalogCommand::parse("USE").is_err());
+    }
+
+    #[test]
+    fn show_patterns_are_sparks() {
+        assert!(spark_like("hive_*", "HIVE_orc"));
+        assert!(spark_like("sales|ds_*", "ds_csv"));
+        assert!(!spark_like("hive_*", "sales"));
+        assert!(spark_like("*", ""));
     }
 }

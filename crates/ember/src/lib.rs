@@ -60,9 +60,10 @@ pub use ember_sql as sql;
 
 /// Sends ember's log to stderr: `info` for ember's own messages (stage failures, job
 /// summaries), `warn` for everything else. `EMBER_LOG` overrides the filter with the usual
-/// `tracing` directives, such as `EMBER_LOG=debug` or `EMBER_LOG=ember_core=warn`.
+/// `tracing` directives, such as `EMBER_LOG=debug` or `EMBER_LOG=ember_core=warn`. The
+/// metastore client's own connection errors stay quiet: the failed statement reports them.
 ///
 /// Call it once at the start of `main`; later calls do nothing.
 pub fn init_logging() {
-    ember_core::logging::init("warn,ember_core=info,ember_yarn=info");
+    ember_core::logging::init("warn,ember_core=info,ember_yarn=info,volo=off,volo_thrift=off");
 }

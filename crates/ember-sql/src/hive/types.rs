@@ -174,9 +174,7 @@ impl Parser<'_> {
         self.expect('<')?;
         let element = self.data_type()?;
         self.expect('>')?;
-        Ok(DataType::List(Arc::new(Field::new(
-            "element", element, true,
-        ))))
+        Ok(list_of(element))
     }
 
     fn map(&mut self) -> Result<DataType> {
@@ -185,12 +183,7 @@ impl Parser<'_> {
         self.expect(',')?;
         let value = self.data_type()?;
         self.expect('>')?;
-        let entries = Fields::from(vec![
-            Field::new("key", key, false),
-            Field::new("value", value, true),
-        ]);
-        let entries = Field::new("key_value", DataType::Struct(entries), false);
-        Ok(DataType::Map(Arc::new(entries), false))
+        Ok(map_of(key, value))
     }
 
     fn structure(&mut self) -> Result<DataType> {
@@ -208,6 +201,72 @@ impl Parser<'_> {
             self.expect('>')?;
         }
         Ok(DataType::Struct(Fields::from(fields)))
+    }
+}
+
+/// A list of nullable `element`s, named as Parquet's lists name theirs.
+fn list_of(element: DataType) -> DataType {
+    DataType::List(Arc::new(Field::new("element", element, true)))
+}
+
+/// A map of `key` to nullable `value`, in the entry layout Parquet's maps read into.
+fn map_of(key: DataType, value: DataType) -> DataType {
+    let entries = Fields::from(vec![
+        Field::new("key", key, false),
+        Field::new("value", value, true),
+    ]);
+    let entries = Field::new("key_value", DataType::Struct(entries), false);
+    DataType::Map(Arc::new(entries), false)
+}
+
+/// The Arrow type of a Spark `DataType` in its JSON form (how Spark keeps a datasource table's
+/// schema in the metastore): `"integer"`, `"decimal(10,2)"`, `{"type": "struct", "fields":
+/// [{"name": ..., "type": ..., "nullable": ...}]}`, `{"type": "array", "elementType": ...}`,
+/// `{"type": "map", "keyType": ..., "valueType": ...}`.
+///
+/// # Errors
+/// JSON that is not such a type.
+pub(crate) fn spark_json_type(json: &serde_json::Value) -> Result<DataType> {
+    let bad = || Error::Metastore(format!("cannot read the Spark type {json}"));
+    if let Some(name) = json.as_str() {
+        // Spark's names for the types Hive names otherwise.
+        let hive = match name {
+            "byte" => "tinyint",
+            "short" => "smallint",
+            "integer" => "int",
+            "long" => "bigint",
+            "timestamp_ntz" => "timestamp",
+            other => other,
+        };
+        return arrow_type(hive);
+    }
+    let part = |key: &str| json.get(key).ok_or_else(bad).and_then(spark_json_type);
+    match json.get("type").and_then(|t| t.as_str()) {
+        Some("array") => Ok(list_of(part("elementType")?)),
+        Some("map") => Ok(map_of(part("keyType")?, part("valueType")?)),
+        Some("struct") => {
+            let fields = json
+                .get("fields")
+                .and_then(|f| f.as_array())
+                .ok_or_else(bad)?;
+            let fields = fields
+                .iter()
+                .map(|field| {
+                    let name = field.get("name").and_then(|n| n.as_str()).ok_or_else(bad)?;
+                    let data_type = field
+                        .get("type")
+                        .ok_or_else(bad)
+                        .and_then(spark_json_type)?;
+                    let nullable = field
+                        .get("nullable")
+                        .and_then(|n| n.as_bool())
+                        .unwrap_or(true);
+                    Ok(Field::new(name, data_type, nullable))
+                })
+                .collect::<Result<Vec<_>>>()?;
+            Ok(DataType::Struct(Fields::from(fields)))
+        }
+        _ => Err(bad()),
     }
 }
 
@@ -293,5 +352,36 @@ mod tests {
             assert!(err.contains(says), "{hive}: {err}");
             assert!(err.contains(&format!("`{hive}`")), "{hive}: {err}");
         }
+    }
+
+    #[test]
+    fn sparks_json_schemas_read_as_hive_names_do() {
+        let json: serde_json::Value = serde_json::from_str(
+            r#"{"type":"struct","fields":[
+                {"name":"id","type":"integer","nullable":false,"metadata":{}},
+                {"name":"price","type":"decimal(10,2)","nullable":true,"metadata":{}},
+                {"name":"tags","type":{"type":"array","elementType":"string","containsNull":true},"nullable":true,"metadata":{}},
+                {"name":"attrs","type":{"type":"map","keyType":"string","valueType":"long","valueContainsNull":true},"nullable":true,"metadata":{}}]}"#,
+        )
+        .unwrap();
+        let expected = arrow_type(
+            "struct<id:int,price:decimal(10,2),tags:array<string>,attrs:map<string,bigint>>",
+        )
+        .unwrap();
+        let DataType::Struct(expected) = expected else {
+            panic!("a struct")
+        };
+        let DataType::Struct(read) = spark_json_type(&json).unwrap() else {
+            panic!("a struct")
+        };
+        assert!(!read[0].is_nullable());
+        for (read, expected) in read.iter().zip(expected.iter()) {
+            assert_eq!(read.data_type(), expected.data_type(), "{}", read.name());
+        }
+        let err = spark_json_type(&serde_json::json!({"type": "udt"})).unwrap_err();
+        assert!(
+            err.to_string().contains("cannot read the Spark type"),
+            "{err}"
+        );
     }
 }
