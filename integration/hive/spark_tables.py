@@ -1,14 +1,14 @@
 """Apache Spark's side of ember's Hive Metastore tests: Spark with Hive support, on the
 metastore and warehouse of `scripts/metastore env`.
 
-    python spark_tables.py create OUT          create and fill the shop.* tables; write each
-                                               table's rows to OUT/<table>.txt
+    python spark_tables.py create OUT DB       create database DB and fill its tables; write
+                                               each table's rows to OUT/DB.<table>.txt
     python spark_tables.py read OUT TABLE...   write the rows of each TABLE (db.name) to
                                                OUT/<db.name>.txt
 
 Rows are written sorted, one per line, values separated by tabs as ember's `tab_rows` prints
-them (NULL for a null, lists as [a, b], maps as {k: v}, structs as {name: value}), so that a
-test compares ember's text with Spark's values.
+them (NULL for a null, lists as [a, b], maps as {k: v}, structs as {name: value}, fractions of
+a second in 3, 6 or 9 digits), so that a test compares ember's text with Spark's values.
 """
 
 import datetime
@@ -34,10 +34,10 @@ def session():
     )
 
 
-def text(value, top=True):
+def text(value):
     """A value as ember prints it."""
     if value is None:
-        return "NULL" if top else "null"
+        return "NULL"
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, float):
@@ -45,19 +45,19 @@ def text(value, top=True):
     if isinstance(value, decimal.Decimal):
         return str(value)
     if isinstance(value, datetime.datetime):
-        return value.strftime("%Y-%m-%dT%H:%M:%S") + (
-            f".{value.microsecond:06d}".rstrip("0") if value.microsecond else ""
-        )
+        us = value.microsecond
+        fraction = "" if not us else f".{us // 1000:03d}" if us % 1000 == 0 else f".{us:06d}"
+        return value.strftime("%Y-%m-%dT%H:%M:%S") + fraction
     if isinstance(value, datetime.date):
         return value.isoformat()
     if isinstance(value, Row):
         fields = value.asDict(recursive=False)
-        return "{" + ", ".join(f"{k}: {text(v, False)}" for k, v in fields.items()) + "}"
+        return "{" + ", ".join(f"{k}: {text(v)}" for k, v in fields.items()) + "}"
     if isinstance(value, dict):
         items = sorted(value.items())
-        return "{" + ", ".join(f"{text(k, False)}: {text(v, False)}" for k, v in items) + "}"
+        return "{" + ", ".join(f"{text(k)}: {text(v)}" for k, v in items) + "}"
     if isinstance(value, (list, tuple)):
-        return "[" + ", ".join(text(v, False) for v in value) + "]"
+        return "[" + ", ".join(text(v) for v in value) + "]"
     return str(value)
 
 
@@ -77,24 +77,25 @@ ITEM_COLUMNS = """id INT, name STRING, price DECIMAL(10,2), day DATE, ts TIMESTA
                   tags ARRAY<STRING>, attrs MAP<STRING,INT>, dims STRUCT<w:DOUBLE,h:DOUBLE>"""
 
 
-def create(spark, out):
-    spark.sql("CREATE DATABASE IF NOT EXISTS shop")
+def create(spark, out, db):
+    spark.sql(f"CREATE DATABASE {db}")
+    spark.sql(f"USE {db}")
     for fmt in ("parquet", "orc"):
-        spark.sql(f"CREATE TABLE shop.hive_{fmt} ({ITEM_COLUMNS}) STORED AS {fmt}")
-        spark.sql(f"INSERT INTO shop.hive_{fmt} VALUES {ITEMS}")
+        spark.sql(f"CREATE TABLE hive_{fmt} ({ITEM_COLUMNS}) STORED AS {fmt}")
+        spark.sql(f"INSERT INTO hive_{fmt} VALUES {ITEMS}")
     spark.sql(
-        """CREATE TABLE shop.hive_text (id INT, name STRING, price DECIMAL(10,2), day DATE,
+        """CREATE TABLE hive_text (id INT, name STRING, price DECIMAL(10,2), day DATE,
            ts TIMESTAMP, ok BOOLEAN, ratio DOUBLE)
            ROW FORMAT DELIMITED FIELDS TERMINATED BY ',' STORED AS TEXTFILE"""
     )
     spark.sql(
-        """INSERT INTO shop.hive_text VALUES
+        """INSERT INTO hive_text VALUES
            (1, 'ann', 12.50, DATE'2024-01-02', TIMESTAMP'2024-01-02 03:04:05', true, 0.5),
            (2, NULL, NULL, NULL, NULL, NULL, NULL),
            (3, 'cid "the third"', 7, DATE'2000-02-29', TIMESTAMP'2000-02-29 12:00:00', false, -1.25)"""
     )
     spark.sql(
-        """CREATE TABLE shop.sales (id INT, amount DOUBLE)
+        """CREATE TABLE sales (id INT, amount DOUBLE)
            PARTITIONED BY (ds STRING, h INT) STORED AS ORC"""
     )
     sales = [
@@ -105,20 +106,20 @@ def create(spark, out):
         )
     ]
     spark.createDataFrame(sales, "id INT, amount DOUBLE, ds STRING, h INT").createOrReplaceTempView("s")
-    spark.sql("INSERT INTO shop.sales PARTITION (ds, h) SELECT id, amount, ds, h FROM s")
+    spark.sql("INSERT INTO sales PARTITION (ds, h) SELECT id, amount, ds, h FROM s")
     spark.sql(
-        "CREATE TABLE shop.ds_parquet (id INT, name STRING, region STRING) USING parquet "
+        "CREATE TABLE ds_parquet (id INT, name STRING, region STRING) USING parquet "
         "PARTITIONED BY (region)"
     )
     spark.sql(
-        "INSERT INTO shop.ds_parquet VALUES (1, 'ann', 'eu'), (2, 'bob', 'us'), (3, 'cid', 'eu')"
+        "INSERT INTO ds_parquet VALUES (1, 'ann', 'eu'), (2, 'bob', 'us'), (3, 'cid', 'eu')"
     )
     spark.sql(
-        "CREATE TABLE shop.ds_csv (id INT, city STRING) USING csv OPTIONS (header 'true')"
+        "CREATE TABLE ds_csv (id INT, city STRING) USING csv OPTIONS (header 'true')"
     )
-    spark.sql("INSERT INTO shop.ds_csv VALUES (1, 'Oslo'), (2, 'Lima')")
+    spark.sql("INSERT INTO ds_csv VALUES (1, 'Oslo'), (2, 'Lima')")
     for table in ("hive_parquet", "hive_orc", "hive_text", "sales", "ds_parquet", "ds_csv"):
-        dump(spark, f"shop.{table}", out)
+        dump(spark, f"{db}.{table}", out)
 
 
 def main():
@@ -126,7 +127,7 @@ def main():
     os.makedirs(out, exist_ok=True)
     spark = session()
     if command == "create":
-        create(spark, out)
+        create(spark, out, *tables)
     elif command == "read":
         for table in tables:
             dump(spark, table, out)

@@ -5,7 +5,7 @@ use crate::dataframe::DataFrame;
 use crate::error::{Error, Result};
 use crate::hive::{self, HiveCatalog, Metastore};
 use crate::reader::DataFrameReader;
-use crate::statements::{CatalogCommand, TemporaryView};
+use crate::statements::{CatalogCommand, QueryView, TemporaryView};
 use crate::stores::EmberStores;
 use crate::udf::{self, UdfValue};
 use datafusion::arrow::record_batch::RecordBatch;
@@ -317,6 +317,9 @@ impl SqlContextExt for Context {
         let session = SqlSession::of(self);
         session.hive()?;
         if let Some(view) = TemporaryView::parse(statement)? {
+            return view.create(self);
+        }
+        if let Some(view) = QueryView::parse(statement) {
             return view.create(self);
         }
         if let Some(command) = CatalogCommand::parse(statement)? {

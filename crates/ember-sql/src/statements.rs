@@ -184,6 +184,65 @@ impl TemporaryView {
     }
 }
 
+/// Spark's `CREATE [OR REPLACE] TEMPORARY VIEW name AS query`, which DataFusion refuses.
+#[derive(Debug, PartialEq)]
+pub(crate) struct QueryView {
+    name: String,
+    query: String,
+    replace: bool,
+}
+
+impl QueryView {
+    /// The view `statement` creates, if it is such a statement.
+    pub(crate) fn parse(statement: &str) -> Option<Self> {
+        let tokens = tokens(statement);
+        let upper: Vec<String> = tokens.iter().map(|t| t.to_ascii_uppercase()).collect();
+        let words: Vec<&str> = upper.iter().map(String::as_str).collect();
+        let (replace, name) = match words.as_slice() {
+            ["CREATE", "OR", "REPLACE", "TEMPORARY" | "TEMP", "VIEW", _, "AS", _, ..] => {
+                (true, &tokens[5])
+            }
+            ["CREATE", "TEMPORARY" | "TEMP", "VIEW", _, "AS", _, ..] => (false, &tokens[3]),
+            _ => return None,
+        };
+        // The query is the text after the first word `AS` that follows the name.
+        let lower = statement.to_ascii_lowercase();
+        let view = lower.find("view")? + "view".len();
+        let after_name = view + lower[view..].find(&name.to_ascii_lowercase())? + name.len();
+        let bytes = lower.as_bytes();
+        let boundary = |i: usize| {
+            bytes
+                .get(i)
+                .is_none_or(|b| !(b.is_ascii_alphanumeric() || *b == b'_'))
+        };
+        let at = (after_name..lower.len().saturating_sub(1)).find(|&i| {
+            &lower[i..i + 2] == "as" && boundary(i + 2) && (i == 0 || boundary(i - 1))
+        })?;
+        Some(QueryView {
+            name: unquoted(name).to_string(),
+            query: statement[at + 2..].trim().to_string(),
+            replace,
+        })
+    }
+
+    /// Plans the query and registers it under the view's name; an empty DataFrame, as DDL
+    /// gives.
+    pub(crate) fn create(self, ctx: &Context) -> Result<DataFrame> {
+        let session = SqlSession::of(ctx);
+        if !self.replace && session.datafusion.table_exist(self.name.as_str())? {
+            return Err(Error::Input(format!(
+                "[TEMP_TABLE_OR_VIEW_ALREADY_EXISTS] Cannot create the temporary view `{}` \
+                 because it already exists. Choose a different name, drop or replace the \
+                 existing view (CREATE OR REPLACE TEMPORARY VIEW).",
+                self.name
+            )));
+        }
+        ctx.sql(&self.query)?
+            .create_or_replace_temp_view(&self.name)?;
+        ctx.sql("SELECT 1 WHERE false")
+    }
+}
+
 /// Spark's catalog commands that DataFusion's SQL lacks or answers otherwise: `SHOW
 /// DATABASES`, `SHOW TABLES`, `USE`.
 #[derive(Debug, PartialEq)]
@@ -446,5 +505,30 @@ mod tests {
         assert!(spark_like("sales|ds_*", "ds_csv"));
         assert!(!spark_like("hive_*", "sales"));
         assert!(spark_like("*", ""));
+    }
+
+    #[test]
+    fn sparks_temporary_views_of_queries_are_read() {
+        assert_eq!(
+            QueryView::parse("create or replace temp view `v` as select 1 as one"),
+            Some(QueryView {
+                name: "v".into(),
+                query: "select 1 as one".into(),
+                replace: true
+            })
+        );
+        assert_eq!(
+            QueryView::parse("CREATE TEMPORARY VIEW vast AS\nSELECT 'as' FROM t"),
+            Some(QueryView {
+                name: "vast".into(),
+                query: "SELECT 'as' FROM t".into(),
+                replace: false
+            })
+        );
+        assert_eq!(QueryView::parse("CREATE VIEW v AS SELECT 1"), None);
+        assert_eq!(
+            QueryView::parse("CREATE TEMPORARY VIEW v USING csv OPTIONS (path 'x')"),
+            None
+        );
     }
 }

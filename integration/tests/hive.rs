@@ -1,0 +1,229 @@
+//! Tables of a real Hive Metastore (scripts/metastore: Hive 2.3's metastore on Derby, its
+//! warehouse on the mini cluster's HDFS), created and filled by Apache Spark with Hive support
+//! (pip pyspark, integration/hive/spark_tables.py), read by ember with Spark's results.
+
+use ember_integration::{context, unique};
+use ember_sql::hive::CatalogMetrics;
+use ember_sql::SqlContextExt;
+use std::path::PathBuf;
+use std::sync::OnceLock;
+
+/// The metastore the tests use (`eval "$(scripts/metastore env)"`).
+fn metastore_uris() -> String {
+    std::env::var("EMBER_METASTORE_URIS").expect(
+        "EMBER_METASTORE_URIS is not set: run scripts/metastore up and eval \"$(scripts/metastore env)\"",
+    )
+}
+
+/// Spark's tables, made once per run in a database of their own: (database, directory of
+/// Spark's rows per table).
+fn spark_tables() -> &'static (String, PathBuf) {
+    static TABLES: OnceLock<(String, PathBuf)> = OnceLock::new();
+    TABLES.get_or_init(|| {
+        let db = unique("shop").replace('-', "_");
+        let out = std::env::temp_dir().join(unique("spark-tables"));
+        let python = std::env::var("EMBER_SPARK_PYTHON")
+            .expect("EMBER_SPARK_PYTHON is not set: eval \"$(scripts/metastore env)\"");
+        let script = concat!(env!("CARGO_MANIFEST_DIR"), "/hive/spark_tables.py");
+        let run = std::process::Command::new(python)
+            .args([script, "create", out.to_str().unwrap(), &db])
+            .output()
+            .expect("Spark's Python runs");
+        assert!(
+            run.status.success(),
+            "Spark could not make the tables:\n{}",
+            String::from_utf8_lossy(&run.stderr)
+        );
+        (db, out)
+    })
+}
+
+/// Spark's rows of table `name` (sorted lines).
+fn spark_rows(name: &str) -> String {
+    let (db, out) = spark_tables();
+    std::fs::read_to_string(out.join(format!("{db}.{name}.txt"))).unwrap()
+}
+
+fn sorted(text: &str) -> String {
+    let mut lines: Vec<&str> = text.lines().collect();
+    lines.sort_unstable();
+    lines.iter().map(|l| format!("{l}\n")).collect()
+}
+
+fn hive_context(master: &str) -> ember_core::Context {
+    context(master, &[("ember.hive.metastore.uris", &metastore_uris())])
+}
+
+/// Every kind of table Spark made reads in ember as Spark reads it.
+fn tables_read_as_spark_reads_them(master: &str) {
+    let (db, _) = spark_tables();
+    let ctx = hive_context(master);
+    for table in [
+        "hive_parquet",
+        "hive_orc",
+        "hive_text",
+        "sales",
+        "ds_parquet",
+        "ds_csv",
+    ] {
+        let rows = ctx
+            .sql(&format!("SELECT * FROM {db}.{table}"))
+            .unwrap()
+            .tab_rows(false)
+            .unwrap();
+        assert_eq!(sorted(&rows), spark_rows(table), "{db}.{table} on {master}");
+    }
+}
+
+#[test]
+fn spark_tables_read_the_same_in_ember() {
+    tables_read_as_spark_reads_them("local[2]");
+}
+
+#[test]
+fn spark_tables_read_the_same_on_executors() {
+    tables_read_as_spark_reads_them("local-cluster[2,1,1024]");
+}
+
+/// Spark's rows of `sales` whose fields (id, amount, ds, h) `keep` holds of.
+fn spark_sales_where(keep: &dyn Fn(&[&str]) -> bool) -> String {
+    spark_rows("sales")
+        .lines()
+        .filter(|l| keep(&l.split('\t').collect::<Vec<_>>()))
+        .map(|l| format!("{l}\n"))
+        .collect()
+}
+
+/// A filter on `sales`, the partitions the metastore returns for it, and the rows it keeps.
+type SalesCase = (&'static str, u64, Box<dyn Fn(&[&str]) -> bool>);
+
+#[test]
+fn partition_filters_fetch_only_the_partitions_read() {
+    let (db, _) = spark_tables();
+    let ctx = hive_context("local[2]");
+    // sales has seven partitions (three days by two hours, and a null day), one file each.
+    let cases: [SalesCase; 4] = [
+        ("ds = '2024-01-02'", 2, Box::new(|f| f[2] == "2024-01-02")),
+        (
+            "h = 12 AND ds IN ('2024-01-01', '2024-01-03')",
+            2,
+            Box::new(|f| f[3] == "12" && (f[2] == "2024-01-01" || f[2] == "2024-01-03")),
+        ),
+        // The metastore compares the null day's stored name, __HIVE_DEFAULT_PARTITION__, as
+        // text, so it returns that partition too; its rows are filtered out above the scan.
+        (
+            "ds > '2024-01-01' AND amount > 4",
+            5,
+            Box::new(|f| {
+                f[2] != "NULL" && f[2] > "2024-01-01" && f[1].parse::<f64>().unwrap() > 4.0
+            }),
+        ),
+        ("amount >= 0", 7, Box::new(|_| true)),
+    ];
+    for (filter, partitions, keep) in cases {
+        let before = CatalogMetrics::of(&ctx).unwrap();
+        let rows = ctx
+            .sql(&format!("SELECT * FROM {db}.sales WHERE {filter}"))
+            .unwrap()
+            .tab_rows(false)
+            .unwrap();
+        let after = CatalogMetrics::of(&ctx).unwrap();
+        assert_eq!(
+            after.partitions_fetched - before.partitions_fetched,
+            partitions,
+            "partitions fetched for {filter}"
+        );
+        assert_eq!(
+            after.files_discovered - before.files_discovered,
+            partitions,
+            "files read for {filter}"
+        );
+        assert_eq!(sorted(&rows), spark_sales_where(&keep), "{filter}");
+    }
+}
+
+#[test]
+fn catalog_commands_see_the_metastore() {
+    let (db, _) = spark_tables();
+    let ctx = hive_context("local[2]");
+    let databases = ctx.sql("SHOW DATABASES").unwrap().tab_rows(false).unwrap();
+    assert!(databases.lines().any(|l| l == db), "{databases}");
+    assert!(databases.lines().any(|l| l == "default"), "{databases}");
+    ctx.sql("CREATE TEMPORARY VIEW seen AS SELECT 1 AS one")
+        .unwrap();
+    let tables = ctx
+        .sql(&format!("SHOW TABLES IN {db} LIKE 'hive_*|sales'"))
+        .unwrap()
+        .tab_rows(false)
+        .unwrap();
+    // Temporary views come with every listing, as in Spark, when they match.
+    assert_eq!(
+        tables,
+        format!("{db}\thive_orc\tfalse\n{db}\thive_parquet\tfalse\n{db}\thive_text\tfalse\n{db}\tsales\tfalse\n")
+    );
+    ctx.sql(&format!("USE {db}")).unwrap();
+    let count = ctx
+        .sql("SELECT count(*) FROM sales")
+        .unwrap()
+        .tab_rows(false)
+        .unwrap();
+    assert_eq!(count, "7\n");
+    assert_eq!(ctx.table("seen").unwrap().count().unwrap(), 1);
+    assert_eq!(
+        ctx.table(&format!("{db}.ds_csv")).unwrap().count().unwrap(),
+        2
+    );
+    let described = ctx.sql("DESCRIBE sales").unwrap().tab_rows(false).unwrap();
+    let columns: Vec<&str> = described
+        .lines()
+        .map(|l| l.split('\t').next().unwrap())
+        .collect();
+    assert_eq!(columns, ["id", "amount", "ds", "h"]);
+}
+
+#[test]
+fn missing_tables_databases_and_metastores_are_named() {
+    let (db, _) = spark_tables();
+    let ctx = hive_context("local[2]");
+    let err = ctx
+        .sql(&format!("SELECT * FROM {db}.nope"))
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains(&format!(
+            "[TABLE_OR_VIEW_NOT_FOUND] The table or view `{db}`.`nope` cannot be found"
+        )),
+        "{err}"
+    );
+    let err = ctx.sql("SELECT * FROM nodb.t").unwrap_err().to_string();
+    assert!(
+        err.contains("[SCHEMA_NOT_FOUND] The schema `nodb` cannot be found"),
+        "{err}"
+    );
+    let err = ctx.sql("USE nodb").unwrap_err().to_string();
+    assert!(err.contains("[SCHEMA_NOT_FOUND]"), "{err}");
+    // Nothing listens on a port just freed.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let down = context(
+        "local[1]",
+        &[(
+            "ember.hive.metastore.uris",
+            &format!("thrift://127.0.0.1:{port}"),
+        )],
+    );
+    let err = down
+        .sql(&format!("SELECT * FROM {db}.sales"))
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("cannot reach the Hive Metastore"), "{err}");
+    assert!(err.contains("ember.hive.metastore.uris"), "{err}");
+    // Queries that need no table still run.
+    assert_eq!(
+        down.sql("SELECT 1").unwrap().tab_rows(false).unwrap(),
+        "1\n"
+    );
+}
