@@ -322,6 +322,19 @@ impl SqlContextExt for Context {
         if let Some(view) = QueryView::parse(statement) {
             return view.create(self);
         }
+        if let Some(catalog) = session.hive()? {
+            if let Some(ddl) = hive::Ddl::parse(statement) {
+                return hive::run_ddl(self, catalog, ddl);
+            }
+            if let Some(create) = hive::CreateTable::parse(statement)? {
+                return hive::create_table(self, catalog, create);
+            }
+            if let Some(insert) = hive::Insert::parse(statement)? {
+                if let Some(done) = hive::insert(self, catalog, insert)? {
+                    return Ok(done);
+                }
+            }
+        }
         if let Some(command) = CatalogCommand::parse(statement)? {
             return command.run(self, &session);
         }

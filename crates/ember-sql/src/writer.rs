@@ -244,7 +244,7 @@ fn remove_local_directories(url: &str) {
     }
 }
 
-fn child(base: &ObjectPath, relative: &str) -> ObjectPath {
+pub(crate) fn child(base: &ObjectPath, relative: &str) -> ObjectPath {
     relative
         .split('/')
         .filter(|p| !p.is_empty())
@@ -268,7 +268,10 @@ async fn exists(out: &ResolvedPath) -> Result<bool> {
     Ok(!listing.objects.is_empty() || !listing.common_prefixes.is_empty())
 }
 
-async fn delete_under(store: &dyn ObjectStore, prefix: &ObjectPath) -> object_store::Result<()> {
+pub(crate) async fn delete_under(
+    store: &dyn ObjectStore,
+    prefix: &ObjectPath,
+) -> object_store::Result<()> {
     let objects: Vec<_> = store.list(Some(prefix)).try_collect().await?;
     for object in objects {
         store.delete(&object.location).await?;

@@ -79,6 +79,11 @@ exceptions! {
     ThriftHiveMetastoreGetTableException { O1, O2 }
     ThriftHiveMetastoreGetPartitionsException { O1, O2 }
     ThriftHiveMetastoreGetPartitionsByFilterException { O1, O2 }
+    ThriftHiveMetastoreGetPartitionNamesException { O2 }
+    ThriftHiveMetastoreCreateTableException { O1, O2, O3, O4 }
+    ThriftHiveMetastoreCreateDatabaseException { O1, O2, O3 }
+    ThriftHiveMetastoreDropTableException { O1, O3 }
+    ThriftHiveMetastoreAddPartitionsException { O1, O2, O3 }
 }
 
 /// A refusal, or no answer at all.
@@ -219,6 +224,55 @@ impl Metastore {
                 })
             }
         }
+    }
+
+    /// The names of table `db.name`'s partitions, as Hive writes them (`ds=2024-01-01/h=0`).
+    pub(crate) fn partition_names(&self, db: &str, name: &str) -> Result<Vec<String>, CallError> {
+        let (db, name) = (FastStr::new(db), FastStr::new(name));
+        let names = self.call(move |c| {
+            let (db, name) = (db.clone(), name.clone());
+            async move { c.get_partition_names(db, name, -1).await }
+        })?;
+        Ok(names.into_iter().map(|n| n.to_string()).collect())
+    }
+
+    /// Creates `table`; the metastore gives a managed table without a location its directory
+    /// in the warehouse.
+    pub(crate) fn create_table(&self, table: Table) -> Result<(), CallError> {
+        self.call(move |c| {
+            let table = table.clone();
+            async move { c.create_table(table).await }
+        })
+    }
+
+    /// Creates database `name`; the metastore gives it its directory in the warehouse.
+    pub(crate) fn create_database(&self, name: &str) -> Result<(), CallError> {
+        let database = Database {
+            name: Some(FastStr::new(name)),
+            ..Database::default()
+        };
+        self.call(move |c| {
+            let database = database.clone();
+            async move { c.create_database(database).await }
+        })
+    }
+
+    /// Drops table `db.name` and, for a managed table, its files.
+    pub(crate) fn drop_table(&self, db: &str, name: &str) -> Result<(), CallError> {
+        let (db, name) = (FastStr::new(db), FastStr::new(name));
+        self.call(move |c| {
+            let (db, name) = (db.clone(), name.clone());
+            async move { c.drop_table(db, name, true).await }
+        })
+    }
+
+    /// Registers `partitions`, all or none.
+    pub(crate) fn add_partitions(&self, partitions: Vec<Partition>) -> Result<(), CallError> {
+        self.call(move |c| {
+            let partitions = partitions.clone();
+            async move { c.add_partitions(partitions).await }
+        })
+        .map(|_| ())
     }
 
     /// Runs `call` with a client, trying each metastore in turn while none can be reached.

@@ -4,7 +4,9 @@
 //! Hadoop configuration directory), the session's catalog is the metastore's (`catalog`):
 //! `SELECT ... FROM db.table`, `ctx.table("db.table")`, `SHOW DATABASES`, `SHOW TABLES IN db`,
 //! `USE db` and `DESCRIBE db.table` see its databases and tables, and temporary views sit in
-//! front of them. Without it, the session keeps DataFusion's in-memory catalog.
+//! front of them. `CREATE TABLE ... STORED AS PARQUET|ORC|TEXTFILE [PARTITIONED BY (...)]
+//! [AS SELECT ...]` and `INSERT INTO|OVERWRITE ... [PARTITION (...)]` write the metastore's
+//! tables (`write`). Without it, the session keeps DataFusion's in-memory catalog.
 //!
 //! | piece | owns |
 //! |---|---|
@@ -12,6 +14,8 @@
 //! | `catalog` | databases as DataFusion schemas, temporary views in front |
 //! | `table` | a table's schema, storage and partitions; its scan |
 //! | `filter` | WHERE predicates as the metastore's partition filters |
+//! | `ddl` | reading `CREATE TABLE` and `INSERT` |
+//! | `write` | creating and filling tables: staged files, partitions registered, then moved in |
 //! | [`arrow_type`] | Hive type names into Arrow types |
 //!
 //! A metastore describes each column by a Hive type name (`int`, `decimal(10,2)`,
@@ -20,16 +24,20 @@
 
 mod catalog;
 mod client;
+mod ddl;
 mod filter;
 mod table;
 mod types;
+mod write;
 
 pub(crate) use catalog::HiveCatalog;
 pub(crate) use client::Metastore;
+pub(crate) use ddl::{CreateTable, Ddl, Insert};
 use ember_core::conf::ConfigEntry;
 use ember_core::Context;
 use std::sync::atomic::{AtomicU64, Ordering};
 pub use types::arrow_type;
+pub(crate) use write::{create_table, insert, run_ddl};
 
 /// The metastores of the session's catalog (`ember.hive.metastore.uris`, Spark's
 /// `spark.hadoop.hive.metastore.uris`): `thrift://host:port`, several separated by commas.

@@ -64,6 +64,18 @@ enum Storage {
     Json,
 }
 
+/// How rows are written into a table's files.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum WriteFormat {
+    Parquet,
+    Orc,
+    /// Lines of fields separated by `delimiter`, nulls written as `null`.
+    Text {
+        delimiter: String,
+        null: String,
+    },
+}
+
 /// A table of the metastore (Spark's `HiveTableRelation`, or a datasource table's relation).
 #[derive(Debug)]
 pub(crate) struct HiveTable {
@@ -77,6 +89,8 @@ pub(crate) struct HiveTable {
     storage: Storage,
     /// The table's own directory: its files, or the root of its partitions.
     location: String,
+    /// The metastore's storage descriptor, which new partitions copy.
+    sd: StorageDescriptor,
 }
 
 impl std::fmt::Debug for Metastore {
@@ -141,7 +155,55 @@ impl HiveTable {
             partition_columns,
             storage,
             location,
+            sd: sd.clone(),
         })
+    }
+
+    /// `db`.`name`, as Spark's messages write it.
+    pub(crate) fn qualified_name(&self) -> String {
+        format!("`{}`.`{}`", self.db, self.name)
+    }
+
+    pub(crate) fn db(&self) -> &str {
+        &self.db
+    }
+
+    pub(crate) fn name(&self) -> &str {
+        &self.name
+    }
+
+    pub(crate) fn location(&self) -> &str {
+        &self.location
+    }
+
+    pub(crate) fn storage_descriptor(&self) -> &StorageDescriptor {
+        &self.sd
+    }
+
+    /// The data columns, without the partition columns.
+    pub(crate) fn data_columns(&self) -> &[FieldRef] {
+        &self.schema.fields()[..self.schema.fields().len() - self.partition_columns.len()]
+    }
+
+    pub(crate) fn partition_columns(&self) -> &[FieldRef] {
+        &self.partition_columns
+    }
+
+    /// How ember writes the table's files, with the text delimiter and null format for text.
+    pub(crate) fn write_format(&self) -> Result<WriteFormat> {
+        match &self.storage {
+            Storage::Parquet => Ok(WriteFormat::Parquet),
+            Storage::Orc => Ok(WriteFormat::Orc),
+            Storage::DelimitedText { csv, null } => Ok(WriteFormat::Text {
+                delimiter: char::from(csv.delimiter).to_string(),
+                null: null.clone(),
+            }),
+            Storage::Csv(_) | Storage::Json => Err(Error::Input(format!(
+                "{} is a Spark csv or json datasource table; ember writes Parquet, ORC and \
+                 delimited text tables",
+                self.qualified_name()
+            ))),
+        }
     }
 
     /// The directories to read and their partition values, asking the metastore for only the

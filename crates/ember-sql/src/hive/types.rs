@@ -270,6 +270,56 @@ pub(crate) fn spark_json_type(json: &serde_json::Value) -> Result<DataType> {
     }
 }
 
+/// The Hive type name of a column of Arrow type `data_type`, for a table created from a
+/// query's columns (the inverse of [`arrow_type`]).
+///
+/// # Errors
+/// A type Hive has no name for (unsigned integers, intervals, unions).
+pub(crate) fn hive_type(data_type: &DataType) -> Result<String> {
+    Ok(match data_type {
+        DataType::Int8 => "tinyint".into(),
+        DataType::Int16 => "smallint".into(),
+        DataType::Int32 => "int".into(),
+        DataType::Int64 => "bigint".into(),
+        DataType::Float32 => "float".into(),
+        DataType::Float64 => "double".into(),
+        DataType::Boolean => "boolean".into(),
+        DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View => "string".into(),
+        DataType::Binary | DataType::LargeBinary | DataType::BinaryView => "binary".into(),
+        DataType::Date32 | DataType::Date64 => "date".into(),
+        DataType::Timestamp(_, _) => "timestamp".into(),
+        DataType::Null => "void".into(),
+        DataType::Decimal128(p, s) => format!("decimal({p},{s})"),
+        DataType::List(element) | DataType::LargeList(element) => {
+            format!("array<{}>", hive_type(element.data_type())?)
+        }
+        DataType::Map(entries, _) => match entries.data_type() {
+            DataType::Struct(kv) if kv.len() == 2 => format!(
+                "map<{},{}>",
+                hive_type(kv[0].data_type())?,
+                hive_type(kv[1].data_type())?
+            ),
+            other => {
+                return Err(Error::Input(format!(
+                    "a map of entries {other} has no Hive type"
+                )))
+            }
+        },
+        DataType::Struct(fields) => {
+            let fields = fields
+                .iter()
+                .map(|f| Ok(format!("{}:{}", f.name(), hive_type(f.data_type())?)))
+                .collect::<Result<Vec<_>>>()?;
+            format!("struct<{}>", fields.join(","))
+        }
+        other => {
+            return Err(Error::Input(format!(
+                "a column of type {other} has no Hive type; cast it (to bigint, string, ...) first"
+            )))
+        }
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -383,5 +433,27 @@ mod tests {
             err.to_string().contains("cannot read the Spark type"),
             "{err}"
         );
+    }
+
+    #[test]
+    fn arrow_types_name_their_hive_types_back() {
+        for hive in [
+            "tinyint",
+            "int",
+            "bigint",
+            "double",
+            "decimal(12,3)",
+            "date",
+            "timestamp",
+            "array<string>",
+            "map<string,array<int>>",
+            "struct<a:int,b:string>",
+        ] {
+            assert_eq!(hive_type(&arrow_type(hive).unwrap()).unwrap(), hive);
+        }
+        assert!(hive_type(&DataType::UInt32)
+            .unwrap_err()
+            .to_string()
+            .contains("no Hive type"));
     }
 }
