@@ -227,3 +227,155 @@ fn missing_tables_databases_and_metastores_are_named() {
         "1\n"
     );
 }
+
+/// Spark's rows of tables `tables` (`db.name`) that ember made, sorted lines each.
+fn spark_reads(tables: &[&str]) -> Vec<String> {
+    let out = std::env::temp_dir().join(unique("spark-reads"));
+    let python = std::env::var("EMBER_SPARK_PYTHON").expect("EMBER_SPARK_PYTHON is set");
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/hive/spark_tables.py");
+    let run = std::process::Command::new(python)
+        .arg(script)
+        .arg("read")
+        .arg(&out)
+        .args(tables)
+        .output()
+        .expect("Spark's Python runs");
+    assert!(
+        run.status.success(),
+        "Spark could not read the tables:\n{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+    tables
+        .iter()
+        .map(|t| std::fs::read_to_string(out.join(format!("{t}.txt"))).unwrap())
+        .collect()
+}
+
+fn run_all(ctx: &ember_core::Context, statements: &[String]) {
+    for statement in statements {
+        ctx.sql(statement)
+            .unwrap_or_else(|e| panic!("{statement}: {e}"));
+    }
+}
+
+#[test]
+fn tables_ember_writes_read_the_same_in_spark() {
+    let db = unique("made").replace('-', "_");
+    let ctx = hive_context("local[2]");
+    run_all(
+        &ctx,
+        &[
+            format!("CREATE DATABASE {db}"),
+            format!(
+                "CREATE TABLE {db}.items (id INT, name STRING, price DECIMAL(10,2), day DATE, \
+                 ts TIMESTAMP, tags ARRAY<STRING>, attrs MAP<STRING,INT>) STORED AS PARQUET"
+            ),
+            format!(
+                "INSERT INTO {db}.items VALUES (1, 'ann', 12.5, DATE '2024-01-02', \
+                 TIMESTAMP '2024-01-02 03:04:05', ['a', 'b'], map(['k'], [1])), \
+                 (2, NULL, NULL, NULL, NULL, NULL, NULL)"
+            ),
+            format!(
+                "INSERT INTO {db}.items SELECT 3, 'cid', 0.25, DATE '2000-02-29', \
+                 TIMESTAMP '2000-02-29 12:00:00.5', [], map(['l', 'm'], [2, 3])"
+            ),
+            format!(
+                "CREATE TABLE {db}.sales (id INT, amount DOUBLE) PARTITIONED BY (ds STRING, h INT) \
+                 STORED AS ORC"
+            ),
+            format!("INSERT INTO {db}.sales PARTITION (ds = '2024-01-01', h) VALUES (1, 1.5, 0), (2, 2.5, 12)"),
+            format!("INSERT INTO {db}.sales VALUES (3, 3.5, NULL, 0), (4, 4.5, '2024-01-02', 0)"),
+            // Replaces partition (2024-01-01, 0) only.
+            format!("INSERT OVERWRITE TABLE {db}.sales PARTITION (ds = '2024-01-01', h = 0) SELECT 5, 5.5"),
+            format!(
+                "CREATE TABLE {db}.lines ROW FORMAT DELIMITED FIELDS TERMINATED BY '|' \
+                 STORED AS TEXTFILE AS SELECT 9 AS id, 'gone' AS name, CAST(NULL AS TIMESTAMP) AS ts, 0.5 AS ratio"
+            ),
+            format!(
+                "INSERT OVERWRITE TABLE {db}.lines VALUES (1, 'a \"quoted\" name', \
+                 TIMESTAMP '2024-01-02 03:04:05', -1.25), (2, NULL, NULL, NULL)"
+            ),
+        ],
+    );
+    let want = [
+        "1\tann\t12.50\t2024-01-02\t2024-01-02T03:04:05\t[a, b]\t{k: 1}\n\
+         2\tNULL\tNULL\tNULL\tNULL\tNULL\tNULL\n\
+         3\tcid\t0.25\t2000-02-29\t2000-02-29T12:00:00.500\t[]\t{l: 2, m: 3}\n",
+        "2\t2.5\t2024-01-01\t12\n3\t3.5\tNULL\t0\n4\t4.5\t2024-01-02\t0\n5\t5.5\t2024-01-01\t0\n",
+        "1\ta \"quoted\" name\t2024-01-02T03:04:05\t-1.25\n2\tNULL\tNULL\tNULL\n",
+    ];
+    let tables = ["items", "sales", "lines"].map(|t| format!("{db}.{t}"));
+    let tables: Vec<&str> = tables.iter().map(String::as_str).collect();
+    for (table, want) in tables.iter().zip(want) {
+        let ours = ctx
+            .sql(&format!("SELECT * FROM {table}"))
+            .unwrap()
+            .tab_rows(false)
+            .unwrap();
+        assert_eq!(sorted(&ours), want, "ember reading {table}");
+    }
+    for ((table, want), spark) in tables.iter().zip(want).zip(spark_reads(&tables)) {
+        assert_eq!(spark, want, "Spark reading {table}");
+    }
+}
+
+#[test]
+fn a_failed_insert_registers_nothing() {
+    let db = unique("failing").replace('-', "_");
+    let ctx = hive_context("local[2]");
+    run_all(
+        &ctx,
+        &[
+            format!("CREATE DATABASE {db}"),
+            format!("CREATE TABLE {db}.sales (id INT, amount DOUBLE) PARTITIONED BY (ds STRING) STORED AS PARQUET"),
+            format!("INSERT INTO {db}.sales VALUES (1, 1.0, 'a')"),
+        ],
+    );
+    let location = format!(
+        "{}/{db}.db/sales",
+        std::env::var("EMBER_METASTORE_WAREHOUSE").expect("EMBER_METASTORE_WAREHOUSE is set")
+    );
+    let before = ember_integration::names_under(&location);
+    // The second row divides by zero while the rows are being written.
+    let err = ctx
+        .sql(&format!(
+            "INSERT INTO {db}.sales SELECT id, 1 / (id - 2), ds FROM (VALUES (1, 'b'), (2, 'c')) AS v(id, ds)"
+        ))
+        .unwrap_err()
+        .to_string();
+    assert!(err.to_lowercase().contains("divide by zero"), "{err}");
+    assert_eq!(
+        ember_integration::names_under(&location),
+        before,
+        "files of {location}"
+    );
+    let partitions = ctx
+        .sql(&format!("SELECT ds, count(*) FROM {db}.sales GROUP BY ds"))
+        .unwrap()
+        .tab_rows(false)
+        .unwrap();
+    assert_eq!(partitions, "a\t1\n");
+    let seen = CatalogMetrics::of(&ctx).unwrap();
+    assert_eq!(seen.partitions_fetched, 1, "only partition a is registered");
+    // A CREATE TABLE ... AS SELECT whose query fails leaves no table behind.
+    let err = ctx
+        .sql(&format!(
+            "CREATE TABLE {db}.broken AS SELECT 1 / (id - 2) AS x FROM (VALUES (2)) AS v(id)"
+        ))
+        .unwrap_err()
+        .to_string();
+    assert!(err.to_lowercase().contains("divide by zero"), "{err}");
+    let tables = ctx
+        .sql(&format!("SHOW TABLES IN {db}"))
+        .unwrap()
+        .tab_rows(false)
+        .unwrap();
+    assert_eq!(tables, format!("{db}\tsales\tfalse\n"));
+    // Columns that do not fit are refused before anything is written.
+    let err = ctx
+        .sql(&format!("INSERT INTO {db}.sales SELECT 1, 2.0"))
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("[INSERT_COLUMN_ARITY_MISMATCH]"), "{err}");
+    assert!(err.contains("id, amount, ds"), "{err}");
+}
