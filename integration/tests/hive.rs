@@ -21,21 +21,30 @@ fn spark_tables() -> &'static (String, PathBuf) {
     static TABLES: OnceLock<(String, PathBuf)> = OnceLock::new();
     TABLES.get_or_init(|| {
         let db = unique("shop").replace('-', "_");
-        let out = std::env::temp_dir().join(unique("spark-tables"));
-        let python = std::env::var("EMBER_SPARK_PYTHON")
-            .expect("EMBER_SPARK_PYTHON is not set: eval \"$(scripts/metastore env)\"");
-        let script = concat!(env!("CARGO_MANIFEST_DIR"), "/hive/spark_tables.py");
-        let run = std::process::Command::new(python)
-            .args([script, "create", out.to_str().unwrap(), &db])
-            .output()
-            .expect("Spark's Python runs");
-        assert!(
-            run.status.success(),
-            "Spark could not make the tables:\n{}",
-            String::from_utf8_lossy(&run.stderr)
-        );
+        let out = spark("create", &[&db]);
         (db, out)
     })
+}
+
+/// Runs integration/hive/spark_tables.py `command` with `args`; the directory of its rows.
+fn spark(command: &str, args: &[&str]) -> PathBuf {
+    let out = std::env::temp_dir().join(unique("spark-rows"));
+    let python = std::env::var("EMBER_SPARK_PYTHON")
+        .expect("EMBER_SPARK_PYTHON is not set: eval \"$(scripts/metastore env)\"");
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/hive/spark_tables.py");
+    let run = std::process::Command::new(python)
+        .arg(script)
+        .arg(command)
+        .arg(&out)
+        .args(args)
+        .output()
+        .expect("Spark's Python runs");
+    assert!(
+        run.status.success(),
+        "Spark failed to {command} {args:?}:\n{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+    out
 }
 
 /// Spark's rows of table `name` (sorted lines).
@@ -230,21 +239,7 @@ fn missing_tables_databases_and_metastores_are_named() {
 
 /// Spark's rows of tables `tables` (`db.name`) that ember made, sorted lines each.
 fn spark_reads(tables: &[&str]) -> Vec<String> {
-    let out = std::env::temp_dir().join(unique("spark-reads"));
-    let python = std::env::var("EMBER_SPARK_PYTHON").expect("EMBER_SPARK_PYTHON is set");
-    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/hive/spark_tables.py");
-    let run = std::process::Command::new(python)
-        .arg(script)
-        .arg("read")
-        .arg(&out)
-        .args(tables)
-        .output()
-        .expect("Spark's Python runs");
-    assert!(
-        run.status.success(),
-        "Spark could not read the tables:\n{}",
-        String::from_utf8_lossy(&run.stderr)
-    );
+    let out = spark("read", tables);
     tables
         .iter()
         .map(|t| std::fs::read_to_string(out.join(format!("{t}.txt"))).unwrap())

@@ -358,6 +358,15 @@ pub(crate) fn schema_not_found(database: &str) -> Error {
     ))
 }
 
+/// Spark's error for a table that does not exist.
+pub(crate) fn table_not_found(database: &str, table: &str) -> Error {
+    Error::Input(format!(
+        "[TABLE_OR_VIEW_NOT_FOUND] The table or view `{database}`.`{table}` cannot be found. \
+         Verify the spelling and correctness of the schema and catalog (SHOW TABLES IN \
+         {database} lists its tables)."
+    ))
+}
+
 /// The database bare table names are looked up in.
 fn current_database(session: &SqlSession) -> String {
     session

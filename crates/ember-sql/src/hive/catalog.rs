@@ -8,6 +8,7 @@
 use super::client::Metastore;
 use super::table::HiveTable;
 use crate::error::Error;
+use crate::statements::{schema_not_found, table_not_found};
 use datafusion::catalog::{CatalogProvider, MemorySchemaProvider, SchemaProvider};
 use datafusion::datasource::TableProvider;
 use datafusion::error::{DataFusionError, Result};
@@ -97,18 +98,9 @@ impl SchemaProvider for HiveDatabase {
                 .map_err(external)?
                 .is_none()
             {
-                return Err(external(Error::Input(format!(
-                    "[SCHEMA_NOT_FOUND] The schema `{}` cannot be found. Verify the spelling \
-                     and correctness of the schema and catalog (SHOW DATABASES lists them).",
-                    self.name
-                ))));
+                return Err(external(schema_not_found(&self.name)));
             }
-            return Err(external(Error::Input(format!(
-                "[TABLE_OR_VIEW_NOT_FOUND] The table or view `{}`.`{name}` cannot be found. \
-                 Verify the spelling and correctness of the schema and catalog (SHOW TABLES IN \
-                 {} lists its tables).",
-                self.name, self.name
-            ))));
+            return Err(external(table_not_found(&self.name, name)));
         };
         let table =
             HiveTable::new(self.metastore.clone(), self.env.clone(), table).map_err(external)?;

@@ -48,6 +48,9 @@ pub const METASTORE_URIS: ConfigEntry<String> = ConfigEntry::text(
     "0.1.0",
 );
 
+/// The value Hive stores for a null partition value, and names its directory by.
+pub(crate) const DEFAULT_PARTITION: &str = "__HIVE_DEFAULT_PARTITION__";
+
 /// The name Spark gives the metastore's catalog, and so the session's default catalog.
 pub(crate) const CATALOG: &str = "spark_catalog";
 

@@ -14,9 +14,9 @@
 //! columns select ([`filter::metastore_filter`]), lists each partition's directory (skipping
 //! `_SUCCESS`, `.crc` and other hidden files), and gives every file its partition's values.
 
-use super::arrow_type;
 use super::client::{CallError, Metastore};
 use super::filter::metastore_filter;
+use super::{arrow_type, DEFAULT_PARTITION};
 use crate::error::{Error, Result};
 use crate::formats::orc::OrcFileFormat;
 use datafusion::arrow::datatypes::{DataType, Field, FieldRef, Schema, SchemaRef};
@@ -44,9 +44,6 @@ use hive_metastore::{FieldSchema, Partition, StorageDescriptor, Table};
 use object_store::ObjectStore;
 use std::collections::HashMap;
 use std::sync::Arc;
-
-/// The value Hive stores for a null partition value.
-const DEFAULT_PARTITION: &str = "__HIVE_DEFAULT_PARTITION__";
 
 /// How a table's files are read.
 #[derive(Debug, Clone)]

@@ -17,10 +17,11 @@ use super::catalog::HiveCatalog;
 use super::ddl::{CreateTable, Ddl, Insert, StoredAs};
 use super::table::{HiveTable, WriteFormat};
 use super::types::{arrow_type, hive_type};
+use super::DEFAULT_PARTITION;
 use crate::dataframe::DataFrame;
 use crate::error::{Error, Result};
 use crate::session::{SqlContextExt, SqlSession};
-use crate::statements::schema_not_found;
+use crate::statements::{schema_not_found, table_not_found};
 use crate::writer::{child, delete_under};
 use datafusion::arrow::datatypes::{DataType, FieldRef, TimeUnit};
 use datafusion::functions::expr_fn::{coalesce, concat_ws, to_char};
@@ -32,9 +33,6 @@ use object_store::path::Path as ObjectPath;
 use object_store::{ObjectStore, ObjectStoreExt};
 use pilota::{AHashMap, FastStr};
 use std::collections::{BTreeMap, HashSet};
-
-/// The value Hive stores for a null partition value.
-const DEFAULT_PARTITION: &str = "__HIVE_DEFAULT_PARTITION__";
 
 /// `db` and table of `name` (`table`, `db.table` or `spark_catalog.db.table`), bare names in
 /// the current database.
@@ -76,11 +74,7 @@ pub(crate) fn run_ddl(ctx: &Context, catalog: &HiveCatalog, ddl: Ddl) -> Result<
             if metastore.table(&db, &table)?.is_some() {
                 metastore.drop_table(&db, &table)?;
             } else if !if_exists {
-                return Err(Error::Input(format!(
-                    "[TABLE_OR_VIEW_NOT_FOUND] The table or view `{db}`.`{table}` cannot be found. \
-                     Verify the spelling and correctness of the schema and catalog, or write DROP \
-                     TABLE IF EXISTS."
-                )));
+                return Err(table_not_found(&db, &table));
             }
         }
     }
@@ -300,12 +294,9 @@ fn insert_rows(
 ) -> Result<()> {
     let session = SqlSession::of(ctx);
     let metastore = catalog.metastore();
-    let table = metastore.table(db, name)?.ok_or_else(|| {
-        Error::Input(format!(
-            "[TABLE_OR_VIEW_NOT_FOUND] The table or view `{db}`.`{name}` cannot be found. \
-             Verify the spelling and correctness of the schema and catalog."
-        ))
-    })?;
+    let table = metastore
+        .table(db, name)?
+        .ok_or_else(|| table_not_found(db, name))?;
     let table = HiveTable::new(metastore.clone(), session.env().clone(), table)?;
     let format = table.write_format()?;
     let rows = table_rows(&table, rows, spec, &format)?;
