@@ -456,7 +456,13 @@ mod tests {
             site(&[("b", "yarn", false)]),
         )
         .unwrap();
+        std::fs::write(
+            dir.path().join("hive-site.xml"),
+            site(&[("hive.metastore.uris", "thrift://ms:9083", false)]),
+        )
+        .unwrap();
         let mut conf = HadoopConf::load_dir(dir.path()).unwrap();
+        assert_eq!(conf.get("hive.metastore.uris").unwrap(), "thrift://ms:9083");
         assert_eq!(conf.default_fs(), "hdfs://nn:8020");
         assert_eq!(conf.get("a").unwrap(), "core", "final in core-site");
         assert_eq!(conf.get("b").unwrap(), "yarn", "later file wins");

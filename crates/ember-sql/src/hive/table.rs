@@ -703,4 +703,35 @@ mod tests {
         assert_eq!(names(&data), ["id"]);
         assert_eq!(names(&partitions), ["day", "region"]);
     }
+
+    #[test]
+    fn storage_ember_cannot_read_is_named() {
+        let sd = StorageDescriptor {
+            input_format: Some("org.apache.hadoop.hive.ql.io.avro.AvroContainerInputFormat".into()),
+            serde_info: Some(hive_metastore::SerDeInfo {
+                serialization_lib: Some("org.apache.hadoop.hive.serde2.avro.AvroSerDe".into()),
+                ..Default::default()
+            }),
+            ..Default::default()
+        };
+        let err = hive_storage(&sd, &HashMap::new(), &[], "`db`.`t`")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains(
+                "`db`.`t` is stored with SerDe org.apache.hadoop.hive.serde2.avro.AvroSerDe"
+            ),
+            "{err}"
+        );
+        assert!(
+            err.contains("ember reads Parquet, ORC and delimited text"),
+            "{err}"
+        );
+        let escaped: HashMap<String, String> =
+            [("escape.delim".to_string(), "\\".to_string())].into();
+        let err = delimited_text(&escaped, "`db`.`t`")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("ESCAPED BY"), "{err}");
+    }
 }
