@@ -182,12 +182,27 @@ fn catalog_commands_see_the_metastore() {
         ctx.table(&format!("{db}.ds_csv")).unwrap().count().unwrap(),
         2
     );
+    // As Spark's DESCRIBE prints it: Hive's type names, then the partition columns.
     let described = ctx.sql("DESCRIBE sales").unwrap().tab_rows(false).unwrap();
-    let columns: Vec<&str> = described
-        .lines()
-        .map(|l| l.split('\t').next().unwrap())
-        .collect();
-    assert_eq!(columns, ["id", "amount", "ds", "h"]);
+    assert_eq!(
+        described,
+        "id\tint\tNULL\namount\tdouble\tNULL\nds\tstring\tNULL\nh\tint\tNULL\n\
+         # Partition Information\t\t\n# col_name\tdata_type\tcomment\n\
+         ds\tstring\tNULL\nh\tint\tNULL\n"
+    );
+    let described = ctx
+        .sql(&format!("DESCRIBE TABLE {db}.hive_parquet"))
+        .unwrap()
+        .tab_rows(false)
+        .unwrap();
+    assert!(
+        described.contains("price\tdecimal(10,2)\tNULL\n"),
+        "{described}"
+    );
+    assert!(
+        described.contains("attrs\tmap<string,int>\tNULL\n"),
+        "{described}"
+    );
 }
 
 #[test]

@@ -4,6 +4,7 @@
 
 use crate::dataframe::DataFrame;
 use crate::error::{Error, Result};
+use crate::hive::{hive_type, HiveTable};
 use crate::session::{SqlContextExt, SqlSession};
 use datafusion::arrow::array::{ArrayRef, BooleanArray, StringArray};
 use datafusion::arrow::datatypes::{DataType, Field, Schema};
@@ -244,7 +245,7 @@ impl QueryView {
 }
 
 /// Spark's catalog commands that DataFusion's SQL lacks or answers otherwise: `SHOW
-/// DATABASES`, `SHOW TABLES`, `USE`.
+/// DATABASES`, `SHOW TABLES`, `USE`, `DESCRIBE`.
 #[derive(Debug, PartialEq)]
 pub(crate) enum CatalogCommand {
     /// `SHOW {DATABASES|SCHEMAS|NAMESPACES} [[LIKE] 'pattern']`: one column `namespace`.
@@ -257,6 +258,9 @@ pub(crate) enum CatalogCommand {
     },
     /// `USE [DATABASE|SCHEMA|NAMESPACE] db`: bare table names then name db's tables.
     Use { database: String },
+    /// `{DESCRIBE|DESC} [TABLE] [EXTENDED|FORMATTED] name`: columns `col_name`, `data_type`
+    /// (Hive's names), `comment`, then Spark's `# Partition Information` section.
+    Describe { table: String },
 }
 
 impl CatalogCommand {
@@ -295,6 +299,18 @@ impl CatalogCommand {
                 database: unquoted(&tokens[tokens.len() - 1]).to_string(),
             },
             ["USE", ..] => return Err(malformed("USE <database>")),
+            ["DESCRIBE" | "DESC", rest @ ..] => {
+                let skip = rest
+                    .iter()
+                    .take_while(|w| matches!(**w, "TABLE" | "EXTENDED" | "FORMATTED"))
+                    .count();
+                match tokens.get(1 + skip..) {
+                    Some([table]) => CatalogCommand::Describe {
+                        table: unquoted(table).to_string(),
+                    },
+                    _ => return Err(malformed("DESCRIBE [TABLE] <name>")),
+                }
+            }
             _ => return Ok(None),
         }))
     }
@@ -346,6 +362,7 @@ impl CatalogCommand {
                     .default_schema = database;
                 ctx.sql("SELECT 1 WHERE false")
             }
+            CatalogCommand::Describe { table } => describe(ctx, session, &table),
         }
     }
 }
@@ -365,6 +382,71 @@ pub(crate) fn table_not_found(database: &str, table: &str) -> Error {
          Verify the spelling and correctness of the schema and catalog (SHOW TABLES IN \
          {database} lists its tables)."
     ))
+}
+
+/// The database and table `name` (`table`, `db.table` or `catalog.db.table`) names, a bare
+/// name in the current database.
+pub(crate) fn qualified(session: &SqlSession, name: &str) -> (String, String) {
+    match name.rsplit_once('.') {
+        Some((db, table)) => {
+            let db = db.rsplit('.').next().unwrap_or(db);
+            (db.to_string(), table.to_string())
+        }
+        None => (current_database(session), name.to_string()),
+    }
+}
+
+/// Spark's `DESCRIBE`: each column's name, Hive type and comment (none), then the partition
+/// columns under `# Partition Information`.
+fn describe(ctx: &Context, session: &SqlSession, name: &str) -> Result<DataFrame> {
+    let columns = ctx.table(name)?.schema();
+    let mut partitions = Vec::new();
+    if let Some(hive) = session.hive()? {
+        if !hive.views().iter().any(|v| v == name) {
+            let (db, table) = qualified(session, name);
+            let found = hive.metastore().table(&db, &table)?;
+            let found = found.ok_or_else(|| table_not_found(&db, &table))?;
+            let table = HiveTable::new(hive.metastore().clone(), session.env().clone(), found)?;
+            partitions = table.partition_columns().to_vec();
+        }
+    }
+    let type_name = |t: &DataType| hive_type(t).unwrap_or_else(|_| t.to_string());
+    let mut rows: Vec<(String, String, Option<String>)> = columns
+        .fields()
+        .iter()
+        .map(|f| (f.name().clone(), type_name(f.data_type()), None))
+        .collect();
+    if !partitions.is_empty() {
+        rows.push((
+            "# Partition Information".into(),
+            String::new(),
+            Some(String::new()),
+        ));
+        rows.push((
+            "# col_name".into(),
+            "data_type".into(),
+            Some("comment".into()),
+        ));
+        rows.extend(
+            partitions
+                .iter()
+                .map(|f| (f.name().clone(), type_name(f.data_type()), None)),
+        );
+    }
+    let schema = Schema::new(vec![
+        Field::new("col_name", DataType::Utf8, false),
+        Field::new("data_type", DataType::Utf8, false),
+        Field::new("comment", DataType::Utf8, true),
+    ]);
+    let batch = RecordBatch::try_new(
+        Arc::new(schema),
+        vec![
+            Arc::new(StringArray::from_iter_values(rows.iter().map(|r| &r.0))),
+            Arc::new(StringArray::from_iter_values(rows.iter().map(|r| &r.1))),
+            Arc::new(rows.iter().map(|r| r.2.as_deref()).collect::<StringArray>()),
+        ],
+    )?;
+    ctx.create_data_frame(vec![batch])
 }
 
 /// The database bare table names are looked up in.
@@ -506,6 +588,12 @@ mod tests {
             "{err}"
         );
         assert!(CatalogCommand::parse("USE").is_err());
+        assert_eq!(
+            parse("desc table extended shop.sales"),
+            Some(CatalogCommand::Describe {
+                table: "shop.sales".into()
+            })
+        );
     }
 
     #[test]

@@ -36,7 +36,9 @@ pub(crate) use ddl::{CreateTable, Ddl, Insert};
 use ember_core::conf::ConfigEntry;
 use ember_core::Context;
 use std::sync::atomic::{AtomicU64, Ordering};
+pub(crate) use table::HiveTable;
 pub use types::arrow_type;
+pub(crate) use types::hive_type;
 pub(crate) use write::{create_table, insert, run_ddl};
 
 /// The metastores of the session's catalog (`ember.hive.metastore.uris`, Spark's

@@ -21,7 +21,7 @@ use super::DEFAULT_PARTITION;
 use crate::dataframe::DataFrame;
 use crate::error::{Error, Result};
 use crate::session::{SqlContextExt, SqlSession};
-use crate::statements::{schema_not_found, table_not_found};
+use crate::statements::{qualified, schema_not_found, table_not_found};
 use crate::writer::{child, delete_under};
 use datafusion::arrow::datatypes::{DataType, FieldRef, TimeUnit};
 use datafusion::functions::expr_fn::{coalesce, concat_ws, to_char};
@@ -33,20 +33,6 @@ use object_store::path::Path as ObjectPath;
 use object_store::{ObjectStore, ObjectStoreExt};
 use pilota::{AHashMap, FastStr};
 use std::collections::{BTreeMap, HashSet};
-
-/// `db` and table of `name` (`table`, `db.table` or `spark_catalog.db.table`), bare names in
-/// the current database.
-fn split_name(session: &SqlSession, name: &str) -> (String, String) {
-    let parts: Vec<&str> = name.split('.').collect();
-    match parts.as_slice() {
-        [.., db, table] => (db.to_string(), table.to_string()),
-        _ => {
-            let state = session.datafusion.state();
-            let current = state.config().options().catalog.default_schema.clone();
-            (current, name.to_string())
-        }
-    }
-}
 
 /// Runs `CREATE DATABASE` or `DROP TABLE` on the metastore.
 pub(crate) fn run_ddl(ctx: &Context, catalog: &HiveCatalog, ddl: Ddl) -> Result<DataFrame> {
@@ -70,7 +56,7 @@ pub(crate) fn run_ddl(ctx: &Context, catalog: &HiveCatalog, ddl: Ddl) -> Result<
         }
         Ddl::DropTable { name, if_exists } => {
             let session = SqlSession::of(ctx);
-            let (db, table) = split_name(&session, &name);
+            let (db, table) = qualified(&session, &name);
             if metastore.table(&db, &table)?.is_some() {
                 metastore.drop_table(&db, &table)?;
             } else if !if_exists {
@@ -88,7 +74,7 @@ pub(crate) fn create_table(
     create: CreateTable,
 ) -> Result<DataFrame> {
     let session = SqlSession::of(ctx);
-    let (db, name) = split_name(&session, &create.name);
+    let (db, name) = qualified(&session, &create.name);
     let metastore = catalog.metastore();
     if metastore.database(&db)?.is_none() {
         return Err(schema_not_found(&db));
@@ -148,7 +134,7 @@ pub(crate) fn insert(
     if catalog.views().contains(&insert.table) {
         return Ok(None);
     }
-    let (db, name) = split_name(&session, &insert.table);
+    let (db, name) = qualified(&session, &insert.table);
     let rows = ctx.sql(&insert.query)?;
     insert_rows(
         ctx,
