@@ -95,6 +95,18 @@ def create(spark, out, db):
            (3, 'cid "the third"', 7, DATE'2000-02-29', TIMESTAMP'2000-02-29 12:00:00', false, -1.25)"""
     )
     spark.sql(
+        """CREATE TABLE hive_text_nested (id INT, tags ARRAY<STRING>, scores ARRAY<INT>,
+           attrs MAP<STRING,INT>, dims STRUCT<w:DOUBLE,h:DOUBLE>)
+           ROW FORMAT DELIMITED FIELDS TERMINATED BY ',' COLLECTION ITEMS TERMINATED BY '|'
+           MAP KEYS TERMINATED BY ':' STORED AS TEXTFILE"""
+    )
+    spark.sql(
+        """INSERT INTO hive_text_nested VALUES
+           (1, array('a', 'b'), array(1, 2), map('k', 1, 'l', 2), named_struct('w', 1.5D, 'h', 2.0D)),
+           (2, array('c'), array(3, NULL), map('m', NULL), named_struct('w', 0.0D, 'h', NULL)),
+           (3, NULL, NULL, NULL, NULL)"""
+    )
+    spark.sql(
         """CREATE TABLE sales (id INT, amount DOUBLE)
            PARTITIONED BY (ds STRING, h INT) STORED AS ORC"""
     )
@@ -118,7 +130,7 @@ def create(spark, out, db):
         "CREATE TABLE ds_csv (id INT, city STRING) USING csv OPTIONS (header 'true')"
     )
     spark.sql("INSERT INTO ds_csv VALUES (1, 'Oslo'), (2, 'Lima')")
-    for table in ("hive_parquet", "hive_orc", "hive_text", "sales", "ds_parquet", "ds_csv"):
+    for table in ("hive_parquet", "hive_orc", "hive_text", "hive_text_nested", "sales", "ds_parquet", "ds_csv"):
         dump(spark, f"{db}.{table}", out)
 
 

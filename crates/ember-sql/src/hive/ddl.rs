@@ -3,7 +3,8 @@
 //! ```sql
 //! CREATE TABLE [IF NOT EXISTS] [db.]name [(col type [COMMENT '...'], ...)]
 //!     [USING parquet|orc] [PARTITIONED BY (col [type], ...)]
-//!     [ROW FORMAT DELIMITED [FIELDS TERMINATED BY 'c']] [STORED AS PARQUET|ORC|TEXTFILE]
+//!     [ROW FORMAT DELIMITED [FIELDS TERMINATED BY 'c'] [COLLECTION ITEMS TERMINATED BY 'c']
+//!         [MAP KEYS TERMINATED BY 'c']] [STORED AS PARQUET|ORC|TEXTFILE]
 //!     [AS query]
 //! INSERT {INTO|OVERWRITE} [TABLE] [db.]name [PARTITION (col [= value], ...)] query
 //! ```
@@ -31,8 +32,11 @@ pub(crate) struct CreateTable {
     /// Partition columns: (name, Hive type), the type `None` where it is the column list's.
     pub(crate) partitioned_by: Vec<(String, Option<String>)>,
     pub(crate) stored_as: StoredAs,
-    /// `FIELDS TERMINATED BY`, for text.
+    /// `FIELDS TERMINATED BY`, `COLLECTION ITEMS TERMINATED BY` and `MAP KEYS TERMINATED
+    /// BY`, for text.
     pub(crate) field_delimiter: Option<String>,
+    pub(crate) collection_delimiter: Option<String>,
+    pub(crate) map_key_delimiter: Option<String>,
     pub(crate) query: Option<String>,
 }
 
@@ -287,6 +291,8 @@ impl CreateTable {
             partitioned_by: Vec::new(),
             stored_as: StoredAs::Parquet,
             field_delimiter: None,
+            collection_delimiter: None,
+            map_key_delimiter: None,
             query: None,
         };
         if let Some(list) = cursor.parenthesized() {
@@ -311,12 +317,24 @@ impl CreateTable {
                 create.partitioned_by =
                     columns(list).ok_or_else(|| malformed("a bad partition list"))?;
             } else if cursor.keywords(&["ROW", "FORMAT", "DELIMITED"]) {
-                if cursor.keywords(&["FIELDS", "TERMINATED", "BY"]) {
-                    create.field_delimiter = Some(
-                        cursor
+                let clauses: [(&[&str], &mut Option<String>); 3] = [
+                    (&["FIELDS", "TERMINATED", "BY"], &mut create.field_delimiter),
+                    (
+                        &["COLLECTION", "ITEMS", "TERMINATED", "BY"],
+                        &mut create.collection_delimiter,
+                    ),
+                    (
+                        &["MAP", "KEYS", "TERMINATED", "BY"],
+                        &mut create.map_key_delimiter,
+                    ),
+                ];
+                for (words, delimiter) in clauses {
+                    if cursor.keywords(words) {
+                        let text = cursor
                             .string()
-                            .ok_or_else(|| malformed("FIELDS TERMINATED BY needs a string"))?,
-                    );
+                            .ok_or_else(|| malformed("TERMINATED BY needs a string"))?;
+                        *delimiter = Some(text);
+                    }
                 }
             } else if cursor.keywords(&["AS"]) {
                 create.query = Some(cursor.rest().trim().to_string());
@@ -400,7 +418,8 @@ mod tests {
         let create = CreateTable::parse(
             "create table if not exists shop.t (id INT COMMENT 'the id', price decimal(10, 2), \
              attrs MAP<STRING, INT>) PARTITIONED BY (ds string, h int) \
-             ROW FORMAT DELIMITED FIELDS TERMINATED BY '\\t' STORED AS TEXTFILE",
+             ROW FORMAT DELIMITED FIELDS TERMINATED BY '\\t' COLLECTION ITEMS TERMINATED BY '\\002' \
+             MAP KEYS TERMINATED BY ':' STORED AS TEXTFILE",
         )
         .unwrap()
         .unwrap();
@@ -420,6 +439,8 @@ mod tests {
                 ],
                 stored_as: StoredAs::TextFile,
                 field_delimiter: Some("\t".into()),
+                collection_delimiter: Some("\u{2}".into()),
+                map_key_delimiter: Some(":".into()),
                 query: None,
             }
         );

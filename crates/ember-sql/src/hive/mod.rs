@@ -14,6 +14,7 @@
 //! | `catalog` | databases as DataFusion schemas, temporary views in front |
 //! | `table` | a table's schema, storage and partitions; its scan |
 //! | `filter` | WHERE predicates as the metastore's partition filters |
+//! | `text` | Hive's delimited text fields read and written as expressions |
 //! | `ddl` | reading `CREATE TABLE` and `INSERT` |
 //! | `write` | creating and filling tables: staged files, partitions registered, then moved in |
 //! | [`arrow_type`] | Hive type names into Arrow types |
@@ -27,6 +28,7 @@ mod client;
 mod ddl;
 mod filter;
 mod table;
+mod text;
 mod types;
 mod write;
 

@@ -16,13 +16,14 @@
 
 use super::client::{CallError, Metastore};
 use super::filter::metastore_filter;
+use super::text::TextSerDe;
 use super::{arrow_type, DEFAULT_PARTITION};
 use crate::error::{Error, Result};
 use crate::formats::orc::OrcFileFormat;
 use datafusion::arrow::datatypes::{DataType, Field, FieldRef, Schema, SchemaRef};
 use datafusion::catalog::Session;
 use datafusion::common::config::CsvOptions;
-use datafusion::common::{DataFusionError, ScalarValue};
+use datafusion::common::{DFSchema, DataFusionError, ScalarValue};
 use datafusion::datasource::file_format::csv::CsvFormat;
 use datafusion::datasource::file_format::json::JsonFormat;
 use datafusion::datasource::file_format::parquet::ParquetFormat;
@@ -32,10 +33,7 @@ use datafusion::datasource::physical_plan::{FileGroup, FileScanConfigBuilder};
 use datafusion::datasource::table_schema::TableSchema;
 use datafusion::datasource::{TableProvider, TableType};
 use datafusion::execution::object_store::ObjectStoreUrl;
-use datafusion::logical_expr::Operator;
 use datafusion::logical_expr::{Expr, TableProviderFilterPushDown};
-use datafusion::physical_expr::expressions::{BinaryExpr, CaseExpr, Column, Literal, TryCastExpr};
-use datafusion::physical_expr::PhysicalExpr;
 use datafusion::physical_plan::empty::EmptyExec;
 use datafusion::physical_plan::projection::ProjectionExec;
 use datafusion::physical_plan::ExecutionPlan;
@@ -50,11 +48,11 @@ use std::sync::Arc;
 enum Storage {
     Parquet,
     Orc,
-    /// Hive's delimited text: the CSV scan reads strings, cast afterwards; fields equal to
-    /// `null` are null.
+    /// Hive's delimited text: the CSV scan reads strings, which `serde` reads as the
+    /// columns' values.
     DelimitedText {
         csv: CsvOptions,
-        null: String,
+        serde: TextSerDe,
     },
     /// Spark's `USING csv` or `USING json`: typed as the schema says.
     Csv(CsvOptions),
@@ -66,11 +64,8 @@ enum Storage {
 pub(crate) enum WriteFormat {
     Parquet,
     Orc,
-    /// Lines of fields separated by `delimiter`, nulls written as `null`.
-    Text {
-        delimiter: String,
-        null: String,
-    },
+    /// Lines of delimited fields.
+    Text(TextSerDe),
 }
 
 /// A table of the metastore (Spark's `HiveTableRelation`, or a datasource table's relation).
@@ -191,10 +186,7 @@ impl HiveTable {
         match &self.storage {
             Storage::Parquet => Ok(WriteFormat::Parquet),
             Storage::Orc => Ok(WriteFormat::Orc),
-            Storage::DelimitedText { csv, null } => Ok(WriteFormat::Text {
-                delimiter: char::from(csv.delimiter).to_string(),
-                null: null.clone(),
-            }),
+            Storage::DelimitedText { serde, .. } => Ok(WriteFormat::Text(serde.clone())),
             Storage::Csv(_) | Storage::Json => Err(Error::Input(format!(
                 "{} is a Spark csv or json datasource table; ember writes Parquet, ORC and \
                  delimited text tables",
@@ -317,46 +309,34 @@ impl HiveTable {
         }
     }
 
-    /// Reads the text scan's strings as LazySimpleSerDe does: the null format (`\N`) as
-    /// null, the rest cast to the columns' types, a value that is not one as null.
+    /// Reads the text scan's strings as LazySimpleSerDe does (see [`TextSerDe::read`]).
     fn read_text_fields(
         &self,
+        state: &dyn Session,
         scan: Arc<dyn ExecutionPlan>,
-        null: &str,
+        serde: &TextSerDe,
     ) -> Result<Arc<dyn ExecutionPlan>> {
-        let input = scan.schema();
-        let null_format: Arc<dyn PhysicalExpr> = Arc::new(Literal::new(ScalarValue::from(null)));
+        let input = DFSchema::try_from(scan.schema())?;
         let exprs = input
             .fields()
             .iter()
-            .enumerate()
-            .map(|(i, field)| {
-                let column: Arc<dyn PhysicalExpr> = Arc::new(Column::new(field.name(), i));
-                let target = self.schema.field_with_name(field.name())?.data_type();
-                if self
+            .map(|field| {
+                let column = Expr::Column(datafusion::common::Column::from_name(field.name()));
+                let is_partition = self
                     .partition_columns
                     .iter()
-                    .any(|p| p.name() == field.name())
-                {
+                    .any(|p| p.name() == field.name());
+                let expr = if is_partition {
                     // Typed already, from the metastore's value.
-                    return Ok((column, field.name().clone()));
-                }
-                let is_null: Arc<dyn PhysicalExpr> = Arc::new(BinaryExpr::new(
-                    column.clone(),
-                    Operator::Eq,
-                    null_format.clone(),
-                ));
-                let typed_null: Arc<dyn PhysicalExpr> =
-                    Arc::new(Literal::new(ScalarValue::try_from(target)?));
-                let value: Arc<dyn PhysicalExpr> =
-                    Arc::new(TryCastExpr::new(column, target.clone()));
-                let expr = CaseExpr::try_new(None, vec![(is_null, typed_null)], Some(value))?;
-                Ok((
-                    Arc::new(expr) as Arc<dyn PhysicalExpr>,
-                    field.name().clone(),
-                ))
+                    column
+                } else {
+                    let target = self.schema.field_with_name(field.name())?.data_type();
+                    serde.read(column, target, field.name())?
+                };
+                let physical = state.create_physical_expr(expr, &input)?;
+                Ok((physical, field.name().clone()))
             })
-            .collect::<Result<Vec<_>, DataFusionError>>()?;
+            .collect::<Result<Vec<_>>>()?;
         Ok(Arc::new(ProjectionExec::try_new(exprs, scan)?))
     }
 
@@ -397,7 +377,7 @@ impl HiveTable {
             .build();
         let scan = format.create_physical_plan(state, config).await?;
         match &self.storage {
-            Storage::DelimitedText { null, .. } => self.read_text_fields(scan, null),
+            Storage::DelimitedText { serde, .. } => self.read_text_fields(state, scan, serde),
             _ => Ok(scan),
         }
     }
@@ -564,26 +544,22 @@ fn hive_storage(
     if !library.ends_with("LazySimpleSerDe") || !input.ends_with("TextInputFormat") {
         return Err(unsupported());
     }
-    if let Some(field) = data.iter().find(|f| f.data_type().is_nested()) {
-        return Err(Error::Input(format!(
-            "column {} of {table} is a {}: ember reads delimited text tables of scalar columns \
-             only (not yet arrays, maps or structs)",
-            field.name(),
-            field.data_type()
-        )));
+    let storage = delimited_text(serde, table)?;
+    if let Storage::DelimitedText { serde, .. } = &storage {
+        // Refused here, when the table is named, rather than at its first scan.
+        for field in data {
+            let column = Expr::Column(datafusion::common::Column::from_name(field.name()));
+            serde.read(column, field.data_type(), field.name())?;
+        }
     }
-    delimited_text(serde, table)
+    Ok(storage)
 }
 
-/// LazySimpleSerDe's settings: fields split at `field.delim` (default `\u{1}`), nothing
-/// quoted, `serialization.null.format` (default `\N`) read as null.
+/// LazySimpleSerDe's settings (see [`TextSerDe`]): a CSV reader of strings split at
+/// `field.delim`, nothing quoted.
 fn delimited_text(serde: &HashMap<String, String>, table: &str) -> Result<Storage> {
-    let delimiter = serde
-        .get("field.delim")
-        .or_else(|| serde.get("serialization.format"))
-        .map(String::as_str)
-        .unwrap_or("\u{1}");
-    let delimiter = single_byte(delimiter, "field.delim", table)?;
+    let text = TextSerDe::from_parameters(serde);
+    let delimiter = single_byte(&text.field, "field.delim", table)?;
     if let Some(line) = serde.get("line.delim").filter(|l| *l != "\n") {
         return Err(Error::Input(format!(
             "{table} ends lines with {line:?}; Hive text tables end them with \\n only"
@@ -595,10 +571,6 @@ fn delimited_text(serde: &HashMap<String, String>, table: &str) -> Result<Storag
              only (not yet escaped fields)"
         )));
     }
-    let null = serde
-        .get("serialization.null.format")
-        .map(String::as_str)
-        .unwrap_or("\\N");
     let csv = CsvFormat::default()
         .with_has_header(false)
         .with_delimiter(delimiter)
@@ -608,10 +580,7 @@ fn delimited_text(serde: &HashMap<String, String>, table: &str) -> Result<Storag
         .with_truncated_rows(true)
         .options()
         .clone();
-    Ok(Storage::DelimitedText {
-        csv,
-        null: null.to_string(),
-    })
+    Ok(Storage::DelimitedText { csv, serde: text })
 }
 
 fn single_byte(value: &str, key: &str, table: &str) -> Result<u8> {

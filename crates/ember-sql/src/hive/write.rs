@@ -16,6 +16,7 @@
 use super::catalog::HiveCatalog;
 use super::ddl::{CreateTable, Ddl, Insert, StoredAs};
 use super::table::{HiveTable, WriteFormat};
+use super::text::TextSerDe;
 use super::types::{arrow_type, hive_type};
 use super::DEFAULT_PARTITION;
 use crate::dataframe::DataFrame;
@@ -23,8 +24,8 @@ use crate::error::{Error, Result};
 use crate::session::{SqlContextExt, SqlSession};
 use crate::statements::{qualified, schema_not_found, table_not_found};
 use crate::writer::{child, delete_under};
-use datafusion::arrow::datatypes::{DataType, FieldRef, TimeUnit};
-use datafusion::functions::expr_fn::{coalesce, concat_ws, to_char};
+use datafusion::arrow::datatypes::{DataType, FieldRef};
+use datafusion::functions::expr_fn::{coalesce, concat_ws};
 use datafusion::prelude::{cast, lit, Expr};
 use ember_core::Context;
 use futures::TryStreamExt;
@@ -237,6 +238,16 @@ fn storage_descriptor(create: &CreateTable, columns: &[(String, String)]) -> Sto
             .unwrap_or_else(|| "\u{1}".into());
         parameters.insert("serialization.format".into(), delimiter.clone().into());
         parameters.insert("field.delim".into(), delimiter.into());
+        // Hive's own spelling of the key.
+        let nested = [
+            ("colelction.delim", &create.collection_delimiter),
+            ("mapkey.delim", &create.map_key_delimiter),
+        ];
+        for (key, value) in nested {
+            if let Some(value) = value {
+                parameters.insert(key.into(), value.clone().into());
+            }
+        }
     } else {
         parameters.insert("serialization.format".into(), "1".into());
     }
@@ -300,7 +311,7 @@ fn insert_rows(
     let written = match format {
         WriteFormat::Parquet => writer.parquet(&staging),
         WriteFormat::Orc => writer.orc(&staging),
-        WriteFormat::Text { .. } => writer.text(&staging),
+        WriteFormat::Text(_) => writer.text(&staging),
     };
     let published = written
         .and_then(|()| session.block_on(publish(&session, catalog, &table, &staging, overwrite)));
@@ -372,7 +383,7 @@ fn table_rows(
     }
     let rows = rows.select(exprs)?;
     match format {
-        WriteFormat::Text { delimiter, null } => text_lines(table, rows, delimiter, null),
+        WriteFormat::Text(serde) => text_lines(table, rows, serde),
         _ => Ok(rows),
     }
 }
@@ -389,32 +400,16 @@ fn file_type(data_type: &DataType, format: &WriteFormat) -> DataType {
 }
 
 /// Rows of delimited text: one column `value` (the fields joined), then the partition columns.
-fn text_lines(
-    table: &HiveTable,
-    rows: DataFrame,
-    delimiter: &str,
-    null: &str,
-) -> Result<DataFrame> {
-    let mut fields = Vec::new();
-    for column in table.data_columns() {
-        let value = Expr::Column(datafusion::common::Column::from_name(column.name()));
-        let text = match column.data_type() {
-            DataType::Timestamp(TimeUnit::Microsecond, _) => {
-                to_char(value, lit("%Y-%m-%d %H:%M:%S%.f"))
-            }
-            t if t.is_nested() => {
-                return Err(Error::Input(format!(
-                    "column {} of {} is a {t}: ember writes delimited text tables of scalar \
-                     columns only (not yet arrays, maps or structs)",
-                    column.name(),
-                    table.qualified_name()
-                )))
-            }
-            _ => cast(value, DataType::Utf8),
-        };
-        fields.push(coalesce(vec![text, lit(null)]));
-    }
-    let mut exprs = vec![concat_ws(lit(delimiter), fields).alias("value")];
+fn text_lines(table: &HiveTable, rows: DataFrame, serde: &TextSerDe) -> Result<DataFrame> {
+    let fields = table
+        .data_columns()
+        .iter()
+        .map(|column| {
+            let value = Expr::Column(datafusion::common::Column::from_name(column.name()));
+            serde.write(value, column.data_type(), column.name())
+        })
+        .collect::<Result<Vec<_>>>()?;
+    let mut exprs = vec![concat_ws(lit(serde.field.clone()), fields).alias("value")];
     for column in table.partition_columns() {
         exprs.push(Expr::Column(datafusion::common::Column::from_name(
             column.name(),
