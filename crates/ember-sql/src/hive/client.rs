@@ -117,6 +117,14 @@ pub(crate) struct Metastore {
     pub(crate) metrics: super::Counters,
 }
 
+impl std::fmt::Debug for Metastore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Metastore")
+            .field("uris", &self.uris)
+            .finish()
+    }
+}
+
 impl Metastore {
     /// A client of the metastores `uris` (`thrift://host:port`, separated by commas); it
     /// connects on its first call.

@@ -85,12 +85,6 @@ pub(crate) struct HiveTable {
     sd: StorageDescriptor,
 }
 
-impl std::fmt::Debug for Metastore {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("Metastore")
-    }
-}
-
 impl HiveTable {
     /// The table the metastore describes as `table`.
     ///
