@@ -169,7 +169,7 @@ fn catalog_commands_see_the_metastore() {
     // Temporary views come with every listing, as in Spark, when they match.
     assert_eq!(
         tables,
-        format!("{db}\thive_orc\tfalse\n{db}\thive_parquet\tfalse\n{db}\thive_text\tfalse\n{db}\tsales\tfalse\n")
+        format!("{db}\thive_orc\tfalse\n{db}\thive_parquet\tfalse\n{db}\thive_text\tfalse\n{db}\thive_text_nested\tfalse\n{db}\tsales\tfalse\n")
     );
     ctx.sql(&format!("USE {db}")).unwrap();
     let count = ctx
