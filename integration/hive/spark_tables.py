@@ -107,6 +107,14 @@ def create(spark, out, db):
            (3, NULL, NULL, NULL, NULL)"""
     )
     spark.sql(
+        r"""CREATE TABLE hive_text_escaped (id INT, s STRING, d DOUBLE)
+           ROW FORMAT DELIMITED FIELDS TERMINATED BY ',' ESCAPED BY '\\' STORED AS TEXTFILE"""
+    )
+    spark.sql(
+        r"""INSERT INTO hive_text_escaped VALUES
+           (1, 'a,b', 1.5), (2, 'back\\slash', NULL), (3, NULL, 2.0), (4, 'end\\', 3.0)"""
+    )
+    spark.sql(
         """CREATE TABLE sales (id INT, amount DOUBLE)
            PARTITIONED BY (ds STRING, h INT) STORED AS ORC"""
     )
@@ -130,7 +138,8 @@ def create(spark, out, db):
         "CREATE TABLE ds_csv (id INT, city STRING) USING csv OPTIONS (header 'true')"
     )
     spark.sql("INSERT INTO ds_csv VALUES (1, 'Oslo'), (2, 'Lima')")
-    for table in ("hive_parquet", "hive_orc", "hive_text", "hive_text_nested", "sales", "ds_parquet", "ds_csv"):
+    tables = ("hive_parquet", "hive_orc", "hive_text", "hive_text_nested", "hive_text_escaped")
+    for table in tables + ("sales", "ds_parquet", "ds_csv"):
         dump(spark, f"{db}.{table}", out)
 
 

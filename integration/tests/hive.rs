@@ -72,6 +72,7 @@ fn tables_read_as_spark_reads_them(master: &str) {
         "hive_orc",
         "hive_text",
         "hive_text_nested",
+        "hive_text_escaped",
         "sales",
         "ds_parquet",
         "ds_csv",
@@ -162,14 +163,14 @@ fn catalog_commands_see_the_metastore() {
     ctx.sql("CREATE TEMPORARY VIEW seen AS SELECT 1 AS one")
         .unwrap();
     let tables = ctx
-        .sql(&format!("SHOW TABLES IN {db} LIKE 'hive_*|sales'"))
+        .sql(&format!("SHOW TABLES IN {db} LIKE 'hive_p*|sales'"))
         .unwrap()
         .tab_rows(false)
         .unwrap();
     // Temporary views come with every listing, as in Spark, when they match.
     assert_eq!(
         tables,
-        format!("{db}\thive_orc\tfalse\n{db}\thive_parquet\tfalse\n{db}\thive_text\tfalse\n{db}\thive_text_nested\tfalse\n{db}\tsales\tfalse\n")
+        format!("{db}\thive_parquet\tfalse\n{db}\tsales\tfalse\n")
     );
     ctx.sql(&format!("USE {db}")).unwrap();
     let count = ctx
@@ -312,6 +313,12 @@ fn tables_ember_writes_read_the_same_in_spark() {
                  STORED AS TEXTFILE"
             ),
             format!(
+                "CREATE TABLE {db}.escaped (id INT, s STRING) ROW FORMAT DELIMITED \
+                 FIELDS TERMINATED BY ',' ESCAPED BY '\\\\' STORED AS TEXTFILE"
+            ),
+            // DataFusion's SQL keeps a backslash in a literal as it is.
+            format!("INSERT INTO {db}.escaped VALUES (1, 'x,y\\z'), (2, NULL), (3, 'a|b,c')"),
+            format!(
                 "INSERT INTO {db}.nested VALUES (1, ['a', NULL], named_struct('w', 1.5, 'h', 2.0)), \
                  (2, NULL, named_struct('w', 0.0, 'h', NULL)), (3, ['c'], NULL)"
             ),
@@ -324,8 +331,9 @@ fn tables_ember_writes_read_the_same_in_spark() {
         "2\t2.5\t2024-01-01\t12\n3\t3.5\tNULL\t0\n4\t4.5\t2024-01-02\t0\n5\t5.5\t2024-01-01\t0\n",
         "1\ta \"quoted\" name\t2024-01-02T03:04:05\t-1.25\n2\tNULL\tNULL\tNULL\n",
         "1\t[a, NULL]\t{w: 1.5, h: 2.0}\n2\tNULL\t{w: 0.0, h: NULL}\n3\t[c]\tNULL\n",
+        "1\tx,y\\z\n2\tNULL\n3\ta|b,c\n",
     ];
-    let tables = ["items", "sales", "lines", "nested"].map(|t| format!("{db}.{t}"));
+    let tables = ["items", "sales", "lines", "nested", "escaped"].map(|t| format!("{db}.{t}"));
     let tables: Vec<&str> = tables.iter().map(String::as_str).collect();
     for (table, want) in tables.iter().zip(want) {
         let ours = ctx

@@ -4,7 +4,7 @@
 //! CREATE TABLE [IF NOT EXISTS] [db.]name [(col type [COMMENT '...'], ...)]
 //!     [USING parquet|orc] [PARTITIONED BY (col [type], ...)]
 //!     [ROW FORMAT DELIMITED [FIELDS TERMINATED BY 'c'] [COLLECTION ITEMS TERMINATED BY 'c']
-//!         [MAP KEYS TERMINATED BY 'c']] [STORED AS PARQUET|ORC|TEXTFILE]
+//!         [MAP KEYS TERMINATED BY 'c'] [ESCAPED BY 'c']] [STORED AS PARQUET|ORC|TEXTFILE]
 //!     [AS query]
 //! INSERT {INTO|OVERWRITE} [TABLE] [db.]name [PARTITION (col [= value], ...)] query
 //! ```
@@ -37,6 +37,8 @@ pub(crate) struct CreateTable {
     pub(crate) field_delimiter: Option<String>,
     pub(crate) collection_delimiter: Option<String>,
     pub(crate) map_key_delimiter: Option<String>,
+    /// `ESCAPED BY`, for text.
+    pub(crate) escape: Option<String>,
     pub(crate) query: Option<String>,
 }
 
@@ -190,19 +192,32 @@ impl<'a> Cursor<'a> {
     }
 }
 
-/// Hive's escapes in a delimiter (`'\t'`, `'\001'`) as the characters they stand for.
+/// A SQL string literal's escapes (`'\t'`, `'\001'`, `'\\'`) as the characters they stand
+/// for, as Spark's parser reads them.
 fn unescape(text: &str) -> String {
-    match text {
-        "\\t" => "\t".into(),
-        "\\n" => "\n".into(),
-        _ => match text
-            .strip_prefix('\\')
-            .and_then(|o| u8::from_str_radix(o, 8).ok())
-        {
-            Some(byte) => char::from(byte).to_string(),
-            None => text.to_string(),
-        },
+    let mut out = String::new();
+    let mut chars = text.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c != '\\' {
+            out.push(c);
+            continue;
+        }
+        match chars.next() {
+            Some('t') => out.push('\t'),
+            Some('n') => out.push('\n'),
+            Some(d) if d.is_digit(8) => {
+                let mut code = d.to_digit(8).unwrap_or(0);
+                while let Some(next) = chars.peek().and_then(|c| c.to_digit(8)) {
+                    code = code * 8 + next;
+                    chars.next();
+                }
+                out.extend(char::from_u32(code));
+            }
+            Some(other) => out.push(other),
+            None => out.push('\\'),
+        }
     }
+    out
 }
 
 /// `text` split at commas outside parentheses, angle brackets and quotes.
@@ -293,6 +308,7 @@ impl CreateTable {
             field_delimiter: None,
             collection_delimiter: None,
             map_key_delimiter: None,
+            escape: None,
             query: None,
         };
         if let Some(list) = cursor.parenthesized() {
@@ -317,7 +333,7 @@ impl CreateTable {
                 create.partitioned_by =
                     columns(list).ok_or_else(|| malformed("a bad partition list"))?;
             } else if cursor.keywords(&["ROW", "FORMAT", "DELIMITED"]) {
-                let clauses: [(&[&str], &mut Option<String>); 3] = [
+                let clauses: [(&[&str], &mut Option<String>); 4] = [
                     (&["FIELDS", "TERMINATED", "BY"], &mut create.field_delimiter),
                     (
                         &["COLLECTION", "ITEMS", "TERMINATED", "BY"],
@@ -327,6 +343,7 @@ impl CreateTable {
                         &["MAP", "KEYS", "TERMINATED", "BY"],
                         &mut create.map_key_delimiter,
                     ),
+                    (&["ESCAPED", "BY"], &mut create.escape),
                 ];
                 for (words, delimiter) in clauses {
                     if cursor.keywords(words) {
@@ -419,7 +436,7 @@ mod tests {
             "create table if not exists shop.t (id INT COMMENT 'the id', price decimal(10, 2), \
              attrs MAP<STRING, INT>) PARTITIONED BY (ds string, h int) \
              ROW FORMAT DELIMITED FIELDS TERMINATED BY '\\t' COLLECTION ITEMS TERMINATED BY '\\002' \
-             MAP KEYS TERMINATED BY ':' STORED AS TEXTFILE",
+             MAP KEYS TERMINATED BY ':' ESCAPED BY '\\\\' STORED AS TEXTFILE",
         )
         .unwrap()
         .unwrap();
@@ -441,6 +458,7 @@ mod tests {
                 field_delimiter: Some("\t".into()),
                 collection_delimiter: Some("\u{2}".into()),
                 map_key_delimiter: Some(":".into()),
+                escape: Some("\\".into()),
                 query: None,
             }
         );

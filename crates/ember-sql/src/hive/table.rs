@@ -59,6 +59,9 @@ enum Storage {
     Json,
 }
 
+/// The one column an escaped text table's scan reads: whole lines.
+const LINE: &str = "__ember_line";
+
 /// How rows are written into a table's files.
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) enum WriteFormat {
@@ -282,7 +285,10 @@ impl HiveTable {
     fn file_schema(&self) -> SchemaRef {
         let data =
             &self.schema.fields()[..self.schema.fields().len() - self.partition_columns.len()];
-        let fields: Vec<FieldRef> = match self.storage {
+        let fields: Vec<FieldRef> = match &self.storage {
+            Storage::DelimitedText { serde, .. } if serde.escape.is_some() => {
+                vec![Arc::new(Field::new(LINE, DataType::Utf8, true))]
+            }
             Storage::DelimitedText { .. } => data
                 .iter()
                 .map(|f| Arc::new(Field::new(f.name(), DataType::Utf8, true)))
@@ -334,6 +340,37 @@ impl HiveTable {
         Ok(Arc::new(ProjectionExec::try_new(exprs, scan)?))
     }
 
+    /// Cuts an escaped table's lines into the `projection`'s columns (see
+    /// [`TextSerDe::escaped_field`]).
+    fn read_escaped_lines(
+        &self,
+        state: &dyn Session,
+        scan: Arc<dyn ExecutionPlan>,
+        serde: &TextSerDe,
+        projection: Option<&Vec<usize>>,
+    ) -> Result<Arc<dyn ExecutionPlan>> {
+        let input = DFSchema::try_from(scan.schema())?;
+        let data = self.data_columns().len();
+        let all: Vec<usize> = (0..self.schema.fields().len()).collect();
+        let exprs = projection
+            .unwrap_or(&all)
+            .iter()
+            .map(|&i| {
+                let field = self.schema.field(i);
+                let expr = if i < data {
+                    let line = Expr::Column(datafusion::common::Column::from_name(LINE));
+                    let (raw, value) = serde.escaped_field(line, i);
+                    serde.read_raw(raw, value, field.data_type(), field.name())?
+                } else {
+                    Expr::Column(datafusion::common::Column::from_name(field.name()))
+                };
+                let physical = state.create_physical_expr(expr, &input)?;
+                Ok((physical, field.name().clone()))
+            })
+            .collect::<Result<Vec<_>>>()?;
+        Ok(Arc::new(ProjectionExec::try_new(exprs, scan)?))
+    }
+
     async fn plan(
         &self,
         state: &dyn Session,
@@ -364,14 +401,27 @@ impl HiveTable {
             .build();
         let groups =
             FileGroup::new(files).split_files(state.config_options().execution.target_partitions);
+        let escaped = match &self.storage {
+            Storage::DelimitedText { serde, .. } if serde.escape.is_some() => Some(serde),
+            _ => None,
+        };
+        // An escaped table's scan gives whole lines (and the partition columns), cut below.
+        let scan_projection = if escaped.is_some() {
+            None
+        } else {
+            projection.cloned()
+        };
         let config = FileScanConfigBuilder::new(store, format.file_source(table_schema))
             .with_file_groups(groups)
-            .with_projection_indices(projection.cloned())?
+            .with_projection_indices(scan_projection)?
             .with_limit(limit)
             .build();
         let scan = format.create_physical_plan(state, config).await?;
-        match &self.storage {
-            Storage::DelimitedText { serde, .. } => self.read_text_fields(state, scan, serde),
+        match (&self.storage, escaped) {
+            (_, Some(serde)) => self.read_escaped_lines(state, scan, serde, projection),
+            (Storage::DelimitedText { serde, .. }, None) => {
+                self.read_text_fields(state, scan, serde)
+            }
             _ => Ok(scan),
         }
     }
@@ -559,12 +609,18 @@ fn delimited_text(serde: &HashMap<String, String>, table: &str) -> Result<Storag
             "{table} ends lines with {line:?}; Hive text tables end them with \\n only"
         )));
     }
-    if serde.contains_key("escape.delim") {
-        return Err(Error::Input(format!(
-            "{table} has ESCAPED BY (escape.delim); ember reads delimited text without escapes \
-             only (not yet escaped fields)"
-        )));
-    }
+    let delimiter = match &text.escape {
+        Some(escape) => {
+            single_byte(escape, "escape.delim", table)?;
+            // Escaped delimiters are found in the whole line: the reader splits at a control
+            // byte the table's text does not use.
+            let used = [&text.field, &text.collection, &text.map_key, escape];
+            (0x1c..=0x1f)
+                .find(|b| !used.iter().any(|u| u.as_bytes() == [*b]))
+                .unwrap_or(0x1f)
+        }
+        None => delimiter,
+    };
     let csv = CsvFormat::default()
         .with_has_header(false)
         .with_delimiter(delimiter)
@@ -690,11 +746,5 @@ mod tests {
             err.contains("ember reads Parquet, ORC and delimited text"),
             "{err}"
         );
-        let escaped: HashMap<String, String> =
-            [("escape.delim".to_string(), "\\".to_string())].into();
-        let err = delimited_text(&escaped, "`db`.`t`")
-            .unwrap_err()
-            .to_string();
-        assert!(err.contains("ESCAPED BY"), "{err}");
     }
 }

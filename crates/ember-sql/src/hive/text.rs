@@ -7,14 +7,16 @@
 //! Nothing is quoted. Reading casts each piece to its column's type as Hive does (a piece
 //! that is no such value is null); writing joins the pieces' text the same way.
 //!
-//! One level of nesting is read and written: arrays, maps and structs of scalars.
+//! One level of nesting is read and written: arrays, maps and structs of scalars. With
+//! `escape.delim` (`ESCAPED BY '\\'`), an escape before a field delimiter or before itself
+//! makes it part of the value; such tables hold scalar columns, read from whole lines.
 
 use crate::error::{Error, Result};
 use datafusion::arrow::datatypes::{DataType, TimeUnit};
 use datafusion::common::ScalarValue;
 use datafusion::functions::core::expr_ext::FieldAccessor;
 use datafusion::functions::expr_fn::{
-    coalesce, concat_ws, named_struct, nullif, regexp_replace, split_part, to_char,
+    coalesce, concat_ws, named_struct, nullif, regexp_replace, replace, split_part, to_char,
 };
 use datafusion::functions_nested::expr_fn::string_to_array;
 use datafusion::functions_nested::map::map_udf;
@@ -30,7 +32,15 @@ pub(crate) struct TextSerDe {
     pub(crate) collection: String,
     pub(crate) map_key: String,
     pub(crate) null: String,
+    /// `escape.delim` (`ESCAPED BY`): before a delimiter or itself, it makes that character
+    /// part of the value.
+    pub(crate) escape: Option<String>,
 }
+
+/// Stand-ins, from Unicode's private use area, for an escaped field delimiter and an escaped
+/// escape while a line is split at its unescaped delimiters.
+const ESCAPED_DELIMITER: &str = "\u{E000}";
+const ESCAPED_ESCAPE: &str = "\u{E001}";
 
 impl TextSerDe {
     /// The SerDe's settings in a table's SerDe parameters, Hive's defaults for the rest
@@ -47,7 +57,31 @@ impl TextSerDe {
             collection: get(&["colelction.delim", "collection.delim"], "\u{2}"),
             map_key: get(&["mapkey.delim"], "\u{3}"),
             null: get(&["serialization.null.format"], "\\N"),
+            escape: serde.get("escape.delim").cloned(),
         }
+    }
+
+    /// Field `index` of a whole `line` of an escaped table, as (its raw text, its value with
+    /// the escapes removed): Hive compares the raw text with the null format.
+    pub(crate) fn escaped_field(&self, line: Expr, index: usize) -> (Expr, Expr) {
+        let escape = self.escape.clone().unwrap_or_default();
+        let (e, d) = (regex_escape(&escape), regex_escape(&self.field));
+        let global = || Some(lit("g"));
+        let protected = regexp_replace(line, lit(format!("{e}{e}")), lit(ESCAPED_ESCAPE), global());
+        let protected = regexp_replace(
+            protected,
+            lit(format!("{e}{d}")),
+            lit(ESCAPED_DELIMITER),
+            global(),
+        );
+        let piece = split_part(protected, lit(self.field.clone()), lit(index as i64 + 1));
+        let restore = |text: Expr, escaped_escape: &str| {
+            let text = replace(text, lit(ESCAPED_DELIMITER), lit(self.field.clone()));
+            replace(text, lit(ESCAPED_ESCAPE), lit(escaped_escape.to_string()))
+        };
+        let raw = restore(piece.clone(), &format!("{escape}{escape}"));
+        let unescaped = regexp_replace(piece, lit(format!("{e}(.)")), lit("${1}"), global());
+        (raw, restore(unescaped, &escape))
     }
 
     /// The value of a field read from its text `field`, as `data_type`.
@@ -55,6 +89,24 @@ impl TextSerDe {
     /// # Errors
     /// Nesting deeper than one level.
     pub(crate) fn read(&self, field: Expr, data_type: &DataType, column: &str) -> Result<Expr> {
+        self.read_raw(field.clone(), field, data_type, column)
+    }
+
+    /// As [`read`](TextSerDe::read), for a field whose raw text (compared with the null
+    /// format) and value differ: an escaped table's, which holds scalars only.
+    pub(crate) fn read_raw(
+        &self,
+        raw: Expr,
+        field: Expr,
+        data_type: &DataType,
+        column: &str,
+    ) -> Result<Expr> {
+        if self.escape.is_some() && data_type.is_nested() {
+            return Err(Error::Input(format!(
+                "column {column} is a {data_type}: ember reads escaped delimited text (ESCAPED BY) \
+                 of scalar columns only"
+            )));
+        }
         let typed_null = lit(ScalarValue::try_from(data_type)?);
         let value = match data_type {
             DataType::List(element) => {
@@ -109,7 +161,7 @@ impl TextSerDe {
             }
             _ => try_cast(field.clone(), data_type.clone()),
         };
-        Ok(when(field.eq(lit(self.null.clone())), typed_null).otherwise(value)?)
+        Ok(when(raw.eq(lit(self.null.clone())), typed_null).otherwise(value)?)
     }
 
     /// The text of a value of `data_type` in a field; a null as the null format.
@@ -118,6 +170,12 @@ impl TextSerDe {
     /// A map, or nesting deeper than one level.
     pub(crate) fn write(&self, value: Expr, data_type: &DataType, column: &str) -> Result<Expr> {
         let text = match data_type {
+            _ if self.escape.is_some() && data_type.is_nested() => {
+                return Err(Error::Input(format!(
+                    "column {column} is a {data_type}: ember writes escaped delimited text \
+                     (ESCAPED BY) of scalar columns only"
+                )))
+            }
             DataType::List(element) => {
                 scalar_only(element.data_type(), column)?;
                 let elements = datafusion::functions_nested::string::array_to_string_udf();
@@ -146,9 +204,24 @@ impl TextSerDe {
                      and structs, not yet maps"
                 )))
             }
-            _ => scalar_text(value, data_type),
+            _ => self.escaped(scalar_text(value, data_type)),
         };
         Ok(coalesce(vec![text, lit(self.null.clone())]))
+    }
+
+    /// `text` with the escape written before each escape and field delimiter in it.
+    fn escaped(&self, text: Expr) -> Expr {
+        match &self.escape {
+            Some(escape) => {
+                let text = replace(text, lit(escape.clone()), lit(format!("{escape}{escape}")));
+                replace(
+                    text,
+                    lit(self.field.clone()),
+                    lit(format!("{escape}{}", self.field)),
+                )
+            }
+            None => text,
+        }
     }
 
     /// A field's pieces at `collection.delim`, pieces equal to the null format null.

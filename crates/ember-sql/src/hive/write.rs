@@ -242,6 +242,7 @@ fn storage_descriptor(create: &CreateTable, columns: &[(String, String)]) -> Sto
         let nested = [
             ("colelction.delim", &create.collection_delimiter),
             ("mapkey.delim", &create.map_key_delimiter),
+            ("escape.delim", &create.escape),
         ];
         for (key, value) in nested {
             if let Some(value) = value {
