@@ -399,17 +399,14 @@ pub(crate) fn qualified(session: &SqlSession, name: &str) -> (String, String) {
 /// Spark's `DESCRIBE`: each column's name, Hive type and comment (none), then the partition
 /// columns under `# Partition Information`.
 fn describe(ctx: &Context, session: &SqlSession, name: &str) -> Result<DataFrame> {
-    let columns = ctx.table(name)?.schema();
-    let mut partitions = Vec::new();
-    if let Some(hive) = session.hive()? {
-        if !hive.views().iter().any(|v| v == name) {
-            let (db, table) = qualified(session, name);
-            let found = hive.metastore().table(&db, &table)?;
-            let found = found.ok_or_else(|| table_not_found(&db, &table))?;
-            let table = HiveTable::new(hive.metastore().clone(), session.env().clone(), found)?;
-            partitions = table.partition_columns().to_vec();
-        }
-    }
+    // One lookup: a metastore table's provider knows its partition columns.
+    let provider = session.block_on(session.datafusion.table_provider(name))?;
+    let any: &dyn std::any::Any = provider.as_ref();
+    let partitions = any
+        .downcast_ref::<HiveTable>()
+        .map(|t| t.partition_columns().to_vec())
+        .unwrap_or_default();
+    let columns = provider.schema();
     let type_name = |t: &DataType| hive_type(t).unwrap_or_else(|_| t.to_string());
     let mut rows: Vec<(String, String, Option<String>)> = columns
         .fields()
