@@ -131,3 +131,37 @@ async fn hadoop_reads_what_ember_writes_and_ember_reads_what_hadoop_writes() {
     assert!(back == data, "ember read other bytes");
     std::fs::remove_dir_all(&local).unwrap();
 }
+
+/// hdfs-native keeps idle DataNode connections in one cache for the whole process. A read on one
+/// runtime must not be handed a connection that lives on another runtime's reactor, which no one
+/// may be driving any more (here a current-thread runtime that stands idle after its read).
+#[test]
+fn hdfs_reads_on_one_runtime_never_wait_on_connections_of_another() {
+    let resolved = resolve("/ember-it/two-runtimes.bin", &conf()).unwrap();
+    let (store, path) = (resolved.store, resolved.path);
+    let data = payload();
+    let idle = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let read = |store: std::sync::Arc<dyn object_store::ObjectStore>, path| async move {
+        store.get(&path).await?.bytes().await
+    };
+    idle.block_on(store.put(&path, PutPayload::from(data.clone())))
+        .unwrap();
+    let first = idle.block_on(read(store.clone(), path.clone())).unwrap();
+    assert!(first == data, "the first read got other bytes");
+
+    let (sent, received) = std::sync::mpsc::channel();
+    let (other_store, other_path) = (store.clone(), path.clone());
+    std::thread::spawn(move || {
+        let other = tokio::runtime::Runtime::new().unwrap();
+        let _ = sent.send(other.block_on(read(other_store, other_path)));
+    });
+    let second = received
+        .recv_timeout(std::time::Duration::from_secs(60))
+        .expect("a read on a second runtime hung on a DataNode connection of the first")
+        .unwrap();
+    assert!(second == data, "the second read got other bytes");
+    idle.block_on(store.delete(&path)).unwrap();
+}

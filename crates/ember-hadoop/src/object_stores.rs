@@ -133,11 +133,35 @@ fn hdfs(authority: &str, conf: &HadoopConf) -> Result<hdfs_native_object_store::
     hdfs_native_object_store::HdfsObjectStoreBuilder::new()
         .with_url(format!("hdfs://{authority}"))
         .with_config(settings)
+        .with_io_runtime(hdfs_io_runtime()?.handle().clone())
         .build()
         .map_err(|e| Error::Store {
             url: format!("hdfs://{authority}"),
             message: e.to_string(),
         })
+}
+
+/// The runtime every HDFS connection of the process lives on: NameNode RPC and DataNode transfers.
+///
+/// hdfs-native keeps idle DataNode connections in one cache for the whole process and hands them
+/// to the next read of any store. A connection belongs to the runtime whose reactor it was made
+/// on, so without one runtime for all of them a read on one session's runtime would be handed a
+/// connection of another session's runtime that has since shut down: dead, and every replica's
+/// reader fails over the same way. This runtime is never shut down.
+fn hdfs_io_runtime() -> Result<&'static tokio::runtime::Runtime> {
+    static RUNTIME: std::sync::OnceLock<std::io::Result<tokio::runtime::Runtime>> =
+        std::sync::OnceLock::new();
+    let runtime = RUNTIME.get_or_init(|| {
+        tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .thread_name("ember-hdfs-io")
+            .enable_all()
+            .build()
+    });
+    runtime.as_ref().map_err(|e| Error::Store {
+        url: "hdfs://".into(),
+        message: format!("cannot start the runtime for HDFS connections: {e}"),
+    })
 }
 
 fn s3(bucket: &str, conf: &HadoopConf) -> Result<object_store::aws::AmazonS3> {
