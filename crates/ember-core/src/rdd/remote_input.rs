@@ -175,8 +175,6 @@ impl StoreCache {
         let store = match cached {
             Some(store) => store,
             None => {
-                // Stores start background tasks on the runtime they are made in.
-                let _in_runtime = runtime().enter();
                 let store = ember_hadoop::object_stores::store_for(&location.store_url, conf)?;
                 self.0
                     .lock()
