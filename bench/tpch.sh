@@ -14,6 +14,8 @@
 #                    ember: local[2], each query whole on DataFusion's threads (raw DataFusion)
 #                    ember-stages: local[2] with ember.sql.distributed=true (stages, shuffle)
 #                    ember-cluster: local-cluster[2,1,6144], stages on two executor processes
+#   BENCH_RUNS       runs of each engine, interleaved (default 1); each query's warm time is
+#                    its median over the runs, the memory figures those of the median run
 #   CARGO_TARGET_DIR where cargo puts the binaries (default: target)
 set -euo pipefail
 
@@ -26,8 +28,8 @@ cd "$root"
 
 BENCH_SF=${BENCH_SF:-5}
 BENCH_ENGINES=${BENCH_ENGINES:-"ember ember-stages spark sail"}
-# One run of each engine; each query runs twice within it.
-BENCH_RUNS=1 BENCH_BYTES=1 BENCH_SEED=0
+# Each query runs twice within a run of an engine.
+BENCH_RUNS=${BENCH_RUNS:-1} BENCH_BYTES=1 BENCH_SEED=0
 PYSAIL_VERSION=0.7.2
 SAIL_CLIENT_VERSION=4.0.1
 TPCHGEN_VERSION=2.0.2
@@ -81,46 +83,76 @@ script=$results/tpch.sql
     done
 } >"$script"
 
-for engine in "${engines[@]}"; do
-    case $engine in
-    ember) run "$engine" "$bin/ember-sql" --master 'local[2]' -f "$script" ;;
-    ember-stages)
-        run "$engine" "$bin/ember-sql" --master 'local[2]' --conf ember.sql.distributed=true \
-            -f "$script"
-        ;;
-    ember-cluster) run "$engine" "$bin/ember-sql" --master 'local-cluster[2,1,6144]' -f "$script" ;;
-    spark)
-        run "$engine" env SPARK_LOCAL_IP=127.0.0.1 "$venv/bin/python" "$bench_dir/tpch_spark.py" \
-            --engine spark --data "$data" "${queries[@]}"
-        ;;
-    sail)
-        run "$engine" "$sail_venv/bin/python" "$bench_dir/tpch_spark.py" \
-            --engine sail --data "$data" "${queries[@]}"
-        ;;
-    esac
+# ember's budget under local[2], as Spark's driver has (spark.driver.memory=8g): with 1g, the
+# default, the largest hash joins of scale factor 5 outgrow execution memory and run again as
+# sort-merge joins.
+ember_memory=(--conf ember.executor.memory=8g)
+# Runs interleaved, so that a slow spell of the machine falls on every engine alike.
+for ((r = 1; r <= BENCH_RUNS; r++)); do
+    for engine in "${engines[@]}"; do
+        id=$(run_id "$engine" "$r")
+        case $engine in
+        ember) run "$id" "$bin/ember-sql" --master 'local[2]' "${ember_memory[@]}" -f "$script" ;;
+        ember-stages)
+            run "$id" "$bin/ember-sql" --master 'local[2]' "${ember_memory[@]}" \
+                --conf ember.sql.distributed=true -f "$script"
+            ;;
+        ember-cluster) run "$id" "$bin/ember-sql" --master 'local-cluster[2,1,6144]' -f "$script" ;;
+        spark)
+            run "$id" env SPARK_LOCAL_IP=127.0.0.1 "$venv/bin/python" "$bench_dir/tpch_spark.py" \
+                --engine spark --data "$data" "${queries[@]}"
+            ;;
+        sail)
+            run "$id" "$sail_venv/bin/python" "$bench_dir/tpch_spark.py" \
+                --engine sail --data "$data" "${queries[@]}"
+            ;;
+        esac
+    done
 done
 
-# ---- per query: name, cold s, warm s, rows; one file per engine.
+# ---- per query: name, cold s, warm s, rows; one file per run.
+query_names=$(printf '%s\n' "${queries[@]##*/}" | sed 's/\.sql$//')
+for ((r = 1; r <= BENCH_RUNS; r++)); do
+    for engine in "${engines[@]}"; do
+        id=$(run_id "$engine" "$r")
+        case $engine in
+        ember*)
+            # Every statement logs "Time taken: S seconds, Fetched N rows"; the views come first.
+            sed -n 's/^Time taken: \([0-9.]*\) seconds, Fetched \([0-9]*\) rows\{0,1\}$/\1\t\2/p' \
+                "$results/$id.log" | tail -n +9 | paste - - |
+                awk -F'\t' -v names="$query_names" '
+                    BEGIN { split(names, name, "\n") }
+                    { printf "%s\t%s\t%s\t%s\n", name[NR], $1, $3, $2 }'
+            ;;
+        *) grep -P '^q\d\d\t' "$results/$id.log" ;;
+        esac >"$results/$id.queries"
+        (($(wc -l <"$results/$id.queries") == 22)) || die "$id: not 22 query times (see $results/$id.log)"
+    done
+done
+
+# Each engine's queries, the warm time the median of its runs: name, cold s, warm s, rows
+# (cold s and rows from the first run).
 for engine in "${engines[@]}"; do
-    case $engine in
-    ember*)
-        # Every statement logs "Time taken: S seconds, Fetched N rows"; the views come first.
-        sed -n 's/^Time taken: \([0-9.]*\) seconds, Fetched \([0-9]*\) rows\{0,1\}$/\1\t\2/p' \
-            "$results/$engine.log" | tail -n +9 | paste - - |
-            awk -F'\t' -v names="$(printf '%s\n' "${queries[@]##*/}" | sed 's/\.sql$//')" '
-                BEGIN { split(names, name, "\n") }
-                { printf "%s\t%s\t%s\t%s\n", name[NR], $1, $3, $2 }'
-        ;;
-    *) grep -P '^q\d\d\t' "$results/$engine.log" ;;
-    esac >"$results/$engine.queries"
-    (($(wc -l <"$results/$engine.queries") == 22)) || die "$engine: not 22 query times (see $results/$engine.log)"
+    ((BENCH_RUNS > 1)) || continue
+    for ((r = 1; r <= BENCH_RUNS; r++)); do
+        cut -f1,3 "$results/$(run_id "$engine" "$r").queries"
+    done | sort -t $'\t' -k1,1 -k2,2g | awk -F'\t' -v runs="$BENCH_RUNS" '
+        { warm[$1, ++n[$1]] = $2 }
+        END { for (q in n) print q "\t" warm[q, int((runs + 1) / 2)] }' | sort >"$results/$engine.median"
+    first=$results/$(run_id "$engine" 1).queries
+    join -t $'\t' <(sort "$first") "$results/$engine.median" |
+        awk -F'\t' '{ print $1 "\t" $2 "\t" $5 "\t" $4 }' >"$results/$engine.queries"
 done
 
 # Every engine fetched the same number of rows for each query.
-for engine in "${engines[@]}"; do
-    cut -f1,4 "$results/$engine.queries" >"$results/$engine.rows"
-    cmp -s "$results/${engines[0]}.rows" "$results/$engine.rows" ||
-        die "ROW COUNTS DIFFER: ${engines[0]} and $engine (see $results/*.rows)"
+reference=$(run_id "${engines[0]}" 1)
+for ((r = 1; r <= BENCH_RUNS; r++)); do
+    for engine in "${engines[@]}"; do
+        id=$(run_id "$engine" "$r")
+        cut -f1,4 "$results/$id.queries" >"$results/$id.rows"
+        cmp -s "$results/$reference.rows" "$results/$id.rows" ||
+            die "ROW COUNTS DIFFER: $reference and $id (see $results/*.rows)"
+    done
 done
 
 figures "${engines[@]}" >"$results/figures.tsv"
@@ -131,7 +163,11 @@ summary=$results/summary.txt
     echo "engines:  ${engines[*]} (Sail: pysail $PYSAIL_VERSION, client pyspark-client $SAIL_CLIENT_VERSION)"
     describe_machine
     echo
-    echo "warm seconds per query (second of two runs in one session):"
+    if ((BENCH_RUNS == 1)); then
+        echo "warm seconds per query (second of two runs in one session):"
+    else
+        echo "warm seconds per query (second of two runs in one session; median of $BENCH_RUNS sessions):"
+    fi
     header=query
     files=()
     for engine in "${engines[@]}"; do

@@ -198,7 +198,26 @@ impl DataFrame {
     }
 
     /// Runs `df`, a plan of this DataFrame's session, as stages (see [`crate::distributed`]).
+    ///
+    /// A query whose hash joins outgrow execution memory runs again with sort-merge joins,
+    /// whose sorts spill, as Spark would have planned it (`spark.sql.join.preferSortMergeJoin`
+    /// is true there). Writes do so in [`crate::DataFrameWriter`], which first removes what the
+    /// refused attempt wrote.
     pub(crate) fn run(&self, df: datafusion::dataframe::DataFrame) -> Result<Vec<RecordBatch>> {
+        use datafusion::logical_expr::LogicalPlan;
+        let writes = matches!(
+            df.logical_plan(),
+            LogicalPlan::Copy(_) | LogicalPlan::Dml(_) | LogicalPlan::Ddl(_)
+        );
+        match self.run_once(df.clone()) {
+            Err(e) if !writes && may_sort_merge_instead(&e, &df) => {
+                self.run_once(with_sort_merge_joins(df, &e))
+            }
+            rows => rows,
+        }
+    }
+
+    fn run_once(&self, df: datafusion::dataframe::DataFrame) -> Result<Vec<RecordBatch>> {
         let plan = self.session.block_on(df.create_physical_plan())?;
         distributed::collect_rows(&self.session, plan)
     }
@@ -263,4 +282,24 @@ impl DataFrame {
     pub fn write(&self) -> DataFrameWriter {
         DataFrameWriter::new(self.clone())
     }
+}
+
+/// Whether `error` is a hash join of `df` refused memory, which sort-merge joins would not be.
+pub(crate) fn may_sort_merge_instead(error: &Error, df: &datafusion::dataframe::DataFrame) -> bool {
+    let options = df.task_ctx().session_config().options().clone();
+    options.optimizer.prefer_hash_join
+        && error
+            .to_string()
+            .contains(crate::memory::HASH_JOIN_OUTGREW_MEMORY)
+}
+
+/// `df` planned with sort-merge joins in place of hash joins, after `why`.
+pub(crate) fn with_sort_merge_joins(
+    df: datafusion::dataframe::DataFrame,
+    why: &Error,
+) -> datafusion::dataframe::DataFrame {
+    tracing::warn!("{why}; the query runs again with sort-merge joins");
+    let (mut state, logical) = df.into_parts();
+    state.config_mut().options_mut().optimizer.prefer_hash_join = false;
+    datafusion::dataframe::DataFrame::new(state, logical)
 }

@@ -16,9 +16,14 @@
 //!
 //! An operator refused memory spills to disk (sorts, aggregations), under `ember.local.dir`, and
 //! its spills are counted in the task's spill figures of the job summary. Operators that cannot
-//! spill (writers, hash join build sides, top-k heaps; also the batches in flight between
-//! partitions, see [`refusable`]) are counted beside the pool and never refused: refusing them would only fail a query that fits in the process's real memory. A join
-//! larger than memory therefore needs `ember.sql.join.preferSortMergeJoin`, whose sorts spill.
+//! spill (writers, top-k heaps; also the batches in flight between partitions, see
+//! [`refusable`]) are counted beside the pool and never refused: refusing them would only fail
+//! a query that fits in the process's real memory.
+//!
+//! The build sides of hash joins cannot spill either, and can be as large as a table. They too
+//! are counted beside the pool, until together they would hold more than the whole pool: then
+//! the join is refused with [`HASH_JOIN_OUTGREW_MEMORY`], and the query runs again with
+//! sort-merge joins, whose sorts spill (see [`crate::DataFrame`]).
 
 use datafusion::common::Result as DfResult;
 use datafusion::error::DataFusionError;
@@ -32,16 +37,25 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::sync::Mutex;
 
+/// What a query's error says when the build side of one of its hash joins outgrew execution
+/// memory.
+pub(crate) const HASH_JOIN_OUTGREW_MEMORY: &str =
+    "the build side of a hash join outgrew execution memory";
+
 /// A fair spill pool of a fixed size for the operators that can spill, whose grants may also be
 /// claimed from an executor's memory manager. The others (writers, the build sides of hash
-/// joins, top-k heaps) are counted beside it and never refused: refusing them would fail a query
-/// that fits in the process's real memory, and charging them to the spill pool or the claim could
-/// leave a sort nothing to sort with.
+/// joins, top-k heaps) are counted beside it: charging them to the spill pool or the claim could
+/// leave a sort nothing to sort with. Only hash join build sides are ever refused, when together
+/// they would exceed the pool's size.
 #[derive(Debug)]
 pub(crate) struct EmberMemoryPool {
     share: FairSpillPool,
+    // The pool's size.
+    limit: usize,
     // What the operators that cannot spill hold.
     unspillable: AtomicUsize,
+    // What the build sides of hash joins hold, counted in `unspillable` too.
+    hash_join_builds: AtomicUsize,
     // The task's claim on its executor's execution memory; none on the driver.
     claim: Option<Mutex<TaskMemory>>,
 }
@@ -49,19 +63,22 @@ pub(crate) struct EmberMemoryPool {
 impl EmberMemoryPool {
     /// The pool of task `tc`: its share of the executor's execution memory, claimed as granted.
     pub(crate) fn for_task(tc: &TaskContext) -> Self {
-        EmberMemoryPool {
-            share: FairSpillPool::new(tc.env().memory_manager.task_share() as usize),
-            unspillable: AtomicUsize::new(0),
-            claim: Some(Mutex::new(TaskMemory::for_task(tc))),
-        }
+        let claim = Mutex::new(TaskMemory::for_task(tc));
+        Self::of_size(tc.env().memory_manager.task_share() as usize, Some(claim))
     }
 
     /// The pool of queries run whole on the driver's threads: the driver's execution memory.
     pub(crate) fn for_driver(env: &Env) -> Self {
+        Self::of_size(env.memory_manager.pool() as usize, None)
+    }
+
+    fn of_size(limit: usize, claim: Option<Mutex<TaskMemory>>) -> Self {
         EmberMemoryPool {
-            share: FairSpillPool::new(env.memory_manager.pool() as usize),
+            share: FairSpillPool::new(limit),
+            limit,
             unspillable: AtomicUsize::new(0),
-            claim: None,
+            hash_join_builds: AtomicUsize::new(0),
+            claim,
         }
     }
 
@@ -104,9 +121,14 @@ impl MemoryPool for EmberMemoryPool {
     }
 
     fn grow(&self, reservation: &MemoryReservation, additional: usize) {
-        if refusable(reservation.consumer()) {
+        let consumer = reservation.consumer();
+        if refusable(consumer) {
             self.share.grow(reservation, additional);
         } else {
+            if builds_hash_join(consumer) {
+                self.hash_join_builds
+                    .fetch_add(additional, Ordering::Relaxed);
+            }
             self.unspillable.fetch_add(additional, Ordering::Relaxed);
         }
         // Infallible by contract: the claim may fall short, the operator goes on regardless.
@@ -122,12 +144,29 @@ impl MemoryPool for EmberMemoryPool {
                 lock(claim).shrink_toward(self.share.reserved() as u64);
             }
         } else {
+            if builds_hash_join(reservation.consumer()) {
+                self.hash_join_builds.fetch_sub(shrink, Ordering::Relaxed);
+            }
             self.unspillable.fetch_sub(shrink, Ordering::Relaxed);
         }
     }
 
     fn try_grow(&self, reservation: &MemoryReservation, additional: usize) -> DfResult<()> {
-        if !refusable(reservation.consumer()) {
+        let consumer = reservation.consumer();
+        if builds_hash_join(consumer) {
+            let held = self.hash_join_builds.load(Ordering::Relaxed);
+            if held + additional > self.limit {
+                return Err(DataFusionError::ResourcesExhausted(format!(
+                    "{HASH_JOIN_OUTGREW_MEMORY}: {} asks for {} more bytes, and the build sides \
+                     of hash joins already hold {held} of the {} bytes of execution memory (raise \
+                     ember.executor.memory, or set ember.sql.join.preferSortMergeJoin=true)",
+                    consumer.name(),
+                    additional,
+                    self.limit
+                )));
+            }
+        }
+        if !refusable(consumer) {
             self.grow(reservation, additional);
             return Ok(());
         }
@@ -162,6 +201,12 @@ fn refusable(consumer: &MemoryConsumer) -> bool {
     consumer.can_spill() && !consumer.name().starts_with("RepartitionExec[")
 }
 
+/// Whether `consumer` holds the build side of a hash join (DataFusion names its reservations
+/// `HashJoinInput`, one per partition for partitioned joins).
+fn builds_hash_join(consumer: &MemoryConsumer) -> bool {
+    consumer.name().starts_with("HashJoinInput")
+}
+
 /// Adds the spills of every operator of `plan` to the task's spill figures.
 pub(crate) fn record_spills(plan: &Arc<dyn ExecutionPlan>, tc: &TaskContext) {
     let (count, bytes) = spills(plan);
@@ -178,4 +223,27 @@ fn spills(plan: &Arc<dyn ExecutionPlan>) -> (usize, usize) {
         .into_iter()
         .map(spills)
         .fold(own, |(c, b), (cc, cb)| (c + cc, b + cb))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hash_join_build_sides_are_refused_past_the_pool_and_other_holders_never() {
+        let pool: Arc<dyn MemoryPool> = Arc::new(EmberMemoryPool::of_size(1000, None));
+        let build = |name: &str| MemoryConsumer::new(name).register(&pool);
+        let (left, right) = (build("HashJoinInput[0]"), build("HashJoinInput[1]"));
+        left.try_grow(600).unwrap();
+        let err = right.try_grow(500).unwrap_err().to_string();
+        assert!(err.contains(HASH_JOIN_OUTGREW_MEMORY), "{err}");
+        assert!(err.contains("ember.executor.memory"), "{err}");
+        right.try_grow(400).unwrap();
+        // What a build side gives back can be taken again.
+        left.shrink(600);
+        right.try_grow(600).unwrap();
+        let heap = MemoryConsumer::new("TopK[0]").register(&pool);
+        heap.try_grow(5000).unwrap();
+        assert_eq!(pool.reserved(), 6000);
+    }
 }

@@ -170,7 +170,8 @@ pub const DISTRIBUTED: ConfigEntry<bool> = ConfigEntry::boolean(
 /// Whether equi-joins sort and merge their sides rather than hash one
 /// (`ember.sql.join.preferSortMergeJoin`, Spark's `spark.sql.join.preferSortMergeJoin`). Sorts
 /// spill, so a sort-merge join completes in any memory; a hash join holds its build side whole
-/// but is faster, hence ember's default of false.
+/// but is faster, hence ember's default of false. A query whose hash joins outgrow execution
+/// memory runs again with sort-merge joins (see [`crate::DataFrame`]).
 pub const PREFER_SORT_MERGE_JOIN: ConfigEntry<bool> = ConfigEntry::boolean(
     "ember.sql.join.preferSortMergeJoin",
     Some("false"),

@@ -5,7 +5,7 @@
 //! `_SUCCESS` is written. A failed write removes its temporary directory and leaves what was
 //! in `<path>` before untouched, so readers never see half an output.
 
-use crate::dataframe::DataFrame;
+use crate::dataframe::{may_sort_merge_instead, with_sort_merge_joins, DataFrame};
 use crate::error::{Error, Result};
 use crate::formats::orc::OrcFileFormat;
 use crate::formats::sink::{orc_schema, text_columns_error};
@@ -197,24 +197,48 @@ impl DataFrameWriter {
             (true, SaveMode::Ignore) => return Ok(()),
             _ => {}
         }
+        let df = self.df.inner().clone();
+        let written = match self.write_once(&out, format, df.clone()) {
+            Err(e) if may_sort_merge_instead(&e, &df) => {
+                self.write_once(&out, format, with_sort_merge_joins(df, &e))
+            }
+            done => done,
+        };
+        remove_local_directories(&out.url);
+        written
+    }
+
+    /// Writes the rows of `df` as files and commits them; on failure, removes what it wrote.
+    fn write_once(
+        &self,
+        out: &ResolvedPath,
+        format: Format,
+        df: datafusion::dataframe::DataFrame,
+    ) -> Result<()> {
+        let session = self.df.session();
         let write_id = uuid::Uuid::new_v4().to_string();
         let temporary = format!("_temporary/{write_id}");
         let temporary_url = format!("{}/{temporary}/", out.url.trim_end_matches('/'));
-        let written = self.write_files(&temporary_url, format);
+        let written = self.write_files(&temporary_url, format, df);
         let committed = written.and_then(|()| {
             let overwrite = self.mode == SaveMode::Overwrite;
-            session.block_on(commit(&out, &write_id, overwrite))
+            session.block_on(commit(out, &write_id, overwrite))
         });
         if committed.is_err() {
             let under = child(&out.path, &temporary);
             let _ = session.block_on(delete_under(out.store.as_ref(), &under));
         }
-        remove_local_directories(&out.url);
         committed
     }
 
-    /// Writes the rows as files under `url`, through DataFusion's `COPY` plan run as stages.
-    fn write_files(&self, url: &str, format: Format) -> Result<()> {
+    /// Writes the rows of `df` as files under `url`, through DataFusion's `COPY` plan run as
+    /// stages.
+    fn write_files(
+        &self,
+        url: &str,
+        format: Format,
+        df: datafusion::dataframe::DataFrame,
+    ) -> Result<()> {
         let factory: Arc<dyn FileFormatFactory> = match format {
             Format::Parquet => Arc::new(ParquetFormatFactory::new()),
             Format::Csv => Arc::new(CsvFormatFactory::new()),
@@ -222,7 +246,7 @@ impl DataFrameWriter {
             Format::Orc => Arc::new(OrcFileFormat),
             Format::Text => Arc::new(TextFileFormat),
         };
-        let (state, plan) = self.df.inner().clone().into_parts();
+        let (state, plan) = df.into_parts();
         let copy = LogicalPlanBuilder::copy_to(
             plan,
             url.into(),

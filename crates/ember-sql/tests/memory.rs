@@ -1,6 +1,7 @@
 //! SQL under a memory budget far smaller than its data: sorts, aggregations and sort-merge joins
-//! in stage tasks spill under ember's memory manager instead of failing, their results equal
-//! plain Rust, and the spills show in the job summary.
+//! in stage tasks spill under ember's memory manager instead of failing, hash joins too large
+//! for it give way to sort-merge joins, their results equal plain Rust, and the spills show in
+//! the job summary.
 
 use ember_core::{Context, EmberConf};
 use ember_sql::{SaveMode, SqlContextExt};
@@ -117,6 +118,56 @@ fn a_sort_merge_join_of_two_tables_larger_than_memory_spills_and_agrees_with_rus
     assert_eq!(got, format!("{}\t{a}\t{b}\n", ROWS - 1));
     let jobs = &ctx.job_summaries()[before..];
     assert!(jobs.iter().any(|j| j.metrics.spill_count > 0), "{jobs:?}");
+}
+
+/// ember plans the join of the test above as a hash join, whose build side, every row, outgrows
+/// the pool: the query runs again with sort-merge joins, in stages and in one process alike, and
+/// so does a write of it, which leaves only the files of the attempt that succeeded.
+#[test]
+fn a_hash_join_that_outgrows_memory_runs_again_as_a_sort_merge_join() {
+    let join = "FROM rows a JOIN rows b ON concat('row-', CAST(a.x + 1 AS VARCHAR)) = b.s";
+    let query = format!("SELECT count(*), sum(a.x), sum(b.x % 1000) {join}");
+    let a: i64 = (1..ROWS).sum();
+    let b: i64 = (2..=ROWS).map(|x| x % 1000).sum();
+    let expected = format!("{}\t{a}\t{b}\n", ROWS - 1);
+    for distributed in ["true", "false"] {
+        let ctx =
+            Context::new(budget_conf("64m").set("ember.sql.distributed", distributed)).unwrap();
+        let dir = rows_view(&ctx);
+        let plan = ctx
+            .sql(&format!("EXPLAIN {query}"))
+            .unwrap()
+            .tab_rows(false)
+            .unwrap();
+        assert!(plan.contains("HashJoinExec: mode=Partitioned"), "{plan}");
+        let before = ctx.job_summaries().len();
+        let got = ctx.sql(&query).unwrap().tab_rows(false).unwrap();
+        assert_eq!(got, expected, "distributed={distributed}");
+        if distributed == "true" {
+            // Only the sort-merge join's sorts can spill here: the sums keep one row.
+            let jobs = &ctx.job_summaries()[before..];
+            assert!(jobs.iter().any(|j| j.metrics.spill_count > 0), "{jobs:?}");
+        }
+        let out = dir.path().join("joined");
+        let out = out.to_str().unwrap();
+        ctx.sql(&format!("SELECT a.x AS a, b.x AS b {join}"))
+            .unwrap()
+            .write()
+            .parquet(out)
+            .unwrap();
+        ctx.read()
+            .parquet(out)
+            .unwrap()
+            .create_or_replace_temp_view("joined")
+            .unwrap();
+        let written = ctx
+            .sql("SELECT count(*), sum(a), sum(b % 1000) FROM joined")
+            .unwrap()
+            .tab_rows(false)
+            .unwrap();
+        assert_eq!(written, expected, "distributed={distributed}: written rows");
+        assert!(!std::path::Path::new(out).join("_temporary").exists());
+    }
 }
 
 #[test]
