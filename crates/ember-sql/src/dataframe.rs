@@ -286,11 +286,16 @@ impl DataFrame {
 
 /// Whether `error` is a hash join of `df` refused memory, which sort-merge joins would not be.
 pub(crate) fn may_sort_merge_instead(error: &Error, df: &datafusion::dataframe::DataFrame) -> bool {
-    let options = df.task_ctx().session_config().options().clone();
-    options.optimizer.prefer_hash_join
-        && error
-            .to_string()
-            .contains(crate::memory::HASH_JOIN_OUTGREW_MEMORY)
+    let refused = error
+        .to_string()
+        .contains(crate::memory::HASH_JOIN_OUTGREW_MEMORY);
+    refused
+        && df
+            .task_ctx()
+            .session_config()
+            .options()
+            .optimizer
+            .prefer_hash_join
 }
 
 /// `df` planned with sort-merge joins in place of hash joins, after `why`.

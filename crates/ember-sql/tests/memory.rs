@@ -97,25 +97,36 @@ fn an_aggregation_of_more_groups_than_memory_holds_spills_and_agrees_with_rust()
     assert!(jobs.iter().any(|j| j.metrics.spill_count > 0), "{jobs:?}");
 }
 
+/// Every row of `rows` meets the row whose x is one more (the last meets none), matched by
+/// string keys.
+const SELF_JOIN: &str = "FROM rows a JOIN rows b ON concat('row-', CAST(a.x + 1 AS VARCHAR)) = b.s";
+
+/// What `SELECT count(*), sum(a.x), sum(b.x % 1000)` over [`SELF_JOIN`] gives, by plain Rust.
+fn self_join_figures() -> String {
+    let a: i64 = (1..ROWS).sum();
+    let b: i64 = (2..=ROWS).map(|x| x % 1000).sum();
+    format!("{}\t{a}\t{b}\n", ROWS - 1)
+}
+
+/// The plan of `query`, as `EXPLAIN` prints it.
+fn explain(ctx: &Context, query: &str) -> String {
+    ctx.sql(&format!("EXPLAIN {query}"))
+        .unwrap()
+        .tab_rows(false)
+        .unwrap()
+}
+
 #[test]
 fn a_sort_merge_join_of_two_tables_larger_than_memory_spills_and_agrees_with_rust() {
     let ctx = Context::new(small_memory_conf().set("ember.sql.join.preferSortMergeJoin", "true"))
         .unwrap();
     let _dir = rows_view(&ctx);
     let before = ctx.job_summaries().len();
-    // Every row meets the row whose x is one more (the last meets none), matched by string keys.
-    let query = "SELECT count(*), sum(a.x), sum(b.x % 1000) FROM rows a JOIN rows b \
-                 ON concat('row-', CAST(a.x + 1 AS VARCHAR)) = b.s";
-    let plan = ctx
-        .sql(&format!("EXPLAIN {query}"))
-        .unwrap()
-        .tab_rows(false)
-        .unwrap();
+    let query = format!("SELECT count(*), sum(a.x), sum(b.x % 1000) {SELF_JOIN}");
+    let plan = explain(&ctx, &query);
     assert!(plan.contains("SortMergeJoin"), "{plan}");
-    let got = ctx.sql(query).unwrap().tab_rows(false).unwrap();
-    let a: i64 = (1..ROWS).sum();
-    let b: i64 = (2..=ROWS).map(|x| x % 1000).sum();
-    assert_eq!(got, format!("{}\t{a}\t{b}\n", ROWS - 1));
+    let got = ctx.sql(&query).unwrap().tab_rows(false).unwrap();
+    assert_eq!(got, self_join_figures());
     let jobs = &ctx.job_summaries()[before..];
     assert!(jobs.iter().any(|j| j.metrics.spill_count > 0), "{jobs:?}");
 }
@@ -125,20 +136,13 @@ fn a_sort_merge_join_of_two_tables_larger_than_memory_spills_and_agrees_with_rus
 /// so does a write of it, which leaves only the files of the attempt that succeeded.
 #[test]
 fn a_hash_join_that_outgrows_memory_runs_again_as_a_sort_merge_join() {
-    let join = "FROM rows a JOIN rows b ON concat('row-', CAST(a.x + 1 AS VARCHAR)) = b.s";
-    let query = format!("SELECT count(*), sum(a.x), sum(b.x % 1000) {join}");
-    let a: i64 = (1..ROWS).sum();
-    let b: i64 = (2..=ROWS).map(|x| x % 1000).sum();
-    let expected = format!("{}\t{a}\t{b}\n", ROWS - 1);
+    let query = format!("SELECT count(*), sum(a.x), sum(b.x % 1000) {SELF_JOIN}");
+    let expected = self_join_figures();
     for distributed in ["true", "false"] {
         let ctx =
             Context::new(budget_conf("64m").set("ember.sql.distributed", distributed)).unwrap();
         let dir = rows_view(&ctx);
-        let plan = ctx
-            .sql(&format!("EXPLAIN {query}"))
-            .unwrap()
-            .tab_rows(false)
-            .unwrap();
+        let plan = explain(&ctx, &query);
         assert!(plan.contains("HashJoinExec: mode=Partitioned"), "{plan}");
         let before = ctx.job_summaries().len();
         let got = ctx.sql(&query).unwrap().tab_rows(false).unwrap();
@@ -150,7 +154,7 @@ fn a_hash_join_that_outgrows_memory_runs_again_as_a_sort_merge_join() {
         }
         let out = dir.path().join("joined");
         let out = out.to_str().unwrap();
-        ctx.sql(&format!("SELECT a.x AS a, b.x AS b {join}"))
+        ctx.sql(&format!("SELECT a.x AS a, b.x AS b {SELF_JOIN}"))
             .unwrap()
             .write()
             .parquet(out)
