@@ -190,11 +190,14 @@ pub mod keys {
         since: "0.1.0",
         parse: parse_mebibytes_default,
     };
-    /// Whether shuffle outputs and spills are compressed.
+    /// Whether shuffle outputs and spills are compressed. Unset, they are wherever executors
+    /// run (`local-cluster`, `yarn`: segments cross the network) and are not under `local[N]`,
+    /// where every segment is read back by the process that wrote it, mostly from the page
+    /// cache, and lz4 would only spend the task threads' time.
     pub const SHUFFLE_COMPRESS: ConfigEntry<bool> = ConfigEntry {
         key: "ember.shuffle.compress",
-        default: Some("true"),
-        doc: "compress shuffle outputs and spills with lz4",
+        default: None,
+        doc: "compress shuffle outputs and spills with lz4; default true on executors (local-cluster, yarn), false under local[N]",
         since: "0.1.0",
         parse: parse_bool,
     };

@@ -5,6 +5,7 @@ use crate::broadcast::BroadcastManager;
 use crate::conf::{keys, EmberConf};
 use crate::data::Data;
 use crate::error::{Error, Result};
+use crate::master::Master;
 use crate::network::executor_link::ExecutorLink;
 use crate::rdd::StoreCache;
 use crate::shuffle::{MapOutputTracker, MapStatus, ShuffleManager};
@@ -71,7 +72,11 @@ impl Env {
             .prefix("ember-")
             .tempdir_in(&local_dir)
             .map_err(|e| Error::io(&local_dir, e))?;
-        let compress_shuffle = conf.require(&keys::SHUFFLE_COMPRESS)?;
+        let in_process = match conf.get(&keys::MASTER)? {
+            Some(url) => matches!(Master::parse(&url)?, Master::Local { .. }),
+            None => false,
+        };
+        let compress_shuffle = conf.get(&keys::SHUFFLE_COMPRESS)?.unwrap_or(!in_process);
         let bypass_merge = conf.require(&keys::SHUFFLE_BYPASS_MERGE_THRESHOLD)?;
         let compress_rdd = conf.require(&keys::RDD_COMPRESS)?;
         let hadoop = ember_hadoop::HadoopConf::from_env()?.with_overrides(conf.iter());

@@ -83,6 +83,30 @@ fn word_count_matches_a_plain_computation() {
     );
 }
 
+/// Executors compress what they shuffle unless told otherwise (under `local[N]` it is stored
+/// as it is; see the engine's tests).
+#[test]
+fn executors_compress_shuffle_outputs_by_default() {
+    let ctx = cluster("local-cluster[2,1,512]");
+    let pairs = ctx
+        .range(0, 50_000, 1, 4)
+        .unwrap()
+        .map(Fn!(|i: i64| (
+            i % 101,
+            format!("a repetitive value {}", i % 10)
+        )))
+        .partition_by(ember_core::HashPartitioner::new(3));
+    assert_eq!(pairs.count().unwrap(), 50_000);
+    let stored = ctx
+        .last_job_summary()
+        .unwrap()
+        .metrics
+        .shuffle_bytes_written;
+    let statuses = ctx.env().map_output_tracker.statuses(0).unwrap();
+    let records: u64 = statuses.iter().flatten().map(|s| s.record_bytes).sum();
+    assert!(stored * 2 < records, "{stored} bytes stored of {records}");
+}
+
 /// Many operations at once, printed, so that two masters can be compared.
 fn a_bit_of_everything(ctx: &Context, dir: &Path) -> Vec<String> {
     let nums = ctx.parallelize((0..500i64).collect(), 5);

@@ -9,6 +9,7 @@
 //! which `ember.shuffle.sort.bypassMergeThreshold` bounds.
 
 use super::codec::ChunkWriter;
+use super::sort_shuffle_writer::MapOutput;
 use super::{KeyOrdering, ShuffleSpec};
 use crate::aggregator::Aggregator;
 use crate::data::{Data, Key};
@@ -24,14 +25,13 @@ use std::sync::Arc;
 /// Bytes each partition's file gathers before a write (Spark's `spark.shuffle.file.buffer`).
 const FILE_BUFFER: usize = 32 * 1024;
 
-/// Writes map task `map`'s records, a file per partition joined at the end; returns the
-/// segment sizes and the records written.
+/// Writes map task `map`'s records, a file per partition joined at the end.
 pub(crate) fn write_bypassing_merge<K, V, A, P, O>(
     spec: &ShuffleSpec<K, V, A, P, O>,
     map: usize,
     records: BoxIter<(K, V)>,
     tc: &Arc<TaskContext>,
-) -> Result<(Vec<u64>, u64)>
+) -> Result<MapOutput>
 where
     K: Key,
     V: Data,
@@ -49,10 +49,10 @@ where
             Ok(ChunkWriter::to(out, manager.compress(), dir.to_path_buf()))
         })
         .collect::<Result<Vec<_>>>()?;
-    let mut written = 0;
+    let (mut written, mut record_bytes) = (0, 0);
     for (k, v) in records {
         let p = spec.partitioner.partition(&k);
-        writers[p].write(&(k, spec.aggregator.create_combiner(v)))?;
+        record_bytes += writers[p].write(&(k, spec.aggregator.create_combiner(v)))? as u64;
         written += 1;
     }
     let mut files = writers
@@ -65,7 +65,11 @@ where
     let sizes = manager.commit_map_output(spec.shuffle_id, map, partitions, |r, out| {
         append(&mut files[r], out, dir)
     })?;
-    Ok((sizes, written))
+    Ok(MapOutput {
+        sizes,
+        record_bytes,
+        records: written,
+    })
 }
 
 /// Copies all of `part` to the end of `out`, inside the kernel where it can.

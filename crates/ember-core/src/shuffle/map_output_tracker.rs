@@ -11,8 +11,12 @@ pub struct MapStatus {
     pub executor_id: String,
     /// Where that executor serves them (`host:port`); empty in local mode.
     pub address: String,
-    /// Bytes of each reduce partition's segment.
+    /// Bytes of each reduce partition's segment, as stored (compressed when
+    /// `ember.shuffle.compress` is on).
     pub sizes: Vec<u64>,
+    /// Bytes of all the segments' records as encoded, before compression: what a reader
+    /// holds once it has read them, whatever the codec.
+    pub record_bytes: u64,
 }
 
 /// The map outputs of every shuffle, by map partition.

@@ -52,9 +52,10 @@ where
     sorter.into_iter()
 }
 
-/// The bytes every map output of shuffle `shuffle` holds, all reduce partitions together, as
-/// they lie on disk; `None` while an output is missing or the shuffle is unknown. What a reader
-/// of the whole shuffle would fetch, known before fetching.
+/// The bytes of the records every map output of shuffle `shuffle` holds, all reduce partitions
+/// together, as encoded before compression; `None` while an output is missing or the shuffle is
+/// unknown. What a reader of the whole shuffle would hold once read, known before fetching, and
+/// the same whether `ember.shuffle.compress` is on or off.
 ///
 /// # Errors
 /// The driver cannot be reached.
@@ -64,7 +65,7 @@ pub fn shuffle_bytes(shuffle: usize, tc: &Arc<TaskContext>) -> Result<Option<u64
     };
     Ok(statuses
         .iter()
-        .map(|status| status.as_ref().map(|s| s.sizes.iter().sum::<u64>()))
+        .map(|status| status.as_ref().map(|s| s.record_bytes))
         .sum())
 }
 

@@ -43,29 +43,38 @@ where
     let env = tc.env();
     let partitions = spec.partitioner.num_partitions();
     let bypass = partitions <= env.shuffle_manager.bypass_merge_threshold();
-    let (sizes, written) = if !spec.map_side_combine && bypass {
+    let output = if !spec.map_side_combine && bypass {
         write_bypassing_merge(spec, map, records, tc)?
     } else {
         write_sorted(spec, map, records, tc)?
     };
     let metrics = tc.metrics();
-    TaskMetrics::add(&metrics.shuffle_bytes_written, sizes.iter().sum());
-    TaskMetrics::add(&metrics.records_written, written);
+    TaskMetrics::add(&metrics.shuffle_bytes_written, output.sizes.iter().sum());
+    TaskMetrics::add(&metrics.records_written, output.records);
     Ok(MapStatus {
         executor_id: env.executor_id.clone(),
         address: env.block_address(),
-        sizes,
+        sizes: output.sizes,
+        record_bytes: output.record_bytes,
     })
 }
 
-/// Writes map task `map`'s records through per-partition buffers that spill; returns the
-/// segment sizes and the records written.
+/// What a map task wrote.
+pub(crate) struct MapOutput {
+    /// Bytes of each reduce partition's segment, as stored.
+    pub(crate) sizes: Vec<u64>,
+    /// Bytes of the records as encoded, before compression.
+    pub(crate) record_bytes: u64,
+    pub(crate) records: u64,
+}
+
+/// Writes map task `map`'s records through per-partition buffers that spill.
 fn write_sorted<K, V, A, P, O>(
     spec: &ShuffleSpec<K, V, A, P, O>,
     map: usize,
     records: BoxIter<(K, V)>,
     tc: &Arc<TaskContext>,
-) -> Result<(Vec<u64>, u64)>
+) -> Result<MapOutput>
 where
     K: Key,
     V: Data,
@@ -89,7 +98,11 @@ where
             .commit_map_output(spec.shuffle_id, map, partitions, |r, w| {
                 out.write_partition(r, w)
             })?;
-    Ok((sizes, out.records))
+    Ok(MapOutput {
+        sizes,
+        record_bytes: out.record_bytes,
+        records: out.records,
+    })
 }
 
 fn combine_into<K, V, A, P, O>(
@@ -168,6 +181,7 @@ struct PartitionedSpillBuffer {
     memory: TaskMemory,
     tc: Arc<TaskContext>,
     records: u64,
+    record_bytes: u64,
     bytes_since_check: usize,
 }
 
@@ -188,12 +202,15 @@ impl PartitionedSpillBuffer {
             memory: TaskMemory::for_task(tc),
             tc: tc.clone(),
             records: 0,
+            record_bytes: 0,
             bytes_since_check: 0,
         }
     }
 
     fn write<R: Serialize>(&mut self, partition: usize, record: &R) -> Result<()> {
-        self.bytes_since_check += self.writers[partition].write(record)?;
+        let size = self.writers[partition].write(record)?;
+        self.bytes_since_check += size;
+        self.record_bytes += size as u64;
         self.records += 1;
         if self.bytes_since_check >= CHECK_EVERY_BYTES {
             self.bytes_since_check = 0;
