@@ -83,28 +83,65 @@ fn word_count_matches_a_plain_computation() {
     );
 }
 
-/// Executors compress what they shuffle unless told otherwise (under `local[N]` it is stored
-/// as it is; see the engine's tests).
-#[test]
-fn executors_compress_shuffle_outputs_by_default() {
-    let ctx = cluster("local-cluster[2,1,512]");
+/// The bytes a shuffle of repetitive text stores under `master` (with `ember.shuffle.compress`
+/// set to `compress`, or not set), and the bytes of its records before compression, as its map
+/// outputs report them; through the writer that streams a file per partition unless
+/// `buffered`.
+fn shuffle_of_repetitive_text(master: &str, compress: Option<&str>, buffered: bool) -> (u64, u64) {
+    let mut conf = conf(master);
+    if let Some(compress) = compress {
+        conf = conf.set("ember.shuffle.compress", compress);
+    }
+    if buffered {
+        conf = conf.set("ember.shuffle.sort.bypassMergeThreshold", "0");
+    }
+    let ctx = Context::new(conf).unwrap();
     let pairs = ctx
-        .range(0, 50_000, 1, 4)
+        .range(0, 100_000, 1, 3)
         .unwrap()
         .map(Fn!(|i: i64| (
-            i % 101,
+            i % 977,
             format!("a repetitive value {}", i % 10)
         )))
-        .partition_by(ember_core::HashPartitioner::new(3));
-    assert_eq!(pairs.count().unwrap(), 50_000);
+        .partition_by(ember_core::HashPartitioner::new(4));
+    assert_eq!(pairs.count().unwrap(), 100_000);
     let stored = ctx
         .last_job_summary()
         .unwrap()
         .metrics
         .shuffle_bytes_written;
     let statuses = ctx.env().map_output_tracker.statuses(0).unwrap();
-    let records: u64 = statuses.iter().flatten().map(|s| s.record_bytes).sum();
-    assert!(stored * 2 < records, "{stored} bytes stored of {records}");
+    let records = statuses.iter().flatten().map(|s| s.record_bytes).sum();
+    (stored, records)
+}
+
+/// Executors compress what they shuffle unless told otherwise; under `local[N]`, where every
+/// segment is read back by the process that wrote it, shuffles are stored as they are. Either
+/// way the map outputs report the same bytes of records, which runtime filters go by.
+#[test]
+fn shuffles_are_compressed_on_executors_and_not_in_process() {
+    for buffered in [false, true] {
+        let (plain, plain_records) = shuffle_of_repetitive_text("local[2]", None, buffered);
+        let (packed, packed_records) =
+            shuffle_of_repetitive_text("local[2]", Some("true"), buffered);
+        let (executors, executor_records) =
+            shuffle_of_repetitive_text("local-cluster[2,1,512]", None, buffered);
+        assert_eq!(plain_records, packed_records, "buffered: {buffered}");
+        assert_eq!(plain_records, executor_records, "buffered: {buffered}");
+        // Stored as they are, chunk headers aside; lz4 shrinks the repeated text.
+        assert!(
+            plain >= plain_records && plain < plain_records * 11 / 10,
+            "{plain} bytes stored of {plain_records}"
+        );
+        assert!(
+            packed * 2 < packed_records,
+            "{packed} bytes stored of {packed_records}"
+        );
+        assert!(
+            executors * 2 < executor_records,
+            "{executors} bytes stored of {executor_records}"
+        );
+    }
 }
 
 /// Many operations at once, printed, so that two masters can be compared.

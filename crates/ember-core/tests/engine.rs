@@ -226,47 +226,6 @@ fn a_shuffle_without_combine_bypasses_the_buffers_up_to_the_threshold() {
     assert!(buffer_spills > 0);
 }
 
-/// Under `local[N]` shuffles are stored uncompressed unless `ember.shuffle.compress` says
-/// otherwise; either way each map output reports the same bytes of records, before
-/// compression, through both map-side writers.
-#[test]
-fn map_outputs_report_their_records_bytes_whatever_the_codec() {
-    let run = |compress: Option<&str>, bypass_threshold: &str| {
-        let mut conf = conf(2).set("ember.shuffle.sort.bypassMergeThreshold", bypass_threshold);
-        if let Some(compress) = compress {
-            conf = conf.set("ember.shuffle.compress", compress);
-        }
-        let ctx = Context::new(conf).unwrap();
-        let pairs = ctx
-            .range(0, 100_000, 1, 3)
-            .unwrap()
-            .map(Fn!(|i: i64| (
-                i % 977,
-                format!("a repetitive value {}", i % 10)
-            )))
-            .partition_by(HashPartitioner::new(4));
-        assert_eq!(pairs.count().unwrap(), 100_000);
-        let statuses = ctx.env().map_output_tracker.statuses(0).unwrap();
-        let stored: u64 = statuses.iter().flatten().flat_map(|s| &s.sizes).sum();
-        let records: u64 = statuses.iter().flatten().map(|s| s.record_bytes).sum();
-        (stored, records)
-    };
-    for bypass_threshold in ["200", "0"] {
-        let (plain, plain_records) = run(None, bypass_threshold);
-        let (packed, packed_records) = run(Some("true"), bypass_threshold);
-        assert_eq!(
-            plain_records, packed_records,
-            "threshold {bypass_threshold}"
-        );
-        // Stored as they are, chunk headers aside; lz4 shrinks the repeated text.
-        assert!(
-            plain >= plain_records && plain < plain_records * 11 / 10,
-            "{plain} {plain_records}"
-        );
-        assert!(packed * 2 < packed_records, "{packed} {packed_records}");
-    }
-}
-
 #[test]
 fn a_group_by_key_larger_than_memory_spills_and_is_correct() {
     let ctx = tiny_memory(2);
