@@ -55,8 +55,8 @@ if [[ " ${engines[*]} " == *" sail "* ]] &&
         "pysail==$PYSAIL_VERSION" "pyspark-client==$SAIL_CLIENT_VERSION"
 fi
 
-step "cargo build --release -p ember-bench -p ember-cli"
-cargo build --release -p ember-bench -p ember-cli
+step "cargo build --release -p ember-bench -p ember-cli --features ember-cli/sql"
+cargo build --release -p ember-bench -p ember-cli --features ember-cli/sql
 
 data=$bench_dir/data/tpch-sf$BENCH_SF
 if [[ ! -s $data/lineitem.parquet ]]; then

@@ -181,7 +181,8 @@ pub fn unique(name: &str) -> String {
 /// The `ember` command of this build (`target/<profile>/ember`, beside the test binaries).
 ///
 /// # Panics
-/// When it has not been built: `cargo build -p ember-cli` builds it (scripts/test does).
+/// When it has not been built: `cargo build -p ember-cli --features sql` builds it, and
+/// `ember-sql` beside it (scripts/test does).
 pub fn ember_bin() -> PathBuf {
     let exe = std::env::current_exe().expect("the test binary's path");
     let profile_dir = exe
@@ -191,7 +192,7 @@ pub fn ember_bin() -> PathBuf {
     let bin = profile_dir.join("ember");
     assert!(
         bin.is_file(),
-        "{} is missing: run `cargo build -p ember-cli` first (scripts/test does)",
+        "{} is missing: run `cargo build -p ember-cli --features sql` first (scripts/test does)",
         bin.display()
     );
     bin

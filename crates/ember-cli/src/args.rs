@@ -72,7 +72,7 @@ pub struct RawSqlArgs {
 
 impl RawSqlArgs {
     /// Checks the master and settings as `ember submit` does.
-    pub fn validate(self) -> Result<crate::sql::SqlArgs, CliError> {
+    pub fn validate(self) -> Result<SqlArgs, CliError> {
         let submit = SubmitArgs::validate(RawSubmitArgs {
             master: self.master,
             executors: self.executors,
@@ -82,13 +82,26 @@ impl RawSqlArgs {
             app: "sql".into(),
             ..RawSubmitArgs::default()
         })?;
-        Ok(crate::sql::SqlArgs {
+        Ok(SqlArgs {
             submit,
             execute: self.execute,
             file: self.file,
             header: self.header,
         })
     }
+}
+
+/// `ember sql` after validation: what the `ember-sql` binary runs, and how.
+#[derive(Debug)]
+pub struct SqlArgs {
+    /// Master and settings, as for `ember submit`.
+    pub submit: SubmitArgs,
+    /// Statements given with `-e`.
+    pub execute: Option<String>,
+    /// A file of statements given with `-f`.
+    pub file: Option<String>,
+    /// Print a line of column names before the rows.
+    pub header: bool,
 }
 
 /// The executors an application asks for, as `ember submit` and `ember sql` take them.

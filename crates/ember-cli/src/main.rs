@@ -51,6 +51,9 @@ fn run_ember_sql() -> Result<ExitCode, args::CliError> {
     let here = std::env::current_exe()
         .map_err(|e| args::CliError::Failed(format!("cannot find the ember binary: {e}")))?;
     let sql = here.with_file_name("ember-sql");
+    if !sql.is_file() {
+        return Err(args::CliError::Failed(sql_not_built(&sql)));
+    }
     // Everything after `sql`, as given.
     let rest: Vec<std::ffi::OsString> = std::env::args_os()
         .skip_while(|a| a != "sql")
@@ -58,7 +61,23 @@ fn run_ember_sql() -> Result<ExitCode, args::CliError> {
         .collect();
     let error = std::process::Command::new(&sql).args(rest).exec();
     Err(args::CliError::Failed(format!(
-        "cannot run {}: {error}; it is built with ember (cargo build -p ember-cli)",
+        "cannot run {}: {error}",
         sql.display()
     )))
+}
+
+/// What to say when `ember sql` finds no `ember-sql` beside `ember`: the SQL engine is built
+/// apart, so that `ember` builds in minutes; the command that builds it, for this build's
+/// profile.
+fn sql_not_built(sql: &std::path::Path) -> String {
+    let in_debug = sql.parent().and_then(|dir| dir.file_name()) == Some("debug".as_ref());
+    let release = if in_debug { "" } else { " --release" };
+    format!(
+        "ember sql needs the SQL engine, the ember-sql binary, and {} has none. It is built \
+         apart from ember because it compiles Apache DataFusion (about half an hour the first \
+         time on two cores). Build it from ember's source directory with\n\n    \
+         cargo build{release} -p ember-cli --features sql\n\nand run `ember sql` again.",
+        sql.parent()
+            .map_or_else(|| sql.display(), |dir| dir.display())
+    )
 }

@@ -16,7 +16,7 @@
 //! processes; on YARN the session is a client-mode application (the shell is the driver, the
 //! executors are containers that stay for the session), as spark-sql's.
 
-use crate::args::{CliError, SubmitArgs};
+use crate::args::{CliError, SqlArgs};
 use ember::sql::{output, split_statements, SqlContextExt};
 use ember::Context;
 use ember_yarn::submit::DriverPlace;
@@ -25,19 +25,6 @@ use std::io::{BufRead, IsTerminal, Write};
 use std::path::Path;
 use std::process::ExitCode;
 use std::time::Instant;
-
-/// What `ember sql` runs, and how.
-#[derive(Debug)]
-pub struct SqlArgs {
-    /// Master and settings, as for `ember submit`.
-    pub submit: SubmitArgs,
-    /// Statements given with `-e`.
-    pub execute: Option<String>,
-    /// A file of statements given with `-f`.
-    pub file: Option<String>,
-    /// Print a line of column names before the rows.
-    pub header: bool,
-}
 
 /// Runs the statements `args` name: the exit status.
 ///

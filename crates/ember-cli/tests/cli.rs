@@ -286,3 +286,31 @@ fn an_executor_of_another_build_is_refused() {
     assert_eq!(ctx.executors().len(), 1);
     assert_eq!(ctx.range(0, 100, 1, 4).unwrap().count().unwrap(), 100);
 }
+
+#[test]
+fn ember_sql_without_the_sql_binary_says_how_to_build_it() {
+    // A copy of `ember` alone in a directory, as a user has it who built only the first command.
+    for (profile, build) in [
+        (
+            "release",
+            "cargo build --release -p ember-cli --features sql",
+        ),
+        ("debug", "cargo build -p ember-cli --features sql"),
+    ] {
+        let dir = tempfile::tempdir().unwrap();
+        let alone = dir.path().join(profile).join("ember");
+        std::fs::create_dir(alone.parent().unwrap()).unwrap();
+        std::fs::copy(env!("CARGO_BIN_EXE_ember"), &alone).unwrap();
+        let out = Command::new(&alone)
+            .args(["sql", "-e", "SELECT 1"])
+            .output()
+            .expect("the copied ember runs");
+        assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+        let said = stderr(&out);
+        assert!(
+            said.contains("needs the SQL engine, the ember-sql binary"),
+            "{said}"
+        );
+        assert!(said.contains(&format!("\n    {build}\n")), "{said}");
+    }
+}

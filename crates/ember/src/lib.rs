@@ -11,10 +11,10 @@
 //! |---|---|
 //! | `ember-core` | Context, RDDs, DAG and task scheduling (delay scheduling by locality), shuffle, storage, broadcast, accumulators, executor processes and the driver/executor RPC |
 //! | `ember-hadoop` | Hadoop configuration, object stores for hdfs/s3/file paths, block locations, rack topology, Hadoop IPC and token files |
-//! | `ember-sql` | DataFrames and SQL on Apache DataFusion ([`sql`]): reading and writing CSV, JSON, Parquet, ORC and text |
+//! | `ember-sql` | DataFrames and SQL on Apache DataFusion (`ember::sql`, feature `sql`): reading and writing CSV, JSON, Parquet, ORC and text |
 //! | `ember-yarn` | `--master yarn`: the client, the staging directory and the ApplicationMaster |
 //! | `ember` | this facade |
-//! | `ember-cli` | the `ember` command: `ember submit`, `status`, `kill`, built-in examples |
+//! | `ember-cli` | the `ember` command: `ember submit`, `status`, `kill`, built-in examples; `ember sql` with its feature `sql` |
 //!
 //! A job flows from an action on an [`Rdd`] to the DAG scheduler, which cuts the lineage into
 //! stages at shuffle boundaries; each stage's tasks are serialized with their closures and run on
@@ -26,14 +26,22 @@
 //!
 //! Closures that run on executors are written with the [`Fn!`] macro, which makes them
 //! serializable. The macro expands to code that names the `serde_closure` and `serde` crates,
-//! so an application depends on them too:
+//! so an application depends on them too. ember is not on crates.io: depend on a checkout of
+//! its repository by path (or on the repository by git), and start from its `Cargo.lock` so
+//! that the dependencies are the versions ember is tested with (the README's "Writing an
+//! application" says how):
 //!
 //! ```toml
 //! [dependencies]
-//! ember = "0.1"
+//! ember = { path = "/path/to/ember/crates/ember" }
 //! serde = { version = "1", features = ["derive"] }
 //! serde_closure = "0.3"
 //! ```
+//!
+//! The facade alone holds RDDs, shared variables, HDFS and S3 I/O and every master. DataFrames
+//! and SQL (`ember::sql`, on Apache DataFusion) come with the `sql` feature,
+//! `ember = { path = "...", features = ["sql"] }`: like Spark's `spark-sql` beside
+//! `spark-core`, a program of RDDs compiles no SQL engine.
 //!
 //! # Example
 //!
@@ -54,8 +62,9 @@
 
 pub use ember_core::*;
 
-/// DataFrames and SQL: `use ember::sql::SqlContextExt` gives a [`Context`] `read()` and
-/// `sql()` (see the `ember-sql` crate).
+/// DataFrames and SQL, with the `sql` feature: `use ember::sql::SqlContextExt` gives a
+/// [`Context`] `read()` and `sql()` (see the `ember-sql` crate).
+#[cfg(feature = "sql")]
 pub use ember_sql as sql;
 
 /// Sends ember's log to stderr: `info` for ember's own messages (stage failures, job
