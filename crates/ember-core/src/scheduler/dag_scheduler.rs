@@ -87,9 +87,10 @@ pub struct JobSummary {
     pub job_id: usize,
     /// Stages that ran (skipped stages are not counted).
     pub stages: usize,
-    /// Task attempts launched, retries included.
+    /// Task attempts that started, retries included (an attempt an abort cancelled before it
+    /// started is not counted).
     pub tasks: usize,
-    /// Task attempts that failed.
+    /// Task attempts that started and failed.
     pub failed_tasks: usize,
     /// Counters summed over successful tasks.
     pub metrics: MetricsSnapshot,
@@ -375,7 +376,8 @@ struct JobRun<'a> {
     in_flight: usize,
     summary: JobSummary,
     started: Instant,
-    /// Attempts started and not yet finished, by task attempt id, for the event log.
+    /// Attempts started and not yet finished, by task attempt id: the summary counts their ends,
+    /// the event log shows them.
     launched: HashMap<u64, TaskInfo>,
 }
 
@@ -446,9 +448,9 @@ impl JobRun<'_> {
             match self.events.recv() {
                 Ok(TaskUpdate::Finished(event)) => {
                     self.in_flight -= 1;
-                    self.log_task_end(&event);
+                    self.task_ended(&event);
                 }
-                Ok(TaskUpdate::Started(..)) => {}
+                Ok(TaskUpdate::Started(id, place)) => self.task_started(id, place),
                 Err(_) => break,
             }
         }
@@ -590,7 +592,6 @@ impl JobRun<'_> {
             locality: TaskLocality::Any,
         });
         self.in_flight += 1;
-        self.summary.tasks += 1;
         Ok(())
     }
 
@@ -607,6 +608,7 @@ impl JobRun<'_> {
 
     /// Counts a started attempt of the current stage attempt, for the progress bar.
     fn task_started(&mut self, id: TaskId, place: TaskPlace) {
+        self.summary.tasks += 1;
         self.summary.locality.add(place.locality);
         self.log_task_start(id, place);
         let Some(key) = self.key_of(id.stage_id) else {
@@ -623,7 +625,7 @@ impl JobRun<'_> {
     }
 
     fn handle(&mut self, event: TaskEvent) -> Result<()> {
-        self.log_task_end(&event);
+        self.task_ended(&event);
         let Some(key) = self.key_of(event.id.stage_id) else {
             return Ok(());
         };
@@ -636,14 +638,8 @@ impl JobRun<'_> {
         };
         match event.result {
             Ok(success) => self.task_succeeded(key, event.id, success, current),
-            Err(failure) if current => {
-                self.summary.failed_tasks += 1;
-                self.task_failed(key, event.id, failure)
-            }
-            Err(_) => {
-                self.summary.failed_tasks += 1;
-                Ok(())
-            }
+            Err(failure) if current => self.task_failed(key, event.id, failure),
+            Err(_) => Ok(()),
         }
     }
 
@@ -812,9 +808,6 @@ impl JobRun<'_> {
     }
 
     fn log_task_start(&mut self, id: TaskId, place: TaskPlace) {
-        if self.scheduler.event_log.is_none() {
-            return;
-        }
         let info = TaskInfo {
             task_id: id.task_attempt_id,
             index: id.partition,
@@ -828,18 +821,28 @@ impl JobRun<'_> {
             finish_time: 0,
             failed: false,
         };
-        self.scheduler.post(&SchedulerEvent::TaskStart {
-            stage_id: id.stage_id,
-            stage_attempt: id.stage_attempt,
-            info: &info,
-        });
+        if self.scheduler.event_log.is_some() {
+            self.scheduler.post(&SchedulerEvent::TaskStart {
+                stage_id: id.stage_id,
+                stage_attempt: id.stage_attempt,
+                info: &info,
+            });
+        }
         self.launched.insert(id.task_attempt_id, info);
     }
 
-    fn log_task_end(&mut self, event: &TaskEvent) {
+    /// Counts a failed attempt and logs its end, if it had started: an attempt an abort cancelled
+    /// in the queue never ran, so neither the summary nor the log knows it.
+    fn task_ended(&mut self, event: &TaskEvent) {
         let Some(mut info) = self.launched.remove(&event.id.task_attempt_id) else {
             return;
         };
+        if event.result.is_err() {
+            self.summary.failed_tasks += 1;
+        }
+        if self.scheduler.event_log.is_none() {
+            return;
+        }
         info.finish_time = now_millis();
         info.failed = event.result.is_err();
         let (reason, metrics) = match &event.result {
