@@ -138,7 +138,8 @@ pub mod keys {
     pub const TASK_MAX_FAILURES: ConfigEntry<usize> = ConfigEntry {
         key: "ember.task.maxFailures",
         default: Some("4"),
-        doc: "failures of one task before the job is aborted (local[N,F] sets F)",
+        doc: "failures of one task before the job is aborted (local[N] tries once unless this \
+              is set; local[N,F] sets F)",
         since: "0.1.0",
         parse: parse_positive,
     };

@@ -11,9 +11,10 @@ use crate::deploy::{yarn, ClusterEvent, LocalCluster};
 use crate::env::Env;
 use crate::error::{Error, Result};
 use crate::master::Master;
+use crate::partitioner::HashPartitioner;
 use crate::rdd::{
     compute_splits, group_files, list_input_files, slice, EmptyRdd, ParallelCollectionRdd,
-    RangeRdd, Rdd, RddCore, RddRef, SliceOwner, TextFileRdd, UnionRdd, WholeTextFilesRdd,
+    RangeRdd, Rdd, RddBase, RddCore, RddRef, SliceOwner, TextFileRdd, UnionRdd, WholeTextFilesRdd,
 };
 use crate::scheduler::{
     now_millis, ClusterBackend, DagScheduler, EventLog, ExecutorInfo, JobSummary, LocalBackend,
@@ -159,6 +160,8 @@ impl Context {
                 max_failures: Some(f),
                 ..
             } => f,
+            // As in Spark, local[N] tries a task once; local[N,F] or the key itself ask for more.
+            Master::Local { .. } if conf.get_raw(keys::TASK_MAX_FAILURES.key).is_none() => 1,
             _ => conf.require(&keys::TASK_MAX_FAILURES)?,
         };
         let settings = SchedulerSettings {
@@ -268,13 +271,37 @@ impl Context {
         self.inner.default_parallelism
     }
 
-    /// Partitions of a shuffle over `parents` when none are given: `ember.default.parallelism`
-    /// if set, else the most partitions among the parents (Spark's `defaultPartitioner`).
-    pub(crate) fn shuffle_partitions(&self, parents: &[usize]) -> usize {
-        if self.inner.parallelism_set {
+    /// The partitioner of a shuffle over `parents` when none is given (Spark's
+    /// `Partitioner.defaultPartitioner`): the hash partitioner of the parent laid out by one with
+    /// the most partitions, if it has at least a tenth of the most any parent has (or at least
+    /// `ember.default.parallelism`, when that is set); else `ember.default.parallelism` hash
+    /// partitions if set, else as many as the parent with the most.
+    pub(crate) fn default_partitioner(&self, parents: &[Arc<dyn RddBase>]) -> HashPartitioner {
+        let most = parents
+            .iter()
+            .map(|p| p.num_partitions())
+            .max()
+            .unwrap_or(1);
+        let partitions = if self.inner.parallelism_set {
             self.inner.default_parallelism
         } else {
-            parents.iter().copied().max().unwrap_or(1).max(1)
+            most.max(1)
+        };
+        let existing = parents
+            .iter()
+            .filter_map(|p| p.partitioner()?.downcast::<HashPartitioner>())
+            .max_by_key(HashPartitioner::num_partitions);
+        match existing {
+            Some(p) => {
+                let theirs = p.num_partitions();
+                // Within an order of magnitude of the largest parent, reusing saves a shuffle.
+                if theirs * 10 > most || partitions <= theirs {
+                    p
+                } else {
+                    HashPartitioner::new(partitions)
+                }
+            }
+            None => HashPartitioner::new(partitions),
         }
     }
 

@@ -31,6 +31,7 @@ mod executor;
 pub mod logging;
 mod master;
 mod network;
+pub mod order;
 mod partitioner;
 pub mod rdd;
 pub mod scheduler;
@@ -49,7 +50,9 @@ pub use env::Env;
 pub use error::{Error, Result};
 pub use executor::ExecutorArgs;
 pub use master::Master;
-pub use partitioner::{HashPartitioner, Partitioner, RangePartitioner};
+pub use partitioner::{
+    HashPartitioner, Partitioner, PartitionerInfo, Partitioning, RangePartitioner,
+};
 pub use rdd::{BoxIter, Rdd, StatCounter};
 pub use scheduler::JobSummary;
 pub use serde_closure::Fn;

@@ -35,6 +35,11 @@ impl HashPartitioner {
             partitions: partitions.max(1),
         }
     }
+
+    /// How many partitions it makes.
+    pub fn num_partitions(&self) -> usize {
+        self.partitions
+    }
 }
 
 /// The hash every part of ember uses for keys: fast and the same in every process.
@@ -118,5 +123,134 @@ impl<K: Data + Ord> Partitioner<K> for RangePartitioner<K> {
         } else {
             self.bounds.len() - p
         }
+    }
+}
+
+/// The partitioner that laid out an RDD's partitions, as [`Rdd::partitioner`] tells it (Spark's
+/// `rdd.partitioner`): RDDs read from a shuffle have one, and `map_values`, `flat_map_values`
+/// and `filter` keep their parent's.
+///
+/// Two are equal when they are the same type in the same state, that is when they send every
+/// key to the same partition. Operations by key on an RDD whose partitioner equals the one they
+/// would use run without a shuffle.
+///
+/// ```
+/// use ember_core::{Context, Fn, HashPartitioner};
+/// let ctx = Context::with_master("local[2]").unwrap();
+/// let pairs = ctx.parallelize(vec![(1, 'a'), (2, 'b')], 2);
+/// assert!(pairs.partitioner().is_none());
+/// let placed = pairs.partition_by(HashPartitioner::new(3));
+/// let info = placed.partitioner().unwrap();
+/// assert_eq!(info.num_partitions(), 3);
+/// assert!(info.is::<HashPartitioner>());
+/// assert_eq!(placed.map_values(Fn!(|c: char| c as u32)).partitioner(), Some(info));
+/// ```
+///
+/// [`Rdd::partitioner`]: crate::Rdd::partitioner
+#[derive(Clone)]
+pub struct PartitionerInfo {
+    partitioner: std::sync::Arc<dyn std::any::Any + Send + Sync>,
+    type_name: &'static str,
+    partitions: usize,
+    state: Vec<u8>,
+}
+
+impl PartitionerInfo {
+    /// The description of `partitioner`.
+    pub fn of<K, P: Partitioner<K>>(partitioner: &P) -> Self {
+        PartitionerInfo {
+            partitioner: std::sync::Arc::new(partitioner.clone()),
+            type_name: std::any::type_name::<P>(),
+            partitions: partitioner.num_partitions(),
+            // Serializing a partitioner into memory cannot fail; an empty state would only make
+            // two partitioners of one type compare equal by their partition count.
+            state: bincode::serialize(partitioner).unwrap_or_default(),
+        }
+    }
+
+    /// How many partitions it makes.
+    pub fn num_partitions(&self) -> usize {
+        self.partitions
+    }
+
+    /// Its type's name, such as `ember_core::partitioner::HashPartitioner`.
+    pub fn type_name(&self) -> &'static str {
+        self.type_name
+    }
+
+    /// Whether it is a `P`.
+    pub fn is<P: 'static>(&self) -> bool {
+        self.partitioner.is::<P>()
+    }
+
+    /// The partitioner itself, when it is a `P`.
+    pub fn downcast<P: Clone + 'static>(&self) -> Option<P> {
+        self.partitioner.downcast_ref::<P>().cloned()
+    }
+}
+
+impl PartialEq for PartitionerInfo {
+    fn eq(&self, other: &Self) -> bool {
+        self.type_name == other.type_name
+            && self.partitions == other.partitions
+            && self.state == other.state
+    }
+}
+
+impl Eq for PartitionerInfo {}
+
+impl std::fmt::Debug for PartitionerInfo {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let short = self.type_name.rsplit("::").next().unwrap_or(self.type_name);
+        write!(f, "{short}({} partitions)", self.partitions)
+    }
+}
+
+/// Where the output of an operation by key goes, for the `_in` twins of those operations
+/// (`reduce_by_key_in`, `join_in`, ...): a number of hash partitions, a [`HashPartitioner`] or
+/// [`RangePartitioner`], or a reference to any [`Partitioner`] (`&mine`).
+///
+/// The number `0` means the default, as in Spark's `Partitioner.defaultPartitioner`: the hash
+/// partitioner of the parent laid out by one with the most partitions, when it has at least a
+/// tenth of the partitions of the largest parent (or at least `ember.default.parallelism`);
+/// else `ember.default.parallelism` hash partitions if that is set; else as many as the parent
+/// with the most partitions. The operations without `_in` use that default.
+pub trait Partitioning<K> {
+    /// The partitioner it stands for.
+    type Partitioner: Partitioner<K>;
+    /// Its partitioner, given a default made from the parents.
+    fn into_partitioner(self, default: impl FnOnce() -> HashPartitioner) -> Self::Partitioner;
+}
+
+impl<K: Hash> Partitioning<K> for usize {
+    type Partitioner = HashPartitioner;
+    fn into_partitioner(self, default: impl FnOnce() -> HashPartitioner) -> HashPartitioner {
+        if self == 0 {
+            default()
+        } else {
+            HashPartitioner::new(self)
+        }
+    }
+}
+
+impl<K: Hash> Partitioning<K> for HashPartitioner {
+    type Partitioner = HashPartitioner;
+    fn into_partitioner(self, _: impl FnOnce() -> HashPartitioner) -> HashPartitioner {
+        self
+    }
+}
+
+impl<K: Data + Ord> Partitioning<K> for RangePartitioner<K> {
+    type Partitioner = RangePartitioner<K>;
+    fn into_partitioner(self, _: impl FnOnce() -> HashPartitioner) -> Self {
+        self
+    }
+}
+
+/// Any partitioner, a user's own included, by reference: `reduce_by_key_in(f, &mine)`.
+impl<K, P: Partitioner<K>> Partitioning<K> for &P {
+    type Partitioner = P;
+    fn into_partitioner(self, _: impl FnOnce() -> HashPartitioner) -> P {
+        self.clone()
     }
 }

@@ -3,15 +3,16 @@
 //! Each action is a [`PartitionFunc`] applied to every partition on the executors, and a merge of
 //! the partition results on the driver.
 
-use super::{BoxIter, Rdd};
+use super::{BoxIter, PartitionOp, Rdd};
 use crate::data::{Data, Func, Key};
 use crate::error::{Error, Result};
+use crate::order::{Natural, Order, Reversed};
 use crate::scheduler::PartitionFunc;
 use crate::task_context::TaskContext;
 use rand::seq::SliceRandom;
 use rand::{Rng, SeedableRng};
 use serde::{Deserialize, Serialize};
-use std::collections::{BinaryHeap, HashMap};
+use std::collections::HashMap;
 use std::marker::PhantomData;
 use std::sync::Arc;
 
@@ -80,6 +81,10 @@ impl<T: Data> Rdd<T> {
     /// # Errors
     /// The RDD is empty, or the job failed.
     pub fn reduce<F: Func<(T, T), Output = T> + Clone>(&self, f: F) -> Result<T> {
+        self.reduce_for("reduce", f)
+    }
+
+    fn reduce_for<F: Func<(T, T), Output = T> + Clone>(&self, action: &str, f: F) -> Result<T> {
         let parts = self
             .context()
             .run_job(self, ReduceFn { f: f.clone() }, None)?;
@@ -87,7 +92,7 @@ impl<T: Data> Rdd<T> {
             .into_iter()
             .flatten()
             .reduce(|a, b| f.call((a, b)))
-            .ok_or_else(|| empty_collection("reduce"))
+            .ok_or_else(|| empty_collection(action))
     }
 
     /// Merges all elements with `f`, starting each partition and the final merge from `zero`.
@@ -165,7 +170,7 @@ impl<T: Data> Rdd<T> {
     where
         T: Ord,
     {
-        self.smallest(n, false)
+        self.take_ordered_by(n, Natural)
     }
 
     /// The `n` largest elements, in descending order.
@@ -176,24 +181,7 @@ impl<T: Data> Rdd<T> {
     where
         T: Ord,
     {
-        self.smallest(n, true)
-    }
-
-    fn smallest(&self, n: usize, reverse: bool) -> Result<Vec<T>>
-    where
-        T: Ord,
-    {
-        let parts = self
-            .context()
-            .run_job(self, SmallestFn { n, reverse }, None)?;
-        let mut all: Vec<T> = parts.into_iter().flatten().collect();
-        if reverse {
-            all.sort_by(|a, b| b.cmp(a));
-        } else {
-            all.sort();
-        }
-        all.truncate(n);
-        Ok(all)
+        self.take_ordered_by(n, Reversed(Natural))
     }
 
     /// The smallest element.
@@ -204,9 +192,7 @@ impl<T: Data> Rdd<T> {
     where
         T: Ord,
     {
-        self.take_ordered(1)?
-            .pop()
-            .ok_or_else(|| empty_collection("min"))
+        self.min_by(Natural)
     }
 
     /// The largest element.
@@ -217,7 +203,122 @@ impl<T: Data> Rdd<T> {
     where
         T: Ord,
     {
-        self.top(1)?.pop().ok_or_else(|| empty_collection("max"))
+        self.max_by(Natural)
+    }
+
+    /// The `n` first elements under `order` (a [`FloatOrder`](crate::order::FloatOrder), a
+    /// comparator written with `Fn!`, ...), in that order. Each task keeps only its `n` first.
+    ///
+    /// # Errors
+    /// The job failed.
+    pub fn take_ordered_by<O: Order<T>>(&self, n: usize, order: O) -> Result<Vec<T>> {
+        let parts = self.context().run_job(
+            self,
+            FirstFn {
+                n,
+                order: order.clone(),
+            },
+            None,
+        )?;
+        Ok(first_n(parts.into_iter().flatten().collect(), n, &order))
+    }
+
+    /// The `n` last elements under `order`, last first.
+    ///
+    /// # Errors
+    /// The job failed.
+    pub fn top_by<O: Order<T>>(&self, n: usize, order: O) -> Result<Vec<T>> {
+        self.take_ordered_by(n, Reversed(order))
+    }
+
+    /// The first element under `order`.
+    ///
+    /// # Errors
+    /// The RDD is empty, or the job failed.
+    pub fn min_by<O: Order<T>>(&self, order: O) -> Result<T> {
+        self.take_ordered_by(1, order)?
+            .pop()
+            .ok_or_else(|| empty_collection("min"))
+    }
+
+    /// The last element under `order`.
+    ///
+    /// # Errors
+    /// The RDD is empty, or the job failed.
+    pub fn max_by<O: Order<T>>(&self, order: O) -> Result<T> {
+        self.top_by(1, order)?
+            .pop()
+            .ok_or_else(|| empty_collection("max"))
+    }
+
+    /// Whether the RDD has no element; runs jobs over as few partitions as `take(1)` does.
+    ///
+    /// # Errors
+    /// The job failed.
+    pub fn is_empty(&self) -> Result<bool> {
+        Ok(self.num_partitions() == 0 || self.take(1)?.is_empty())
+    }
+
+    /// The elements one partition at a time, in order: each partition is a job of its own, run
+    /// when the iterator reaches it, so the driver holds one partition at most (Spark's
+    /// `toLocalIterator`). An error ends the iteration.
+    pub fn to_local_iterator(&self) -> impl Iterator<Item = Result<T>> + '_ {
+        (0..self.num_partitions()).flat_map(move |p| {
+            let items: Box<dyn Iterator<Item = Result<T>>> =
+                match self.context().run_job(self, CollectFn, Some(&[p])) {
+                    Ok(parts) => Box::new(parts.into_iter().flatten().map(Ok)),
+                    Err(e) => Box::new(std::iter::once(Err(e))),
+                };
+            items
+        })
+    }
+
+    /// [`aggregate`](Self::aggregate) with the partial results merged in a tree of `depth`
+    /// levels on the executors rather than all on the driver (Spark's `treeAggregate`): for
+    /// many partitions with large partial results.
+    ///
+    /// ```
+    /// # use ember_core::{Context, Fn};
+    /// # let ctx = Context::with_master("local[2]").unwrap();
+    /// let xs = ctx.parallelize((1..=1000).collect::<Vec<u64>>(), 40);
+    /// let sum = xs.tree_aggregate(0, Fn!(|a: u64, x: u64| a + x), Fn!(|a: u64, b: u64| a + b), 2);
+    /// assert_eq!(sum.unwrap(), 500_500);
+    /// ```
+    ///
+    /// # Errors
+    /// `depth` is 0, or a job failed.
+    pub fn tree_aggregate<U: Data, F2, F3>(
+        &self,
+        zero: U,
+        seq: F2,
+        comb: F3,
+        depth: usize,
+    ) -> Result<U>
+    where
+        F2: Func<(U, T), Output = U> + Clone,
+        F3: Func<(U, U), Output = U> + Clone,
+    {
+        check_depth(depth)?;
+        if self.num_partitions() == 0 {
+            return Ok(zero);
+        }
+        let partial = self.with_op("tree_aggregate", AggregateOp::new(zero.clone(), seq));
+        tree_levels(partial, comb.clone(), depth).fold(zero, comb)
+    }
+
+    /// [`reduce`](Self::reduce) merged in a tree of `depth` levels, as
+    /// [`tree_aggregate`](Self::tree_aggregate) (Spark's `treeReduce`).
+    ///
+    /// # Errors
+    /// `depth` is 0, the RDD is empty, or a job failed.
+    pub fn tree_reduce<F: Func<(T, T), Output = T> + Clone>(
+        &self,
+        f: F,
+        depth: usize,
+    ) -> Result<T> {
+        check_depth(depth)?;
+        let partial = self.with_op("tree_reduce", ReduceOp(f.clone()));
+        tree_levels(partial, f.clone(), depth).reduce_for("tree_reduce", f)
     }
 
     /// `num` elements chosen at random (with or without replacement), the same for the same
@@ -248,6 +349,80 @@ impl<T: Data> Rdd<T> {
                 return Ok(sample);
             }
         }
+    }
+}
+
+fn check_depth(depth: usize) -> Result<()> {
+    if depth == 0 {
+        return Err(Error::Input(
+            "the depth of a tree aggregation must be at least 1, got 0".into(),
+        ));
+    }
+    Ok(())
+}
+
+/// Merges `partial` (a result or none per partition) level by level: each level has `scale`
+/// times fewer partitions, until one more level would not save the driver much (Spark's
+/// `treeAggregate` loop).
+fn tree_levels<U: Data, F: Func<(U, U), Output = U> + Clone>(
+    mut partial: Rdd<U>,
+    comb: F,
+    depth: usize,
+) -> Rdd<U> {
+    let mut partitions = partial.num_partitions();
+    let scale = ((partitions as f64).powf(1.0 / depth as f64).ceil() as usize).max(2);
+    while partitions > scale + partitions.div_ceil(scale) {
+        partitions /= scale;
+        partial = partial
+            .with_op("tree_level", KeyByPartitionOp { modulo: partitions })
+            .reduce_by_key_in(comb.clone(), partitions)
+            .values();
+    }
+    partial
+}
+
+/// A partition's aggregate, as one element.
+#[derive(Serialize, Deserialize)]
+struct AggregateOp<U, F> {
+    zero: U,
+    seq: F,
+}
+
+impl<U, F> AggregateOp<U, F> {
+    fn new(zero: U, seq: F) -> Self {
+        AggregateOp { zero, seq }
+    }
+}
+
+impl<T: Data, U: Data, F: Func<(U, T), Output = U>> PartitionOp<T, U> for AggregateOp<U, F> {
+    fn apply(self: Arc<Self>, _: usize, input: BoxIter<T>) -> BoxIter<U> {
+        let zero = self.zero.clone();
+        Box::new(std::iter::once(
+            input.fold(zero, |acc, x| self.seq.call((acc, x))),
+        ))
+    }
+}
+
+/// A partition's reduction, as one element or none for an empty partition.
+#[derive(Serialize, Deserialize)]
+struct ReduceOp<F>(F);
+
+impl<T: Data, F: Func<(T, T), Output = T>> PartitionOp<T, T> for ReduceOp<F> {
+    fn apply(self: Arc<Self>, _: usize, input: BoxIter<T>) -> BoxIter<T> {
+        Box::new(input.reduce(|a, b| self.0.call((a, b))).into_iter())
+    }
+}
+
+/// Keys every element by its partition's index modulo `modulo`.
+#[derive(Serialize, Deserialize)]
+struct KeyByPartitionOp {
+    modulo: usize,
+}
+
+impl<U: Data> PartitionOp<U, (usize, U)> for KeyByPartitionOp {
+    fn apply(self: Arc<Self>, partition: usize, input: BoxIter<U>) -> BoxIter<(usize, U)> {
+        let key = partition % self.modulo;
+        Box::new(input.map(move |x| (key, x)))
     }
 }
 
@@ -405,39 +580,37 @@ impl<K: Key, V: Data> PartitionFunc<(K, V), Vec<V>> for LookupFn<K> {
     }
 }
 
-/// `take_ordered` and `top` within a partition: the `n` smallest (or largest), kept in a
-/// bounded heap.
+/// `take_ordered_by` within a partition: the `n` first under `order`.
 #[derive(Serialize, Deserialize)]
-pub(crate) struct SmallestFn {
+pub(crate) struct FirstFn<O> {
     n: usize,
-    reverse: bool,
+    order: O,
 }
 
-impl<T: Data + Ord> PartitionFunc<T, Vec<T>> for SmallestFn {
+impl<T: Data, O: Order<T>> PartitionFunc<T, Vec<T>> for FirstFn<O> {
     fn apply(&self, _: &Arc<TaskContext>, _: usize, elements: BoxIter<T>) -> Result<Vec<T>> {
         if self.n == 0 {
             return Ok(Vec::new());
         }
-        if self.reverse {
-            let mut heap = BinaryHeap::new();
-            for x in elements {
-                heap.push(std::cmp::Reverse(x));
-                if heap.len() > self.n {
-                    heap.pop();
-                }
+        // Up to 2n held at once; each time the buffer fills, the n first are selected in
+        // linear time, so a partition costs O(len) comparisons however large n is.
+        let mut kept = Vec::with_capacity(2 * self.n.min(1 << 16));
+        for x in elements {
+            kept.push(x);
+            if kept.len() == 2 * self.n {
+                kept.select_nth_unstable_by(self.n - 1, |a, b| self.order.compare(a, b));
+                kept.truncate(self.n);
             }
-            Ok(heap.into_iter().map(|r| r.0).collect())
-        } else {
-            let mut heap = BinaryHeap::new();
-            for x in elements {
-                heap.push(x);
-                if heap.len() > self.n {
-                    heap.pop();
-                }
-            }
-            Ok(heap.into_vec())
         }
+        Ok(first_n(kept, self.n, &self.order))
     }
+}
+
+/// The `n` first of `all` under `order`, sorted.
+fn first_n<T, O: Order<T>>(mut all: Vec<T>, n: usize, order: &O) -> Vec<T> {
+    all.sort_by(|a, b| order.compare(a, b));
+    all.truncate(n);
+    all
 }
 
 /// The sample behind `sort_by_key`'s ranges: a partition's count and a reservoir sample of up

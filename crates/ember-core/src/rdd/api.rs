@@ -3,17 +3,19 @@
 use super::combined::{coalesce_groups, CartesianRdd, CoalescedRdd, UnionRdd, ZippedRdd};
 use super::map_partitions::{
     FilterOp, FlatMapOp, GlomOp, KeyByOp, KeysOp, MapOp, MapPartitionsNoIndexOp, MapPartitionsOp,
-    MapPartitionsRdd, PartitionOp, SampleOp, WithUnitOp, ZipWithIndexOp,
+    MapPartitionsRdd, PartitionOp, SampleOp, SplitOp, WithUnitOp, ZipWithIndexOp,
+    ZipWithUniqueIdOp,
 };
-use super::{BoxIter, RddCompute, RddRef};
+use super::{BoxIter, RddBase, RddCompute, RddRef};
 use crate::aggregator::{Aggregator, NoAggregation};
 use crate::context::Context;
 use crate::data::{Data, Func, Key};
-use crate::error::Result;
-use crate::partitioner::{HashPartitioner, Partitioner};
+use crate::error::{Error, Result};
+use crate::partitioner::{HashPartitioner, Partitioner, PartitionerInfo, Partitioning};
 use crate::rdd::shuffled::ShuffledRdd;
-use crate::shuffle::{KeyOrdering, ShuffleSpec, Unordered};
+use crate::shuffle::{ExternalAppendOnlyMap, KeyOrdering, ShuffleSpec, Unordered};
 use crate::storage::StorageLevel;
+use crate::task_context::{abort, TaskContext};
 use serde::{Deserialize, Serialize};
 use std::marker::PhantomData;
 use std::sync::Arc;
@@ -99,18 +101,77 @@ impl<T: Data> Rdd<T> {
         self.rdd.0.num_partitions()
     }
 
+    /// Names the RDD for its lineage and the driver's logs (Spark's `setName`).
+    pub fn set_name(&self, name: &str) -> Rdd<T> {
+        self.rdd.0.core().set_label(name);
+        self.clone()
+    }
+
+    /// The name given with [`set_name`](Self::set_name).
+    pub fn name(&self) -> Option<String> {
+        self.rdd.0.core().label()
+    }
+
+    /// The lineage as Spark's `toDebugString` prints it: one line per RDD, a deeper branch
+    /// (`+-`) at each shuffle, that is at each stage boundary.
+    ///
+    /// ```
+    /// # use ember_core::{Context, Fn};
+    /// # let ctx = Context::with_master("local[2]").unwrap();
+    /// let counts = ctx
+    ///     .parallelize(vec!['a', 'b', 'a'], 4)
+    ///     .set_name("letters")
+    ///     .map(Fn!(|c: char| (c, 1)))
+    ///     .reduce_by_key_in(Fn!(|a: i32, b: i32| a + b), 2);
+    /// let lineage = counts.to_debug_string();
+    /// let lines: Vec<&str> = lineage.lines().collect();
+    /// assert!(lines[0].starts_with("(2) ShuffledRdd["), "{lineage}");
+    /// assert!(lines[1].starts_with(" +-(4) MapPartitionsRdd["), "{lineage}");
+    /// assert!(lines[2].starts_with("    |  letters ParallelCollectionRdd["), "{lineage}");
+    /// ```
+    pub fn to_debug_string(&self) -> String {
+        super::lineage::debug_lines(self.rdd.0.as_ref()).join("\n")
+    }
+
     /// A one-parent RDD named `name` that applies `op` to each partition: how transformations
     /// outside this crate are made without a closure.
     pub fn with_op<U: Data, Op: PartitionOp<T, U>>(&self, name: &'static str, op: Op) -> Rdd<U> {
+        self.map_partitions_rdd(name, op, None)
+    }
+
+    /// Like [`with_op`](Self::with_op), for an `op` that leaves every key in its partition: the
+    /// result keeps this RDD's [`partitioner`](Self::partitioner).
+    pub fn with_op_keeping_partitioner<U: Data, Op: PartitionOp<T, U>>(
+        &self,
+        name: &'static str,
+        op: Op,
+    ) -> Rdd<U> {
+        self.map_partitions_rdd(name, op, self.partitioner())
+    }
+
+    fn map_partitions_rdd<U: Data, Op: PartitionOp<T, U>>(
+        &self,
+        name: &'static str,
+        op: Op,
+        partitioner: Option<PartitionerInfo>,
+    ) -> Rdd<U> {
         Rdd::from_impl(
             &self.ctx,
             MapPartitionsRdd {
                 core: self.ctx.new_rdd_core(name),
                 parent: self.rdd.clone(),
                 op: Arc::new(op),
+                partitioner,
                 _tu: PhantomData,
             },
         )
+    }
+
+    /// The partitioner this RDD's partitions are laid out by: `Some` for an RDD read from a
+    /// shuffle by key and for `map_values`, `flat_map_values` and `filter` of one (Spark's
+    /// `partitioner`). See [`PartitionerInfo`].
+    pub fn partitioner(&self) -> Option<PartitionerInfo> {
+        self.rdd.0.partitioner()
     }
 
     /// Applies `f` to every element.
@@ -120,7 +181,7 @@ impl<T: Data> Rdd<T> {
 
     /// Keeps the elements for which `f` is true.
     pub fn filter<F: for<'a> Func<(&'a T,), Output = bool>>(&self, f: F) -> Rdd<T> {
-        self.with_op("filter", FilterOp(f))
+        self.with_op_keeping_partitioner("filter", FilterOp(f))
     }
 
     /// Applies `f` to every element and flattens the results.
@@ -238,6 +299,58 @@ impl<T: Data> Rdd<T> {
         Ok(self.with_op("zip_with_index", ZipWithIndexOp { starts }))
     }
 
+    /// Pairs each element with a unique id without running a job: the k-th element of
+    /// partition p gets `k * partitions + p`, so ids have gaps (Spark's `zipWithUniqueId`).
+    pub fn zip_with_unique_id(&self) -> Rdd<(T, u64)> {
+        let partitions = self.num_partitions();
+        self.with_op("zip_with_unique_id", ZipWithUniqueIdOp { partitions })
+    }
+
+    /// Splits the RDD at random into parts whose sizes follow `weights` (normalized to sum to
+    /// 1); every element lands in exactly one part, and the same seed gives the same parts
+    /// (Spark's `randomSplit`).
+    ///
+    /// ```
+    /// # use ember_core::Context;
+    /// # let ctx = Context::with_master("local[2]").unwrap();
+    /// let parts = ctx.parallelize((0..1000).collect::<Vec<i32>>(), 4).random_split(&[0.7, 0.3], 7).unwrap();
+    /// let (train, test) = (parts[0].count().unwrap(), parts[1].count().unwrap());
+    /// assert_eq!(train + test, 1000);
+    /// assert!((600..800).contains(&train), "{train}");
+    /// ```
+    ///
+    /// # Errors
+    /// A weight is negative or not a number, or they sum to 0.
+    pub fn random_split(&self, weights: &[f64], seed: u64) -> Result<Vec<Rdd<T>>> {
+        if weights.iter().any(|w| !w.is_finite() || *w < 0.0) {
+            return Err(Error::Input(format!(
+                "random_split weights must be numbers of at least 0, got {weights:?}"
+            )));
+        }
+        let total: f64 = weights.iter().sum();
+        if total <= 0.0 {
+            return Err(Error::Input(format!(
+                "random_split weights must have a positive sum, got {weights:?}"
+            )));
+        }
+        let mut lower = 0.0;
+        Ok(weights
+            .iter()
+            .enumerate()
+            .map(|(i, w)| {
+                // The last part ends at exactly 1, whatever the rounding of the sums.
+                let upper = if i + 1 == weights.len() {
+                    1.0
+                } else {
+                    lower + w / total
+                };
+                let part = self.with_op("random_split", SplitOp { lower, upper, seed });
+                lower = upper;
+                part
+            })
+            .collect())
+    }
+
     /// Fewer partitions without a shuffle (neighbouring partitions concatenated); with
     /// `shuffle`, any number of partitions through a shuffle, like [`repartition`](Self::repartition).
     pub fn coalesce(&self, partitions: usize, shuffle: bool) -> Rdd<T> {
@@ -277,7 +390,20 @@ impl<T: Data> Rdd<T> {
         &self,
         f: F,
     ) -> Rdd<(K, Vec<T>)> {
-        self.key_by(f).group_by_key()
+        self.group_by_in(f, 0)
+    }
+
+    /// [`group_by`](Self::group_by) into `partitioning`: a number of hash partitions (`0`: the
+    /// default) or a [`Partitioner`].
+    pub fn group_by_in<K: Key, F, P: Partitioning<K>>(
+        &self,
+        f: F,
+        partitioning: P,
+    ) -> Rdd<(K, Vec<T>)>
+    where
+        F: for<'a> Func<(&'a T,), Output = K>,
+    {
+        self.key_by(f).group_by_key_in(partitioning)
     }
 
     /// Sorts by the key `f` gives each element, into `partitions` range partitions (the current
@@ -327,13 +453,14 @@ impl<T: Data> Rdd<T> {
         self.rdd.0.core().storage_level()
     }
 
-    /// The distinct elements, in `partitions` partitions (the current number when 0).
-    pub fn distinct(&self, partitions: usize) -> Rdd<T>
+    /// The distinct elements, in `partitioning`'s partitions: a number of hash partitions
+    /// (`0`: the default, see [`Partitioning`]) or a [`Partitioner`].
+    pub fn distinct<P: Partitioning<T>>(&self, partitioning: P) -> Rdd<T>
     where
         T: Key,
     {
         self.with_op("distinct", WithUnitOp)
-            .reduce_by_key_with(KeepFirst::default(), partitions)
+            .combine_in(KeepFirst::default(), partitioning, &[])
             .with_op("distinct", KeysOp)
     }
 
@@ -342,9 +469,17 @@ impl<T: Data> Rdd<T> {
     where
         T: Key,
     {
+        self.intersection_in(other, 0)
+    }
+
+    /// [`intersection`](Self::intersection) into `partitioning`.
+    pub fn intersection_in<P: Partitioning<T>>(&self, other: &Rdd<T>, partitioning: P) -> Rdd<T>
+    where
+        T: Key,
+    {
         let a = self.with_op("intersection", WithUnitOp);
         let b = other.with_op("intersection", WithUnitOp);
-        a.cogroup(&b)
+        a.cogroup_in(&b, partitioning)
             .with_op("intersection", super::pair::IntersectOp)
     }
 
@@ -353,9 +488,18 @@ impl<T: Data> Rdd<T> {
     where
         T: Key,
     {
+        self.subtract_in(other, 0)
+    }
+
+    /// [`subtract`](Self::subtract) into `partitioning`.
+    pub fn subtract_in<P: Partitioning<T>>(&self, other: &Rdd<T>, partitioning: P) -> Rdd<T>
+    where
+        T: Key,
+    {
         let a = self.with_op("subtract", WithUnitOp);
         let b: Rdd<(T, ())> = other.with_op("subtract", WithUnitOp);
-        a.subtract_by_key(&b).with_op("subtract", KeysOp)
+        a.subtract_by_key_in(&b, partitioning)
+            .with_op("subtract", KeysOp)
     }
 }
 
@@ -390,23 +534,46 @@ impl<K: Key, V: Data> Rdd<(K, V)> {
         )
     }
 
-    /// Merges values by key with `aggregator` into `partitions` hash partitions (default when 0).
-    pub(crate) fn reduce_by_key_with<A: Aggregator<V>>(
+    /// Merges values by key with `aggregator` into `partitioning`'s partitions; `others` are
+    /// the RDDs `self` was made of, for the default. Without a shuffle when this RDD is laid out
+    /// by that partitioner already.
+    pub(crate) fn combine_in<A: Aggregator<V>, P: Partitioning<K>>(
         &self,
         aggregator: A,
-        partitions: usize,
+        partitioning: P,
+        others: &[Arc<dyn RddBase>],
     ) -> Rdd<(K, A::Combined)> {
-        let partitions = if partitions == 0 {
-            self.ctx.shuffle_partitions(&[self.num_partitions()])
-        } else {
-            partitions
+        let partitioner = partitioning.into_partitioner(|| {
+            let mut parents = vec![self.rdd.base()];
+            parents.extend_from_slice(others);
+            self.ctx.default_partitioner(&parents)
+        });
+        if self.partitioner() == Some(PartitionerInfo::of(&partitioner)) {
+            return self.with_op_keeping_partitioner("combine", CombineInPlaceOp(aggregator));
+        }
+        self.shuffle(partitioner, aggregator, Unordered, true)
+    }
+}
+
+/// Merges values by key within each partition, for an RDD whose partitioner already sent each
+/// key to one partition.
+#[derive(Serialize, Deserialize)]
+pub(crate) struct CombineInPlaceOp<A>(A);
+
+impl<K: Key, V: Data, A: Aggregator<V>> PartitionOp<(K, V), (K, A::Combined)>
+    for CombineInPlaceOp<A>
+{
+    fn apply(self: Arc<Self>, _: usize, mut input: BoxIter<(K, V)>) -> BoxIter<(K, A::Combined)> {
+        let Some(tc) = TaskContext::get() else {
+            abort(Error::Internal(
+                "a partition computed outside a task".into(),
+            ));
         };
-        self.shuffle(
-            HashPartitioner::new(partitions),
-            aggregator,
-            Unordered,
-            true,
-        )
+        let mut map = ExternalAppendOnlyMap::<K, V, A>::new(self.0.clone(), &tc);
+        let combined = input
+            .try_for_each(|(k, v)| map.insert_value(k, v))
+            .and_then(|()| map.into_iter());
+        combined.unwrap_or_else(|e| abort(e))
     }
 }
 

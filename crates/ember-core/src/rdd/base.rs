@@ -2,6 +2,7 @@
 
 use crate::data::Data;
 use crate::error::Result;
+use crate::partitioner::PartitionerInfo;
 use crate::ship::{decode_as, Decoder, Shipped};
 use crate::shuffle::ShuffleDependencyBase;
 use crate::storage::{BlockId, StorageLevel};
@@ -21,6 +22,8 @@ pub struct RddCore {
     name: &'static str,
     // Shared so that `persist` on any handle of this RDD reaches the one the scheduler sees.
     storage: Arc<Mutex<StorageLevel>>,
+    // The user's name for it (`set_name`), for the driver's logs and lineage only.
+    label: Arc<Mutex<Option<String>>>,
 }
 
 impl RddCore {
@@ -29,7 +32,17 @@ impl RddCore {
             id,
             name,
             storage: Arc::new(Mutex::new(StorageLevel::NONE)),
+            label: Arc::default(),
         }
+    }
+
+    /// The name the user gave it with `Rdd::set_name`.
+    pub fn label(&self) -> Option<String> {
+        self.label.lock().clone()
+    }
+
+    pub(crate) fn set_label(&self, label: &str) {
+        *self.label.lock() = Some(label.to_string());
     }
 
     /// The RDD's id, unique in its Context.
@@ -79,6 +92,7 @@ impl<'de> Deserialize<'de> for RddCore {
             // Names are only for logs; executors keep a fixed one rather than leak strings.
             name: "shipped",
             storage: Arc::new(Mutex::new(wire.storage)),
+            label: Arc::default(),
         })
     }
 }
@@ -103,6 +117,16 @@ pub trait RddBase: Send + Sync + 'static {
     /// Hosts where partition `partition` is cheapest to compute.
     fn preferred_locations(&self, _partition: usize) -> Vec<String> {
         Vec::new()
+    }
+    /// The kind of RDD, for lineage: its type's name without path or parameters.
+    fn kind(&self) -> &'static str {
+        let full = std::any::type_name::<Self>();
+        let path = full.split('<').next().unwrap_or(full);
+        path.rsplit("::").next().unwrap_or(path)
+    }
+    /// The partitioner its partitions are laid out by, if any (known on the driver only).
+    fn partitioner(&self) -> Option<PartitionerInfo> {
+        None
     }
 }
 

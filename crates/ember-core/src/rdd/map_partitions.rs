@@ -5,6 +5,7 @@
 use super::{BoxIter, Dependency, RddBase, RddCompute, RddCore, RddRef};
 use crate::data::{Data, Func};
 use crate::error::Result;
+use crate::partitioner::PartitionerInfo;
 use crate::task_context::TaskContext;
 use rand::{Rng, SeedableRng};
 use serde::de::DeserializeOwned;
@@ -25,6 +26,9 @@ pub(crate) struct MapPartitionsRdd<T: Data, U: Data, Op: PartitionOp<T, U>> {
     pub core: RddCore,
     pub parent: RddRef<T>,
     pub op: Arc<Op>,
+    /// The parent's, for operations that leave keys where they are.
+    #[serde(skip)]
+    pub partitioner: Option<PartitionerInfo>,
     #[serde(skip)]
     pub _tu: PhantomData<fn(T) -> U>,
 }
@@ -41,6 +45,9 @@ impl<T: Data, U: Data, Op: PartitionOp<T, U>> RddBase for MapPartitionsRdd<T, U,
     }
     fn preferred_locations(&self, partition: usize) -> Vec<String> {
         self.parent.0.preferred_locations(partition)
+    }
+    fn partitioner(&self) -> Option<PartitionerInfo> {
+        self.partitioner.clone()
     }
 }
 
@@ -138,10 +145,16 @@ pub struct SampleOp {
     pub seed: u64,
 }
 
+/// The random numbers of partition `partition` under the user's `seed`.
+fn partition_rng(seed: u64, partition: usize) -> rand::rngs::SmallRng {
+    rand::rngs::SmallRng::seed_from_u64(
+        seed ^ (partition as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15),
+    )
+}
+
 impl<T: Data> PartitionOp<T, T> for SampleOp {
     fn apply(self: Arc<Self>, partition: usize, input: BoxIter<T>) -> BoxIter<T> {
-        let seed = self.seed ^ (partition as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15);
-        let mut rng = rand::rngs::SmallRng::seed_from_u64(seed);
+        let mut rng = partition_rng(self.seed, partition);
         if self.with_replacement {
             let lambda = self.fraction;
             Box::new(input.flat_map(move |x| {
@@ -152,6 +165,42 @@ impl<T: Data> PartitionOp<T, T> for SampleOp {
             let fraction = self.fraction;
             Box::new(input.filter(move |_| rng.random::<f64>() < fraction))
         }
+    }
+}
+
+/// One part of `random_split`: the elements whose draw falls in `[lower, upper)`. Every part
+/// draws the same numbers (same seed), so the parts are disjoint and cover the RDD.
+#[derive(Serialize, Deserialize)]
+pub struct SplitOp {
+    /// Where the part's share starts, in [0, 1].
+    pub lower: f64,
+    /// Where it ends.
+    pub upper: f64,
+    /// The user's seed.
+    pub seed: u64,
+}
+
+impl<T: Data> PartitionOp<T, T> for SplitOp {
+    fn apply(self: Arc<Self>, partition: usize, input: BoxIter<T>) -> BoxIter<T> {
+        let mut rng = partition_rng(self.seed, partition);
+        Box::new(input.filter(move |_| {
+            let draw = rng.random::<f64>();
+            self.lower <= draw && draw < self.upper
+        }))
+    }
+}
+
+/// `zip_with_unique_id()`: the k-th element of partition p gets `k * partitions + p`.
+#[derive(Serialize, Deserialize)]
+pub struct ZipWithUniqueIdOp {
+    /// The RDD's partitions.
+    pub partitions: usize,
+}
+
+impl<T: Data> PartitionOp<T, (T, u64)> for ZipWithUniqueIdOp {
+    fn apply(self: Arc<Self>, partition: usize, input: BoxIter<T>) -> BoxIter<(T, u64)> {
+        let step = self.partitions as u64;
+        Box::new(input.zip((partition as u64..).step_by(step.max(1) as usize)))
     }
 }
 

@@ -7,7 +7,9 @@
 mod actions;
 mod api;
 mod base;
+mod cogroup;
 mod combined;
+mod lineage;
 mod map_partitions;
 mod numeric;
 mod pair;
@@ -20,6 +22,7 @@ mod text_file;
 
 pub use api::Rdd;
 pub use base::{BoxIter, Dependency, RddBase, RddCompute, RddCore, RddRef, ShipRdd};
+pub use cogroup::{CoGroupWith, Side4};
 pub use map_partitions::{PartitionOp, Side};
 pub use numeric::{Numeric, StatCounter};
 pub use pair::{CoGrouped, FullJoined};

@@ -1,15 +1,16 @@
 //! Operations on RDDs of key-value pairs (Spark's `PairRDDFunctions`).
 
 use super::actions::{CountByKeyFn, LookupFn, SketchFn};
-use super::map_partitions::{
-    FlatMapValuesOp, KeysOp, MapValuesOp, PartitionOp, Side, TagLeftOp, TagRightOp, ValuesOp,
-};
+use super::cogroup::CoGroupWith;
+use super::map_partitions::{FlatMapValuesOp, KeysOp, MapValuesOp, PartitionOp, Side, ValuesOp};
 use super::{BoxIter, Rdd};
 use crate::aggregator::{Aggregator, Combine, GroupValues, NoAggregation, Reduce, WithZero};
 use crate::data::{Data, Func, Key};
 use crate::error::Result;
-use crate::partitioner::{Partitioner, RangePartitioner};
+use crate::partitioner::{Partitioner, Partitioning, RangePartitioner};
+use crate::scheduler::PartitionFunc;
 use crate::shuffle::{SortByKey, Unordered};
+use crate::task_context::TaskContext;
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 use std::marker::PhantomData;
@@ -24,7 +25,7 @@ pub type FullJoined<K, V, W> = (K, (Option<V>, Option<W>));
 impl<K: Key, V: Data> Rdd<(K, V)> {
     /// Applies `f` to every value, keeping the keys.
     pub fn map_values<U: Data, F: Func<(V,), Output = U>>(&self, f: F) -> Rdd<(K, U)> {
-        self.with_op("map_values", MapValuesOp(f))
+        self.with_op_keeping_partitioner("map_values", MapValuesOp(f))
     }
 
     /// Applies `f` to every value and pairs the key with each result.
@@ -34,7 +35,7 @@ impl<K: Key, V: Data> Rdd<(K, V)> {
         I::IntoIter: 'static,
         F: Func<(V,), Output = I>,
     {
-        self.with_op("flat_map_values", FlatMapValuesOp(f))
+        self.with_op_keeping_partitioner("flat_map_values", FlatMapValuesOp(f))
     }
 
     /// The keys.
@@ -50,12 +51,43 @@ impl<K: Key, V: Data> Rdd<(K, V)> {
     /// Merges the values of each key with `f` (associative and commutative), combining on the
     /// map side first.
     pub fn reduce_by_key<F: Func<(V, V), Output = V> + Clone>(&self, f: F) -> Rdd<(K, V)> {
-        self.reduce_by_key_with(Reduce::new(f), 0)
+        self.reduce_by_key_in(f, 0)
+    }
+
+    /// [`reduce_by_key`](Self::reduce_by_key) into `partitioning`: a number of hash partitions
+    /// (`0`: the default, see [`Partitioning`]) or a [`Partitioner`]. Every operation by key
+    /// has such an `_in` twin.
+    ///
+    /// ```
+    /// # use ember_core::{Context, Fn, HashPartitioner};
+    /// # let ctx = Context::with_master("local[2]").unwrap();
+    /// let pairs = ctx.parallelize(vec![("a", 1), ("b", 2), ("a", 3)], 2);
+    /// assert_eq!(pairs.reduce_by_key_in(Fn!(|x: i32, y: i32| x + y), 5).num_partitions(), 5);
+    /// let placed = pairs.partition_by(HashPartitioner::new(3));
+    /// // Already laid out by the partitioner it would use: no shuffle, the same partitioner.
+    /// let sums = placed.reduce_by_key(Fn!(|x: i32, y: i32| x + y));
+    /// assert_eq!(sums.partitioner(), placed.partitioner());
+    /// ```
+    pub fn reduce_by_key_in<F, P>(&self, f: F, partitioning: P) -> Rdd<(K, V)>
+    where
+        F: Func<(V, V), Output = V> + Clone,
+        P: Partitioning<K>,
+    {
+        self.combine_in(Reduce::new(f), partitioning, &[])
     }
 
     /// Like [`reduce_by_key`](Self::reduce_by_key), starting each key from `zero`.
     pub fn fold_by_key<F: Func<(V, V), Output = V> + Clone>(&self, zero: V, f: F) -> Rdd<(K, V)> {
-        self.reduce_by_key_with(WithZero::new(zero, f.clone(), f), 0)
+        self.fold_by_key_in(zero, f, 0)
+    }
+
+    /// [`fold_by_key`](Self::fold_by_key) into `partitioning`.
+    pub fn fold_by_key_in<F, P>(&self, zero: V, f: F, partitioning: P) -> Rdd<(K, V)>
+    where
+        F: Func<(V, V), Output = V> + Clone,
+        P: Partitioning<K>,
+    {
+        self.combine_in(WithZero::new(zero, f.clone(), f), partitioning, &[])
     }
 
     /// Aggregates each key's values into a `U`: `seq` adds a value, `comb` merges two partial
@@ -65,7 +97,23 @@ impl<K: Key, V: Data> Rdd<(K, V)> {
         F2: Func<(U, V), Output = U> + Clone,
         F3: Func<(U, U), Output = U> + Clone,
     {
-        self.reduce_by_key_with(WithZero::new(zero, seq, comb), 0)
+        self.aggregate_by_key_in(zero, seq, comb, 0)
+    }
+
+    /// [`aggregate_by_key`](Self::aggregate_by_key) into `partitioning`.
+    pub fn aggregate_by_key_in<U: Data, F2, F3, P>(
+        &self,
+        zero: U,
+        seq: F2,
+        comb: F3,
+        partitioning: P,
+    ) -> Rdd<(K, U)>
+    where
+        F2: Func<(U, V), Output = U> + Clone,
+        F3: Func<(U, U), Output = U> + Clone,
+        P: Partitioning<K>,
+    {
+        self.combine_in(WithZero::new(zero, seq, comb), partitioning, &[])
     }
 
     /// The general aggregation: `create` starts a combined value from a key's first value,
@@ -81,12 +129,85 @@ impl<K: Key, V: Data> Rdd<(K, V)> {
         F2: Func<(C, V), Output = C> + Clone,
         F3: Func<(C, C), Output = C> + Clone,
     {
-        self.reduce_by_key_with(Combine::new(create, merge_value, merge_combiners), 0)
+        self.combine_by_key_in(create, merge_value, merge_combiners, 0)
+    }
+
+    /// [`combine_by_key`](Self::combine_by_key) into `partitioning`.
+    pub fn combine_by_key_in<C: Data, F1, F2, F3, P>(
+        &self,
+        create: F1,
+        merge_value: F2,
+        merge_combiners: F3,
+        partitioning: P,
+    ) -> Rdd<(K, C)>
+    where
+        F1: Func<(V,), Output = C> + Clone,
+        F2: Func<(C, V), Output = C> + Clone,
+        F3: Func<(C, C), Output = C> + Clone,
+        P: Partitioning<K>,
+    {
+        let aggregator = Combine::new(create, merge_value, merge_combiners);
+        self.combine_in(aggregator, partitioning, &[])
     }
 
     /// All values of each key.
     pub fn group_by_key(&self) -> Rdd<(K, Vec<V>)> {
-        self.reduce_by_key_with(GroupValues::default(), 0)
+        self.group_by_key_in(0)
+    }
+
+    /// [`group_by_key`](Self::group_by_key) into `partitioning`.
+    pub fn group_by_key_in<P: Partitioning<K>>(&self, partitioning: P) -> Rdd<(K, Vec<V>)> {
+        self.combine_in(GroupValues::default(), partitioning, &[])
+    }
+
+    /// Merges the values of each key with `f` into a map on the driver, without a shuffle
+    /// (Spark's `reduceByKeyLocally`): for few keys.
+    ///
+    /// # Errors
+    /// The job failed.
+    pub fn reduce_by_key_locally<F>(&self, f: F) -> Result<HashMap<K, V>>
+    where
+        F: Func<(V, V), Output = V> + Clone,
+    {
+        let parts = self
+            .context()
+            .run_job(self, ReduceLocallyFn { f: f.clone() }, None)?;
+        let mut merged: HashMap<K, V> = HashMap::new();
+        for (k, v) in parts.into_iter().flatten() {
+            let v = match merged.remove(&k) {
+                Some(old) => f.call((old, v)),
+                None => v,
+            };
+            merged.insert(k, v);
+        }
+        Ok(merged)
+    }
+
+    /// The pairs whose key lies in `lower..=upper` (Spark's `filterByRange`). The partitioner,
+    /// if any, is kept.
+    pub fn filter_by_range(&self, lower: K, upper: K) -> Rdd<(K, V)>
+    where
+        K: Ord,
+    {
+        self.with_op_keeping_partitioner("filter_by_range", KeyRangeOp { lower, upper })
+    }
+
+    /// Moves each pair to the partition `partitioner` gives its key and sorts every partition
+    /// by key in the shuffle itself (Spark's `repartitionAndSortWithinPartitions`): cheaper
+    /// than `partition_by` followed by a sort.
+    pub fn repartition_and_sort_within_partitions<P: Partitioner<K>>(
+        &self,
+        partitioner: P,
+    ) -> Rdd<(K, V)>
+    where
+        K: Ord,
+    {
+        self.shuffle(
+            partitioner,
+            NoAggregation::default(),
+            SortByKey { ascending: true },
+            false,
+        )
     }
 
     /// Moves each pair to the partition `partitioner` gives its key.
@@ -142,44 +263,117 @@ impl<K: Key, V: Data> Rdd<(K, V)> {
         ))
     }
 
-    /// For each key in either RDD, its values in this one and in `other`.
-    pub fn cogroup<W: Data>(&self, other: &Rdd<(K, W)>) -> Rdd<CoGrouped<K, V, W>> {
-        let left: Rdd<(K, Side<V, W>)> = self.with_op("cogroup", TagLeftOp);
-        let right: Rdd<(K, Side<V, W>)> = other.with_op("cogroup", TagRightOp);
-        let partitions = self
-            .context()
-            .shuffle_partitions(&[self.num_partitions(), other.num_partitions()]);
-        left.union(&right)
-            .reduce_by_key_with(CoGroup::default(), partitions)
+    /// For each key in any of the RDDs, its values in this one and in the others: `others` is
+    /// one pair RDD with the same key type (`&b`: `(K, (Vec<V>, Vec<W>))`) or a tuple of two or
+    /// three (`(&b, &c)`: `(K, (Vec<V>, Vec<W1>, Vec<W2>))`).
+    ///
+    /// ```
+    /// # use ember_core::{Context, Fn};
+    /// # let ctx = Context::with_master("local[2]").unwrap();
+    /// let a = ctx.parallelize(vec![(1, 'a')], 1);
+    /// let b = ctx.parallelize(vec![(1, 10), (2, 20)], 2);
+    /// let c = ctx.parallelize(vec![(2, "two".to_string())], 1);
+    /// let mut grouped = a.cogroup((&b, &c)).collect().unwrap();
+    /// grouped.sort_by_key(|g| g.0);
+    /// assert_eq!(grouped[0], (1, (vec!['a'], vec![10], vec![])));
+    /// assert_eq!(grouped[1], (2, (vec![], vec![20], vec!["two".to_string()])));
+    /// ```
+    pub fn cogroup<O: CoGroupWith<K, V>>(&self, others: O) -> Rdd<(K, O::Grouped)> {
+        self.cogroup_in(others, 0)
+    }
+
+    /// [`cogroup`](Self::cogroup) into `partitioning`.
+    pub fn cogroup_in<O: CoGroupWith<K, V>, P: Partitioning<K>>(
+        &self,
+        others: O,
+        partitioning: P,
+    ) -> Rdd<(K, O::Grouped)> {
+        let partitioner = partitioning.into_partitioner(|| {
+            let mut parents = vec![self.lineage().base()];
+            parents.extend(others.parents());
+            self.context().default_partitioner(&parents)
+        });
+        others.cogroup_of(self, partitioner)
+    }
+
+    /// Another name of [`cogroup`](Self::cogroup), as in Spark.
+    pub fn group_with<O: CoGroupWith<K, V>>(&self, others: O) -> Rdd<(K, O::Grouped)> {
+        self.cogroup(others)
     }
 
     /// Pairs of values for keys present in both RDDs.
     pub fn join<W: Data>(&self, other: &Rdd<(K, W)>) -> Rdd<(K, (V, W))> {
-        self.cogroup(other).with_op("join", InnerJoinOp)
+        self.join_in(other, 0)
+    }
+
+    /// [`join`](Self::join) into `partitioning`.
+    pub fn join_in<W: Data, P: Partitioning<K>>(
+        &self,
+        other: &Rdd<(K, W)>,
+        partitioning: P,
+    ) -> Rdd<(K, (V, W))> {
+        self.cogroup_in(other, partitioning)
+            .with_op_keeping_partitioner("join", InnerJoinOp)
     }
 
     /// Every value of this RDD, with each matching value of `other` or `None`.
     pub fn left_outer_join<W: Data>(&self, other: &Rdd<(K, W)>) -> Rdd<(K, (V, Option<W>))> {
-        self.cogroup(other)
-            .with_op("left_outer_join", LeftOuterJoinOp)
+        self.left_outer_join_in(other, 0)
+    }
+
+    /// [`left_outer_join`](Self::left_outer_join) into `partitioning`.
+    pub fn left_outer_join_in<W: Data, P: Partitioning<K>>(
+        &self,
+        other: &Rdd<(K, W)>,
+        partitioning: P,
+    ) -> Rdd<(K, (V, Option<W>))> {
+        self.cogroup_in(other, partitioning)
+            .with_op_keeping_partitioner("left_outer_join", LeftOuterJoinOp)
     }
 
     /// Every value of `other`, with each matching value of this RDD or `None`.
     pub fn right_outer_join<W: Data>(&self, other: &Rdd<(K, W)>) -> Rdd<(K, (Option<V>, W))> {
-        self.cogroup(other)
-            .with_op("right_outer_join", RightOuterJoinOp)
+        self.right_outer_join_in(other, 0)
+    }
+
+    /// [`right_outer_join`](Self::right_outer_join) into `partitioning`.
+    pub fn right_outer_join_in<W: Data, P: Partitioning<K>>(
+        &self,
+        other: &Rdd<(K, W)>,
+        partitioning: P,
+    ) -> Rdd<(K, (Option<V>, W))> {
+        self.cogroup_in(other, partitioning)
+            .with_op_keeping_partitioner("right_outer_join", RightOuterJoinOp)
     }
 
     /// Every value of both RDDs, matched where the keys allow.
     pub fn full_outer_join<W: Data>(&self, other: &Rdd<(K, W)>) -> Rdd<FullJoined<K, V, W>> {
-        self.cogroup(other)
-            .with_op("full_outer_join", FullOuterJoinOp)
+        self.full_outer_join_in(other, 0)
+    }
+
+    /// [`full_outer_join`](Self::full_outer_join) into `partitioning`.
+    pub fn full_outer_join_in<W: Data, P: Partitioning<K>>(
+        &self,
+        other: &Rdd<(K, W)>,
+        partitioning: P,
+    ) -> Rdd<FullJoined<K, V, W>> {
+        self.cogroup_in(other, partitioning)
+            .with_op_keeping_partitioner("full_outer_join", FullOuterJoinOp)
     }
 
     /// The pairs whose key is not in `other`.
     pub fn subtract_by_key<W: Data>(&self, other: &Rdd<(K, W)>) -> Rdd<(K, V)> {
-        self.cogroup(other)
-            .with_op("subtract_by_key", SubtractByKeyOp)
+        self.subtract_by_key_in(other, 0)
+    }
+
+    /// [`subtract_by_key`](Self::subtract_by_key) into `partitioning`.
+    pub fn subtract_by_key_in<W: Data, P: Partitioning<K>>(
+        &self,
+        other: &Rdd<(K, W)>,
+        partitioning: P,
+    ) -> Rdd<(K, V)> {
+        self.cogroup_in(other, partitioning)
+            .with_op_keeping_partitioner("subtract_by_key", SubtractByKeyOp)
     }
 
     /// How many pairs have each key (an action).
@@ -212,6 +406,46 @@ impl<K: Key, V: Data> Rdd<(K, V)> {
     /// The job failed.
     pub fn collect_as_map(&self) -> Result<HashMap<K, V>> {
         Ok(self.collect()?.into_iter().collect())
+    }
+}
+
+/// `reduce_by_key_locally` within a partition.
+#[derive(Serialize, Deserialize)]
+struct ReduceLocallyFn<F> {
+    f: F,
+}
+
+impl<K: Key, V: Data, F: Func<(V, V), Output = V>> PartitionFunc<(K, V), Vec<(K, V)>>
+    for ReduceLocallyFn<F>
+{
+    fn apply(
+        &self,
+        _: &Arc<TaskContext>,
+        _: usize,
+        elements: BoxIter<(K, V)>,
+    ) -> Result<Vec<(K, V)>> {
+        let mut merged: rustc_hash::FxHashMap<K, V> = Default::default();
+        for (k, v) in elements {
+            let v = match merged.remove(&k) {
+                Some(old) => self.f.call((old, v)),
+                None => v,
+            };
+            merged.insert(k, v);
+        }
+        Ok(merged.into_iter().collect())
+    }
+}
+
+/// `filter_by_range`.
+#[derive(Serialize, Deserialize)]
+struct KeyRangeOp<K> {
+    lower: K,
+    upper: K,
+}
+
+impl<K: Data + Ord, V: Data> PartitionOp<(K, V), (K, V)> for KeyRangeOp<K> {
+    fn apply(self: Arc<Self>, _: usize, input: BoxIter<(K, V)>) -> BoxIter<(K, V)> {
+        Box::new(input.filter(move |(k, _)| self.lower <= *k && *k <= self.upper))
     }
 }
 

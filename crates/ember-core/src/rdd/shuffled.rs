@@ -4,7 +4,7 @@ use super::{BoxIter, Dependency, RddBase, RddCompute, RddCore, RddRef};
 use crate::aggregator::Aggregator;
 use crate::data::{Data, Key};
 use crate::error::Result;
-use crate::partitioner::Partitioner;
+use crate::partitioner::{Partitioner, PartitionerInfo};
 use crate::shuffle::{read_shuffle, KeyOrdering, ShuffleDependency, ShuffleSpec};
 use crate::task_context::TaskContext;
 use serde::{Deserialize, Serialize};
@@ -36,6 +36,9 @@ impl<K: Key, V: Data, A: Aggregator<V>, P: Partitioner<K>, O: KeyOrdering<K>> Rd
     }
     fn num_partitions(&self) -> usize {
         self.spec.partitioner.num_partitions()
+    }
+    fn partitioner(&self) -> Option<PartitionerInfo> {
+        Some(PartitionerInfo::of(&self.spec.partitioner))
     }
     fn dependencies(&self) -> Vec<Dependency> {
         self.parent

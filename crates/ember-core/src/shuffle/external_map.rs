@@ -57,6 +57,24 @@ impl<K: Key, V: Data, A: Aggregator<V>> ExternalAppendOnlyMap<K, V, A> {
             |old, c| aggregator.merge_combiners(old, c),
             |new, k, c| size.upserted(new, &(k, c)),
         );
+        self.spill_if_full(check)
+    }
+
+    /// Merges value `v` into key `k`'s combined value, as a task combining its own input does.
+    pub(crate) fn insert_value(&mut self, k: K, v: V) -> Result<()> {
+        let aggregator = &self.aggregator;
+        let size = &mut self.size;
+        let check = self.map.upsert(
+            k,
+            v,
+            |v| aggregator.create_combiner(v),
+            |old, v| aggregator.merge_value(old, v),
+            |new, k, c| size.upserted(new, &(k, c)),
+        );
+        self.spill_if_full(check)
+    }
+
+    fn spill_if_full(&mut self, check: bool) -> Result<()> {
         if check && !self.memory.try_grow_to(self.size.estimate()) {
             let sorted = self.drain_sorted();
             self.runs.push(spill_run(sorted.into_iter(), &self.tc)?);

@@ -46,6 +46,22 @@ impl StorageLevel {
     pub fn is_valid(&self) -> bool {
         self.use_disk || self.use_memory
     }
+
+    /// The level in words, as Spark's lineage and UI write it: `Disk Memory Deserialized 1x
+    /// Replicated`; empty for [`NONE`](Self::NONE).
+    pub fn description(&self) -> String {
+        if !self.is_valid() {
+            return String::new();
+        }
+        let disk = if self.use_disk { "Disk " } else { "" };
+        let memory = if self.use_memory { "Memory " } else { "" };
+        let form = if self.deserialized {
+            "Deserialized"
+        } else {
+            "Serialized"
+        };
+        format!("{disk}{memory}{form} 1x Replicated")
+    }
 }
 
 impl fmt::Display for StorageLevel {
