@@ -10,6 +10,11 @@ fn local(threads: usize) -> Context {
     Context::new(conf(threads)).unwrap()
 }
 
+/// `local[threads]` trying each task up to four times (`local[N]` tries once, as Spark's).
+fn retrying(threads: usize) -> Context {
+    Context::new(conf(threads).set("ember.task.maxFailures", "4")).unwrap()
+}
+
 fn conf(threads: usize) -> EmberConf {
     EmberConf::empty()
         .set_master(&format!("local[{threads}]"))
@@ -18,7 +23,7 @@ fn conf(threads: usize) -> EmberConf {
 
 #[test]
 fn a_closure_that_fails_its_first_attempt_succeeds_on_retry() {
-    let ctx = local(2);
+    let ctx = retrying(2);
     let doubled = ctx
         .parallelize((0..100).collect::<Vec<i32>>(), 4)
         .map_partitions_with_index(Fn!(|p: usize, it: ember_core::BoxIter<i32>| {
@@ -302,7 +307,7 @@ fn a_lost_shuffle_file_is_recomputed_and_the_job_succeeds() {
 
 #[test]
 fn a_retried_task_counts_its_accumulator_updates_once() {
-    let ctx = local(2);
+    let ctx = retrying(2);
     let acc = ctx.long_accumulator();
     let seen = ctx.collection_accumulator::<i32>();
     let (a, s) = (acc.clone(), seen.clone());
@@ -490,7 +495,7 @@ fn a_failed_save_leaves_no_output() {
 fn a_retried_task_does_not_duplicate_output() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("out");
-    let ctx = local(2);
+    let ctx = retrying(2);
     // The first attempt of partition 1 dies half-way through writing its part file.
     ctx.parallelize((0..100).collect::<Vec<i32>>(), 2)
         .map(Fn!(|x: i32| {
