@@ -204,7 +204,22 @@ impl<T: Data> Rdd<T> {
         self.with_op("map_partitions_with_index", MapPartitionsOp(f))
     }
 
-    /// Applies `f` to each partition's iterator.
+    /// Applies `f` to each partition's iterator: for work done once per partition (opening a
+    /// connection, building a lookup table) rather than once per element. The iterator is a
+    /// [`BoxIter`] (`ember_core::BoxIter`, re-exported by `ember`); `f` returns anything
+    /// iterable. As with every closure written with [`Fn!`](crate::Fn), the parameters need
+    /// their types written out.
+    ///
+    /// ```
+    /// use ember_core::{BoxIter, Context, Fn};
+    /// let ctx = Context::with_master("local[2]").unwrap();
+    /// let sums = ctx
+    ///     .parallelize((1..=6).collect::<Vec<i64>>(), 2)
+    ///     .map_partitions(Fn!(|xs: BoxIter<i64>| vec![xs.sum::<i64>()]))
+    ///     .collect()
+    ///     .unwrap();
+    /// assert_eq!(sums, vec![6, 15]);
+    /// ```
     pub fn map_partitions<U: Data, I, F>(&self, f: F) -> Rdd<U>
     where
         I: IntoIterator<Item = U> + 'static,
