@@ -75,6 +75,13 @@ impl<T: Data> Rdd<T> {
         }
     }
 
+    pub(crate) fn from_ref(ctx: &Context, rdd: RddRef<T>) -> Self {
+        Rdd {
+            ctx: ctx.clone(),
+            rdd,
+        }
+    }
+
     pub(crate) fn rdd_ref(&self) -> &RddRef<T> {
         &self.rdd
     }

@@ -1,5 +1,6 @@
 //! The traits every RDD implements, and how lineage is shipped inside tasks.
 
+use super::checkpoint::CheckpointCell;
 use crate::data::Data;
 use crate::error::Result;
 use crate::ship::{decode_as, Decoder, Shipped};
@@ -21,6 +22,8 @@ pub struct RddCore {
     name: &'static str,
     // Shared so that `persist` on any handle of this RDD reaches the one the scheduler sees.
     storage: Arc<Mutex<StorageLevel>>,
+    // Shared for the same reason: marked for a checkpoint, and the lineage that replaces it.
+    checkpoint: Arc<CheckpointCell>,
 }
 
 impl RddCore {
@@ -29,6 +32,7 @@ impl RddCore {
             id,
             name,
             storage: Arc::new(Mutex::new(StorageLevel::NONE)),
+            checkpoint: Arc::default(),
         }
     }
 
@@ -49,6 +53,19 @@ impl RddCore {
 
     pub(crate) fn set_storage_level(&self, level: StorageLevel) {
         *self.storage.lock() = level;
+    }
+
+    pub(crate) fn checkpoint(&self) -> &CheckpointCell {
+        &self.checkpoint
+    }
+
+    /// The same RDD's core (id, name, shared storage level) without its checkpoint state: for
+    /// the RDD that stands in for it once checkpointed.
+    pub(crate) fn detached(&self) -> RddCore {
+        RddCore {
+            checkpoint: Arc::default(),
+            ..self.clone()
+        }
     }
 }
 
@@ -79,6 +96,7 @@ impl<'de> Deserialize<'de> for RddCore {
             // Names are only for logs; executors keep a fixed one rather than leak strings.
             name: "shipped",
             storage: Arc::new(Mutex::new(wire.storage)),
+            checkpoint: Arc::default(),
         })
     }
 }
@@ -144,8 +162,11 @@ impl<T: Data> Clone for RddRef<T> {
 
 impl<T: Data> Serialize for RddRef<T> {
     fn serialize<S: Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
-        self.0
-            .ship()
+        // A checkpointed RDD travels as what reads its checkpoint, without its old lineage.
+        let truncated = self.0.core().checkpoint().replacement::<T>();
+        truncated
+            .as_ref()
+            .map_or_else(|| self.0.ship(), |rdd| rdd.0.ship())
             .map_err(serde::ser::Error::custom)?
             .serialize(s)
     }

@@ -35,6 +35,7 @@ mod spill_file;
 pub use map_output_tracker::{MapOutputTracker, MapStatus};
 pub use shuffle_manager::ShuffleManager;
 pub use shuffle_reader::{read_shuffle, shuffle_bytes};
+pub(crate) use codec::{ChunkReader, ChunkWriter};
 pub(crate) use sort_shuffle_writer::write_map_output;
 
 use crate::aggregator::Aggregator;
