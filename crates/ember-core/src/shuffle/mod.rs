@@ -32,10 +32,10 @@ mod size_tracker;
 mod sort_shuffle_writer;
 mod spill_file;
 
+pub(crate) use codec::{ChunkReader, ChunkWriter};
 pub use map_output_tracker::{MapOutputTracker, MapStatus};
 pub use shuffle_manager::ShuffleManager;
 pub use shuffle_reader::{read_shuffle, shuffle_bytes};
-pub(crate) use codec::{ChunkReader, ChunkWriter};
 pub(crate) use sort_shuffle_writer::write_map_output;
 
 use crate::aggregator::Aggregator;
