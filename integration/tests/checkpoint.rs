@@ -83,7 +83,11 @@ fn checkpoint_word_counts(ctx: &Context, dir: &str) -> Vec<(String, Vec<String>)
     parts
         .iter()
         .enumerate()
-        .map(|(p, name)| (format!("{file}/{name}"), checkpoint.preferred_locations(p)))
+        .map(|(p, name)| {
+            let hosts = checkpoint.preferred_locations(p);
+            assert_eq!(counts.preferred_locations(p), hosts, "{dir}: partition {p}");
+            (format!("{file}/{name}"), hosts)
+        })
         .collect()
 }
 

@@ -27,7 +27,8 @@
 //! # What truncation changes
 //! - The DAG scheduler asks [`dependencies_of`], not the RDD, for parents: a checkpointed RDD has
 //!   one narrow parent, the checkpoint RDD, which has none. Shuffles above it are no longer
-//!   stages of later jobs; preferred locations come from the checkpoint files' hosts.
+//!   stages of later jobs; preferred locations come from the checkpoint files' hosts
+//!   ([`preferred_locations_of`]).
 //! - Tasks ship a checkpointed RDD as its stand-in ([`CheckpointedRdd`], same id and storage
 //!   level): a persisted partition is still read from the cache first, and otherwise from the
 //!   checkpoint, never from the old lineage.
@@ -179,6 +180,15 @@ pub(crate) fn dependencies_of(rdd: &dyn RddBase) -> Vec<Dependency> {
     match rdd.core().checkpoint().truncation() {
         Some(t) => vec![Dependency::Narrow(t.parent)],
         None => rdd.dependencies(),
+    }
+}
+
+/// Hosts where partition `partition` of `rdd` is cheapest to read: once `rdd` is checkpointed,
+/// those of its checkpoint, not of its old input (Spark's `RDD.preferredLocations`).
+pub(crate) fn preferred_locations_of(rdd: &dyn RddBase, partition: usize) -> Vec<String> {
+    match rdd.core().checkpoint().truncation() {
+        Some(t) => t.parent.preferred_locations(partition),
+        None => rdd.preferred_locations(partition),
     }
 }
 

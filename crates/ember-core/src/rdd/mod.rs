@@ -25,7 +25,7 @@ pub use map_partitions::{PartitionOp, Side};
 pub use numeric::{Numeric, StatCounter};
 pub use pair::{CoGrouped, FullJoined};
 
-pub(crate) use checkpoint::{after_job, dependencies_of};
+pub(crate) use checkpoint::{after_job, dependencies_of, preferred_locations_of};
 pub(crate) use combined::UnionRdd;
 pub(crate) use remote_input::StoreCache;
 pub(crate) use sources::{slice, EmptyRdd, ParallelCollectionRdd, RangeRdd, SliceOwner};
