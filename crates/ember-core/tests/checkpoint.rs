@@ -353,3 +353,36 @@ fn a_failed_checkpoint_write_leaves_no_files_and_is_tried_again() {
         );
     }
 }
+
+#[test]
+fn a_job_on_a_child_checkpoints_its_marked_parent_even_one_marked_after_earlier_jobs() {
+    for master in MASTERS {
+        let dir = tempfile::tempdir().unwrap();
+        let ctx = context(master, dir.path());
+        let computed = ctx.long_accumulator();
+        let acc = computed.clone();
+        let parent = ctx.range(0, 300, 1, 3).unwrap().map(Fn!(move |x: i64| {
+            acc.add(1);
+            x + 1
+        }));
+        // Already computed by a job before it was marked: the next job still checkpoints it.
+        assert_eq!(parent.count().unwrap(), 300);
+        parent.checkpoint().unwrap();
+        let child = parent.filter(Fn!(|x: &i64| x % 2 == 0));
+        assert_eq!(child.count().unwrap(), 150, "{master}");
+        assert!(
+            parent.is_checkpointed(),
+            "{master}: a job on a child checkpoints the parent"
+        );
+        assert!(!child.is_checkpointed());
+        assert_truncated(&parent);
+        let runs = computed.value();
+        let want: Vec<i64> = (1..=300).filter(|x| x % 2 == 0).collect();
+        assert_eq!(child.collect().unwrap(), want, "{master}");
+        assert_eq!(
+            computed.value(),
+            runs,
+            "{master}: the parent was computed again"
+        );
+    }
+}

@@ -3,6 +3,12 @@
 //! [`Rdd`] is the handle users hold. Behind it each transformation is a small struct
 //! implementing [`RddCompute`], holding its parents and its serializable closures; the struct is
 //! what tasks carry to executors (see [`crate::ship`]).
+//!
+//! [`Rdd::checkpoint`] and [`Rdd::local_checkpoint`] save an RDD's partitions, to files under
+//! [`Context::set_checkpoint_dir`](crate::Context::set_checkpoint_dir) or to the executors' block
+//! managers, and then cut its lineage: later jobs plan and compute nothing above it. Unlike Spark,
+//! an RDD may be marked after jobs have already computed it: the next job that computes it
+//! checkpoints it.
 
 mod actions;
 mod api;
