@@ -525,6 +525,7 @@ impl Context {
             .inner
             .scheduler
             .run_job(rdd.rdd_ref().base(), partitions, &make)?;
+        crate::rdd::after_job(self, rdd.rdd_ref().base())?;
         bytes
             .iter()
             .map(|b| bincode::deserialize(b).map_err(Error::from))

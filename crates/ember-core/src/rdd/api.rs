@@ -77,6 +77,13 @@ impl<T: Data> Rdd<T> {
         }
     }
 
+    pub(crate) fn from_ref(ctx: &Context, rdd: RddRef<T>) -> Self {
+        Rdd {
+            ctx: ctx.clone(),
+            rdd,
+        }
+    }
+
     pub(crate) fn rdd_ref(&self) -> &RddRef<T> {
         &self.rdd
     }
@@ -439,9 +446,10 @@ impl<T: Data> Rdd<T> {
     }
 
     /// Hosts where partition `partition` is cheapest to compute (Spark's `preferredLocations`):
-    /// for a file on HDFS, those holding most of its split's bytes.
+    /// for a file on HDFS, those holding most of its split's bytes; once checkpointed, those
+    /// holding its checkpoint file.
     pub fn preferred_locations(&self, partition: usize) -> Vec<String> {
-        self.rdd_ref().base().preferred_locations(partition)
+        super::preferred_locations_of(&*self.rdd_ref().base(), partition)
     }
 
     /// Keeps this RDD's partitions at `level` once computed, so later actions reuse them.

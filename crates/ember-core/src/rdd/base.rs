@@ -1,5 +1,6 @@
 //! The traits every RDD implements, and how lineage is shipped inside tasks.
 
+use super::checkpoint::CheckpointCell;
 use crate::data::Data;
 use crate::error::Result;
 use crate::partitioner::PartitionerInfo;
@@ -24,6 +25,8 @@ pub struct RddCore {
     storage: Arc<Mutex<StorageLevel>>,
     // The user's name for it (`set_name`), for the driver's logs and lineage only.
     label: Arc<Mutex<Option<String>>>,
+    // Shared for the same reason: marked for a checkpoint, and the lineage that replaces it.
+    checkpoint: Arc<CheckpointCell>,
 }
 
 impl RddCore {
@@ -33,6 +36,7 @@ impl RddCore {
             name,
             storage: Arc::new(Mutex::new(StorageLevel::NONE)),
             label: Arc::default(),
+            checkpoint: Arc::default(),
         }
     }
 
@@ -62,6 +66,19 @@ impl RddCore {
 
     pub(crate) fn set_storage_level(&self, level: StorageLevel) {
         *self.storage.lock() = level;
+    }
+
+    pub(crate) fn checkpoint(&self) -> &CheckpointCell {
+        &self.checkpoint
+    }
+
+    /// The same RDD's core (id, name, shared storage level) without its checkpoint state: for
+    /// the RDD that stands in for it once checkpointed.
+    pub(crate) fn detached(&self) -> RddCore {
+        RddCore {
+            checkpoint: Arc::default(),
+            ..self.clone()
+        }
     }
 }
 
@@ -93,6 +110,7 @@ impl<'de> Deserialize<'de> for RddCore {
             name: "shipped",
             storage: Arc::new(Mutex::new(wire.storage)),
             label: Arc::default(),
+            checkpoint: Arc::default(),
         })
     }
 }
@@ -168,8 +186,11 @@ impl<T: Data> Clone for RddRef<T> {
 
 impl<T: Data> Serialize for RddRef<T> {
     fn serialize<S: Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
-        self.0
-            .ship()
+        // A checkpointed RDD travels as what reads its checkpoint, without its old lineage.
+        let truncated = self.0.core().checkpoint().replacement::<T>();
+        truncated
+            .as_ref()
+            .map_or_else(|| self.0.ship(), |rdd| rdd.0.ship())
             .map_err(serde::ser::Error::custom)?
             .serialize(s)
     }

@@ -51,7 +51,7 @@ fn describe(rdd: &dyn RddBase) -> String {
 }
 
 fn children(rdd: &dyn RddBase, prefix: &str, lines: &mut Vec<String>) {
-    let dependencies = rdd.dependencies();
+    let dependencies = super::checkpoint::dependencies_of(rdd);
     let last = dependencies.len().saturating_sub(1);
     for (i, dependency) in dependencies.iter().enumerate() {
         match dependency {

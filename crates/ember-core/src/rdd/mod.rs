@@ -3,10 +3,17 @@
 //! [`Rdd`] is the handle users hold. Behind it each transformation is a small struct
 //! implementing [`RddCompute`], holding its parents and its serializable closures; the struct is
 //! what tasks carry to executors (see [`crate::ship`]).
+//!
+//! [`Rdd::checkpoint`] and [`Rdd::local_checkpoint`] save an RDD's partitions, to files under
+//! [`Context::set_checkpoint_dir`](crate::Context::set_checkpoint_dir) or to the executors' block
+//! managers, and then cut its lineage: later jobs plan and compute nothing above it. Unlike Spark,
+//! an RDD may be marked after jobs have already computed it: the next job that computes it
+//! checkpoints it.
 
 mod actions;
 mod api;
 mod base;
+mod checkpoint;
 mod cogroup;
 mod combined;
 mod lineage;
@@ -27,6 +34,7 @@ pub use map_partitions::{PartitionOp, Side};
 pub use numeric::{Numeric, StatCounter};
 pub use pair::{CoGrouped, FullJoined};
 
+pub(crate) use checkpoint::{after_job, dependencies_of, preferred_locations_of};
 pub(crate) use combined::UnionRdd;
 pub(crate) use remote_input::StoreCache;
 pub(crate) use sources::{slice, EmptyRdd, ParallelCollectionRdd, RangeRdd, SliceOwner};

@@ -13,13 +13,13 @@
 //! 4. If the job fails, the driver removes the output directory: a failed job leaves nothing
 //!    (into an existing directory, it removes `_temporary` only).
 //!
-//! A bare path is resolved against `fs.defaultFS`; `hdfs://`, `s3://` and `s3a://` outputs follow
+//! Checkpoint files (`checkpoint`) are written through the same protocol, with their own
+//! encoding of each part file. A bare path is resolved against `fs.defaultFS`; `hdfs://`, `s3://` and `s3a://` outputs follow
 //! the same protocol through object stores (`save_remote`).
 
 use super::{save_remote, BoxIter, Rdd};
 use crate::conf::keys;
 use crate::data::Data;
-use crate::env::Env;
 use crate::error::{Error, Result};
 use crate::scheduler::PartitionFunc;
 use crate::task_context::TaskContext;
@@ -37,27 +37,45 @@ impl<T: Data + Display> Rdd<T> {
     /// `ember.hadoop.validateOutputSpecs=false`), it cannot be created, or the job failed (then
     /// nothing of it is left at `path`).
     pub fn save_as_text_file(&self, path: &str) -> Result<()> {
-        let env = self.context().env().clone();
         let validate = self
             .context()
             .conf()
             .require(&keys::HADOOP_VALIDATE_OUTPUT_SPECS)?;
-        let url = ember_hadoop::object_stores::qualify(path, &env.hadoop)?;
+        let url = ember_hadoop::object_stores::qualify(path, &self.context().env().hadoop)?;
+        self.write_committed(&url, validate, |out| SaveTextFn { out })
+    }
+}
+
+impl<T: Data> Rdd<T> {
+    /// Runs the job `func(out)` makes, whose tasks write their part files with [`write_part`]
+    /// into `url` (qualified), under the commit protocol above. `out` is what `write_part` is
+    /// given: the local directory, or the URL of a remote one.
+    pub(crate) fn write_committed<F: PartitionFunc<T, ()>>(
+        &self,
+        url: &str,
+        validate: bool,
+        func: impl FnOnce(String) -> F,
+    ) -> Result<()> {
         match url.strip_prefix("file://") {
-            Some(local) => self.save_local(local, validate),
-            None => self.save_remote(&env, &url, validate),
+            Some(local) => self.save_local(local, validate, func),
+            None => self.save_remote(url, validate, func),
         }
     }
 
-    fn save_remote(&self, env: &Env, url: &str, validate: bool) -> Result<()> {
-        let out = env.resolve(url)?;
+    fn save_remote<F: PartitionFunc<T, ()>>(
+        &self,
+        url: &str,
+        validate: bool,
+        func: impl FnOnce(String) -> F,
+    ) -> Result<()> {
+        let out = self.context().env().resolve(url)?;
         let existed = save_remote::exists(&out)?;
         if existed && validate {
             return Err(already_exists(&out.url));
         }
         let job = self
             .context()
-            .run_job(self, SaveTextFn { out: url.into() }, None)
+            .run_job(self, func(url.into()), None)
             .and_then(|_| save_remote::commit_job(&out));
         if job.is_err() {
             save_remote::abort_job(&out, !existed);
@@ -65,7 +83,12 @@ impl<T: Data + Display> Rdd<T> {
         job
     }
 
-    fn save_local(&self, path: &str, validate: bool) -> Result<()> {
+    fn save_local<F: PartitionFunc<T, ()>>(
+        &self,
+        path: &str,
+        validate: bool,
+        func: impl FnOnce(String) -> F,
+    ) -> Result<()> {
         let out = PathBuf::from(path);
         let existed = out.exists();
         if existed && validate {
@@ -74,13 +97,7 @@ impl<T: Data + Display> Rdd<T> {
         std::fs::create_dir_all(&out).map_err(|e| Error::io(&out, e))?;
         let job = self
             .context()
-            .run_job(
-                self,
-                SaveTextFn {
-                    out: out.to_string_lossy().into_owned(),
-                },
-                None,
-            )
+            .run_job(self, func(out.to_string_lossy().into_owned()), None)
             .and_then(|_| commit_job(&out));
         if job.is_err() {
             // Leave nothing of ours behind; what was there before stays.
@@ -142,40 +159,58 @@ struct SaveTextFn {
 
 impl<T: Data + Display> PartitionFunc<T, ()> for SaveTextFn {
     fn apply(&self, tc: &Arc<TaskContext>, partition: usize, elements: BoxIter<T>) -> Result<()> {
-        if self.out.contains("://") {
-            let (stage, id) = (tc.stage_id, tc.task_attempt_id);
-            return save_remote::write_task(tc.env(), &self.out, stage, partition, id, elements);
-        }
-        let temp = job_temp(Path::new(&self.out));
-        // Named by the attempt's unique id: an abandoned attempt and its replacement never
-        // write the same file.
-        let attempt = temp.join("_temporary").join(format!(
-            "attempt_{}_{partition}_{}",
-            tc.stage_id, tc.task_attempt_id
-        ));
-        std::fs::create_dir_all(&attempt).map_err(|e| Error::io(&attempt, e))?;
-        let file = attempt.join(format!("part-{partition:05}"));
-        let written = write_lines(&file, elements);
-        let committed = written.and_then(|_| {
-            let task = temp.join(format!("task_{partition}"));
-            match std::fs::rename(&attempt, &task) {
-                Ok(()) => Ok(()),
-                // Another attempt of this task committed first; its output stands.
-                Err(_) if task.is_dir() => Ok(()),
-                Err(e) => Err(Error::io(&task, e)),
+        write_part(tc, &self.out, partition, |w, file| {
+            for x in elements {
+                writeln!(w, "{x}").map_err(|e| Error::io(file, e))?;
             }
-        });
-        // Whatever did not become the task's output goes.
-        let _ = std::fs::remove_dir_all(&attempt);
-        committed
+            Ok(())
+        })
     }
 }
 
-fn write_lines<T: Display>(file: &Path, elements: BoxIter<T>) -> Result<()> {
+/// Writes this task attempt's `part-NNNNN` into `out` (a local directory, or the URL of a remote
+/// one) and commits it as the task's output; `write` fills the file, given its name for errors.
+///
+/// # Errors
+/// `write` failed, or the file could not be written or committed; nothing of this attempt is left
+/// under the task's name then.
+pub(crate) fn write_part(
+    tc: &Arc<TaskContext>,
+    out: &str,
+    partition: usize,
+    write: impl FnOnce(&mut dyn Write, &str) -> Result<()>,
+) -> Result<()> {
+    if out.contains("://") {
+        let (stage, id) = (tc.stage_id, tc.task_attempt_id);
+        return save_remote::write_task(tc.env(), out, stage, partition, id, write);
+    }
+    let temp = job_temp(Path::new(out));
+    // Named by the attempt's unique id: an abandoned attempt and its replacement never
+    // write the same file.
+    let attempt = temp.join("_temporary").join(format!(
+        "attempt_{}_{partition}_{}",
+        tc.stage_id, tc.task_attempt_id
+    ));
+    std::fs::create_dir_all(&attempt).map_err(|e| Error::io(&attempt, e))?;
+    let file = attempt.join(format!("part-{partition:05}"));
+    let written = write_file(&file, write);
+    let committed = written.and_then(|_| {
+        let task = temp.join(format!("task_{partition}"));
+        match std::fs::rename(&attempt, &task) {
+            Ok(()) => Ok(()),
+            // Another attempt of this task committed first; its output stands.
+            Err(_) if task.is_dir() => Ok(()),
+            Err(e) => Err(Error::io(&task, e)),
+        }
+    });
+    // Whatever did not become the task's output goes.
+    let _ = std::fs::remove_dir_all(&attempt);
+    committed
+}
+
+fn write_file(file: &Path, write: impl FnOnce(&mut dyn Write, &str) -> Result<()>) -> Result<()> {
     let handle = std::fs::File::create(file).map_err(|e| Error::io(file, e))?;
     let mut out = BufWriter::with_capacity(1 << 16, handle);
-    for x in elements {
-        writeln!(out, "{x}").map_err(|e| Error::io(file, e))?;
-    }
+    write(&mut out, &file.display().to_string())?;
     out.flush().map_err(|e| Error::io(file, e))
 }

@@ -1,5 +1,5 @@
-//! `save_as_text_file` to HDFS and S3: the same commit protocol as local output, through the
-//! object stores of `ember-hadoop` (see `save`).
+//! `save_as_text_file` and checkpoints to HDFS and S3: the same commit protocol as local output,
+//! through the object stores of `ember-hadoop` (see `save`).
 //!
 //! Task attempts write `<out>/_temporary/0/_temporary/attempt_<stage>_<partition>_<id>/part-N`
 //! (multipart uploads, a few MiB at a time), then commit by renaming it to
@@ -9,21 +9,20 @@
 //! (only `_temporary` when it wrote into an existing output).
 //! On HDFS renames are the NameNode's atomic renames; on S3 they are copies.
 
-use super::BoxIter;
 use crate::env::Env;
 use crate::error::{Error, Result};
 use crate::network::runtime;
+use ember_hadoop::object_stores::explain;
 use ember_hadoop::ResolvedPath;
 use object_store::path::Path as ObjectPath;
 use object_store::{ObjectStoreExt, WriteMultipart};
-use std::fmt::Display;
 use std::io::Write;
 
 /// Bytes gathered before they go to the store as one part of the upload.
 const PART_BYTES: usize = 8 << 20;
 
 fn store_error(url: &str, e: object_store::Error) -> Error {
-    Error::Input(ember_hadoop::object_stores::explain(url, &e))
+    Error::Input(explain(url, &e))
 }
 
 fn child(resolved: &ResolvedPath, parts: &[&str]) -> ObjectPath {
@@ -48,17 +47,17 @@ pub(crate) fn exists(out: &ResolvedPath) -> Result<bool> {
         .map_err(|e| store_error(&out.url, e))
 }
 
-/// Writes one task attempt's lines and commits them as the task's output.
+/// Writes one task attempt's part file, filled by `write`, and commits it as the task's output.
 ///
 /// # Errors
-/// The store failed; nothing of this attempt is left under the task's name then.
-pub(crate) fn write_task<T: Display>(
+/// `write` or the store failed; nothing of this attempt is left under the task's name then.
+pub(crate) fn write_task(
     env: &Env,
     url: &str,
     stage: usize,
     partition: usize,
     attempt_id: u64,
-    elements: BoxIter<T>,
+    write: impl FnOnce(&mut dyn Write, &str) -> Result<()>,
 ) -> Result<()> {
     let out = env.resolve(url)?;
     let name = format!("part-{partition:05}");
@@ -69,7 +68,7 @@ pub(crate) fn write_task<T: Display>(
     );
     let task_dir = format!("task_{partition}");
     let task = child(&out, &["_temporary", "0", &task_dir, &name]);
-    let written = upload_lines(&out, &attempt, elements);
+    let written = upload(&out, &attempt, write);
     let committed = written.and_then(|_| {
         runtime()
             .block_on(out.store.rename(&attempt, &task))
@@ -81,32 +80,60 @@ pub(crate) fn write_task<T: Display>(
     committed
 }
 
-fn upload_lines<T: Display>(
+/// A multipart upload as `Write`: bytes are gathered and sent a part at a time.
+struct Upload {
+    writer: WriteMultipart,
+    buffer: Vec<u8>,
+    url: String,
+}
+
+impl Write for Upload {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        self.buffer.extend_from_slice(bytes);
+        if self.buffer.len() >= PART_BYTES {
+            runtime()
+                .block_on(self.writer.wait_for_capacity(4))
+                .map_err(|e| std::io::Error::other(explain(&self.url, &e)))?;
+            self.writer.write(&self.buffer);
+            self.buffer.clear();
+        }
+        Ok(bytes.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        // Parts go when they are full; the upload's end sends the rest.
+        Ok(())
+    }
+}
+
+fn upload(
     out: &ResolvedPath,
     to: &ObjectPath,
-    elements: BoxIter<T>,
+    write: impl FnOnce(&mut dyn Write, &str) -> Result<()>,
 ) -> Result<()> {
     let rt = runtime();
-    let upload = rt
+    let multipart = rt
         .block_on(out.store.put_multipart(to))
         .map_err(|e| store_error(&out.url, e))?;
     let _in_runtime = rt.enter();
-    let mut writer = WriteMultipart::new_with_chunk_size(upload, PART_BYTES);
-    let mut buffer = Vec::with_capacity(PART_BYTES);
-    for x in elements {
-        // Writing to a Vec cannot fail.
-        let _ = writeln!(buffer, "{x}");
-        if buffer.len() >= PART_BYTES {
-            rt.block_on(writer.wait_for_capacity(4))
-                .map_err(|e| store_error(&out.url, e))?;
-            writer.write(&buffer);
-            buffer.clear();
+    let mut upload = Upload {
+        writer: WriteMultipart::new_with_chunk_size(multipart, PART_BYTES),
+        buffer: Vec::with_capacity(PART_BYTES),
+        url: out.url.clone(),
+    };
+    let url = upload.url.clone();
+    match write(&mut upload, &url) {
+        Ok(()) => {
+            upload.writer.write(&upload.buffer);
+            rt.block_on(upload.writer.finish())
+                .map(|_| ())
+                .map_err(|e| store_error(&out.url, e))
+        }
+        Err(e) => {
+            let _ = rt.block_on(upload.writer.abort());
+            Err(e)
         }
     }
-    writer.write(&buffer);
-    rt.block_on(writer.finish())
-        .map(|_| ())
-        .map_err(|e| store_error(&out.url, e))
 }
 
 /// Moves every committed task's file into the output and marks it complete.

@@ -40,7 +40,7 @@ use super::task::{encode_task, Task, TaskOutput};
 use crate::accumulator::AccumulatorRegistry;
 use crate::env::Env;
 use crate::error::{Error, Result};
-use crate::rdd::{Dependency, RddBase};
+use crate::rdd::{dependencies_of, preferred_locations_of, Dependency, RddBase};
 use crate::shuffle::ShuffleDependencyBase;
 use crate::task_context::MetricsSnapshot;
 use crossbeam_channel::{Receiver, RecvTimeoutError, Sender};
@@ -53,7 +53,7 @@ use std::time::{Duration, Instant};
 /// Hosts holding the input of `partition` of `rdd`: its own preferred locations, else its
 /// narrow parents'.
 fn preferred_hosts(rdd: &Arc<dyn RddBase>, partition: usize) -> Vec<String> {
-    along_narrow_parents(rdd, |r| r.preferred_locations(partition))
+    along_narrow_parents(rdd, |r| preferred_locations_of(&**r, partition))
 }
 
 /// The first non-empty `found` of `rdd` and its narrow parents with as many partitions, which
@@ -69,7 +69,7 @@ fn along_narrow_parents(
         if !here.is_empty() {
             return here;
         }
-        for dep in r.dependencies() {
+        for dep in dependencies_of(&*r) {
             if let Dependency::Narrow(parent) = dep {
                 if parent.num_partitions() == r.num_partitions() {
                     stack.push(parent);
@@ -301,7 +301,7 @@ impl DagScheduler {
             if !seen.insert(r.core().id()) {
                 continue;
             }
-            for dep in r.dependencies() {
+            for dep in dependencies_of(&*r) {
                 match dep {
                     Dependency::Narrow(parent) => stack.push(parent),
                     Dependency::Shuffle(shuffle) => {

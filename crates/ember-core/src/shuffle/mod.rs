@@ -32,6 +32,7 @@ mod size_tracker;
 mod sort_shuffle_writer;
 mod spill_file;
 
+pub(crate) use codec::{ChunkReader, ChunkWriter};
 pub(crate) use external_map::ExternalAppendOnlyMap;
 pub use map_output_tracker::{MapOutputTracker, MapStatus};
 pub use shuffle_manager::ShuffleManager;
