@@ -594,10 +594,11 @@ impl<T: Data, O: Order<T>> PartitionFunc<T, Vec<T>> for FirstFn<O> {
         }
         // Up to 2n held at once; each time the buffer fills, the n first are selected in
         // linear time, so a partition costs O(len) comparisons however large n is.
-        let mut kept = Vec::with_capacity(2 * self.n.min(1 << 16));
+        let full = self.n.saturating_mul(2);
+        let mut kept = Vec::with_capacity(full.min(1 << 16));
         for x in elements {
             kept.push(x);
-            if kept.len() == 2 * self.n {
+            if kept.len() == full {
                 kept.select_nth_unstable_by(self.n - 1, |a, b| self.order.compare(a, b));
                 kept.truncate(self.n);
             }
