@@ -61,7 +61,7 @@ impl<K: Key, V: Data> Rdd<(K, V)> {
     /// ```
     /// # use ember_core::{Context, Fn, HashPartitioner};
     /// # let ctx = Context::with_master("local[2]").unwrap();
-    /// let pairs = ctx.parallelize(vec![("a", 1), ("b", 2), ("a", 3)], 2);
+    /// let pairs = ctx.parallelize(vec![('a', 1), ('b', 2), ('a', 3)], 2);
     /// assert_eq!(pairs.reduce_by_key_in(Fn!(|x: i32, y: i32| x + y), 5).num_partitions(), 5);
     /// let placed = pairs.partition_by(HashPartitioner::new(3));
     /// // Already laid out by the partitioner it would use: no shuffle, the same partitioner.
