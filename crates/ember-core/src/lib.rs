@@ -38,6 +38,7 @@ pub mod ship;
 pub mod shuffle;
 pub mod storage;
 pub mod task_context;
+pub mod writable;
 
 pub use accumulator::{Accumulator, AccumulatorParam};
 pub use aggregator::{Aggregator, NoAggregation};
@@ -50,8 +51,9 @@ pub use error::{Error, Result};
 pub use executor::ExecutorArgs;
 pub use master::Master;
 pub use partitioner::{HashPartitioner, Partitioner, RangePartitioner};
-pub use rdd::{BoxIter, Rdd, StatCounter};
+pub use rdd::{BoxIter, CompressionCodec, Rdd, SequenceFileCompression, StatCounter};
 pub use scheduler::JobSummary;
 pub use serde_closure::Fn;
 pub use storage::StorageLevel;
 pub use task_context::TaskContext;
+pub use writable::Writable;

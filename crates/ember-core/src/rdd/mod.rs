@@ -8,21 +8,25 @@ mod actions;
 mod api;
 mod base;
 mod combined;
+mod compression_codec;
 mod map_partitions;
 mod numeric;
 mod pair;
 mod remote_input;
 mod save;
 mod save_remote;
+mod sequence_file;
 mod shuffled;
 mod sources;
 mod text_file;
 
 pub use api::Rdd;
 pub use base::{BoxIter, Dependency, RddBase, RddCompute, RddCore, RddRef, ShipRdd};
+pub use compression_codec::CompressionCodec;
 pub use map_partitions::{PartitionOp, Side};
 pub use numeric::{Numeric, StatCounter};
 pub use pair::{CoGrouped, FullJoined};
+pub use sequence_file::SequenceFileCompression;
 
 pub(crate) use combined::UnionRdd;
 pub(crate) use remote_input::StoreCache;

@@ -15,6 +15,10 @@
 //!
 //! A bare path is resolved against `fs.defaultFS`; `hdfs://`, `s3://` and `s3a://` outputs follow
 //! the same protocol through object stores (`save_remote`).
+//!
+//! The protocol does not care what a part file holds: a [`PartFormat`] turns a partition into
+//! its bytes (text lines here, sequence files in `sequence_file`), and every format commits the
+//! same way.
 
 use super::{save_remote, BoxIter, Rdd};
 use crate::conf::keys;
@@ -23,11 +27,33 @@ use crate::env::Env;
 use crate::error::{Error, Result};
 use crate::scheduler::PartitionFunc;
 use crate::task_context::TaskContext;
+use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use std::fmt::Display;
 use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+
+/// How a task turns its partition into the bytes of one part file.
+pub(crate) trait PartFormat<T>:
+    Serialize + DeserializeOwned + Send + Sync + 'static
+{
+    /// Writes the part file of `elements` to `out`.
+    fn write_part(&self, elements: BoxIter<T>, out: &mut dyn Write) -> std::io::Result<()>;
+}
+
+/// Each element as a line of text.
+#[derive(Serialize, Deserialize)]
+struct TextLines;
+
+impl<T: Display> PartFormat<T> for TextLines {
+    fn write_part(&self, elements: BoxIter<T>, out: &mut dyn Write) -> std::io::Result<()> {
+        for x in elements {
+            writeln!(out, "{x}")?;
+        }
+        Ok(())
+    }
+}
 
 impl<T: Data + Display> Rdd<T> {
     /// Writes each element as a line of text: a directory of `part-NNNNN` files and `_SUCCESS`.
@@ -37,6 +63,16 @@ impl<T: Data + Display> Rdd<T> {
     /// `ember.hadoop.validateOutputSpecs=false`), it cannot be created, or the job failed (then
     /// nothing of it is left at `path`).
     pub fn save_as_text_file(&self, path: &str) -> Result<()> {
+        self.save_parts(path, TextLines)
+    }
+}
+
+impl<T: Data> Rdd<T> {
+    /// Writes one part file per partition in `format` at `path`, through the commit protocol.
+    ///
+    /// # Errors
+    /// As [`Rdd::save_as_text_file`].
+    pub(crate) fn save_parts<F: PartFormat<T>>(&self, path: &str, format: F) -> Result<()> {
         let env = self.context().env().clone();
         let validate = self
             .context()
@@ -44,12 +80,18 @@ impl<T: Data + Display> Rdd<T> {
             .require(&keys::HADOOP_VALIDATE_OUTPUT_SPECS)?;
         let url = ember_hadoop::object_stores::qualify(path, &env.hadoop)?;
         match url.strip_prefix("file://") {
-            Some(local) => self.save_local(local, validate),
-            None => self.save_remote(&env, &url, validate),
+            Some(local) => self.save_local(local, validate, format),
+            None => self.save_remote(&env, &url, validate, format),
         }
     }
 
-    fn save_remote(&self, env: &Env, url: &str, validate: bool) -> Result<()> {
+    fn save_remote<F: PartFormat<T>>(
+        &self,
+        env: &Env,
+        url: &str,
+        validate: bool,
+        format: F,
+    ) -> Result<()> {
         let out = env.resolve(url)?;
         let existed = save_remote::exists(&out)?;
         if existed && validate {
@@ -57,7 +99,14 @@ impl<T: Data + Display> Rdd<T> {
         }
         let job = self
             .context()
-            .run_job(self, SaveTextFn { out: url.into() }, None)
+            .run_job(
+                self,
+                SavePartFn {
+                    out: url.into(),
+                    format,
+                },
+                None,
+            )
             .and_then(|_| save_remote::commit_job(&out));
         if job.is_err() {
             save_remote::abort_job(&out, !existed);
@@ -65,7 +114,7 @@ impl<T: Data + Display> Rdd<T> {
         job
     }
 
-    fn save_local(&self, path: &str, validate: bool) -> Result<()> {
+    fn save_local<F: PartFormat<T>>(&self, path: &str, validate: bool, format: F) -> Result<()> {
         let out = PathBuf::from(path);
         let existed = out.exists();
         if existed && validate {
@@ -76,8 +125,9 @@ impl<T: Data + Display> Rdd<T> {
             .context()
             .run_job(
                 self,
-                SaveTextFn {
+                SavePartFn {
                     out: out.to_string_lossy().into_owned(),
+                    format,
                 },
                 None,
             )
@@ -133,18 +183,21 @@ fn commit_job(out: &Path) -> Result<()> {
     std::fs::write(&success, b"").map_err(|e| Error::io(&success, e))
 }
 
-/// A task's part of `save_as_text_file`.
+/// A task's part of a save: its partition as one part file in `format`.
 #[derive(Serialize, Deserialize)]
-struct SaveTextFn {
+struct SavePartFn<F> {
     /// A local directory, or the URL of a remote one.
     out: String,
+    format: F,
 }
 
-impl<T: Data + Display> PartitionFunc<T, ()> for SaveTextFn {
+impl<T: Data, F: PartFormat<T>> PartitionFunc<T, ()> for SavePartFn<F> {
     fn apply(&self, tc: &Arc<TaskContext>, partition: usize, elements: BoxIter<T>) -> Result<()> {
         if self.out.contains("://") {
             let (stage, id) = (tc.stage_id, tc.task_attempt_id);
-            return save_remote::write_task(tc.env(), &self.out, stage, partition, id, elements);
+            return save_remote::write_task(tc.env(), &self.out, stage, partition, id, |out| {
+                self.format.write_part(elements, out)
+            });
         }
         let temp = job_temp(Path::new(&self.out));
         // Named by the attempt's unique id: an abandoned attempt and its replacement never
@@ -155,7 +208,7 @@ impl<T: Data + Display> PartitionFunc<T, ()> for SaveTextFn {
         ));
         std::fs::create_dir_all(&attempt).map_err(|e| Error::io(&attempt, e))?;
         let file = attempt.join(format!("part-{partition:05}"));
-        let written = write_lines(&file, elements);
+        let written = write_file(&file, |out| self.format.write_part(elements, out));
         let committed = written.and_then(|_| {
             let task = temp.join(format!("task_{partition}"));
             match std::fs::rename(&attempt, &task) {
@@ -171,11 +224,12 @@ impl<T: Data + Display> PartitionFunc<T, ()> for SaveTextFn {
     }
 }
 
-fn write_lines<T: Display>(file: &Path, elements: BoxIter<T>) -> Result<()> {
+fn write_file(
+    file: &Path,
+    write: impl FnOnce(&mut dyn Write) -> std::io::Result<()>,
+) -> Result<()> {
     let handle = std::fs::File::create(file).map_err(|e| Error::io(file, e))?;
     let mut out = BufWriter::with_capacity(1 << 16, handle);
-    for x in elements {
-        writeln!(out, "{x}").map_err(|e| Error::io(file, e))?;
-    }
+    write(&mut out).map_err(|e| Error::io(file, e))?;
     out.flush().map_err(|e| Error::io(file, e))
 }

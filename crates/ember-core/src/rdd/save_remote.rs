@@ -1,4 +1,4 @@
-//! `save_as_text_file` to HDFS and S3: the same commit protocol as local output, through the
+//! Saving part files (`save_as_text_file`, `save_as_sequence_file`) to HDFS and S3: the same commit protocol as local output, through the
 //! object stores of `ember-hadoop` (see `save`).
 //!
 //! Task attempts write `<out>/_temporary/0/_temporary/attempt_<stage>_<partition>_<id>/part-N`
@@ -9,14 +9,12 @@
 //! (only `_temporary` when it wrote into an existing output).
 //! On HDFS renames are the NameNode's atomic renames; on S3 they are copies.
 
-use super::BoxIter;
 use crate::env::Env;
 use crate::error::{Error, Result};
 use crate::network::runtime;
 use ember_hadoop::ResolvedPath;
 use object_store::path::Path as ObjectPath;
 use object_store::{ObjectStoreExt, WriteMultipart};
-use std::fmt::Display;
 use std::io::Write;
 
 /// Bytes gathered before they go to the store as one part of the upload.
@@ -48,17 +46,17 @@ pub(crate) fn exists(out: &ResolvedPath) -> Result<bool> {
         .map_err(|e| store_error(&out.url, e))
 }
 
-/// Writes one task attempt's lines and commits them as the task's output.
+/// Writes one task attempt's part file with `write` and commits it as the task's output.
 ///
 /// # Errors
 /// The store failed; nothing of this attempt is left under the task's name then.
-pub(crate) fn write_task<T: Display>(
+pub(crate) fn write_task(
     env: &Env,
     url: &str,
     stage: usize,
     partition: usize,
     attempt_id: u64,
-    elements: BoxIter<T>,
+    write: impl FnOnce(&mut dyn Write) -> std::io::Result<()>,
 ) -> Result<()> {
     let out = env.resolve(url)?;
     let name = format!("part-{partition:05}");
@@ -69,7 +67,7 @@ pub(crate) fn write_task<T: Display>(
     );
     let task_dir = format!("task_{partition}");
     let task = child(&out, &["_temporary", "0", &task_dir, &name]);
-    let written = upload_lines(&out, &attempt, elements);
+    let written = upload(&out, &attempt, write);
     let committed = written.and_then(|_| {
         runtime()
             .block_on(out.store.rename(&attempt, &task))
@@ -81,32 +79,57 @@ pub(crate) fn write_task<T: Display>(
     committed
 }
 
-fn upload_lines<T: Display>(
+fn upload(
     out: &ResolvedPath,
     to: &ObjectPath,
-    elements: BoxIter<T>,
+    write: impl FnOnce(&mut dyn Write) -> std::io::Result<()>,
 ) -> Result<()> {
     let rt = runtime();
     let upload = rt
         .block_on(out.store.put_multipart(to))
         .map_err(|e| store_error(&out.url, e))?;
     let _in_runtime = rt.enter();
-    let mut writer = WriteMultipart::new_with_chunk_size(upload, PART_BYTES);
-    let mut buffer = Vec::with_capacity(PART_BYTES);
-    for x in elements {
-        // Writing to a Vec cannot fail.
-        let _ = writeln!(buffer, "{x}");
-        if buffer.len() >= PART_BYTES {
-            rt.block_on(writer.wait_for_capacity(4))
-                .map_err(|e| store_error(&out.url, e))?;
-            writer.write(&buffer);
-            buffer.clear();
-        }
-    }
+    let mut parts = UploadWriter {
+        url: &out.url,
+        writer: WriteMultipart::new_with_chunk_size(upload, PART_BYTES),
+        buffer: Vec::with_capacity(PART_BYTES),
+    };
+    write(&mut parts).map_err(|e| Error::Input(format!("writing {}: {e}", out.url)))?;
+    let UploadWriter {
+        mut writer, buffer, ..
+    } = parts;
     writer.write(&buffer);
     rt.block_on(writer.finish())
         .map(|_| ())
         .map_err(|e| store_error(&out.url, e))
+}
+
+/// A multipart upload as `Write`: bytes gather into parts of `PART_BYTES`, at most a few
+/// uploading at a time.
+struct UploadWriter<'a> {
+    url: &'a str,
+    writer: WriteMultipart,
+    buffer: Vec<u8>,
+}
+
+impl Write for UploadWriter<'_> {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        self.buffer.extend_from_slice(bytes);
+        if self.buffer.len() >= PART_BYTES {
+            runtime()
+                .block_on(self.writer.wait_for_capacity(4))
+                .map_err(|e| {
+                    std::io::Error::other(ember_hadoop::object_stores::explain(self.url, &e))
+                })?;
+            self.writer.write(&self.buffer);
+            self.buffer.clear();
+        }
+        Ok(bytes.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
 }
 
 /// Moves every committed task's file into the output and marks it complete.
