@@ -2,8 +2,12 @@ package org.ember.integration;
 
 import java.io.BufferedWriter;
 import java.io.OutputStreamWriter;
+import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
+import java.util.Arrays;
 import org.apache.hadoop.conf.Configuration;
+import org.apache.hadoop.fs.FileStatus;
+import org.apache.hadoop.fs.FileSystem;
 import org.apache.hadoop.fs.Path;
 import org.apache.hadoop.io.BooleanWritable;
 import org.apache.hadoop.io.BytesWritable;
@@ -26,18 +30,24 @@ import org.apache.hadoop.util.ReflectionUtils;
  * records). Blocks of BLOCK compression hold 32 KiB of keys and values, so that a few thousand
  * records make several blocks.
  *
- * <p>{@code read <path>} prints a header line {@code # <keyClass> <valueClass> <compressed>
+ * <p>{@code read <path>} reads a file, or the files of a directory whose names do not start
+ * with {@code _} or {@code .} (part files), in name order. For each file it prints a header line {@code # <keyClass> <valueClass> <compressed>
  * <blockCompressed> <codecClass|none>}, then one line per record, {@code key<TAB>value}, each in
  * the form {@link #show} gives.
  */
 public final class SequenceFiles {
   private SequenceFiles() {}
 
+  /** Where records go: stdout as it was, before Hadoop's logging is pointed at stderr. */
+  private static final PrintStream RECORDS = System.out;
+
   public static void main(String[] args) throws Exception {
+    // Before any Hadoop class logs: its console logging must not mix with the records.
+    System.setOut(System.err);
     Configuration conf = new Configuration();
     switch (args[0]) {
       case "write" -> write(conf, args);
-      case "read" -> read(conf, new Path(args[1]));
+      case "read" -> readAll(conf, new Path(args[1]));
       default -> throw new IllegalArgumentException("usage: write ... | read <path>");
     }
   }
@@ -92,9 +102,24 @@ public final class SequenceFiles {
     throw new IllegalArgumentException("no test records for " + c.getName());
   }
 
-  private static void read(Configuration conf, Path path) throws Exception {
+  private static void readAll(Configuration conf, Path path) throws Exception {
     BufferedWriter out = new BufferedWriter(
-        new OutputStreamWriter(System.out, StandardCharsets.UTF_8), 1 << 16);
+        new OutputStreamWriter(RECORDS, StandardCharsets.UTF_8), 1 << 16);
+    FileSystem fs = path.getFileSystem(conf);
+    if (fs.getFileStatus(path).isDirectory()) {
+      FileStatus[] files = fs.listStatus(path, p ->
+          !p.getName().startsWith("_") && !p.getName().startsWith("."));
+      Arrays.sort(files);
+      for (FileStatus file : files) {
+        read(conf, file.getPath(), out);
+      }
+    } else {
+      read(conf, path, out);
+    }
+    out.flush();
+  }
+
+  private static void read(Configuration conf, Path path, BufferedWriter out) throws Exception {
     try (SequenceFile.Reader reader =
         new SequenceFile.Reader(conf, SequenceFile.Reader.file(path))) {
       CompressionCodec codec = reader.getCompressionCodec();
@@ -107,7 +132,6 @@ public final class SequenceFiles {
         out.write(show(key) + "\t" + show(value) + "\n");
       }
     }
-    out.flush();
   }
 
   /**
