@@ -49,7 +49,7 @@ impl Sample for i64 {
         if key {
             i as i64
         } else {
-            i as i64 * 1_000_000_007 * if i % 2 == 0 { 1 } else { -1 }
+            i as i64 * 1_000_000_007 * if i.is_multiple_of(2) { 1 } else { -1 }
         }
     }
     fn show(&self) -> String {
@@ -76,7 +76,7 @@ impl Sample for () {
 
 impl Sample for bool {
     fn make(i: usize, _: bool) -> Self {
-        i % 3 == 0
+        i.is_multiple_of(3)
     }
     fn show(&self) -> String {
         self.to_string()

@@ -813,7 +813,8 @@ mod tests {
             compression,
             block_bytes,
         };
-        let elements: BoxIter<(String, Vec<u8>)> = Box::new(records.to_vec().into_iter());
+        let owned: Vec<(String, Vec<u8>)> = records.to_vec();
+        let elements: BoxIter<(String, Vec<u8>)> = Box::new(owned.into_iter());
         format.write_part(elements, &mut file).unwrap();
     }
 
