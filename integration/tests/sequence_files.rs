@@ -375,6 +375,23 @@ fn hadoop_reads_exactly_what_ember_wrote_with_every_compression() {
 }
 
 #[test]
+fn sequence_files_on_s3_round_trip_through_the_commit_protocol() {
+    ember_integration::create_bucket("ember-seq");
+    let ctx = context("local-cluster[2,1,512]", &[]);
+    let want = samples::<String, Vec<u8>>(5000);
+    let url = format!("s3a://ember-seq/{}", unique("out"));
+    ctx.parallelize(want.clone(), 2)
+        .save_as_sequence_file(&url, Some(CompressionCodec::Lz4))
+        .unwrap();
+    assert_eq!(
+        ember_integration::names_under(&url),
+        ["_SUCCESS", "part-00000", "part-00001"]
+    );
+    let (_, got) = ember_reads::<String, Vec<u8>>(&ctx, &url, 0);
+    assert!(got == want, "records differ");
+}
+
+#[test]
 fn hadoop_reads_what_ember_wrote_to_hdfs_from_executor_processes() {
     let fs = ember_integration::hadoop_conf().default_fs();
     let ctx = context("local-cluster[2,1,512]", &[]);

@@ -5,9 +5,10 @@
 //! transformations and actions, the DAG scheduler, task slots as threads (`local[N]`) or as
 //! executor processes of the same binary (`local-cluster[E,C,M]`, started by `deploy`, run by
 //! `executor`, spoken to over tonic as `network` describes), sort-based shuffle files with
-//! spilling served between executors, the block manager and memory manager. It does not read Hadoop
-//! configuration or talk to HDFS, S3 or YARN (`ember-hadoop`, `ember-yarn`), and it has no SQL
-//! (`ember-sql`). Users depend on the `ember` facade crate, which re-exports this one.
+//! spilling served between executors, the block manager and memory manager, and the file formats
+//! of RDDs: text, and Hadoop sequence files with their [`Writable`] encodings and
+//! [`CompressionCodec`]s. It does not read Hadoop configuration or talk to HDFS, S3 or YARN
+//! (`ember-hadoop`, `ember-yarn`), and it has no SQL (`ember-sql`). Users depend on the `ember` facade crate, which re-exports this one.
 //!
 //! ```
 //! use ember_core::{Context, Fn};
