@@ -293,26 +293,29 @@ fn a_file_of_other_classes_or_an_unknown_codec_is_refused_with_the_fix() {
             && err.contains("sequence_file::<i32, i64>"),
         "{err}"
     );
-    let url = format!("file://{}", dir.path().join("bzip2").display());
-    let out = java(
-        "org.ember.integration.SequenceFiles",
-        &[
-            "write",
-            &url,
-            KEY,
-            KEY,
-            "BLOCK",
-            "org.apache.hadoop.io.compress.BZip2Codec",
-            "10",
-        ],
-    );
-    assert!(out.status.success());
+    // A codec ember does not have (hadoop-lzo's, not in Hadoop itself): the header of a file
+    // Hadoop wrote, renamed.
+    let path = dir.path().join("lzo");
+    let url = format!("file://{}", path.display());
+    let default = CompressionCodec::Default;
+    hadoop_writes::<String, String>(&url, SequenceFileCompression::Block(default), 10);
+    let bytes = std::fs::read(&path).unwrap();
+    let (old, new) = (default.class_name(), "com.hadoop.compression.lzo.LzoCodec");
+    let at = bytes
+        .windows(old.len())
+        .position(|w| w == old.as_bytes())
+        .unwrap();
+    let mut renamed = bytes[..at - 1].to_vec();
+    renamed.push(new.len() as u8);
+    renamed.extend_from_slice(new.as_bytes());
+    renamed.extend_from_slice(&bytes[at + old.len()..]);
+    std::fs::write(&path, renamed).unwrap();
     let err = ctx
         .sequence_file::<String, String>(&url, 0)
         .unwrap_err()
         .to_string();
     assert!(
-        err.contains("unsupported compression codec org.apache.hadoop.io.compress.BZip2Codec")
+        err.contains("unsupported compression codec com.hadoop.compression.lzo.LzoCodec")
             && err.contains("GzipCodec"),
         "{err}"
     );

@@ -6,6 +6,7 @@
 //!
 //! - `DefaultCodec`: a zlib stream (RFC 1950).
 //! - `GzipCodec`: a gzip member (RFC 1952).
+//! - `BZip2Codec`: a bzip2 stream (`BZh9`, as Hadoop's built-in compressor writes).
 //! - `SnappyCodec` and `Lz4Codec`: Hadoop's block framing, not the codecs' own stream formats.
 //!   The stream is a run of blocks, each a 4-byte big-endian uncompressed length followed by
 //!   one or more chunks, each a 4-byte big-endian compressed length and one raw Snappy or LZ4
@@ -28,6 +29,8 @@ pub enum CompressionCodec {
     Default,
     /// `org.apache.hadoop.io.compress.GzipCodec`: gzip.
     Gzip,
+    /// `org.apache.hadoop.io.compress.BZip2Codec`: bzip2.
+    BZip2,
     /// `org.apache.hadoop.io.compress.SnappyCodec`: Snappy in Hadoop's block framing.
     Snappy,
     /// `org.apache.hadoop.io.compress.Lz4Codec`: LZ4 in Hadoop's block framing.
@@ -36,9 +39,10 @@ pub enum CompressionCodec {
 
 impl CompressionCodec {
     /// Every codec ember reads and writes.
-    pub const ALL: [CompressionCodec; 4] = [
+    pub const ALL: [CompressionCodec; 5] = [
         CompressionCodec::Default,
         CompressionCodec::Gzip,
+        CompressionCodec::BZip2,
         CompressionCodec::Snappy,
         CompressionCodec::Lz4,
     ];
@@ -48,6 +52,7 @@ impl CompressionCodec {
         match self {
             CompressionCodec::Default => "org.apache.hadoop.io.compress.DefaultCodec",
             CompressionCodec::Gzip => "org.apache.hadoop.io.compress.GzipCodec",
+            CompressionCodec::BZip2 => "org.apache.hadoop.io.compress.BZip2Codec",
             CompressionCodec::Snappy => "org.apache.hadoop.io.compress.SnappyCodec",
             CompressionCodec::Lz4 => "org.apache.hadoop.io.compress.Lz4Codec",
         }
@@ -85,6 +90,11 @@ impl CompressionCodec {
                 let _ = out.write_all(data);
                 out.finish().unwrap_or_default()
             }
+            CompressionCodec::BZip2 => {
+                let mut out = bzip2::write::BzEncoder::new(Vec::new(), bzip2::Compression::best());
+                let _ = out.write_all(data);
+                out.finish().unwrap_or_default()
+            }
             CompressionCodec::Snappy => framed(data, |block| {
                 snap::raw::Encoder::new()
                     .compress_vec(block)
@@ -111,6 +121,11 @@ impl CompressionCodec {
             }
             CompressionCodec::Gzip => {
                 flate2::read::MultiGzDecoder::new(data)
+                    .read_to_end(&mut out)
+                    .map_err(|e| corrupt(&e))?;
+            }
+            CompressionCodec::BZip2 => {
+                bzip2::read::MultiBzDecoder::new(data)
                     .read_to_end(&mut out)
                     .map_err(|e| corrupt(&e))?;
             }

@@ -860,7 +860,7 @@ mod tests {
                 .filter(|w| w[..4] == [0xff; 4])
                 .count();
             assert!(syncs >= 3, "{compression:?}: {syncs} sync markers");
-            for parts in [1, 2, 3, 7, 50, 997] {
+            for parts in [1, 3, 50, 997] {
                 let size = len.div_ceil(parts);
                 let got: Vec<_> = (0..len.div_ceil(size))
                     .flat_map(|i| {
