@@ -5,7 +5,7 @@
 //!
 //! | Rust | Hadoop class | bytes |
 //! |---|---|---|
-//! | `String` | `org.apache.hadoop.io.Text` | vint length, then UTF-8 |
+//! | `String` | `org.apache.hadoop.io.Text` | vint length, then UTF-8 (read lossily, as Spark does) |
 //! | `i32` | `org.apache.hadoop.io.IntWritable` | 4 bytes, big-endian |
 //! | `i64` | `org.apache.hadoop.io.LongWritable` | 8 bytes, big-endian |
 //! | `Vec<u8>` | `org.apache.hadoop.io.BytesWritable` | 4-byte big-endian length, then the bytes |
@@ -138,9 +138,9 @@ impl Writable for String {
     }
     fn read(input: &mut &[u8]) -> Result<Self> {
         let len = read_length(input, "Text")?;
-        let bytes = take(input, len, "Text")?;
-        String::from_utf8(bytes.to_vec())
-            .map_err(|e| Error::Input(format!("a Text value is not UTF-8: {e}")))
+        // Bytes that are not UTF-8 become U+FFFD, as Hadoop's `Text.toString` (and so Spark)
+        // decodes them.
+        Ok(String::from_utf8_lossy(take(input, len, "Text")?).into_owned())
     }
 }
 
@@ -296,5 +296,11 @@ mod tests {
         let mut bytes = Vec::new();
         (-2i32).write(&mut bytes);
         assert_eq!(bytes, [0xff, 0xff, 0xff, 0xfe]);
+    }
+
+    #[test]
+    fn text_that_is_not_utf8_reads_with_replacement_characters_as_in_spark() {
+        let bytes = [0x02, 0xff, b'a'];
+        assert_eq!(String::read(&mut &bytes[..]).unwrap(), "\u{fffd}a");
     }
 }

@@ -6,7 +6,8 @@
 //!
 //! - `DefaultCodec`: a zlib stream (RFC 1950).
 //! - `GzipCodec`: a gzip member (RFC 1952).
-//! - `BZip2Codec`: a bzip2 stream (`BZh9`, as Hadoop's built-in compressor writes).
+//! - `BZip2Codec`: a bzip2 stream (Hadoop's built-in compressor writes `BZh9`; ember sizes the
+//!   block to the data, which every bzip2 reader accepts).
 //! - `SnappyCodec` and `Lz4Codec`: Hadoop's block framing, not the codecs' own stream formats.
 //!   The stream is a run of blocks, each a 4-byte big-endian uncompressed length followed by
 //!   one or more chunks, each a 4-byte big-endian compressed length and one raw Snappy or LZ4
@@ -91,7 +92,11 @@ impl CompressionCodec {
                 out.finish().unwrap_or_default()
             }
             CompressionCodec::BZip2 => {
-                let mut out = bzip2::write::BzEncoder::new(Vec::new(), bzip2::Compression::best());
+                // The level is bzip2's block size in units of 100 kB; a larger block than the
+                // data only costs memory (megabytes per stream, for every RECORD value).
+                let level = data.len().div_ceil(100_000).clamp(1, 9) as u32;
+                let mut out =
+                    bzip2::write::BzEncoder::new(Vec::new(), bzip2::Compression::new(level));
                 let _ = out.write_all(data);
                 out.finish().unwrap_or_default()
             }

@@ -41,6 +41,7 @@
 //! [`SequenceFileCompression`] away.
 
 use super::compression_codec::CompressionCodec;
+use super::remote_input::RangeReader;
 use super::save::PartFormat;
 use super::text_file::{list_input_files, open_from, split_files, FileSplit};
 use super::{BoxIter, Dependency, Rdd, RddBase, RddCompute, RddCore};
@@ -52,7 +53,7 @@ use crate::task_context::{abort, TaskContext};
 use crate::writable::{read_length, rust_type_of, take, write_vlong, Writable};
 use serde::{Deserialize, Serialize};
 use std::collections::VecDeque;
-use std::io::{BufReader, Read, Write};
+use std::io::{BufRead, BufReader, Read, Write};
 use std::marker::PhantomData;
 use std::sync::Arc;
 
@@ -63,6 +64,9 @@ pub(crate) const SYNC_INTERVAL: u64 = 5 * 1024 * 20;
 /// Uncompressed key and value bytes gathered into one BLOCK (Hadoop's
 /// `io.seqfile.compress.blocksize` default).
 const BLOCK_BYTES: usize = 1_000_000;
+
+/// Bytes fetched at a time from a remote file whose header alone is wanted.
+const HEADER_RANGE_BYTES: u64 = 16 << 10;
 
 const SYNC_ESCAPE: i32 = -1;
 const VERSION: u8 = 6;
@@ -216,6 +220,20 @@ impl Input {
         })
     }
 
+    /// For reading the header only: a remote file is fetched in small ranges, not the few MiB
+    /// a reader of records asks for at a time.
+    fn open_for_header(path: &str, env: &Env) -> Result<Input> {
+        if !path.contains("://") {
+            return Input::open(path, 0, env);
+        }
+        let reader = RangeReader::open(env, path, 0)?.with_range_bytes(HEADER_RANGE_BYTES);
+        Ok(Input {
+            inner: BufReader::with_capacity(HEADER_RANGE_BYTES as usize, Box::new(reader)),
+            pos: 0,
+            path: path.to_string(),
+        })
+    }
+
     fn corrupt(&self, what: &str) -> Error {
         Error::Input(format!(
             "sequence file {} is corrupt at byte {}: {what}; was it written completely, by \
@@ -314,25 +332,30 @@ impl Input {
     /// Skips to just after the first sync marker whose escape starts at or after the current
     /// offset; returns the escape's offset, or `None` when the file ends first.
     fn seek_sync(&mut self, sync: &[u8; 16]) -> Result<Option<u64>> {
-        let mut window = [0u8; 20];
-        let mut filled = 0;
-        let mut byte = [0u8; 1];
+        let mut marker = [0xff; 20];
+        marker[4..].copy_from_slice(sync);
+        // The bytes passed over that a marker may still start in, then what the reader holds.
+        let mut window: Vec<u8> = Vec::with_capacity(1 << 17);
         loop {
-            if filled == 20 && window[4..] == sync[..] {
+            let held = self
+                .inner
+                .fill_buf()
+                .map_err(|e| Error::io(&self.path, e))?;
+            if held.is_empty() {
+                return Ok(None);
+            }
+            let (carried, len) = (window.len(), held.len());
+            window.extend_from_slice(held);
+            if let Some(at) = window.windows(20).position(|w| w == marker) {
+                // A marker wholly in the carried bytes would have been found before.
+                let used = at + 20 - carried;
+                self.inner.consume(used);
+                self.pos += used as u64;
                 return Ok(Some(self.pos - 20));
             }
-            match self.inner.read(&mut byte) {
-                Ok(0) => return Ok(None),
-                Ok(_) => self.pos += 1,
-                Err(e) => return Err(Error::io(&self.path, e)),
-            }
-            if filled < 20 {
-                window[filled] = byte[0];
-                filled += 1;
-            } else {
-                window.copy_within(1.., 0);
-                window[19] = byte[0];
-            }
+            self.inner.consume(len);
+            self.pos += len as u64;
+            window.drain(..window.len().saturating_sub(19));
         }
     }
 }
@@ -350,10 +373,10 @@ struct SplitRecords {
 
 impl SplitRecords {
     fn open(split: &FileSplit, env: &Env) -> Result<SplitRecords> {
-        let mut input = Input::open(&split.path, 0, env)?;
-        let header = Header::read(&mut input)?;
         let end = split.start + split.length;
         if split.start == 0 {
+            let mut input = Input::open(&split.path, 0, env)?;
+            let header = Header::read(&mut input)?;
             return Ok(SplitRecords {
                 input,
                 header,
@@ -362,6 +385,7 @@ impl SplitRecords {
                 block: VecDeque::new(),
             });
         }
+        let header = Header::read(&mut Input::open_for_header(&split.path, env)?)?;
         let from = split.start.max(header.len);
         let mut input = Input::open(&split.path, from, env)?;
         let at = input.seek_sync(&header.sync)?;
@@ -569,7 +593,7 @@ impl Context {
         let env = self.env();
         let files = list_input_files(path, env)?;
         if let Some(first) = files.iter().find(|f| f.len > 0) {
-            let header = Header::read(&mut Input::open(&first.path, 0, env)?)?;
+            let header = Header::read(&mut Input::open_for_header(&first.path, env)?)?;
             header.check::<K, V>(&first.path)?;
         }
         let max_split_bytes = self.conf().require(&keys::FILES_MAX_PARTITION_BYTES)?;
