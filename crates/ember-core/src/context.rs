@@ -434,7 +434,7 @@ impl Context {
         self.inner.env.racks.rack_of(host)
     }
 
-    fn min_partitions(&self, requested: usize) -> usize {
+    pub(crate) fn min_partitions(&self, requested: usize) -> usize {
         if requested == 0 {
             self.default_parallelism().min(2)
         } else {

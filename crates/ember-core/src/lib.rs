@@ -5,9 +5,10 @@
 //! transformations and actions, the DAG scheduler, task slots as threads (`local[N]`) or as
 //! executor processes of the same binary (`local-cluster[E,C,M]`, started by `deploy`, run by
 //! `executor`, spoken to over tonic as `network` describes), sort-based shuffle files with
-//! spilling served between executors, the block manager and memory manager. It does not read Hadoop
-//! configuration or talk to HDFS, S3 or YARN (`ember-hadoop`, `ember-yarn`), and it has no SQL
-//! (`ember-sql`). Users depend on the `ember` facade crate, which re-exports this one.
+//! spilling served between executors, the block manager and memory manager, and the file formats
+//! of RDDs: text, and Hadoop sequence files with their [`Writable`] encodings and
+//! [`CompressionCodec`]s. It does not read Hadoop configuration or talk to HDFS, S3 or YARN
+//! (`ember-hadoop`, `ember-yarn`), and it has no SQL (`ember-sql`). Users depend on the `ember` facade crate, which re-exports this one.
 //!
 //! ```
 //! use ember_core::{Context, Fn};
@@ -39,6 +40,7 @@ pub mod ship;
 pub mod shuffle;
 pub mod storage;
 pub mod task_context;
+pub mod writable;
 
 pub use accumulator::{Accumulator, AccumulatorParam};
 pub use aggregator::{Aggregator, NoAggregation};
@@ -53,8 +55,9 @@ pub use master::Master;
 pub use partitioner::{
     HashPartitioner, Partitioner, PartitionerInfo, Partitioning, RangePartitioner,
 };
-pub use rdd::{BoxIter, Rdd, StatCounter};
+pub use rdd::{BoxIter, CompressionCodec, Rdd, SequenceFileCompression, StatCounter};
 pub use scheduler::JobSummary;
 pub use serde_closure::Fn;
 pub use storage::StorageLevel;
 pub use task_context::TaskContext;
+pub use writable::Writable;

@@ -38,7 +38,8 @@
 //! serde_closure = "0.3"
 //! ```
 //!
-//! The facade alone holds RDDs, shared variables, HDFS and S3 I/O and every master. DataFrames
+//! The facade alone holds RDDs, shared variables, HDFS and S3 I/O (text files, and Hadoop
+//! sequence files through [`Context::sequence_file`] and [`Writable`]) and every master. DataFrames
 //! and SQL (`ember::sql`, on Apache DataFusion) come with the `sql` feature,
 //! `ember = { path = "...", features = ["sql"] }`: like Spark's `spark-sql` beside
 //! `spark-core`, a program of RDDs compiles no SQL engine.

@@ -38,7 +38,7 @@
 //! (`shuffle::codec`: self-describing chunks of bincode records, uncompressed here), so a reader
 //! needs to know only the element type.
 
-use super::save::write_part;
+use super::save::PartFormat;
 use super::{BoxIter, Dependency, Rdd, RddBase, RddCompute, RddCore, RddRef};
 use crate::context::Context;
 use crate::data::Data;
@@ -46,7 +46,6 @@ use crate::error::{Error, Result};
 use crate::master::Master;
 use crate::rdd::actions::CountFn;
 use crate::rdd::remote_input::{list_remote, RangeReader};
-use crate::scheduler::PartitionFunc;
 use crate::shuffle::{ChunkReader, ChunkWriter};
 use crate::storage::StorageLevel;
 use crate::task_context::TaskContext;
@@ -54,6 +53,7 @@ use parking_lot::Mutex;
 use serde::{Deserialize, Serialize};
 use std::any::Any;
 use std::collections::HashSet;
+use std::io::Write;
 use std::marker::PhantomData;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -434,7 +434,7 @@ impl<T: Data> Materialize for ReliableCheckpoint<T> {
         let rdd = self.rdd.upgrade().ok_or_else(gone)?;
         let original = Rdd::from_ref(ctx, RddRef(rdd.clone()));
         // A directory of that name can only be a leftover; refuse rather than mix files.
-        original.write_committed(&self.dir, true, |out| WriteCheckpointFn { out })?;
+        original.save_parts_to(&self.dir, true, CheckpointRecords)?;
         let files = ReliableCheckpointRdd::<T>::open(ctx, &self.dir, rdd.num_partitions())?;
         tracing::info!(
             "checkpointed RDD {} to {} as RDD {}",
@@ -500,22 +500,17 @@ impl<T: Data> Materialize for LocalCheckpoint<T> {
     }
 }
 
-/// Writes one partition as a checkpoint part file.
+/// A partition as a checkpoint part file: its records in the shuffle's encoding.
 #[derive(Serialize, Deserialize)]
-struct WriteCheckpointFn {
-    /// The local directory, or the URL of a remote one.
-    out: String,
-}
+struct CheckpointRecords;
 
-impl<T: Data> PartitionFunc<T, ()> for WriteCheckpointFn {
-    fn apply(&self, tc: &Arc<TaskContext>, partition: usize, elements: BoxIter<T>) -> Result<()> {
-        write_part(tc, &self.out, partition, |w, file| {
-            let mut records = ChunkWriter::to(w, false, PathBuf::from(file));
-            for x in elements {
-                records.write(&x)?;
-            }
-            records.finish().map(|_| ())
-        })
+impl<T: Data> PartFormat<T> for CheckpointRecords {
+    fn write_part(&self, elements: BoxIter<T>, out: &mut dyn Write) -> std::io::Result<()> {
+        let mut records = ChunkWriter::to(out, false, PathBuf::from("checkpoint part"));
+        for x in elements {
+            records.write(&x).map_err(std::io::Error::other)?;
+        }
+        records.finish().map(|_| ()).map_err(std::io::Error::other)
     }
 }
 

@@ -109,6 +109,8 @@ pub(crate) struct RangeReader {
     position: u64,
     len: u64,
     chunk: Bytes,
+    /// Bytes asked of the store at a time.
+    range_bytes: u64,
 }
 
 impl RangeReader {
@@ -128,7 +130,15 @@ impl RangeReader {
             position: start,
             len: meta.size,
             chunk: Bytes::new(),
+            range_bytes: RANGE_BYTES,
         })
+    }
+
+    /// Asks the store for `bytes` at a time: for a reader that wants only the head of an
+    /// object (a sequence file's header), not the first few MiB.
+    pub(crate) fn with_range_bytes(mut self, bytes: u64) -> Self {
+        self.range_bytes = bytes.max(1);
+        self
     }
 }
 
@@ -138,7 +148,7 @@ impl Read for RangeReader {
             if self.position >= self.len {
                 return Ok(0);
             }
-            let end = (self.position + RANGE_BYTES).min(self.len);
+            let end = (self.position + self.range_bytes).min(self.len);
             let range = self.position..end;
             self.chunk = runtime()
                 .block_on(self.store.get_range(&self.path, range))

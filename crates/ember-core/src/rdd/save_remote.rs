@@ -1,5 +1,5 @@
-//! `save_as_text_file` and checkpoints to HDFS and S3: the same commit protocol as local output,
-//! through the object stores of `ember-hadoop` (see `save`).
+//! Saving part files (`save_as_text_file`, `save_as_sequence_file`) to HDFS and S3: the same commit protocol as local output, through the
+//! object stores of `ember-hadoop` (see `save`).
 //!
 //! Task attempts write `<out>/_temporary/0/_temporary/attempt_<stage>_<partition>_<id>/part-N`
 //! (multipart uploads, a few MiB at a time), then commit by renaming it to
@@ -12,7 +12,6 @@
 use crate::env::Env;
 use crate::error::{Error, Result};
 use crate::network::runtime;
-use ember_hadoop::object_stores::explain;
 use ember_hadoop::ResolvedPath;
 use object_store::path::Path as ObjectPath;
 use object_store::{ObjectStoreExt, WriteMultipart};
@@ -22,7 +21,7 @@ use std::io::Write;
 const PART_BYTES: usize = 8 << 20;
 
 fn store_error(url: &str, e: object_store::Error) -> Error {
-    Error::Input(explain(url, &e))
+    Error::Input(ember_hadoop::object_stores::explain(url, &e))
 }
 
 fn child(resolved: &ResolvedPath, parts: &[&str]) -> ObjectPath {
@@ -47,17 +46,17 @@ pub(crate) fn exists(out: &ResolvedPath) -> Result<bool> {
         .map_err(|e| store_error(&out.url, e))
 }
 
-/// Writes one task attempt's part file, filled by `write`, and commits it as the task's output.
+/// Writes one task attempt's part file with `write` and commits it as the task's output.
 ///
 /// # Errors
-/// `write` or the store failed; nothing of this attempt is left under the task's name then.
+/// The store failed; nothing of this attempt is left under the task's name then.
 pub(crate) fn write_task(
     env: &Env,
     url: &str,
     stage: usize,
     partition: usize,
     attempt_id: u64,
-    write: impl FnOnce(&mut dyn Write, &str) -> Result<()>,
+    write: impl FnOnce(&mut dyn Write) -> std::io::Result<()>,
 ) -> Result<()> {
     let out = env.resolve(url)?;
     let name = format!("part-{partition:05}");
@@ -80,20 +79,53 @@ pub(crate) fn write_task(
     committed
 }
 
-/// A multipart upload as `Write`: bytes are gathered and sent a part at a time.
-struct Upload {
-    writer: WriteMultipart,
-    buffer: Vec<u8>,
-    url: String,
+fn upload(
+    out: &ResolvedPath,
+    to: &ObjectPath,
+    write: impl FnOnce(&mut dyn Write) -> std::io::Result<()>,
+) -> Result<()> {
+    let rt = runtime();
+    let upload = rt
+        .block_on(out.store.put_multipart(to))
+        .map_err(|e| store_error(&out.url, e))?;
+    let _in_runtime = rt.enter();
+    let mut parts = UploadWriter {
+        url: &out.url,
+        writer: WriteMultipart::new_with_chunk_size(upload, PART_BYTES),
+        buffer: Vec::with_capacity(PART_BYTES),
+    };
+    let written = write(&mut parts);
+    let UploadWriter {
+        mut writer, buffer, ..
+    } = parts;
+    if let Err(e) = written {
+        // No half-written object may appear: the parts sent so far are dropped.
+        let _ = rt.block_on(writer.abort());
+        return Err(Error::Input(format!("writing {}: {e}", out.url)));
+    }
+    writer.write(&buffer);
+    rt.block_on(writer.finish())
+        .map(|_| ())
+        .map_err(|e| store_error(&out.url, e))
 }
 
-impl Write for Upload {
+/// A multipart upload as `Write`: bytes gather into parts of `PART_BYTES`, at most a few
+/// uploading at a time.
+struct UploadWriter<'a> {
+    url: &'a str,
+    writer: WriteMultipart,
+    buffer: Vec<u8>,
+}
+
+impl Write for UploadWriter<'_> {
     fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
         self.buffer.extend_from_slice(bytes);
         if self.buffer.len() >= PART_BYTES {
             runtime()
                 .block_on(self.writer.wait_for_capacity(4))
-                .map_err(|e| std::io::Error::other(explain(&self.url, &e)))?;
+                .map_err(|e| {
+                    std::io::Error::other(ember_hadoop::object_stores::explain(self.url, &e))
+                })?;
             self.writer.write(&self.buffer);
             self.buffer.clear();
         }
@@ -101,38 +133,7 @@ impl Write for Upload {
     }
 
     fn flush(&mut self) -> std::io::Result<()> {
-        // Parts go when they are full; the upload's end sends the rest.
         Ok(())
-    }
-}
-
-fn upload(
-    out: &ResolvedPath,
-    to: &ObjectPath,
-    write: impl FnOnce(&mut dyn Write, &str) -> Result<()>,
-) -> Result<()> {
-    let rt = runtime();
-    let multipart = rt
-        .block_on(out.store.put_multipart(to))
-        .map_err(|e| store_error(&out.url, e))?;
-    let _in_runtime = rt.enter();
-    let mut upload = Upload {
-        writer: WriteMultipart::new_with_chunk_size(multipart, PART_BYTES),
-        buffer: Vec::with_capacity(PART_BYTES),
-        url: out.url.clone(),
-    };
-    let url = upload.url.clone();
-    match write(&mut upload, &url) {
-        Ok(()) => {
-            upload.writer.write(&upload.buffer);
-            rt.block_on(upload.writer.finish())
-                .map(|_| ())
-                .map_err(|e| store_error(&out.url, e))
-        }
-        Err(e) => {
-            let _ = rt.block_on(upload.writer.abort());
-            Err(e)
-        }
     }
 }
 

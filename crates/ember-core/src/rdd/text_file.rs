@@ -179,6 +179,19 @@ pub(crate) fn compute_splits(
     min_partitions: usize,
     max_split_bytes: u64,
 ) -> Vec<FileSplit> {
+    split_files(files, min_partitions, max_split_bytes, 1, true)
+}
+
+/// As [`compute_splits`], no split shorter than `min_split_bytes` (Hadoop's `minSplitSize`,
+/// which `SequenceFileInputFormat` sets to its sync interval); `whole_gzip` reads `.gz` files
+/// whole, as text input does.
+pub(crate) fn split_files(
+    files: &[InputFile],
+    min_partitions: usize,
+    max_split_bytes: u64,
+    min_split_bytes: u64,
+    whole_gzip: bool,
+) -> Vec<FileSplit> {
     let total: u64 = files.iter().map(|f| f.len).sum();
     let goal = total / min_partitions.max(1) as u64;
     let mut splits = Vec::new();
@@ -190,12 +203,16 @@ pub(crate) fn compute_splits(
             gzip,
             hosts: file.hosts_of(start, if gzip { file.len } else { length }),
         };
-        let gzip = file.path.ends_with(".gz");
+        let gzip = whole_gzip && file.path.ends_with(".gz");
         if gzip || file.len == 0 {
             splits.push(split(0, file.len, gzip));
             continue;
         }
-        let split_size = goal.min(file.block_size).min(max_split_bytes).max(1);
+        let split_size = goal
+            .min(file.block_size)
+            .min(max_split_bytes)
+            .max(min_split_bytes)
+            .max(1);
         let mut remaining = file.len;
         while remaining as f64 / split_size as f64 > SPLIT_SLOP {
             splits.push(split(file.len - remaining, split_size, false));
@@ -313,7 +330,7 @@ impl Iterator for LineReader {
 }
 
 /// `path` (local or remote) as a byte stream from offset `start`.
-fn open_from(path: &str, start: u64, env: &Env) -> Result<Box<dyn Read + Send>> {
+pub(crate) fn open_from(path: &str, start: u64, env: &Env) -> Result<Box<dyn Read + Send>> {
     if InputFile::is_remote(path) {
         return Ok(Box::new(RangeReader::open(env, path, start)?));
     }
