@@ -99,7 +99,8 @@ fn a_task_lost_half_way_through_its_output_is_written_once() {
     let fs = conf().default_fs();
     let marks = std::env::temp_dir().join(unique("ember-it-lost"));
     std::fs::create_dir_all(&marks).unwrap();
-    for master in ["local[2]", "local-cluster[2,1,512]"] {
+    // local[N,F] retries, as local[N] alone does not.
+    for master in ["local[2,4]", "local-cluster[2,1,512]"] {
         let ctx = context(master, &[]);
         let dies = master.starts_with("local-cluster");
         for out in [
