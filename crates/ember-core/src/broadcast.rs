@@ -6,6 +6,7 @@
 //! executor's, so tasks read the driver's value directly.
 
 use crate::data::Data;
+use crate::env::Env;
 use crate::error::{Error, Result};
 use crate::task_context::{abort, TaskContext};
 use parking_lot::Mutex;
@@ -13,7 +14,7 @@ use serde::{Deserialize, Serialize};
 use std::any::Any;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, OnceLock};
+use std::sync::{Arc, OnceLock, Weak};
 
 /// A read-only value available to every task.
 #[derive(Serialize, Deserialize)]
@@ -22,6 +23,10 @@ pub struct Broadcast<T: Data> {
     id: u64,
     #[serde(skip)]
     value: OnceLock<Arc<T>>,
+    /// The driver's services, on the handle the driver made: what `unpersist` and `destroy`
+    /// reach. Tasks' copies have none.
+    #[serde(skip)]
+    driver: Weak<Env>,
 }
 
 impl<T: Data> Clone for Broadcast<T> {
@@ -30,7 +35,11 @@ impl<T: Data> Clone for Broadcast<T> {
         if let Some(v) = self.value.get() {
             let _ = value.set(v.clone());
         }
-        Broadcast { id: self.id, value }
+        Broadcast {
+            id: self.id,
+            value,
+            driver: self.driver.clone(),
+        }
     }
 }
 
@@ -71,6 +80,28 @@ impl<T: Data> Broadcast<T> {
     /// The broadcast's id.
     pub fn id(&self) -> u64 {
         self.id
+    }
+
+    /// Drops the executors' copies (Spark's `unpersist`): memory back now, the value fetched
+    /// again by the next task that reads it. The driver keeps the value. Does nothing on a
+    /// task's copy of the handle.
+    pub fn unpersist(&self) {
+        if let Some(env) = self.driver.upgrade() {
+            env.broadcast_manager.unpersist(self.id);
+        }
+    }
+
+    /// Removes the value everywhere (Spark's `destroy`): tasks that read it afterwards fail.
+    /// Does nothing on a task's copy of the handle.
+    pub fn destroy(&self) {
+        if let Some(env) = self.driver.upgrade() {
+            env.broadcast_manager.remove(self.id);
+        }
+    }
+
+    pub(crate) fn held_by(mut self, driver: &Arc<Env>) -> Self {
+        self.driver = Arc::downgrade(driver);
+        self
     }
 }
 
@@ -114,7 +145,11 @@ impl BroadcastManager {
         self.insert(id, value.clone());
         let cell = OnceLock::new();
         let _ = cell.set(value);
-        Broadcast { id, value: cell }
+        Broadcast {
+            id,
+            value: cell,
+            driver: Weak::new(),
+        }
     }
 
     fn insert<T: Data>(&self, id: u64, value: Arc<T>) {
@@ -190,6 +225,11 @@ impl BroadcastManager {
     /// Forgets broadcast `id` (Spark's `destroy`), here and on executors.
     pub fn remove(&self, id: u64) {
         self.values.lock().remove(&id);
+        self.unpersist(id);
+    }
+
+    /// Has executors forget their copies of broadcast `id`; this manager keeps the value.
+    pub fn unpersist(&self, id: u64) {
         if let Some(listener) = self.on_remove.get() {
             listener(id);
         }

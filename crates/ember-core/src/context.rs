@@ -24,7 +24,7 @@ use serde::de::DeserializeOwned;
 use serde::Serialize;
 use std::any::{Any, TypeId};
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
 
 /// Starts where tasks run for `master`: threads here, or executor processes.
@@ -96,6 +96,13 @@ fn check_executor_memory(conf: &EmberConf, memory_mib: u64) -> Result<()> {
 /// The entry point of an ember application: makes RDDs, broadcast variables and accumulators,
 /// and runs jobs. Cheap to clone; every clone is the same application.
 ///
+/// # Ending the application
+/// [`stop`](Context::stop) ends it at once: the task threads or executor processes exit and the
+/// event log is closed; jobs started afterwards fail with an error saying so. Without `stop`,
+/// the application ends when its last handle is dropped, and every [`Rdd`] and
+/// [`Broadcast`](crate::Broadcast) holds one: a program that keeps RDDs alive until it exits
+/// keeps its executors until then, so long-running drivers should call `stop`.
+///
 /// ```
 /// use ember_core::{Context, EmberConf, Fn};
 /// let ctx = Context::new(EmberConf::empty().set_master("local[2]")).unwrap();
@@ -118,6 +125,8 @@ struct Inner {
     app_id: String,
     next_rdd_id: AtomicUsize,
     next_shuffle_id: AtomicUsize,
+    /// Set by `stop`: jobs are refused from then on.
+    stopped: AtomicBool,
     /// State other crates keep per application, by type (see [`Context::extension`]).
     extensions: parking_lot::Mutex<HashMap<TypeId, Arc<dyn Any + Send + Sync>>>,
 }
@@ -196,6 +205,7 @@ impl Context {
                 accumulators,
                 next_rdd_id: AtomicUsize::new(0),
                 next_shuffle_id: AtomicUsize::new(0),
+                stopped: AtomicBool::new(false),
                 extensions: parking_lot::Mutex::new(HashMap::new()),
             }),
         })
@@ -212,6 +222,33 @@ impl Context {
     /// The settings this application started with.
     pub fn conf(&self) -> &EmberConf {
         &self.inner.conf
+    }
+
+    /// Ends the application (Spark's `SparkContext.stop`): task threads and executors exit, the
+    /// event log is closed, cached blocks go. Jobs running on other threads may fail. Calling it
+    /// again does nothing.
+    ///
+    /// ```
+    /// # use ember_core::Context;
+    /// let ctx = Context::with_master("local[2]").unwrap();
+    /// let numbers = ctx.parallelize(vec![1, 2, 3], 2);
+    /// assert_eq!(numbers.count().unwrap(), 3);
+    /// ctx.stop();
+    /// assert!(ctx.is_stopped());
+    /// let err = numbers.count().unwrap_err();
+    /// assert!(err.to_string().contains("stopped"), "{err}");
+    /// ```
+    pub fn stop(&self) {
+        if self.inner.stopped.swap(true, Ordering::SeqCst) {
+            return;
+        }
+        self.inner.scheduler.stop();
+        tracing::info!("application {} stopped", self.inner.app_id);
+    }
+
+    /// Whether [`stop`](Self::stop) was called.
+    pub fn is_stopped(&self) -> bool {
+        self.inner.stopped.load(Ordering::SeqCst)
     }
 
     /// The application's id (Spark's `applicationId`): YARN's application id on YARN, else
@@ -455,7 +492,8 @@ impl Context {
 
     /// A read-only value shipped to each executor once; capture the handle in closures.
     pub fn broadcast<T: Data>(&self, value: T) -> Broadcast<T> {
-        self.inner.env.broadcast_manager.new_broadcast(value)
+        let env = &self.inner.env;
+        env.broadcast_manager.new_broadcast(value).held_by(env)
     }
 
     /// Destroys a broadcast variable; tasks that read it afterwards fail.
@@ -508,6 +546,9 @@ impl Context {
         U: Serialize + DeserializeOwned + Send + 'static,
         F: PartitionFunc<T, U>,
     {
+        if self.is_stopped() {
+            return Err(Error::Input(crate::scheduler::STOPPED.into()));
+        }
         let all: Vec<usize>;
         let partitions = match partitions {
             Some(p) => p,

@@ -4,9 +4,9 @@
 //! and the smaller methods (`is_empty`, `random_split`, tree aggregation, lineage, ...).
 
 use ember_core::order::{FloatOrder, Order, TotalOrder};
-use ember_core::{Context, EmberConf, Fn, HashPartitioner, Partitioner, RangePartitioner};
+use ember_core::{BoxIter, Context, EmberConf, Fn, HashPartitioner, Partitioner, RangePartitioner};
 use std::cmp::Ordering;
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 const MASTERS: [&str; 2] = ["local[2]", "local-cluster[2,1,512]"];
 
@@ -522,4 +522,162 @@ fn local_n_tries_a_task_once_unless_told_otherwise() {
     )
     .unwrap();
     assert_eq!(fail(&told), 2);
+}
+
+#[test]
+fn zip_partitions_merges_partitions_alike() {
+    for master in MASTERS {
+        let ctx = context(master);
+        let a = ctx.parallelize((0..100).collect::<Vec<i64>>(), 5);
+        let b = ctx.parallelize((0..7).map(|i| i * 10).collect::<Vec<i64>>(), 5);
+        let merged = a
+            .zip_partitions(
+                &b,
+                Fn!(|xs: BoxIter<i64>, ys: BoxIter<i64>| {
+                    let mut all: Vec<i64> = xs.chain(ys).collect();
+                    all.sort();
+                    all
+                }),
+            )
+            .unwrap();
+        let want: Vec<i64> = (0..100).chain((0..7).map(|i| i * 10)).collect();
+        assert_eq!(sorted(merged.collect().unwrap()), sorted(want), "{master}");
+        assert_eq!(merged.num_partitions(), 5);
+        let other = ctx.parallelize(vec![1i64], 2);
+        let err = a
+            .zip_partitions(&other, Fn!(|xs: BoxIter<i64>, _ys: BoxIter<i64>| xs))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("same number of partitions"), "{err}");
+    }
+}
+
+#[test]
+fn stratified_samples_keep_each_key_at_its_rate() {
+    let pairs: Vec<(u32, i64)> = (0..6000).map(|i| (i as u32 % 3, i)).collect();
+    let fractions = HashMap::from([(0, 0.1), (1, 0.5), (2, 0.0)]);
+    for master in MASTERS {
+        let ctx = context(master);
+        let rdd = ctx.parallelize(pairs.clone(), 6);
+
+        let sample = rdd.sample_by_key(false, fractions.clone(), 3).unwrap();
+        let counts = sample.count_by_key().unwrap();
+        assert!((150..250).contains(&counts[&0]), "{master}: {counts:?}");
+        assert!((900..1100).contains(&counts[&1]), "{master}: {counts:?}");
+        assert!(!counts.contains_key(&2));
+        assert_eq!(
+            sample.collect().unwrap(),
+            rdd.sample_by_key(false, fractions.clone(), 3)
+                .unwrap()
+                .collect()
+                .unwrap(),
+            "the same seed gives the same sample"
+        );
+        let doubled = HashMap::from([(0, 2.0), (1, 2.0), (2, 2.0)]);
+        let with = rdd
+            .sample_by_key(true, doubled, 5)
+            .unwrap()
+            .count()
+            .unwrap();
+        assert!((11_000..13_000).contains(&with), "{master}: {with}");
+
+        let exact = rdd
+            .sample_by_key_exact(false, fractions.clone(), 9)
+            .unwrap();
+        let got = exact.collect().unwrap();
+        let counts = exact.count_by_key().unwrap();
+        assert_eq!((counts[&0], counts[&1]), (200, 1000), "{master}");
+        let distinct: BTreeSet<i64> = got.iter().map(|p| p.1).collect();
+        assert_eq!(
+            distinct.len(),
+            got.len(),
+            "no pair twice without replacement"
+        );
+        assert!(got.iter().all(|(k, v)| *v as u32 % 3 == *k));
+        let repeated = HashMap::from([(0, 1.5), (1, 0.25), (2, 0.001)]);
+        let with = rdd.sample_by_key_exact(true, repeated, 9).unwrap();
+        let counts = with.count_by_key().unwrap();
+        assert_eq!(
+            (counts[&0], counts[&1], counts[&2]),
+            (3000, 500, 2),
+            "{master}"
+        );
+
+        let missing = HashMap::from([(0, 0.5)]);
+        let err = rdd
+            .sample_by_key(false, missing.clone(), 1)
+            .unwrap()
+            .count()
+            .unwrap_err();
+        assert!(err.to_string().contains("no fraction"), "{err}");
+        let err = rdd.sample_by_key_exact(false, missing, 1).unwrap_err();
+        assert!(err.to_string().contains("no fraction"), "{err}");
+        let err = rdd
+            .sample_by_key(false, HashMap::from([(0, 1.5)]), 1)
+            .unwrap_err();
+        assert!(err.to_string().contains("between 0 and 1"), "{err}");
+    }
+}
+
+#[test]
+fn an_unpersisted_broadcast_is_fetched_again_and_a_destroyed_one_fails_its_readers() {
+    let ctx = context("local-cluster[2,1,512]");
+    let table = ctx.broadcast((0..100u64).collect::<Vec<_>>());
+    let read = |t: &ember_core::Broadcast<Vec<u64>>| {
+        let t = t.clone();
+        // A range, as parallelize's slices travel as broadcasts of their own.
+        ctx.range(0, 100, 1, 1)
+            .unwrap()
+            .map(Fn!(move |i: i64| t.value()[i as usize]))
+            .sum()
+    };
+    let before = ctx.broadcast_fetches();
+    assert_eq!(read(&table).unwrap(), 4950.0);
+    assert_eq!(read(&table).unwrap(), 4950.0);
+    assert_eq!(ctx.broadcast_fetches() - before, 1);
+    table.unpersist();
+    assert_eq!(read(&table).unwrap(), 4950.0, "the driver keeps the value");
+    assert_eq!(ctx.broadcast_fetches() - before, 2, "fetched again");
+    table.destroy();
+    let err = read(&table).unwrap_err().to_string();
+    assert!(err.contains("destroyed"), "{err}");
+}
+
+#[test]
+fn a_stopped_context_ends_its_application_and_refuses_jobs() {
+    for master in MASTERS {
+        let dir = tempfile::tempdir().unwrap();
+        let ctx = Context::new(
+            EmberConf::empty()
+                .set_master(master)
+                .set("ember.ui.showConsoleProgress", "false")
+                .set("ember.eventLog.enabled", "true")
+                .set("ember.eventLog.dir", dir.path().to_str().unwrap()),
+        )
+        .unwrap();
+        let pids: Vec<u32> = ctx.executors().iter().map(|e| e.pid).collect();
+        let numbers = ctx.parallelize((0..10).collect::<Vec<i32>>(), 2);
+        assert_eq!(numbers.count().unwrap(), 10);
+        let log = dir.path().join(ctx.application_id());
+        assert!(!log.exists(), "in progress");
+        assert!(!ctx.is_stopped());
+        ctx.stop();
+        ctx.stop();
+        assert!(ctx.is_stopped());
+        // The RDD still holds the Context, yet the application has ended.
+        assert!(log.exists(), "{master}: the event log is closed");
+        if master.starts_with("local-cluster") {
+            let gone = |pid: &u32| {
+                std::fs::read_to_string(format!("/proc/{pid}/stat"))
+                    .map(|s| s.contains(") Z "))
+                    .unwrap_or(true)
+            };
+            assert!(
+                pids.iter().all(gone),
+                "{master}: executors exited: {pids:?}"
+            );
+        }
+        let err = numbers.count().unwrap_err().to_string();
+        assert!(err.contains("Context was stopped"), "{master}: {err}");
+    }
 }

@@ -1,6 +1,9 @@
 //! [`Rdd`]: the handle users hold, with the transformations (Spark's `RDD[T]`).
 
-use super::combined::{coalesce_groups, CartesianRdd, CoalescedRdd, UnionRdd, ZippedRdd};
+use super::combined::{
+    coalesce_groups, CartesianRdd, CoalescedRdd, PairUp, UnionRdd, ZipOp, ZipPartitionsOp,
+    ZippedRdd,
+};
 use super::map_partitions::{
     FilterOp, FlatMapOp, GlomOp, KeyByOp, KeysOp, MapOp, MapPartitionsNoIndexOp, MapPartitionsOp,
     MapPartitionsRdd, PartitionOp, SampleOp, SplitOp, WithUnitOp, ZipWithIndexOp,
@@ -283,6 +286,41 @@ impl<T: Data> Rdd<T> {
     /// The RDDs have different numbers of partitions. (Different element counts in a partition
     /// fail the job that computes it.)
     pub fn zip<U: Data>(&self, other: &Rdd<U>) -> Result<Rdd<(T, U)>> {
+        self.zipped("zip", other, PairUp)
+    }
+
+    /// Computes partition i of this RDD and of `other` together with `f`, which takes both
+    /// partitions' iterators (Spark's `zipPartitions`): a merge of two RDDs partitioned alike,
+    /// without a shuffle.
+    ///
+    /// ```
+    /// # use ember_core::{BoxIter, Context, Fn};
+    /// # let ctx = Context::with_master("local[2]").unwrap();
+    /// let a = ctx.parallelize(vec![1, 2, 3, 4], 2);
+    /// let b = ctx.parallelize(vec!["x".to_string(), "y".to_string()], 2);
+    /// let sizes = a.zip_partitions(&b, Fn!(|xs: BoxIter<i32>, ys: BoxIter<String>| {
+    ///     vec![(xs.count(), ys.count())]
+    /// }));
+    /// assert_eq!(sizes.unwrap().collect().unwrap(), vec![(2, 1), (2, 1)]);
+    /// ```
+    ///
+    /// # Errors
+    /// The RDDs have different numbers of partitions.
+    pub fn zip_partitions<U: Data, V: Data, I, F>(&self, other: &Rdd<U>, f: F) -> Result<Rdd<V>>
+    where
+        I: IntoIterator<Item = V> + 'static,
+        I::IntoIter: 'static,
+        F: Func<(BoxIter<T>, BoxIter<U>), Output = I>,
+    {
+        self.zipped("zip_partitions", other, ZipPartitionsOp(f))
+    }
+
+    fn zipped<U: Data, V: Data, Op: ZipOp<T, U, V>>(
+        &self,
+        name: &'static str,
+        other: &Rdd<U>,
+        op: Op,
+    ) -> Result<Rdd<V>> {
         if self.num_partitions() != other.num_partitions() {
             return Err(crate::Error::Input(format!(
                 "can only zip RDDs with the same number of partitions: {} and {}",
@@ -293,9 +331,11 @@ impl<T: Data> Rdd<T> {
         Ok(Rdd::from_impl(
             &self.ctx,
             ZippedRdd {
-                core: self.ctx.new_rdd_core("zip"),
+                core: self.ctx.new_rdd_core(name),
                 a: self.rdd.clone(),
                 b: other.rdd.clone(),
+                op: Arc::new(op),
+                _v: PhantomData,
             },
         ))
     }

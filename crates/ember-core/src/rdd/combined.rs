@@ -1,10 +1,12 @@
 //! Narrow RDDs over several parents or regrouped partitions: union, coalesce, cartesian, zip.
 
 use super::{BoxIter, Dependency, RddBase, RddCompute, RddCore, RddRef};
-use crate::data::Data;
+use crate::data::{Data, Func};
 use crate::error::{Error, Result};
 use crate::task_context::{abort, TaskContext};
+use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
+use std::marker::PhantomData;
 use std::sync::Arc;
 
 /// The partitions of several RDDs, one after another (Spark's `UnionRDD`).
@@ -134,17 +136,28 @@ impl<T: Data, U: Data> RddCompute<(T, U)> for CartesianRdd<T, U> {
     }
 }
 
-/// Pairs the i-th elements of two RDDs with the same partitioning (Spark's
-/// `ZippedPartitionsRDD2` as used by `zip`).
+/// Partition i of two RDDs with the same number of partitions, computed together by `op`
+/// (Spark's `ZippedPartitionsRDD2`): `zip` and `zip_partitions`.
 #[derive(Serialize, Deserialize)]
 #[serde(bound = "")]
-pub(crate) struct ZippedRdd<T: Data, U: Data> {
+pub(crate) struct ZippedRdd<T: Data, U: Data, V: Data, Op: ZipOp<T, U, V>> {
     pub core: RddCore,
     pub a: RddRef<T>,
     pub b: RddRef<U>,
+    pub op: Arc<Op>,
+    #[serde(skip)]
+    pub _v: PhantomData<fn() -> V>,
 }
 
-impl<T: Data, U: Data> RddBase for ZippedRdd<T, U> {
+/// What a [`ZippedRdd`] makes of the two partitions.
+pub(crate) trait ZipOp<T, U, V>:
+    Serialize + DeserializeOwned + Send + Sync + 'static
+{
+    /// The output partition of partitions `a` and `b`.
+    fn apply(self: Arc<Self>, a: BoxIter<T>, b: BoxIter<U>) -> BoxIter<V>;
+}
+
+impl<T: Data, U: Data, V: Data, Op: ZipOp<T, U, V>> RddBase for ZippedRdd<T, U, V, Op> {
     fn core(&self) -> &RddCore {
         &self.core
     }
@@ -159,19 +172,42 @@ impl<T: Data, U: Data> RddBase for ZippedRdd<T, U> {
     }
 }
 
-impl<T: Data, U: Data> RddCompute<(T, U)> for ZippedRdd<T, U> {
-    fn compute(&self, partition: usize, tc: &Arc<TaskContext>) -> Result<BoxIter<(T, U)>> {
-        let mut a = self.a.iterator(partition, tc)?;
-        let mut b = self.b.iterator(partition, tc)?;
-        Ok(Box::new(std::iter::from_fn(move || {
-            match (a.next(), b.next()) {
-                (Some(x), Some(y)) => Some((x, y)),
-                (None, None) => None,
-                _ => abort(Error::Input(
-                    "can only zip RDDs with the same number of elements in each partition".into(),
-                )),
-            }
-        })))
+impl<T: Data, U: Data, V: Data, Op: ZipOp<T, U, V>> RddCompute<V> for ZippedRdd<T, U, V, Op> {
+    fn compute(&self, partition: usize, tc: &Arc<TaskContext>) -> Result<BoxIter<V>> {
+        let a = self.a.iterator(partition, tc)?;
+        let b = self.b.iterator(partition, tc)?;
+        Ok(self.op.clone().apply(a, b))
+    }
+}
+
+/// `zip`: the i-th elements paired.
+#[derive(Serialize, Deserialize)]
+pub(crate) struct PairUp;
+
+impl<T: Data, U: Data> ZipOp<T, U, (T, U)> for PairUp {
+    fn apply(self: Arc<Self>, mut a: BoxIter<T>, mut b: BoxIter<U>) -> BoxIter<(T, U)> {
+        Box::new(std::iter::from_fn(move || match (a.next(), b.next()) {
+            (Some(x), Some(y)) => Some((x, y)),
+            (None, None) => None,
+            _ => abort(Error::Input(
+                "can only zip RDDs with the same number of elements in each partition".into(),
+            )),
+        }))
+    }
+}
+
+/// `zip_partitions(f)`.
+#[derive(Serialize, Deserialize)]
+pub(crate) struct ZipPartitionsOp<F>(pub F);
+
+impl<T: Data, U: Data, V: Data, I, F> ZipOp<T, U, V> for ZipPartitionsOp<F>
+where
+    I: IntoIterator<Item = V> + 'static,
+    I::IntoIter: 'static,
+    F: Func<(BoxIter<T>, BoxIter<U>), Output = I>,
+{
+    fn apply(self: Arc<Self>, a: BoxIter<T>, b: BoxIter<U>) -> BoxIter<V> {
+        Box::new(self.0.call((a, b)).into_iter())
     }
 }
 

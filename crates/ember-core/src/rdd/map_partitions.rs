@@ -146,7 +146,7 @@ pub struct SampleOp {
 }
 
 /// The random numbers of partition `partition` under the user's `seed`.
-fn partition_rng(seed: u64, partition: usize) -> rand::rngs::SmallRng {
+pub(crate) fn partition_rng(seed: u64, partition: usize) -> rand::rngs::SmallRng {
     rand::rngs::SmallRng::seed_from_u64(
         seed ^ (partition as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15),
     )
@@ -205,7 +205,7 @@ impl<T: Data> PartitionOp<T, (T, u64)> for ZipWithUniqueIdOp {
 }
 
 /// A Poisson draw by Knuth's method; fine for the small means sampling uses.
-fn poisson(rng: &mut impl Rng, lambda: f64) -> usize {
+pub(crate) fn poisson(rng: &mut impl Rng, lambda: f64) -> usize {
     let limit = (-lambda).exp();
     let mut k = 0;
     let mut p = rng.random::<f64>();

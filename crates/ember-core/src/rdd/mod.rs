@@ -22,6 +22,7 @@ mod map_partitions;
 mod numeric;
 mod pair;
 mod remote_input;
+mod sample_by_key;
 mod save;
 mod save_remote;
 mod sequence_file;

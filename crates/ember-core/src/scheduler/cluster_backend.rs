@@ -116,7 +116,7 @@ struct Shared {
 pub(crate) struct ClusterBackend {
     shared: Arc<Shared>,
     address: SocketAddr,
-    stop_server: Option<oneshot::Sender<()>>,
+    stop_server: parking_lot::Mutex<Option<oneshot::Sender<()>>>,
 }
 
 /// `ember.locality.wait` and its per-level overrides.
@@ -212,7 +212,7 @@ impl ClusterBackend {
         Ok(ClusterBackend {
             shared,
             address,
-            stop_server: Some(stop_server),
+            stop_server: parking_lot::Mutex::new(Some(stop_server)),
         })
     }
 
@@ -330,10 +330,8 @@ impl SchedulerBackend for ClusterBackend {
     fn driver_address(&self) -> Option<String> {
         Some(self.address.to_string())
     }
-}
 
-impl Drop for ClusterBackend {
-    fn drop(&mut self) {
+    fn stop(&self) {
         self.shared.tell_all(ToExecutor::Shutdown(Shutdown {}));
         let executors: Vec<ExecutorData> = {
             let mut state = self.shared.state.lock();
@@ -347,12 +345,18 @@ impl Drop for ClusterBackend {
                 Err(Error::Internal("the application stopped".into())),
             );
         }
-        if let Some(stop) = self.stop_server.take() {
+        if let Some(stop) = self.stop_server.lock().take() {
             let _ = stop.send(());
         }
         if let Some(cluster) = self.shared.cluster.lock().take() {
             cluster.stop();
         }
+    }
+}
+
+impl Drop for ClusterBackend {
+    fn drop(&mut self) {
+        self.stop();
     }
 }
 

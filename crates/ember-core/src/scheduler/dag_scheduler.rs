@@ -894,6 +894,16 @@ impl JobRun<'_> {
     }
 }
 
+impl DagScheduler {
+    /// Ends the application: the backend's slots and executors go, the event log is closed.
+    pub(crate) fn stop(&self) {
+        self.backend.stop();
+        if let Some(log) = &self.event_log {
+            log.close();
+        }
+    }
+}
+
 impl Drop for DagScheduler {
     fn drop(&mut self) {
         if let Some(log) = &self.event_log {

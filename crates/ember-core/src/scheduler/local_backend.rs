@@ -19,10 +19,14 @@ use std::sync::atomic::Ordering;
 use std::sync::{Arc, Once};
 use std::thread::JoinHandle;
 
+/// Why a task launched after the application stopped did not run.
+pub(crate) const STOPPED: &str = "the Context was stopped; create a new Context to run more jobs";
+
 /// The task slots of a `local[N]` application.
 pub(crate) struct LocalBackend {
-    queue: Option<Sender<Launch>>,
-    workers: Vec<JoinHandle<()>>,
+    // Emptied when the backend stops: the workers see the queue close and end.
+    queue: parking_lot::Mutex<Option<Sender<Launch>>>,
+    workers: parking_lot::Mutex<Vec<JoinHandle<()>>>,
     env: Arc<Env>,
     slots: usize,
 }
@@ -35,9 +39,9 @@ impl LocalBackend {
     pub(crate) fn start(slots: usize, env: Arc<Env>) -> Result<Self, Error> {
         install_panic_hook();
         let (queue, tasks) = crossbeam_channel::unbounded::<Launch>();
-        let mut backend = LocalBackend {
-            queue: Some(queue),
-            workers: Vec::with_capacity(slots),
+        let backend = LocalBackend {
+            queue: parking_lot::Mutex::new(Some(queue)),
+            workers: parking_lot::Mutex::new(Vec::with_capacity(slots)),
             env: env.clone(),
             slots,
         };
@@ -48,7 +52,7 @@ impl LocalBackend {
                 .name(format!("ember-task-{i}"))
                 .spawn(move || worker(tasks, env))
                 .map_err(|e| Error::io(format!("task thread {i} of local[{slots}]"), e))?;
-            backend.workers.push(worker);
+            backend.workers.lock().push(worker);
         }
         Ok(backend)
     }
@@ -56,9 +60,20 @@ impl LocalBackend {
 
 impl SchedulerBackend for LocalBackend {
     fn launch(&self, launch: Launch) {
-        if let Some(queue) = &self.queue {
-            // The workers outlive every job, so the queue is open while a job can launch.
-            let _ = queue.send(launch);
+        match &*self.queue.lock() {
+            Some(queue) => {
+                let _ = queue.send(launch);
+            }
+            // A job still running when the application stopped hears why its task cannot run.
+            None => {
+                let result = Err(TaskFailure {
+                    error: Error::Input(STOPPED.into()),
+                });
+                let _ = launch.reply.send(TaskUpdate::Finished(TaskEvent {
+                    id: launch.id,
+                    result,
+                }));
+            }
         }
     }
 
@@ -73,14 +88,22 @@ impl SchedulerBackend for LocalBackend {
 
     // The driver's own block manager is the only one: nothing else holds copies.
     fn remove_rdd(&self, _id: usize) {}
+
+    fn stop(&self) {
+        self.queue.lock().take();
+        let workers = std::mem::take(&mut *self.workers.lock());
+        for w in workers {
+            // A worker that stops itself (a task calling stop) is not waited for.
+            if w.thread().id() != std::thread::current().id() {
+                let _ = w.join();
+            }
+        }
+    }
 }
 
 impl Drop for LocalBackend {
     fn drop(&mut self) {
-        self.queue.take();
-        for w in self.workers.drain(..) {
-            let _ = w.join();
-        }
+        self.stop();
     }
 }
 

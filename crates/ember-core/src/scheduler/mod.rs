@@ -25,6 +25,6 @@ pub(crate) use cluster_backend::ClusterBackend;
 pub(crate) use dag_scheduler::{DagScheduler, SchedulerSettings};
 pub(crate) use event_log::{now_millis, EventLog};
 pub(crate) use events::{RemoteTaskResult, TaskUpdate};
-pub(crate) use local_backend::LocalBackend;
+pub(crate) use local_backend::{LocalBackend, STOPPED};
 pub use scheduler_backend::ExecutorInfo;
 pub(crate) use scheduler_backend::{Launch, SchedulerBackend, TaskId};

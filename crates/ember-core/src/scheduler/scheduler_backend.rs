@@ -77,6 +77,10 @@ pub(crate) trait SchedulerBackend: Send + Sync {
     fn driver_address(&self) -> Option<String> {
         None
     }
+
+    /// Releases the slots for good: threads end, executors are told to exit. Called once the
+    /// application stops; calling it again does nothing.
+    fn stop(&self);
 }
 
 /// A backend shared with others (the executor processes' watcher holds the cluster backend too).
@@ -95,5 +99,8 @@ impl<B: SchedulerBackend + ?Sized> SchedulerBackend for Arc<B> {
     }
     fn driver_address(&self) -> Option<String> {
         (**self).driver_address()
+    }
+    fn stop(&self) {
+        (**self).stop()
     }
 }
