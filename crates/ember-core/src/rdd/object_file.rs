@@ -21,6 +21,7 @@ use crate::context::Context;
 use crate::data::Data;
 use crate::error::{Error, Result};
 use crate::task_context::abort;
+use bincode::Options;
 use serde::{Deserialize, Serialize};
 use std::marker::PhantomData;
 use std::sync::Arc;
@@ -101,7 +102,7 @@ impl<T: Data> PartitionOp<T, ((), Vec<u8>)> for BatchOp {
     }
 }
 
-/// Each record's batch, decoded, as elements.
+/// Each record's batch, decoded, as elements; decoded as `bincode::serialize` encodes.
 #[derive(Serialize, Deserialize)]
 #[serde(bound = "")]
 struct UnbatchOp<T> {
@@ -114,7 +115,9 @@ struct UnbatchOp<T> {
 impl<T: Data> PartitionOp<((), Vec<u8>), T> for UnbatchOp<T> {
     fn apply(self: Arc<Self>, _: usize, input: BoxIter<((), Vec<u8>)>) -> BoxIter<T> {
         Box::new(input.flat_map(move |((), bytes)| {
-            bincode::deserialize::<Vec<T>>(&bytes).unwrap_or_else(|e| {
+            // Bytes left over mean another type: refused, not dropped.
+            let strict = bincode::DefaultOptions::new().with_fixint_encoding();
+            strict.deserialize::<Vec<T>>(&bytes).unwrap_or_else(|e| {
                 abort(Error::Input(format!(
                     "object file {}: a batch does not decode as {}: {e}; read it with the \
                      element type it was saved with by save_as_object_file",
