@@ -48,8 +48,7 @@ const MIN_RELATIVE_SD: f64 = 0.000017;
 /// `relative_sd` is not above 0.000017 (or not a number), or needs more registers than
 /// [`MAX_PRECISION`] allows.
 pub(crate) fn precision_for(relative_sd: f64) -> Result<u32> {
-    // Written so that NaN is refused too.
-    if !(relative_sd > MIN_RELATIVE_SD) {
+    if relative_sd.is_nan() || relative_sd <= MIN_RELATIVE_SD {
         return Err(Error::Input(format!(
             "accuracy ({relative_sd}) must be greater than {MIN_RELATIVE_SD}: give \
              count_approx_distinct a relative standard deviation such as 0.05"

@@ -41,12 +41,13 @@ impl<T: Data> Rdd<T> {
     /// let dir = tempfile::tempdir().unwrap();
     /// let out = format!("file://{}/points", dir.path().display());
     /// let points: Vec<(String, f64)> = (0..25).map(|i| (format!("p{i}"), i as f64 / 2.0)).collect();
-    /// ctx.parallelize(points.clone(), 3).save_as_object_file(&out).unwrap();
+    /// ctx.parallelize(points.clone(), 2).save_as_object_file(&out).unwrap();
     /// let back = ctx.object_file::<(String, f64)>(&out, 0).unwrap();
     /// assert_eq!(back.collect().unwrap(), points);
-    /// // They are sequence files of Spark's classes, in batches of 10.
+    /// // Sequence files of Spark's classes: partitions of 12 and 13 make batches of 10 and 2,
+    /// // 10 and 3.
     /// let batches = ctx.sequence_file::<(), Vec<u8>>(&out, 0).unwrap().count().unwrap();
-    /// assert_eq!(batches, 3 + 1 + 1);
+    /// assert_eq!(batches, 4);
     /// ```
     ///
     /// # Errors
@@ -63,6 +64,18 @@ impl Context {
     /// The elements of an object file written by [`Rdd::save_as_object_file`] with the same `T`
     /// (Spark's `objectFile`): a file, a directory, a glob, or a comma-separated list of them,
     /// as [`Context::sequence_file`] takes them, in at least `min_partitions` partitions.
+    ///
+    /// ```
+    /// # use ember_core::Context;
+    /// # let ctx = Context::with_master("local[2]").unwrap();
+    /// let dir = tempfile::tempdir().unwrap();
+    /// let out = dir.path().join("ids").display().to_string();
+    /// ctx.range(0, 100, 1, 4).unwrap().save_as_object_file(&out).unwrap();
+    /// let ids = ctx.object_file::<i64>(&out, 0).unwrap();
+    /// assert_eq!(ids.sum().unwrap(), 4950.0);
+    /// // The element type must be the one saved.
+    /// assert!(ctx.object_file::<String>(&out, 0).unwrap().count().is_err());
+    /// ```
     ///
     /// # Errors
     /// As [`Context::sequence_file`]: a path that matches nothing, or files that are not

@@ -87,7 +87,7 @@ impl<T: Data + Display> Rdd<T> {
     /// ```
     /// # use ember_core::Context;
     /// # let ctx = Context::with_master("local[2]").unwrap();
-    /// let words = ctx.parallelize(vec!["ember", "spark", "rdd"], 2);
+    /// let words = ctx.parallelize(vec!["ember".to_string(), "spark".into(), "rdd".into()], 2);
     /// let upper = words.pipe("tr a-z A-Z").collect().unwrap();
     /// assert_eq!(upper, ["EMBER", "SPARK", "RDD"]);
     /// let lines = words.pipe("wc -l").collect().unwrap();
