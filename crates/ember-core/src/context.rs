@@ -450,10 +450,7 @@ impl Context {
         let groups = group_files(files, self.min_partitions(min_partitions));
         Ok(Rdd::from_impl(
             self,
-            WholeTextFilesRdd {
-                core: self.new_rdd_core("whole_text_files"),
-                groups,
-            },
+            WholeTextFilesRdd::new(self.new_rdd_core("whole_text_files"), groups),
         ))
     }
 

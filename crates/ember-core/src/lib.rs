@@ -55,7 +55,10 @@ pub use master::Master;
 pub use partitioner::{
     HashPartitioner, Partitioner, PartitionerInfo, Partitioning, RangePartitioner,
 };
-pub use rdd::{BoxIter, CompressionCodec, Rdd, SequenceFileCompression, StatCounter};
+pub use rdd::{
+    BoundedDouble, BoxIter, CompressionCodec, PipeOptions, Rdd, SequenceFileCompression,
+    StatCounter,
+};
 pub use scheduler::JobSummary;
 pub use serde_closure::Fn;
 pub use storage::StorageLevel;

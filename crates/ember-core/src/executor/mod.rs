@@ -116,6 +116,7 @@ fn become_executor_if_asked() {
     for name in [DRIVER_ENV, ID_ENV, HOST_ENV, CORES_ENV, MEMORY_ENV] {
         std::env::remove_var(name);
     }
+    ignore_sigpipe();
     let code = match args {
         Ok(args) => {
             crate::logging::init("warn");
@@ -142,6 +143,26 @@ fn become_executor_if_asked() {
     };
     std::process::exit(code);
 }
+
+/// Ignores SIGPIPE, as Rust's `main` does before it starts: this process never reaches `main`,
+/// and without it a write to a pipe whose reader has gone (a `pipe` command that exits without
+/// reading its input) would kill the executor instead of failing one task.
+#[cfg(unix)]
+fn ignore_sigpipe() {
+    extern "C" {
+        fn signal(signum: std::os::raw::c_int, handler: usize) -> usize;
+    }
+    const SIGPIPE: std::os::raw::c_int = 13;
+    const SIG_IGN: usize = 1;
+    // SAFETY: sets the disposition of one signal to "ignore", which runs no code of ours; the
+    // values are those of Linux and macOS.
+    unsafe {
+        signal(SIGPIPE, SIG_IGN);
+    }
+}
+
+#[cfg(not(unix))]
+fn ignore_sigpipe() {}
 
 /// Serves the driver until it lets go. Returns only on errors before the first task; once
 /// registered, the process exits from here.

@@ -12,15 +12,20 @@
 
 mod actions;
 mod api;
+mod approximate;
 mod base;
+mod binary_files;
 mod checkpoint;
 mod cogroup;
 mod combined;
 mod compression_codec;
+mod hyper_log_log;
 mod lineage;
 mod map_partitions;
 mod numeric;
+mod object_file;
 mod pair;
+mod pipe;
 mod remote_input;
 mod sample_by_key;
 mod save;
@@ -31,12 +36,14 @@ mod sources;
 mod text_file;
 
 pub use api::Rdd;
+pub use approximate::BoundedDouble;
 pub use base::{BoxIter, Dependency, RddBase, RddCompute, RddCore, RddRef, ShipRdd};
 pub use cogroup::{CoGroupWith, Side4};
 pub use compression_codec::CompressionCodec;
 pub use map_partitions::{PartitionOp, Side};
 pub use numeric::{Numeric, StatCounter};
 pub use pair::{CoGrouped, FullJoined};
+pub use pipe::PipeOptions;
 pub use sequence_file::SequenceFileCompression;
 
 pub(crate) use checkpoint::{after_job, dependencies_of, preferred_locations_of};

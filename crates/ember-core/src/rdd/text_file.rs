@@ -17,12 +17,14 @@
 
 use super::remote_input::{list_remote, RangeReader};
 use super::{BoxIter, Dependency, RddBase, RddCompute, RddCore};
+use crate::data::Data;
 use crate::env::Env;
 use crate::error::{Error, Result};
 use crate::task_context::{abort, TaskContext};
 use serde::{Deserialize, Serialize};
 use std::fs::File;
 use std::io::{BufRead, BufReader, Read, Seek, SeekFrom};
+use std::marker::PhantomData;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -340,11 +342,51 @@ pub(crate) fn open_from(path: &str, start: u64, env: &Env) -> Result<Box<dyn Rea
     Ok(Box::new(file))
 }
 
-/// Whole files as `(path, contents)`, files grouped into partitions of similar size.
+/// Whole files as `(path, contents)`, files grouped into partitions of similar size: their
+/// text (`whole_text_files`) or their bytes (`binary_files`).
 #[derive(Serialize, Deserialize)]
-pub(crate) struct WholeTextFilesRdd {
-    pub core: RddCore,
-    pub groups: Vec<Vec<String>>,
+#[serde(bound = "")]
+pub(crate) struct WholeFilesRdd<C> {
+    core: RddCore,
+    groups: Vec<Vec<String>>,
+    #[serde(skip)]
+    _c: PhantomData<fn() -> C>,
+}
+
+/// `whole_text_files`.
+pub(crate) type WholeTextFilesRdd = WholeFilesRdd<String>;
+
+impl<C> WholeFilesRdd<C> {
+    /// Reads `groups` of files, one partition per group.
+    pub(crate) fn new(core: RddCore, groups: Vec<Vec<String>>) -> Self {
+        WholeFilesRdd {
+            core,
+            groups,
+            _c: PhantomData,
+        }
+    }
+}
+
+/// What a whole file becomes in a [`WholeFilesRdd`].
+pub(crate) trait WholeFile: Data {
+    /// The contents of `path`.
+    fn read(path: &str, env: &Env) -> Result<Self>;
+}
+
+impl WholeFile for String {
+    /// The text, gzip decompressed, bytes that are not UTF-8 replaced.
+    fn read(path: &str, env: &Env) -> Result<Self> {
+        let bytes = read_whole(path, env, path.ends_with(".gz"))?;
+        Ok(String::from_utf8(bytes)
+            .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned()))
+    }
+}
+
+impl WholeFile for Vec<u8> {
+    /// The bytes as stored: a `.gz` file stays compressed.
+    fn read(path: &str, env: &Env) -> Result<Self> {
+        read_whole(path, env, false)
+    }
 }
 
 /// Groups files into at most `partitions` groups of similar total size (greedy, largest first).
@@ -367,7 +409,7 @@ pub(crate) fn group_files(mut files: Vec<InputFile>, partitions: usize) -> Vec<V
         .collect()
 }
 
-impl RddBase for WholeTextFilesRdd {
+impl<C: WholeFile> RddBase for WholeFilesRdd<C> {
     fn core(&self) -> &RddCore {
         &self.core
     }
@@ -379,16 +421,12 @@ impl RddBase for WholeTextFilesRdd {
     }
 }
 
-impl RddCompute<(String, String)> for WholeTextFilesRdd {
-    fn compute(
-        &self,
-        partition: usize,
-        tc: &Arc<TaskContext>,
-    ) -> Result<BoxIter<(String, String)>> {
+impl<C: WholeFile> RddCompute<(String, C)> for WholeFilesRdd<C> {
+    fn compute(&self, partition: usize, tc: &Arc<TaskContext>) -> Result<BoxIter<(String, C)>> {
         let group = self.groups[partition].clone();
         let env = tc.env().clone();
         Ok(Box::new(group.into_iter().map(move |path| {
-            let contents = read_whole(&path, &env).unwrap_or_else(|e| abort(e));
+            let contents = C::read(&path, &env).unwrap_or_else(|e| abort(e));
             (display_path(&path), contents)
         })))
     }
@@ -403,17 +441,17 @@ fn display_path(path: &str) -> String {
     format!("file:{}", absolute.display())
 }
 
-fn read_whole(path: &str, env: &Env) -> Result<String> {
+/// The bytes of `path`, decompressed as gzip if `gunzip`.
+fn read_whole(path: &str, env: &Env, gunzip: bool) -> Result<Vec<u8>> {
     let mut bytes = Vec::new();
     let input = open_from(path, 0, env)?;
-    let read = if path.ends_with(".gz") {
+    let read = if gunzip {
         flate2::read::MultiGzDecoder::new(input).read_to_end(&mut bytes)
     } else {
         BufReader::new(input).read_to_end(&mut bytes)
     };
     read.map_err(|e| Error::io(path, e))?;
-    Ok(String::from_utf8(bytes)
-        .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned()))
+    Ok(bytes)
 }
 
 #[cfg(test)]
