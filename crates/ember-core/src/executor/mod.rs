@@ -149,15 +149,9 @@ fn become_executor_if_asked() {
 /// reading its input) would kill the executor instead of failing one task.
 #[cfg(unix)]
 fn ignore_sigpipe() {
-    extern "C" {
-        fn signal(signum: std::os::raw::c_int, handler: usize) -> usize;
-    }
-    const SIGPIPE: std::os::raw::c_int = 13;
-    const SIG_IGN: usize = 1;
-    // SAFETY: sets the disposition of one signal to "ignore", which runs no code of ours; the
-    // values are those of Linux and macOS.
+    // SAFETY: sets the disposition of one signal to "ignore", which runs no code of ours.
     unsafe {
-        signal(SIGPIPE, SIG_IGN);
+        libc::signal(libc::SIGPIPE, libc::SIG_IGN);
     }
 }
 
