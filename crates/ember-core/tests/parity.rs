@@ -681,3 +681,52 @@ fn a_stopped_context_ends_its_application_and_refuses_jobs() {
         assert!(err.contains("Context was stopped"), "{master}: {err}");
     }
 }
+
+#[test]
+fn rdds_laid_out_alike_are_joined_without_a_shuffle() {
+    let a = skewed();
+    let b: Vec<(u32, char)> = (0..60)
+        .map(|i| (i % 50, (b'a' + (i % 26) as u8) as char))
+        .collect();
+    let mut want: Vec<(u32, (i64, char))> = Vec::new();
+    for (k, v) in &a {
+        for (k2, w) in &b {
+            if k == k2 {
+                want.push((*k, (*v, *w)));
+            }
+        }
+    }
+    want.sort();
+    for master in MASTERS {
+        let ctx = context(master);
+        let by4 = HashPartitioner::new(4);
+        let left = ctx.parallelize(a.clone(), 3).partition_by(by4).cache();
+        let right = ctx.parallelize(b.clone(), 5).partition_by(by4).cache();
+        left.count().unwrap();
+        right.count().unwrap();
+
+        let before = ctx.job_summaries().len();
+        let joined = left.join(&right);
+        assert_eq!(joined.partitioner(), left.partitioner());
+        assert_eq!(sorted(joined.collect().unwrap()), want, "{master}");
+        assert_eq!(
+            ctx.job_summaries()[before].stages,
+            1,
+            "{master}: no shuffle"
+        );
+
+        // One side laid out, the other not: only the other is shuffled.
+        let loose = ctx.parallelize(b.clone(), 5);
+        let before = ctx.job_summaries().len();
+        assert_eq!(
+            sorted(left.join(&loose).collect().unwrap()),
+            want,
+            "{master}"
+        );
+        assert_eq!(ctx.job_summaries()[before].stages, 2, "{master}");
+
+        // Neither laid out: both shuffled, the answer the same.
+        let plain = ctx.parallelize(a.clone(), 3);
+        assert_eq!(sorted(plain.join_in(&loose, 6).collect().unwrap()), want);
+    }
+}

@@ -1,16 +1,23 @@
 //! `cogroup` over two, three or four pair RDDs (Spark's `CoGroupedRDD`).
 //!
-//! Each side's values are tagged with the side they came from, the tagged RDDs are unioned and
-//! shuffled once by key, and a key's tagged values are sorted back into one list per side. Two
-//! sides use [`Side`]; three or four use [`Side4`], a fourth side of `()` standing for none.
+//! Each side's values are tagged with the side they came from. A side already laid out by the
+//! cogroup's partitioner (say by an earlier `partition_by` or `reduce_by_key` with the same
+//! partitioner) is used as it is; any other side is shuffled by that partitioner. Partition i of
+//! the cogroup then reads partition i of every side in one task, a narrow dependency on each, and
+//! sorts each key's tagged values back into one list per side (Spark's `CoGroupedRDD`, whose
+//! dependencies are narrow for co-partitioned parents). Joins of RDDs partitioned alike thus
+//! shuffle nothing. Two sides use [`Side`]; three or four use [`Side4`], a fourth side of `()`
+//! standing for none.
 
 use super::map_partitions::{PartitionOp, Side, TagLeftOp, TagRightOp};
 use super::pair::CoGroup;
-use super::{BoxIter, Rdd, RddBase};
+use super::{BoxIter, Dependency, Rdd, RddBase, RddCompute, RddCore, RddRef};
 use crate::aggregator::Aggregator;
 use crate::data::{Data, Key};
-use crate::partitioner::Partitioner;
-use crate::shuffle::Unordered;
+use crate::error::Result;
+use crate::partitioner::{Partitioner, PartitionerInfo};
+use crate::shuffle::ExternalAppendOnlyMap;
+use crate::task_context::TaskContext;
 use serde::{Deserialize, Serialize};
 use std::marker::PhantomData;
 use std::sync::Arc;
@@ -39,10 +46,9 @@ impl<K: Key, V: Data, W: Data> CoGroupWith<K, V> for &Rdd<(K, W)> {
         this: &Rdd<(K, V)>,
         partitioner: P,
     ) -> Rdd<(K, Self::Grouped)> {
-        let left: Rdd<(K, Side<V, W>)> = this.with_op("cogroup", TagLeftOp);
-        let right: Rdd<(K, Side<V, W>)> = self.with_op("cogroup", TagRightOp);
-        left.union(&right)
-            .shuffle(partitioner, CoGroup::default(), Unordered, true)
+        let left: Rdd<(K, Side<V, W>)> = this.with_op_keeping_partitioner("cogroup", TagLeftOp);
+        let right: Rdd<(K, Side<V, W>)> = self.with_op_keeping_partitioner("cogroup", TagRightOp);
+        cogrouped(vec![left, right], partitioner, CoGroup::default())
     }
     fn parents(&self) -> Vec<Arc<dyn RddBase>> {
         vec![self.lineage().base()]
@@ -56,12 +62,12 @@ impl<K: Key, V: Data, B: Data, C: Data> CoGroupWith<K, V> for (&Rdd<(K, B)>, &Rd
         this: &Rdd<(K, V)>,
         partitioner: P,
     ) -> Rdd<(K, Self::Grouped)> {
-        let tagged: Rdd<(K, Side4<V, B, C, ()>)> = this
-            .with_op("cogroup", Tag::<0>)
-            .union(&self.0.with_op("cogroup", Tag::<1>))
-            .union(&self.1.with_op("cogroup", Tag::<2>));
-        tagged
-            .shuffle(partitioner, CoGroup4::default(), Unordered, true)
+        let sides: Vec<Tagged<K, V, B, C, ()>> = vec![
+            this.with_op_keeping_partitioner("cogroup", Tag::<0>),
+            self.0.with_op_keeping_partitioner("cogroup", Tag::<1>),
+            self.1.with_op_keeping_partitioner("cogroup", Tag::<2>),
+        ];
+        cogrouped(sides, partitioner, CoGroup4::default())
             .with_op_keeping_partitioner("cogroup", DropFourthOp)
     }
     fn parents(&self) -> Vec<Arc<dyn RddBase>> {
@@ -78,12 +84,13 @@ impl<K: Key, V: Data, B: Data, C: Data, D: Data> CoGroupWith<K, V>
         this: &Rdd<(K, V)>,
         partitioner: P,
     ) -> Rdd<(K, Self::Grouped)> {
-        let tagged: Rdd<(K, Side4<V, B, C, D>)> = this
-            .with_op("cogroup", Tag::<0>)
-            .union(&self.0.with_op("cogroup", Tag::<1>))
-            .union(&self.1.with_op("cogroup", Tag::<2>))
-            .union(&self.2.with_op("cogroup", Tag::<3>));
-        tagged.shuffle(partitioner, CoGroup4::default(), Unordered, true)
+        let sides: Vec<Tagged<K, V, B, C, D>> = vec![
+            this.with_op_keeping_partitioner("cogroup", Tag::<0>),
+            self.0.with_op_keeping_partitioner("cogroup", Tag::<1>),
+            self.1.with_op_keeping_partitioner("cogroup", Tag::<2>),
+            self.2.with_op_keeping_partitioner("cogroup", Tag::<3>),
+        ];
+        cogrouped(sides, partitioner, CoGroup4::default())
     }
     fn parents(&self) -> Vec<Arc<dyn RddBase>> {
         vec![
@@ -93,6 +100,84 @@ impl<K: Key, V: Data, B: Data, C: Data, D: Data> CoGroupWith<K, V>
         ]
     }
 }
+
+/// The cogroup of tagged `sides`: each laid out by `partitioner` (shuffled there unless it is
+/// already), then merged partition by partition.
+fn cogrouped<K: Key, S: Data, A: Aggregator<S>, P: Partitioner<K>>(
+    sides: Vec<Rdd<(K, S)>>,
+    partitioner: P,
+    aggregator: A,
+) -> Rdd<(K, A::Combined)> {
+    let info = PartitionerInfo::of(&partitioner);
+    let ctx = sides[0].context().clone();
+    let parents = sides
+        .iter()
+        .map(|side| match side.partitioner() {
+            Some(laid) if laid == info => side.lineage().clone(),
+            _ => side.partition_by(partitioner.clone()).lineage().clone(),
+        })
+        .collect();
+    Rdd::from_compute(
+        &ctx,
+        CoGroupedRdd {
+            core: ctx.new_rdd_core("cogroup"),
+            parents,
+            aggregator,
+            partitions: partitioner.num_partitions(),
+            partitioner: Some(info),
+        },
+    )
+}
+
+/// Partition i of every side, merged by key (the sides share one partitioner).
+#[derive(Serialize, Deserialize)]
+#[serde(bound = "")]
+struct CoGroupedRdd<K: Key, S: Data, A: Aggregator<S>> {
+    core: RddCore,
+    parents: Vec<RddRef<(K, S)>>,
+    aggregator: A,
+    partitions: usize,
+    /// The sides' partitioner, known on the driver.
+    #[serde(skip)]
+    partitioner: Option<PartitionerInfo>,
+}
+
+impl<K: Key, S: Data, A: Aggregator<S>> RddBase for CoGroupedRdd<K, S, A> {
+    fn core(&self) -> &RddCore {
+        &self.core
+    }
+    fn num_partitions(&self) -> usize {
+        self.partitions
+    }
+    fn dependencies(&self) -> Vec<Dependency> {
+        self.parents
+            .iter()
+            .map(|p| Dependency::Narrow(p.base()))
+            .collect()
+    }
+    fn partitioner(&self) -> Option<PartitionerInfo> {
+        self.partitioner.clone()
+    }
+}
+
+impl<K: Key, S: Data, A: Aggregator<S>> RddCompute<(K, A::Combined)> for CoGroupedRdd<K, S, A> {
+    fn compute(
+        &self,
+        partition: usize,
+        tc: &Arc<TaskContext>,
+    ) -> Result<BoxIter<(K, A::Combined)>> {
+        let mut map = ExternalAppendOnlyMap::<K, S, A>::new(self.aggregator.clone(), tc);
+        for parent in &self.parents {
+            for (k, s) in parent.iterator(partition, tc)? {
+                map.insert_value(k, s)?;
+            }
+        }
+        map.into_iter()
+    }
+}
+
+/// One side of a cogroup of three or four, its values tagged.
+type Tagged<K, A, B, C, D> = Rdd<(K, Side4<A, B, C, D>)>;
 
 /// A value of one of four cogrouped RDDs, tagged with its side.
 #[derive(Debug, Clone, Serialize, Deserialize)]
