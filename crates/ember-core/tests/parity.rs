@@ -730,3 +730,29 @@ fn rdds_laid_out_alike_are_joined_without_a_shuffle() {
         assert_eq!(sorted(plain.join_in(&loose, 6).collect().unwrap()), want);
     }
 }
+
+#[test]
+fn filter_by_range_reads_only_the_ranges_it_needs() {
+    let pairs = skewed();
+    for master in MASTERS {
+        let ctx = context(master);
+        let rdd = ctx.parallelize(pairs.clone(), 4);
+        for ascending in [true, false] {
+            let sorted_rdd = rdd.sort_by_key(ascending, 8).unwrap();
+            let some = sorted_rdd.filter_by_range(10, 20);
+            assert!(
+                some.num_partitions() < 8,
+                "{master}: {}",
+                some.num_partitions()
+            );
+            let want: Vec<(u32, i64)> = pairs
+                .iter()
+                .copied()
+                .filter(|p| (10..=20).contains(&p.0))
+                .collect();
+            assert_eq!(sorted(some.collect().unwrap()), sorted(want), "{master}");
+            let none = sorted_rdd.filter_by_range(1000, 2000);
+            assert_eq!(none.count().unwrap(), 0);
+        }
+    }
+}

@@ -419,12 +419,21 @@ impl<T: Data> Rdd<T> {
         if shuffle {
             return self.repartition(partitions);
         }
+        self.regrouped(
+            "coalesce",
+            coalesce_groups(self.num_partitions(), partitions),
+        )
+    }
+
+    /// An RDD whose partition i is the concatenation of this RDD's partitions `groups[i]`,
+    /// without a shuffle.
+    pub(crate) fn regrouped(&self, name: &'static str, groups: Vec<Vec<usize>>) -> Rdd<T> {
         Rdd::from_impl(
             &self.ctx,
             CoalescedRdd {
-                core: self.ctx.new_rdd_core("coalesce"),
+                core: self.ctx.new_rdd_core(name),
                 parent: self.rdd.clone(),
-                groups: coalesce_groups(self.num_partitions(), partitions),
+                groups,
             },
         )
     }

@@ -183,13 +183,39 @@ impl<K: Key, V: Data> Rdd<(K, V)> {
         Ok(merged)
     }
 
-    /// The pairs whose key lies in `lower..=upper` (Spark's `filterByRange`). The partitioner,
+    /// The pairs whose key lies in `lower..=upper` (Spark's `filterByRange`). On an RDD laid
+    /// out by a [`RangePartitioner`] (as `sort_by_key` leaves it) only the partitions whose
+    /// ranges meet `lower..=upper` are read; otherwise every pair is tested, and the partitioner,
     /// if any, is kept.
+    ///
+    /// ```
+    /// # use ember_core::{Context, Fn};
+    /// # let ctx = Context::with_master("local[2]").unwrap();
+    /// let sorted = ctx
+    ///     .parallelize((0..100).map(|i| (i, i * i)).collect::<Vec<(i32, i32)>>(), 4)
+    ///     .sort_by_key(true, 10)
+    ///     .unwrap();
+    /// let some = sorted.filter_by_range(20, 29);
+    /// assert!(some.num_partitions() < 10, "partitions outside the range are not read");
+    /// assert_eq!(some.keys().collect().unwrap(), (20..30).collect::<Vec<_>>());
+    /// ```
     pub fn filter_by_range(&self, lower: K, upper: K) -> Rdd<(K, V)>
     where
         K: Ord,
     {
-        self.with_op_keeping_partitioner("filter_by_range", KeyRangeOp { lower, upper })
+        let ranges = self
+            .partitioner()
+            .and_then(|p| p.downcast::<RangePartitioner<K>>());
+        let op = KeyRangeOp { lower, upper };
+        match ranges {
+            Some(ranges) => {
+                let (a, b) = (ranges.partition(&op.lower), ranges.partition(&op.upper));
+                let kept = (a.min(b)..=a.max(b)).map(|p| vec![p]).collect();
+                self.regrouped("filter_by_range", kept)
+                    .with_op("filter_by_range", op)
+            }
+            None => self.with_op_keeping_partitioner("filter_by_range", op),
+        }
     }
 
     /// Moves each pair to the partition `partitioner` gives its key and sorts every partition
