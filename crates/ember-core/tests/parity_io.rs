@@ -356,7 +356,7 @@ fn count_approx_distinct_is_within_three_standard_errors() {
 }
 
 #[test]
-fn count_approx_waits_for_the_job_and_is_exact() {
+fn count_approx_is_exact_when_every_partition_is_counted_in_time() {
     for master in MASTERS {
         let ctx = context(master);
         let rdd = ctx
@@ -370,10 +370,6 @@ fn count_approx_waits_for_the_job_and_is_exact() {
         );
         assert!(!count.timed_out);
         assert_eq!(count.to_string(), "[1234.000, 1234.000]");
-        // Past its timeout the job still runs to the end.
-        let late = rdd.count_approx(Duration::ZERO, 0.95).unwrap();
-        assert_eq!((late.mean, late.confidence), (1234.0, 1.0));
-        assert!(late.timed_out, "{master}");
         let empty = ctx.parallelize(Vec::<u8>::new(), 2);
         assert_eq!(
             empty
@@ -384,5 +380,36 @@ fn count_approx_waits_for_the_job_and_is_exact() {
         );
         let err = error_of(rdd.count_approx(Duration::from_secs(1), 1.5));
         assert!(err.contains("confidence (1.5)"), "{err}");
+    }
+}
+
+#[test]
+fn count_approx_past_its_timeout_estimates_from_the_partitions_counted() {
+    // Enough slots for every task at once: half the partitions finish at once, half take 8 s.
+    for master in ["local[8]", "local-cluster[2,4,512]"] {
+        let ctx = context(master);
+        let rdd = ctx
+            .parallelize((0..800).collect::<Vec<u32>>(), 8)
+            .map_partitions_with_index(Fn!(|p: usize, xs: ember_core::BoxIter<u32>| {
+                if p % 2 == 1 {
+                    std::thread::sleep(std::time::Duration::from_secs(8));
+                }
+                xs.collect::<Vec<_>>()
+            }));
+        let started = std::time::Instant::now();
+        let count = rdd.count_approx(Duration::from_secs(3), 0.95).unwrap();
+        assert!(
+            started.elapsed() < Duration::from_millis(2900),
+            "{master}: it did not wait"
+        );
+        assert!(count.timed_out, "{master}");
+        assert_eq!(count.confidence, 0.95);
+        // Four of eight partitions of 100 seen: 800 expected, the truth inside the bounds.
+        assert_eq!(count.mean, 800.0, "{master}: {count:?}");
+        assert!(
+            count.low >= 400.0 && count.low < 800.0,
+            "{master}: {count:?}"
+        );
+        assert!(count.high > 800.0, "{master}: {count:?}");
     }
 }
