@@ -398,9 +398,10 @@ fn count_approx_past_its_timeout_estimates_from_the_partitions_counted() {
             }));
         let started = std::time::Instant::now();
         let count = rdd.count_approx(Duration::from_secs(3), 0.95).unwrap();
+        let waited = started.elapsed();
         assert!(
-            started.elapsed() < Duration::from_millis(2900),
-            "{master}: it did not wait"
+            waited < Duration::from_secs(7),
+            "{master}: waited {waited:?}, past the slow tasks"
         );
         assert!(count.timed_out, "{master}");
         assert_eq!(count.confidence, 0.95);
