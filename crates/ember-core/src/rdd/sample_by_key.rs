@@ -11,12 +11,12 @@
 //! the pairs at those positions. The drawn positions travel with the tasks, so the driver must
 //! hold the sample's positions: fine for samples, not for fractions near 1 of huge RDDs.
 
+use super::actions::CountByKeyFn;
 use super::map_partitions::{partition_rng, poisson, PartitionOp};
 use super::{BoxIter, Rdd};
 use crate::data::{Data, Key};
 use crate::error::{Error, Result};
-use crate::scheduler::PartitionFunc;
-use crate::task_context::{abort, TaskContext};
+use crate::task_context::abort;
 use rand::{Rng, SeedableRng};
 use rustc_hash::FxHashMap;
 use serde::{Deserialize, Serialize};
@@ -71,7 +71,9 @@ impl<K: Key, V: Data> Rdd<(K, V)> {
         seed: u64,
     ) -> Result<Rdd<(K, V)>> {
         check_fractions(&fractions, with_replacement)?;
-        let counts = self.context().run_job(self, CountKeysFn, None)?;
+        let counts = self
+            .context()
+            .run_job(self, CountByKeyFn::<V>::default(), None)?;
         let picks = draw_positions(&counts, &fractions, with_replacement, seed)?;
         let op = TakePositionsOp { picks };
         Ok(self.with_op_keeping_partitioner("sample_by_key_exact", op))
@@ -123,25 +125,6 @@ impl<K: Key, V: Data> PartitionOp<(K, V), (K, V)> for SampleByKeyOp<K> {
             };
             std::iter::repeat_n((k, v), copies)
         }))
-    }
-}
-
-/// How many pairs of each key a partition holds.
-#[derive(Serialize, Deserialize)]
-struct CountKeysFn;
-
-impl<K: Key, V: Data> PartitionFunc<(K, V), Vec<(K, u64)>> for CountKeysFn {
-    fn apply(
-        &self,
-        _: &Arc<TaskContext>,
-        _: usize,
-        elements: BoxIter<(K, V)>,
-    ) -> Result<Vec<(K, u64)>> {
-        let mut counts: FxHashMap<K, u64> = FxHashMap::default();
-        for (k, _) in elements {
-            *counts.entry(k).or_default() += 1;
-        }
-        Ok(counts.into_iter().collect())
     }
 }
 
