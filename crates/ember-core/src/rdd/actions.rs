@@ -599,11 +599,25 @@ impl<T: Data, O: Order<T>> PartitionFunc<T, Vec<T>> for FirstFn<O> {
         for x in elements {
             kept.push(x);
             if kept.len() == full {
-                kept.select_nth_unstable_by(self.n - 1, |a, b| self.order.compare(a, b));
-                kept.truncate(self.n);
+                self.keep_first(&mut kept);
             }
         }
-        Ok(first_n(kept, self.n, &self.order))
+        // The driver sorts what the tasks send: here they need only be the n first.
+        if kept.len() > self.n {
+            self.keep_first(&mut kept);
+        }
+        Ok(kept)
+    }
+}
+
+impl<O> FirstFn<O> {
+    /// Leaves the `n` first of `kept` under the order, in no particular order.
+    fn keep_first<T>(&self, kept: &mut Vec<T>)
+    where
+        O: Order<T>,
+    {
+        kept.select_nth_unstable_by(self.n - 1, |a, b| self.order.compare(a, b));
+        kept.truncate(self.n);
     }
 }
 
