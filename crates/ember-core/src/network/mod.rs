@@ -59,9 +59,12 @@ pub(crate) fn serve(
     what: &'static str,
 ) {
     runtime().spawn(async move {
-        let incoming = tokio_stream::wrappers::TcpListenerStream::new(listener);
+        // The builder's `tcp_nodelay` applies only to listeners it binds itself; set on the
+        // accepted streams here, or every small reply waits out Nagle's algorithm against the
+        // peer's delayed ACK (40 ms on Linux).
+        let incoming =
+            tonic::transport::server::TcpIncoming::from(listener).with_nodelay(Some(true));
         let served = tonic::transport::Server::builder()
-            .tcp_nodelay(true)
             .add_routes(routes)
             .serve_with_incoming_shutdown(incoming, shutdown);
         if let Err(e) = served.await {
