@@ -32,9 +32,9 @@ fn start_backend(
     conf: &EmberConf,
     master: Master,
     env: &Arc<Env>,
-) -> Result<Box<dyn SchedulerBackend>> {
+) -> Result<Arc<dyn SchedulerBackend>> {
     match master {
-        Master::Local { threads, .. } => Ok(Box::new(LocalBackend::start(threads, env.clone())?)),
+        Master::Local { threads, .. } => Ok(Arc::new(LocalBackend::start(threads, env.clone())?)),
         Master::LocalCluster {
             executors,
             cores,
@@ -63,7 +63,7 @@ fn start_backend(
                 executors,
                 conf.require(&keys::EXECUTOR_REGISTRATION_TIMEOUT)?,
             )?;
-            Ok(Box::new(backend))
+            Ok(backend)
         }
         Master::Yarn { executors, .. } => {
             let backend = ClusterBackend::start(conf, env.clone(), &yarn::driver_host(conf)?)?;
@@ -76,7 +76,7 @@ fn start_backend(
             let wanted = (executors as f64 * ratio).ceil() as usize;
             let wait = conf.require(&keys::MAX_REGISTERED_RESOURCES_WAITING_TIME)?;
             backend.hold_scheduling(wanted, executors, wait);
-            Ok(Box::new(backend))
+            Ok(Arc::new(backend))
         }
     }
 }
@@ -184,13 +184,13 @@ impl Context {
         };
         let event_log = EventLog::start(&conf, &env, &app_id)?;
         let backend = start_backend(&conf, master, &env)?;
-        let scheduler = DagScheduler::new(
+        let scheduler = DagScheduler::start(
             env.clone(),
             backend,
             accumulators.clone(),
             settings,
             event_log,
-        );
+        )?;
         let configured = conf.get(&keys::DEFAULT_PARALLELISM)?;
         tracing::debug!(master = %url, app = conf.get_raw(keys::APP_NAME.key).unwrap_or("ember"), "started ember context");
         Ok(Context {
@@ -559,10 +559,10 @@ impl Context {
         let make = move |p: usize| -> Arc<dyn Task> {
             Arc::new(ResultTask::<T, U, F>::new(parent.clone(), func.clone(), p))
         };
-        let bytes = self
-            .inner
-            .scheduler
-            .run_job(rdd.rdd_ref().base(), partitions, &make)?;
+        let bytes =
+            self.inner
+                .scheduler
+                .run_job(rdd.rdd_ref().base(), partitions, Box::new(make))?;
         crate::rdd::after_job(self, rdd.rdd_ref().base())?;
         bytes
             .iter()

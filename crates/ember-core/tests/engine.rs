@@ -700,3 +700,60 @@ fn concurrent_jobs_compute_a_shared_shuffle_once() {
     }
     assert_eq!(seen.value(), 2000, "each map task ran once");
 }
+
+/// 1,000 jobs from 8 threads at once: each gets its own results, and jobs over one shuffle
+/// compute it once between them.
+fn thousand_concurrent_jobs(ctx: &ember_core::Context) {
+    let maps = ctx.long_accumulator();
+    let m = maps.clone();
+    let counts = ctx
+        .parallelize((0..4000).collect::<Vec<i64>>(), 4)
+        .map(Fn!(move |x: i64| {
+            m.add(1);
+            (x % 50, 1u64)
+        }))
+        .reduce_by_key(Fn!(|a: u64, b: u64| a + b));
+    let threads: Vec<_> = (0..8i64)
+        .map(|t| {
+            let (ctx, counts) = (ctx.clone(), counts.clone());
+            std::thread::spawn(move || {
+                for j in 0..125i64 {
+                    if j % 5 == 0 {
+                        assert_eq!(counts.values().sum().unwrap(), 4000.0);
+                    } else {
+                        let base = t * 1000 + j;
+                        let got = ctx
+                            .parallelize((base..base + 10).collect::<Vec<i64>>(), 2)
+                            .map(Fn!(|x: i64| x * 2))
+                            .collect()
+                            .unwrap();
+                        let want: Vec<i64> = (base..base + 10).map(|x| x * 2).collect();
+                        assert_eq!(got, want, "job {j} of thread {t}");
+                    }
+                }
+            })
+        })
+        .collect();
+    for t in threads {
+        t.join().expect("every thread's jobs succeed");
+    }
+    assert_eq!(
+        maps.value(),
+        4000,
+        "the shared shuffle's map tasks ran once"
+    );
+    assert_eq!(ctx.job_summaries().len(), 1000);
+}
+
+#[test]
+fn a_thousand_jobs_from_eight_threads_get_their_own_results() {
+    thousand_concurrent_jobs(&local(2));
+}
+
+#[test]
+fn a_thousand_jobs_from_eight_threads_get_their_own_results_on_executors() {
+    let conf = EmberConf::empty()
+        .set_master("local-cluster[2,1,512]")
+        .set("ember.ui.showConsoleProgress", "false");
+    thousand_concurrent_jobs(&Context::new(conf).unwrap());
+}

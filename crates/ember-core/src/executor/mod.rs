@@ -33,7 +33,8 @@ use crate::network::rpc::{
 };
 use crate::network::{channel, runtime, serve, MAX_MESSAGE};
 use crate::scheduler::{
-    Launch, LocalBackend, RemoteTaskResult, SchedulerBackend, TaskId, TaskOutput, TaskUpdate,
+    DagEvent, Launch, LocalBackend, RemoteTaskResult, SchedulerBackend, TaskId, TaskOutput,
+    TaskReply, TaskUpdate,
 };
 use std::process::Command;
 use std::sync::atomic::AtomicBool;
@@ -256,7 +257,7 @@ fn serve_blocks(listener: tokio::net::TcpListener, env: Arc<Env>, stored: Arc<St
     serve(listener, Routes::new(service), forever, "block server");
 }
 
-fn launch(task: LaunchTask, replies: &crossbeam_channel::Sender<TaskUpdate>) -> Launch {
+fn launch(task: LaunchTask, replies: &TaskReply) -> Launch {
     Launch {
         id: TaskId {
             stage_id: task.stage_id as usize,
@@ -280,13 +281,16 @@ fn report_updates(
     to_driver: mpsc::UnboundedSender<ExecutorMessage>,
     stored: Arc<StoredResults>,
     max_direct: u64,
-) -> Result<crossbeam_channel::Sender<TaskUpdate>> {
-    let (replies, updates) = crossbeam_channel::unbounded::<TaskUpdate>();
+) -> Result<TaskReply> {
+    let (replies, updates) = crossbeam_channel::unbounded::<DagEvent>();
     std::thread::Builder::new()
         .name("ember-status".into())
         .spawn(move || {
             for update in updates {
-                let status = match update {
+                let DagEvent::Task(update) = update else {
+                    continue;
+                };
+                let status = match *update {
                     TaskUpdate::Started(id, _) => TaskStatus {
                         task_attempt_id: id.task_attempt_id,
                         state: TaskState::Running.into(),
@@ -302,7 +306,7 @@ fn report_updates(
             }
         })
         .map_err(|e| Error::io("executor status thread", e))?;
-    Ok(replies)
+    Ok(TaskReply::new(replies))
 }
 
 fn finished_status(

@@ -1,12 +1,14 @@
 //! Scheduling: from an action to tasks running in slots.
 //!
 //! - The [`DagScheduler`] cuts a job into stages at shuffle boundaries, runs missing parent
-//!   stages first, reuses shuffle outputs across jobs, and handles task and fetch failures.
+//!   stages first, reuses shuffle outputs across jobs, and handles task and fetch failures, on
+//!   one event loop serving every job.
 //! - Tasks ([`ShuffleMapTask`], [`ResultTask`]) are serialized with their lineage and run by a
 //!   backend: threads of this process for `local[N]` (`LocalBackend`), executor processes
 //!   for `local-cluster` and YARN (`ClusterBackend`).
 
 mod cluster_backend;
+mod dag_event_loop;
 mod dag_scheduler;
 mod event_log;
 mod events;
@@ -24,7 +26,7 @@ pub use task::{PartitionFunc, ResultTask, ShipTask, ShuffleMapTask, Task, TaskOu
 pub(crate) use cluster_backend::ClusterBackend;
 pub(crate) use dag_scheduler::{DagScheduler, SchedulerSettings};
 pub(crate) use event_log::{now_millis, EventLog};
-pub(crate) use events::{RemoteTaskResult, TaskUpdate};
+pub(crate) use events::{DagEvent, RemoteTaskResult, TaskReply, TaskUpdate};
 pub(crate) use local_backend::{LocalBackend, STOPPED};
 pub use scheduler_backend::ExecutorInfo;
 pub(crate) use scheduler_backend::{Launch, SchedulerBackend, TaskId};

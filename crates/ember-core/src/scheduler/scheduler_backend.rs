@@ -1,17 +1,16 @@
 //! Where task slots come from (Spark's `SchedulerBackend`).
 //!
 //! The DAG scheduler hands every task attempt to a backend as a [`Launch`] and hears back
-//! through the attempt's reply channel: first [`TaskUpdate::Started`], then exactly one
-//! [`TaskUpdate::Finished`], whatever happens to the slot (a lost executor finishes its attempts
+//! through the attempt's [`TaskReply`]: first [`TaskUpdate::Started`](super::events::TaskUpdate::Started), then exactly one
+//! [`TaskUpdate::Finished`](super::events::TaskUpdate::Finished), whatever happens to the slot (a lost executor finishes its attempts
 //! with [`Error::ExecutorLost`](crate::Error::ExecutorLost)).
 //!
 //! - [`LocalBackend`](super::LocalBackend): threads of this process (`local[N]`).
 //! - [`ClusterBackend`](super::ClusterBackend): executor processes connected over the network
 //!   (`local-cluster[E,C,M]`, and YARN containers).
 
-use super::events::TaskUpdate;
+use super::events::TaskReply;
 use super::locality::TaskLocality;
-use crossbeam_channel::Sender;
 use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
 
@@ -33,8 +32,9 @@ pub(crate) struct TaskId {
 pub(crate) struct Launch {
     pub id: TaskId,
     pub bytes: Vec<u8>,
-    pub reply: Sender<TaskUpdate>,
-    /// Set when the job is aborted: queued attempts are then reported without running.
+    pub reply: TaskReply,
+    /// Set when no job needs the stage any more: queued attempts are then reported without
+    /// running.
     pub cancelled: Arc<AtomicBool>,
     /// Executors holding a cached partition the task reads, best first (PROCESS_LOCAL).
     pub preferred: Vec<String>,
