@@ -129,7 +129,7 @@ pub fn abort(error: Error) -> ! {
 /// # Errors
 /// `f` aborted or panicked.
 pub fn run_as_task<R>(tc: &Arc<TaskContext>, f: impl FnOnce() -> R) -> Result<R> {
-    crate::scheduler::local_backend::run_as_task(tc, f)
+    crate::executor::task_runner::run_as_task(tc, f)
 }
 
 /// The panic payload of [`abort`].

@@ -19,6 +19,8 @@
 //! 4. Exit when the driver says so or the channel ends: a driver that went away leaves no
 //!    executor behind.
 
+pub(crate) mod task_runner;
+
 use crate::conf::{keys, EmberConf};
 use crate::env::Env;
 use crate::error::{Error, Result};
@@ -32,14 +34,12 @@ use crate::network::rpc::{
     DriverMessage, ExecutorMessage, Heartbeat, LaunchTask, RegisterExecutor, TaskState, TaskStatus,
 };
 use crate::network::{channel, runtime, serve, MAX_MESSAGE};
-use crate::scheduler::{
-    DagEvent, Launch, LocalBackend, RemoteTaskResult, SchedulerBackend, TaskId, TaskOutput,
-    TaskReply, TaskUpdate,
-};
+use crate::scheduler::{RemoteTaskResult, TaskEvent, TaskId, TaskOutput};
 use std::process::Command;
 use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
 use std::time::Duration;
+use task_runner::{StatusReporter, TaskDescription, TaskRunner};
 use tokio::sync::mpsc;
 use tokio_stream::wrappers::UnboundedReceiverStream;
 use tonic::service::Routes;
@@ -214,12 +214,12 @@ fn run(args: &ExecutorArgs) -> Result<()> {
     crate::ship::trust_same_build();
     let stored = Arc::new(StoredResults::default());
     serve_blocks(listener, env.clone(), stored.clone());
-    let slots = LocalBackend::start(args.cores, env.clone())?;
-    let replies = report_updates(
+    let reporter = report_updates(
         to_driver.clone(),
         stored,
         conf.require(&keys::TASK_MAX_DIRECT_RESULT_SIZE)?,
     )?;
+    let slots = TaskRunner::start(args.cores, env.clone(), reporter, "ember-task")?;
     rt.spawn(heartbeat(
         to_driver,
         conf.require(&keys::EXECUTOR_HEARTBEAT_INTERVAL)?,
@@ -230,7 +230,10 @@ fn run(args: &ExecutorArgs) -> Result<()> {
             Ok(None) | Err(_) => break,
         };
         match kind {
-            Some(FromDriver::Launch(task)) => slots.launch(launch(task, &replies)),
+            Some(FromDriver::Launch(task)) => {
+                // The queue closes only when this process exits.
+                let _ = slots.submit(description(task));
+            }
             Some(FromDriver::RemoveBroadcast(b)) => {
                 env.broadcast_manager.remove_copy(b.broadcast_id)
             }
@@ -257,8 +260,8 @@ fn serve_blocks(listener: tokio::net::TcpListener, env: Arc<Env>, stored: Arc<St
     serve(listener, Routes::new(service), forever, "block server");
 }
 
-fn launch(task: LaunchTask, replies: &TaskReply) -> Launch {
-    Launch {
+fn description(task: LaunchTask) -> TaskDescription {
+    TaskDescription {
         id: TaskId {
             stage_id: task.stage_id as usize,
             stage_attempt: task.stage_attempt as usize,
@@ -268,11 +271,25 @@ fn launch(task: LaunchTask, replies: &TaskReply) -> Launch {
             task_attempt_id: task.task_attempt_id,
         },
         bytes: task.task.to_vec(),
-        reply: replies.clone(),
-        cancelled: Arc::new(AtomicBool::new(false)),
-        preferred: Vec::new(),
-        preferred_hosts: Vec::new(),
-        locality: crate::scheduler::locality::TaskLocality::ProcessLocal,
+        killed: Arc::new(AtomicBool::new(false)),
+    }
+}
+
+/// What the slots report, on its way to the driver.
+enum SlotUpdate {
+    Started(TaskId),
+    Finished(TaskEvent),
+}
+
+/// Hands the slots' reports to the thread that sends them to the driver.
+struct Reporter(crossbeam_channel::Sender<SlotUpdate>);
+
+impl StatusReporter for Reporter {
+    fn started(&self, id: TaskId) {
+        let _ = self.0.send(SlotUpdate::Started(id));
+    }
+    fn finished(&self, event: TaskEvent) {
+        let _ = self.0.send(SlotUpdate::Finished(event));
     }
 }
 
@@ -281,22 +298,19 @@ fn report_updates(
     to_driver: mpsc::UnboundedSender<ExecutorMessage>,
     stored: Arc<StoredResults>,
     max_direct: u64,
-) -> Result<TaskReply> {
-    let (replies, updates) = crossbeam_channel::unbounded::<DagEvent>();
+) -> Result<Arc<Reporter>> {
+    let (reports, updates) = crossbeam_channel::unbounded::<SlotUpdate>();
     std::thread::Builder::new()
         .name("ember-status".into())
         .spawn(move || {
             for update in updates {
-                let DagEvent::Task(update) = update else {
-                    continue;
-                };
-                let status = match *update {
-                    TaskUpdate::Started(id, _) => TaskStatus {
+                let status = match update {
+                    SlotUpdate::Started(id) => TaskStatus {
                         task_attempt_id: id.task_attempt_id,
                         state: TaskState::Running.into(),
                         payload: Default::default(),
                     },
-                    TaskUpdate::Finished(event) => {
+                    SlotUpdate::Finished(event) => {
                         finished_status(event.id, event.result.into(), &stored, max_direct)
                     }
                 };
@@ -306,7 +320,7 @@ fn report_updates(
             }
         })
         .map_err(|e| Error::io("executor status thread", e))?;
-    Ok(TaskReply::new(replies))
+    Ok(Arc::new(Reporter(reports)))
 }
 
 fn finished_status(

@@ -4,8 +4,9 @@
 //!   stages first, reuses shuffle outputs across jobs, and handles task and fetch failures, on
 //!   one event loop serving every job.
 //! - Tasks ([`ShuffleMapTask`], [`ResultTask`]) are serialized with their lineage and run by a
-//!   backend: threads of this process for `local[N]` (`LocalBackend`), executor processes
-//!   for `local-cluster` and YARN (`ClusterBackend`).
+//!   backend: task slots of this process for `local[N]` (`LocalBackend`), executor processes
+//!   for `local-cluster` and YARN (`ClusterBackend`); both run tasks with the executor's task
+//!   runner.
 
 mod cluster_backend;
 mod dag_event_loop;
@@ -26,7 +27,8 @@ pub use task::{PartitionFunc, ResultTask, ShipTask, ShuffleMapTask, Task, TaskOu
 pub(crate) use cluster_backend::ClusterBackend;
 pub(crate) use dag_scheduler::{DagScheduler, SchedulerSettings};
 pub(crate) use event_log::{now_millis, EventLog};
-pub(crate) use events::{DagEvent, RemoteTaskResult, TaskReply, TaskUpdate};
+pub(crate) use events::{RemoteTaskResult, TaskEvent, TaskFailure, TaskSuccess};
 pub(crate) use local_backend::{LocalBackend, STOPPED};
 pub use scheduler_backend::ExecutorInfo;
-pub(crate) use scheduler_backend::{Launch, SchedulerBackend, TaskId};
+pub(crate) use scheduler_backend::{SchedulerBackend, TaskId};
+pub(crate) use task::decode_task_bytes;
