@@ -34,7 +34,9 @@ fn start_backend(
     env: &Arc<Env>,
 ) -> Result<Arc<dyn SchedulerBackend>> {
     match master {
-        Master::Local { threads, .. } => Ok(Arc::new(LocalBackend::start(threads, env.clone())?)),
+        Master::Local { threads, .. } => {
+            Ok(Arc::new(LocalBackend::start(threads, env.clone(), conf)?))
+        }
         Master::LocalCluster {
             executors,
             cores,

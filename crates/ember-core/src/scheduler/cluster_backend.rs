@@ -6,11 +6,10 @@
 //!   channel (`Register`): its first message names it and its build; the driver refuses a build
 //!   other than its own, otherwise answers with the application's settings and from then on sends
 //!   tasks down the channel and hears status updates and heartbeats back.
-//! - Attempts wait in one queue and go to executors with free slots, the most free first, each
-//!   slot preferring attempts that read partitions its executor cached. With
-//!   `ember.excludeOnFailure.enabled`, an attempt skips executors where that task already failed
-//!   `ember.excludeOnFailure.task.maxTaskAttemptsPerExecutor` times; a task excluded everywhere
-//!   fails at once.
+//! - Which attempt runs in which slot is the [`TaskScheduler`]'s decision (locality, exclusion,
+//!   the registration hold); this backend is its transport and its registry of executors. It
+//!   tells the task scheduler what happens (executors registered or lost, attempts finished)
+//!   and sends the launches it decides.
 //! - Large task results arrive as blocks stored on the executor; the driver takes them before
 //!   the job sees the attempt finish.
 //!
@@ -25,15 +24,14 @@
 //! [`LocalCluster`], later YARN) hears of it and may start a replacement.
 //!
 //! # Threading
-//! State sits behind one mutex, taken by RPC handlers on the network runtime and by job threads
-//! launching attempts; it is never held across an `.await`. Replies to jobs go through their
-//! unbounded channels and never block.
+//! State sits behind one mutex, taken by RPC handlers on the network runtime and by the DAG
+//! scheduler's thread launching attempts; it is never held across an `.await`. Reports to the
+//! DAG scheduler go through its unbounded channel and never block.
 
 use super::events::{RemoteTaskResult, TaskEvent, TaskFailure, TaskPlace, TaskUpdate};
-use super::locality::{ClusterView, LocalityWaits};
-use super::pending::{Assignment, FreeExecutor, PendingTasks};
 use super::scheduler_backend::{ExecutorInfo, Launch, SchedulerBackend};
 use super::task::TaskOutput;
+use super::task_scheduler::{Assignment, TaskScheduler, TaskSchedulerSettings};
 use crate::conf::{keys, EmberConf};
 use crate::deploy::LocalCluster;
 use crate::env::Env;
@@ -64,37 +62,27 @@ use tonic::{Request, Response, Status, Streaming};
 #[derive(Debug, Clone)]
 struct ClusterSettings {
     network_timeout: Duration,
-    exclude_on_failure: bool,
-    max_failures_per_executor: usize,
 }
 
 /// Messages to one executor, in order.
 type ExecutorSender = mpsc::UnboundedSender<Result<DriverMessage, Status>>;
 
-/// A registered executor.
+/// A registered executor's connection.
 struct ExecutorData {
     info: ExecutorInfo,
     tx: ExecutorSender,
-    free: usize,
-    /// Attempts sent to it and not yet finished, by task attempt id.
-    running: HashMap<u64, Launch>,
     last_heard: Instant,
 }
 
-#[derive(Default)]
 struct State {
+    /// Which attempt runs in which slot: the decisions.
+    scheduler: TaskScheduler,
+    /// The registered executors' connections: the transport.
     executors: HashMap<String, ExecutorData>,
-    pending: PendingTasks,
-    /// Failed attempts per task (stage, partition) per executor, for exclusion.
-    failures: Failures,
     /// Why executors were refused or could not start, for the application to report.
     refused: Vec<String>,
     /// Every executor that ever registered.
     registered: std::collections::HashSet<String>,
-    /// Set when no executor will ever come again, with why.
-    gone: Option<String>,
-    /// Set while tasks wait for enough executors before any runs.
-    hold: Option<Hold>,
 }
 
 /// What the RPC handlers and the backend share.
@@ -117,17 +105,6 @@ pub(crate) struct ClusterBackend {
     shared: Arc<Shared>,
     address: SocketAddr,
     stop_server: parking_lot::Mutex<Option<oneshot::Sender<()>>>,
-}
-
-/// `ember.locality.wait` and its per-level overrides.
-fn locality_waits(conf: &EmberConf) -> Result<LocalityWaits> {
-    let wait = conf.require(&keys::LOCALITY_WAIT)?;
-    let level = |entry| -> Result<Duration> { Ok(conf.get(entry)?.unwrap_or(wait)) };
-    Ok(LocalityWaits {
-        process: level(&keys::LOCALITY_WAIT_PROCESS)?,
-        node: level(&keys::LOCALITY_WAIT_NODE)?,
-        rack: level(&keys::LOCALITY_WAIT_RACK)?,
-    })
 }
 
 /// What executors are told: the application's settings, and the driver's Hadoop
@@ -154,10 +131,12 @@ impl ClusterBackend {
     pub(crate) fn start(conf: &EmberConf, env: Arc<Env>, host: &str) -> Result<Self> {
         let settings = ClusterSettings {
             network_timeout: conf.require(&keys::NETWORK_TIMEOUT)?,
-            exclude_on_failure: conf.require(&keys::EXCLUDE_ON_FAILURE_ENABLED)?,
-            max_failures_per_executor: conf
-                .require(&keys::EXCLUDE_ON_FAILURE_TASK_MAX_ATTEMPTS_PER_EXECUTOR)?,
         };
+        let racks = env.clone();
+        let scheduler = TaskScheduler::new(
+            TaskSchedulerSettings::from_conf(conf)?,
+            Arc::new(move |host: &str| racks.racks.rack_of(host)),
+        );
         let heartbeat: Duration = conf.require(&keys::EXECUTOR_HEARTBEAT_INTERVAL)?;
         let shared = Arc::new(Shared {
             env: env.clone(),
@@ -165,8 +144,10 @@ impl ClusterBackend {
             conf: executor_settings(conf, &env.hadoop),
             settings,
             state: Mutex::new(State {
-                pending: PendingTasks::new(locality_waits(conf)?),
-                ..State::default()
+                scheduler,
+                executors: HashMap::new(),
+                refused: Vec::new(),
+                registered: Default::default(),
             }),
             changed: Condvar::new(),
             broadcast_fetches: AtomicU64::new(0),
@@ -246,11 +227,12 @@ impl ClusterBackend {
     /// `wait` passed; tasks launched meanwhile queue, their preferred hosts known to
     /// [`pending tasks`](crate::deploy::yarn::pending_tasks).
     pub(crate) fn hold_scheduling(&self, wanted: usize, total: usize, wait: Duration) {
-        self.shared.state.lock().hold = Some(Hold {
-            wanted,
-            total,
-            until: Instant::now() + wait,
-        });
+        let until = Instant::now() + wait;
+        self.shared
+            .state
+            .lock()
+            .scheduler
+            .hold_until(wanted, total, until);
     }
 
     /// Waits until `count` executors have registered or `timeout` passed; how many did.
@@ -297,7 +279,7 @@ impl ClusterBackend {
     pub(crate) fn no_more_executors(&self, reason: String) {
         tracing::error!("{reason}");
         let mut state = self.shared.state.lock();
-        state.gone = Some(reason);
+        state.scheduler.no_more_executors(reason);
         self.shared.schedule(&mut state);
     }
 }
@@ -305,8 +287,7 @@ impl ClusterBackend {
 impl SchedulerBackend for ClusterBackend {
     fn launch(&self, launch: Launch) {
         let mut state = self.shared.state.lock();
-        let view = LiveCluster::of(&state, &self.shared.env.racks);
-        state.pending.push(launch, &view);
+        state.scheduler.submit(launch);
         self.shared.schedule(&mut state);
     }
 
@@ -323,6 +304,10 @@ impl SchedulerBackend for ClusterBackend {
             .tell_all(ToExecutor::RemoveRdd(RemoveRdd { rdd_id: id as u64 }));
     }
 
+    fn stage_ended(&self, id: usize) {
+        self.shared.state.lock().scheduler.stage_ended(id);
+    }
+
     fn broadcast_fetches(&self) -> u64 {
         self.shared.broadcast_fetches.load(Ordering::Relaxed)
     }
@@ -333,13 +318,16 @@ impl SchedulerBackend for ClusterBackend {
 
     fn stop(&self) {
         self.shared.tell_all(ToExecutor::Shutdown(Shutdown {}));
-        let executors: Vec<ExecutorData> = {
+        let running: Vec<Launch> = {
             let mut state = self.shared.state.lock();
-            state.executors.drain().map(|(_, e)| e).collect()
+            let ids: Vec<String> = state.executors.drain().map(|(id, _)| id).collect();
+            ids.iter()
+                .flat_map(|id| state.scheduler.executor_removed(id))
+                .collect()
         };
         // Jobs wait for their attempts before they return, so none should be running; should one
         // be, its job hears that it ended.
-        for (_, launch) in executors.into_iter().flat_map(|e| e.running) {
+        for launch in running {
             finish(
                 &launch,
                 Err(Error::Internal("the application stopped".into())),
@@ -361,111 +349,34 @@ impl Drop for ClusterBackend {
 }
 
 impl Shared {
-    /// Hands queued attempts to executors with free slots, by delay scheduling: each task
-    /// set waits up to `ember.locality.wait.*` for slots on the executors, hosts and racks
-    /// holding its data (see [`locality`](super::locality)).
+    /// Hands queued attempts to executors with free slots as the task scheduler places them
+    /// (see [`TaskScheduler`]), and reports those that will never run.
     fn schedule(&self, state: &mut State) {
-        self.drop_unrunnable(state);
-        if state.pending.is_empty() || self.holding(state) {
-            return;
-        }
-        let view = LiveCluster::of(state, &self.env.racks);
-        let mut free: Vec<FreeExecutor> = state
-            .executors
-            .values()
-            .filter(|e| e.free > 0)
-            .map(|e| {
-                let host = executor_host(&e.info);
-                FreeExecutor {
-                    id: e.info.executor_id.clone(),
-                    rack: self.env.racks.rack_of(&host),
-                    host,
-                    free: e.free,
-                }
-            })
-            .collect();
-        free.sort_by(|a, b| a.id.cmp(&b.id));
-        let failures = &state.failures;
-        let excluded =
-            |launch: &Launch, executor: &str| self.excluded_by(failures, launch, executor);
-        let assignments = state
-            .pending
-            .assign(&mut free, &view, &excluded, Instant::now());
-        for assignment in assignments {
-            if let Some(back) = send_launch(state, assignment) {
-                state.pending.put_back(back);
+        // A refused executor ends a hold, and the application, which would wait for it in vain.
+        if state.scheduler.is_holding() {
+            if let Some(reason) = state.refused.first() {
+                state.scheduler.no_more_executors(reason.clone());
             }
         }
-        state.pending.prune();
-    }
-
-    /// Whether scheduling is still held back (see [`Hold`]); a refused executor ends the hold
-    /// and the application, which would wait for it in vain.
-    fn holding(&self, state: &mut State) -> bool {
-        let Some(hold) = state.hold else {
-            return false;
-        };
-        if let Some(reason) = state.refused.first() {
-            state.gone = Some(reason.clone());
-            state.hold = None;
-            return false;
-        }
-        let registered = state.executors.len();
-        if registered < hold.wanted && Instant::now() < hold.until {
-            return true;
-        }
-        tracing::info!(
-            "{registered} of {} executors registered; scheduling begins",
-            hold.total
-        );
-        state.hold = None;
-        false
-    }
-
-    /// Reports attempts of aborted jobs, and attempts no live executor may run.
-    fn drop_unrunnable(&self, state: &mut State) {
-        let gone = state.gone.clone();
-        let executors: Vec<String> = state.executors.keys().cloned().collect();
-        let failures = state.failures.clone();
-        let excluded_everywhere = |launch: &Launch| {
-            !executors.is_empty()
-                && executors
-                    .iter()
-                    .all(|e| self.excluded_by(&failures, launch, e))
-        };
-        let removed = state.pending.remove_where(|launch| {
-            if launch.cancelled.load(Ordering::Relaxed) {
-                Some(Error::Internal(
-                    "the job was aborted before the task ran".into(),
-                ))
-            } else if let Some(reason) = &gone {
-                Some(Error::Input(format!(
-                    "no executor can run the task: {reason}"
-                )))
-            } else if excluded_everywhere(launch) {
-                Some(Error::Input(format!(
-                    "task {} in stage {} cannot run on any executor: it failed on every one \
-                     (ember.excludeOnFailure.task.maxTaskAttemptsPerExecutor = {})",
-                    launch.id.partition,
-                    launch.id.stage_id,
-                    self.settings.max_failures_per_executor
-                )))
-            } else {
-                None
-            }
-        });
-        for (launch, error) in removed {
+        let offers = state.scheduler.resource_offers(Instant::now());
+        for (launch, error) in offers.dropped {
             finish(&launch, Err(error));
         }
-    }
-
-    /// Whether `launch`'s task failed on `executor` too often to go there again.
-    fn excluded_by(&self, failures: &Failures, launch: &Launch, executor: &str) -> bool {
-        self.settings.exclude_on_failure
-            && failures
-                .get(&(launch.id.stage_id, launch.id.partition))
-                .and_then(|f| f.get(executor))
-                .is_some_and(|&n| n >= self.settings.max_failures_per_executor)
+        for assignment in offers.assigned {
+            if let Err(assignment) = send_launch(state, assignment) {
+                let executor = assignment.executor.clone();
+                if let Some(launch) = state.scheduler.launch_failed(assignment) {
+                    let reason = "its connection is closing".to_string();
+                    finish(
+                        &launch,
+                        Err(Error::ExecutorLost {
+                            executor_id: executor,
+                            reason,
+                        }),
+                    );
+                }
+            }
+        }
     }
 
     /// A status update from `executor`.
@@ -475,26 +386,26 @@ impl Shared {
             return;
         };
         data.last_heard = Instant::now();
+        let (host, address) = (executor_host(&data.info), data.info.address.clone());
         let id = status.task_attempt_id;
         if status.state() == TaskState::Running {
-            if let Some(launch) = data.running.get(&id) {
+            if let Some(launch) = state.scheduler.running(executor, id) {
                 let place = TaskPlace {
                     executor_id: executor.to_string(),
-                    host: executor_host(&data.info),
+                    host,
                     locality: launch.locality,
                 };
-                let _ = launch.reply.send(TaskUpdate::Started(launch.id, place));
+                launch.reply.send(TaskUpdate::Started(launch.id, place));
             }
             return;
         }
-        let Some(launch) = data.running.remove(&id) else {
-            return;
-        };
-        data.free += 1;
-        let address = data.info.address.clone();
         let result = match bincode::deserialize::<RemoteTaskResult>(&status.payload) {
             Ok(result) => result,
             Err(e) => RemoteTaskResult::Failure((&Error::from(e)).into()),
+        };
+        let failed = matches!(result, RemoteTaskResult::Failure(_));
+        let Some(launch) = state.scheduler.status_update(executor, id, failed) else {
+            return;
         };
         match result {
             RemoteTaskResult::Success(mut success) => {
@@ -523,13 +434,6 @@ impl Shared {
                 }
             }
             RemoteTaskResult::Failure(error) => {
-                let task = (launch.id.stage_id, launch.id.partition);
-                *state
-                    .failures
-                    .entry(task)
-                    .or_default()
-                    .entry(executor.to_string())
-                    .or_default() += 1;
                 // Fetch failures keep their fields: the scheduler acts on them.
                 let error = match Error::from(error) {
                     e @ Error::FetchFailed { .. } => e,
@@ -560,12 +464,11 @@ impl Shared {
 
     /// Removes `executor` under the lock; returns whether it was registered.
     fn remove_executor(&self, state: &mut State, executor: &str, reason: &str) -> bool {
-        let Some(data) = state.executors.remove(executor) else {
+        if state.executors.remove(executor).is_none() {
             return false;
-        };
-        state.pending.cluster_changed();
+        }
         tracing::warn!("lost executor {executor}: {reason}");
-        for (_, launch) in data.running {
+        for launch in state.scheduler.executor_removed(executor) {
             finish(
                 &launch,
                 Err(Error::ExecutorLost {
@@ -618,12 +521,11 @@ impl Shared {
 }
 
 /// Sends an assigned attempt to its executor; gives it back if it cannot go.
-fn send_launch(state: &mut State, assignment: Assignment) -> Option<Assignment> {
-    let Some(data) = state.executors.get_mut(&assignment.executor) else {
-        return Some(assignment);
+fn send_launch(state: &State, assignment: Assignment) -> std::result::Result<(), Assignment> {
+    let Some(data) = state.executors.get(&assignment.executor) else {
+        return Err(assignment);
     };
-    let launch = &assignment.launch;
-    let id = launch.id;
+    let id = assignment.id;
     let message = LaunchTask {
         task_attempt_id: id.task_attempt_id,
         stage_id: id.stage_id as u64,
@@ -631,18 +533,16 @@ fn send_launch(state: &mut State, assignment: Assignment) -> Option<Assignment> 
         partition: id.partition as u64,
         rdd_partition: id.rdd_partition as u64,
         attempt: id.attempt as u64,
-        task: launch.bytes.clone().into(),
+        task: assignment.bytes.clone().into(),
     };
     let sent = data.tx.send(Ok(DriverMessage {
         kind: Some(ToExecutor::Launch(message)),
     }));
     if sent.is_err() {
-        // The channel is closing; the executor is about to be removed. Try elsewhere.
-        return Some(assignment);
+        // The channel is closing; the executor is about to be removed.
+        return Err(assignment);
     }
-    data.free -= 1;
-    data.running.insert(id.task_attempt_id, assignment.launch);
-    None
+    Ok(())
 }
 
 /// The host of an executor: where its block server listens.
@@ -651,58 +551,6 @@ fn executor_host(info: &ExecutorInfo) -> String {
         .rsplit_once(':')
         .map_or(info.address.as_str(), |(host, _)| host)
         .to_string()
-}
-
-/// Scheduling held back until `wanted` executors registered or `until` passed (Spark's
-/// `spark.scheduler.minRegisteredResourcesRatio` and `maxRegisteredResourcesWaitingTime`).
-/// Tasks queue meanwhile, so that whoever places executors sees where they want to run.
-#[derive(Debug, Clone, Copy)]
-struct Hold {
-    wanted: usize,
-    total: usize,
-    until: Instant,
-}
-
-/// Failed attempts per task (stage, partition) per executor.
-type Failures = HashMap<(usize, usize), HashMap<String, usize>>;
-
-/// The live executors, their hosts and racks, as delay scheduling sees them.
-struct LiveCluster<'a> {
-    executors: std::collections::HashSet<String>,
-    hosts: std::collections::HashSet<String>,
-    racks: std::collections::HashSet<String>,
-    resolver: &'a ember_hadoop::RackResolver,
-}
-
-impl<'a> LiveCluster<'a> {
-    fn of(state: &State, resolver: &'a ember_hadoop::RackResolver) -> Self {
-        let hosts: std::collections::HashSet<String> = state
-            .executors
-            .values()
-            .map(|e| executor_host(&e.info))
-            .collect();
-        LiveCluster {
-            executors: state.executors.keys().cloned().collect(),
-            racks: hosts.iter().map(|h| resolver.rack_of(h)).collect(),
-            hosts,
-            resolver,
-        }
-    }
-}
-
-impl ClusterView for LiveCluster<'_> {
-    fn executor_alive(&self, executor: &str) -> bool {
-        self.executors.contains(executor)
-    }
-    fn host_alive(&self, host: &str) -> bool {
-        self.hosts.contains(host)
-    }
-    fn rack_of(&self, host: &str) -> String {
-        self.resolver.rack_of(host)
-    }
-    fn rack_alive(&self, rack: &str) -> bool {
-        self.racks.contains(rack)
-    }
 }
 
 fn finish(launch: &Launch, result: Result<super::events::TaskSuccess>) {
@@ -791,14 +639,13 @@ impl Driver for DriverEndpoint {
         {
             let mut state = self.shared.state.lock();
             state.registered.insert(id.clone());
-            state.pending.cluster_changed();
+            let host = executor_host(&info);
+            state.scheduler.executor_added(&id, &host, info.cores);
             state.executors.insert(
                 id.clone(),
                 ExecutorData {
-                    free: info.cores,
                     info,
                     tx,
-                    running: HashMap::new(),
                     last_heard: Instant::now(),
                 },
             );
@@ -880,7 +727,7 @@ impl Driver for DriverEndpoint {
         &self,
         _request: Request<PendingTasksRequest>,
     ) -> Result<Response<PendingTasksReply>, Status> {
-        let (tasks, per_host) = self.shared.state.lock().pending.tasks_per_host();
+        let (tasks, per_host) = self.shared.state.lock().scheduler.tasks_per_host();
         Ok(Response::new(PendingTasksReply {
             tasks: tasks as u64,
             tasks_per_host: per_host

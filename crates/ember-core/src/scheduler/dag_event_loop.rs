@@ -459,6 +459,7 @@ impl DagState {
     }
 
     fn forget_stage(&mut self, id: usize) {
+        self.backend.stage_ended(id);
         if let Some(stage) = self.stages.remove(&id) {
             if let Some(shuffle) = stage.shuffle() {
                 if self.shuffle_stages.get(&shuffle) == Some(&id) {

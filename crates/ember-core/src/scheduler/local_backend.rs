@@ -1,98 +1,134 @@
 //! Task slots as threads of this process (Spark's `LocalSchedulerBackend`).
 //!
-//! `local[N]` runs N slots of a [`TaskRunner`] in the driver, the same runner an executor
-//! process uses, and hands their reports straight to the DAG scheduler: every attempt runs in
-//! this process, where every cached block is, so each is PROCESS_LOCAL.
+//! `local[N]` is one executor, the driver itself, with N slots of a [`TaskRunner`] (the same
+//! runner an executor process uses). Its attempts are placed by the same [`TaskScheduler`] as a
+//! cluster's, so locality waits and exclusion behave alike on every master; the slots report
+//! straight to the DAG scheduler, and each finished attempt offers its slot again.
 
-use super::events::{TaskEvent, TaskFailure, TaskPlace, TaskReply, TaskUpdate};
-use super::locality::TaskLocality;
+use super::events::{TaskEvent, TaskFailure, TaskPlace, TaskUpdate};
 use super::scheduler_backend::{ExecutorInfo, Launch, SchedulerBackend, TaskId};
+use super::task_scheduler::{TaskScheduler, TaskSchedulerSettings};
+use crate::conf::EmberConf;
 use crate::env::Env;
 use crate::error::Error;
 use crate::executor::task_runner::{StatusReporter, TaskDescription, TaskRunner};
 use parking_lot::Mutex;
-use std::collections::HashMap;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
+use std::time::Instant;
 
 /// Why a task launched after the application stopped did not run.
 pub(crate) const STOPPED: &str = "the Context was stopped; create a new Context to run more jobs";
 
+/// The host the driver's own executor is on, as its attempts report it.
+const LOCAL_HOST: &str = "localhost";
+
 /// The task slots of a `local[N]` application.
 pub(crate) struct LocalBackend {
-    runner: TaskRunner,
-    replies: Arc<Replies>,
-    executor_id: String,
-    slots: usize,
+    slots: Arc<Slots>,
+    cores: usize,
 }
 
-/// Where to report each attempt out, by task attempt id.
-#[derive(Default)]
-struct Replies(Mutex<HashMap<u64, TaskReply>>);
+/// What the backend and its slot threads share.
+struct Slots {
+    executor_id: String,
+    scheduler: Mutex<TaskScheduler>,
+    // Set once, right after the runner started with these slots as its reporter.
+    runner: OnceLock<TaskRunner>,
+}
 
-impl StatusReporter for Replies {
+impl Slots {
+    /// Runs what the task scheduler places in free slots; reports what will never run.
+    fn dispatch(&self, scheduler: &mut TaskScheduler) {
+        let offers = scheduler.resource_offers(Instant::now());
+        for (launch, error) in offers.dropped {
+            finish(&launch, error);
+        }
+        for assignment in offers.assigned {
+            let task = TaskDescription {
+                id: assignment.id,
+                bytes: assignment.bytes,
+                killed: assignment.killed,
+            };
+            let Some(runner) = self.runner.get() else {
+                continue;
+            };
+            if let Err(task) = runner.submit(task) {
+                // The slots are stopping: a job still running hears why its task cannot run.
+                let id = task.id.task_attempt_id;
+                if let Some(launch) = scheduler.status_update(&self.executor_id, id, false) {
+                    finish(&launch, Error::Input(STOPPED.into()));
+                }
+            }
+        }
+    }
+}
+
+impl StatusReporter for Slots {
     fn started(&self, id: TaskId) {
-        let place = TaskPlace {
-            executor_id: "driver".into(),
-            host: "localhost".into(),
-            locality: TaskLocality::ProcessLocal,
-        };
-        if let Some(reply) = self.0.lock().get(&id.task_attempt_id) {
-            reply.send(TaskUpdate::Started(id, place));
+        let scheduler = self.scheduler.lock();
+        if let Some(launch) = scheduler.running(&self.executor_id, id.task_attempt_id) {
+            let place = TaskPlace {
+                executor_id: self.executor_id.clone(),
+                host: LOCAL_HOST.into(),
+                locality: launch.locality,
+            };
+            launch.reply.send(TaskUpdate::Started(id, place));
         }
     }
 
     fn finished(&self, event: TaskEvent) {
-        if let Some(reply) = self.0.lock().remove(&event.id.task_attempt_id) {
-            reply.send(TaskUpdate::Finished(event));
+        let mut scheduler = self.scheduler.lock();
+        let failed = event.result.is_err();
+        let finished = scheduler.status_update(&self.executor_id, event.id.task_attempt_id, failed);
+        if let Some(launch) = finished {
+            launch.reply.send(TaskUpdate::Finished(event));
         }
+        self.dispatch(&mut scheduler);
     }
 }
 
+fn finish(launch: &Launch, error: Error) {
+    launch.reply.send(TaskUpdate::Finished(TaskEvent {
+        id: launch.id,
+        result: Err(TaskFailure { error }),
+    }));
+}
+
 impl LocalBackend {
-    /// Starts `slots` task threads sharing `env`.
+    /// Starts `cores` task threads sharing `env`, placing attempts as `conf` says.
     ///
     /// # Errors
-    /// The operating system refused to start a thread.
-    pub(crate) fn start(slots: usize, env: Arc<Env>) -> Result<Self, Error> {
-        let replies = Arc::new(Replies::default());
-        let executor_id = env.executor_id.clone();
-        let runner = TaskRunner::start(slots, env, replies.clone(), "ember-task")?;
-        Ok(LocalBackend {
-            runner,
-            replies,
-            executor_id,
-            slots,
-        })
+    /// A scheduling setting does not parse, or the operating system refused to start a thread.
+    pub(crate) fn start(cores: usize, env: Arc<Env>, conf: &EmberConf) -> Result<Self, Error> {
+        let racks = env.clone();
+        let mut scheduler = TaskScheduler::new(
+            TaskSchedulerSettings::from_conf(conf)?,
+            Arc::new(move |host: &str| racks.racks.rack_of(host)),
+        );
+        scheduler.executor_added(&env.executor_id, LOCAL_HOST, cores);
+        let slots = Arc::new(Slots {
+            executor_id: env.executor_id.clone(),
+            scheduler: Mutex::new(scheduler),
+            runner: OnceLock::new(),
+        });
+        let runner = TaskRunner::start(cores, env, slots.clone(), "ember-task")?;
+        let _ = slots.runner.set(runner);
+        Ok(LocalBackend { slots, cores })
     }
 }
 
 impl SchedulerBackend for LocalBackend {
     fn launch(&self, launch: Launch) {
-        let id = launch.id;
-        self.replies
-            .0
-            .lock()
-            .insert(id.task_attempt_id, launch.reply);
-        let task = TaskDescription {
-            id,
-            bytes: launch.bytes,
-            killed: launch.cancelled,
-        };
-        if self.runner.submit(task).is_err() {
-            // A job still running when the application stopped hears why its task cannot run.
-            let error = Error::Input(STOPPED.into());
-            self.replies.finished(TaskEvent {
-                id,
-                result: Err(TaskFailure { error }),
-            });
-        }
+        let mut scheduler = self.slots.scheduler.lock();
+        scheduler.submit(launch);
+        self.slots.dispatch(&mut scheduler);
     }
 
     fn executors(&self) -> Vec<ExecutorInfo> {
         vec![ExecutorInfo {
-            executor_id: self.executor_id.clone(),
+            executor_id: self.slots.executor_id.clone(),
             address: String::new(),
-            cores: self.slots,
+            cores: self.cores,
             pid: std::process::id(),
         }]
     }
@@ -100,7 +136,19 @@ impl SchedulerBackend for LocalBackend {
     // The driver's own block manager is the only one: nothing else holds copies.
     fn remove_rdd(&self, _id: usize) {}
 
+    fn stage_ended(&self, id: usize) {
+        self.slots.scheduler.lock().stage_ended(id);
+    }
+
     fn stop(&self) {
-        self.runner.stop();
+        if let Some(runner) = self.slots.runner.get() {
+            runner.stop();
+        }
+    }
+}
+
+impl Drop for LocalBackend {
+    fn drop(&mut self) {
+        self.stop();
     }
 }

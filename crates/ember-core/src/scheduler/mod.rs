@@ -15,11 +15,11 @@ mod event_log;
 mod events;
 pub(crate) mod local_backend;
 pub mod locality;
-mod pending;
 mod progress;
 mod scheduler_backend;
 mod stage;
 mod task;
+mod task_scheduler;
 
 pub use dag_scheduler::JobSummary;
 pub use task::{PartitionFunc, ResultTask, ShipTask, ShuffleMapTask, Task, TaskOutput};

@@ -68,6 +68,10 @@ pub(crate) trait SchedulerBackend: Send + Sync {
     /// RDD `id` was unpersisted: executors drop its cached partitions.
     fn remove_rdd(&self, id: usize);
 
+    /// The DAG scheduler is done with stage `id` (it completed, or no job needs it): what was
+    /// kept of its tasks can go.
+    fn stage_ended(&self, _id: usize) {}
+
     /// Times executors fetched a broadcast value from the driver.
     fn broadcast_fetches(&self) -> u64 {
         0
@@ -93,6 +97,9 @@ impl<B: SchedulerBackend + ?Sized> SchedulerBackend for Arc<B> {
     }
     fn remove_rdd(&self, id: usize) {
         (**self).remove_rdd(id)
+    }
+    fn stage_ended(&self, id: usize) {
+        (**self).stage_ended(id)
     }
     fn broadcast_fetches(&self) -> u64 {
         (**self).broadcast_fetches()

@@ -3,10 +3,10 @@
 //! Spark's `TaskSchedulerImpl.resourceOffers` offers them: task sets in arrival order, each
 //! level by level, every free slot until none takes a task.
 
-use super::locality::{
+use super::super::locality::{
     ClusterView, LocalityWaits, Preferences, Slot, TaskLocality, TaskSetManager,
 };
-use super::scheduler_backend::Launch;
+use super::super::scheduler_backend::Launch;
 use crate::error::Error;
 use std::time::Instant;
 
@@ -19,13 +19,8 @@ pub(crate) struct FreeExecutor {
     pub free: usize,
 }
 
-/// An attempt the queue placed on an executor.
-pub(crate) struct Assignment {
-    pub executor: String,
-    pub launch: Launch,
-    set: (usize, usize),
-    index: usize,
-}
+/// An attempt the queue placed, and its executor.
+pub(crate) type Placed = (String, Launch);
 
 struct PendingSet {
     /// (stage id, stage attempt).
@@ -39,12 +34,6 @@ struct PendingSet {
 pub(crate) struct PendingTasks {
     sets: Vec<PendingSet>,
     waits: LocalityWaits,
-}
-
-impl Default for PendingTasks {
-    fn default() -> Self {
-        PendingTasks::new(LocalityWaits::uniform(std::time::Duration::from_secs(3)))
-    }
 }
 
 impl PendingTasks {
@@ -76,14 +65,6 @@ impl PendingTasks {
         };
         set.manager.push(preferences, cluster);
         set.launches.push(Some(launch));
-    }
-
-    /// Puts back an assignment that could not be sent.
-    pub(crate) fn put_back(&mut self, assignment: Assignment) {
-        if let Some(set) = self.sets.iter_mut().find(|s| s.key == assignment.set) {
-            set.launches[assignment.index] = Some(assignment.launch);
-            set.manager.add(assignment.index);
-        }
     }
 
     /// Executors came or went.
@@ -122,7 +103,7 @@ impl PendingTasks {
         cluster: &impl ClusterView,
         excluded: &dyn Fn(&Launch, &str) -> bool,
         now: Instant,
-    ) -> Vec<Assignment> {
+    ) -> Vec<Placed> {
         let mut assignments = Vec::new();
         for set in &mut self.sets {
             let (mut best, mut delayed) = (None::<TaskLocality>, false);
@@ -153,12 +134,7 @@ impl PendingTasks {
                         executor.free -= 1;
                         any = true;
                         best = Some(best.map_or(level, |b| b.min(level)));
-                        assignments.push(Assignment {
-                            executor: executor.id.clone(),
-                            launch,
-                            set: set.key,
-                            index,
-                        });
+                        assignments.push((executor.id.clone(), launch));
                     }
                     if !any {
                         break;
@@ -173,8 +149,7 @@ impl PendingTasks {
         assignments
     }
 
-    /// Forgets task sets with nothing left to place (call once assignments are sent or put
-    /// back).
+    /// Forgets task sets with nothing left to place.
     pub(crate) fn prune(&mut self) {
         self.sets.retain(|s| s.launches.iter().any(Option::is_some));
     }
