@@ -194,7 +194,7 @@ impl EmberConf {
     /// The `ember.*` keys set here that no linked crate declares, each with the declared key
     /// nearest to it (see [`registry::unknown_keys`]).
     pub fn unknown_keys(&self) -> Vec<UnknownKey> {
-        registry::unknown_keys(self.settings.keys().map(String::as_str), &[])
+        registry::unknown_keys(self.settings.keys().map(String::as_str))
     }
 
     /// Logs a warning for each of [`unknown_keys`](Self::unknown_keys), such as "unknown

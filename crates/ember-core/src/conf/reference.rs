@@ -5,8 +5,9 @@
 //! `configuration` (built with its `sql` feature, so that every crate with keys is linked)
 //! compares it with the committed page and fails when they differ; [`REGENERATE`] is the
 //! command that rewrites it. The committed page is also how a program that does not link every
-//! crate learns the other crates' key names ([`keys_in`]): the `ember` command, built without
-//! ember-sql, reads its own copy of the page to know the SQL keys.
+//! crate learns the other crates' key names: ember-core embeds it ([`COMMITTED`]) and reads
+//! them back with [`keys_in`], so that the `ember` command, built without ember-sql, knows the
+//! SQL keys.
 //!
 //! Layout: one `##` section per area (areas in alphabetical order, keys sorted within them),
 //! each a table whose rows begin with the key in backquotes. [`keys_in`] reads that shape back.
@@ -16,6 +17,10 @@ use std::collections::BTreeMap;
 
 /// Where the page lives, from the repository's root.
 pub const PATH: &str = "docs/configuration.md";
+
+/// The page as committed when this crate was built: how a program learns the keys of the ember
+/// crates it does not link (see [`registry::unknown_keys`]).
+pub const COMMITTED: &str = include_str!("../../../../docs/configuration.md");
 
 /// The command that regenerates the page, run from the repository's root.
 pub const REGENERATE: &str =

@@ -23,9 +23,14 @@
 //!    no code runs, no lock, no order.
 //!
 //! The third is what this module does. Its one limit is the point of it: the slice holds the
-//! crates linked into this binary. The `ember` command is built without ember-sql, yet must not
-//! warn about SQL keys given to `ember submit`, so it adds the names of the committed
-//! configuration reference, which holds every crate's keys (see [`reference`](super::reference)).
+//! crates linked into this binary. But an `ember.*` key that some ember crate declares is not
+//! unknown to a program that does not link that crate: the `ember` command is built without
+//! ember-sql, yet `ember submit --conf ember.sql.distributed=true` is right for an application
+//! that has it, and an RDD-only application may share an `ember-defaults.conf` with SQL ones.
+//! So the check also knows the keys of the committed configuration reference, which lists
+//! every crate's keys and which ember-core embeds when it is built
+//! ([`reference::COMMITTED`](super::reference::COMMITTED)); ember-cli's `configuration` test,
+//! which links every crate, fails when that page misses a key.
 //!
 //! # Guarantees
 //! - Every registered key is unique and its default parses with its own parser (tested over
@@ -208,19 +213,16 @@ impl fmt::Display for UnknownKey {
     }
 }
 
-/// The `ember.*` keys among `keys` that are neither registered, nor in `also_known`, nor under
-/// an [open prefix](OPEN_PREFIXES), in the order given, without repeats. `also_known` names keys
-/// of crates this program does not link (the `ember` command passes those of the reference);
-/// they are candidates for the nearest key too. Keys outside `ember.*` belong to the
-/// application and are never unknown.
-pub fn unknown_keys<'a>(
-    keys: impl IntoIterator<Item = &'a str>,
-    also_known: &[&str],
-) -> Vec<UnknownKey> {
-    let known = |key: &str| lookup(key).is_some() || also_known.contains(&key);
+/// The `ember.*` keys among `keys` that no ember crate declares, in the order given, without
+/// repeats. A key is declared when it is registered in this program, or listed in the
+/// committed reference (the keys of ember crates this program does not link); keys under an
+/// [open prefix](OPEN_PREFIXES) are never unknown, nor are keys outside `ember.*`, which belong
+/// to the application.
+pub fn unknown_keys<'a>(keys: impl IntoIterator<Item = &'a str>) -> Vec<UnknownKey> {
+    let declared = |key: &str| lookup(key).is_some() || reference_keys().contains(&key);
     let mut seen = BTreeSet::new();
     keys.into_iter()
-        .filter(|key| key.starts_with("ember.") && !known(key))
+        .filter(|key| key.starts_with("ember.") && !declared(key))
         .filter(|key| !OPEN_PREFIXES.iter().any(|p| key.starts_with(p.prefix)))
         .filter(|key| seen.insert(*key))
         .map(|key| UnknownKey {
@@ -229,10 +231,16 @@ pub fn unknown_keys<'a>(
                 key,
                 self::keys()
                     .map(|k| k.key())
-                    .chain(also_known.iter().copied()),
+                    .chain(reference_keys().iter().copied()),
             ),
         })
         .collect()
+}
+
+/// The keys the committed reference lists: every ember crate's, linked here or not.
+fn reference_keys() -> &'static [&'static str] {
+    static KEYS: OnceLock<Vec<&'static str>> = OnceLock::new();
+    KEYS.get_or_init(|| super::reference::keys_in(super::reference::COMMITTED).collect())
 }
 
 /// The candidate nearest to `key` by edit distance (ties to the first in key order), if it is
@@ -386,14 +394,11 @@ mod tests {
 
     #[test]
     fn a_misspelled_key_is_answered_with_the_nearest_registered_key() {
-        let unknown = unknown_keys(
-            [
-                "ember.executor.memroy",
-                "ember.task.maxfailures",
-                "ember.shuffle.compres",
-            ],
-            &[],
-        );
+        let unknown = unknown_keys([
+            "ember.executor.memroy",
+            "ember.task.maxfailures",
+            "ember.shuffle.compres",
+        ]);
         let nearest: Vec<_> = unknown.iter().map(|u| u.nearest.as_deref()).collect();
         assert_eq!(
             nearest,
@@ -411,7 +416,7 @@ mod tests {
 
     #[test]
     fn a_key_near_nothing_is_reported_without_a_guess() {
-        let unknown = unknown_keys(["ember.completely.different.thing"], &[]);
+        let unknown = unknown_keys(["ember.completely.different.thing"]);
         assert_eq!(unknown[0].nearest, None);
         let message = unknown[0].to_string();
         assert!(
@@ -422,24 +427,39 @@ mod tests {
     }
 
     #[test]
-    fn known_open_foreign_and_also_known_keys_are_not_unknown() {
-        let unknown = unknown_keys(
-            [
-                core_keys::EXECUTOR_MEMORY.key,
-                "ember.hadoop.fs.defaultFS",
-                "ember.hadoop.validateOutputSpecs",
-                "myapp.threshold",
-                "ember.sql.elsewhere",
-                "ember.unknown.once",
-                "ember.unknown.once",
-            ],
-            &["ember.sql.elsewhere"],
-        );
+    fn declared_open_and_foreign_keys_are_not_unknown() {
+        let unknown = unknown_keys([
+            core_keys::EXECUTOR_MEMORY.key,
+            "ember.hadoop.fs.defaultFS",
+            "ember.hadoop.validateOutputSpecs",
+            "myapp.threshold",
+            "ember.unknown.once",
+            "ember.unknown.once",
+        ]);
         let keys: Vec<_> = unknown.iter().map(|u| u.key.as_str()).collect();
         assert_eq!(keys, ["ember.unknown.once"]);
-        // Keys of crates not linked are suggested too.
-        let unknown = unknown_keys(["ember.sql.elsewere"], &["ember.sql.elsewhere"]);
-        assert_eq!(unknown[0].nearest.as_deref(), Some("ember.sql.elsewhere"));
+    }
+
+    #[test]
+    fn keys_of_crates_this_program_does_not_link_are_known_from_the_reference() {
+        // ember-core's tests link no ember-sql: its keys come from docs/configuration.md.
+        assert!(lookup("ember.sql.distributed").is_none());
+        assert_eq!(unknown_keys(["ember.sql.distributed"]), []);
+        let unknown = unknown_keys(["ember.sql.distributd"]);
+        assert_eq!(unknown[0].nearest.as_deref(), Some("ember.sql.distributed"));
+    }
+
+    #[test]
+    fn the_committed_reference_lists_every_key_this_program_links() {
+        for key in keys() {
+            assert!(
+                reference_keys().contains(&key.key()),
+                "{} is out of date: it misses {}; regenerate it with {}",
+                super::super::reference::PATH,
+                key.key(),
+                super::super::reference::REGENERATE
+            );
+        }
     }
 
     /// The lines a `tracing` subscriber writes, kept for a test to read.
