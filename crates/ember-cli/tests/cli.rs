@@ -158,7 +158,8 @@ fn an_existing_output_directory_is_refused_and_left_alone() {
 
 #[test]
 fn conf_settings_reach_the_application() {
-    let run = ember(&["submit", "--conf", "ember.task.maxFailures=zero", "pi"]);
+    let setting = format!("{}=zero", keys::TASK_MAX_FAILURES.key);
+    let run = ember(&["submit", "--conf", &setting, "pi"]);
     assert_eq!(run.status.code(), Some(1));
     assert!(
         stderr(&run).contains(keys::TASK_MAX_FAILURES.key),
@@ -316,24 +317,31 @@ fn ember_sql_without_the_sql_binary_says_how_to_build_it() {
     }
 }
 
-#[test]
-fn a_misspelled_conf_key_is_ignored_with_one_warning_naming_the_key_meant() {
-    let run = ember(&[
-        "submit",
-        "--master",
-        "local[1]",
-        "--conf",
-        "ember.executor.memroy=2g",
-        // A key of the SQL engine, which this binary may not link, and a Hadoop setting.
-        "--conf",
-        "ember.sql.distributed=true",
-        "--conf",
-        "ember.hadoop.dfs.replication=1",
-        "pi",
-        "2",
-    ]);
+/// What `ember submit --master local[1]` with `settings` (each a `--conf`) writes to stderr,
+/// running `app`; it must succeed, since an unknown key is no error.
+fn submit_locally(settings: &[&str], app: &[&str]) -> String {
+    let mut args = vec!["submit", "--master", "local[1]"];
+    for setting in settings {
+        args.extend(["--conf", setting]);
+    }
+    args.extend(app);
+    let run = ember(&args);
     let err = stderr(&run);
     assert!(run.status.success(), "an unknown key is no error: {err}");
+    err
+}
+
+#[test]
+fn a_misspelled_conf_key_is_ignored_with_one_warning_naming_the_key_meant() {
+    let err = submit_locally(
+        &[
+            "ember.executor.memroy=2g",
+            // A key of the SQL engine, which this binary may not link, and a Hadoop setting.
+            "ember.sql.distributed=true",
+            "ember.hadoop.dfs.replication=1",
+        ],
+        &["pi", "2"],
+    );
     let warning =
         "unknown configuration key ember.executor.memroy; did you mean ember.executor.memory?";
     // Once: `ember submit` warns, and the Context the example starts in this process does not
@@ -345,20 +353,12 @@ fn a_misspelled_conf_key_is_ignored_with_one_warning_naming_the_key_meant() {
 #[test]
 fn an_application_that_ember_submit_warned_for_does_not_warn_again() {
     // The application is the ember binary itself, running the pi example: it gets the setting
-    // through EMBER_SUBMIT_CONF, as any application binary would.
-    let run = ember(&[
-        "submit",
-        "--master",
-        "local[1]",
-        "--conf",
-        "ember.task.maxFailurs=2",
-        env!("CARGO_BIN_EXE_ember"),
-        "submit",
-        "pi",
-        "2",
-    ]);
-    let err = stderr(&run);
-    assert!(run.status.success(), "{err}");
+    // through EMBER_SUBMIT_CONF, as any application binary would, and would warn as its
+    // Context starts.
+    let err = submit_locally(
+        &["ember.task.maxFailurs=2"],
+        &[env!("CARGO_BIN_EXE_ember"), "submit", "pi", "2"],
+    );
     let warning =
         "unknown configuration key ember.task.maxFailurs; did you mean ember.task.maxFailures?";
     assert_eq!(err.matches(warning).count(), 1, "{err}");

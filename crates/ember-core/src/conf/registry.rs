@@ -403,9 +403,9 @@ mod tests {
         assert_eq!(
             nearest,
             [
-                Some("ember.executor.memory"),
-                Some("ember.task.maxFailures"),
-                Some("ember.shuffle.compress")
+                Some(core_keys::EXECUTOR_MEMORY.key),
+                Some(core_keys::TASK_MAX_FAILURES.key),
+                Some(core_keys::SHUFFLE_COMPRESS.key)
             ]
         );
         assert_eq!(
@@ -418,12 +418,11 @@ mod tests {
     fn a_key_near_nothing_is_reported_without_a_guess() {
         let unknown = unknown_keys(["ember.completely.different.thing"]);
         assert_eq!(unknown[0].nearest, None);
-        let message = unknown[0].to_string();
-        assert!(
-            message.contains("ember.completely.different.thing"),
-            "{message}"
+        assert_eq!(
+            unknown[0].to_string(),
+            "unknown configuration key ember.completely.different.thing: no ember crate declares \
+             it and it is ignored; the keys are listed in docs/configuration.md"
         );
-        assert!(message.contains("docs/configuration.md"), "{message}");
     }
 
     #[test]
