@@ -1,5 +1,5 @@
 //! The configuration reference, `docs/configuration.md`: generated from the
-//! [registry](super::registry), never edited by hand.
+//! registry ([`super::registry`]), never edited by hand.
 //!
 //! [`markdown`] writes the page from the keys linked into the running program. ember-cli's test
 //! `configuration` (built with its `sql` feature, so that every crate with keys is linked)
