@@ -206,7 +206,7 @@ pub fn context(master: &str, settings: &[(&str, &str)]) -> ember_core::Context {
     let conf = settings.iter().fold(
         ember_core::EmberConf::empty()
             .set_master(master)
-            .set("ember.ui.showConsoleProgress", "false"),
+            .set(ember_core::conf::keys::SHOW_CONSOLE_PROGRESS.key, "false"),
         |conf, &(key, value)| conf.set(key, value),
     );
     ember_core::Context::new(conf).expect("the context starts")

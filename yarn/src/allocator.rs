@@ -16,6 +16,7 @@ use crate::launch::{launch_context, logged_command, APP_BINARY};
 use crate::node_managers::NodeManagers;
 use crate::proto;
 use crate::records::ContainerId;
+use ember_core::conf::keys;
 use ember_core::deploy::yarn::{pending_tasks, PendingTasks};
 use ember_core::ExecutorArgs;
 use ember_hadoop::ipc::RpcClient;
@@ -332,8 +333,9 @@ impl Allocator {
     fn check_failures(&self) -> Result<()> {
         if self.failures >= self.max_failures {
             return Err(Error::Failed(format!(
-                "Max number of executor failures ({}) reached (ember.executor.maxFailures)",
-                self.max_failures
+                "Max number of executor failures ({}) reached ({})",
+                self.max_failures,
+                keys::EXECUTOR_MAX_FAILURES.key,
             )));
         }
         Ok(())
@@ -351,7 +353,8 @@ fn classify(id: &ContainerId, status: &proto::ContainerStatus) -> (bool, String)
             true,
             format!(
                 "{id} was killed by YARN for exceeding its memory limit ({diagnostics}); \
-                 consider raising ember.executor.memoryOverhead"
+                 consider raising {}",
+                keys::EXECUTOR_MEMORY_OVERHEAD.key
             ),
         ),
         ABORTED

@@ -17,7 +17,7 @@
 
 use crate::allocator::{Allocator, ExecutorTemplate};
 use crate::error::{Error, Result};
-use crate::launch::container_memory;
+use crate::launch::ExecutorMemory;
 use crate::proto;
 use crate::records::ContainerId;
 use crate::staging::Staging;
@@ -231,16 +231,7 @@ impl ApplicationMaster {
 
     async fn executor_template(&self, driver_address: String) -> Result<ExecutorTemplate> {
         let staging = Staging::open(&self.hadoop, &env(STAGING_ENV)?)?;
-        let memory_mib = self
-            .conf
-            .require(&keys::EXECUTOR_MEMORY)
-            .map_err(|e| Error::Usage(e.to_string()))?
-            >> 20;
-        let overhead = self
-            .conf
-            .get(&keys::EXECUTOR_MEMORY_OVERHEAD)
-            .map_err(|e| Error::Usage(e.to_string()))?
-            .map(|bytes| bytes >> 20);
+        let memory = ExecutorMemory::of(&self.conf)?;
         let environment = ["EMBER_LOG", "RUST_BACKTRACE"]
             .iter()
             .filter_map(|k| std::env::var(k).ok().map(|v| (k.to_string(), v)))
@@ -257,8 +248,8 @@ impl ApplicationMaster {
                 .conf
                 .require(&keys::EXECUTOR_CORES)
                 .map_err(|e| Error::Usage(e.to_string()))?,
-            memory_mib,
-            container_mib: container_memory(memory_mib, overhead),
+            memory_mib: memory.memory_mib,
+            container_mib: memory.container_mib,
             environment,
         })
     }

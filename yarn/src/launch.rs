@@ -6,7 +6,10 @@
 //! single-quoted for the inner shell, with what the outer double quotes would expand escaped;
 //! environment values ember sets never hold quotes.
 
+use crate::error::{Error, Result};
 use crate::proto;
+use ember_core::conf::keys;
+use ember_core::EmberConf;
 
 /// The link name of the application binary in every container's working directory.
 pub const APP_BINARY: &str = "__app__";
@@ -73,6 +76,42 @@ pub(crate) fn launch_context(
             })
             .collect(),
         command,
+    }
+}
+
+/// An executor's memory as YARN needs it, read from the application's settings in one place
+/// for the client (which checks that the cluster can grant it) and the ApplicationMaster (which
+/// asks for it): the executor's own budget, `ember.executor.memory`, and its container's size,
+/// which adds `ember.executor.memoryOverhead`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ExecutorMemory {
+    /// The executor's budget in MiB, which its memory manager divides.
+    pub memory_mib: u64,
+    /// The container's size in MiB: the budget and the overhead.
+    pub container_mib: u64,
+}
+
+impl ExecutorMemory {
+    /// The executor memory `conf` asks for.
+    ///
+    /// # Errors
+    /// A memory setting that does not parse, as a usage error naming its key.
+    pub fn of(conf: &EmberConf) -> Result<Self> {
+        let usage = |e: ember_core::Error| Error::Usage(e.to_string());
+        let memory_mib = conf.require(&keys::EXECUTOR_MEMORY).map_err(usage)? >> 20;
+        let overhead_mib = conf
+            .get(&keys::EXECUTOR_MEMORY_OVERHEAD)
+            .map_err(usage)?
+            .map(|bytes| bytes >> 20);
+        Ok(ExecutorMemory {
+            memory_mib,
+            container_mib: container_memory(memory_mib, overhead_mib),
+        })
+    }
+
+    /// The container's memory beyond the executor's budget, in MiB.
+    pub fn overhead_mib(&self) -> u64 {
+        self.container_mib - self.memory_mib
     }
 }
 

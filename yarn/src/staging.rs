@@ -9,6 +9,7 @@
 use crate::error::{Error, Result};
 use crate::proto;
 use bytes::Bytes;
+use ember_core::conf::keys;
 use ember_hadoop::HadoopConf;
 use hdfs_native::{Client, WriteOptions};
 use std::collections::HashMap;
@@ -44,7 +45,8 @@ impl Staging {
         let Some(rest) = url.strip_prefix("hdfs://") else {
             return Err(Error::Usage(format!(
                 "the staging directory {url} is not on HDFS; YARN applications stage their \
-                 files on HDFS: set fs.defaultFS or ember.yarn.stagingDir to an hdfs:// location"
+                 files on HDFS: set fs.defaultFS or {} to an hdfs:// location",
+                keys::YARN_STAGING_DIR.key
             )));
         };
         let (authority, path) = rest.split_once('/').unwrap_or((rest, ""));

@@ -11,13 +11,15 @@ use crate::am::{APP_BINARY_ENV, FILES_ENV, SCHEDULER_ENV, STAGING_ENV};
 use crate::client::{resource_manager_address, NewApplication, YarnClient};
 use crate::error::{Error, Result};
 use crate::launch::EMBER_BINARY;
-use crate::launch::{container_memory, launch_context, logged_command, APP_BINARY, CONF_FILE};
+use crate::launch::{
+    container_memory, launch_context, logged_command, ExecutorMemory, APP_BINARY, CONF_FILE,
+};
 use crate::proto::{self, YarnApplicationState as State};
 use crate::records::ApplicationId;
 use crate::staging::Staging;
 use ember_core::conf::{keys, SUBMIT_CONF_FILE_ENV};
 use ember_core::EmberConf;
-use ember_hadoop::{user_name, HadoopConf};
+use ember_hadoop::{user_name, HadoopConf, HADOOP_KEY_PREFIX};
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -186,8 +188,7 @@ fn usage(e: ember_core::Error) -> Error {
 struct Sizes {
     am_mib: u64,
     am_cores: usize,
-    executor_mib: u64,
-    executor_overhead_mib: u64,
+    executor: ExecutorMemory,
     executor_cores: usize,
 }
 
@@ -217,13 +218,10 @@ impl Sizes {
                 1,
             ),
         };
-        let executor = conf.require(&keys::EXECUTOR_MEMORY).map_err(usage)? >> 20;
-        let executor_total = container_memory(executor, mib(&keys::EXECUTOR_MEMORY_OVERHEAD)?);
         Ok(Sizes {
             am_mib,
             am_cores,
-            executor_mib: executor,
-            executor_overhead_mib: executor_total - executor,
+            executor: ExecutorMemory::of(conf)?,
             executor_cores: conf.require(&keys::EXECUTOR_CORES).map_err(usage)?,
         })
     }
@@ -231,29 +229,32 @@ impl Sizes {
     /// Refuses containers the cluster will never grant, before anything is submitted.
     fn check(&self, app: &crate::client::NewApplication) -> Result<()> {
         let max = app.max_memory_mib;
-        let executor_total = self.executor_mib + self.executor_overhead_mib;
-        if executor_total > max {
+        if self.executor.container_mib > max {
             return Err(Error::Usage(format!(
                 "executors need {} MiB of memory plus {} MiB of overhead, more than the {max} \
-                 MiB this cluster can give a container; lower ember.executor.memory (or \
-                 --executor-memory), or raise yarn.scheduler.maximum-allocation-mb and \
-                 yarn.nodemanager.resource.memory-mb",
-                self.executor_mib, self.executor_overhead_mib
+                 MiB this cluster can give a container; lower {} (or --executor-memory), or \
+                 raise yarn.scheduler.maximum-allocation-mb and yarn.nodemanager.resource.memory-mb",
+                self.executor.memory_mib,
+                self.executor.overhead_mib(),
+                keys::EXECUTOR_MEMORY.key,
             )));
         }
         if self.am_mib > max {
             return Err(Error::Usage(format!(
                 "the driver's container needs {} MiB, more than the {max} MiB this cluster \
-                 can give a container; lower ember.driver.memory (or --driver-memory)",
-                self.am_mib
+                 can give a container; lower {} (or --driver-memory)",
+                self.am_mib,
+                keys::DRIVER_MEMORY.key,
             )));
         }
         let cores = self.executor_cores.max(self.am_cores);
         if app.max_cores > 0 && cores > app.max_cores {
             return Err(Error::Usage(format!(
                 "containers of {cores} cores are more than the {} this cluster can give; \
-                 lower ember.executor.cores or ember.driver.cores",
-                app.max_cores
+                 lower {} or {}",
+                app.max_cores,
+                keys::EXECUTOR_CORES.key,
+                keys::DRIVER_CORES.key,
             )));
         }
         Ok(())
@@ -351,7 +352,7 @@ fn settings_text(submission: &Submission, hadoop: &HadoopConf) -> String {
     for key in hadoop.keys() {
         if let Some(value) = hadoop.get(key) {
             let value = value.replace(['\n', '\r'], " ");
-            text.push_str(&format!("ember.hadoop.{key}={}\n", value.trim()));
+            text.push_str(&format!("{HADOOP_KEY_PREFIX}{key}={}\n", value.trim()));
         }
     }
     for (k, v) in &submission.settings {

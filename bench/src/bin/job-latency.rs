@@ -6,6 +6,7 @@
 //! or an iterative algorithm pays per job and per task before doing any work.
 
 use clap::Parser;
+use ember::conf::keys;
 use ember::{Context, EmberConf, Fn};
 use std::time::{Duration, Instant};
 
@@ -37,7 +38,7 @@ fn main() -> ember::Result<()> {
     let conf = EmberConf::empty()
         .set_master(&args.master)
         .set_app_name("job-latency")
-        .set("ember.ui.showConsoleProgress", "false");
+        .set(keys::SHOW_CONSOLE_PROGRESS.key, "false");
     let ctx = Context::new(conf)?;
     // Warm up: executors connected, code paths paged in.
     for _ in 0..20 {

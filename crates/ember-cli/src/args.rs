@@ -1,6 +1,8 @@
 //! Command-line arguments: parsed raw by clap, then validated into what `submit` runs.
 
 use clap::{Args, Parser, Subcommand};
+use ember::conf::keys;
+use ember::conf::registry::{self, WARNED_KEYS_ENV};
 use std::process::ExitCode;
 
 /// ember: Apache Spark's jobs in Rust, on the Hadoop clusters you have.
@@ -177,7 +179,8 @@ pub struct SubmitArgs {
 }
 
 impl SubmitArgs {
-    /// Checks what clap cannot: the shape of `--conf` values and of the master URL.
+    /// Checks what clap cannot: the shape of `--conf` values and of the master URL. Warns about
+    /// `ember.*` keys that no ember crate declares.
     pub fn validate(raw: RawSubmitArgs) -> Result<SubmitArgs, CliError> {
         let conf = raw
             .conf
@@ -185,7 +188,8 @@ impl SubmitArgs {
             .map(|kv| match kv.split_once('=') {
                 Some((k, v)) if !k.trim().is_empty() => Ok((k.trim().to_string(), v.to_string())),
                 _ => Err(CliError::Usage(format!(
-                    "--conf expects key=value, got '{kv}' (for example --conf ember.task.maxFailures=2)"
+                    "--conf expects key=value, got '{kv}' (for example --conf {}=2)",
+                    keys::TASK_MAX_FAILURES.key
                 ))),
             })
             .collect::<Result<Vec<_>, _>>()?;
@@ -195,19 +199,22 @@ impl SubmitArgs {
         let mut conf = conf;
         // spark-submit's options are shorthands for settings; they win over --conf.
         for (value, key) in [
-            (&raw.deploy_mode, "ember.submit.deployMode"),
-            (&raw.executors.num_executors, "ember.executor.instances"),
-            (&raw.executors.executor_cores, "ember.executor.cores"),
-            (&raw.executors.executor_memory, "ember.executor.memory"),
-            (&raw.driver_memory, "ember.driver.memory"),
-            (&raw.driver_cores, "ember.driver.cores"),
-            (&raw.queue, "ember.yarn.queue"),
-            (&raw.files, "ember.yarn.dist.files"),
+            (&raw.deploy_mode, keys::SUBMIT_DEPLOY_MODE.key),
+            (&raw.executors.num_executors, keys::EXECUTOR_INSTANCES.key),
+            (&raw.executors.executor_cores, keys::EXECUTOR_CORES.key),
+            (&raw.executors.executor_memory, keys::EXECUTOR_MEMORY.key),
+            (&raw.driver_memory, keys::DRIVER_MEMORY.key),
+            (&raw.driver_cores, keys::DRIVER_CORES.key),
+            (&raw.queue, keys::YARN_QUEUE.key),
+            (&raw.files, keys::YARN_DIST_FILES.key),
         ] {
             if let Some(value) = value {
                 conf.push((key.to_string(), value.clone()));
             }
         }
+        // As spark-submit: a key no crate declares is ignored, with a warning that names the
+        // nearest one (a likely typo).
+        warn_unknown_keys(&conf);
         Ok(SubmitArgs {
             master: raw.master,
             conf,
@@ -217,6 +224,27 @@ impl SubmitArgs {
             app_args: raw.app_args,
         })
     }
+}
+
+/// Warns about the `ember.*` keys among `settings` that no ember crate declares, each with the
+/// nearest one there is, and marks them warned about for the processes this one starts
+/// ([`WARNED_KEYS_ENV`]): the application that `ember submit` runs, or the `ember-sql` binary
+/// that `ember sql` becomes, would otherwise warn about them a second time.
+fn warn_unknown_keys(settings: &[(String, String)]) {
+    let unknown = registry::unknown_keys(settings.iter().map(|(key, _)| key.as_str()));
+    if unknown.is_empty() {
+        return;
+    }
+    registry::warn_unknown(&unknown);
+    let mut warned: Vec<String> = std::env::var(WARNED_KEYS_ENV)
+        .unwrap_or_default()
+        .split(',')
+        .filter(|k| !k.is_empty())
+        .map(String::from)
+        .collect();
+    warned.extend(unknown.into_iter().map(|u| u.key));
+    // Arguments are checked before this process starts any thread of its own.
+    std::env::set_var(WARNED_KEYS_ENV, warned.join(","));
 }
 
 /// What can go wrong in the command, by exit code.

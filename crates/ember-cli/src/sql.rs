@@ -17,6 +17,7 @@
 //! executors are containers that stay for the session), as spark-sql's.
 
 use crate::args::{CliError, SqlArgs};
+use ember::conf::keys;
 use ember::sql::{output, split_statements, SqlContextExt};
 use ember::Context;
 use ember_yarn::submit::DriverPlace;
@@ -34,7 +35,7 @@ pub fn run(args: &SqlArgs) -> Result<ExitCode, CliError> {
     let settings = crate::submit::settings(&args.submit)?;
     let on_yarn = settings
         .iter()
-        .any(|(k, v)| k == "ember.master" && v == "yarn");
+        .any(|(k, v)| k == keys::MASTER.key && v == "yarn");
     if on_yarn && !crate::yarn::is_yarn_driver() {
         return yarn_session(&settings);
     }
@@ -63,7 +64,7 @@ pub fn run(args: &SqlArgs) -> Result<ExitCode, CliError> {
 fn yarn_session(settings: &[(String, String)]) -> Result<ExitCode, CliError> {
     let cluster_mode = settings
         .iter()
-        .any(|(k, v)| k == "ember.submit.deployMode" && v == "cluster");
+        .any(|(k, v)| k == keys::SUBMIT_DEPLOY_MODE.key && v == "cluster");
     if cluster_mode {
         return Err(CliError::Usage(
             "ember sql is a client of its queries: its deploy mode on YARN is client".into(),

@@ -3,7 +3,7 @@
 //! --deploy-mode cluster`, submits either to YARN instead.
 
 use crate::args::{CliError, SubmitArgs};
-use ember::conf::SUBMIT_CONF_ENV;
+use ember::conf::{keys, SUBMIT_CONF_ENV};
 use ember::{Context, EmberConf};
 use ember_examples::{ExampleError, EXAMPLES};
 use ember_yarn::submit::DriverPlace;
@@ -60,12 +60,12 @@ fn setting<'a>(settings: &'a [(String, String)], key: &str) -> Option<&'a str> {
 /// The deploy mode when the master is YARN (`ember.submit.deployMode`, client by default as
 /// in spark-submit); `None` for other masters.
 fn yarn_deploy_mode(settings: &[(String, String)]) -> Result<Option<String>, CliError> {
-    if setting(settings, "ember.master") != Some("yarn") {
+    if setting(settings, keys::MASTER.key) != Some("yarn") {
         return Ok(None);
     }
     let defaults = EmberConf::new()?;
-    let mode = setting(settings, "ember.submit.deployMode")
-        .or_else(|| defaults.get_raw("ember.submit.deployMode"))
+    let mode = setting(settings, keys::SUBMIT_DEPLOY_MODE.key)
+        .or_else(|| defaults.get_raw(keys::SUBMIT_DEPLOY_MODE.key))
         .unwrap_or("client");
     match mode {
         "client" | "cluster" => Ok(Some(mode.to_string())),
@@ -113,14 +113,14 @@ pub(crate) fn settings(args: &SubmitArgs) -> Result<Vec<(String, String)>, CliEr
             settings
                 .iter()
                 .rev()
-                .find(|(k, _)| k == "ember.master")
+                .find(|(k, _)| k == keys::MASTER.key)
                 .map(|(_, v)| v.clone())
         })
-        .or_else(|| defaults.get_raw("ember.master").map(String::from))
+        .or_else(|| defaults.get_raw(keys::MASTER.key).map(String::from))
         .unwrap_or_else(|| DEFAULT_MASTER.into());
-    settings.push(("ember.master".into(), master));
+    settings.push((keys::MASTER.key.into(), master));
     let name = args.name.clone().unwrap_or_else(|| app_name(&args.app));
-    settings.push(("ember.app.name".into(), name));
+    settings.push((keys::APP_NAME.key.into(), name));
     Ok(settings)
 }
 

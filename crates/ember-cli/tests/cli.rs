@@ -1,6 +1,7 @@
 //! The `ember` command as a user runs it: exit codes, messages, and word count's output checked
 //! against a plain Rust count.
 
+use ember::conf::keys;
 use std::collections::HashMap;
 use std::path::Path;
 use std::process::{Command, Output};
@@ -157,10 +158,11 @@ fn an_existing_output_directory_is_refused_and_left_alone() {
 
 #[test]
 fn conf_settings_reach_the_application() {
-    let run = ember(&["submit", "--conf", "ember.task.maxFailures=zero", "pi"]);
+    let setting = format!("{}=zero", keys::TASK_MAX_FAILURES.key);
+    let run = ember(&["submit", "--conf", &setting, "pi"]);
     assert_eq!(run.status.code(), Some(1));
     assert!(
-        stderr(&run).contains("ember.task.maxFailures"),
+        stderr(&run).contains(keys::TASK_MAX_FAILURES.key),
         "{}",
         stderr(&run)
     );
@@ -264,7 +266,7 @@ fn an_executor_of_another_build_is_refused() {
     // This test binary is a driver; the ember binary is another build of ember.
     let conf = ember::EmberConf::empty()
         .set_master("local-cluster[1,1,512]")
-        .set("ember.ui.showConsoleProgress", "false");
+        .set(keys::SHOW_CONSOLE_PROGRESS.key, "false");
     let ctx = ember::Context::new(conf).unwrap();
     let mut command = Command::new(env!("CARGO_BIN_EXE_ember"));
     ember::ExecutorArgs {
@@ -313,4 +315,51 @@ fn ember_sql_without_the_sql_binary_says_how_to_build_it() {
         );
         assert!(said.contains(&format!("\n    {build}\n")), "{said}");
     }
+}
+
+/// What `ember submit --master local[1]` with `settings` (each a `--conf`) writes to stderr,
+/// running `app`; it must succeed, since an unknown key is no error.
+fn submit_locally(settings: &[&str], app: &[&str]) -> String {
+    let mut args = vec!["submit", "--master", "local[1]"];
+    for setting in settings {
+        args.extend(["--conf", setting]);
+    }
+    args.extend(app);
+    let run = ember(&args);
+    let err = stderr(&run);
+    assert!(run.status.success(), "an unknown key is no error: {err}");
+    err
+}
+
+#[test]
+fn a_misspelled_conf_key_is_ignored_with_one_warning_naming_the_key_meant() {
+    let err = submit_locally(
+        &[
+            "ember.executor.memroy=2g",
+            // A key of the SQL engine, which this binary may not link, and a Hadoop setting.
+            "ember.sql.distributed=true",
+            "ember.hadoop.dfs.replication=1",
+        ],
+        &["pi", "2"],
+    );
+    let warning =
+        "unknown configuration key ember.executor.memroy; did you mean ember.executor.memory?";
+    // Once: `ember submit` warns, and the Context the example starts in this process does not
+    // warn again.
+    assert_eq!(err.matches(warning).count(), 1, "{err}");
+    assert_eq!(err.matches("unknown configuration key").count(), 1, "{err}");
+}
+
+#[test]
+fn an_application_that_ember_submit_warned_for_does_not_warn_again() {
+    // The application is the ember binary itself, running the pi example: it gets the setting
+    // through EMBER_SUBMIT_CONF, as any application binary would, and would warn as its
+    // Context starts.
+    let err = submit_locally(
+        &["ember.task.maxFailurs=2"],
+        &[env!("CARGO_BIN_EXE_ember"), "submit", "pi", "2"],
+    );
+    let warning =
+        "unknown configuration key ember.task.maxFailurs; did you mean ember.task.maxFailures?";
+    assert_eq!(err.matches(warning).count(), 1, "{err}");
 }

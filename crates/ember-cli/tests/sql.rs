@@ -109,7 +109,7 @@ fn the_shell_on_yarn_is_a_client_session_only() {
             "--master",
             "yarn",
             "--conf",
-            "ember.submit.deployMode=cluster",
+            &format!("{}=cluster", ember::conf::keys::SUBMIT_DEPLOY_MODE.key),
         ])
         .args(["-e", "SELECT 1"])
         .output()

@@ -159,6 +159,7 @@ impl Context {
     /// # Errors
     /// No or a bad master URL, bad settings, or a local directory that cannot be made.
     pub fn new(conf: EmberConf) -> Result<Context> {
+        conf.warn_unknown_keys();
         let url = conf.get(&keys::MASTER)?.ok_or_else(|| {
             Error::Input("a master URL must be set: use --master local[N] or ember.master".into())
         })?;

@@ -3,6 +3,7 @@
 //! are neither planned nor computed again, even when an executor dies); a lost local checkpoint
 //! fails the job with the reason; a failed write leaves no files.
 
+use ember_core::conf::keys;
 use ember_core::rdd::Dependency;
 use ember_core::{Context, EmberConf, Fn, Rdd, StorageLevel, TaskContext};
 use std::collections::BTreeMap;
@@ -14,8 +15,8 @@ const MASTERS: [&str; 2] = ["local[2]", "local-cluster[2,1,512]"];
 fn conf(master: &str) -> EmberConf {
     EmberConf::empty()
         .set_master(master)
-        .set("ember.ui.showConsoleProgress", "false")
-        .set("ember.shuffle.io.retryWait", "100ms")
+        .set(keys::SHOW_CONSOLE_PROGRESS.key, "false")
+        .set(keys::SHUFFLE_IO_RETRY_WAIT.key, "100ms")
 }
 
 fn context(master: &str, dir: &Path) -> Context {
@@ -311,7 +312,7 @@ fn a_failed_checkpoint_write_leaves_no_files_and_is_tried_again() {
     for master in MASTERS {
         let dir = tempfile::tempdir().unwrap();
         let marks = tempfile::tempdir().unwrap();
-        let ctx = Context::new(conf(master).set("ember.task.maxFailures", "1")).unwrap();
+        let ctx = Context::new(conf(master).set(keys::TASK_MAX_FAILURES.key, "1")).unwrap();
         ctx.set_checkpoint_dir(dir.path().to_str().unwrap())
             .unwrap();
         let seen = marks.path().join("seen").to_string_lossy().into_owned();

@@ -2,6 +2,7 @@
 //! from this very test binary. They give the same results as `local[N]` and as plain Rust
 //! computations, and they survive executors that are killed, stopped or lose their files.
 
+use ember_core::conf::keys;
 use ember_core::{Context, EmberConf, Error, Fn, StorageLevel, TaskContext};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -11,8 +12,8 @@ use std::time::{Duration, Instant};
 fn conf(master: &str) -> EmberConf {
     EmberConf::empty()
         .set_master(master)
-        .set("ember.ui.showConsoleProgress", "false")
-        .set("ember.shuffle.io.retryWait", "100ms")
+        .set(keys::SHOW_CONSOLE_PROGRESS.key, "false")
+        .set(keys::SHUFFLE_IO_RETRY_WAIT.key, "100ms")
 }
 
 fn cluster(master: &str) -> Context {
@@ -90,10 +91,10 @@ fn word_count_matches_a_plain_computation() {
 fn shuffle_of_repetitive_text(master: &str, compress: Option<&str>, buffered: bool) -> (u64, u64) {
     let mut conf = conf(master);
     if let Some(compress) = compress {
-        conf = conf.set("ember.shuffle.compress", compress);
+        conf = conf.set(keys::SHUFFLE_COMPRESS.key, compress);
     }
     if buffered {
-        conf = conf.set("ember.shuffle.sort.bypassMergeThreshold", "0");
+        conf = conf.set(keys::SHUFFLE_BYPASS_MERGE_THRESHOLD.key, "0");
     }
     let ctx = Context::new(conf).unwrap();
     let pairs = ctx
@@ -318,7 +319,7 @@ fn shuffle_data_files(dir: &Path) -> Vec<PathBuf> {
 fn a_deleted_shuffle_file_is_rewritten_by_rerunning_its_map_task() {
     let local_dir = tempfile::tempdir().unwrap();
     let ctx = Context::new(
-        conf("local-cluster[2,1,512]").set("ember.local.dir", local_dir.path().to_str().unwrap()),
+        conf("local-cluster[2,1,512]").set(keys::LOCAL_DIR.key, local_dir.path().to_str().unwrap()),
     )
     .unwrap();
     let lines = sample_lines(1000);
@@ -346,8 +347,8 @@ fn a_stage_whose_input_keeps_vanishing_fails_the_job_with_the_reason() {
     let local_dir = tempfile::tempdir().unwrap();
     let ctx = Context::new(
         conf("local-cluster[2,1,512]")
-            .set("ember.local.dir", local_dir.path().to_str().unwrap())
-            .set("ember.stage.maxConsecutiveAttempts", "2"),
+            .set(keys::LOCAL_DIR.key, local_dir.path().to_str().unwrap())
+            .set(keys::STAGE_MAX_CONSECUTIVE_ATTEMPTS.key, "2"),
     )
     .unwrap();
     let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
@@ -380,9 +381,10 @@ fn a_stage_whose_input_keeps_vanishing_fails_the_job_with_the_reason() {
 
 #[test]
 fn a_task_failing_on_one_executor_moves_to_another() {
-    let ctx =
-        Context::new(conf("local-cluster[2,1,512]").set("ember.excludeOnFailure.enabled", "true"))
-            .unwrap();
+    let ctx = Context::new(
+        conf("local-cluster[2,1,512]").set(keys::EXCLUDE_ON_FAILURE_ENABLED.key, "true"),
+    )
+    .unwrap();
     let bad = ctx.executors()[0].executor_id.clone();
     let doubled = ctx.range(0, 40, 1, 8).unwrap().map(Fn!(move |x: i64| {
         let here = TaskContext::get().unwrap().executor_id().to_string();
@@ -421,8 +423,8 @@ fn a_task_failing_everywhere_fails_the_job_with_its_message() {
 fn a_silent_executor_is_timed_out_and_its_tasks_run_elsewhere() {
     let ctx = Context::new(
         conf("local-cluster[2,1,512]")
-            .set("ember.network.timeout", "2s")
-            .set("ember.executor.heartbeatInterval", "200ms"),
+            .set(keys::NETWORK_TIMEOUT.key, "2s")
+            .set(keys::EXECUTOR_HEARTBEAT_INTERVAL.key, "200ms"),
     )
     .unwrap();
     let victim = ctx.executors()[1].pid;
@@ -496,9 +498,10 @@ fn cached_partitions_are_read_where_they_were_cached() {
 
 #[test]
 fn a_task_moved_off_its_executor_fetches_the_cached_partition_instead_of_computing_it() {
-    let ctx =
-        Context::new(conf("local-cluster[2,1,512]").set("ember.excludeOnFailure.enabled", "true"))
-            .unwrap();
+    let ctx = Context::new(
+        conf("local-cluster[2,1,512]").set(keys::EXCLUDE_ON_FAILURE_ENABLED.key, "true"),
+    )
+    .unwrap();
     let computed = ctx.long_accumulator();
     let acc = computed.clone();
     let cached = ctx
@@ -539,8 +542,8 @@ fn executors_too_small_to_run_are_refused_before_they_start() {
 #[test]
 fn a_task_that_kills_every_executor_fails_the_job_instead_of_hanging() {
     // More attempts than executors may ever start: the job must end because none is left.
-    let ctx =
-        Context::new(conf("local-cluster[1,1,512]").set("ember.task.maxFailures", "10")).unwrap();
+    let ctx = Context::new(conf("local-cluster[1,1,512]").set(keys::TASK_MAX_FAILURES.key, "10"))
+        .unwrap();
     let err = ctx
         .range(0, 4, 1, 1)
         .unwrap()

@@ -2,6 +2,7 @@
 //! recomputation, spilling under a tiny memory budget, shuffle reuse and recovery, accumulators,
 //! broadcast variables, text input and committed output.
 
+use ember_core::conf::keys;
 use ember_core::{Context, EmberConf, Error, Fn, HashPartitioner, StorageLevel};
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -12,13 +13,13 @@ fn local(threads: usize) -> Context {
 
 /// `local[threads]` trying each task up to four times (`local[N]` tries once, as Spark's).
 fn retrying(threads: usize) -> Context {
-    Context::new(conf(threads).set("ember.task.maxFailures", "4")).unwrap()
+    Context::new(conf(threads).set(keys::TASK_MAX_FAILURES.key, "4")).unwrap()
 }
 
 fn conf(threads: usize) -> EmberConf {
     EmberConf::empty()
         .set_master(&format!("local[{threads}]"))
-        .set("ember.ui.showConsoleProgress", "false")
+        .set(keys::SHOW_CONSOLE_PROGRESS.key, "false")
 }
 
 #[test]
@@ -42,7 +43,7 @@ fn a_closure_that_fails_its_first_attempt_succeeds_on_retry() {
 
 #[test]
 fn a_task_that_always_fails_aborts_the_job_with_stage_partition_and_message() {
-    let ctx = Context::new(conf(2).set("ember.task.maxFailures", "3")).unwrap();
+    let ctx = Context::new(conf(2).set(keys::TASK_MAX_FAILURES.key, "3")).unwrap();
     let rdd = ctx
         .parallelize((0..10).collect::<Vec<i32>>(), 2)
         .map(Fn!(|x: i32| {
@@ -117,8 +118,8 @@ fn evicted_partitions_are_recomputed_from_lineage() {
     // A pool of ~600 KiB: two 40k-element RDDs cannot both stay cached.
     let ctx = Context::new(
         conf(1)
-            .set("ember.executor.memory", "1m")
-            .set("ember.testing.reservedMemory", "0"),
+            .set(keys::EXECUTOR_MEMORY.key, "1m")
+            .set(keys::RESERVED_MEMORY.key, "0"),
     )
     .unwrap();
     let first = ctx
@@ -167,8 +168,8 @@ fn tiny_memory(threads: usize) -> Context {
     // The unified pool is 60% of 2 MiB: shuffles of tens of MiB must spill many times.
     Context::new(
         conf(threads)
-            .set("ember.executor.memory", "2m")
-            .set("ember.testing.reservedMemory", "0"),
+            .set(keys::EXECUTOR_MEMORY.key, "2m")
+            .set(keys::RESERVED_MEMORY.key, "0"),
     )
     .unwrap()
 }
@@ -204,9 +205,9 @@ fn a_shuffle_without_combine_bypasses_the_buffers_up_to_the_threshold() {
     let run = |threshold: &str| {
         let ctx = Context::new(
             conf(2)
-                .set("ember.executor.memory", "2m")
-                .set("ember.testing.reservedMemory", "0")
-                .set("ember.shuffle.sort.bypassMergeThreshold", threshold),
+                .set(keys::EXECUTOR_MEMORY.key, "2m")
+                .set(keys::RESERVED_MEMORY.key, "0")
+                .set(keys::SHUFFLE_BYPASS_MERGE_THRESHOLD.key, threshold),
         )
         .unwrap();
         let mut pairs = ctx
@@ -476,7 +477,7 @@ fn save_as_text_file_writes_part_files_and_success() {
 fn a_failed_save_leaves_no_output() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("out");
-    let ctx = Context::new(conf(2).set("ember.task.maxFailures", "2")).unwrap();
+    let ctx = Context::new(conf(2).set(keys::TASK_MAX_FAILURES.key, "2")).unwrap();
     let err = ctx
         .parallelize((0..100).collect::<Vec<i32>>(), 4)
         .map(Fn!(|x: i32| {
@@ -523,7 +524,7 @@ fn validate_output_specs_false_writes_into_an_existing_directory() {
     std::fs::create_dir(&out).unwrap();
     std::fs::write(out.join("part-00000"), "old\n").unwrap();
     std::fs::write(out.join("keep.txt"), "mine\n").unwrap();
-    let ctx = Context::new(conf(2).set("ember.hadoop.validateOutputSpecs", "false")).unwrap();
+    let ctx = Context::new(conf(2).set(keys::HADOOP_VALIDATE_OUTPUT_SPECS.key, "false")).unwrap();
     ctx.parallelize(vec![1, 2], 1)
         .save_as_text_file(out.to_str().unwrap())
         .unwrap();
@@ -565,12 +566,12 @@ fn settings_in_code_win_over_submit_settings_which_win_over_the_defaults_file() 
     );
     let conf = EmberConf::new()
         .unwrap()
-        .set("ember.local.dir", "/from-code");
+        .set(keys::LOCAL_DIR.key, "/from-code");
     std::env::remove_var("EMBER_CONF_DIR");
     std::env::remove_var(ember_core::conf::SUBMIT_CONF_ENV);
-    assert_eq!(conf.get_raw("ember.task.maxFailures"), Some("7"));
-    assert_eq!(conf.get_raw("ember.default.parallelism"), Some("5"));
-    assert_eq!(conf.get_raw("ember.local.dir"), Some("/from-code"));
+    assert_eq!(conf.get_raw(keys::TASK_MAX_FAILURES.key), Some("7"));
+    assert_eq!(conf.get_raw(keys::DEFAULT_PARALLELISM.key), Some("5"));
+    assert_eq!(conf.get_raw(keys::LOCAL_DIR.key), Some("/from-code"));
 }
 
 #[test]
@@ -578,10 +579,10 @@ fn bad_settings_are_errors_that_name_the_key() {
     let err = Context::new(
         EmberConf::empty()
             .set_master("local[2]")
-            .set("ember.executor.memory", "lots"),
+            .set(keys::EXECUTOR_MEMORY.key, "lots"),
     )
     .unwrap_err();
-    assert!(err.to_string().contains("ember.executor.memory"), "{err}");
+    assert!(err.to_string().contains(keys::EXECUTOR_MEMORY.key), "{err}");
     let err = Context::new(EmberConf::empty().set_master("local[two]")).unwrap_err();
     assert!(err.to_string().contains("local[two]"), "{err}");
     let err = Context::new(EmberConf::empty()).unwrap_err();
@@ -645,9 +646,9 @@ fn execution_takes_back_memory_that_cached_blocks_borrowed() {
     // A 1.2 MiB pool, with cached blocks protected only up to 10% of it.
     let ctx = Context::new(
         conf(1)
-            .set("ember.executor.memory", "2m")
-            .set("ember.testing.reservedMemory", "0")
-            .set("ember.memory.storageFraction", "0.1"),
+            .set(keys::EXECUTOR_MEMORY.key, "2m")
+            .set(keys::RESERVED_MEMORY.key, "0")
+            .set(keys::MEMORY_STORAGE_FRACTION.key, "0.1"),
     )
     .unwrap();
     let cached = ctx

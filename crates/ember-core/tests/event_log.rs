@@ -1,6 +1,7 @@
 //! The event log (`ember.eventLog.enabled`): one JSON line per scheduler event, in the shape of
 //! Spark's, agreeing with the job summaries; refused clearly when its directory is missing.
 
+use ember_core::conf::keys;
 use ember_core::scheduler::locality::TaskLocality;
 use ember_core::{Context, EmberConf, Fn};
 use serde_json::Value;
@@ -9,15 +10,15 @@ use std::path::Path;
 fn conf(master: &str, dir: &Path) -> EmberConf {
     EmberConf::empty()
         .set_master(master)
-        .set("ember.ui.showConsoleProgress", "false")
-        .set("ember.eventLog.enabled", "true")
-        .set("ember.eventLog.dir", dir.to_str().unwrap())
+        .set(keys::SHOW_CONSOLE_PROGRESS.key, "false")
+        .set(keys::EVENT_LOG_ENABLED.key, "true")
+        .set(keys::EVENT_LOG_DIR.key, dir.to_str().unwrap())
 }
 
 /// Runs a two-stage job and a job that fails, stops the Context; its log's events.
 fn run_and_read(master: &str) -> (Vec<Value>, Vec<ember_core::JobSummary>) {
     let dir = tempfile::tempdir().unwrap();
-    let ctx = Context::new(conf(master, dir.path()).set("ember.task.maxFailures", "2")).unwrap();
+    let ctx = Context::new(conf(master, dir.path()).set(keys::TASK_MAX_FAILURES.key, "2")).unwrap();
     let app_id = ctx.application_id().to_string();
     let inprogress = dir.path().join(format!("{app_id}.inprogress"));
     assert!(inprogress.exists(), "written while the application runs");
@@ -151,5 +152,5 @@ fn a_missing_directory_is_refused_with_the_fix() {
     let err = Context::new(conf("local[1]", &missing)).unwrap_err();
     let message = err.to_string();
     assert!(message.contains("does not exist"), "{message}");
-    assert!(message.contains("ember.eventLog.dir"), "{message}");
+    assert!(message.contains(keys::EVENT_LOG_DIR.key), "{message}");
 }

@@ -4,6 +4,7 @@
 //! Where Spark guarantees an order (parallelize, narrow transformations, `collect`, sorts) the
 //! order is compared exactly; elsewhere both sides are sorted and compared as multisets.
 
+use ember_core::conf::keys;
 use ember_core::{
     BoxIter, Context, EmberConf, Fn, HashPartitioner, Partitioner, RangePartitioner, Rdd,
 };
@@ -15,7 +16,7 @@ fn context() -> Context {
     Context::new(
         EmberConf::empty()
             .set_master("local[2]")
-            .set("ember.ui.showConsoleProgress", "false"),
+            .set(keys::SHOW_CONSOLE_PROGRESS.key, "false"),
     )
     .expect("a local context starts")
 }

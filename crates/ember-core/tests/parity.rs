@@ -3,6 +3,7 @@
 //! statistics and histograms, where operations by key put their output, cogroups of up to four,
 //! and the smaller methods (`is_empty`, `random_split`, tree aggregation, lineage, ...).
 
+use ember_core::conf::keys;
 use ember_core::order::{FloatOrder, Order, TotalOrder};
 use ember_core::{BoxIter, Context, EmberConf, Fn, HashPartitioner, Partitioner, RangePartitioner};
 use std::cmp::Ordering;
@@ -14,7 +15,7 @@ fn context(master: &str) -> Context {
     Context::new(
         EmberConf::empty()
             .set_master(master)
-            .set("ember.ui.showConsoleProgress", "false"),
+            .set(keys::SHOW_CONSOLE_PROGRESS.key, "false"),
     )
     .unwrap()
 }
@@ -517,8 +518,8 @@ fn local_n_tries_a_task_once_unless_told_otherwise() {
     let told = Context::new(
         EmberConf::empty()
             .set_master("local[2]")
-            .set("ember.ui.showConsoleProgress", "false")
-            .set("ember.task.maxFailures", "2"),
+            .set(keys::SHOW_CONSOLE_PROGRESS.key, "false")
+            .set(keys::TASK_MAX_FAILURES.key, "2"),
     )
     .unwrap();
     assert_eq!(fail(&told), 2);
@@ -650,9 +651,9 @@ fn a_stopped_context_ends_its_application_and_refuses_jobs() {
         let ctx = Context::new(
             EmberConf::empty()
                 .set_master(master)
-                .set("ember.ui.showConsoleProgress", "false")
-                .set("ember.eventLog.enabled", "true")
-                .set("ember.eventLog.dir", dir.path().to_str().unwrap()),
+                .set(keys::SHOW_CONSOLE_PROGRESS.key, "false")
+                .set(keys::EVENT_LOG_ENABLED.key, "true")
+                .set(keys::EVENT_LOG_DIR.key, dir.path().to_str().unwrap()),
         )
         .unwrap();
         let pids: Vec<u32> = ctx.executors().iter().map(|e| e.pid).collect();

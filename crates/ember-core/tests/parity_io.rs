@@ -3,6 +3,7 @@
 //! that fail or do not exist), `binary_files`, object files, `count_approx_distinct` and
 //! `count_approx`.
 
+use ember_core::conf::keys;
 use ember_core::rdd::PipeOptions;
 use ember_core::{Context, EmberConf, Fn, Rdd};
 use std::collections::{BTreeMap, HashSet};
@@ -15,7 +16,7 @@ fn context(master: &str) -> Context {
     Context::new(
         EmberConf::empty()
             .set_master(master)
-            .set("ember.ui.showConsoleProgress", "false"),
+            .set(keys::SHOW_CONSOLE_PROGRESS.key, "false"),
     )
     .unwrap()
 }

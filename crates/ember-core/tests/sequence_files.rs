@@ -4,6 +4,7 @@
 //! sync markers; broken files and wrong classes fail the job with a message, never a panic.
 //! (Hadoop's own reader and writer check the bytes in `integration/tests/sequence_files.rs`.)
 
+use ember_core::conf::keys;
 use ember_core::{CompressionCodec, Context, EmberConf, Fn, SequenceFileCompression};
 use std::path::Path;
 
@@ -11,7 +12,7 @@ fn context(master: &str) -> Context {
     Context::new(
         EmberConf::empty()
             .set_master(master)
-            .set("ember.ui.showConsoleProgress", "false"),
+            .set(keys::SHOW_CONSOLE_PROGRESS.key, "false"),
     )
     .expect("a context starts")
 }

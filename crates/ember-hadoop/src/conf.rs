@@ -36,6 +36,10 @@ pub const SITE_FILES: [&str; 4] = [
     "hive-site.xml",
 ];
 
+/// The prefix of the ember settings that set a Hadoop key (Spark's `spark.hadoop.`):
+/// `ember.hadoop.fs.defaultFS` sets `fs.defaultFS` (see [`HadoopConf::with_overrides`]).
+pub const HADOOP_KEY_PREFIX: &str = "ember.hadoop.";
+
 /// How many rounds of `${...}` expansion a value gets (Hadoop's limit).
 const MAX_SUBSTITUTIONS: usize = 20;
 
@@ -162,7 +166,7 @@ impl HadoopConf {
         settings: impl IntoIterator<Item = (&'a str, &'a str)>,
     ) -> Self {
         for (key, value) in settings {
-            if let Some(hadoop_key) = key.strip_prefix("ember.hadoop.") {
+            if let Some(hadoop_key) = key.strip_prefix(HADOOP_KEY_PREFIX) {
                 self.set(hadoop_key, value);
             }
         }

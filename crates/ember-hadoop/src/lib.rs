@@ -32,7 +32,7 @@ pub mod tokens;
 mod topology;
 
 pub use block_locations::{block_locations, BlockLocation};
-pub use conf::{HadoopConf, S3aSettings, HADOOP_CONF_DIR, SITE_FILES};
+pub use conf::{HadoopConf, S3aSettings, HADOOP_CONF_DIR, HADOOP_KEY_PREFIX, SITE_FILES};
 pub use error::{Error, Result};
 pub use object_stores::{resolve, ResolvedPath};
 pub use topology::{RackResolver, DEFAULT_RACK};

@@ -25,12 +25,14 @@
 //! the join is refused with [`HASH_JOIN_OUTGREW_MEMORY`], and the query runs again with
 //! sort-merge joins, whose sorts spill (see [`crate::DataFrame`]).
 
+use crate::session::PREFER_SORT_MERGE_JOIN;
 use datafusion::common::Result as DfResult;
 use datafusion::error::DataFusionError;
 use datafusion::execution::memory_pool::{
     FairSpillPool, MemoryConsumer, MemoryLimit, MemoryPool, MemoryReservation,
 };
 use datafusion::physical_plan::ExecutionPlan;
+use ember_core::conf::keys;
 use ember_core::storage::TaskMemory;
 use ember_core::{Env, TaskContext};
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -159,10 +161,12 @@ impl MemoryPool for EmberMemoryPool {
                 return Err(DataFusionError::ResourcesExhausted(format!(
                     "{HASH_JOIN_OUTGREW_MEMORY}: {} asks for {} more bytes, and the build sides \
                      of hash joins already hold {held} of the {} bytes of execution memory (raise \
-                     ember.executor.memory, or set ember.sql.join.preferSortMergeJoin=true)",
+                     {}, or set {}=true)",
                     consumer.name(),
                     additional,
-                    self.limit
+                    self.limit,
+                    keys::EXECUTOR_MEMORY.key,
+                    PREFER_SORT_MERGE_JOIN.key,
                 )));
             }
         }
@@ -177,8 +181,10 @@ impl MemoryPool for EmberMemoryPool {
         self.share.shrink(reservation, additional);
         Err(DataFusionError::ResourcesExhausted(format!(
             "{} could not have {additional} more bytes: the executor's execution memory is in \
-             use (raise ember.executor.memory or ember.memory.fraction)",
-            reservation.consumer().name()
+             use (raise {} or {})",
+            reservation.consumer().name(),
+            keys::EXECUTOR_MEMORY.key,
+            keys::MEMORY_FRACTION.key,
         )))
     }
 
@@ -237,7 +243,7 @@ mod tests {
         left.try_grow(600).unwrap();
         let err = right.try_grow(500).unwrap_err().to_string();
         assert!(err.contains(HASH_JOIN_OUTGREW_MEMORY), "{err}");
-        assert!(err.contains("ember.executor.memory"), "{err}");
+        assert!(err.contains(keys::EXECUTOR_MEMORY.key), "{err}");
         right.try_grow(400).unwrap();
         // What a build side gives back can be taken again.
         left.shrink(600);

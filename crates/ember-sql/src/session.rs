@@ -157,37 +157,40 @@ impl SqlSession {
     }
 }
 
-/// Where queries run as stages (`ember.sql.distributed`): on by default on executors
-/// (`local-cluster`, `yarn`); under `local[N]` a query runs whole on the driver's threads unless
-/// set, since every task would run in this process anyway.
-pub const DISTRIBUTED: ConfigEntry<bool> = ConfigEntry::boolean(
-    "ember.sql.distributed",
-    None,
-    "run queries as stages of ember tasks; default true on executors (local-cluster, yarn), false under local[N]",
-    "0.1.0",
-);
+ember_core::config_keys! {
+    area: "SQL";
+    /// Where queries run as stages (`ember.sql.distributed`): on by default on executors
+    /// (`local-cluster`, `yarn`); under `local[N]` a query runs whole on the driver's threads unless
+    /// set, since every task would run in this process anyway.
+    pub const DISTRIBUTED: ConfigEntry<bool> = ConfigEntry::boolean(
+        "ember.sql.distributed",
+        None,
+        "run queries as stages of ember tasks; default true on executors (local-cluster, yarn), false under local[N]",
+        "0.1.0",
+    );
 
-/// Whether equi-joins sort and merge their sides rather than hash one
-/// (`ember.sql.join.preferSortMergeJoin`, Spark's `spark.sql.join.preferSortMergeJoin`). Sorts
-/// spill, so a sort-merge join completes in any memory; a hash join holds its build side whole
-/// but is faster, hence ember's default of false. A query whose hash joins outgrow execution
-/// memory runs again with sort-merge joins (see [`crate::DataFrame`]).
-pub const PREFER_SORT_MERGE_JOIN: ConfigEntry<bool> = ConfigEntry::boolean(
-    "ember.sql.join.preferSortMergeJoin",
-    Some("false"),
-    "plan equi-joins as sort-merge joins (which spill) rather than hash joins (which hold their build side in memory)",
-    "0.1.0",
-);
+    /// Whether equi-joins sort and merge their sides rather than hash one
+    /// (`ember.sql.join.preferSortMergeJoin`, Spark's `spark.sql.join.preferSortMergeJoin`). Sorts
+    /// spill, so a sort-merge join completes in any memory; a hash join holds its build side whole
+    /// but is faster, hence ember's default of false. A query whose hash joins outgrow execution
+    /// memory runs again with sort-merge joins (see [`crate::DataFrame`]).
+    pub const PREFER_SORT_MERGE_JOIN: ConfigEntry<bool> = ConfigEntry::boolean(
+        "ember.sql.join.preferSortMergeJoin",
+        Some("false"),
+        "plan equi-joins as sort-merge joins (which spill) rather than hash joins (which hold their build side in memory)",
+        "0.1.0",
+    );
 
-/// Optimizer rules a query plan goes without (`ember.sql.optimizer.excludedRules`, Spark's
-/// `spark.sql.optimizer.excludedRules`): names separated by commas, DataFusion's logical
-/// optimizer rules (`push_down_filter`, ...) and ember's (`push_semi_join_down`).
-pub const EXCLUDED_RULES: ConfigEntry<String> = ConfigEntry::text(
-    "ember.sql.optimizer.excludedRules",
-    None,
-    "logical optimizer rules to leave out, by name, separated by commas",
-    "0.1.0",
-);
+    /// Optimizer rules a query plan goes without (`ember.sql.optimizer.excludedRules`, Spark's
+    /// `spark.sql.optimizer.excludedRules`): names separated by commas, DataFusion's logical
+    /// optimizer rules (`push_down_filter`, ...) and ember's (`push_semi_join_down`).
+    pub const EXCLUDED_RULES: ConfigEntry<String> = ConfigEntry::text(
+        "ember.sql.optimizer.excludedRules",
+        None,
+        "logical optimizer rules to leave out, by name, separated by commas",
+        "0.1.0",
+    );
+}
 
 /// The metastore `ember.hive.metastore.uris` names, else `hive.metastore.uris` of the Hadoop
 /// configuration (where a `hive-site.xml` puts it); none without either.

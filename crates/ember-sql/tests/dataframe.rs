@@ -2,6 +2,7 @@
 //! CSV as Spark does, the relational operations, SQL with temporary views, Spark's save modes
 //! and partitioned output, and clear errors.
 
+use ember_core::conf::keys;
 use ember_core::{Context, EmberConf, Fn};
 use ember_sql::{col, count, lit, sum, Error, JoinType, SaveMode, SqlContextExt};
 use std::collections::BTreeMap;
@@ -11,7 +12,7 @@ fn context() -> Context {
     Context::new(
         EmberConf::empty()
             .set_master("local[2]")
-            .set("ember.ui.showConsoleProgress", "false"),
+            .set(keys::SHOW_CONSOLE_PROGRESS.key, "false"),
     )
     .unwrap()
 }
@@ -346,7 +347,7 @@ fn excluded_optimizer_rules_are_left_out_and_unknown_ones_are_refused() {
         Context::new(
             EmberConf::empty()
                 .set_master("local[2]")
-                .set("ember.ui.showConsoleProgress", "false")
+                .set(keys::SHOW_CONSOLE_PROGRESS.key, "false")
                 .set(ember_sql::EXCLUDED_RULES.key, excluded),
         )
         .unwrap()

@@ -3,6 +3,7 @@
 //! for it give way to sort-merge joins, their results equal plain Rust, and the spills show in
 //! the job summary.
 
+use ember_core::conf::keys;
 use ember_core::{Context, EmberConf};
 use ember_sql::{SaveMode, SqlContextExt};
 
@@ -13,14 +14,14 @@ const ROWS: i64 = 2_000_000;
 fn budget_conf(memory: &str) -> EmberConf {
     EmberConf::empty()
         .set_master("local[2]")
-        .set("ember.executor.memory", memory)
-        .set("ember.testing.reservedMemory", "0")
-        .set("ember.ui.showConsoleProgress", "false")
+        .set(keys::EXECUTOR_MEMORY.key, memory)
+        .set(keys::RESERVED_MEMORY.key, "0")
+        .set(keys::SHOW_CONSOLE_PROGRESS.key, "false")
 }
 
 /// `local[2]` with 64 MiB of executor memory (a 38 MiB pool, 19 MiB per task), queries as stages.
 fn small_memory_conf() -> EmberConf {
-    budget_conf("64m").set("ember.sql.distributed", "true")
+    budget_conf("64m").set(ember_sql::DISTRIBUTED.key, "true")
 }
 
 fn small_memory() -> Context {
@@ -118,7 +119,7 @@ fn explain(ctx: &Context, query: &str) -> String {
 
 #[test]
 fn a_sort_merge_join_of_two_tables_larger_than_memory_spills_and_agrees_with_rust() {
-    let ctx = Context::new(small_memory_conf().set("ember.sql.join.preferSortMergeJoin", "true"))
+    let ctx = Context::new(small_memory_conf().set(ember_sql::PREFER_SORT_MERGE_JOIN.key, "true"))
         .unwrap();
     let _dir = rows_view(&ctx);
     let before = ctx.job_summaries().len();
@@ -140,7 +141,7 @@ fn a_hash_join_that_outgrows_memory_runs_again_as_a_sort_merge_join() {
     let expected = self_join_figures();
     for distributed in ["true", "false"] {
         let ctx =
-            Context::new(budget_conf("64m").set("ember.sql.distributed", distributed)).unwrap();
+            Context::new(budget_conf("64m").set(ember_sql::DISTRIBUTED.key, distributed)).unwrap();
         let dir = rows_view(&ctx);
         let plan = explain(&ctx, &query);
         assert!(plan.contains("HashJoinExec: mode=Partitioned"), "{plan}");
@@ -176,14 +177,14 @@ fn a_hash_join_that_outgrows_memory_runs_again_as_a_sort_merge_join() {
 
 #[test]
 fn a_bad_join_setting_is_refused_with_its_key() {
-    let ctx = Context::new(small_memory_conf().set("ember.sql.join.preferSortMergeJoin", "maybe"))
+    let ctx = Context::new(small_memory_conf().set(ember_sql::PREFER_SORT_MERGE_JOIN.key, "maybe"))
         .unwrap();
     let err = ctx
         .sql("SELECT 1")
         .and_then(|df| df.tab_rows(false))
         .unwrap_err()
         .to_string();
-    assert!(err.contains("ember.sql.join.preferSortMergeJoin"), "{err}");
+    assert!(err.contains(ember_sql::PREFER_SORT_MERGE_JOIN.key), "{err}");
 }
 
 #[test]

@@ -2,6 +2,7 @@
 //! plain Rust computation, user functions run inside the executors, writes are committed from
 //! tasks, and failures come back as clear errors.
 
+use ember_core::conf::keys;
 use ember_core::{Context, EmberConf, Fn};
 use ember_sql::{col, RddDataFrameExt, SaveMode, SqlContextExt};
 use std::collections::BTreeMap;
@@ -11,7 +12,7 @@ fn cluster() -> Context {
     Context::new(
         EmberConf::empty()
             .set_master("local-cluster[2,1,512]")
-            .set("ember.ui.showConsoleProgress", "false"),
+            .set(keys::SHOW_CONSOLE_PROGRESS.key, "false"),
     )
     .unwrap()
 }
@@ -409,7 +410,7 @@ fn shuffled_with_and_without_runtime_filters(n: i64, query: &str, want: &str) ->
         let ctx = Context::new(
             EmberConf::empty()
                 .set_master("local-cluster[2,1,512]")
-                .set("ember.ui.showConsoleProgress", "false")
+                .set(keys::SHOW_CONSOLE_PROGRESS.key, "false")
                 .set(ember_sql::CREATION_SIDE_THRESHOLD.key, threshold),
         )
         .unwrap();

@@ -7,6 +7,7 @@
 //! Rows must match in order; numbers within a relative 1e-6 (decimal and floating-point
 //! averages round differently), everything else exactly.
 
+use ember_core::conf::keys;
 use ember_core::{Context, EmberConf};
 use ember_sql::{RecordBatch, SqlContextExt};
 use std::path::{Path, PathBuf};
@@ -125,7 +126,7 @@ fn difference(ours: &str, theirs: &str) -> Option<String> {
 fn conf(master: &str) -> EmberConf {
     EmberConf::empty()
         .set_master(master)
-        .set("ember.ui.showConsoleProgress", "false")
+        .set(keys::SHOW_CONSOLE_PROGRESS.key, "false")
 }
 
 #[test]
@@ -152,8 +153,8 @@ fn the_22_tpch_queries_agree_with_duckdb_as_stages_on_executors() {
 fn the_22_tpch_queries_agree_with_duckdb_with_sort_merge_joins() {
     let ctx = Context::new(
         conf("local[2]")
-            .set("ember.sql.distributed", "true")
-            .set("ember.sql.join.preferSortMergeJoin", "true"),
+            .set(ember_sql::DISTRIBUTED.key, "true")
+            .set(ember_sql::PREFER_SORT_MERGE_JOIN.key, "true"),
     )
     .unwrap();
     check_tpch(&ctx);

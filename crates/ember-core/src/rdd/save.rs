@@ -155,7 +155,8 @@ impl<T: Data> Rdd<T> {
 fn already_exists(out: &str) -> Error {
     Error::Input(format!(
         "output directory {out} already exists; remove it, write elsewhere, or set \
-         ember.hadoop.validateOutputSpecs=false to write into it"
+         {}=false to write into it",
+        crate::conf::keys::HADOOP_VALIDATE_OUTPUT_SPECS.key
     ))
 }
 

@@ -117,7 +117,12 @@ fn executor_settings(
 ) -> HashMap<String, String> {
     let mut settings: HashMap<String, String> = hadoop
         .keys()
-        .filter_map(|k| Some((format!("ember.hadoop.{k}"), hadoop.get(k)?)))
+        .filter_map(|k| {
+            Some((
+                format!("{}{k}", ember_hadoop::HADOOP_KEY_PREFIX),
+                hadoop.get(k)?,
+            ))
+        })
         .collect();
     settings.extend(conf.iter().map(|(k, v)| (k.to_string(), v.to_string())));
     settings

@@ -51,14 +51,17 @@ use ember_core::conf::ConfigEntry;
 use ember_core::shuffle::shuffle_bytes;
 use std::sync::Arc;
 
-/// The largest build side a runtime filter reads, in bytes of its exchange's rows before
-/// compression; 0 turns runtime filters off.
-pub const CREATION_SIDE_THRESHOLD: ConfigEntry<u64> = ConfigEntry::bytes(
-    "ember.sql.optimizer.runtimeFilter.creationSideThreshold",
-    Some("64m"),
-    "largest build side (bytes of its exchange's rows, uncompressed) whose keys filter a partitioned join's probe side before its shuffle; 0 turns runtime filters off",
-    "0.1.0",
-);
+ember_core::config_keys! {
+    area: "SQL";
+    /// The largest build side a runtime filter reads, in bytes of its exchange's rows before
+    /// compression; 0 turns runtime filters off.
+    pub const CREATION_SIDE_THRESHOLD: ConfigEntry<u64> = ConfigEntry::bytes(
+        "ember.sql.optimizer.runtimeFilter.creationSideThreshold",
+        Some("64m"),
+        "largest build side (bytes of its exchange's rows, uncompressed) whose keys filter a partitioned join's probe side before its shuffle; 0 turns runtime filters off",
+        "0.1.0",
+    );
+}
 
 /// The probe side of a join, `filtered` by its build side's exchange `build_shuffle` when that
 /// holds at most `threshold` bytes, else `unfiltered`. Both children have the same rows but for

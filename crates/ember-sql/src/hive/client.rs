@@ -373,7 +373,10 @@ mod tests {
         assert_eq!(metastore.addresses, ["a:9083", "b:9084"]);
         for bad in ["http://a:9083", "thrift://a", "thrift://a:port", " , "] {
             let err = Metastore::new(bad).err().unwrap().to_string();
-            assert!(err.contains("ember.hive.metastore.uris"), "{bad}: {err}");
+            assert!(
+                err.contains(crate::hive::METASTORE_URIS.key),
+                "{bad}: {err}"
+            );
         }
     }
 
@@ -393,6 +396,6 @@ mod tests {
             )),
             "{err}"
         );
-        assert!(err.contains("ember.hive.metastore.uris"), "{err}");
+        assert!(err.contains(crate::hive::METASTORE_URIS.key), "{err}");
     }
 }

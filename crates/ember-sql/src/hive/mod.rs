@@ -43,14 +43,17 @@ pub use types::arrow_type;
 pub(crate) use types::hive_type;
 pub(crate) use write::{create_table, insert, run_ddl};
 
-/// The metastores of the session's catalog (`ember.hive.metastore.uris`, Spark's
-/// `spark.hadoop.hive.metastore.uris`): `thrift://host:port`, several separated by commas.
-pub const METASTORE_URIS: ConfigEntry<String> = ConfigEntry::text(
-    "ember.hive.metastore.uris",
-    None,
-    "the Hive Metastores whose databases and tables SQL sees, thrift://host:port separated by commas; default hive.metastore.uris of hive-site.xml",
-    "0.1.0",
-);
+ember_core::config_keys! {
+    area: "SQL";
+    /// The metastores of the session's catalog (`ember.hive.metastore.uris`, Spark's
+    /// `spark.hadoop.hive.metastore.uris`): `thrift://host:port`, several separated by commas.
+    pub const METASTORE_URIS: ConfigEntry<String> = ConfigEntry::text(
+        "ember.hive.metastore.uris",
+        None,
+        "the Hive Metastores whose databases and tables SQL sees, thrift://host:port separated by commas; default hive.metastore.uris of hive-site.xml",
+        "0.1.0",
+    );
+}
 
 /// The value Hive stores for a null partition value, and names its directory by.
 pub(crate) const DEFAULT_PARTITION: &str = "__HIVE_DEFAULT_PARTITION__";
