@@ -550,6 +550,44 @@ fn validate_output_specs_false_writes_into_an_existing_directory() {
 }
 
 #[test]
+fn algorithm_2_commits_each_task_into_the_output_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("out");
+    let key = "ember.hadoop.mapreduce.fileoutputcommitter.algorithm.version";
+    let ctx = Context::new(conf(2).set("ember.task.maxFailures", "4").set(key, "2")).unwrap();
+    // Algorithm 2 moves a task's file into the output at its commit: the partition whose
+    // first attempt failed half-way is there once, and whole.
+    ctx.parallelize((0..100).collect::<Vec<i32>>(), 2)
+        .map(Fn!(|x: i32| {
+            let tc = ember_core::TaskContext::get().unwrap();
+            if x == 75 && tc.attempt_number == 0 {
+                panic!("lost half-way");
+            }
+            x
+        }))
+        .save_as_text_file(out.to_str().unwrap())
+        .unwrap();
+    let mut names: Vec<String> = std::fs::read_dir(&out)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    assert_eq!(names, ["_SUCCESS", "part-00000", "part-00001"]);
+    let second = std::fs::read_to_string(out.join("part-00001")).unwrap();
+    assert!(second.lines().map(|l| l.parse::<i32>().unwrap()).eq(50..100));
+    // A version Hadoop does not have is refused before anything runs.
+    let ctx = Context::new(conf(1).set(key, "3")).unwrap();
+    let elsewhere = dir.path().join("elsewhere");
+    let err = ctx
+        .parallelize(vec![1], 1)
+        .save_as_text_file(elsewhere.to_str().unwrap())
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("algorithms are 1 and 2"), "{err}");
+    assert!(!elsewhere.exists());
+}
+
+#[test]
 fn settings_in_code_win_over_submit_settings_which_win_over_the_defaults_file() {
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(

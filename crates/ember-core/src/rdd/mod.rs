@@ -29,7 +29,7 @@ mod pipe;
 mod remote_input;
 mod sample_by_key;
 mod save;
-mod save_remote;
+mod upload;
 mod sequence_file;
 mod shuffled;
 mod sources;
