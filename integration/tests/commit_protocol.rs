@@ -18,7 +18,11 @@ fn outputs(name: &str) -> [String; 2] {
     create_bucket("ember-commit");
     let fs = hadoop_conf().default_fs();
     [
-        format!("{}/ember-it/commit/{}", fs.trim_end_matches('/'), unique(name)),
+        format!(
+            "{}/ember-it/commit/{}",
+            fs.trim_end_matches('/'),
+            unique(name)
+        ),
         format!("s3a://ember-commit/{}", unique(name)),
     ]
 }
@@ -111,10 +115,7 @@ fn both_algorithms_lay_out_and_commit_as_hadoop_on_hdfs_and_s3() {
 
 #[test]
 fn an_aborted_job_leaves_no_temporary_and_no_success_on_hdfs_and_s3() {
-    for (version, left) in [
-        (Algorithm::V1, vec![]),
-        (Algorithm::V2, vec!["part-00000"]),
-    ] {
+    for (version, left) in [(Algorithm::V1, vec![]), (Algorithm::V2, vec!["part-00000"])] {
         for out in outputs("aborted") {
             let c = committer(&out, version);
             write(&c, &attempt(0, 1), "committed\n");
@@ -142,6 +143,9 @@ fn save_as_text_file_with_algorithm_2_commits_on_hdfs_and_s3() {
             "{out}"
         );
         let lines = String::from_utf8(get(&format!("{out}/part-00002"))).unwrap();
-        assert!(lines.lines().map(|l| l.parse::<i64>().unwrap()).eq(666..1000));
+        assert!(lines
+            .lines()
+            .map(|l| l.parse::<i64>().unwrap())
+            .eq(666..1000));
     }
 }

@@ -574,7 +574,10 @@ fn algorithm_2_commits_each_task_into_the_output_once() {
     names.sort();
     assert_eq!(names, ["_SUCCESS", "part-00000", "part-00001"]);
     let second = std::fs::read_to_string(out.join("part-00001")).unwrap();
-    assert!(second.lines().map(|l| l.parse::<i32>().unwrap()).eq(50..100));
+    assert!(second
+        .lines()
+        .map(|l| l.parse::<i32>().unwrap())
+        .eq(50..100));
     // A version Hadoop does not have is refused before anything runs.
     let ctx = Context::new(conf(1).set(key, "3")).unwrap();
     let elsewhere = dir.path().join("elsewhere");

@@ -49,7 +49,10 @@ impl Scratch {
     fn write(&self, attempt: &TaskAttemptId, text: &str) {
         self.committer.setup_task(attempt).unwrap();
         let name = format!("part-{:05}", attempt.task.id);
-        let file = self.committer.task_attempt_path(attempt).join(name.as_str());
+        let file = self
+            .committer
+            .task_attempt_path(attempt)
+            .join(name.as_str());
         std::fs::write(self.committer.local_path(&file).unwrap(), text).unwrap();
     }
 
@@ -146,10 +149,7 @@ async fn an_aborted_task_leaves_nothing_in_the_output() {
 #[tokio::test]
 async fn an_aborted_job_leaves_no_temporary_and_no_success() {
     // Algorithm 1: nothing at all; algorithm 2: the committed task's file, unmarked.
-    for (version, left) in [
-        (Algorithm::V1, vec![]),
-        (Algorithm::V2, vec!["part-00000"]),
-    ] {
+    for (version, left) in [(Algorithm::V1, vec![]), (Algorithm::V2, vec!["part-00000"])] {
         let s = scratch(algorithm(version));
         s.write(&attempt(0, 1), "committed\n");
         commit(&s, &attempt(0, 1)).await;
@@ -225,7 +225,10 @@ async fn an_attempt_that_wrote_nothing_commits_nothing() {
     let s = scratch(algorithm(Algorithm::V1));
     s.committer.setup_task(&attempt(0, 1)).unwrap();
     assert!(!s.committer.needs_task_commit(&attempt(0, 1)).await.unwrap());
-    assert_eq!(commit(&s, &attempt(0, 1)).await, TaskCommit::NothingToCommit);
+    assert_eq!(
+        commit(&s, &attempt(0, 1)).await,
+        TaskCommit::NothingToCommit
+    );
     s.committer.commit_job().await.unwrap();
     assert_eq!(s.files(), ["_SUCCESS"]);
 }

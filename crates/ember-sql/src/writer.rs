@@ -24,8 +24,8 @@ use datafusion::datasource::file_format::parquet::ParquetFormatFactory;
 use datafusion::datasource::file_format::FileFormatFactory;
 use datafusion::logical_expr::LogicalPlanBuilder;
 use ember_hadoop::commit::{
-    self, AuthorizeEveryAttempt, CommitSettings, FileOutputCommitter, JobId, TaskAttemptId,
-    TaskId, TaskType, PENDING_DIR_NAME,
+    self, AuthorizeEveryAttempt, CommitSettings, FileOutputCommitter, JobId, TaskAttemptId, TaskId,
+    TaskType, PENDING_DIR_NAME,
 };
 use ember_hadoop::ResolvedPath;
 use object_store::ObjectStoreExt;
@@ -208,13 +208,12 @@ impl DataFrameWriter {
             _ => {}
         }
         let df = self.df.inner().clone();
-        let written = match self.write_once(&out, format, df.clone()) {
+        match self.write_once(&out, format, df.clone()) {
             Err(e) if may_sort_merge_instead(&e, &df) => {
                 self.write_once(&out, format, with_sort_merge_joins(df, &e))
             }
             done => done,
-        };
-        written
+        }
     }
 
     /// Writes the rows of `df` as files and commits them; on failure, removes what it wrote.
@@ -226,7 +225,10 @@ impl DataFrameWriter {
     ) -> Result<()> {
         let session = self.df.session();
         let settings = CommitSettings::from_conf(&session.env().hadoop)?;
-        let job = JobId::new(JobId::tracker_now(), WRITE_JOBS.fetch_add(1, Ordering::Relaxed));
+        let job = JobId::new(
+            JobId::tracker_now(),
+            WRITE_JOBS.fetch_add(1, Ordering::Relaxed),
+        );
         let committer = FileOutputCommitter::new(out.clone(), job.clone(), settings);
         let attempt = TaskAttemptId::new(TaskId::new(job, TaskType::Map, 0), 0);
         let write_id = uuid::Uuid::new_v4().to_string();

@@ -21,7 +21,8 @@ pub(crate) fn upload(
     url: &str,
     write: impl FnOnce(&mut dyn Write) -> std::io::Result<()>,
 ) -> Result<()> {
-    let store_error = |e: object_store::Error| Error::Input(ember_hadoop::object_stores::explain(url, &e));
+    let store_error =
+        |e: object_store::Error| Error::Input(ember_hadoop::object_stores::explain(url, &e));
     let rt = runtime();
     let upload = rt.block_on(store.put_multipart(to)).map_err(store_error)?;
     let _in_runtime = rt.enter();
@@ -40,7 +41,9 @@ pub(crate) fn upload(
         return Err(Error::Input(format!("writing {url}: {e}")));
     }
     writer.write(&buffer);
-    rt.block_on(writer.finish()).map(|_| ()).map_err(store_error)
+    rt.block_on(writer.finish())
+        .map(|_| ())
+        .map_err(store_error)
 }
 
 /// A multipart upload as `Write`: bytes gather into parts of `PART_BYTES`, at most a few

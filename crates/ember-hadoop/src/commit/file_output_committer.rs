@@ -75,8 +75,7 @@ impl CommitSettings {
                 )))
             }
         };
-        let mark_successful_jobs = match conf.get(MARK_SUCCESSFUL_JOBS).as_deref().map(str::trim)
-        {
+        let mark_successful_jobs = match conf.get(MARK_SUCCESSFUL_JOBS).as_deref().map(str::trim) {
             None => true,
             Some(v) if v.eq_ignore_ascii_case("true") => true,
             Some(v) if v.eq_ignore_ascii_case("false") => false,
@@ -349,10 +348,7 @@ impl FileOutputCommitter {
                     self.fs.rename_in_place(&attempt_path, &files, name)?;
                     self.fs.move_dir(&attempt_path, &committed).await?;
                 }
-                tracing::info!(
-                    "saved output of {attempt} to {}",
-                    self.url_of(&committed)
-                );
+                tracing::info!("saved output of {attempt} to {}", self.url_of(&committed));
             }
             Algorithm::V2 => {
                 self.fs

@@ -159,10 +159,7 @@ mod tests {
         let reduce = TaskId::new(job, TaskType::Reduce, 1_234_567);
         assert_eq!(reduce.to_string(), "task_202401311530_0007_r_1234567");
         let attempt = TaskAttemptId::new(task, 2);
-        assert_eq!(
-            attempt.to_string(),
-            "attempt_202401311530_0007_m_000003_2"
-        );
+        assert_eq!(attempt.to_string(), "attempt_202401311530_0007_m_000003_2");
     }
 
     #[test]

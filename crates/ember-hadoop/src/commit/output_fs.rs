@@ -89,10 +89,7 @@ impl OutputFs {
     /// # Errors
     /// The store cannot be listed.
     pub(crate) async fn files_under(&self, dir: &ObjectPath) -> Result<Vec<ObjectPath>> {
-        if self
-            .local_path(dir)
-            .is_some_and(|local| !local.is_dir())
-        {
+        if self.local_path(dir).is_some_and(|local| !local.is_dir()) {
             return Ok(Vec::new());
         }
         let listed: object_store::Result<Vec<_>> = self.store.list(Some(dir)).try_collect().await;
@@ -151,9 +148,8 @@ impl OutputFs {
                     std::fs::create_dir_all(parent)
                         .map_err(|e| self.io_error(to, "create the parent directory", &e))?;
                 }
-                std::fs::rename(&source, &target).map_err(|e| {
-                    self.io_error(to, &format!("move {} here", self.url(from)), &e)
-                })
+                std::fs::rename(&source, &target)
+                    .map_err(|e| self.io_error(to, &format!("move {} here", self.url(from)), &e))
             }
             // The NameNode renames the directory itself (and makes `to`'s parent first).
             Kind::Hdfs => self
@@ -161,7 +157,10 @@ impl OutputFs {
                 .rename(from, to)
                 .await
                 .map_err(|e| self.store_error(to, &e)),
-            Kind::Blob => self.merge(from, to, &|name| name.to_string()).await.map(|_| ()),
+            Kind::Blob => self
+                .merge(from, to, &|name| name.to_string())
+                .await
+                .map(|_| ()),
         }
     }
 
@@ -278,7 +277,9 @@ fn relocate(
 ) -> ObjectPath {
     let mut relative: Vec<PathPart<'_>> = file.prefix_match(from).into_iter().flatten().collect();
     let last = relative.pop();
-    let mut target = relative.into_iter().fold(to.clone(), |path, part| path.join(part));
+    let mut target = relative
+        .into_iter()
+        .fold(to.clone(), |path, part| path.join(part));
     if let Some(last) = last {
         let renamed = name(last.as_ref());
         target = if renamed == last.as_ref() {
