@@ -56,6 +56,13 @@ impl Scratch {
         std::fs::write(self.committer.local_path(&file).unwrap(), text).unwrap();
     }
 
+    /// The job committed task 0's `part-00000`, holding `text`, and nothing else but `_SUCCESS`.
+    fn assert_one_part(&self, text: &str, version: Algorithm) {
+        assert_eq!(self.files(), ["_SUCCESS", "part-00000"], "{version:?}");
+        let committed = std::fs::read_to_string(self.out.join("part-00000")).unwrap();
+        assert_eq!(committed, text, "{version:?}");
+    }
+
     /// Every file under the output, relative to it, sorted.
     fn files(&self) -> Vec<String> {
         let mut found = Vec::new();
@@ -88,49 +95,38 @@ async fn commit(s: &Scratch, attempt: &TaskAttemptId) -> TaskCommit {
 }
 
 #[tokio::test]
-async fn algorithm_1_moves_files_into_the_output_only_at_job_commit() {
-    let s = scratch(algorithm(Algorithm::V1));
-    let first = attempt(0, 12);
-    s.write(&first, "a\n");
-    assert_eq!(
-        s.files(),
-        ["_temporary/0/_temporary/attempt_20240131153000_0007_m_000000_12/part-00000"]
-    );
-    assert_eq!(commit(&s, &first).await, TaskCommit::Committed { files: 1 });
-    assert_eq!(
-        s.files(),
-        ["_temporary/0/task_20240131153000_0007_m_000000/part-00000"],
-        "a committed task waits in the job's directory"
-    );
-    s.write(&attempt(1, 13), "b\n");
-    commit(&s, &attempt(1, 13)).await;
-    s.committer.commit_job().await.unwrap();
-    assert_eq!(s.files(), ["_SUCCESS", "part-00000", "part-00001"]);
-    assert!(!s.out.join("_temporary").exists());
-    assert_eq!(
-        std::fs::read_to_string(s.out.join("part-00001")).unwrap(),
-        "b\n"
-    );
-}
-
-#[tokio::test]
-async fn algorithm_2_moves_a_tasks_files_into_the_output_at_task_commit() {
-    let s = scratch(algorithm(Algorithm::V2));
-    let first = attempt(0, 3);
-    s.write(&first, "a\n");
-    assert_eq!(
-        s.files(),
-        ["_temporary/0/_temporary/attempt_20240131153000_0007_m_000000_3/part-00000"]
-    );
-    assert_eq!(commit(&s, &first).await, TaskCommit::Committed { files: 1 });
-    assert_eq!(s.files(), ["part-00000"], "visible before the job commits");
-    assert!(!s
-        .out
-        .join("_temporary/0/_temporary/attempt_20240131153000_0007_m_000000_3")
-        .exists());
-    s.committer.commit_job().await.unwrap();
-    assert_eq!(s.files(), ["_SUCCESS", "part-00000"]);
-    assert!(!s.out.join("_temporary").exists());
+async fn each_algorithm_lays_out_files_as_hadoop_at_each_step() {
+    // Algorithm 1: a committed task waits in the job's directory until the job commits;
+    // algorithm 2: it is in the output, visible before the job commits.
+    for (version, after_task_commit) in [
+        (
+            Algorithm::V1,
+            "_temporary/0/task_20240131153000_0007_m_000000/part-00000",
+        ),
+        (Algorithm::V2, "part-00000"),
+    ] {
+        let s = scratch(algorithm(version));
+        let first = attempt(0, 12);
+        s.write(&first, "a\n");
+        assert_eq!(
+            s.files(),
+            ["_temporary/0/_temporary/attempt_20240131153000_0007_m_000000_12/part-00000"],
+            "{version:?}"
+        );
+        assert_eq!(commit(&s, &first).await, TaskCommit::Committed { files: 1 });
+        assert_eq!(s.files(), [after_task_commit], "{version:?}");
+        s.write(&attempt(1, 13), "b\n");
+        commit(&s, &attempt(1, 13)).await;
+        s.committer.commit_job().await.unwrap();
+        assert_eq!(
+            s.files(),
+            ["_SUCCESS", "part-00000", "part-00001"],
+            "{version:?}"
+        );
+        assert!(!s.out.join("_temporary").exists());
+        let second = std::fs::read_to_string(s.out.join("part-00001")).unwrap();
+        assert_eq!(second, "b\n", "{version:?}");
+    }
 }
 
 #[tokio::test]
@@ -161,40 +157,22 @@ async fn an_aborted_job_leaves_no_temporary_and_no_success() {
 }
 
 #[tokio::test]
-async fn a_second_attempt_after_a_failed_first_commits_exactly_once() {
+async fn a_second_attempt_commits_exactly_once_whatever_the_first_did() {
     for version in [Algorithm::V1, Algorithm::V2] {
-        let s = scratch(algorithm(version));
-        // The first attempt fails half-way: its half file is left behind, as by a lost process.
-        s.write(&attempt(0, 1), "hal");
-        s.write(&attempt(0, 2), "whole\n");
-        commit(&s, &attempt(0, 2)).await;
-        s.committer.commit_job().await.unwrap();
-        assert_eq!(s.files(), ["_SUCCESS", "part-00000"], "{version:?}");
-        assert_eq!(
-            std::fs::read_to_string(s.out.join("part-00000")).unwrap(),
-            "whole\n"
-        );
-    }
-}
-
-#[tokio::test]
-async fn a_second_commit_of_a_task_replaces_the_first() {
-    // The first attempt committed, then was lost before its task was reported done.
-    for version in [Algorithm::V1, Algorithm::V2] {
-        let s = scratch(algorithm(version));
-        s.write(&attempt(0, 1), "first\n");
-        commit(&s, &attempt(0, 1)).await;
-        s.write(&attempt(0, 2), "second\n");
-        assert_eq!(
-            commit(&s, &attempt(0, 2)).await,
-            TaskCommit::Committed { files: 1 }
-        );
-        s.committer.commit_job().await.unwrap();
-        assert_eq!(s.files(), ["_SUCCESS", "part-00000"], "{version:?}");
-        assert_eq!(
-            std::fs::read_to_string(s.out.join("part-00000")).unwrap(),
-            "second\n"
-        );
+        // The first attempt failed half-way, its half file left behind as by a lost process;
+        // or it committed, then was lost before its task was reported done.
+        for first_committed in [false, true] {
+            let s = scratch(algorithm(version));
+            s.write(&attempt(0, 1), "fir");
+            if first_committed {
+                commit(&s, &attempt(0, 1)).await;
+            }
+            s.write(&attempt(0, 2), "second\n");
+            let second = commit(&s, &attempt(0, 2)).await;
+            assert_eq!(second, TaskCommit::Committed { files: 1 });
+            s.committer.commit_job().await.unwrap();
+            s.assert_one_part("second\n", version);
+        }
     }
 }
 
@@ -212,11 +190,7 @@ async fn an_attempt_the_authorizer_refuses_deletes_its_files() {
         let allowed = s.committer.commit_task(&winner, &first_only).await.unwrap();
         assert_eq!(allowed, TaskCommit::Committed { files: 1 });
         s.committer.commit_job().await.unwrap();
-        assert_eq!(s.files(), ["_SUCCESS", "part-00000"], "{version:?}");
-        assert_eq!(
-            std::fs::read_to_string(s.out.join("part-00000")).unwrap(),
-            "winner\n"
-        );
+        s.assert_one_part("winner\n", version);
     }
 }
 
