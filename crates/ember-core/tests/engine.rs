@@ -444,6 +444,16 @@ fn gzip_text_is_read_whole() {
     );
 }
 
+/// The names in directory `dir`, sorted.
+fn names_in(dir: &std::path::Path) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    names
+}
+
 #[test]
 fn save_as_text_file_writes_part_files_and_success() {
     let dir = tempfile::tempdir().unwrap();
@@ -452,13 +462,8 @@ fn save_as_text_file_writes_part_files_and_success() {
     ctx.parallelize((0..100).collect::<Vec<i32>>(), 3)
         .save_as_text_file(out.to_str().unwrap())
         .unwrap();
-    let mut names: Vec<String> = std::fs::read_dir(&out)
-        .unwrap()
-        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-        .collect();
-    names.sort();
     assert_eq!(
-        names,
+        names_in(&out),
         vec!["_SUCCESS", "part-00000", "part-00001", "part-00002"]
     );
     let mut lines: Vec<i32> = Vec::new();
@@ -492,29 +497,58 @@ fn a_failed_save_leaves_no_output() {
     assert!(!out.exists(), "no partial output is left");
 }
 
+/// The key choosing Hadoop's commit algorithm, as ember's settings carry it.
+const COMMIT_ALGORITHM: &str = "ember.hadoop.mapreduce.fileoutputcommitter.algorithm.version";
+
 #[test]
 fn a_retried_task_does_not_duplicate_output() {
+    // Algorithm 1 commits a task into `_temporary` and the job into the output; algorithm 2
+    // moves a task's file into the output at its commit. Either way the retried partition is
+    // there once, and whole.
+    for algorithm in ["1", "2"] {
+        let dir = tempfile::tempdir().unwrap();
+        let out = dir.path().join("out");
+        let settings = conf(2)
+            .set("ember.task.maxFailures", "4")
+            .set(COMMIT_ALGORITHM, algorithm);
+        let ctx = Context::new(settings).unwrap();
+        // The first attempt of partition 1 dies half-way through writing its part file.
+        ctx.parallelize((0..100).collect::<Vec<i32>>(), 2)
+            .map(Fn!(|x: i32| {
+                let tc = ember_core::TaskContext::get().unwrap();
+                if x == 75 && tc.attempt_number == 0 {
+                    panic!("lost half-way");
+                }
+                x
+            }))
+            .save_as_text_file(out.to_str().unwrap())
+            .unwrap();
+        assert_eq!(
+            names_in(&out),
+            ["_SUCCESS", "part-00000", "part-00001"],
+            "{algorithm}"
+        );
+        let mut lines: Vec<i32> = Vec::new();
+        for p in 0..2 {
+            let text = std::fs::read_to_string(out.join(format!("part-{p:05}"))).unwrap();
+            lines.extend(text.lines().map(|l| l.parse::<i32>().unwrap()));
+        }
+        assert_eq!(lines, (0..100).collect::<Vec<_>>(), "{algorithm}");
+    }
+}
+
+#[test]
+fn a_commit_algorithm_hadoop_lacks_is_refused_before_anything_runs() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("out");
-    let ctx = retrying(2);
-    // The first attempt of partition 1 dies half-way through writing its part file.
-    ctx.parallelize((0..100).collect::<Vec<i32>>(), 2)
-        .map(Fn!(|x: i32| {
-            let tc = ember_core::TaskContext::get().unwrap();
-            if x == 75 && tc.attempt_number == 0 {
-                panic!("lost half-way");
-            }
-            x
-        }))
+    let ctx = Context::new(conf(1).set(COMMIT_ALGORITHM, "3")).unwrap();
+    let err = ctx
+        .parallelize(vec![1], 1)
         .save_as_text_file(out.to_str().unwrap())
-        .unwrap();
-    let mut lines: Vec<i32> = Vec::new();
-    for p in 0..2 {
-        let text = std::fs::read_to_string(out.join(format!("part-{p:05}"))).unwrap();
-        lines.extend(text.lines().map(|l| l.parse::<i32>().unwrap()));
-    }
-    assert_eq!(lines, (0..100).collect::<Vec<_>>());
-    assert!(!out.join("_temporary").exists());
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("algorithms are 1 and 2"), "{err}");
+    assert!(!out.exists());
 }
 
 #[test]

@@ -5,7 +5,8 @@ use std::path::PathBuf;
 /// Result with [`Error`] as the default error.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
-/// Everything that can go wrong reading Hadoop's configuration.
+/// Everything that can go wrong reading Hadoop's configuration, talking to Hadoop's servers,
+/// or committing output to their stores.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {
@@ -84,6 +85,10 @@ pub enum Error {
     /// A Hadoop setting has a value ember cannot use; the message names it and its values.
     #[error("{0}")]
     Setting(String),
+    /// Output could not be written, moved or deleted; the message names the path and the
+    /// store's reason.
+    #[error("{0}")]
+    Output(String),
     /// The configuration directory does not exist.
     #[error("{} is not a directory; set HADOOP_CONF_DIR to the directory holding core-site.xml", .0.display())]
     ConfDir(PathBuf),

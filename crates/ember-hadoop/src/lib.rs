@@ -4,7 +4,8 @@
 //! `hdfs-site.xml`, `yarn-site.xml` of `HADOOP_CONF_DIR`, with Hadoop's rules for `final` and
 //! `${...}`) and the object store registry ([`resolve`]: `hdfs://`, `s3://`/`s3a://`,
 //! `file://` and bare paths to an `object_store`), HDFS block locations ([`block_locations`])
-//! and the racks of hosts ([`RackResolver`], from the topology script or table), Hadoop IPC
+//! and the racks of hosts ([`RackResolver`], from the topology script or table), the output
+//! commit protocol ([`commit`]: Hadoop's `FileOutputCommitter`, algorithms 1 and 2), Hadoop IPC
 //! ([`ipc`]: framing, SIMPLE and TOKEN/DIGEST-MD5 authentication) and token files ([`tokens`]).
 //! It knows nothing of ember's engine: `ember-core` reads and writes through it, and YARN's
 //! protocols are built on its IPC client.
@@ -24,6 +25,7 @@
 #![deny(missing_docs)]
 
 pub mod block_locations;
+pub mod commit;
 mod conf;
 mod error;
 pub mod ipc;

@@ -39,6 +39,13 @@ impl From<datafusion::error::DataFusionError> for Error {
     }
 }
 
+/// Committing output, or a Hadoop setting it reads: the engine's kind of failure.
+impl From<ember_hadoop::Error> for Error {
+    fn from(e: ember_hadoop::Error) -> Self {
+        Error::Ember(ember_core::Error::Hadoop(e))
+    }
+}
+
 impl From<datafusion::arrow::error::ArrowError> for Error {
     fn from(e: datafusion::arrow::error::ArrowError) -> Self {
         Error::Query(e.to_string())

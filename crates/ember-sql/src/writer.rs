@@ -1,9 +1,16 @@
-//! [`DataFrameWriter`]: DataFrames into files, committed like RDD output.
+//! [`DataFrameWriter`]: DataFrames into files, committed like RDD output (through
+//! `ember_hadoop::commit`, Hadoop's `FileOutputCommitter`; the algorithm as
+//! `ember.hadoop.mapreduce.fileoutputcommitter.algorithm.version` says, 1 by default).
 //!
-//! The rows are written under `<path>/_temporary/<uuid>/` first; once every file is complete
-//! they are moved into `<path>` (renames: atomic on HDFS and local disk, copies on S3) and
-//! `_SUCCESS` is written. A failed write removes its temporary directory and leaves what was
-//! in `<path>` before untouched, so readers never see half an output.
+//! DataFusion's sink writes every file of a query from one place, so a write is one job of one
+//! task: the rows are written under the task attempt's directory
+//! `<path>/_temporary/0/_temporary/attempt_<time>_<n>_m_000000_0/` (with `col=value/`
+//! directories for `partition_by`); once every file is complete the task commits, its files
+//! renamed as Spark names them (`part-<n>-<write id>.<ext>`), and the job commits: the files
+//! appear in `<path>` and `_SUCCESS` is written. For mode overwrite, what was in `<path>` is
+//! deleted just before the commit, once the new files are all written. A failed write aborts
+//! the job and leaves what was in `<path>` before untouched, so readers never see half an
+//! output.
 
 use crate::dataframe::{may_sort_merge_instead, with_sort_merge_joins, DataFrame};
 use crate::error::{Error, Result};
@@ -16,11 +23,14 @@ use datafusion::datasource::file_format::json::JsonFormatFactory;
 use datafusion::datasource::file_format::parquet::ParquetFormatFactory;
 use datafusion::datasource::file_format::FileFormatFactory;
 use datafusion::logical_expr::LogicalPlanBuilder;
+use ember_hadoop::commit::{
+    self, AuthorizeEveryAttempt, CommitSettings, FileOutputCommitter, JobId, TaskAttemptId, TaskId,
+    TaskType, PENDING_DIR_NAME,
+};
 use ember_hadoop::ResolvedPath;
-use futures::TryStreamExt;
-use object_store::path::Path as ObjectPath;
-use object_store::{ObjectStore, ObjectStoreExt};
+use object_store::ObjectStoreExt;
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::Arc;
 
 /// What writing does when the output exists (Spark's `SaveMode`).
@@ -198,14 +208,12 @@ impl DataFrameWriter {
             _ => {}
         }
         let df = self.df.inner().clone();
-        let written = match self.write_once(&out, format, df.clone()) {
+        match self.write_once(&out, format, df.clone()) {
             Err(e) if may_sort_merge_instead(&e, &df) => {
                 self.write_once(&out, format, with_sort_merge_joins(df, &e))
             }
             done => done,
-        };
-        remove_local_directories(&out.url);
-        written
+        }
     }
 
     /// Writes the rows of `df` as files and commits them; on failure, removes what it wrote.
@@ -216,17 +224,37 @@ impl DataFrameWriter {
         df: datafusion::dataframe::DataFrame,
     ) -> Result<()> {
         let session = self.df.session();
+        let settings = CommitSettings::from_conf(&session.env().hadoop)?;
+        let job = JobId::new(
+            JobId::tracker_now(),
+            WRITE_JOBS.fetch_add(1, Ordering::Relaxed),
+        );
+        let committer = FileOutputCommitter::new(out.clone(), job.clone(), settings);
+        let attempt = TaskAttemptId::new(TaskId::new(job, TaskType::Map, 0), 0);
         let write_id = uuid::Uuid::new_v4().to_string();
-        let temporary = format!("_temporary/{write_id}");
-        let temporary_url = format!("{}/{temporary}/", out.url.trim_end_matches('/'));
-        let written = self.write_files(&temporary_url, format, df);
+        let written = committer
+            .setup_job()
+            .and_then(|()| committer.setup_task(&attempt))
+            .map_err(Error::from)
+            .and_then(|()| {
+                let url = committer.url_of(&committer.task_attempt_path(&attempt));
+                self.write_files(&format!("{url}/"), format, df)
+            });
         let committed = written.and_then(|()| {
-            let overwrite = self.mode == SaveMode::Overwrite;
-            session.block_on(commit(out, &write_id, overwrite))
+            session.block_on(async {
+                if self.mode == SaveMode::Overwrite {
+                    delete_all_but_pending(out).await?;
+                }
+                let named = |name: &str| part_name(name, &write_id);
+                committer
+                    .commit_task_as(&attempt, &AuthorizeEveryAttempt, &named)
+                    .await?;
+                committer.commit_job().await?;
+                Ok(())
+            })
         });
         if committed.is_err() {
-            let under = child(&out.path, &temporary);
-            let _ = session.block_on(delete_under(out.store.as_ref(), &under));
+            let _ = session.block_on(committer.abort_job());
         }
         committed
     }
@@ -261,19 +289,8 @@ impl DataFrameWriter {
     }
 }
 
-/// A local store deletes files, not directories: the emptied `_temporary` tree goes too.
-fn remove_local_directories(url: &str) {
-    if let Some(local) = url.strip_prefix("file://") {
-        let _ = std::fs::remove_dir_all(std::path::Path::new(local).join("_temporary"));
-    }
-}
-
-pub(crate) fn child(base: &ObjectPath, relative: &str) -> ObjectPath {
-    relative
-        .split('/')
-        .filter(|p| !p.is_empty())
-        .fold(base.clone(), |path, part| path.join(part))
-}
+/// Numbers the write jobs of this process, as Spark numbers them by stage.
+static WRITE_JOBS: AtomicU32 = AtomicU32::new(0);
 
 fn store_error(url: &str, e: &object_store::Error) -> Error {
     Error::Input(ember_hadoop::object_stores::explain(url, e))
@@ -292,71 +309,50 @@ async fn exists(out: &ResolvedPath) -> Result<bool> {
     Ok(!listing.objects.is_empty() || !listing.common_prefixes.is_empty())
 }
 
-pub(crate) async fn delete_under(
-    store: &dyn ObjectStore,
-    prefix: &ObjectPath,
-) -> object_store::Result<()> {
-    let objects: Vec<_> = store.list(Some(prefix)).try_collect().await?;
-    for object in objects {
-        store.delete(&object.location).await?;
+/// Deletes everything in the output but the write's own `_temporary`: what mode overwrite
+/// replaces.
+async fn delete_all_but_pending(out: &ResolvedPath) -> Result<()> {
+    let listing = out
+        .store
+        .list_with_delimiter(Some(&out.path))
+        .await
+        .map_err(|e| store_error(&out.url, &e))?;
+    for object in &listing.objects {
+        out.store
+            .delete(&object.location)
+            .await
+            .map_err(|e| store_error(&out.url, &e))?;
+    }
+    for directory in listing.common_prefixes {
+        let Some(name) = directory.filename().map(str::to_string) else {
+            continue;
+        };
+        if name == PENDING_DIR_NAME {
+            continue;
+        }
+        let url = format!("{}/{name}", out.url.trim_end_matches('/'));
+        let store = out.store.clone();
+        commit::delete_path(&ResolvedPath {
+            store,
+            path: directory,
+            url,
+        })
+        .await?;
     }
     Ok(())
 }
 
 /// The name a written file gets in the output: `part-<n>-<write id>` with its extension, as
-/// Spark names its files, so that appended files never replace earlier ones.
-fn part_name(index: usize, write_id: &str, written: &str) -> String {
-    let extension = written.split_once('.').map_or("", |(_, e)| e);
+/// Spark names its files, so that appended files never replace earlier ones. DataFusion names
+/// them `<its write id>_<n>.<extension>`; another name stays as it is.
+fn part_name(written: &str, write_id: &str) -> String {
+    let (stem, extension) = written.split_once('.').unwrap_or((written, ""));
+    let Some(index) = stem
+        .rsplit_once('_')
+        .and_then(|(_, n)| n.parse::<usize>().ok())
+    else {
+        return written.to_string();
+    };
     let dot = if extension.is_empty() { "" } else { "." };
     format!("part-{index:05}-{write_id}{dot}{extension}")
-}
-
-/// Moves the files written under `_temporary/<write_id>` into the output, keeping their
-/// partition directories, after removing what was there for `overwrite`; then `_SUCCESS`.
-async fn commit(out: &ResolvedPath, write_id: &str, overwrite: bool) -> Result<()> {
-    let store = out.store.as_ref();
-    let explain = |e: object_store::Error| store_error(&out.url, &e);
-    let temp = child(&out.path, &format!("_temporary/{write_id}"));
-    let written: Vec<_> = store
-        .list(Some(&temp))
-        .try_collect()
-        .await
-        .map_err(explain)?;
-    if overwrite {
-        let old: Vec<_> = store
-            .list(Some(&out.path))
-            .try_collect()
-            .await
-            .map_err(explain)?;
-        for object in old.iter().filter(|o| !o.location.prefix_matches(&temp)) {
-            store.delete(&object.location).await.map_err(explain)?;
-        }
-    }
-    for (index, object) in written.iter().enumerate() {
-        let mut relative: Vec<String> = object
-            .location
-            .prefix_match(&temp)
-            .into_iter()
-            .flatten()
-            .map(|p| p.as_ref().to_string())
-            .collect();
-        if let Some(name) = relative.last_mut() {
-            *name = part_name(index, write_id, name);
-        }
-        let target = relative
-            .iter()
-            .fold(out.path.clone(), |path, part| path.join(part.as_str()));
-        store
-            .rename(&object.location, &target)
-            .await
-            .map_err(explain)?;
-    }
-    delete_under(store, &child(&out.path, "_temporary"))
-        .await
-        .map_err(explain)?;
-    store
-        .put(&child(&out.path, "_SUCCESS"), Vec::<u8>::new().into())
-        .await
-        .map_err(explain)?;
-    Ok(())
 }

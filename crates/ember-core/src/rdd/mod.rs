@@ -29,11 +29,11 @@ mod pipe;
 mod remote_input;
 mod sample_by_key;
 mod save;
-mod save_remote;
 mod sequence_file;
 mod shuffled;
 mod sources;
 mod text_file;
+mod upload;
 
 pub use api::Rdd;
 pub use approximate::BoundedDouble;

@@ -1,37 +1,44 @@
-//! `save_as_text_file`: writing an RDD as text part files through a commit protocol (Spark's
-//! `saveAsTextFile` with Hadoop's `FileOutputCommitter`, algorithm 1).
+//! `save_as_text_file`: writing an RDD as part files through the output commit protocol
+//! (Spark's `saveAsTextFile` through `SparkHadoopWriter` and Hadoop's `FileOutputCommitter`;
+//! the protocol itself is `ember_hadoop::commit`).
 //!
-//! 1. The driver creates the output directory; if it exists the job is refused before anything
-//!    runs, as Spark refuses (unless `ember.hadoop.validateOutputSpecs` is false: then the job
-//!    writes into it, replacing files of the same name).
-//! 2. Each task attempt writes `part-NNNNN` under
-//!    `<out>/_temporary/0/_temporary/attempt_<stage>_<partition>_<attempt id>/`, then commits by
-//!    renaming its attempt directory to `<out>/_temporary/0/task_<partition>`. The first attempt
-//!    to commit wins; a later duplicate deletes its own files.
-//! 3. When every task has committed, the driver moves the part files into `<out>`, removes
-//!    `_temporary` and writes an empty `_SUCCESS`.
-//! 4. If the job fails, the driver removes the output directory: a failed job leaves nothing
-//!    (into an existing directory, it removes `_temporary` only).
-//!
-//! A bare path is resolved against `fs.defaultFS`; `hdfs://`, `s3://` and `s3a://` outputs follow
-//! the same protocol through object stores (`save_remote`).
+//! 1. The driver resolves the output (a bare path against `fs.defaultFS`; `file://`, `hdfs://`,
+//!    `s3://` and `s3a://` alike); if it exists the job is refused before anything runs, as Spark
+//!    refuses (unless `ember.hadoop.validateOutputSpecs` is false: then the job writes into it,
+//!    replacing files of the same name). It sets up the job: job id `job_<time>_<rdd id>`.
+//! 2. Each task attempt writes `part-NNNNN` under its attempt directory
+//!    (`<out>/_temporary/0/_temporary/attempt_<time>_<rdd id>_m_<partition>_<task attempt id>/`;
+//!    on the local disk through a buffered file, elsewhere as a multipart upload that a write
+//!    error aborts), then commits it. Every attempt may commit ([`AuthorizeEveryAttempt`]): a
+//!    task's attempts run one after another, and a later commit replaces an earlier one.
+//! 3. When every task has committed, the driver commits the job: the part files appear in
+//!    `<out>` (algorithm 1; under algorithm 2 they did at task commit), `_temporary` goes and
+//!    `_SUCCESS` is written. `ember.hadoop.mapreduce.fileoutputcommitter.algorithm.version`
+//!    chooses the algorithm (1 by default).
+//! 4. If the job fails, the driver aborts it and removes the output directory: a failed job
+//!    leaves nothing (into an existing directory, it removes `_temporary` only; under algorithm
+//!    2 the committed tasks' part files stay there then).
 //!
 //! The protocol does not care what a part file holds: a [`PartFormat`] turns a partition into
 //! its bytes (text lines here, sequence files in `sequence_file`, checkpoint records in
 //! `checkpoint`), and every format commits the same way.
 
-use super::{save_remote, BoxIter, Rdd};
+use super::{upload, BoxIter, Rdd};
 use crate::conf::keys;
 use crate::data::Data;
-use crate::env::Env;
 use crate::error::{Error, Result};
+use crate::network::runtime;
 use crate::scheduler::PartitionFunc;
 use crate::task_context::TaskContext;
+use ember_hadoop::commit::{
+    self, AuthorizeEveryAttempt, CommitSettings, FileOutputCommitter, JobId, TaskAttemptId,
+    TaskCommit, TaskId, TaskType,
+};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use std::fmt::Display;
 use std::io::{BufWriter, Write};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::Arc;
 
 /// How a task turns its partition into the bytes of one part file.
@@ -90,64 +97,35 @@ impl<T: Data> Rdd<T> {
         format: F,
     ) -> Result<()> {
         let env = self.context().env().clone();
-        match url.strip_prefix("file://") {
-            Some(local) => self.save_local(local, validate, format),
-            None => self.save_remote(&env, url, validate, format),
-        }
-    }
-
-    fn save_remote<F: PartFormat<T>>(
-        &self,
-        env: &Env,
-        url: &str,
-        validate: bool,
-        format: F,
-    ) -> Result<()> {
-        let out = env.resolve(url)?;
-        let existed = save_remote::exists(&out)?;
+        let settings = CommitSettings::from_conf(&env.hadoop)?;
+        // Spark's job id for a save: the time, and the RDD's id.
+        let rdd_id = u32::try_from(self.id()).unwrap_or(u32::MAX);
+        let job = JobId::new(JobId::tracker_now(), rdd_id);
+        let committer = FileOutputCommitter::new(env.resolve(url)?, job.clone(), settings);
+        let rt = runtime();
+        let existed = rt.block_on(committer.output_exists())?;
         if existed && validate {
-            return Err(already_exists(&out.url));
+            return Err(already_exists(&committer.output().url));
         }
-        let job = self
+        committer.setup_job()?;
+        let save = SavePartFn {
+            out: url.into(),
+            job,
+            settings,
+            format,
+        };
+        let saved = self
             .context()
-            .run_job(
-                self,
-                SavePartFn {
-                    out: url.into(),
-                    format,
-                },
-                None,
-            )
-            .and_then(|_| save_remote::commit_job(&out));
-        if job.is_err() {
-            save_remote::abort_job(&out, !existed);
-        }
-        job
-    }
-
-    fn save_local<F: PartFormat<T>>(&self, path: &str, validate: bool, format: F) -> Result<()> {
-        let out = PathBuf::from(path);
-        let existed = out.exists();
-        if existed && validate {
-            return Err(already_exists(&out.display().to_string()));
-        }
-        std::fs::create_dir_all(&out).map_err(|e| Error::io(&out, e))?;
-        let job = self
-            .context()
-            .run_job(
-                self,
-                SavePartFn {
-                    out: out.to_string_lossy().into_owned(),
-                    format,
-                },
-                None,
-            )
-            .and_then(|_| commit_job(&out));
-        if job.is_err() {
+            .run_job(self, save, None)
+            .and_then(|_| Ok(rt.block_on(committer.commit_job())?));
+        if saved.is_err() {
             // Leave nothing of ours behind; what was there before stays.
-            let _ = std::fs::remove_dir_all(if existed { out.join("_temporary") } else { out });
+            let _ = rt.block_on(committer.abort_job());
+            if !existed {
+                let _ = rt.block_on(commit::delete_path(committer.output()));
+            }
         }
-        job
+        saved
     }
 }
 
@@ -160,78 +138,50 @@ fn already_exists(out: &str) -> Error {
     ))
 }
 
-fn job_temp(out: &Path) -> PathBuf {
-    out.join("_temporary").join("0")
-}
-
-/// Moves every committed task's files into the output directory and marks it complete.
-fn commit_job(out: &Path) -> Result<()> {
-    let temp = job_temp(out);
-    if temp.is_dir() {
-        let tasks = std::fs::read_dir(&temp).map_err(|e| Error::io(&temp, e))?;
-        for task in tasks {
-            let task = task.map_err(|e| Error::io(&temp, e))?.path();
-            if !task
-                .file_name()
-                .is_some_and(|n| n.to_string_lossy().starts_with("task_"))
-            {
-                continue;
-            }
-            let files = std::fs::read_dir(&task).map_err(|e| Error::io(&task, e))?;
-            for file in files {
-                let file = file.map_err(|e| Error::io(&task, e))?.path();
-                if let Some(name) = file.file_name() {
-                    let target = out.join(name);
-                    std::fs::rename(&file, &target).map_err(|e| Error::io(&target, e))?;
-                }
-            }
-        }
-    }
-    let temporary = out.join("_temporary");
-    if temporary.exists() {
-        std::fs::remove_dir_all(&temporary).map_err(|e| Error::io(&temporary, e))?;
-    }
-    let success = out.join("_SUCCESS");
-    std::fs::write(&success, b"").map_err(|e| Error::io(&success, e))
-}
-
-/// A task's part of a save: its partition as one part file in `format`.
+/// A task's part of a save: its partition as one part file in `format`, committed.
 #[derive(Serialize, Deserialize)]
 struct SavePartFn<F> {
-    /// A local directory, or the URL of a remote one.
+    /// The output's URL.
     out: String,
+    job: JobId,
+    settings: CommitSettings,
     format: F,
 }
 
 impl<T: Data, F: PartFormat<T>> PartitionFunc<T, ()> for SavePartFn<F> {
     fn apply(&self, tc: &Arc<TaskContext>, partition: usize, elements: BoxIter<T>) -> Result<()> {
-        if self.out.contains("://") {
-            let (stage, id) = (tc.stage_id, tc.task_attempt_id);
-            return save_remote::write_task(tc.env(), &self.out, stage, partition, id, |out| {
-                self.format.write_part(elements, out)
-            });
-        }
-        let temp = job_temp(Path::new(&self.out));
-        // Named by the attempt's unique id: an abandoned attempt and its replacement never
-        // write the same file.
-        let attempt = temp.join("_temporary").join(format!(
-            "attempt_{}_{partition}_{}",
-            tc.stage_id, tc.task_attempt_id
-        ));
-        std::fs::create_dir_all(&attempt).map_err(|e| Error::io(&attempt, e))?;
-        let file = attempt.join(format!("part-{partition:05}"));
-        let written = write_file(&file, |out| self.format.write_part(elements, out));
-        let committed = written.and_then(|_| {
-            let task = temp.join(format!("task_{partition}"));
-            match std::fs::rename(&attempt, &task) {
-                Ok(()) => Ok(()),
-                // Another attempt of this task committed first; its output stands.
-                Err(_) if task.is_dir() => Ok(()),
-                Err(e) => Err(Error::io(&task, e)),
+        let output = tc.env().resolve(&self.out)?;
+        let committer = FileOutputCommitter::new(output, self.job.clone(), self.settings);
+        let task_id = u32::try_from(partition).unwrap_or(u32::MAX);
+        let task = TaskId::new(self.job.clone(), TaskType::Map, task_id);
+        // The engine's attempt id, unique in the application: an abandoned attempt and its
+        // replacement never write the same file.
+        let attempt = TaskAttemptId::new(task, tc.task_attempt_id);
+        committer.setup_task(&attempt)?;
+        let name = format!("part-{partition:05}");
+        let file = committer.task_attempt_path(&attempt).join(name.as_str());
+        let write = |out: &mut dyn Write| self.format.write_part(elements, out);
+        let written = match committer.local_path(&file) {
+            Some(local) => write_file(&local, write),
+            None => {
+                let url = committer.url_of(&file);
+                upload::upload(committer.output().store.as_ref(), &file, &url, write)
+            }
+        };
+        let rt = runtime();
+        let committed = written.and_then(|()| {
+            match rt.block_on(committer.commit_task(&attempt, &AuthorizeEveryAttempt))? {
+                TaskCommit::Denied => Err(Error::Input(format!(
+                    "{attempt} was refused the commit of its output: another attempt of its \
+                     task commits it"
+                ))),
+                TaskCommit::Committed { .. } | TaskCommit::NothingToCommit => Ok(()),
             }
         });
-        // Whatever did not become the task's output goes.
-        let _ = std::fs::remove_dir_all(&attempt);
+        if committed.is_err() {
+            // Whatever did not become the task's output goes.
+            let _ = rt.block_on(committer.abort_task(&attempt));
+        }
         committed
     }
 }

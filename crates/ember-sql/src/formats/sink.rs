@@ -3,7 +3,7 @@
 //!
 //! It is a `FileSink`, so DataFusion's demultiplexer does the rest as for Parquet: one file per
 //! partition directory (`k=v/`) and more files as rows accumulate, named `<write id>_<n>.<ext>`
-//! under the sink's URL (the writer's `_temporary/<write id>/`, see [`crate::writer`]).
+//! under the sink's URL (the task attempt's directory of the commit protocol, see [`crate::writer`]).
 //!
 //! - ORC: each file is encoded by orc-rust's `ArrowWriter` (Snappy-compressed, Spark's default
 //!   codec); what it has encoded is streamed to the object store after every batch, so a file

@@ -2,8 +2,9 @@
 //! and dynamic partitions, as Spark's Hive support does them.
 //!
 //! An insert writes its rows with the [`DataFrameWriter`](crate::DataFrameWriter) (the same
-//! committed writes as `df.write()`) into a hidden staging directory inside the table's
-//! directory, one `col=value` directory per partition. Only once every file is written are
+//! committed writes as `df.write()`: `ember_hadoop::commit`'s protocol) into a hidden staging
+//! directory inside the table's directory, one `col=value` directory per partition, as Spark's
+//! `InsertIntoHiveTable` writes into `.hive-staging_*`. Only once every file is written are
 //! the new partitions registered in the metastore, the replaced files removed (`OVERWRITE`:
 //! the whole table, or the partitions written) and the new files moved into place. A failed
 //! query or write therefore registers nothing and leaves the table as it was; a failed
@@ -23,15 +24,15 @@ use crate::dataframe::DataFrame;
 use crate::error::{Error, Result};
 use crate::session::{SqlContextExt, SqlSession};
 use crate::statements::{qualified, schema_not_found, table_not_found};
-use crate::writer::{child, delete_under};
 use datafusion::arrow::datatypes::{DataType, FieldRef};
 use datafusion::functions::expr_fn::{coalesce, concat_ws};
 use datafusion::prelude::{cast, lit, Expr};
 use ember_core::Context;
+use ember_hadoop::commit;
 use futures::TryStreamExt;
 use hive_metastore::{FieldSchema, Partition, SerDeInfo, StorageDescriptor, Table};
 use object_store::path::Path as ObjectPath;
-use object_store::{ObjectStore, ObjectStoreExt};
+use object_store::ObjectStoreExt;
 use pilota::{AHashMap, FastStr};
 use std::collections::{BTreeMap, HashSet};
 
@@ -481,7 +482,10 @@ async fn publish(
         by_partition.entry(String::new()).or_default();
     }
     for (partition, files) in &by_partition {
-        let directory = child(&root.path, partition);
+        let directory = partition
+            .split('/')
+            .filter(|p| !p.is_empty())
+            .fold(root.path.clone(), |path, part| path.join(part));
         if overwrite {
             let old = store
                 .list_with_delimiter(Some(&directory))
@@ -546,13 +550,7 @@ fn register_partitions<'a>(
 /// Removes the staging directory and what is left in it.
 async fn remove(session: &SqlSession, staging: &str) -> Result<()> {
     let staged = session.env().resolve(staging)?;
-    delete_under(staged.store.as_ref(), &staged.path)
-        .await
-        .map_err(|e| Error::Input(ember_hadoop::object_stores::explain(staging, &e)))?;
-    if let Some(local) = staged.url.strip_prefix("file://") {
-        let _ = std::fs::remove_dir_all(local);
-    }
-    Ok(())
+    Ok(commit::delete_path(&staged).await?)
 }
 
 #[cfg(test)]
