@@ -27,6 +27,12 @@ use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
 
+thread_local! {
+    /// Each thread's local properties, by the Context they were set on.
+    static LOCAL_PROPERTIES: std::cell::RefCell<HashMap<usize, Arc<HashMap<String, String>>>> =
+        Default::default();
+}
+
 /// Starts where tasks run for `master`: threads here, or executor processes.
 fn start_backend(
     conf: &EmberConf,
@@ -247,6 +253,47 @@ impl Context {
         }
         self.inner.scheduler.stop();
         tracing::info!("application {} stopped", self.inner.app_id);
+    }
+
+    /// Sets a property of the jobs this thread submits from now on, or removes it with `None`
+    /// (Spark's `setLocalProperty`). `ember.scheduler.pool` names the FAIR scheduling pool of
+    /// the thread's jobs. Properties belong to the calling thread and this Context; unlike
+    /// Spark's, a thread does not inherit them from the thread that started it.
+    ///
+    /// ```
+    /// use ember_core::{Context, EmberConf};
+    /// let ctx = Context::new(EmberConf::empty().set_master("local[2]").set("ember.scheduler.mode", "FAIR")).unwrap();
+    /// ctx.set_local_property("ember.scheduler.pool", Some("reports"));
+    /// assert_eq!(ctx.get_local_property("ember.scheduler.pool").as_deref(), Some("reports"));
+    /// assert_eq!(ctx.parallelize(vec![1, 2, 3], 2).count().unwrap(), 3);
+    /// ctx.set_local_property("ember.scheduler.pool", None);
+    /// assert_eq!(ctx.get_local_property("ember.scheduler.pool"), None);
+    /// ```
+    pub fn set_local_property(&self, key: &str, value: Option<&str>) {
+        let id = self.local_properties_key();
+        LOCAL_PROPERTIES.with(|all| {
+            let mut all = all.borrow_mut();
+            let properties = Arc::make_mut(all.entry(id).or_default());
+            match value {
+                Some(v) => properties.insert(key.to_string(), v.to_string()),
+                None => properties.remove(key),
+            };
+        });
+    }
+
+    /// A property this thread set with [`set_local_property`](Self::set_local_property).
+    pub fn get_local_property(&self, key: &str) -> Option<String> {
+        self.local_properties().get(key).cloned()
+    }
+
+    /// This thread's properties for this Context, as its next job carries them.
+    fn local_properties(&self) -> Arc<HashMap<String, String>> {
+        let id = self.local_properties_key();
+        LOCAL_PROPERTIES.with(|all| all.borrow().get(&id).cloned().unwrap_or_default())
+    }
+
+    fn local_properties_key(&self) -> usize {
+        Arc::as_ptr(&self.inner) as usize
     }
 
     /// Whether [`stop`](Self::stop) was called.
@@ -562,10 +609,12 @@ impl Context {
         let make = move |p: usize| -> Arc<dyn Task> {
             Arc::new(ResultTask::<T, U, F>::new(parent.clone(), func.clone(), p))
         };
-        let bytes =
-            self.inner
-                .scheduler
-                .run_job(rdd.rdd_ref().base(), partitions, Box::new(make))?;
+        let bytes = self.inner.scheduler.run_job(
+            rdd.rdd_ref().base(),
+            partitions,
+            Box::new(make),
+            self.local_properties(),
+        )?;
         crate::rdd::after_job(self, rdd.rdd_ref().base())?;
         bytes
             .iter()

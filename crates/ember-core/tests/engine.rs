@@ -792,3 +792,72 @@ fn a_thousand_jobs_from_eight_threads_get_their_own_results_on_executors() {
         .set("ember.ui.showConsoleProgress", "false");
     thousand_concurrent_jobs(&Context::new(conf).unwrap());
 }
+
+/// Attempts running now in each of the pools of `fair_pools_share_task_slots_by_weight`.
+static RUNNING_IN_POOL: [AtomicUsize; 2] = [AtomicUsize::new(0), AtomicUsize::new(0)];
+
+#[test]
+fn fair_pools_share_task_slots_by_weight() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("pools.xml");
+    std::fs::write(
+        &file,
+        r#"<allocations>
+             <pool name="light"><weight>1</weight></pool>
+             <pool name="heavy"><weight>3</weight></pool>
+           </allocations>"#,
+    )
+    .unwrap();
+    let ctx = Context::new(
+        conf(4)
+            .set("ember.scheduler.mode", "FAIR")
+            .set("ember.scheduler.allocation.file", file.to_str().unwrap()),
+    )
+    .unwrap();
+    let heavy_done = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let jobs: Vec<_> = [("light", 0usize), ("heavy", 1usize)]
+        .into_iter()
+        .map(|(pool, slot)| {
+            let (ctx, heavy_done) = (ctx.clone(), heavy_done.clone());
+            std::thread::spawn(move || {
+                ctx.set_local_property("ember.scheduler.pool", Some(pool));
+                let n = ctx
+                    .parallelize((0..120).collect::<Vec<u32>>(), 120)
+                    .map(Fn!(move |x: u32| {
+                        RUNNING_IN_POOL[slot].fetch_add(1, Ordering::SeqCst);
+                        std::thread::sleep(std::time::Duration::from_millis(10));
+                        RUNNING_IN_POOL[slot].fetch_sub(1, Ordering::SeqCst);
+                        x
+                    }))
+                    .count()
+                    .unwrap();
+                if pool == "heavy" {
+                    heavy_done.store(true, Ordering::SeqCst);
+                }
+                n
+            })
+        })
+        .collect();
+    // Sample the pools' running attempts while both have work: from when both ran a task
+    // (and a few tasks more, for the shares to settle) until the heavy job ends.
+    let running = |pool: usize| RUNNING_IN_POOL[pool].load(Ordering::SeqCst);
+    while running(0) == 0 || running(1) == 0 {
+        std::thread::sleep(std::time::Duration::from_micros(200));
+    }
+    std::thread::sleep(std::time::Duration::from_millis(30));
+    let (mut light, mut heavy) = (0usize, 0usize);
+    while !heavy_done.load(Ordering::SeqCst) {
+        light += running(0);
+        heavy += running(1);
+        std::thread::sleep(std::time::Duration::from_micros(500));
+    }
+    for job in jobs {
+        assert_eq!(job.join().unwrap(), 120);
+    }
+    let share = heavy as f64 / (light + heavy) as f64;
+    eprintln!("fair-pools: heavy pool share {share:.3} of busy slots (weight 3 of 4)");
+    assert!(
+        (share - 0.75).abs() <= 0.075,
+        "the heavy pool (weight 3 of 4) held {share:.3} of the busy slots ({heavy} vs {light})"
+    );
+}

@@ -310,6 +310,25 @@ crate::config_keys! {
         since: "0.1.0",
         parse: parse_bool,
     };
+    /// How concurrent jobs share task slots: `FIFO` or `FAIR`.
+    pub const SCHEDULER_MODE: ConfigEntry<String> = ConfigEntry {
+        key: "ember.scheduler.mode",
+        default: Some("FIFO"),
+        doc: "how concurrent jobs share task slots: FIFO (the oldest job first) or FAIR (pools \
+              share slots by weight and minimum share; see ember.scheduler.allocation.file)",
+        since: "0.1.0",
+        parse: parse_string,
+    };
+    /// The pools of FAIR scheduling, as Spark's `fairscheduler.xml`.
+    pub const SCHEDULER_ALLOCATION_FILE: ConfigEntry<String> = ConfigEntry {
+        key: "ember.scheduler.allocation.file",
+        default: None,
+        doc: "an XML file of FAIR scheduling pools (<allocations><pool name=\"...\"> with \
+              schedulingMode, weight and minShare), as Spark's fairscheduler.xml; pools it \
+              does not name are FIFO with weight 1 and minShare 0",
+        since: "0.1.0",
+        parse: parse_string,
+    };
     /// Failures of a task on one executor before that executor is excluded for the task.
     pub const EXCLUDE_ON_FAILURE_TASK_MAX_ATTEMPTS_PER_EXECUTOR: ConfigEntry<usize> = ConfigEntry {
         key: "ember.excludeOnFailure.task.maxTaskAttemptsPerExecutor",

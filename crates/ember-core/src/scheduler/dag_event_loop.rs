@@ -41,6 +41,7 @@ use super::progress::StageProgress;
 use super::scheduler_backend::{Launch, SchedulerBackend, TaskId};
 use super::stage::{RunningStage, Stage, StageKind};
 use super::task::{encode_task, Task, TaskOutput};
+use super::task_scheduler::DEFAULT_POOL;
 use crate::accumulator::AccumulatorRegistry;
 use crate::env::Env;
 use crate::error::{Error, Result};
@@ -53,8 +54,13 @@ use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Instant;
 
+/// The local property naming the pool a thread's jobs run in (Spark's `spark.scheduler.pool`).
+pub(crate) const POOL_PROPERTY: &str = "ember.scheduler.pool";
+
 /// A job from submission until its caller has the outcome.
 struct ActiveJob {
+    /// The scheduling pool its attempts run in.
+    pool: Arc<str>,
     partitions: Vec<usize>,
     make_task: ResultTaskMaker,
     /// Each requested partition's value once a task delivered it.
@@ -179,7 +185,12 @@ impl DagState {
             partitions,
             make_task,
             reply,
+            properties,
         } = submission;
+        let pool: Arc<str> = properties
+            .get(POOL_PROPERTY)
+            .map_or(DEFAULT_POOL, String::as_str)
+            .into();
         let summary = JobSummary {
             job_id,
             ..JobSummary::default()
@@ -201,6 +212,7 @@ impl DagState {
         self.jobs.insert(
             job_id,
             ActiveJob {
+                pool,
                 results: (0..partitions.len()).map(|_| None).collect(),
                 remaining: partitions.len(),
                 partitions,
@@ -589,7 +601,13 @@ impl DagState {
             task_attempt_id: self.next_task_id,
         };
         self.next_task_id += 1;
+        let owner = stage.owner();
+        let pool = owner
+            .and_then(|j| self.jobs.get(&j))
+            .map_or_else(|| DEFAULT_POOL.into(), |j| j.pool.clone());
         let launch = Launch {
+            job_id: owner.unwrap_or(0),
+            pool,
             id: task_id,
             bytes,
             reply: self.reply.clone(),

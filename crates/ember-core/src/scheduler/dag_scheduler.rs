@@ -31,6 +31,7 @@ use crate::rdd::RddBase;
 use crate::task_context::MetricsSnapshot;
 use crossbeam_channel::Sender;
 use parking_lot::Mutex;
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::Duration;
@@ -139,12 +140,14 @@ impl DagScheduler {
     }
 
     /// Runs a job: the result tasks made by `make_task` for `partitions` of `rdd`, after every
-    /// shuffle they need. Returns each partition's serialized value, in the order given.
+    /// shuffle they need, with the submitting thread's local `properties`. Returns each
+    /// partition's serialized value, in the order given.
     pub(crate) fn run_job(
         &self,
         rdd: Arc<dyn RddBase>,
         partitions: &[usize],
         make_task: ResultTaskMaker,
+        properties: Arc<HashMap<String, String>>,
     ) -> Result<Vec<Vec<u8>>> {
         let (reply, outcome) = crossbeam_channel::bounded(1);
         let submission = JobSubmission {
@@ -152,6 +155,7 @@ impl DagScheduler {
             partitions: partitions.to_vec(),
             make_task,
             reply,
+            properties,
         };
         let gone = || Error::Input(super::STOPPED.into());
         self.events

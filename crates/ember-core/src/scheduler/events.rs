@@ -14,6 +14,7 @@ use crate::rdd::RddBase;
 use crate::task_context::MetricsSnapshot;
 use crossbeam_channel::Sender;
 use serde::{Deserialize, Serialize};
+use std::collections::HashMap;
 use std::sync::Arc;
 
 /// What the DAG scheduler's event loop handles, in the order it arrives.
@@ -36,6 +37,8 @@ pub(crate) struct JobSubmission {
     pub make_task: ResultTaskMaker,
     /// Receives each partition's serialized value, or why the job failed.
     pub reply: Sender<Result<Vec<Vec<u8>>>>,
+    /// The submitting thread's local properties (`ember.scheduler.pool`, the job group).
+    pub properties: Arc<HashMap<String, String>>,
 }
 
 /// Where a backend reports on an attempt: the DAG scheduler's event loop.

@@ -42,6 +42,10 @@ pub(crate) struct Launch {
     pub preferred_hosts: Vec<String>,
     /// The level it was placed at, once placed.
     pub locality: TaskLocality,
+    /// The job whose work it is: under FIFO, older jobs' attempts go first.
+    pub job_id: usize,
+    /// The scheduling pool of that job (`ember.scheduler.pool`).
+    pub pool: Arc<str>,
 }
 
 /// What an executor is, for the application's status API (Spark's `SparkExecutorInfo`).

@@ -107,6 +107,7 @@ impl Harness {
                 partitions,
                 make_task,
                 reply,
+                properties: Default::default(),
             })));
         outcome
     }

@@ -7,9 +7,10 @@
 //! attempts alike, and what lets tests drive it with a manual clock.
 //!
 //! # What it decides
+//! - **Order between jobs** ([`pools`]): task sets are offered free slots oldest job first
+//!   (FIFO), or by pools sharing slots by weight and minimum share (FAIR).
 //! - **Placement by locality** ([`locality`](super::locality)): one task set per stage attempt,
-//!   offered free slots in arrival order, each waiting up to `ember.locality.wait.*` for slots
-//!   near its data.
+//!   each waiting up to `ember.locality.wait.*` for slots near its data.
 //! - **Exclusion** ([`HealthTracker`]): with `ember.excludeOnFailure.enabled`, an attempt avoids
 //!   executors where its task already failed
 //!   `ember.excludeOnFailure.task.maxTaskAttemptsPerExecutor` times; a task excluded from every
@@ -28,8 +29,10 @@
 
 mod health_tracker;
 mod pending;
+mod pools;
 
 pub(crate) use health_tracker::HealthTracker;
+pub(crate) use pools::{Pools, DEFAULT_POOL};
 
 use super::locality::{ClusterView, LocalityWaits};
 use super::scheduler_backend::Launch;
@@ -45,8 +48,10 @@ use std::time::{Duration, Instant};
 pub(crate) type RackOf = Arc<dyn Fn(&str) -> String + Send + Sync>;
 
 /// How the task scheduler decides, read once from the configuration.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub(crate) struct TaskSchedulerSettings {
+    /// `ember.scheduler.mode` and the pools of `ember.scheduler.allocation.file`.
+    pub pools: Pools,
     /// `ember.locality.wait` and its per-level overrides.
     pub waits: LocalityWaits,
     /// `ember.excludeOnFailure.enabled`.
@@ -112,6 +117,7 @@ impl TaskSchedulerSettings {
         let wait = conf.require(&keys::LOCALITY_WAIT)?;
         let level = |entry| -> Result<Duration> { Ok(conf.get(entry)?.unwrap_or(wait)) };
         Ok(TaskSchedulerSettings {
+            pools: Pools::from_conf(conf)?,
             waits: LocalityWaits {
                 process: level(&keys::LOCALITY_WAIT_PROCESS)?,
                 node: level(&keys::LOCALITY_WAIT_NODE)?,
@@ -250,6 +256,14 @@ impl TaskScheduler {
                 free: e.free,
             })
             .collect();
+        let mut running: HashMap<(usize, usize), usize> = HashMap::new();
+        for launch in self.executors.values().flat_map(|e| e.running.values()) {
+            *running
+                .entry((launch.id.stage_id, launch.id.stage_attempt))
+                .or_default() += 1;
+        }
+        let pools = &self.settings.pools;
+        self.pending.reorder(|sets| pools.order(sets), &running);
         let view = LiveCluster::of(&self.executors, &self.rack_of);
         let health = &self.health;
         let excluded = |launch: &Launch, executor: &str| {

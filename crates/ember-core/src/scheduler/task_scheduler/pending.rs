@@ -7,7 +7,10 @@ use super::super::locality::{
     ClusterView, LocalityWaits, Preferences, Slot, TaskLocality, TaskSetManager,
 };
 use super::super::scheduler_backend::Launch;
+use super::pools::SetInfo;
 use crate::error::Error;
+use std::collections::HashMap;
+use std::sync::Arc;
 use std::time::Instant;
 
 /// A free slot's executor, as the queue sees it.
@@ -25,6 +28,9 @@ pub(crate) type Placed = (String, Launch);
 struct PendingSet {
     /// (stage id, stage attempt).
     key: (usize, usize),
+    /// The job and pool of its first attempt.
+    job: usize,
+    pool: Arc<str>,
     manager: TaskSetManager,
     /// By index in the set; taken when placed.
     launches: Vec<Option<Launch>>,
@@ -52,6 +58,8 @@ impl PendingTasks {
             None => {
                 self.sets.push(PendingSet {
                     key,
+                    job: launch.job_id,
+                    pool: launch.pool.clone(),
                     manager: TaskSetManager::empty(self.waits, Instant::now()),
                     launches: Vec::new(),
                 });
@@ -65,6 +73,30 @@ impl PendingTasks {
         };
         set.manager.push(preferences, cluster);
         set.launches.push(Some(launch));
+    }
+
+    /// The task sets in the order they are offered slots, as `order` ranks them given each
+    /// set's running attempts (by stage attempt).
+    pub(crate) fn reorder(
+        &mut self,
+        order: impl Fn(&[SetInfo]) -> Vec<usize>,
+        running: &HashMap<(usize, usize), usize>,
+    ) {
+        let infos: Vec<SetInfo> = self
+            .sets
+            .iter()
+            .map(|s| SetInfo {
+                job: s.job,
+                stage: s.key.0,
+                pool: s.pool.to_string(),
+                running: running.get(&s.key).copied().unwrap_or(0),
+            })
+            .collect();
+        let mut sets: Vec<Option<PendingSet>> = self.sets.drain(..).map(Some).collect();
+        self.sets = order(&infos)
+            .into_iter()
+            .filter_map(|i| sets[i].take())
+            .collect();
     }
 
     /// Executors came or went.
@@ -155,8 +187,8 @@ impl PendingTasks {
     }
 
     /// The attempts waiting, and how many of them prefer each host.
-    pub(crate) fn tasks_per_host(&self) -> (usize, std::collections::HashMap<String, usize>) {
-        let mut hosts = std::collections::HashMap::new();
+    pub(crate) fn tasks_per_host(&self) -> (usize, HashMap<String, usize>) {
+        let mut hosts = HashMap::new();
         let waiting = self.sets.iter().flat_map(|s| s.launches.iter().flatten());
         let mut count = 0;
         for launch in waiting {

@@ -12,6 +12,7 @@ const WAIT: Duration = Duration::from_secs(3);
 
 fn scheduler(exclude_on_failure: bool) -> TaskScheduler {
     let settings = TaskSchedulerSettings {
+        pools: Pools::default(),
         waits: LocalityWaits::uniform(WAIT),
         exclude_on_failure,
         max_failures_per_executor: 1,
@@ -41,6 +42,8 @@ fn launch(stage: usize, partition: usize, tid: u64, hosts: &[&str]) -> Launch {
         preferred: Vec::new(),
         preferred_hosts: hosts.iter().map(|h| h.to_string()).collect(),
         locality: TaskLocality::Any,
+        job_id: 0,
+        pool: DEFAULT_POOL.into(),
     }
 }
 
@@ -222,4 +225,51 @@ fn with_no_executor_to_come_every_attempt_fails_with_why() {
         "{error}"
     );
     assert!(s.is_empty());
+}
+
+#[test]
+fn fair_pools_get_slots_in_proportion_to_their_weights() {
+    let xml = r#"<allocations>
+        <pool name="light"><weight>1</weight></pool>
+        <pool name="heavy"><weight>3</weight></pool>
+    </allocations>"#;
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("pools.xml");
+    std::fs::write(&file, xml).unwrap();
+    let conf = crate::EmberConf::empty()
+        .set("ember.scheduler.mode", "FAIR")
+        .set("ember.scheduler.allocation.file", file.to_str().unwrap());
+    let mut settings = TaskSchedulerSettings::from_conf(&conf).unwrap();
+    settings.waits = LocalityWaits::uniform(WAIT);
+    let mut s = TaskScheduler::new(settings, Arc::new(|_: &str| "/rack".to_string()));
+    s.executor_added("driver", "localhost", 4);
+    let now = Instant::now();
+    // More attempts than the rounds place, so that both pools stay busy throughout.
+    for i in 0..400u64 {
+        let mut light = launch(0, i as usize, i, &[]);
+        light.pool = "light".into();
+        let mut heavy = launch(1, i as usize, 1000 + i, &[]);
+        (heavy.job_id, heavy.pool) = (1, "heavy".into());
+        s.submit(light);
+        s.submit(heavy);
+    }
+    let mut running: std::collections::VecDeque<u64> = Default::default();
+    let (mut light, mut heavy) = (0, 0);
+    for round in 0..300 {
+        for a in s.resource_offers(now).assigned {
+            running.push_back(a.id.task_attempt_id);
+        }
+        if round >= 20 {
+            heavy += running.iter().filter(|&&t| t >= 1000).count();
+            light += running.iter().filter(|&&t| t < 1000).count();
+        }
+        // The oldest attempt finishes; its slot is offered again.
+        let done = running.pop_front().unwrap();
+        s.status_update("driver", done, false);
+    }
+    let share = heavy as f64 / (light + heavy) as f64;
+    assert!(
+        (share - 0.75).abs() < 0.02,
+        "heavy held {share:.3} of the slots"
+    );
 }
