@@ -17,8 +17,9 @@ use crate::rdd::{
     RangeRdd, Rdd, RddBase, RddCore, RddRef, SliceOwner, TextFileRdd, UnionRdd, WholeTextFilesRdd,
 };
 use crate::scheduler::{
-    now_millis, ClusterBackend, DagScheduler, EventLog, ExecutorInfo, JobSummary, LocalBackend,
-    PartitionFunc, ResultTask, SchedulerBackend, SchedulerSettings, Task,
+    now_millis, ClusterBackend, DagEvent, DagScheduler, EventLog, ExecutorInfo, JobSummary,
+    LocalBackend, PartitionFunc, ResultTask, SchedulerBackend, SchedulerSettings, Task,
+    JOB_GROUP_PROPERTY,
 };
 use serde::de::DeserializeOwned;
 use serde::Serialize;
@@ -26,6 +27,11 @@ use std::any::{Any, TypeId};
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
+
+/// The local property describing a thread's jobs (Spark's `spark.job.description`).
+const JOB_DESCRIPTION_PROPERTY: &str = "ember.job.description";
+/// The local property of [`Context::set_job_group`]'s `interrupt_on_cancel`.
+const INTERRUPT_ON_CANCEL_PROPERTY: &str = "ember.job.interruptOnCancel";
 
 thread_local! {
     /// Each thread's local properties, by the Context they were set on.
@@ -279,6 +285,63 @@ impl Context {
                 None => properties.remove(key),
             };
         });
+    }
+
+    /// Puts the jobs this thread submits from now on in job group `group_id`, described as
+    /// `description`, so that [`cancel_job_group`](Self::cancel_job_group) can cancel them
+    /// together (Spark's `setJobGroup`). A cancelled job's running attempts stop at their next
+    /// record whatever `interrupt_on_cancel` says (a thread cannot be interrupted inside a
+    /// blocking call in Rust); it is kept as `ember.job.interruptOnCancel` for parity.
+    pub fn set_job_group(&self, group_id: &str, description: &str, interrupt_on_cancel: bool) {
+        self.set_local_property(JOB_GROUP_PROPERTY, Some(group_id));
+        self.set_local_property(JOB_DESCRIPTION_PROPERTY, Some(description));
+        let interrupt = interrupt_on_cancel.to_string();
+        self.set_local_property(INTERRUPT_ON_CANCEL_PROPERTY, Some(&interrupt));
+    }
+
+    /// Takes this thread's jobs out of their job group (Spark's `clearJobGroup`).
+    pub fn clear_job_group(&self) {
+        for key in [
+            JOB_GROUP_PROPERTY,
+            JOB_DESCRIPTION_PROPERTY,
+            INTERRUPT_ON_CANCEL_PROPERTY,
+        ] {
+            self.set_local_property(key, None);
+        }
+    }
+
+    /// Cancels every active job of job group `group_id`, from any thread (Spark's
+    /// `cancelJobGroup`): each fails with [`Error::JobCancelled`], its queued attempts are
+    /// dropped and its running ones stop at their next record. Stages other jobs still need
+    /// go on for them.
+    ///
+    /// ```
+    /// use ember_core::{Context, Error, Fn};
+    /// let ctx = Context::with_master("local[2]").unwrap();
+    /// let worker = ctx.clone();
+    /// let job = std::thread::spawn(move || {
+    ///     worker.set_job_group("nightly", "a job that would take minutes", true);
+    ///     worker
+    ///         .parallelize((0..100_000).collect::<Vec<u32>>(), 2)
+    ///         .map(Fn!(|x: u32| { std::thread::sleep(std::time::Duration::from_millis(1)); x }))
+    ///         .count()
+    /// });
+    /// std::thread::sleep(std::time::Duration::from_millis(200));
+    /// ctx.cancel_job_group("nightly");
+    /// let error = job.join().unwrap().unwrap_err();
+    /// assert!(matches!(error, Error::JobCancelled { .. }), "{error}");
+    /// assert!(error.to_string().contains("part of cancelled job group nightly"));
+    /// ```
+    pub fn cancel_job_group(&self, group_id: &str) {
+        self.inner
+            .scheduler
+            .post(DagEvent::CancelJobGroup(group_id.to_string()));
+    }
+
+    /// Cancels every active job (Spark's `cancelAllJobs`); see
+    /// [`cancel_job_group`](Self::cancel_job_group).
+    pub fn cancel_all_jobs(&self) {
+        self.inner.scheduler.post(DagEvent::CancelAllJobs);
     }
 
     /// A property this thread set with [`set_local_property`](Self::set_local_property).

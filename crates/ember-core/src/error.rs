@@ -56,6 +56,17 @@ pub enum Error {
         /// Why, naming the stage, the partition and the original message.
         reason: String,
     },
+    /// A job was cancelled before it ended (its job group, or every job, was cancelled).
+    #[error("job {job_id} cancelled {reason}")]
+    JobCancelled {
+        /// The job id.
+        job_id: usize,
+        /// What cancelled it, as Spark says it (`part of cancelled job group <id>`).
+        reason: String,
+    },
+    /// A task attempt was stopped because no job needs it any more.
+    #[error("task killed: {0}")]
+    TaskKilled(String),
     /// User code in a task panicked or returned an error.
     #[error("{0}")]
     UserCode(String),

@@ -5,7 +5,7 @@ use crate::error::{Error, Result};
 use parking_lot::Mutex;
 use std::any::Any;
 use std::cell::RefCell;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 
 /// Counters a task reports with its result; the job summary adds them up.
@@ -98,6 +98,8 @@ pub struct TaskContext {
     /// Cached partitions `(rdd, partition)` this task stored, for the driver to prefer this
     /// executor for them later.
     stored_blocks: Mutex<Vec<(usize, usize)>>,
+    /// Set when the attempt is killed: it stops at its next record.
+    killed: Arc<AtomicBool>,
 }
 
 impl std::fmt::Debug for TaskContext {
@@ -143,8 +145,10 @@ impl TaskContext {
         partition_id: usize,
         attempt_number: usize,
         task_attempt_id: u64,
+        killed: Arc<AtomicBool>,
     ) -> Self {
         TaskContext {
+            killed,
             stage_id,
             stage_attempt,
             partition_id,
@@ -188,6 +192,28 @@ impl TaskContext {
     /// The partitions the task cached.
     pub(crate) fn stored_blocks(&self) -> Vec<(usize, usize)> {
         self.stored_blocks.lock().clone()
+    }
+
+    /// Whether the attempt was killed (its job was cancelled or ended without it); it stops at
+    /// its next record (Spark's `isInterrupted`). Long work inside one record may look here.
+    pub fn is_interrupted(&self) -> bool {
+        self.killed.load(Ordering::Relaxed)
+    }
+
+    /// `records`, stopping the task at the first record after it was killed (Spark's
+    /// `InterruptibleIterator`).
+    pub(crate) fn interruptible<T: 'static>(
+        self: &Arc<Self>,
+        records: crate::rdd::BoxIter<T>,
+    ) -> crate::rdd::BoxIter<T> {
+        let tc = self.clone();
+        Box::new(records.inspect(move |_| {
+            if tc.is_interrupted() {
+                abort(Error::TaskKilled(
+                    "no job needs the attempt any more".into(),
+                ));
+            }
+        }))
     }
 
     /// The executor's services.

@@ -559,3 +559,57 @@ fn a_task_that_kills_every_executor_fails_the_job_instead_of_hanging() {
     assert!(err.contains("no executor can run the task"), "{err}");
     assert!(err.contains("replacements allowed were all used"), "{err}");
 }
+
+#[test]
+fn a_straggler_is_overtaken_by_its_speculative_copy_on_the_other_executor() {
+    let ctx = Context::new(
+        conf("local-cluster[2,1,512]")
+            .set(keys::SPECULATION.key, "true")
+            .set(keys::SPECULATION_INTERVAL.key, "50ms")
+            .set(keys::SPECULATION_MIN_TASK_RUNTIME.key, "200ms"),
+    )
+    .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("out");
+    let started = Instant::now();
+    // Partition 7's first attempt is stuck for 30 s in one record; any other attempt is quick.
+    ctx.parallelize((0..64u32).collect(), 8)
+        .map(Fn!(|x: u32| {
+            let tc = TaskContext::get().unwrap();
+            let slow = tc.partition_id == 7 && tc.attempt_number == 0 && x == 56;
+            std::thread::sleep(Duration::from_millis(if slow { 30_000 } else { 20 }));
+            x
+        }))
+        .save_as_text_file(out.to_str().unwrap())
+        .unwrap();
+    let took = started.elapsed();
+    let summary = ctx.last_job_summary().unwrap();
+    assert!(
+        took < Duration::from_secs(20),
+        "the job waited for its straggler: {took:?}"
+    );
+    assert_eq!(summary.tasks, 9, "one speculative copy: {summary}");
+    let mut lines: Vec<u32> = std::fs::read_dir(&out)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| {
+            p.file_name()
+                .unwrap()
+                .to_string_lossy()
+                .starts_with("part-")
+        })
+        .flat_map(|p| {
+            std::fs::read_to_string(p)
+                .unwrap()
+                .lines()
+                .map(|l| l.parse().unwrap())
+                .collect::<Vec<u32>>()
+        })
+        .collect();
+    lines.sort();
+    assert_eq!(
+        lines,
+        (0..64).collect::<Vec<u32>>(),
+        "every record written once"
+    );
+}

@@ -861,3 +861,73 @@ fn fair_pools_share_task_slots_by_weight() {
         "the heavy pool (weight 3 of 4) held {share:.3} of the busy slots ({heavy} vs {light})"
     );
 }
+
+/// Records the cancelled jobs of `cancelling_a_job_group_*` processed.
+static PROCESSED: AtomicUsize = AtomicUsize::new(0);
+
+/// Starts a job in group `group` on another thread that would take about a minute: 60,000
+/// records of 1 ms on each of two partitions.
+fn start_slow_job(ctx: &Context, group: &str) -> std::thread::JoinHandle<Result<u64, Error>> {
+    let (ctx, group) = (ctx.clone(), group.to_string());
+    std::thread::spawn(move || {
+        ctx.set_job_group(&group, "slow on purpose", true);
+        ctx.parallelize((0..120_000).collect::<Vec<u32>>(), 2)
+            .map(Fn!(|x: u32| {
+                PROCESSED.fetch_add(1, Ordering::SeqCst);
+                std::thread::sleep(std::time::Duration::from_millis(1));
+                x
+            }))
+            .count()
+    })
+}
+
+#[test]
+fn cancelling_a_job_group_fails_its_jobs_and_stops_their_running_tasks() {
+    let ctx = local(2);
+    let slow = start_slow_job(&ctx, "nightly");
+    while PROCESSED.load(Ordering::SeqCst) < 20 {
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+    ctx.cancel_job_group("other-group");
+    ctx.cancel_job_group("nightly");
+    let error = slow.join().unwrap().unwrap_err();
+    assert!(matches!(error, Error::JobCancelled { .. }), "{error}");
+    assert!(
+        error
+            .to_string()
+            .contains("part of cancelled job group nightly"),
+        "{error}"
+    );
+    // The job returned once its tasks stopped: nothing of it processes records any more.
+    let after = PROCESSED.load(Ordering::SeqCst);
+    std::thread::sleep(std::time::Duration::from_millis(50));
+    assert_eq!(PROCESSED.load(Ordering::SeqCst), after);
+    assert!(after < 120_000, "the tasks stopped early ({after} records)");
+    assert_eq!(ctx.parallelize(vec![1, 2, 3], 2).count().unwrap(), 3);
+}
+
+#[test]
+fn cancel_all_jobs_stops_jobs_running_on_executors() {
+    let conf = EmberConf::empty()
+        .set_master("local-cluster[1,1,512]")
+        .set(keys::SHOW_CONSOLE_PROGRESS.key, "false");
+    let ctx = Context::new(conf).unwrap();
+    let slow = start_slow_job(&ctx, "batch");
+    std::thread::sleep(std::time::Duration::from_millis(500));
+    let cancelled_at = std::time::Instant::now();
+    ctx.cancel_all_jobs();
+    let error = slow.join().unwrap().unwrap_err();
+    assert!(
+        error
+            .to_string()
+            .contains("cancelled as part of cancellation of all jobs"),
+        "{error}"
+    );
+    // The executor's one slot is free again: its task stopped instead of running its minute.
+    assert_eq!(ctx.parallelize(vec![1, 2, 3], 1).count().unwrap(), 3);
+    assert!(
+        cancelled_at.elapsed() < std::time::Duration::from_secs(20),
+        "the killed task held the slot for {:?}",
+        cancelled_at.elapsed()
+    );
+}

@@ -310,6 +310,49 @@ crate::config_keys! {
         since: "0.1.0",
         parse: parse_bool,
     };
+    /// Whether slow attempts get a speculative copy on another executor.
+    pub const SPECULATION: ConfigEntry<bool> = ConfigEntry {
+        key: "ember.speculation",
+        default: Some("false"),
+        doc: "run a copy of an attempt that runs much longer than its stage's others on another \
+              executor; the first to finish wins and the other is killed",
+        since: "0.1.0",
+        parse: parse_bool,
+    };
+    /// How often running attempts are checked for speculation.
+    pub const SPECULATION_INTERVAL: ConfigEntry<Duration> = ConfigEntry {
+        key: "ember.speculation.interval",
+        default: Some("100ms"),
+        doc: "how often running attempts are checked for speculation",
+        since: "0.1.0",
+        parse: parse_millis,
+    };
+    /// How many times slower than the median an attempt must be to be speculated.
+    pub const SPECULATION_MULTIPLIER: ConfigEntry<f64> = ConfigEntry {
+        key: "ember.speculation.multiplier",
+        default: Some("1.5"),
+        doc: "how many times the median duration of its stage's finished tasks an attempt must \
+              run to be speculated",
+        since: "0.1.0",
+        parse: parse_multiplier,
+    };
+    /// The share of a stage's tasks that must be done before speculation starts.
+    pub const SPECULATION_QUANTILE: ConfigEntry<f64> = ConfigEntry {
+        key: "ember.speculation.quantile",
+        default: Some("0.75"),
+        doc: "share of a stage's tasks that must have finished before its slow attempts are \
+              speculated",
+        since: "0.1.0",
+        parse: parse_fraction,
+    };
+    /// The least an attempt must have run before it is speculated.
+    pub const SPECULATION_MIN_TASK_RUNTIME: ConfigEntry<Duration> = ConfigEntry {
+        key: "ember.speculation.minTaskRuntime",
+        default: Some("100ms"),
+        doc: "how long an attempt must have run at least before it is speculated",
+        since: "0.1.0",
+        parse: parse_millis,
+    };
     /// How concurrent jobs share task slots: `FIFO` or `FAIR`.
     pub const SCHEDULER_MODE: ConfigEntry<String> = ConfigEntry {
         key: "ember.scheduler.mode",
@@ -455,6 +498,13 @@ fn parse_deploy_mode(s: &str) -> Result<String, String> {
     match s {
         "client" | "cluster" => Ok(s.to_string()),
         _ => Err("expected client or cluster".into()),
+    }
+}
+
+fn parse_multiplier(s: &str) -> Result<f64, String> {
+    match s.parse::<f64>() {
+        Ok(f) if f >= 1.0 => Ok(f),
+        _ => Err("expected a number of at least 1".into()),
     }
 }
 

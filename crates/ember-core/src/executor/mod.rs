@@ -219,7 +219,7 @@ fn run(args: &ExecutorArgs) -> Result<()> {
         stored,
         conf.require(&keys::TASK_MAX_DIRECT_RESULT_SIZE)?,
     )?;
-    let slots = TaskRunner::start(args.cores, env.clone(), reporter, "ember-task")?;
+    let slots = TaskRunner::start(args.cores, env.clone(), reporter.clone(), "ember-task")?;
     rt.spawn(heartbeat(
         to_driver,
         conf.require(&keys::EXECUTOR_HEARTBEAT_INTERVAL)?,
@@ -231,8 +231,19 @@ fn run(args: &ExecutorArgs) -> Result<()> {
         };
         match kind {
             Some(FromDriver::Launch(task)) => {
+                let task = description(task);
+                reporter
+                    .kill_flags
+                    .lock()
+                    .insert(task.id.task_attempt_id, task.killed.clone());
                 // The queue closes only when this process exits.
-                let _ = slots.submit(description(task));
+                let _ = slots.submit(task);
+            }
+            Some(FromDriver::KillTask(kill)) => {
+                if let Some(flag) = reporter.kill_flags.lock().get(&kill.task_attempt_id) {
+                    tracing::info!("killing task {}: {}", kill.task_attempt_id, kill.reason);
+                    flag.store(true, std::sync::atomic::Ordering::Relaxed);
+                }
             }
             Some(FromDriver::RemoveBroadcast(b)) => {
                 env.broadcast_manager.remove_copy(b.broadcast_id)
@@ -282,14 +293,19 @@ enum SlotUpdate {
 }
 
 /// Hands the slots' reports to the thread that sends them to the driver.
-struct Reporter(crossbeam_channel::Sender<SlotUpdate>);
+struct Reporter {
+    updates: crossbeam_channel::Sender<SlotUpdate>,
+    /// The kill flag of each attempt here, until it finishes.
+    kill_flags: parking_lot::Mutex<std::collections::HashMap<u64, Arc<AtomicBool>>>,
+}
 
 impl StatusReporter for Reporter {
     fn started(&self, id: TaskId) {
-        let _ = self.0.send(SlotUpdate::Started(id));
+        let _ = self.updates.send(SlotUpdate::Started(id));
     }
     fn finished(&self, event: TaskEvent) {
-        let _ = self.0.send(SlotUpdate::Finished(event));
+        self.kill_flags.lock().remove(&event.id.task_attempt_id);
+        let _ = self.updates.send(SlotUpdate::Finished(event));
     }
 }
 
@@ -320,7 +336,10 @@ fn report_updates(
             }
         })
         .map_err(|e| Error::io("executor status thread", e))?;
-    Ok(Arc::new(Reporter(reports)))
+    Ok(Arc::new(Reporter {
+        updates: reports,
+        kill_flags: Default::default(),
+    }))
 }
 
 fn finished_status(

@@ -130,6 +130,7 @@ fn run_task(task: &TaskDescription, env: &Arc<Env>) -> TaskEvent {
         id.rdd_partition,
         id.attempt,
         id.task_attempt_id,
+        task.killed.clone(),
     ));
     let outcome = run_as_task(&tc, || decode_task_bytes(&task.bytes)?.run(&tc));
     let result = match outcome {

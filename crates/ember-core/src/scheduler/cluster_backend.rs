@@ -42,9 +42,9 @@ use crate::network::rpc::driver_server::{Driver, DriverServer};
 use crate::network::rpc::executor_message::Kind as FromExecutor;
 use crate::network::rpc::{
     BlockLocation, BlockLocations, BlockLocationsRequest, BroadcastReply, BroadcastRequest,
-    Bytes as BytesMessage, DriverMessage, ExecutorMessage, LaunchTask, MapStatusesRequest,
-    PendingTasks as PendingTasksReply, PendingTasksRequest, RegisterExecutor, Registered,
-    RemoveBroadcast, RemoveRdd, Shutdown, TaskState, TaskStatus,
+    Bytes as BytesMessage, DriverMessage, ExecutorMessage, KillTask, LaunchTask,
+    MapStatusesRequest, PendingTasks as PendingTasksReply, PendingTasksRequest, RegisterExecutor,
+    Registered, RemoveBroadcast, RemoveRdd, Shutdown, TaskState, TaskStatus,
 };
 use crate::network::{channel, runtime, serve, MAX_MESSAGE};
 use parking_lot::{Condvar, Mutex};
@@ -138,8 +138,10 @@ impl ClusterBackend {
             network_timeout: conf.require(&keys::NETWORK_TIMEOUT)?,
         };
         let racks = env.clone();
+        let task_settings = TaskSchedulerSettings::from_conf(conf)?;
+        let speculation_interval = task_settings.speculation.map(|s| s.interval);
         let scheduler = TaskScheduler::new(
-            TaskSchedulerSettings::from_conf(conf)?,
+            task_settings,
             Arc::new(move |host: &str| racks.racks.rack_of(host)),
         );
         let heartbeat: Duration = conf.require(&keys::EXECUTOR_HEARTBEAT_INTERVAL)?;
@@ -181,9 +183,12 @@ impl ClusterBackend {
             "driver's RPC server",
         );
         // Often enough for both the heartbeat timeout and the locality wait.
-        let revive = heartbeat
+        let mut revive = heartbeat
             .min(Duration::from_secs(1))
             .max(Duration::from_millis(50));
+        if let Some(interval) = speculation_interval {
+            revive = revive.min(interval);
+        }
         runtime().spawn(watch_executors(Arc::downgrade(&shared), revive));
         let weak = Arc::downgrade(&shared);
         env.broadcast_manager.on_remove(Box::new(move |id| {
@@ -313,6 +318,22 @@ impl SchedulerBackend for ClusterBackend {
         self.shared.state.lock().scheduler.stage_ended(id);
     }
 
+    fn kill_stage_tasks(&self, id: usize) {
+        let state = self.shared.state.lock();
+        let reason = format!("no job needs stage {id} any more");
+        for (executor, task_attempt_id) in state.scheduler.kill_stage(id) {
+            tell_kill(&state, &executor, task_attempt_id, &reason);
+        }
+    }
+
+    fn kill_attempt(&self, task_attempt_id: u64) {
+        let mut state = self.shared.state.lock();
+        if let Some(executor) = state.scheduler.kill_attempt(task_attempt_id) {
+            let reason = "another attempt of its task finished first";
+            tell_kill(&state, &executor, task_attempt_id, reason);
+        }
+    }
+
     fn broadcast_fetches(&self) -> u64 {
         self.shared.broadcast_fetches.load(Ordering::Relaxed)
     }
@@ -409,7 +430,10 @@ impl Shared {
             Err(e) => RemoteTaskResult::Failure((&Error::from(e)).into()),
         };
         let failed = matches!(result, RemoteTaskResult::Failure(_));
-        let Some(launch) = state.scheduler.status_update(executor, id, failed) else {
+        let finished = state
+            .scheduler
+            .status_update(executor, id, failed, Instant::now());
+        let Some(launch) = finished else {
             return;
         };
         match result {
@@ -550,6 +574,19 @@ fn send_launch(state: &State, assignment: Assignment) -> std::result::Result<(),
     Ok(())
 }
 
+/// Tells `executor` to stop attempt `task_attempt_id` at its next record.
+fn tell_kill(state: &State, executor: &str, task_attempt_id: u64, reason: &str) {
+    if let Some(data) = state.executors.get(executor) {
+        let kill = KillTask {
+            task_attempt_id,
+            reason: reason.to_string(),
+        };
+        let _ = data.tx.send(Ok(DriverMessage {
+            kind: Some(ToExecutor::KillTask(kill)),
+        }));
+    }
+}
+
 /// The host of an executor: where its block server listens.
 fn executor_host(info: &ExecutorInfo) -> String {
     info.address
@@ -567,8 +604,9 @@ fn finish(launch: &Launch, result: Result<super::events::TaskSuccess>) {
 }
 
 /// Every so often: declares executors lost whose last word is older than
-/// `ember.network.timeout`, and offers free slots again to attempts whose locality wait ran out
-/// (Spark's `spark.scheduler.revive.interval`).
+/// `ember.network.timeout`, offers free slots again to attempts whose locality wait ran out
+/// (Spark's `spark.scheduler.revive.interval`), and asks for copies of slow attempts when
+/// `ember.speculation` is on.
 async fn watch_executors(shared: Weak<Shared>, interval: Duration) {
     let mut tick = tokio::time::interval(interval);
     loop {
@@ -576,7 +614,22 @@ async fn watch_executors(shared: Weak<Shared>, interval: Duration) {
         let Some(shared) = shared.upgrade() else {
             return;
         };
-        shared.schedule(&mut shared.state.lock());
+        {
+            let mut state = shared.state.lock();
+            for slow in state.scheduler.speculatable(Instant::now()) {
+                tracing::info!(
+                    "task {} in stage {}.{} (TID {}) on executor {} is slow: speculating",
+                    slow.id.partition,
+                    slow.id.stage_id,
+                    slow.id.stage_attempt,
+                    slow.id.task_attempt_id,
+                    slow.executor
+                );
+                slow.reply
+                    .send(TaskUpdate::SpeculationWanted(slow.id, slow.executor));
+            }
+            shared.schedule(&mut state);
+        }
         let timeout = shared.settings.network_timeout;
         let silent: Vec<String> = shared
             .state

@@ -14,9 +14,10 @@
 //! 2. `Task(Finished)`: a map output is registered or a result kept. A stage whose partitions
 //!    are all done completes, and every waiting stage is looked at again.
 //! 3. When every requested partition has its value, the job ends. Stages no other job needs
-//!    are forgotten; should attempts of theirs still be out (duplicates, or an aborted job's
-//!    running tasks), queued ones are dropped unrun and the job's caller hears the outcome only
-//!    once the rest finished, so nothing of a job still runs when its action returns.
+//!    are forgotten once their attempts still out (speculative copies) end; those are killed.
+//!    A job that fails (aborted or cancelled) kills its attempts too, and its caller hears the
+//!    outcome only once they stopped, so nothing of a failed job still writes when its action
+//!    returns.
 //!
 //! # Failures
 //! - A task attempt that fails is retried until it has failed `ember.task.maxFailures` times;
@@ -57,10 +58,15 @@ use std::time::Instant;
 /// The local property naming the pool a thread's jobs run in (Spark's `spark.scheduler.pool`).
 pub(crate) const POOL_PROPERTY: &str = "ember.scheduler.pool";
 
+/// The local property naming a thread's job group (Spark's `spark.jobGroup.id`).
+pub(crate) const JOB_GROUP_PROPERTY: &str = "ember.jobGroup.id";
+
 /// A job from submission until its caller has the outcome.
 struct ActiveJob {
     /// The scheduling pool its attempts run in.
     pool: Arc<str>,
+    /// Its job group (`ember.jobGroup.id`), which cancels it with the others.
+    group: Option<String>,
     partitions: Vec<usize>,
     make_task: ResultTaskMaker,
     /// Each requested partition's value once a task delivered it.
@@ -80,6 +86,10 @@ struct ActiveJob {
 /// An attempt handed to the backend and not yet finished.
 struct InFlight {
     stage: usize,
+    /// The partition index in its stage.
+    partition: usize,
+    /// A copy of a slow attempt.
+    speculative: bool,
     /// The job whose summary counts it.
     job: Option<usize>,
     /// Set once it started in a slot.
@@ -145,7 +155,15 @@ impl DagState {
             DagEvent::Task(update) => match *update {
                 TaskUpdate::Started(id, place) => self.task_started(id, place),
                 TaskUpdate::Finished(event) => self.task_finished(event),
+                TaskUpdate::SpeculationWanted(id, executor) => self.speculate(id, executor),
             },
+            DagEvent::CancelJobGroup(group) => {
+                let reason = format!("part of cancelled job group {group}");
+                self.cancel_jobs(|job| job.group.as_deref() == Some(group.as_str()), &reason);
+            }
+            DagEvent::CancelAllJobs => {
+                self.cancel_jobs(|_| true, "as part of cancellation of all jobs");
+            }
             DagEvent::Stop => {
                 self.stop();
                 return false;
@@ -191,6 +209,7 @@ impl DagState {
             .get(POOL_PROPERTY)
             .map_or(DEFAULT_POOL, String::as_str)
             .into();
+        let group = properties.get(JOB_GROUP_PROPERTY).cloned();
         let summary = JobSummary {
             job_id,
             ..JobSummary::default()
@@ -213,6 +232,7 @@ impl DagState {
             job_id,
             ActiveJob {
                 pool,
+                group,
                 results: (0..partitions.len()).map(|_| None).collect(),
                 remaining: partitions.len(),
                 partitions,
@@ -284,9 +304,14 @@ impl DagState {
             let stage = &mut self.stages.get_mut(&stage_id).expect("stage exists");
             stage.cancelled.store(true, Ordering::Relaxed);
             if stage.in_flight > 0 {
-                stage.drained_by.push(job_id);
-                if let Some(job) = self.jobs.get_mut(&job_id) {
-                    job.draining.insert(stage_id);
+                self.backend.kill_stage_tasks(stage_id);
+                // A failed job returns once its attempts stopped, so that nothing of it still
+                // writes; a job that succeeded does not wait for copies it no longer needs.
+                if failure.is_some() {
+                    stage.drained_by.push(job_id);
+                    if let Some(job) = self.jobs.get_mut(&job_id) {
+                        job.draining.insert(stage_id);
+                    }
                 }
             } else {
                 self.forget_stage(stage_id);
@@ -361,6 +386,25 @@ impl DagState {
             let error = Error::JobAborted {
                 job_id,
                 reason: reason.clone(),
+            };
+            self.end_job(job_id, Err(error));
+        }
+    }
+
+    /// Ends every active job `chosen` picks as cancelled `reason`; their running attempts stop.
+    fn cancel_jobs(&mut self, chosen: impl Fn(&ActiveJob) -> bool, reason: &str) {
+        let mut jobs: Vec<usize> = self
+            .jobs
+            .iter()
+            .filter(|(_, job)| job.outcome.is_none() && chosen(job))
+            .map(|(&id, _)| id)
+            .collect();
+        jobs.sort_unstable();
+        for job_id in jobs {
+            tracing::info!("cancelling job {job_id} {reason}");
+            let error = Error::JobCancelled {
+                job_id,
+                reason: reason.to_string(),
             };
             self.end_job(job_id, Err(error));
         }
@@ -568,13 +612,14 @@ impl DagState {
         }
         self.post(&SchedulerEvent::StageSubmitted { info: &info });
         for index in partitions {
-            self.launch_task(id, index)?;
+            self.launch_task(id, index, None)?;
         }
         Ok(())
     }
 
     /// Hands an attempt of partition `index` of stage `id`'s current attempt to the backend.
-    fn launch_task(&mut self, id: usize, index: usize) -> Result<()> {
+    /// With `not_on`, the attempt is a speculative copy of one running on that executor.
+    fn launch_task(&mut self, id: usize, index: usize, not_on: Option<String>) -> Result<()> {
         let stage = self.stages.get(&id).expect("stage exists");
         let (task, rdd_partition): (Arc<dyn Task>, usize) = match &stage.kind {
             StageKind::ShuffleMap(dependency) => (dependency.map_task(index), index),
@@ -597,7 +642,7 @@ impl DagState {
             stage_attempt: running.attempt,
             partition: index,
             rdd_partition,
-            attempt: stage.task_failures.get(&index).copied().unwrap_or(0),
+            attempt: stage.task_attempts.get(&index).copied().unwrap_or(0),
             task_attempt_id: self.next_task_id,
         };
         self.next_task_id += 1;
@@ -615,17 +660,21 @@ impl DagState {
             preferred: self.preferred_executors(&stage.rdd, rdd_partition),
             preferred_hosts: preferred_hosts(&stage.rdd, rdd_partition),
             locality: TaskLocality::Any,
+            not_on,
         };
         self.in_flight.insert(
             task_id.task_attempt_id,
             InFlight {
                 stage: id,
+                partition: index,
+                speculative: launch.not_on.is_some(),
                 job: stage.owner(),
                 info: None,
             },
         );
         let stage = self.stages.get_mut(&id).expect("stage exists");
         stage.in_flight += 1;
+        *stage.task_attempts.entry(index).or_default() += 1;
         if let Some(running) = &mut stage.running {
             running.pending.insert(index);
         }
@@ -698,7 +747,7 @@ impl DagState {
             executor_id: place.executor_id,
             host: place.host,
             locality: place.locality,
-            speculative: false,
+            speculative: flight.speculative,
             finish_time: 0,
             failed: false,
         };
@@ -751,9 +800,14 @@ impl DagState {
             }
             _ => false,
         };
+        // A failed attempt of a task already done (a killed copy) changes nothing.
+        let still_pending = stage
+            .running
+            .as_ref()
+            .is_some_and(|r| r.pending.contains(&id.partition));
         let handled = match event.result {
             Ok(success) => self.task_succeeded(flight.stage, id, success),
-            Err(failure) if current => self.task_failed(flight.stage, id, failure),
+            Err(failure) if current && still_pending => self.task_failed(flight.stage, id, failure),
             Err(_) => Ok(()),
         };
         if let Err(e) = handled {
@@ -763,6 +817,11 @@ impl DagState {
 
     fn task_succeeded(&mut self, stage_id: usize, id: TaskId, success: TaskSuccess) -> Result<()> {
         let index = id.partition;
+        // The first attempt to finish wins; copies still running are told to stop.
+        let copies: Vec<u64> = self.attempts_in_flight(stage_id, index).collect();
+        for tid in copies {
+            self.backend.kill_attempt(tid);
+        }
         self.env
             .block_manager_master
             .record(&success.executor_id, &success.cached_blocks);
@@ -826,6 +885,7 @@ impl DagState {
             return self.fetch_failed(stage_id, *shuffle_id, *map_index, &failure.error);
         }
         let index = id.partition;
+        let copy_running = self.attempts_in_flight(stage_id, index).next().is_some();
         let stage = self.stages.get_mut(&stage_id).expect("stage exists");
         let attempt = id.stage_attempt;
         let failures = stage.task_failures.entry(index).or_default();
@@ -849,10 +909,39 @@ impl DagState {
                 ),
             });
         }
+        if copy_running {
+            // Another attempt of the task (a speculative copy) still runs: it may yet succeed.
+            return Ok(());
+        }
         if let Some(running) = &mut stage.running {
             running.pending.remove(&index);
         }
-        self.launch_task(stage_id, index)
+        self.launch_task(stage_id, index, None)
+    }
+
+    /// The task attempt ids of partition `index` of stage `stage_id` still out.
+    fn attempts_in_flight(&self, stage_id: usize, index: usize) -> impl Iterator<Item = u64> + '_ {
+        self.in_flight
+            .iter()
+            .filter(move |(_, f)| f.stage == stage_id && f.partition == index)
+            .map(|(&tid, _)| tid)
+    }
+
+    /// A backend found attempt `id` slow on `executor`: a copy runs elsewhere, if its task is
+    /// still wanted and undone.
+    fn speculate(&mut self, id: TaskId, executor: String) {
+        let wanted = self.stages.get(&id.stage_id).is_some_and(|s| {
+            !s.jobs.is_empty()
+                && s.running.as_ref().is_some_and(|r| {
+                    r.attempt == id.stage_attempt && r.pending.contains(&id.partition)
+                })
+        });
+        if !wanted {
+            return;
+        }
+        if let Err(e) = self.launch_task(id.stage_id, id.partition, Some(executor)) {
+            self.abort_stage(id.stage_id, e);
+        }
     }
 
     fn fetch_failed(

@@ -164,6 +164,11 @@ impl DagScheduler {
         outcome.recv().map_err(|_| gone())?
     }
 
+    /// Posts `event` to the event loop; nothing happens once the application stopped.
+    pub(crate) fn post(&self, event: DagEvent) {
+        let _ = self.events.send(event);
+    }
+
     /// Where tasks run.
     pub(crate) fn backend(&self) -> &dyn SchedulerBackend {
         &*self.backend

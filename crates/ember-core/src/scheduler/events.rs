@@ -23,6 +23,10 @@ pub(crate) enum DagEvent {
     JobSubmitted(Box<JobSubmission>),
     /// A task slot reports on an attempt.
     Task(Box<TaskUpdate>),
+    /// Every active job of a job group is cancelled (Spark's `cancelJobGroup`).
+    CancelJobGroup(String),
+    /// Every active job is cancelled (Spark's `cancelAllJobs`).
+    CancelAllJobs,
     /// The application stops: every job still active fails.
     Stop,
 }
@@ -62,6 +66,9 @@ pub(crate) enum TaskUpdate {
     Started(TaskId, TaskPlace),
     /// The attempt finished.
     Finished(TaskEvent),
+    /// The attempt runs much longer than its stage's others on the executor named: a copy
+    /// should run elsewhere (speculation).
+    SpeculationWanted(TaskId, String),
 }
 
 /// Where an attempt runs.

@@ -3,7 +3,8 @@
 //! `local[N]` is one executor, the driver itself, with N slots of a [`TaskRunner`] (the same
 //! runner an executor process uses). Its attempts are placed by the same [`TaskScheduler`] as a
 //! cluster's, so locality waits and exclusion behave alike on every master; the slots report
-//! straight to the DAG scheduler, and each finished attempt offers its slot again.
+//! straight to the DAG scheduler, and each finished attempt offers its slot again. As in Spark,
+//! nothing is speculated here: a copy must run on another executor than its original.
 
 use super::events::{TaskEvent, TaskFailure, TaskPlace, TaskUpdate};
 use super::scheduler_backend::{ExecutorInfo, Launch, SchedulerBackend, TaskId};
@@ -55,7 +56,8 @@ impl Slots {
             if let Err(task) = runner.submit(task) {
                 // The slots are stopping: a job still running hears why its task cannot run.
                 let id = task.id.task_attempt_id;
-                if let Some(launch) = scheduler.status_update(&self.executor_id, id, false) {
+                let now = Instant::now();
+                if let Some(launch) = scheduler.status_update(&self.executor_id, id, false, now) {
                     finish(&launch, Error::Input(STOPPED.into()));
                 }
             }
@@ -79,7 +81,8 @@ impl StatusReporter for Slots {
     fn finished(&self, event: TaskEvent) {
         let mut scheduler = self.scheduler.lock();
         let failed = event.result.is_err();
-        let finished = scheduler.status_update(&self.executor_id, event.id.task_attempt_id, failed);
+        let id = event.id.task_attempt_id;
+        let finished = scheduler.status_update(&self.executor_id, id, failed, Instant::now());
         if let Some(launch) = finished {
             launch.reply.send(TaskUpdate::Finished(event));
         }
@@ -138,6 +141,15 @@ impl SchedulerBackend for LocalBackend {
 
     fn stage_ended(&self, id: usize) {
         self.slots.scheduler.lock().stage_ended(id);
+    }
+
+    // The flags are the slots' own: setting them is all it takes.
+    fn kill_stage_tasks(&self, id: usize) {
+        self.slots.scheduler.lock().kill_stage(id);
+    }
+
+    fn kill_attempt(&self, task_attempt_id: u64) {
+        self.slots.scheduler.lock().kill_attempt(task_attempt_id);
     }
 
     fn stop(&self) {

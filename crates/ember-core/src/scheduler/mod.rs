@@ -25,9 +25,10 @@ pub use dag_scheduler::JobSummary;
 pub use task::{PartitionFunc, ResultTask, ShipTask, ShuffleMapTask, Task, TaskOutput};
 
 pub(crate) use cluster_backend::ClusterBackend;
+pub(crate) use dag_event_loop::JOB_GROUP_PROPERTY;
 pub(crate) use dag_scheduler::{DagScheduler, SchedulerSettings};
 pub(crate) use event_log::{now_millis, EventLog};
-pub(crate) use events::{RemoteTaskResult, TaskEvent, TaskFailure, TaskSuccess};
+pub(crate) use events::{DagEvent, RemoteTaskResult, TaskEvent, TaskFailure, TaskSuccess};
 pub(crate) use local_backend::{LocalBackend, STOPPED};
 pub use scheduler_backend::ExecutorInfo;
 pub(crate) use scheduler_backend::{SchedulerBackend, TaskId};

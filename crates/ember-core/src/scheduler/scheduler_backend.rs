@@ -46,6 +46,8 @@ pub(crate) struct Launch {
     pub job_id: usize,
     /// The scheduling pool of that job (`ember.scheduler.pool`).
     pub pool: Arc<str>,
+    /// For a speculative copy, the executor running the slow attempt: the copy runs elsewhere.
+    pub not_on: Option<String>,
 }
 
 /// What an executor is, for the application's status API (Spark's `SparkExecutorInfo`).
@@ -76,6 +78,14 @@ pub(crate) trait SchedulerBackend: Send + Sync {
     /// kept of its tasks can go.
     fn stage_ended(&self, _id: usize) {}
 
+    /// No job needs stage `id` any more: its running attempts are told to stop at their next
+    /// record (its queued ones are dropped unrun through [`Launch::cancelled`]).
+    fn kill_stage_tasks(&self, _id: usize) {}
+
+    /// Attempt `task_attempt_id` is no longer wanted (another attempt of its task won): it is
+    /// told to stop at its next record.
+    fn kill_attempt(&self, _task_attempt_id: u64) {}
+
     /// Times executors fetched a broadcast value from the driver.
     fn broadcast_fetches(&self) -> u64 {
         0
@@ -104,6 +114,12 @@ impl<B: SchedulerBackend + ?Sized> SchedulerBackend for Arc<B> {
     }
     fn stage_ended(&self, id: usize) {
         (**self).stage_ended(id)
+    }
+    fn kill_stage_tasks(&self, id: usize) {
+        (**self).kill_stage_tasks(id)
+    }
+    fn kill_attempt(&self, task_attempt_id: u64) {
+        (**self).kill_attempt(task_attempt_id)
     }
     fn broadcast_fetches(&self) -> u64 {
         (**self).broadcast_fetches()

@@ -45,6 +45,8 @@ pub(crate) struct Stage {
     pub running: Option<RunningStage>,
     /// Failed attempts per partition index, for `ember.task.maxFailures`.
     pub task_failures: HashMap<usize, usize>,
+    /// Attempts launched per partition index: the next attempt's number.
+    pub task_attempts: HashMap<usize, usize>,
     /// Attempts launched and not yet finished, of every attempt of the stage.
     pub in_flight: usize,
     /// Set once no job needs the stage: its queued attempts are then dropped unrun.
@@ -65,6 +67,7 @@ impl Stage {
             consecutive_attempts: 0,
             running: None,
             task_failures: HashMap::new(),
+            task_attempts: HashMap::new(),
             in_flight: 0,
             cancelled: Arc::new(AtomicBool::new(false)),
             drained_by: Vec::new(),

@@ -96,7 +96,7 @@ impl<K: Key, V: Data, A: Aggregator<V>, P: Partitioner<K>, O: KeyOrdering<K>> Ta
     for ShuffleMapTask<K, V, A, P, O>
 {
     fn run(&self, tc: &Arc<TaskContext>) -> Result<TaskOutput> {
-        let records = self.rdd.iterator(self.partition, tc)?;
+        let records = tc.interruptible(self.rdd.iterator(self.partition, tc)?);
         write_map_output(&self.spec, self.partition, records, tc).map(TaskOutput::Map)
     }
 }
@@ -133,7 +133,7 @@ impl<T: Data, U: Serialize + DeserializeOwned + Send + 'static, F: PartitionFunc
     for ResultTask<T, U, F>
 {
     fn run(&self, tc: &Arc<TaskContext>) -> Result<TaskOutput> {
-        let elements = self.rdd.iterator(self.partition, tc)?;
+        let elements = tc.interruptible(self.rdd.iterator(self.partition, tc)?);
         let value = self.func.apply(tc, self.partition, elements)?;
         Ok(TaskOutput::Value(bincode::serialize(&value)?))
     }

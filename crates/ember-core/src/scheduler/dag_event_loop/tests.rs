@@ -17,6 +17,7 @@ use serde::{Deserialize, Serialize};
 #[derive(Default)]
 struct FakeBackend {
     launched: Mutex<Vec<Launch>>,
+    killed: Mutex<Vec<u64>>,
 }
 
 impl SchedulerBackend for FakeBackend {
@@ -27,6 +28,9 @@ impl SchedulerBackend for FakeBackend {
         Vec::new()
     }
     fn remove_rdd(&self, _id: usize) {}
+    fn kill_attempt(&self, task_attempt_id: u64) {
+        self.killed.lock().push(task_attempt_id);
+    }
     fn stop(&self) {}
 }
 
@@ -373,4 +377,43 @@ fn stopping_fails_every_active_job() {
     assert!(!h.state.handle(DagEvent::Stop));
     let error = reply.try_recv().unwrap().unwrap_err().to_string();
     assert!(error.contains("stopped"), "{error}");
+}
+
+#[test]
+fn a_speculative_copy_that_finishes_first_wins_and_the_slow_original_is_killed() {
+    let mut h = Harness::new(1);
+    let rdd = h.ctx.parallelize(vec![(1u32, 1u32); 8], 4);
+    let reply = h.submit(&rdd);
+    let first = h.launched();
+    for (i, l) in first.iter().enumerate().take(3) {
+        h.result_done(l, i as u64);
+    }
+    let slow = &first[3];
+    h.start(slow, "exec-a");
+    h.state
+        .handle(DagEvent::Task(Box::new(TaskUpdate::SpeculationWanted(
+            slow.id,
+            "exec-a".into(),
+        ))));
+    let copies = h.launched();
+    assert_eq!(copies.len(), 1);
+    let copy = &copies[0];
+    assert_eq!((copy.id.partition, copy.id.attempt), (3, 1));
+    assert_eq!(copy.not_on.as_deref(), Some("exec-a"));
+    h.result_done(copy, 30);
+    assert_eq!(*h.backend.killed.lock(), vec![slow.id.task_attempt_id]);
+    assert_eq!(
+        values(&reply),
+        vec![0, 1, 2, 30],
+        "no wait for the killed original"
+    );
+    let summary = h.state.summaries.lock()[0].clone();
+    assert_eq!((summary.tasks, summary.failed_tasks), (5, 0));
+    assert!(
+        !h.state.is_empty(),
+        "its stage lasts while the original is out"
+    );
+    let killed = Error::TaskKilled("another attempt of its task finished first".into());
+    h.finish(slow, Err(killed));
+    h.assert_empty();
 }

@@ -40,7 +40,7 @@ use crate::conf::{keys, EmberConf};
 use crate::error::{Error, Result};
 use pending::{FreeExecutor, PendingTasks};
 use std::collections::{BTreeMap, HashMap, HashSet};
-use std::sync::atomic::Ordering;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -58,6 +58,21 @@ pub(crate) struct TaskSchedulerSettings {
     pub exclude_on_failure: bool,
     /// `ember.excludeOnFailure.task.maxTaskAttemptsPerExecutor`.
     pub max_failures_per_executor: usize,
+    /// `ember.speculation.*`, when `ember.speculation` is on.
+    pub speculation: Option<SpeculationSettings>,
+}
+
+/// When a slow attempt gets a copy (Spark's `spark.speculation.*`).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct SpeculationSettings {
+    /// How often to look.
+    pub interval: Duration,
+    /// How many times the median duration of the stage's finished tasks an attempt must run.
+    pub multiplier: f64,
+    /// The share of the stage's tasks that must be done first.
+    pub quantile: f64,
+    /// The least an attempt must have run.
+    pub min_runtime: Duration,
 }
 
 /// An attempt placed on an executor, for the backend to send there.
@@ -66,8 +81,37 @@ pub(crate) struct Assignment {
     pub id: super::TaskId,
     /// The task's bytes (the scheduler keeps the rest of the launch).
     pub bytes: Vec<u8>,
-    /// Set when no job needs the attempt any more.
-    pub killed: Arc<std::sync::atomic::AtomicBool>,
+    /// Set when the attempt is killed: it stops at its next record.
+    pub killed: Arc<AtomicBool>,
+}
+
+/// A running attempt worth a speculative copy.
+pub(crate) struct Speculation {
+    pub id: super::TaskId,
+    /// Where the slow attempt runs: the copy goes elsewhere.
+    pub executor: String,
+    /// Where to ask for the copy.
+    pub reply: super::events::TaskReply,
+}
+
+/// An attempt placed in an executor's slot.
+struct Running {
+    launch: Launch,
+    killed: Arc<AtomicBool>,
+    /// When it was placed.
+    since: Instant,
+}
+
+/// What is known of one stage attempt's tasks, for speculation.
+#[derive(Default)]
+struct SetStats {
+    /// Partitions submitted.
+    partitions: HashSet<usize>,
+    /// Partitions done, and how long their successful attempts took.
+    succeeded: HashSet<usize>,
+    durations: Vec<Duration>,
+    /// Partitions that already got a copy.
+    speculated: HashSet<usize>,
 }
 
 /// What one round of offers decided.
@@ -84,7 +128,7 @@ struct ExecutorSlots {
     host: String,
     rack: String,
     free: usize,
-    running: HashMap<u64, Launch>,
+    running: HashMap<u64, Running>,
 }
 
 /// Scheduling held back until `wanted` executors registered or `until` passed (Spark's
@@ -106,6 +150,8 @@ pub(crate) struct TaskScheduler {
     hold: Option<Hold>,
     /// Set when no executor will ever come again, with why.
     gone: Option<String>,
+    /// Per stage attempt (stage id, attempt), for speculation.
+    stats: HashMap<(usize, usize), SetStats>,
 }
 
 impl TaskSchedulerSettings {
@@ -126,6 +172,16 @@ impl TaskSchedulerSettings {
             exclude_on_failure: conf.require(&keys::EXCLUDE_ON_FAILURE_ENABLED)?,
             max_failures_per_executor: conf
                 .require(&keys::EXCLUDE_ON_FAILURE_TASK_MAX_ATTEMPTS_PER_EXECUTOR)?,
+            speculation: if conf.require(&keys::SPECULATION)? {
+                Some(SpeculationSettings {
+                    interval: conf.require(&keys::SPECULATION_INTERVAL)?,
+                    multiplier: conf.require(&keys::SPECULATION_MULTIPLIER)?,
+                    quantile: conf.require(&keys::SPECULATION_QUANTILE)?,
+                    min_runtime: conf.require(&keys::SPECULATION_MIN_TASK_RUNTIME)?,
+                })
+            } else {
+                None
+            },
         })
     }
 }
@@ -143,11 +199,20 @@ impl TaskScheduler {
             executors: BTreeMap::new(),
             hold: None,
             gone: None,
+            stats: HashMap::new(),
         }
     }
 
     /// Queues an attempt in its stage attempt's task set.
     pub(crate) fn submit(&mut self, launch: Launch) {
+        if self.settings.speculation.is_some() {
+            let id = launch.id;
+            let stats = self
+                .stats
+                .entry((id.stage_id, id.stage_attempt))
+                .or_default();
+            stats.partitions.insert(id.partition);
+        }
         let view = LiveCluster::of(&self.executors, &self.rack_of);
         self.pending.push(launch, &view);
     }
@@ -173,13 +238,28 @@ impl TaskScheduler {
             return Vec::new();
         };
         self.pending.cluster_changed();
-        slots.running.into_values().collect()
+        slots.running.into_values().map(|r| r.launch).collect()
     }
 
     /// The attempt `task_attempt_id` running on `executor`, with the level it was placed at.
     pub(crate) fn running(&self, executor: &str, task_attempt_id: u64) -> Option<&Launch> {
         let slots = self.executors.get(executor)?;
-        slots.running.get(&task_attempt_id)
+        slots.running.get(&task_attempt_id).map(|r| &r.launch)
+    }
+
+    /// Kills the running attempts of `stage`; each one's executor and task attempt id, for the
+    /// executors to hear.
+    pub(crate) fn kill_stage(&self, stage: usize) -> Vec<(String, u64)> {
+        let mut found = Vec::new();
+        for (executor, slots) in &self.executors {
+            for (tid, running) in &slots.running {
+                if running.launch.id.stage_id == stage {
+                    running.killed.store(true, Ordering::Relaxed);
+                    found.push((executor.clone(), *tid));
+                }
+            }
+        }
+        found
     }
 
     /// The attempt `task_attempt_id` on `executor` finished (`failed` or not): its slot frees
@@ -189,29 +269,101 @@ impl TaskScheduler {
         executor: &str,
         task_attempt_id: u64,
         failed: bool,
+        now: Instant,
     ) -> Option<Launch> {
         let slots = self.executors.get_mut(executor)?;
-        let launch = slots.running.remove(&task_attempt_id)?;
+        let Running { launch, since, .. } = slots.running.remove(&task_attempt_id)?;
         slots.free += 1;
         let id = launch.id;
         if failed {
             self.health.task_failed(id.stage_id, id.partition, executor);
+        } else if let Some(stats) = self.stats.get_mut(&(id.stage_id, id.stage_attempt)) {
+            if stats.succeeded.insert(id.partition) {
+                stats.durations.push(now.saturating_duration_since(since));
+            }
         }
         Some(launch)
+    }
+
+    /// Kills attempt `task_attempt_id` (another attempt of its task won); its executor, for
+    /// it to hear.
+    pub(crate) fn kill_attempt(&mut self, task_attempt_id: u64) -> Option<String> {
+        for (executor, slots) in &self.executors {
+            if let Some(running) = slots.running.get(&task_attempt_id) {
+                running.killed.store(true, Ordering::Relaxed);
+                return Some(executor.clone());
+            }
+        }
+        None
+    }
+
+    /// The running attempts worth a speculative copy now (Spark's
+    /// `checkSpeculatableTasks`): in a stage attempt with `quantile` of its tasks done, an
+    /// attempt running longer than `multiplier` times their median (and `minTaskRuntime`),
+    /// alone for its task. Each task gets one copy, and only when another executor could run
+    /// it.
+    pub(crate) fn speculatable(&mut self, now: Instant) -> Vec<Speculation> {
+        let Some(settings) = self.settings.speculation else {
+            return Vec::new();
+        };
+        if self.executors.len() < 2 {
+            return Vec::new();
+        }
+        let mut copies = Vec::new();
+        for (key, stats) in &mut self.stats {
+            let done = stats.succeeded.len();
+            if done == 0 || (done as f64) < settings.quantile * stats.partitions.len() as f64 {
+                continue;
+            }
+            let mut durations = stats.durations.clone();
+            durations.sort();
+            let median = durations[durations.len() / 2];
+            let threshold = median
+                .mul_f64(settings.multiplier)
+                .max(settings.min_runtime);
+            let mut copies_running: HashMap<usize, usize> = HashMap::new();
+            let running = self
+                .executors
+                .iter()
+                .flat_map(|(executor, slots)| slots.running.values().map(move |r| (executor, r)));
+            let of_set: Vec<(&String, &Running)> = running
+                .filter(|(_, r)| (r.launch.id.stage_id, r.launch.id.stage_attempt) == *key)
+                .collect();
+            for (_, r) in &of_set {
+                *copies_running.entry(r.launch.id.partition).or_default() += 1;
+            }
+            for (executor, r) in of_set {
+                let partition = r.launch.id.partition;
+                let slow = now.saturating_duration_since(r.since) > threshold;
+                if slow
+                    && copies_running[&partition] == 1
+                    && !stats.succeeded.contains(&partition)
+                    && stats.speculated.insert(partition)
+                {
+                    copies.push(Speculation {
+                        id: r.launch.id,
+                        executor: executor.clone(),
+                        reply: r.launch.reply.clone(),
+                    });
+                }
+            }
+        }
+        copies
     }
 
     /// Sending `assignment` to its executor failed: its connection is closing. Returns the
     /// attempt, whose job hears it was lost with the executor.
     pub(crate) fn launch_failed(&mut self, assignment: Assignment) -> Option<Launch> {
         let slots = self.executors.get_mut(&assignment.executor)?;
-        let launch = slots.running.remove(&assignment.id.task_attempt_id)?;
+        let running = slots.running.remove(&assignment.id.task_attempt_id)?;
         slots.free += 1;
-        Some(launch)
+        Some(running.launch)
     }
 
     /// The DAG scheduler is done with `stage`: what was learnt of its tasks is forgotten.
     pub(crate) fn stage_ended(&mut self, stage: usize) {
         self.health.forget_stage(stage);
+        self.stats.retain(|key, _| key.0 != stage);
     }
 
     /// Holds scheduling back until `wanted` of the `total` executors asked for registered, or
@@ -257,7 +409,11 @@ impl TaskScheduler {
             })
             .collect();
         let mut running: HashMap<(usize, usize), usize> = HashMap::new();
-        for launch in self.executors.values().flat_map(|e| e.running.values()) {
+        for launch in self
+            .executors
+            .values()
+            .flat_map(|e| e.running.values().map(|r| &r.launch))
+        {
             *running
                 .entry((launch.id.stage_id, launch.id.stage_attempt))
                 .or_default() += 1;
@@ -267,7 +423,8 @@ impl TaskScheduler {
         let view = LiveCluster::of(&self.executors, &self.rack_of);
         let health = &self.health;
         let excluded = |launch: &Launch, executor: &str| {
-            health.is_excluded(launch.id.stage_id, launch.id.partition, executor)
+            launch.not_on.as_deref() == Some(executor)
+                || health.is_excluded(launch.id.stage_id, launch.id.partition, executor)
         };
         let placed = self.pending.assign(&mut free, &view, &excluded, now);
         for (executor, mut launch) in placed {
@@ -275,14 +432,21 @@ impl TaskScheduler {
                 continue;
             };
             slots.free -= 1;
+            let killed = Arc::new(AtomicBool::new(false));
             offers.assigned.push(Assignment {
                 executor,
                 id: launch.id,
                 bytes: std::mem::take(&mut launch.bytes),
-                killed: launch.cancelled.clone(),
+                killed: killed.clone(),
             });
-            let id = launch.id.task_attempt_id;
-            slots.running.insert(id, launch);
+            let running = Running {
+                launch,
+                killed,
+                since: now,
+            };
+            slots
+                .running
+                .insert(running.launch.id.task_attempt_id, running);
         }
         self.pending.prune();
         offers
@@ -299,6 +463,7 @@ impl TaskScheduler {
         self.pending.is_empty()
             && self.executors.values().all(|e| e.running.is_empty())
             && self.health.is_empty()
+            && self.stats.is_empty()
     }
 
     /// Whether scheduling is still held back; a deadline passed or enough executors end it.

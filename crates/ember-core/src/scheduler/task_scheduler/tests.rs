@@ -10,13 +10,18 @@ use std::time::Duration;
 
 const WAIT: Duration = Duration::from_secs(3);
 
-fn scheduler(exclude_on_failure: bool) -> TaskScheduler {
-    let settings = TaskSchedulerSettings {
+fn scheduler_settings(exclude_on_failure: bool) -> TaskSchedulerSettings {
+    TaskSchedulerSettings {
         pools: Pools::default(),
         waits: LocalityWaits::uniform(WAIT),
         exclude_on_failure,
         max_failures_per_executor: 1,
-    };
+        speculation: None,
+    }
+}
+
+fn scheduler(exclude_on_failure: bool) -> TaskScheduler {
+    let settings = scheduler_settings(exclude_on_failure);
     // Hosts h1 and h2 share a rack; h3 is alone in another.
     let rack_of: RackOf = Arc::new(|host: &str| match host {
         "h3" => "/rack-b".into(),
@@ -44,6 +49,7 @@ fn launch(stage: usize, partition: usize, tid: u64, hosts: &[&str]) -> Launch {
         locality: TaskLocality::Any,
         job_id: 0,
         pool: DEFAULT_POOL.into(),
+        not_on: None,
     }
 }
 
@@ -77,18 +83,18 @@ fn free_slots_take_queued_attempts_and_a_finished_attempt_frees_its_slot() {
     );
     let done = first.assigned[0].id.task_attempt_id;
     assert_eq!(
-        s.status_update("exec-a", done, false)
+        s.status_update("exec-a", done, false, now)
             .map(|l| l.id.task_attempt_id),
         Some(done)
     );
     assert!(
-        s.status_update("exec-a", done, false).is_none(),
+        s.status_update("exec-a", done, false, now).is_none(),
         "reported once"
     );
     let next = s.resource_offers(now);
     assert_eq!(placed(&next), vec![("exec-a".to_string(), 2)]);
     for tid in [first.assigned[1].id.task_attempt_id, 2] {
-        s.status_update("exec-a", tid, false);
+        s.status_update("exec-a", tid, false, now);
     }
     assert!(s.is_empty());
 }
@@ -118,8 +124,8 @@ fn an_attempt_waits_for_a_slot_on_its_host_until_the_locality_wait_passes() {
     assert_eq!(placed(&later), vec![("exec-b".to_string(), 8)]);
     let launch = s.running("exec-b", 8).map(|l| l.locality);
     assert_eq!(launch, Some(TaskLocality::Any));
-    s.status_update("exec-a", 7, false);
-    s.status_update("exec-b", 8, false);
+    s.status_update("exec-a", 7, false, start);
+    s.status_update("exec-b", 8, false, start);
     assert!(s.is_empty());
 }
 
@@ -132,12 +138,12 @@ fn a_task_avoids_executors_it_failed_on_and_fails_once_excluded_everywhere() {
     s.submit(launch(3, 0, 1, &[]));
     let first = s.resource_offers(now);
     let (executor, _) = placed(&first)[0].clone();
-    s.status_update(&executor, 1, true);
+    s.status_update(&executor, 1, true, now);
     s.submit(launch(3, 0, 2, &[]));
     let retry = s.resource_offers(now);
     let (other, _) = placed(&retry)[0].clone();
     assert_ne!(other, executor, "the retry goes to the other executor");
-    s.status_update(&other, 2, true);
+    s.status_update(&other, 2, true, now);
     s.submit(launch(3, 0, 3, &[]));
     let last = s.resource_offers(now);
     assert!(last.assigned.is_empty());
@@ -201,7 +207,7 @@ fn scheduling_holds_until_enough_executors_or_the_deadline() {
         vec![("exec-b".to_string(), 1)]
     );
     assert!(!s.is_holding());
-    s.status_update("exec-b", 1, false);
+    s.status_update("exec-b", 1, false, start);
 
     let mut late = scheduler(false);
     late.hold_until(3, 3, start + WAIT);
@@ -209,7 +215,7 @@ fn scheduling_holds_until_enough_executors_or_the_deadline() {
     late.submit(launch(0, 0, 1, &[]));
     assert!(late.resource_offers(start).assigned.is_empty());
     assert_eq!(late.resource_offers(start + WAIT).assigned.len(), 1);
-    late.status_update("exec-a", 1, false);
+    late.status_update("exec-a", 1, false, start);
     assert!(s.is_empty() && late.is_empty());
 }
 
@@ -265,11 +271,63 @@ fn fair_pools_get_slots_in_proportion_to_their_weights() {
         }
         // The oldest attempt finishes; its slot is offered again.
         let done = running.pop_front().unwrap();
-        s.status_update("driver", done, false);
+        s.status_update("driver", done, false, now);
     }
     let share = heavy as f64 / (light + heavy) as f64;
     assert!(
         (share - 0.75).abs() < 0.02,
         "heavy held {share:.3} of the slots"
     );
+}
+
+#[test]
+fn a_slow_attempt_gets_one_copy_on_another_executor_once_most_of_its_stage_is_done() {
+    let mut settings = TaskSchedulerSettings {
+        speculation: Some(SpeculationSettings {
+            interval: Duration::from_millis(100),
+            multiplier: 1.5,
+            quantile: 0.75,
+            min_runtime: Duration::from_millis(100),
+        }),
+        ..scheduler_settings(false)
+    };
+    settings.waits = LocalityWaits::uniform(Duration::ZERO);
+    let mut s = TaskScheduler::new(settings, Arc::new(|_: &str| "/rack".to_string()));
+    s.executor_added("exec-a", "h1", 2);
+    s.executor_added("exec-b", "h2", 2);
+    let start = Instant::now();
+    for tid in 0..4 {
+        s.submit(launch(0, tid as usize, tid, &[]));
+    }
+    let placed = placed(&s.resource_offers(start));
+    assert_eq!(placed.len(), 4);
+    let at = |ms| start + Duration::from_millis(ms);
+    s.status_update(&placed[0].0, placed[0].1, false, at(200));
+    s.status_update(&placed[1].0, placed[1].1, false, at(200));
+    assert!(
+        s.speculatable(at(1000)).is_empty(),
+        "2 of 4 done: below the quantile"
+    );
+    s.status_update(&placed[2].0, placed[2].1, false, at(300));
+    // Median 200 ms x 1.5 = 300 ms: the last attempt is slow only after 300 ms.
+    assert!(s.speculatable(at(250)).is_empty());
+    let slow = s.speculatable(at(400));
+    assert_eq!(slow.len(), 1);
+    assert_eq!(
+        (slow[0].id.task_attempt_id, slow[0].executor.as_str()),
+        (placed[3].1, placed[3].0.as_str())
+    );
+    assert!(s.speculatable(at(900)).is_empty(), "one copy per task");
+    // The copy never goes where the original runs.
+    let mut copy = launch(0, 3, 9, &[]);
+    copy.not_on = Some(placed[3].0.clone());
+    s.submit(copy);
+    let copied = s.resource_offers(at(400));
+    assert_eq!(copied.assigned.len(), 1);
+    assert_ne!(copied.assigned[0].executor, placed[3].0);
+    s.status_update(&copied.assigned[0].executor, 9, false, at(450));
+    assert_eq!(s.kill_attempt(placed[3].1), Some(placed[3].0.clone()));
+    s.status_update(&placed[3].0, placed[3].1, true, at(460));
+    s.stage_ended(0);
+    assert!(s.is_empty());
 }
