@@ -1,5 +1,5 @@
-//! Networking between the driver and executors: one tokio runtime per process and one RPC
-//! library (tonic) for everything.
+//! Networking between the driver and executors: one tokio runtime per process for all I/O and
+//! one RPC library (tonic) for everything.
 //!
 //! - The driver serves [`Driver`](rpc::driver_server::Driver): executors' control channels,
 //!   broadcast values and map output locations (see `scheduler::cluster_backend`).
