@@ -48,6 +48,7 @@ fn queries_run_on_session_threads_as_many_as_the_parallelism_and_on_the_task_run
     let batches = ctx.sql(query).unwrap().collect().unwrap();
     assert_eq!(batches.iter().map(|b| b.num_rows()).sum::<usize>(), 7);
 
+    // The query reads no files: no blocking thread joins the session's workers.
     let threads = threads();
     assert_eq!(
         threads.get("ember-sql"),
