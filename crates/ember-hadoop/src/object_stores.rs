@@ -349,7 +349,7 @@ mod tests {
     #[test]
     fn s3_requests_run_on_the_io_runtime_not_on_the_callers() {
         let mut conf = HadoopConf::empty();
-        conf.set("fs.s3a.endpoint", &format!("http://{}", not_found_server()));
+        conf.set("fs.s3a.endpoint", format!("http://{}", not_found_server()));
         conf.set("fs.s3a.access.key", "key");
         conf.set("fs.s3a.secret.key", "secret");
         conf.set("fs.s3a.endpoint.region", "us-east-1");

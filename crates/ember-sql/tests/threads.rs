@@ -15,7 +15,10 @@ use std::collections::{BTreeMap, BTreeSet};
 fn threads() -> BTreeMap<String, usize> {
     let pid = std::process::id().to_string();
     let mut names = BTreeMap::new();
-    for task in std::fs::read_dir("/proc/self/task").unwrap().map(Result::unwrap) {
+    for task in std::fs::read_dir("/proc/self/task")
+        .unwrap()
+        .map(Result::unwrap)
+    {
         if task.file_name().to_string_lossy() == pid {
             continue;
         }
@@ -44,7 +47,8 @@ fn queries_run_on_session_threads_as_many_as_the_parallelism_and_on_the_task_run
             .set("ember.sql.distributed", "true"),
     )
     .unwrap();
-    let query = "SELECT x % 7 AS k, count(*) AS n FROM generate_series(1, 10000) AS t(x) GROUP BY k";
+    let query =
+        "SELECT x % 7 AS k, count(*) AS n FROM generate_series(1, 10000) AS t(x) GROUP BY k";
     let batches = ctx.sql(query).unwrap().collect().unwrap();
     assert_eq!(batches.iter().map(|b| b.num_rows()).sum::<usize>(), 7);
 
@@ -70,5 +74,8 @@ fn queries_run_on_session_threads_as_many_as_the_parallelism_and_on_the_task_run
         .keys()
         .filter(|name| !documented.contains(name.as_str()))
         .collect();
-    assert!(unknown.is_empty(), "threads the docs do not list: {unknown:?} of {threads:?}");
+    assert!(
+        unknown.is_empty(),
+        "threads the docs do not list: {unknown:?} of {threads:?}"
+    );
 }
