@@ -9,29 +9,9 @@
 use ember_core::conf::keys;
 use ember_core::{Context, EmberConf, Fn};
 use std::collections::{BTreeMap, BTreeSet};
-
-/// The names of the threads of process `pid` but its main thread, each with how many threads
-/// carry it; a trailing `-<number>` (a task slot's) counts as the name without it.
-fn threads_of(pid: u32) -> BTreeMap<String, usize> {
-    let mut names = BTreeMap::new();
-    let tasks = std::fs::read_dir(format!("/proc/{pid}/task")).unwrap();
-    for task in tasks.map(Result::unwrap) {
-        if task.file_name().to_string_lossy() == pid.to_string() {
-            continue;
-        }
-        // A thread that ended since the listing has no name left to read.
-        let Ok(name) = std::fs::read_to_string(task.path().join("comm")) else {
-            continue;
-        };
-        let name = name.trim_end();
-        let name = match name.rsplit_once('-') {
-            Some((stem, n)) if n.parse::<u32>().is_ok() => stem,
-            _ => name,
-        };
-        *names.entry(name.to_string()).or_default() += 1;
-    }
-    names
-}
+#[path = "support/threads.rs"]
+mod support;
+use support::{this_thread, threads_of};
 
 fn names(threads: &BTreeMap<String, usize>) -> BTreeSet<&str> {
     threads.keys().map(String::as_str).collect()
@@ -52,9 +32,9 @@ fn drivers_and_executors_run_the_documented_threads_and_one_io_runtime() {
     assert_eq!(counts.len(), 7);
 
     let driver = threads_of(std::process::id());
-    let this_test = std::fs::read_to_string("/proc/thread-self/comm").unwrap();
+    let this_test = this_thread();
     let mut expected = BTreeSet::from(["ember-dag-sched", "ember-io", "ember-local-clu"]);
-    expected.insert(this_test.trim_end());
+    expected.insert(this_test.as_str());
     assert_eq!(names(&driver), expected, "the driver's threads: {driver:?}");
     // One runtime's workers, as many as it is built with: a second runtime under the same
     // name would show as more.

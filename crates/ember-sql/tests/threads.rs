@@ -8,33 +8,11 @@
 use ember_core::conf::keys;
 use ember_core::{Context, EmberConf};
 use ember_sql::SqlContextExt;
-use std::collections::{BTreeMap, BTreeSet};
-
-/// The names of this process's threads but its main thread, each with how many threads carry
-/// it; a trailing `-<number>` (a task slot's) counts as the name without it.
-fn threads() -> BTreeMap<String, usize> {
-    let pid = std::process::id().to_string();
-    let mut names = BTreeMap::new();
-    for task in std::fs::read_dir("/proc/self/task")
-        .unwrap()
-        .map(Result::unwrap)
-    {
-        if task.file_name().to_string_lossy() == pid {
-            continue;
-        }
-        // A thread that ended since the listing has no name left to read.
-        let Ok(name) = std::fs::read_to_string(task.path().join("comm")) else {
-            continue;
-        };
-        let name = name.trim_end();
-        let name = match name.rsplit_once('-') {
-            Some((stem, n)) if n.parse::<u32>().is_ok() => stem,
-            _ => name,
-        };
-        *names.entry(name.to_string()).or_default() += 1;
-    }
-    names
-}
+use std::collections::BTreeSet;
+// The same reading of /proc as ember-core's threads test.
+#[path = "../../ember-core/tests/support/threads.rs"]
+mod support;
+use support::{this_thread, threads_of};
 
 #[test]
 fn queries_run_on_session_threads_as_many_as_the_parallelism_and_on_the_task_runtime() {
@@ -53,7 +31,7 @@ fn queries_run_on_session_threads_as_many_as_the_parallelism_and_on_the_task_run
     assert_eq!(batches.iter().map(|b| b.num_rows()).sum::<usize>(), 7);
 
     // The query reads no files: no blocking thread joins the session's workers.
-    let threads = threads();
+    let threads = threads_of(std::process::id());
     assert_eq!(
         threads.get("ember-sql"),
         Some(&3),
@@ -61,14 +39,14 @@ fn queries_run_on_session_threads_as_many_as_the_parallelism_and_on_the_task_run
     );
     assert!(threads.contains_key("ember-sql-task"), "{threads:?}");
     assert_eq!(threads.get("ember-task"), Some(&3), "{threads:?}");
-    let this_test = std::fs::read_to_string("/proc/thread-self/comm").unwrap();
+    let this_test = this_thread();
     let documented = BTreeSet::from([
         "ember-dag-sched",
         "ember-io",
         "ember-sql",
         "ember-sql-task",
         "ember-task",
-        this_test.trim_end(),
+        this_test.as_str(),
     ]);
     let unknown: Vec<_> = threads
         .keys()
