@@ -61,10 +61,12 @@ pub enum Driver {
 /// Runs the ApplicationMaster of this container for `driver`; returns the process's exit
 /// status.
 pub fn run(driver: Driver) -> i32 {
-    let runtime = match tokio::runtime::Runtime::new() {
+    // The whole ApplicationMaster is I/O (the ResourceManager, NodeManagers, HDFS, the
+    // driver's RPC): it runs on the process's one I/O runtime, from this thread.
+    let runtime = match ember_hadoop::io_runtime() {
         Ok(runtime) => runtime,
         Err(e) => {
-            eprintln!("ApplicationMaster: cannot start its runtime: {e}");
+            eprintln!("ApplicationMaster: {e}");
             return EXIT_FAILED;
         }
     };

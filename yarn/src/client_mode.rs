@@ -36,8 +36,7 @@ pub struct ClientOutcome {
 /// Bad settings, the driver cannot start, YARN or HDFS refused, the application ended while
 /// the driver ran, or the client was interrupted.
 pub fn run(submission: &Submission) -> Result<ClientOutcome> {
-    let runtime = tokio::runtime::Runtime::new().map_err(|e| Error::Environment(e.to_string()))?;
-    runtime.block_on(run_async(submission))
+    ember_hadoop::io_runtime()?.block_on(run_async(submission))
 }
 
 async fn run_async(submission: &Submission) -> Result<ClientOutcome> {

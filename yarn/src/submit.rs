@@ -98,8 +98,8 @@ impl Outcome {
 /// # Errors
 /// Bad settings, containers larger than the cluster grants, or YARN or HDFS refused.
 pub fn submit_and_wait(submission: &Submission) -> Result<Outcome> {
-    let runtime = tokio::runtime::Runtime::new().map_err(|e| Error::Environment(e.to_string()))?;
-    runtime.block_on(async {
+    // The process's one I/O runtime, which the staging directory's HDFS store uses too.
+    ember_hadoop::io_runtime()?.block_on(async {
         let (conf, hadoop, client) = connect(submission)?;
         let app = client.new_application().await?;
         let (id, staging) = submit(app, submission, &conf, &hadoop, &client).await?;

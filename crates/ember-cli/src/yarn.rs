@@ -79,13 +79,14 @@ pub fn submit_client(submission: &Submission) -> Result<ExitCode, CliError> {
     })
 }
 
+/// The application's client, its id, and the process's I/O runtime to run calls on.
 fn client_and_id(
     app_id: &str,
-) -> Result<(YarnClient, ApplicationId, tokio::runtime::Runtime), CliError> {
+) -> Result<(YarnClient, ApplicationId, &'static tokio::runtime::Runtime), CliError> {
     let id: ApplicationId = app_id.parse()?;
     let conf = ember_hadoop::HadoopConf::from_env().map_err(|e| CliError::Failed(e.to_string()))?;
     let client = YarnClient::new(&conf)?;
-    let runtime = tokio::runtime::Runtime::new().map_err(|e| CliError::Failed(e.to_string()))?;
+    let runtime = ember_hadoop::io_runtime().map_err(|e| CliError::Failed(e.to_string()))?;
     Ok((client, id, runtime))
 }
 

@@ -89,6 +89,11 @@ pub enum Error {
     /// store's reason.
     #[error("{0}")]
     Output(String),
+    /// The process's I/O runtime could not start: the system refused its threads.
+    #[error(
+        "cannot start the I/O threads of this process: {0}; check the limit on threads (ulimit -u)"
+    )]
+    Runtime(String),
     /// The configuration directory does not exist.
     #[error("{} is not a directory; set HADOOP_CONF_DIR to the directory holding core-site.xml", .0.display())]
     ConfDir(PathBuf),

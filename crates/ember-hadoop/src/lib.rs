@@ -7,6 +7,8 @@
 //! and the racks of hosts ([`RackResolver`], from the topology script or table), the output
 //! commit protocol ([`commit`]: Hadoop's `FileOutputCommitter`, algorithms 1 and 2), Hadoop IPC
 //! ([`ipc`]: framing, SIMPLE and TOKEN/DIGEST-MD5 authentication) and token files ([`tokens`]).
+//! It also owns the process's one I/O runtime ([`io_runtime`]): every HDFS, S3, Hadoop IPC
+//! and ember RPC connection of a process lives on it.
 //! It knows nothing of ember's engine: `ember-core` reads and writes through it, and YARN's
 //! protocols are built on its IPC client.
 //!
@@ -28,6 +30,7 @@ pub mod block_locations;
 pub mod commit;
 mod conf;
 mod error;
+pub mod io_runtime;
 pub mod ipc;
 pub mod object_stores;
 pub mod tokens;
@@ -36,6 +39,7 @@ mod topology;
 pub use block_locations::{block_locations, BlockLocation};
 pub use conf::{HadoopConf, S3aSettings, HADOOP_CONF_DIR, HADOOP_KEY_PREFIX, SITE_FILES};
 pub use error::{Error, Result};
+pub use io_runtime::{io_runtime, IO_THREAD_NAME};
 pub use object_stores::{resolve, ResolvedPath};
 pub use topology::{RackResolver, DEFAULT_RACK};
 

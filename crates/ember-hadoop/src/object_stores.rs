@@ -9,10 +9,22 @@
 //!   environment variables fill what the configuration leaves out.
 //! - `file:///path` and bare paths: bare paths are resolved against `fs.defaultFS`, as Hadoop
 //!   and Spark do, so a bare path means HDFS on a cluster and the local disk elsewhere.
+//!
+//! # Where the I/O runs
+//!
+//! HDFS and S3 stores do their network I/O on the process's [`io_runtime`], whatever awaits
+//! their futures: a task thread blocking on it, one of DataFusion's runtimes, or no runtime at
+//! all. Their connections outlive a call (hdfs-native caches idle DataNode connections for the
+//! whole process; an S3 store keeps a pool and is shared by every query), and a connection only
+//! works while the runtime it was made on runs, so they must all be made on the one runtime that
+//! is never shut down. Local files are read by the caller (on its runtime's blocking threads
+//! when it has one): they hold nothing open between calls.
 
 use crate::conf::HadoopConf;
 use crate::error::{Error, Result};
+use crate::io_runtime::io_runtime;
 use object_store::aws::AmazonS3Builder;
+use object_store::client::SpawnedReqwestConnector;
 use object_store::local::LocalFileSystem;
 use object_store::path::Path as ObjectPath;
 use object_store::ObjectStore;
@@ -133,7 +145,7 @@ fn hdfs(authority: &str, conf: &HadoopConf) -> Result<hdfs_native_object_store::
     hdfs_native_object_store::HdfsObjectStoreBuilder::new()
         .with_url(format!("hdfs://{authority}"))
         .with_config(settings)
-        .with_io_runtime(hdfs_io_runtime()?.handle().clone())
+        .with_io_runtime(io_runtime()?.handle().clone())
         .build()
         .map_err(|e| Error::Store {
             url: format!("hdfs://{authority}"),
@@ -141,32 +153,11 @@ fn hdfs(authority: &str, conf: &HadoopConf) -> Result<hdfs_native_object_store::
         })
 }
 
-/// The runtime every HDFS connection of the process lives on: NameNode RPC and DataNode transfers.
-///
-/// hdfs-native keeps idle DataNode connections in one cache for the whole process and hands them
-/// to the next read of any store. A connection belongs to the runtime whose reactor it was made
-/// on, so without one runtime for all of them a read on one session's runtime would be handed a
-/// connection of another session's runtime that has since shut down: dead, and every replica's
-/// reader fails over the same way. This runtime is never shut down.
-fn hdfs_io_runtime() -> Result<&'static tokio::runtime::Runtime> {
-    static RUNTIME: std::sync::OnceLock<std::io::Result<tokio::runtime::Runtime>> =
-        std::sync::OnceLock::new();
-    let runtime = RUNTIME.get_or_init(|| {
-        tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(2)
-            .thread_name("ember-hdfs-io")
-            .enable_all()
-            .build()
-    });
-    runtime.as_ref().map_err(|e| Error::Store {
-        url: "hdfs://".into(),
-        message: format!("cannot start the runtime for HDFS connections: {e}"),
-    })
-}
-
 fn s3(bucket: &str, conf: &HadoopConf) -> Result<object_store::aws::AmazonS3> {
     let settings = conf.s3a();
-    let mut builder = AmazonS3Builder::from_env().with_bucket_name(bucket);
+    let mut builder = AmazonS3Builder::from_env()
+        .with_bucket_name(bucket)
+        .with_http_connector(SpawnedReqwestConnector::new(io_runtime()?.handle().clone()));
     if let Some(endpoint) = &settings.endpoint {
         builder = builder
             .with_endpoint(endpoint)
@@ -262,6 +253,7 @@ fn bad_url(url: &str) -> Error {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use object_store::ObjectStoreExt;
 
     #[test]
     fn bare_paths_resolve_against_the_default_file_system() {
@@ -322,5 +314,72 @@ mod tests {
             resolved.path.as_ref(),
             dir.to_str().unwrap().trim_matches('/')
         );
+    }
+
+    /// A runtime like a caller's, but without an I/O driver: a store that made its connections
+    /// on the caller's runtime would panic on it ("IO is disabled").
+    fn caller_without_io() -> tokio::runtime::Runtime {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_time()
+            .build()
+            .unwrap()
+    }
+
+    /// Answers every HTTP request with 404 until the test ends.
+    fn not_found_server() -> std::net::SocketAddr {
+        use std::io::{BufRead, Write};
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let address = listener.local_addr().unwrap();
+        std::thread::spawn(move || {
+            for stream in listener.incoming().map_while(|s| s.ok()) {
+                let mut reader = std::io::BufReader::new(stream);
+                let mut line = String::new();
+                // One request per connection: read its head, answer, close.
+                while reader.read_line(&mut line).is_ok_and(|n| n > 0) && line != "\r\n" {
+                    line.clear();
+                }
+                let _ = reader.get_mut().write_all(
+                    b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
+                );
+            }
+        });
+        address
+    }
+
+    #[test]
+    fn s3_requests_run_on_the_io_runtime_not_on_the_callers() {
+        let mut conf = HadoopConf::empty();
+        conf.set("fs.s3a.endpoint", format!("http://{}", not_found_server()));
+        conf.set("fs.s3a.access.key", "key");
+        conf.set("fs.s3a.secret.key", "secret");
+        conf.set("fs.s3a.endpoint.region", "us-east-1");
+        conf.set("fs.s3a.path.style.access", "true");
+        let resolved = resolve("s3a://bucket/some/key", &conf).unwrap();
+        let answer = caller_without_io().block_on(resolved.store.head(&resolved.path));
+        assert!(
+            matches!(answer, Err(object_store::Error::NotFound { .. })),
+            "the server's 404 did not come back: {answer:?}"
+        );
+    }
+
+    #[test]
+    fn hdfs_connections_are_made_on_the_io_runtime_not_on_the_callers() {
+        // A port nothing listens on: the NameNode refuses, and the refusal must come back as
+        // an error from the I/O runtime rather than a panic on the caller's.
+        let closed = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap();
+        let mut conf = HadoopConf::empty();
+        conf.set("ipc.client.connect.max.retries", "0");
+        let caller = caller_without_io();
+        // Made inside the caller's runtime, as DataFusion's planning makes its stores: without
+        // a runtime of its own, hdfs-native would take the caller's.
+        let resolved = {
+            let _in_caller = caller.enter();
+            resolve(&format!("hdfs://{closed}/x"), &conf).unwrap()
+        };
+        let answer = caller.block_on(resolved.store.head(&resolved.path));
+        assert!(answer.is_err(), "a NameNode answered on a closed port");
     }
 }

@@ -29,6 +29,13 @@
 //! Memory: DataFusion's operators hold what ember's memory manager grants and spill under
 //! `ember.local.dir` (`memory`).
 //!
+//! Threads: DataFusion's operators compute on two runtimes of this crate, kept off the
+//! process's I/O runtime so that a busy query never delays RPC or store I/O: a session's
+//! `ember-sql` threads (as many as the application's parallelism) plan, and run whole queries
+//! under `local[N]`; a process's `ember-sql-task` threads run the operators of SQL tasks. Store,
+//! metastore and NameNode calls go to the I/O runtime ([`ember_hadoop::io_runtime`]);
+//! `docs/threads-and-runtimes.md` has the rules.
+//!
 //! ```
 //! use ember_core::Context;
 //! use ember_sql::{col, lit, SqlContextExt};

@@ -24,6 +24,11 @@ use std::sync::Arc;
 pub(crate) struct SqlSession {
     pub(crate) datafusion: SessionContext,
     env: Arc<Env>,
+    /// The session's query threads (`ember-sql`), as many as the application's default
+    /// parallelism (`local[4]`: four): planning, and in local mode DataFusion's operators.
+    /// Operators compute, so they stay off the process's I/O runtime, where a busy query would
+    /// delay heartbeats and shuffle fetches; their own object store I/O goes there anyway
+    /// (`ember_hadoop::object_stores`). The runtime ends with the session.
     runtime: tokio::runtime::Runtime,
     // The Context holds this session; a strong handle back would keep both alive forever.
     context: WeakContext,
@@ -105,11 +110,6 @@ impl SqlSession {
     /// The session of `ctx`'s application.
     pub(crate) fn of(ctx: &Context) -> Arc<SqlSession> {
         ctx.extension(SqlSession::new)
-    }
-
-    /// The session's threads, to run futures on from the driver's planning code.
-    pub(crate) fn runtime(&self) -> &tokio::runtime::Handle {
-        self.runtime.handle()
     }
 
     /// Runs `future` to its end on the session's threads.

@@ -10,7 +10,7 @@
 //! | crate | owns |
 //! |---|---|
 //! | `ember-core` | Context, RDDs, DAG and task scheduling (delay scheduling by locality), shuffle, storage, broadcast, accumulators, executor processes and the driver/executor RPC |
-//! | `ember-hadoop` | Hadoop configuration, object stores for hdfs/s3/file paths, block locations, rack topology, Hadoop IPC and token files |
+//! | `ember-hadoop` | Hadoop configuration, object stores for hdfs/s3/file paths, block locations, rack topology, Hadoop IPC and token files, the process's one I/O runtime |
 //! | `ember-sql` | DataFrames and SQL on Apache DataFusion (`ember::sql`, feature `sql`): reading and writing CSV, JSON, Parquet, ORC and text |
 //! | `ember-yarn` | `--master yarn`: the client, the staging directory and the ApplicationMaster |
 //! | `ember` | this facade |
@@ -21,6 +21,9 @@
 //! task slots (threads in `local[N]`, executor processes in `local-cluster[E,C,M]` and YARN
 //! containers); map tasks
 //! write sorted, indexed shuffle files that the next stage reads, from disk or over the network.
+//! Each process has one tokio runtime for all its network and store I/O; the engine's own
+//! threads are plain threads (`docs/threads-and-runtimes.md` lists them all, with the rules of
+//! what may block where).
 //!
 //! # Getting started
 //!

@@ -18,6 +18,12 @@
 //!    FAILED with the error. Heartbeat every `ember.executor.heartbeatInterval`.
 //! 4. Exit when the driver says so or the channel ends: a driver that went away leaves no
 //!    executor behind.
+//!
+//! # Threads
+//! The main thread reads the control channel; one `ember-task-<i>` thread per core runs tasks;
+//! `ember-status` sends their reports; the block server, the heartbeat and every fetch run on
+//! the process's I/O runtime (`ember-io`). `docs/threads-and-runtimes.md` has them all and the
+//! rules of what may block where.
 
 pub(crate) mod task_runner;
 

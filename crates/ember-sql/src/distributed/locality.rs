@@ -18,7 +18,6 @@ use std::sync::Arc;
 /// reads no HDFS file, or reads several scans whose partitions need not line up with its own.
 pub(crate) fn scan_hosts(
     env: &Env,
-    runtime: &tokio::runtime::Handle,
     fragment: &Arc<dyn ExecutionPlan>,
     tasks: usize,
 ) -> Vec<Vec<String>> {
@@ -37,6 +36,10 @@ pub(crate) fn scan_hosts(
     if scan.file_groups.len() != tasks {
         return Vec::new();
     }
+    // The NameNode is asked on the process's I/O runtime, as every Hadoop connection is.
+    let Ok(runtime) = ember_hadoop::io_runtime() else {
+        return Vec::new();
+    };
     let mut blocks: HashMap<String, Vec<BlockLocation>> = HashMap::new();
     scan.file_groups
         .iter()

@@ -244,7 +244,7 @@ impl<'a> StagePlanner<'a> {
         };
         let tasks = computed.output_partitioning().partition_count();
         let session = self.session;
-        let locations = scan_hosts(session.env(), session.runtime(), &computed, tasks);
+        let locations = scan_hosts(session.env(), &computed, tasks);
         refuse_unsendable(&fragment)?;
         let mut parents = Vec::new();
         self.parents_of(&fragment, &mut parents);

@@ -301,7 +301,14 @@ impl Iterator for StageRows {
     }
 }
 
-/// The threads DataFusion's operators run on inside this process's tasks.
+/// The threads DataFusion's operators run on inside this process's tasks (`ember-sql-task`,
+/// one per core), started by the first SQL task and kept for the process's life.
+///
+/// A task's slot thread blocks on its fragment's stream; the operators it starts (merges,
+/// spills, repartitions) run here. They compute, so they stay off the process's I/O runtime:
+/// a busy stage must not delay the executor's heartbeats or the shuffle data it serves. Nor is
+/// this the session's runtime: an executor has no session, and a driver's session is sized to
+/// its application and ends with it, while tasks belong to the process.
 fn task_runtime() -> &'static tokio::runtime::Runtime {
     static RUNTIME: OnceLock<tokio::runtime::Runtime> = OnceLock::new();
     RUNTIME.get_or_init(|| {

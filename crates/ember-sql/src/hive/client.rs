@@ -2,8 +2,10 @@
 //! blocking calls that name what went wrong in Spark's words.
 //!
 //! DataFusion asks its catalog for schema names without `async`, and SQL statements are
-//! planned inside the session's own runtime, so calls run on a small runtime of their own and
-//! the caller waits: a call never needs a thread of the runtime that waits for it.
+//! planned inside the session's own runtime, so calls run on the process's I/O runtime
+//! ([`ember_hadoop::io_runtime`]) and the caller waits: a call never needs a thread of the
+//! runtime that waits for it. Nothing running on the I/O runtime calls the metastore, so the
+//! wait never holds one of its own threads (see `docs/threads-and-runtimes.md`).
 //!
 //! `ember.hive.metastore.uris` may list several metastores (`thrift://a:9083,thrift://b:9083`);
 //! a call that cannot reach one goes to the next, as Hive's client does.
@@ -110,7 +112,8 @@ pub(crate) struct Metastore {
     uris: String,
     /// `host:port` of each metastore, in order.
     addresses: Vec<String>,
-    runtime: tokio::runtime::Runtime,
+    /// The process's I/O runtime, where the client's connection lives and its calls run.
+    runtime: &'static tokio::runtime::Runtime,
     /// The client of the metastore last reached, by its index in `addresses`.
     client: Mutex<Option<(usize, ThriftHiveMetastoreClient)>>,
     /// What scans of its tables asked for.
@@ -160,11 +163,8 @@ impl Metastore {
                 super::METASTORE_URIS.key
             )));
         }
-        let runtime = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(1)
-            .thread_name("ember-metastore")
-            .enable_all()
-            .build()
+        // Its calls are network I/O: they go where the process's other connections are.
+        let runtime = ember_hadoop::io_runtime()
             .map_err(|e| Error::Metastore(format!("cannot start the metastore client: {e}")))?;
         Ok(Metastore {
             uris: uris.to_string(),
