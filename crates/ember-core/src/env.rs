@@ -8,6 +8,7 @@ use crate::error::{Error, Result};
 use crate::master::Master;
 use crate::network::executor_link::ExecutorLink;
 use crate::rdd::StoreCache;
+use crate::scheduler::OutputCommitCoordinator;
 use crate::shuffle::{MapOutputTracker, MapStatus, ShuffleManager};
 use crate::storage::{BlockId, BlockManager, BlockManagerMaster, MemoryManager};
 use std::sync::{Arc, OnceLock};
@@ -31,6 +32,8 @@ pub struct Env {
     pub broadcast_manager: BroadcastManager,
     /// On an executor: the driver and the other executors. Unset in the driver.
     pub(crate) link: OnceLock<Arc<ExecutorLink>>,
+    /// In the driver: which attempt of each task may commit its output.
+    pub(crate) output_commits: OutputCommitCoordinator,
     /// Hadoop's configuration: `$HADOOP_CONF_DIR` and the `ember.hadoop.*` settings.
     pub hadoop: ember_hadoop::HadoopConf,
     /// The rack of each host, from Hadoop's topology script or table.
@@ -101,7 +104,31 @@ impl Env {
             hadoop,
             stores: StoreCache::default(),
             _scratch: scratch,
+            output_commits: OutputCommitCoordinator::default(),
         })
+    }
+
+    /// Whether attempt `task_attempt_id` of task `partition` of stage
+    /// `stage`.`stage_attempt` may commit its output: asked of the driver's
+    /// [`OutputCommitCoordinator`], directly or over the network.
+    ///
+    /// # Errors
+    /// The driver could not be asked.
+    pub(crate) fn can_commit(
+        &self,
+        stage: usize,
+        stage_attempt: usize,
+        partition: usize,
+        task_attempt_id: u64,
+    ) -> Result<bool> {
+        match self.link.get() {
+            Some(link) => link.ask_commit(stage, stage_attempt, partition, task_attempt_id),
+            None => {
+                Ok(self
+                    .output_commits
+                    .can_commit(stage, stage_attempt, partition, task_attempt_id))
+            }
+        }
     }
 
     /// Where this executor serves its shuffle files; empty in local mode.

@@ -560,56 +560,112 @@ fn a_task_that_kills_every_executor_fails_the_job_instead_of_hanging() {
     assert!(err.contains("replacements allowed were all used"), "{err}");
 }
 
-#[test]
-fn a_straggler_is_overtaken_by_its_speculative_copy_on_the_other_executor() {
+/// Saves 0..64 in 8 partitions on two executors with speculation on and the event log in
+/// `dir`/log; partition 7's first attempt stalls for `stall`, in its first record, or after its
+/// last one when `after_last`. Returns the application (still running), the job's wall time
+/// and its summary; the output is `dir`/out.
+fn save_with_a_straggler(
+    dir: &Path,
+    after_last: bool,
+    stall: Duration,
+) -> (Context, Duration, ember_core::JobSummary) {
+    std::fs::create_dir_all(dir.join("log")).unwrap();
     let ctx = Context::new(
         conf("local-cluster[2,1,512]")
             .set(keys::SPECULATION.key, "true")
             .set(keys::SPECULATION_INTERVAL.key, "50ms")
-            .set(keys::SPECULATION_MIN_TASK_RUNTIME.key, "200ms"),
+            .set(keys::SPECULATION_MIN_TASK_RUNTIME.key, "200ms")
+            .set(keys::EVENT_LOG_ENABLED.key, "true")
+            .set(keys::EVENT_LOG_DIR.key, dir.join("log").to_str().unwrap()),
     )
     .unwrap();
-    let dir = tempfile::tempdir().unwrap();
-    let out = dir.path().join("out");
+    let out = dir.join("out");
     let started = Instant::now();
-    // Partition 7's first attempt is stuck for 30 s in one record; any other attempt is quick.
+    let stall_ms = stall.as_millis() as u64;
     ctx.parallelize((0..64u32).collect(), 8)
-        .map(Fn!(|x: u32| {
+        .map_partitions(Fn!(move |records: ember_core::BoxIter<u32>| {
+            let (after_last, stall_ms) = (after_last, stall_ms);
             let tc = TaskContext::get().unwrap();
-            let slow = tc.partition_id == 7 && tc.attempt_number == 0 && x == 56;
-            std::thread::sleep(Duration::from_millis(if slow { 30_000 } else { 20 }));
-            x
+            let straggler = tc.partition_id == 7 && tc.attempt_number == 0;
+            let pause = move |ms| std::thread::sleep(Duration::from_millis(ms));
+            let mut first = true;
+            let records = records.inspect(move |_| {
+                pause(if straggler && first && !after_last {
+                    stall_ms
+                } else {
+                    20
+                });
+                first = false;
+            });
+            // Stalling when asked for a record after the last: the part file is complete.
+            let end = std::iter::from_fn(move || {
+                if straggler && after_last {
+                    pause(stall_ms);
+                }
+                None
+            });
+            Box::new(records.chain(end)) as ember_core::BoxIter<u32>
         }))
         .save_as_text_file(out.to_str().unwrap())
         .unwrap();
-    let took = started.elapsed();
     let summary = ctx.last_job_summary().unwrap();
+    (ctx, started.elapsed(), summary)
+}
+
+/// The records of the part files under `dir`/out, sorted; fails on anything but part files
+/// and `_SUCCESS` there.
+fn saved_records(dir: &Path) -> Vec<u32> {
+    let mut records = Vec::new();
+    for entry in std::fs::read_dir(dir.join("out")).unwrap() {
+        let path = entry.unwrap().path();
+        let name = path.file_name().unwrap().to_string_lossy().to_string();
+        if name == "_SUCCESS" {
+            continue;
+        }
+        assert!(name.starts_with("part-"), "unexpected {name} in the output");
+        let text = std::fs::read_to_string(&path).unwrap();
+        records.extend(text.lines().map(|l| l.parse::<u32>().unwrap()));
+    }
+    records.sort();
+    records
+}
+
+#[test]
+fn a_straggler_is_overtaken_by_its_speculative_copy_on_the_other_executor() {
+    // Stuck in its first record: the copy wins, and the original is killed at its next one.
+    let dir = tempfile::tempdir().unwrap();
+    let (_ctx, took, summary) = save_with_a_straggler(dir.path(), false, Duration::from_secs(30));
     assert!(
         took < Duration::from_secs(20),
         "the job waited for its straggler: {took:?}"
     );
     assert_eq!(summary.tasks, 9, "one speculative copy: {summary}");
-    let mut lines: Vec<u32> = std::fs::read_dir(&out)
+    assert_eq!(saved_records(dir.path()), (0..64).collect::<Vec<u32>>());
+}
+
+#[test]
+fn a_straggler_that_finishes_after_its_copy_is_refused_the_commit() {
+    // Stalling after its last record, the original has written its whole part file when the
+    // copy has committed; the driver refuses it the commit, so the output holds the task once.
+    let dir = tempfile::tempdir().unwrap();
+    let (ctx, _, summary) = save_with_a_straggler(dir.path(), true, Duration::from_secs(3));
+    assert_eq!(summary.tasks, 9, "{summary}");
+    std::thread::sleep(Duration::from_secs(4));
+    ctx.stop();
+    assert_eq!(saved_records(dir.path()), (0..64).collect::<Vec<u32>>());
+    assert!(dir.path().join("out/_SUCCESS").exists());
+    let log = std::fs::read_dir(dir.path().join("log"))
         .unwrap()
-        .map(|e| e.unwrap().path())
-        .filter(|p| {
-            p.file_name()
-                .unwrap()
-                .to_string_lossy()
-                .starts_with("part-")
-        })
-        .flat_map(|p| {
-            std::fs::read_to_string(p)
-                .unwrap()
-                .lines()
-                .map(|l| l.parse().unwrap())
-                .collect::<Vec<u32>>()
-        })
-        .collect();
-    lines.sort();
-    assert_eq!(
-        lines,
-        (0..64).collect::<Vec<u32>>(),
-        "every record written once"
+        .next()
+        .unwrap()
+        .unwrap();
+    let log = std::fs::read_to_string(log.path()).unwrap();
+    assert!(
+        log.contains("was refused the commit of its output"),
+        "the straggler's end in the event log says why it failed: {}",
+        log.lines()
+            .filter(|l| l.contains("TaskEnd"))
+            .collect::<Vec<_>>()
+            .join("\n")
     );
 }

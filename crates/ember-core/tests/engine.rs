@@ -793,8 +793,40 @@ fn a_thousand_jobs_from_eight_threads_get_their_own_results_on_executors() {
     thousand_concurrent_jobs(&Context::new(conf).unwrap());
 }
 
-/// Attempts running now in each of the pools of `fair_pools_share_task_slots_by_weight`.
-static RUNNING_IN_POOL: [AtomicUsize; 2] = [AtomicUsize::new(0), AtomicUsize::new(0)];
+/// Attempts running now, and attempts started, in each pool of
+/// `fair_pools_share_task_slots_by_weight`: light, heavy, and the gate.
+static RUNNING_IN_POOL: [AtomicUsize; 3] = [const { AtomicUsize::new(0) }; 3];
+static STARTED_IN_POOL: [AtomicUsize; 3] = [const { AtomicUsize::new(0) }; 3];
+/// Holds the gate job's tasks, and so every slot, until both measured jobs are queued.
+static GATE_OPEN: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// Runs a job of `tasks` tasks in `pool`, counted in slot `slot` of the statics above, each
+/// task taking `each` (the gate's waiting for the gate to open instead).
+fn pool_job(
+    ctx: &Context,
+    pool: &'static str,
+    slot: usize,
+    tasks: u32,
+    each: std::time::Duration,
+) -> std::thread::JoinHandle<u64> {
+    let ctx = ctx.clone();
+    std::thread::spawn(move || {
+        ctx.set_local_property("ember.scheduler.pool", Some(pool));
+        ctx.parallelize((0..tasks).collect::<Vec<u32>>(), tasks as usize)
+            .map(Fn!(move |x: u32| {
+                STARTED_IN_POOL[slot].fetch_add(1, Ordering::SeqCst);
+                RUNNING_IN_POOL[slot].fetch_add(1, Ordering::SeqCst);
+                std::thread::sleep(each);
+                while slot == 2 && !GATE_OPEN.load(Ordering::SeqCst) {
+                    std::thread::sleep(std::time::Duration::from_millis(1));
+                }
+                RUNNING_IN_POOL[slot].fetch_sub(1, Ordering::SeqCst);
+                x
+            }))
+            .count()
+            .unwrap()
+    })
+}
 
 #[test]
 fn fair_pools_share_task_slots_by_weight() {
@@ -814,45 +846,31 @@ fn fair_pools_share_task_slots_by_weight() {
             .set("ember.scheduler.allocation.file", file.to_str().unwrap()),
     )
     .unwrap();
-    let heavy_done = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
-    let jobs: Vec<_> = [("light", 0usize), ("heavy", 1usize)]
-        .into_iter()
-        .map(|(pool, slot)| {
-            let (ctx, heavy_done) = (ctx.clone(), heavy_done.clone());
-            std::thread::spawn(move || {
-                ctx.set_local_property("ember.scheduler.pool", Some(pool));
-                let n = ctx
-                    .parallelize((0..120).collect::<Vec<u32>>(), 120)
-                    .map(Fn!(move |x: u32| {
-                        RUNNING_IN_POOL[slot].fetch_add(1, Ordering::SeqCst);
-                        std::thread::sleep(std::time::Duration::from_millis(10));
-                        RUNNING_IN_POOL[slot].fetch_sub(1, Ordering::SeqCst);
-                        x
-                    }))
-                    .count()
-                    .unwrap();
-                if pool == "heavy" {
-                    heavy_done.store(true, Ordering::SeqCst);
-                }
-                n
-            })
-        })
-        .collect();
-    // Sample the pools' running attempts while both have work: from when both ran a task
-    // (and a few tasks more, for the shares to settle) until the heavy job ends.
-    let running = |pool: usize| RUNNING_IN_POOL[pool].load(Ordering::SeqCst);
-    while running(0) == 0 || running(1) == 0 {
-        std::thread::sleep(std::time::Duration::from_micros(200));
+    let count = |statics: &[AtomicUsize; 3], pool: usize| statics[pool].load(Ordering::SeqCst);
+    // The gate's four tasks take every slot; both jobs queue behind them in full.
+    let gate = pool_job(&ctx, "gate", 2, 4, std::time::Duration::ZERO);
+    while count(&RUNNING_IN_POOL, 2) < 4 {
+        std::thread::sleep(std::time::Duration::from_millis(1));
     }
-    std::thread::sleep(std::time::Duration::from_millis(30));
+    const TASKS: u32 = 200;
+    let each = std::time::Duration::from_millis(10);
+    let jobs = [
+        pool_job(&ctx, "light", 0, TASKS, each),
+        pool_job(&ctx, "heavy", 1, TASKS, each),
+    ];
+    std::thread::sleep(std::time::Duration::from_secs(2));
+    GATE_OPEN.store(true, Ordering::SeqCst);
+    // Sample the pools' running attempts while both still have attempts waiting.
     let (mut light, mut heavy) = (0usize, 0usize);
-    while !heavy_done.load(Ordering::SeqCst) {
-        light += running(0);
-        heavy += running(1);
+    let backlogged = |pool| count(&STARTED_IN_POOL, pool) < TASKS as usize;
+    while backlogged(0) && backlogged(1) {
+        light += count(&RUNNING_IN_POOL, 0);
+        heavy += count(&RUNNING_IN_POOL, 1);
         std::thread::sleep(std::time::Duration::from_micros(500));
     }
+    assert_eq!(gate.join().unwrap(), 4);
     for job in jobs {
-        assert_eq!(job.join().unwrap(), 120);
+        assert_eq!(job.join().unwrap(), TASKS as u64);
     }
     let share = heavy as f64 / (light + heavy) as f64;
     eprintln!("fair-pools: heavy pool share {share:.3} of busy slots (weight 3 of 4)");

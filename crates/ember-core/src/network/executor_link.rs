@@ -2,7 +2,7 @@
 
 use super::block_transfer::read_block;
 use super::rpc::driver_client::DriverClient;
-use super::rpc::{BlockLocationsRequest, BroadcastRequest, MapStatusesRequest};
+use super::rpc::{AskCommitRequest, BlockLocationsRequest, BroadcastRequest, MapStatusesRequest};
 use super::{channel, rpc_error, runtime, MAX_MESSAGE};
 use crate::conf::{keys, EmberConf};
 use crate::error::Result;
@@ -80,6 +80,27 @@ impl ExecutorLink {
             .block_on(driver.get_map_statuses(request))
             .map_err(|s| rpc_error(&self.driver_address, s))?;
         Ok(bincode::deserialize(&reply.into_inner().data)?)
+    }
+
+    /// Whether an attempt may commit its output, asked of the driver.
+    pub(crate) fn ask_commit(
+        &self,
+        stage: usize,
+        stage_attempt: usize,
+        partition: usize,
+        task_attempt_id: u64,
+    ) -> Result<bool> {
+        let mut driver = self.driver.clone();
+        let request = AskCommitRequest {
+            stage_id: stage as u64,
+            stage_attempt: stage_attempt as u64,
+            partition: partition as u64,
+            task_attempt_id,
+        };
+        let reply = runtime()
+            .block_on(driver.ask_commit(request))
+            .map_err(|s| rpc_error(&self.driver_address, s))?;
+        Ok(reply.into_inner().allowed)
     }
 
     /// Broadcast `id`'s serialized value for executor `me`: from an executor that holds it when

@@ -9,8 +9,9 @@
 //! 2. Each task attempt writes `part-NNNNN` under its attempt directory
 //!    (`<out>/_temporary/0/_temporary/attempt_<time>_<rdd id>_m_<partition>_<task attempt id>/`;
 //!    on the local disk through a buffered file, elsewhere as a multipart upload that a write
-//!    error aborts), then commits it. Every attempt may commit ([`AuthorizeEveryAttempt`]): a
-//!    task's attempts run one after another, and a later commit replaces an earlier one.
+//!    error aborts), then commits it if the driver's output commit coordinator lets it: the
+//!    first attempt of a task to ask does, so that of a speculative copy and its original only
+//!    one commits.
 //! 3. When every task has committed, the driver commits the job: the part files appear in
 //!    `<out>` (algorithm 1; under algorithm 2 they did at task commit), `_temporary` goes and
 //!    `_SUCCESS` is written. `ember.hadoop.mapreduce.fileoutputcommitter.algorithm.version`
@@ -31,8 +32,7 @@ use crate::network::runtime;
 use crate::scheduler::PartitionFunc;
 use crate::task_context::TaskContext;
 use ember_hadoop::commit::{
-    self, AuthorizeEveryAttempt, CommitSettings, FileOutputCommitter, JobId, TaskAttemptId,
-    TaskCommit, TaskId, TaskType,
+    self, CommitSettings, FileOutputCommitter, JobId, TaskAttemptId, TaskCommit, TaskId, TaskType,
 };
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
@@ -169,12 +169,26 @@ impl<T: Data, F: PartFormat<T>> PartitionFunc<T, ()> for SavePartFn<F> {
             }
         };
         let rt = runtime();
+        // The driver lets one attempt of the task commit (a speculative copy and its original
+        // may both get this far); it is asked once the part file is written.
         let committed = written.and_then(|()| {
-            match rt.block_on(committer.commit_task(&attempt, &AuthorizeEveryAttempt))? {
-                TaskCommit::Denied => Err(Error::Input(format!(
+            let allowed = tc.env().can_commit(
+                tc.stage_id,
+                tc.stage_attempt,
+                partition,
+                tc.task_attempt_id,
+            )?;
+            let refused = || {
+                Err(Error::Input(format!(
                     "{attempt} was refused the commit of its output: another attempt of its \
                      task commits it"
-                ))),
+                )))
+            };
+            if !allowed {
+                return refused();
+            }
+            match rt.block_on(committer.commit_task(&attempt, &|_: &TaskAttemptId| true))? {
+                TaskCommit::Denied => refused(),
                 TaskCommit::Committed { .. } | TaskCommit::NothingToCommit => Ok(()),
             }
         });

@@ -41,10 +41,11 @@ use crate::network::rpc::driver_message::Kind as ToExecutor;
 use crate::network::rpc::driver_server::{Driver, DriverServer};
 use crate::network::rpc::executor_message::Kind as FromExecutor;
 use crate::network::rpc::{
-    BlockLocation, BlockLocations, BlockLocationsRequest, BroadcastReply, BroadcastRequest,
-    Bytes as BytesMessage, DriverMessage, ExecutorMessage, KillTask, LaunchTask,
-    MapStatusesRequest, PendingTasks as PendingTasksReply, PendingTasksRequest, RegisterExecutor,
-    Registered, RemoveBroadcast, RemoveRdd, Shutdown, TaskState, TaskStatus,
+    AskCommitReply, AskCommitRequest, BlockLocation, BlockLocations, BlockLocationsRequest,
+    BroadcastReply, BroadcastRequest, Bytes as BytesMessage, DriverMessage, ExecutorMessage,
+    KillTask, LaunchTask, MapStatusesRequest, PendingTasks as PendingTasksReply,
+    PendingTasksRequest, RegisterExecutor, Registered, RemoveBroadcast, RemoveRdd, Shutdown,
+    TaskState, TaskStatus,
 };
 use crate::network::{channel, runtime, serve, MAX_MESSAGE};
 use parking_lot::{Condvar, Mutex};
@@ -793,6 +794,20 @@ impl Driver for DriverEndpoint {
                 .map(|(host, n)| (host, n as u64))
                 .collect(),
         }))
+    }
+
+    async fn ask_commit(
+        &self,
+        request: Request<AskCommitRequest>,
+    ) -> Result<Response<AskCommitReply>, Status> {
+        let r = request.into_inner();
+        let allowed = self.shared.env.output_commits.can_commit(
+            r.stage_id as usize,
+            r.stage_attempt as usize,
+            r.partition as usize,
+            r.task_attempt_id,
+        );
+        Ok(Response::new(AskCommitReply { allowed }))
     }
 
     async fn get_map_statuses(

@@ -516,6 +516,7 @@ impl DagState {
 
     fn forget_stage(&mut self, id: usize) {
         self.backend.stage_ended(id);
+        self.env.output_commits.stage_ended(id);
         if let Some(stage) = self.stages.remove(&id) {
             if let Some(shuffle) = stage.shuffle() {
                 if self.shuffle_stages.get(&shuffle) == Some(&id) {
@@ -607,6 +608,7 @@ impl DagState {
         };
         let info = running.info(id, None, None);
         stage.running = Some(running);
+        self.env.output_commits.stage_started(id);
         if let Some(job) = stage.owner().and_then(|j| self.jobs.get_mut(&j)) {
             job.summary.stages += 1;
         }
@@ -775,6 +777,15 @@ impl DagState {
         };
         self.log_task_end(&flight, &event);
         let id = event.id;
+        if event.result.is_err() {
+            let (stage, attempt) = (id.stage_id, id.stage_attempt);
+            self.env.output_commits.attempt_failed(
+                stage,
+                attempt,
+                id.partition,
+                id.task_attempt_id,
+            );
+        }
         let Some(stage) = self.stages.get_mut(&flight.stage) else {
             return;
         };
