@@ -15,8 +15,10 @@
 //! - the configuration reference, `docs/configuration.md`, is generated from it
 //!   ([`reference::markdown`]) and a test fails when the committed page differs.
 //!
-//! The core engine's keys (and, for now, YARN's) are in [`keys`]; ember-sql's are beside the
-//! code that reads them (`ember_sql::session`, `ember_sql::hive`, ...).
+//! The core engine's keys are in [`keys`], with those that every cluster manager reads
+//! (executor counts and sizes, the deploy mode); ember-sql's are beside the code that reads
+//! them (`ember_sql::session`, `ember_sql::hive`, ...), and a cluster manager's own beside its
+//! code, in its crate.
 
 use crate::error::{Error, Result};
 use std::collections::BTreeMap;
@@ -33,7 +35,7 @@ pub use registry::{ConfigKey, KeyGroup, UnknownKey};
 /// `key=value` pairs separated by newlines.
 pub const SUBMIT_CONF_ENV: &str = "EMBER_SUBMIT_CONF";
 /// Names a file of settings (`key=value` lines) a submitter passed on, read before
-/// [`SUBMIT_CONF_ENV`]: how YARN containers get theirs.
+/// [`SUBMIT_CONF_ENV`]: how processes a cluster starts (in containers) get theirs.
 pub const SUBMIT_CONF_FILE_ENV: &str = "EMBER_SUBMIT_CONF_FILE";
 
 /// One typed configuration key (Spark's `ConfigEntry`).
@@ -83,6 +85,22 @@ typed_entry!(
 typed_entry!(
     /// A size in bytes: `10m`, `512k`, or a bare number of bytes.
     bytes: u64 = parse_byte_count
+);
+typed_entry!(
+    /// A size in bytes: `512m`, `2g`, or a bare number of MiB.
+    mebibytes: u64 = parse_mebibytes
+);
+typed_entry!(
+    /// A positive whole number.
+    positive: usize = parse_positive
+);
+typed_entry!(
+    /// A share from 0 to 1.
+    ratio: f64 = parse_ratio
+);
+typed_entry!(
+    /// A duration: `500ms`, `30s`, `2min`, or a bare number of seconds.
+    seconds: std::time::Duration = parse_seconds
 );
 
 impl<T> fmt::Debug for ConfigEntry<T> {
@@ -263,6 +281,10 @@ fn parse_positive(s: &str) -> std::result::Result<usize, String> {
         Ok(n) if n > 0 => Ok(n),
         _ => Err("expected a positive integer".into()),
     }
+}
+
+fn parse_mebibytes(s: &str) -> std::result::Result<u64, String> {
+    parse_bytes(s, 1 << 20)
 }
 
 fn parse_byte_count(s: &str) -> std::result::Result<u64, String> {
