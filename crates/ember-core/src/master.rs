@@ -109,9 +109,9 @@ impl Master {
             }),
             None => Err(bad(
                 url,
-                "no built-in master or linked cluster manager accepts it (a cluster manager is \
-                 available when its crate is linked into the program; applications that depend \
-                 on the ember crate have every one ember provides)",
+                "no built-in master or linked cluster manager accepts it (a cluster manager \
+                 comes with its crate: an application that depends on the ember crate has all \
+                 of ember's)",
             )),
         }
     }

@@ -81,7 +81,7 @@ impl ExternalClusterManager for SpawningManager {
                 .map_err(|e| Error::io(&exe, e))?;
             children.push(child);
         }
-        // Returns at once, as YARN's does: the first tasks wait for every executor.
+        // Returns at once with scheduling held: the first tasks wait for every executor.
         driver.hold_scheduling(
             executors.instances,
             executors.instances,

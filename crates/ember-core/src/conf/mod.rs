@@ -51,57 +51,47 @@ pub struct ConfigEntry<T> {
     parse: fn(&str) -> std::result::Result<T, String>,
 }
 
-/// A constructor of keys of one type, for crates that keep keys of their own.
-macro_rules! typed_entry {
-    ($(#[$doc:meta])* $name:ident: $type:ty = $parse:ident) => {
-        impl ConfigEntry<$type> {
-            $(#[$doc])*
-            pub const fn $name(
-                key: &'static str,
-                default: Option<&'static str>,
-                doc: &'static str,
-                since: &'static str,
-            ) -> Self {
-                ConfigEntry {
-                    key,
-                    default,
-                    doc,
-                    since,
-                    parse: $parse,
+/// Constructors of keys, one per type and parser, for crates that keep keys of their own.
+macro_rules! typed_entries {
+    ($($(#[$doc:meta])* $name:ident: $type:ty = $parse:ident;)+) => {
+        $(
+            impl ConfigEntry<$type> {
+                $(#[$doc])*
+                pub const fn $name(
+                    key: &'static str,
+                    default: Option<&'static str>,
+                    doc: &'static str,
+                    since: &'static str,
+                ) -> Self {
+                    ConfigEntry {
+                        key,
+                        default,
+                        doc,
+                        since,
+                        parse: $parse,
+                    }
                 }
             }
-        }
+        )+
     };
 }
 
-typed_entry!(
+typed_entries! {
     /// A `true`/`false` key.
-    boolean: bool = parse_bool
-);
-typed_entry!(
+    boolean: bool = parse_bool;
     /// A text key.
-    text: String = parse_string
-);
-typed_entry!(
+    text: String = parse_string;
     /// A size in bytes: `10m`, `512k`, or a bare number of bytes.
-    bytes: u64 = parse_byte_count
-);
-typed_entry!(
+    bytes: u64 = parse_byte_count;
     /// A size in bytes: `512m`, `2g`, or a bare number of MiB.
-    mebibytes: u64 = parse_mebibytes
-);
-typed_entry!(
+    mebibytes: u64 = parse_mebibytes;
     /// A positive whole number.
-    positive: usize = parse_positive
-);
-typed_entry!(
+    positive: usize = parse_positive;
     /// A share from 0 to 1.
-    ratio: f64 = parse_ratio
-);
-typed_entry!(
+    ratio: f64 = parse_ratio;
     /// A duration: `500ms`, `30s`, `2min`, or a bare number of seconds.
-    seconds: std::time::Duration = parse_seconds
-);
+    seconds: std::time::Duration = parse_seconds;
+}
 
 impl<T> fmt::Debug for ConfigEntry<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {

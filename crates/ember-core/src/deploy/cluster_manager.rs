@@ -96,11 +96,11 @@ use std::time::Duration;
 /// assert_eq!(master.total_cores(), 1);
 /// ```
 pub trait ExternalClusterManager: Sync {
-    /// The manager's short name, for logs and errors (`yarn`).
+    /// The manager's short name, for logs and errors.
     fn name(&self) -> &'static str;
 
-    /// The master URL forms it accepts, as the unknown-master error lists them (`yarn`,
-    /// `k8s://https://<host>:<port>`).
+    /// The master URL forms it accepts, as the unknown-master error lists them (a bare name, or
+    /// a pattern such as `<scheme>://<host>:<port>`).
     fn master_urls(&self) -> &'static [&'static str];
 
     /// Whether it runs applications with master URL `master_url` (Spark's `canCreate`).
@@ -138,8 +138,8 @@ pub trait ExternalClusterManager: Sync {
 
 /// What a cluster manager runs for one application, as the driver sees it: told of executors
 /// the driver lost, and stopped with the application. Both do nothing unless implemented, for
-/// managers whose executors are watched elsewhere (YARN's ApplicationMaster sees its containers
-/// end and the driver go).
+/// managers whose executors are watched elsewhere (by an agent of the cluster that sees them
+/// end, replaces them, and sees the driver go).
 pub trait ExecutorLauncher: Send + Sync {
     /// The driver lost executor `executor_id` (its connection closed or its heartbeats
     /// stopped): make sure its process is gone, and start a replacement if the manager does.
@@ -244,7 +244,7 @@ impl DriverEndpointRef {
 #[linkme::distributed_slice]
 pub static CLUSTER_MANAGERS: [&'static dyn ExternalClusterManager];
 
-/// Adds a cluster manager to the registry: `register_cluster_manager!(YarnClusterManager)`
+/// Adds a cluster manager to the registry: `register_cluster_manager!(MyClusterManager)`
 /// with a constant expression of a type that implements
 /// [`ExternalClusterManager`](crate::deploy::ExternalClusterManager). Crates use it without
 /// depending on `linkme` themselves.
