@@ -12,12 +12,12 @@
 //! not.
 
 use crate::error::{Error, Result};
+use crate::keys;
 use crate::launch::{launch_context, logged_command, APP_BINARY};
 use crate::node_managers::NodeManagers;
 use crate::proto;
 use crate::records::ContainerId;
-use ember_core::conf::keys;
-use ember_core::deploy::yarn::{pending_tasks, PendingTasks};
+use ember_core::deploy::{pending_tasks, PendingTasks};
 use ember_core::ExecutorArgs;
 use ember_hadoop::ipc::RpcClient;
 use std::collections::HashMap;

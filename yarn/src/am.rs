@@ -16,13 +16,13 @@
 //!    attempt that is not the last one ends without unregistering, so that YARN tries again.
 
 use crate::allocator::{Allocator, ExecutorTemplate};
+use crate::driver_file::{wait_for_address, DRIVER_FILE_ENV};
 use crate::error::{Error, Result};
 use crate::launch::ExecutorMemory;
 use crate::proto;
 use crate::records::ContainerId;
 use crate::staging::Staging;
 use ember_core::conf::keys;
-use ember_core::deploy::yarn::DRIVER_FILE_ENV;
 use ember_core::EmberConf;
 use ember_hadoop::ipc::{Auth, Protection, RpcClient};
 use ember_hadoop::tokens::Credentials;
@@ -43,8 +43,6 @@ pub const APP_BINARY_ENV: &str = "EMBER_YARN_APP_BINARY";
 pub const FILES_ENV: &str = "EMBER_YARN_FILES";
 /// Where the driver writes its address, in the container's working directory.
 const DRIVER_FILE: &str = "driver.address";
-/// How long a starting driver may take to serve executors.
-const DRIVER_START: Duration = Duration::from_secs(120);
 
 /// The exit status of an attempt that failed.
 pub const EXIT_FAILED: i32 = 1;
@@ -106,7 +104,7 @@ impl ApplicationMaster {
             })?;
         let rm = RpcClient::new(&env(SCHEDULER_ENV)?, PROTOCOL, Auth::Token(token))
             .with_protection(Protection::of(&hadoop)?);
-        let max_attempts = match conf.get(&keys::YARN_MAX_APP_ATTEMPTS) {
+        let max_attempts = match conf.get(&crate::keys::MAX_APP_ATTEMPTS) {
             Ok(Some(n)) => n,
             _ => hadoop
                 .get("yarn.resourcemanager.am.max-attempts")
@@ -259,7 +257,7 @@ impl ApplicationMaster {
     /// `ember.executor.maxFailures`, by default twice the executors and at least 3.
     fn max_executor_failures(&self) -> usize {
         let executors = self.conf.require(&keys::EXECUTOR_INSTANCES).unwrap_or(2);
-        match self.conf.get(&keys::EXECUTOR_MAX_FAILURES) {
+        match self.conf.get(&crate::keys::EXECUTOR_MAX_FAILURES) {
             Ok(Some(n)) => n,
             _ => (2 * executors).max(3),
         }
@@ -314,23 +312,6 @@ async fn driver_gone(address: String) -> Result<()> {
     }
     tracing::info!("the driver at {address} is gone; the application ends");
     Ok(())
-}
-
-/// Waits for the driver's address file at `path`.
-pub(crate) async fn wait_for_address(path: &std::path::Path) -> Result<String> {
-    let deadline = tokio::time::Instant::now() + DRIVER_START;
-    loop {
-        if let Ok(address) = tokio::fs::read_to_string(path).await {
-            return Ok(address.trim().to_string());
-        }
-        if tokio::time::Instant::now() > deadline {
-            return Err(Error::Failed(format!(
-                "the driver did not start serving executors within {} s",
-                DRIVER_START.as_secs()
-            )));
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
 }
 
 /// The driver's stderr, passed on to the container's and kept in part: its last lines say

@@ -7,14 +7,13 @@
 //! ApplicationMaster sees it gone and ends the application; should it not within a while, the
 //! client kills the application. Interrupting the client stops both.
 
-use crate::am::wait_for_address;
 use crate::client::YarnClient;
+use crate::driver_file::{wait_for_address, DRIVER_FILE_ENV};
 use crate::error::{Error, Result};
 use crate::proto::YarnApplicationState as State;
 use crate::records::ApplicationId;
 use crate::submit::{connect, print_report, submit, DriverPlace, Outcome, Submission};
 use ember_core::conf::SUBMIT_CONF_ENV;
-use ember_core::deploy::yarn::DRIVER_FILE_ENV;
 use std::process::ExitStatus;
 use std::time::Duration;
 

@@ -100,7 +100,7 @@ impl ExecutorMemory {
         let usage = |e: ember_core::Error| Error::Usage(e.to_string());
         let memory_mib = conf.require(&keys::EXECUTOR_MEMORY).map_err(usage)? >> 20;
         let overhead_mib = conf
-            .get(&keys::EXECUTOR_MEMORY_OVERHEAD)
+            .get(&crate::keys::EXECUTOR_MEMORY_OVERHEAD)
             .map_err(usage)?
             .map(|bytes| bytes >> 20);
         Ok(ExecutorMemory {

@@ -10,6 +10,13 @@
 //! (`proto/yarn.proto`). It does not schedule tasks: the driver, in ember-core, does, with the
 //! executors this crate starts.
 //!
+//! On the driver's side it is the cluster manager of the master URL `yarn`
+//! ([`YarnClusterManager`], registered with ember-core as every cluster manager is): it sizes
+//! the application, picks the host the driver serves executors on, tells the launcher that
+//! address ([`driver_file`]) and holds scheduling until enough executors registered. Its
+//! settings are declared in [`keys`]. A program runs on YARN when this crate is linked into
+//! it; the `ember` facade links it for every application.
+//!
 //! One application binary plays every role: YARN starts the `ember` binary as the
 //! ApplicationMaster (`ember application-master -- <driver command>`), which starts the
 //! application binary as the driver; executors are the application binary again, told where
@@ -20,7 +27,10 @@ mod allocator;
 pub mod am;
 mod client;
 pub mod client_mode;
+mod cluster_manager;
+pub mod driver_file;
 mod error;
+pub mod keys;
 pub mod launch;
 mod node_managers;
 mod records;
@@ -28,6 +38,7 @@ pub mod staging;
 pub mod submit;
 
 pub use client::{NewApplication, YarnClient};
+pub use cluster_manager::YarnClusterManager;
 pub use error::{Error, Result};
 pub use records::{ApplicationId, ContainerId};
 

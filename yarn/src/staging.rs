@@ -7,9 +7,9 @@
 //! modification time HDFS reports, which YARN checks before it localizes the file.
 
 use crate::error::{Error, Result};
+use crate::keys;
 use crate::proto;
 use bytes::Bytes;
-use ember_core::conf::keys;
 use ember_hadoop::HadoopConf;
 use hdfs_native::{Client, WriteOptions};
 use std::collections::HashMap;
@@ -46,7 +46,7 @@ impl Staging {
             return Err(Error::Usage(format!(
                 "the staging directory {url} is not on HDFS; YARN applications stage their \
                  files on HDFS: set fs.defaultFS or {} to an hdfs:// location",
-                keys::YARN_STAGING_DIR.key
+                keys::STAGING_DIR.key
             )));
         };
         let (authority, path) = rest.split_once('/').unwrap_or((rest, ""));

@@ -138,7 +138,10 @@ pub(crate) async fn submit(
     let sizes = Sizes::of(conf, &submission.driver)?;
     sizes.check(&app)?;
     let dir = Staging::default_dir(
-        conf.get(&keys::YARN_STAGING_DIR).ok().flatten().as_deref(),
+        conf.get(&crate::keys::STAGING_DIR)
+            .ok()
+            .flatten()
+            .as_deref(),
         &user_name(),
         &app.id.to_string(),
     );
@@ -159,13 +162,13 @@ pub(crate) async fn submit(
     let submission_context = proto::ApplicationSubmissionContext {
         application_id: Some(app.id.to_proto()),
         application_name: Some(name),
-        queue: Some(conf.require(&keys::YARN_QUEUE).map_err(usage)?),
+        queue: Some(conf.require(&crate::keys::QUEUE).map_err(usage)?),
         priority: None,
         am_container_spec: Some(context),
         cancel_tokens_when_complete: Some(true),
         unmanaged_am: Some(false),
         max_app_attempts: conf
-            .get(&keys::YARN_MAX_APP_ATTEMPTS)
+            .get(&crate::keys::MAX_APP_ATTEMPTS)
             .map_err(usage)?
             .map(|n| n as i32),
         resource: Some(crate::records::resource(sizes.am_mib, sizes.am_cores)),
@@ -206,13 +209,13 @@ impl Sizes {
             DriverPlace::InCluster => (
                 container_memory(
                     conf.require(&keys::DRIVER_MEMORY).map_err(usage)? >> 20,
-                    mib(&keys::DRIVER_MEMORY_OVERHEAD)?,
+                    mib(&crate::keys::DRIVER_MEMORY_OVERHEAD)?,
                 ),
                 conf.require(&keys::DRIVER_CORES).map_err(usage)?,
             ),
             DriverPlace::Client { .. } => (
                 container_memory(
-                    conf.require(&keys::YARN_AM_MEMORY).map_err(usage)? >> 20,
+                    conf.require(&crate::keys::AM_MEMORY).map_err(usage)? >> 20,
                     None,
                 ),
                 1,
@@ -301,7 +304,7 @@ fn dist_files(submission: &Submission) -> Result<Vec<(String, PathBuf)>> {
         .settings
         .iter()
         .rev()
-        .find(|(k, _)| k == keys::YARN_DIST_FILES.key)
+        .find(|(k, _)| k == crate::keys::DIST_FILES.key)
         .map_or("", |(_, v)| v.as_str());
     let mut files: Vec<(String, PathBuf)> = Vec::new();
     for path in listed.split(',').map(str::trim).filter(|p| !p.is_empty()) {

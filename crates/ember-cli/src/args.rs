@@ -205,8 +205,8 @@ impl SubmitArgs {
             (&raw.executors.executor_memory, keys::EXECUTOR_MEMORY.key),
             (&raw.driver_memory, keys::DRIVER_MEMORY.key),
             (&raw.driver_cores, keys::DRIVER_CORES.key),
-            (&raw.queue, keys::YARN_QUEUE.key),
-            (&raw.files, keys::YARN_DIST_FILES.key),
+            (&raw.queue, ember_yarn::keys::QUEUE.key),
+            (&raw.files, ember_yarn::keys::DIST_FILES.key),
         ] {
             if let Some(value) = value {
                 conf.push((key.to_string(), value.clone()));

@@ -15,12 +15,7 @@ impl From<ember_yarn::Error> for CliError {
     }
 }
 
-/// Whether this process is the driver of a YARN application, started by its ApplicationMaster
-/// (cluster mode) or by `ember submit` (client mode): it runs the application here instead of
-/// submitting it again.
-pub fn is_yarn_driver() -> bool {
-    std::env::var_os(ember::deploy::yarn::DRIVER_FILE_ENV).is_some()
-}
+pub use ember_yarn::driver_file::is_yarn_driver;
 
 /// What `ember submit` hands to YARN: `app` (an application binary, or `None` for a
 /// built-in example run by this binary) with the driver's arguments.

@@ -7,7 +7,7 @@ use crate::accumulator::{
 use crate::broadcast::Broadcast;
 use crate::conf::{keys, EmberConf};
 use crate::data::{Data, Func};
-use crate::deploy::{yarn, ClusterEvent, LocalCluster};
+use crate::deploy::{cluster_manager, LocalCluster};
 use crate::env::Env;
 use crate::error::{Error, Result};
 use crate::master::Master;
@@ -39,9 +39,11 @@ thread_local! {
         Default::default();
 }
 
-/// Starts where tasks run for `master`: threads here, or executor processes.
+/// Starts where tasks run for `master`: threads here, or executor processes started by
+/// `local-cluster` or by the cluster manager that accepted `url`.
 fn start_backend(
     conf: &EmberConf,
+    url: &str,
     master: Master,
     env: &Arc<Env>,
 ) -> Result<Arc<dyn SchedulerBackend>> {
@@ -56,41 +58,32 @@ fn start_backend(
         } => {
             check_executor_memory(conf, memory_mib)?;
             let backend = Arc::new(ClusterBackend::start(conf, env.clone(), "127.0.0.1")?);
-            let reporter = Arc::downgrade(&backend);
-            let cluster = LocalCluster::start(
-                backend.address().to_string(),
-                executors,
-                cores,
-                memory_mib,
-                Box::new(move |event| {
-                    let Some(backend) = reporter.upgrade() else {
-                        return;
-                    };
-                    match event {
-                        ClusterEvent::Exited { id, reason } => backend.executor_exited(id, &reason),
-                        ClusterEvent::Exhausted { reason } => backend.no_more_executors(reason),
-                    }
-                }),
-            )?;
+            let driver = backend.endpoint_ref();
+            let cluster = LocalCluster::start(driver.clone(), executors, cores, memory_mib)?;
             backend.attach(cluster);
-            backend.wait_for_executors(
+            driver.wait_for_executors(
                 executors,
                 conf.require(&keys::EXECUTOR_REGISTRATION_TIMEOUT)?,
             )?;
             Ok(backend)
         }
-        Master::Yarn { executors, .. } => {
-            let backend = ClusterBackend::start(conf, env.clone(), &yarn::driver_host(conf)?)?;
-            yarn::announce(backend.address())?;
-            // As Spark on YARN: scheduling starts once most executors are there, or after a
-            // while with those that are. Unlike Spark, the application goes on meanwhile: its
-            // first tasks queue, and the ApplicationMaster asks for containers where they want
-            // to run.
-            let ratio = conf.require(&keys::MIN_REGISTERED_RESOURCES_RATIO)?;
-            let wanted = (executors as f64 * ratio).ceil() as usize;
-            let wait = conf.require(&keys::MAX_REGISTERED_RESOURCES_WAITING_TIME)?;
-            backend.hold_scheduling(wanted, executors, wait);
-            Ok(Arc::new(backend))
+        Master::External { manager, .. } => {
+            let Some(manager) = cluster_manager::for_url(url.trim())? else {
+                return Err(Error::Internal(format!(
+                    "cluster manager {manager} accepted {url} when it was parsed, but no \
+                     longer does"
+                )));
+            };
+            let host = manager.driver_host(url.trim(), conf)?;
+            let backend = Arc::new(ClusterBackend::start(conf, env.clone(), &host)?);
+            let launcher = manager.start(url.trim(), conf, backend.endpoint_ref())?;
+            backend.attach(Arc::from(launcher));
+            tracing::debug!(
+                "cluster manager {} brings executors to {}",
+                manager.name(),
+                backend.address()
+            );
+            Ok(backend)
         }
     }
 }
@@ -175,7 +168,7 @@ impl Context {
         let url = conf.get(&keys::MASTER)?.ok_or_else(|| {
             Error::Input("a master URL must be set: use --master local[N] or ember.master".into())
         })?;
-        let master = Master::parse(&url)?.sized_by(&conf)?;
+        let master = Master::parse_with(&url, &conf)?;
         let threads = master.total_cores();
         let env = Arc::new(Env::new(&conf, "driver", threads)?);
         let accumulators = Arc::new(AccumulatorRegistry::default());
@@ -198,7 +191,7 @@ impl Context {
             None => format!("local-{}", now_millis()),
         };
         let event_log = EventLog::start(&conf, &env, &app_id)?;
-        let backend = start_backend(&conf, master, &env)?;
+        let backend = start_backend(&conf, &url, master, &env)?;
         let scheduler = DagScheduler::start(
             env.clone(),
             backend,
@@ -364,8 +357,8 @@ impl Context {
         self.inner.stopped.load(Ordering::SeqCst)
     }
 
-    /// The application's id (Spark's `applicationId`): YARN's application id on YARN, else
-    /// `local-<start time in ms>`. Event logs are named by it.
+    /// The application's id (Spark's `applicationId`): the one its cluster manager gave it
+    /// (`ember.app.id`), else `local-<start time in ms>`. Event logs are named by it.
     pub fn application_id(&self) -> &str {
         &self.inner.app_id
     }

@@ -33,9 +33,19 @@ pub enum Error {
         /// What is wrong.
         reason: String,
     },
-    /// The master URL is not one ember knows.
-    #[error("invalid master URL '{0}': expected local, local[N], local[*], local[N,F], local-cluster[E,C,M] or yarn")]
-    Master(String),
+    /// The master URL is not one this program knows, or is malformed.
+    #[error(
+        "invalid master URL '{url}': {reason}; the masters this program knows are {available}"
+    )]
+    Master {
+        /// The URL given.
+        url: String,
+        /// What is wrong with it.
+        reason: String,
+        /// Every master URL form this program accepts, built in or from a linked cluster
+        /// manager.
+        available: String,
+    },
     /// An I/O operation on a path failed.
     #[error("{}: {source}", path.display())]
     Io {

@@ -3,12 +3,15 @@
 //!
 //! This crate owns everything a job needs inside one application: the [`Context`], the [`Rdd`]
 //! transformations and actions, the DAG scheduler, task slots as threads (`local[N]`) or as
-//! executor processes of the same binary (`local-cluster[E,C,M]`, started by `deploy`, run by
+//! executor processes of the same binary (`local-cluster[E,C,M]`, started by [`deploy`], run by
 //! `executor`, spoken to over tonic as `network` describes), sort-based shuffle files with
 //! spilling served between executors, the block manager and memory manager, and the file formats
 //! of RDDs: text, and Hadoop sequence files with their [`Writable`] encodings and
-//! [`CompressionCodec`]s. It does not read Hadoop configuration or talk to HDFS, S3 or YARN
-//! (`ember-hadoop`, `ember-yarn`), and it has no SQL (`ember-sql`). Users depend on the `ember` facade crate, which re-exports this one.
+//! [`CompressionCodec`]s. It does not read Hadoop configuration or talk to HDFS or S3
+//! (`ember-hadoop`), and it has no SQL (`ember-sql`). Clusters that start executors, other than
+//! `local-cluster`, are cluster managers that other crates provide and register
+//! ([`deploy::ExternalClusterManager`]; ember-yarn's is `yarn`). Users depend on the `ember`
+//! facade crate, which re-exports this one and links every cluster manager ember provides.
 //!
 //! ```
 //! use ember_core::{Context, Fn};

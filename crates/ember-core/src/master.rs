@@ -1,5 +1,11 @@
 //! Master URLs: where an application's tasks run.
+//!
+//! ember-core parses the local forms itself, as Spark does: `local`, `local[N]`, `local[*]`,
+//! `local[N,F]` and `local-cluster[E,C,M]`. Any other URL belongs to a cluster manager that
+//! another crate registers ([`deploy::cluster_manager`](crate::deploy::cluster_manager)); a URL
+//! no one accepts is refused with the list of every master this program knows.
 
+use crate::deploy::cluster_manager::{self, available_masters, Executors};
 use crate::error::{Error, Result};
 
 /// A parsed master URL.
@@ -23,18 +29,20 @@ pub enum Master {
         /// Memory budget per executor, in MiB.
         memory_mib: u64,
     },
-    /// `yarn`: executors in YARN containers, started by the application's ApplicationMaster
-    /// (`ember submit --master yarn`); the cluster comes from `HADOOP_CONF_DIR`.
-    Yarn {
-        /// Executors asked for (`ember.executor.instances`).
-        executors: usize,
-        /// Task slots per executor (`ember.executor.cores`).
-        cores: usize,
+    /// A URL that a registered [cluster manager](crate::deploy::ExternalClusterManager)
+    /// accepts: executors on a cluster, started by that manager.
+    External {
+        /// The manager's [name](crate::deploy::ExternalClusterManager::name).
+        manager: &'static str,
+        /// The executors the application asks for.
+        executors: Executors,
     },
 }
 
 impl Master {
-    /// Parses a master URL as Spark does for the local forms, `local-cluster` and `yarn`.
+    /// Parses a master URL: the local forms as Spark does, anything else by the registered
+    /// cluster manager that accepts it, which sizes its executors with the defaults of its
+    /// settings ([`parse_with`](Self::parse_with) applies an application's own).
     ///
     /// ```
     /// use ember_core::Master;
@@ -44,50 +52,68 @@ impl Master {
     ///     Master::parse("local-cluster[2,1,1024]").unwrap(),
     ///     Master::LocalCluster { executors: 2, cores: 1, memory_mib: 1024 }
     /// );
+    /// let unknown = Master::parse("mesos://host:5050").unwrap_err().to_string();
+    /// assert!(unknown.contains("local-cluster[E,C,M]"), "{unknown}");
     /// ```
     ///
     /// # Errors
-    /// [`Error::Master`] for anything else.
+    /// [`Error::Master`] for a URL of no known form, a malformed local form, or a URL that
+    /// more than one cluster manager accepts; the manager's own error for a URL it accepts but
+    /// finds malformed.
     pub fn parse(url: &str) -> Result<Master> {
-        let bad = || Error::Master(url.to_string());
-        if url == "yarn" {
-            return Ok(Master::Yarn {
-                executors: 2,
-                cores: 1,
-            });
-        }
-        if url == "local" {
+        Master::parse_with(url, &crate::EmberConf::empty())
+    }
+
+    /// Parses `url` for an application with `conf`: as [`parse`](Self::parse), with a cluster
+    /// manager's executors sized by `conf` (`ember.executor.instances` and
+    /// `ember.executor.cores`, or whatever settings that manager reads).
+    ///
+    /// # Errors
+    /// As [`parse`](Self::parse), or a bad value of a setting the manager reads.
+    pub fn parse_with(url: &str, conf: &crate::EmberConf) -> Result<Master> {
+        let trimmed = url.trim();
+        if trimmed == "local" {
             return Ok(Master::Local {
                 threads: 1,
                 max_failures: None,
             });
         }
-        if let Some(inner) = url
+        if let Some(inner) = trimmed
             .strip_prefix("local-cluster[")
             .and_then(|r| r.strip_suffix(']'))
         {
-            return parse_local_cluster(inner).ok_or_else(bad);
+            return parse_local_cluster(inner).ok_or_else(|| {
+                bad(
+                    url,
+                    "local-cluster[E,C,M] takes three positive numbers: executors, cores of \
+                     each, MiB of memory of each, as in local-cluster[2,1,1024]",
+                )
+            });
         }
-        let inner = url
+        if let Some(inner) = trimmed
             .strip_prefix("local[")
             .and_then(|r| r.strip_suffix(']'))
-            .ok_or_else(bad)?;
-        let (threads, failures) = match inner.split_once(',') {
-            Some((t, f)) => (t.trim(), Some(f.trim())),
-            None => (inner.trim(), None),
-        };
-        let threads = match threads {
-            "*" => std::thread::available_parallelism().map_or(1, |n| n.get()),
-            n => n.parse().ok().filter(|&n| n > 0).ok_or_else(bad)?,
-        };
-        let max_failures = match failures {
-            Some(f) => Some(f.parse().ok().filter(|&n| n > 0).ok_or_else(bad)?),
-            None => None,
-        };
-        Ok(Master::Local {
-            threads,
-            max_failures,
-        })
+        {
+            return parse_local(inner).ok_or_else(|| {
+                bad(
+                    url,
+                    "local[N] takes a positive number of threads or *, and local[N,F] also a \
+                     positive number of attempts per task, as in local[4] or local[4,2]",
+                )
+            });
+        }
+        match cluster_manager::for_url(trimmed)? {
+            Some(manager) => Ok(Master::External {
+                manager: manager.name(),
+                executors: manager.executors(trimmed, conf)?,
+            }),
+            None => Err(bad(
+                url,
+                "no built-in master or linked cluster manager accepts it (a cluster manager \
+                 comes with its crate: an application that depends on the ember crate has all \
+                 of ember's)",
+            )),
+        }
     }
 
     /// Task slots across the application.
@@ -96,26 +122,38 @@ impl Master {
             Master::Local { threads, .. } => *threads,
             Master::LocalCluster {
                 executors, cores, ..
-            }
-            | Master::Yarn { executors, cores } => executors * cores,
+            } => executors * cores,
+            Master::External { executors, .. } => executors.total_cores(),
         }
     }
+}
 
-    /// This master with the executor counts of `conf` where the URL does not give them (YARN's
-    /// come from `ember.executor.instances` and `ember.executor.cores`).
-    ///
-    /// # Errors
-    /// A bad value of either key.
-    pub fn sized_by(self, conf: &crate::EmberConf) -> Result<Master> {
-        use crate::conf::keys;
-        Ok(match self {
-            Master::Yarn { .. } => Master::Yarn {
-                executors: conf.require(&keys::EXECUTOR_INSTANCES)?,
-                cores: conf.require(&keys::EXECUTOR_CORES)?,
-            },
-            other => other,
-        })
+/// The error for `url`: what is wrong with it, and every master this program knows.
+fn bad(url: &str, reason: &str) -> Error {
+    Error::Master {
+        url: url.to_string(),
+        reason: reason.to_string(),
+        available: available_masters().join(", "),
     }
+}
+
+fn parse_local(inner: &str) -> Option<Master> {
+    let (threads, failures) = match inner.split_once(',') {
+        Some((t, f)) => (t.trim(), Some(f.trim())),
+        None => (inner.trim(), None),
+    };
+    let threads = match threads {
+        "*" => std::thread::available_parallelism().map_or(1, |n| n.get()),
+        n => n.parse().ok().filter(|&n| n > 0)?,
+    };
+    let max_failures = match failures {
+        Some(f) => Some(f.parse().ok().filter(|&n| n > 0)?),
+        None => None,
+    };
+    Some(Master::Local {
+        threads,
+        max_failures,
+    })
 }
 
 fn parse_local_cluster(inner: &str) -> Option<Master> {
@@ -152,22 +190,29 @@ mod tests {
                 .total_cores(),
             6
         );
-        for bad in [
-            "",
-            "yarn-ish",
-            "local[",
-            "local[x]",
-            "local[2,0]",
-            "local-cluster[2,1]",
-            "local-cluster[0,1,512]",
-            "local-cluster[2,1,512",
-            "yarn-cluster",
+    }
+
+    #[test]
+    fn a_bad_url_is_refused_with_every_built_in_form() {
+        for (bad, says) in [
+            ("", "no built-in master"),
+            ("local[", "no built-in master"),
+            ("spark://host:7077", "no built-in master"),
+            ("local[x]", "local[N] takes"),
+            ("local[2,0]", "local[N] takes"),
+            ("local-cluster[2,1]", "local-cluster[E,C,M] takes"),
+            ("local-cluster[0,1,512]", "local-cluster[E,C,M] takes"),
+            ("local-cluster[2,1,512", "no built-in master"),
         ] {
             let err = Master::parse(bad).unwrap_err().to_string();
+            assert!(err.contains(says), "{bad}: {err}");
             assert!(
-                err.contains("local[N]") && err.contains("yarn"),
+                err.contains(&format!("invalid master URL '{bad}'")),
                 "{bad}: {err}"
             );
+            for form in cluster_manager::BUILT_IN_MASTERS {
+                assert!(err.contains(form), "{bad}: {form} missing from {err}");
+            }
         }
     }
 }

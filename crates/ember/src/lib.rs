@@ -1,9 +1,11 @@
 //! ember: Apache Spark's programming model in Rust, on the Hadoop clusters you already have.
 //!
-//! Applications depend on this crate. It re-exports the engine. An application binary is also
-//! its own executor: started with the variables of [`ExecutorArgs`] (by a `local-cluster`
-//! driver, or by a YARN NodeManager for the application's ApplicationMaster), it becomes an
-//! executor before its `main` runs.
+//! Applications depend on this crate. It re-exports the engine and links every cluster manager
+//! ember provides, so that the same application binary runs on `local[N]`,
+//! `local-cluster[E,C,M]` and `yarn`, whichever master `ember submit` gives it. An application
+//! binary is also its own executor: started with the variables of [`ExecutorArgs`] (by a
+//! `local-cluster` driver, or by a YARN NodeManager for the application's ApplicationMaster), it
+//! becomes an executor before its `main` runs.
 //!
 //! # Architecture
 //!
@@ -12,7 +14,7 @@
 //! | `ember-core` | Context, RDDs, DAG and task scheduling (delay scheduling by locality), shuffle, storage, broadcast, accumulators, executor processes and the driver/executor RPC |
 //! | `ember-hadoop` | Hadoop configuration, object stores for hdfs/s3/file paths, block locations, rack topology, Hadoop IPC and token files, the process's one I/O runtime |
 //! | `ember-sql` | DataFrames and SQL on Apache DataFusion (`ember::sql`, feature `sql`): reading and writing CSV, JSON, Parquet, ORC and text |
-//! | `ember-yarn` | `--master yarn`: the client, the staging directory and the ApplicationMaster |
+//! | `ember-yarn` | `--master yarn`: the cluster manager the driver finds for the URL, the client, the staging directory and the ApplicationMaster |
 //! | `ember` | this facade |
 //! | `ember-cli` | the `ember` command: `ember submit`, `status`, `kill`, built-in examples; `ember sql` with its feature `sql` |
 //!
@@ -65,6 +67,12 @@
 #![deny(missing_docs)]
 
 pub use ember_core::*;
+
+/// ember on YARN (the `ember-yarn` crate): the cluster manager of `--master yarn`, the client
+/// that submits applications and the ApplicationMaster. Named here so that it is linked into
+/// every application: a cluster manager is found only when its crate is (see
+/// [`deploy::cluster_manager`]).
+pub use ember_yarn as yarn;
 
 /// DataFrames and SQL, with the `sql` feature: `use ember::sql::SqlContextExt` gives a
 /// [`Context`] `read()` and `sql()` (see the `ember-sql` crate).

@@ -1,15 +1,16 @@
-//! An application for the YARN tests, run by `ember submit` like any user's binary:
+//! An application for the YARN tests, run by `ember submit` like any user's binary: it depends
+//! on the `ember` facade alone, as applications do, which is how it runs on `--master yarn`.
 //!
 //! - `slow <out> <tasks> <seconds>`: saves the numbers `0..tasks`, each task taking `seconds`;
 //! - `panic`: a job whose closure panics on every record, so every attempt fails;
 //! - `files <name> <out>`: saves, from two tasks, the text of file `name` of each executor's
 //!   working directory.
 
-use ember_core::{Context, EmberConf, Fn};
+use ember::{Context, EmberConf, Fn};
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
-    ember_core::logging::init("warn,ember_core=info");
+    ember::logging::init("warn,ember_core=info");
     let args: Vec<String> = std::env::args().skip(1).collect();
     match run(&args) {
         Ok(()) => ExitCode::SUCCESS,

@@ -1,11 +1,13 @@
-//! Every `ember.*` key of the core engine, and for now of YARN (`ember-yarn` reads them from
-//! here), grouped by the area of the configuration reference they appear in.
+//! Every `ember.*` key of the core engine, grouped by the area of the configuration reference
+//! they appear in, with the few that every cluster manager reads (`ember.executor.instances`,
+//! `ember.executor.cores`, the driver's size and deploy mode). A cluster manager's own keys
+//! are declared in its crate.
 //!
 //! Keys mirror Spark's `spark.*` keys where they mean the same.
 
 use super::{
-    parse_bool, parse_byte_count, parse_bytes, parse_fraction, parse_millis, parse_positive,
-    parse_ratio, parse_seconds, parse_string, ConfigEntry,
+    parse_bool, parse_byte_count, parse_fraction, parse_mebibytes, parse_millis, parse_positive,
+    parse_seconds, parse_string, ConfigEntry,
 };
 use std::time::Duration;
 
@@ -15,7 +17,7 @@ crate::config_keys! {
     pub const MASTER: ConfigEntry<String> = ConfigEntry {
         key: "ember.master",
         default: None,
-        doc: "where to run: local, local[N], local[*], local[N,F] or local-cluster[E,C,M]",
+        doc: "where to run: local, local[N], local[*], local[N,F], local-cluster[E,C,M], or a master URL of a cluster manager that another ember crate provides (yarn)",
         since: "0.1.0",
         parse: parse_string,
     };
@@ -27,19 +29,19 @@ crate::config_keys! {
         since: "0.1.0",
         parse: parse_string,
     };
-    /// The application's id, set by whoever launched it (YARN's application id).
+    /// The application's id, set by whoever launched it (its cluster manager's id for it).
     pub const APP_ID: ConfigEntry<String> = ConfigEntry {
         key: "ember.app.id",
         default: None,
-        doc: "the application's id; set by `ember submit` on YARN (its application id), else local-<start time in ms>",
+        doc: "the application's id; set by `ember submit` to the id its cluster manager gave it, else local-<start time in ms>",
         since: "0.1.0",
         parse: parse_string,
     };
-    /// Where the driver of a YARN application runs.
+    /// Where the driver of an application on a cluster runs.
     pub const SUBMIT_DEPLOY_MODE: ConfigEntry<String> = ConfigEntry {
         key: "ember.submit.deployMode",
         default: Some("client"),
-        doc: "where the driver runs on a cluster: client (the submitting process) or cluster (in the YARN ApplicationMaster's container)",
+        doc: "where the driver runs on a cluster: client (the submitting process) or cluster (in a container the cluster manager starts)",
         since: "0.1.0",
         parse: parse_deploy_mode,
     };
@@ -47,15 +49,31 @@ crate::config_keys! {
     pub const DRIVER_MEMORY: ConfigEntry<u64> = ConfigEntry {
         key: "ember.driver.memory",
         default: Some("1g"),
-        doc: "memory of the driver; on YARN in cluster mode, of the ApplicationMaster's container",
+        doc: "memory of the driver; in cluster deploy mode, of the container it runs in",
         since: "0.1.0",
-        parse: parse_mebibytes_default,
+        parse: parse_mebibytes,
     };
     /// Cores of the driver's container in cluster mode.
     pub const DRIVER_CORES: ConfigEntry<usize> = ConfigEntry {
         key: "ember.driver.cores",
         default: Some("1"),
-        doc: "cores of the driver's YARN container in cluster mode",
+        doc: "cores of the driver's container in cluster deploy mode",
+        since: "0.1.0",
+        parse: parse_positive,
+    };
+    /// Executors of an application on a cluster manager.
+    pub const EXECUTOR_INSTANCES: ConfigEntry<usize> = ConfigEntry {
+        key: "ember.executor.instances",
+        default: Some("2"),
+        doc: "executors an application on a cluster manager asks for (local-cluster[E,C,M] gives E itself)",
+        since: "0.1.0",
+        parse: parse_positive,
+    };
+    /// Task slots of an executor a cluster manager starts.
+    pub const EXECUTOR_CORES: ConfigEntry<usize> = ConfigEntry {
+        key: "ember.executor.cores",
+        default: Some("1"),
+        doc: "task slots of each executor a cluster manager starts (local-cluster[E,C,M] gives C itself)",
         since: "0.1.0",
         parse: parse_positive,
     };
@@ -138,7 +156,7 @@ crate::config_keys! {
         default: Some("1g"),
         doc: "memory per executor (k, m, g, t suffixes; MiB without one)",
         since: "0.1.0",
-        parse: parse_mebibytes_default,
+        parse: parse_mebibytes,
     };
     /// Share of (memory - reserved) used for execution and storage together.
     pub const MEMORY_FRACTION: ConfigEntry<f64> = ConfigEntry {
@@ -162,7 +180,7 @@ crate::config_keys! {
         default: Some("300m"),
         doc: "memory reserved outside the unified pool (lower it only in tests)",
         since: "0.1.0",
-        parse: parse_mebibytes_default,
+        parse: parse_mebibytes,
     };
     /// Whether MEMORY_ONLY_SER and disk blocks are compressed.
     pub const RDD_COMPRESS: ConfigEntry<bool> = ConfigEntry {
@@ -177,13 +195,14 @@ crate::config_keys! {
 crate::config_keys! {
     area: "Shuffle";
     /// Whether shuffle outputs and spills are compressed. Unset, they are wherever executors
-    /// run (`local-cluster`, `yarn`: segments cross the network) and are not under `local[N]`,
+    /// run (`local-cluster`, cluster managers: segments cross the network) and are not under
+    /// `local[N]`,
     /// where every segment is read back by the process that wrote it, mostly from the page
     /// cache, and lz4 would only spend the task threads' time.
     pub const SHUFFLE_COMPRESS: ConfigEntry<bool> = ConfigEntry {
         key: "ember.shuffle.compress",
         default: None,
-        doc: "compress shuffle outputs and spills with lz4; default true on executors (local-cluster, yarn), false under local[N]",
+        doc: "compress shuffle outputs and spills with lz4; default true on executors (local-cluster, cluster managers), false under local[N]",
         since: "0.1.0",
         parse: parse_bool,
     };
@@ -203,7 +222,7 @@ crate::config_keys! {
         default: Some("48m"),
         doc: "most shuffle bytes a reduce task fetches ahead; a bare number is MiB",
         since: "0.1.0",
-        parse: parse_mebibytes_default,
+        parse: parse_mebibytes,
     };
     /// Retries of a shuffle fetch that failed to connect.
     pub const SHUFFLE_IO_MAX_RETRIES: ConfigEntry<usize> = ConfigEntry {
@@ -380,118 +399,6 @@ crate::config_keys! {
         since: "0.1.0",
         parse: parse_positive,
     };
-}
-
-crate::config_keys! {
-    area: "YARN";
-    /// Executors of a YARN application.
-    pub const EXECUTOR_INSTANCES: ConfigEntry<usize> = ConfigEntry {
-        key: "ember.executor.instances",
-        default: Some("2"),
-        doc: "executors a YARN application asks for",
-        since: "0.1.0",
-        parse: parse_positive,
-    };
-    /// Task slots of a YARN executor.
-    pub const EXECUTOR_CORES: ConfigEntry<usize> = ConfigEntry {
-        key: "ember.executor.cores",
-        default: Some("1"),
-        doc: "task slots of each YARN executor",
-        since: "0.1.0",
-        parse: parse_positive,
-    };
-    /// Container memory of a YARN executor beyond its heap budget.
-    pub const EXECUTOR_MEMORY_OVERHEAD: ConfigEntry<u64> = ConfigEntry {
-        key: "ember.executor.memoryOverhead",
-        default: None,
-        doc: "memory a YARN executor container has beyond ember.executor.memory (default: 10% of it, at least 384m)",
-        since: "0.1.0",
-        parse: parse_mebibytes_default,
-    };
-    /// Container memory of a cluster-mode driver beyond its budget.
-    pub const DRIVER_MEMORY_OVERHEAD: ConfigEntry<u64> = ConfigEntry {
-        key: "ember.driver.memoryOverhead",
-        default: None,
-        doc: "container memory of a cluster-mode driver beyond ember.driver.memory (default: 10%, at least 384m)",
-        since: "0.1.0",
-        parse: parse_mebibytes_default,
-    };
-    /// Executor failures a YARN application survives.
-    pub const EXECUTOR_MAX_FAILURES: ConfigEntry<usize> = ConfigEntry {
-        key: "ember.executor.maxFailures",
-        default: None,
-        doc: "executor failures before a YARN application fails (default: twice the executors, at least 3)",
-        since: "0.1.0",
-        parse: parse_positive,
-    };
-    /// The host a YARN driver serves executors on.
-    pub const DRIVER_HOST: ConfigEntry<String> = ConfigEntry {
-        key: "ember.driver.host",
-        default: None,
-        doc: "the host name or address executors reach a YARN driver at (default: this machine's name; in a container, its node's)",
-        since: "0.1.0",
-        parse: parse_string,
-    };
-    /// The YARN queue.
-    pub const YARN_QUEUE: ConfigEntry<String> = ConfigEntry {
-        key: "ember.yarn.queue",
-        default: Some("default"),
-        doc: "the YARN queue applications are submitted to",
-        since: "0.1.0",
-        parse: parse_string,
-    };
-    /// Application attempts YARN makes.
-    pub const YARN_MAX_APP_ATTEMPTS: ConfigEntry<usize> = ConfigEntry {
-        key: "ember.yarn.maxAppAttempts",
-        default: None,
-        doc: "attempts YARN makes at an application (default: the cluster's yarn.resourcemanager.am.max-attempts)",
-        since: "0.1.0",
-        parse: parse_positive,
-    };
-    /// Where applications stage their files.
-    pub const YARN_STAGING_DIR: ConfigEntry<String> = ConfigEntry {
-        key: "ember.yarn.stagingDir",
-        default: None,
-        doc: "where submitted applications stage their files (default: /user/<user>/.emberStaging on fs.defaultFS)",
-        since: "0.1.0",
-        parse: parse_string,
-    };
-    /// Memory of a client-mode ApplicationMaster.
-    pub const YARN_AM_MEMORY: ConfigEntry<u64> = ConfigEntry {
-        key: "ember.yarn.am.memory",
-        default: Some("512m"),
-        doc: "memory of the ApplicationMaster in client mode",
-        since: "0.1.0",
-        parse: parse_mebibytes_default,
-    };
-    /// Files every YARN container of the application finds in its working directory.
-    pub const YARN_DIST_FILES: ConfigEntry<String> = ConfigEntry {
-        key: "ember.yarn.dist.files",
-        default: None,
-        doc: "comma-separated local files put in the working directory of a YARN application's driver and executors (--files)",
-        since: "0.1.0",
-        parse: parse_string,
-    };
-    /// Share of YARN executors to wait for before scheduling.
-    pub const MIN_REGISTERED_RESOURCES_RATIO: ConfigEntry<f64> = ConfigEntry {
-        key: "ember.scheduler.minRegisteredResourcesRatio",
-        default: Some("0.8"),
-        doc: "share of the executors asked for that must register before a YARN driver schedules tasks",
-        since: "0.1.0",
-        parse: parse_ratio,
-    };
-    /// Longest wait for YARN executors before scheduling.
-    pub const MAX_REGISTERED_RESOURCES_WAITING_TIME: ConfigEntry<Duration> = ConfigEntry {
-        key: "ember.scheduler.maxRegisteredResourcesWaitingTime",
-        default: Some("30s"),
-        doc: "longest a YARN driver waits for its executors before it schedules tasks anyway",
-        since: "0.1.0",
-        parse: parse_seconds,
-    };
-}
-
-fn parse_mebibytes_default(s: &str) -> Result<u64, String> {
-    parse_bytes(s, 1 << 20)
 }
 
 fn parse_deploy_mode(s: &str) -> Result<String, String> {

@@ -15,8 +15,10 @@
 //! - the configuration reference, `docs/configuration.md`, is generated from it
 //!   ([`reference::markdown`]) and a test fails when the committed page differs.
 //!
-//! The core engine's keys (and, for now, YARN's) are in [`keys`]; ember-sql's are beside the
-//! code that reads them (`ember_sql::session`, `ember_sql::hive`, ...).
+//! The core engine's keys are in [`keys`], with those that every cluster manager reads
+//! (executor counts and sizes, the deploy mode); ember-sql's are beside the code that reads
+//! them (`ember_sql::session`, `ember_sql::hive`, ...), and a cluster manager's own beside its
+//! code, in its crate.
 
 use crate::error::{Error, Result};
 use std::collections::BTreeMap;
@@ -33,7 +35,7 @@ pub use registry::{ConfigKey, KeyGroup, UnknownKey};
 /// `key=value` pairs separated by newlines.
 pub const SUBMIT_CONF_ENV: &str = "EMBER_SUBMIT_CONF";
 /// Names a file of settings (`key=value` lines) a submitter passed on, read before
-/// [`SUBMIT_CONF_ENV`]: how YARN containers get theirs.
+/// [`SUBMIT_CONF_ENV`]: how processes a cluster starts (in containers) get theirs.
 pub const SUBMIT_CONF_FILE_ENV: &str = "EMBER_SUBMIT_CONF_FILE";
 
 /// One typed configuration key (Spark's `ConfigEntry`).
@@ -49,41 +51,47 @@ pub struct ConfigEntry<T> {
     parse: fn(&str) -> std::result::Result<T, String>,
 }
 
-/// A constructor of keys of one type, for crates that keep keys of their own.
-macro_rules! typed_entry {
-    ($(#[$doc:meta])* $name:ident: $type:ty = $parse:ident) => {
-        impl ConfigEntry<$type> {
-            $(#[$doc])*
-            pub const fn $name(
-                key: &'static str,
-                default: Option<&'static str>,
-                doc: &'static str,
-                since: &'static str,
-            ) -> Self {
-                ConfigEntry {
-                    key,
-                    default,
-                    doc,
-                    since,
-                    parse: $parse,
+/// Constructors of keys, one per type and parser, for crates that keep keys of their own.
+macro_rules! typed_entries {
+    ($($(#[$doc:meta])* $name:ident: $type:ty = $parse:ident;)+) => {
+        $(
+            impl ConfigEntry<$type> {
+                $(#[$doc])*
+                pub const fn $name(
+                    key: &'static str,
+                    default: Option<&'static str>,
+                    doc: &'static str,
+                    since: &'static str,
+                ) -> Self {
+                    ConfigEntry {
+                        key,
+                        default,
+                        doc,
+                        since,
+                        parse: $parse,
+                    }
                 }
             }
-        }
+        )+
     };
 }
 
-typed_entry!(
+typed_entries! {
     /// A `true`/`false` key.
-    boolean: bool = parse_bool
-);
-typed_entry!(
+    boolean: bool = parse_bool;
     /// A text key.
-    text: String = parse_string
-);
-typed_entry!(
+    text: String = parse_string;
     /// A size in bytes: `10m`, `512k`, or a bare number of bytes.
-    bytes: u64 = parse_byte_count
-);
+    bytes: u64 = parse_byte_count;
+    /// A size in bytes: `512m`, `2g`, or a bare number of MiB.
+    mebibytes: u64 = parse_mebibytes;
+    /// A positive whole number.
+    positive: usize = parse_positive;
+    /// A share from 0 to 1.
+    ratio: f64 = parse_ratio;
+    /// A duration: `500ms`, `30s`, `2min`, or a bare number of seconds.
+    seconds: std::time::Duration = parse_seconds;
+}
 
 impl<T> fmt::Debug for ConfigEntry<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -263,6 +271,10 @@ fn parse_positive(s: &str) -> std::result::Result<usize, String> {
         Ok(n) if n > 0 => Ok(n),
         _ => Err("expected a positive integer".into()),
     }
+}
+
+fn parse_mebibytes(s: &str) -> std::result::Result<u64, String> {
+    parse_bytes(s, 1 << 20)
 }
 
 fn parse_byte_count(s: &str) -> std::result::Result<u64, String> {

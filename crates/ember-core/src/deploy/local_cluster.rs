@@ -1,12 +1,17 @@
 //! Executors as child processes of the driver (Spark's `LocalSparkCluster`).
 //!
 //! The driver starts E copies of its own executable in executor role, each told the driver's
-//! address, its id, its cores and memory. A child that ends is reported to the scheduler backend
-//! (a registered one is lost; one that never registered could not start). A lost executor is
-//! replaced by a new one with a new id, as a standalone worker would, up to
-//! `max(2 E, 3)` replacements (Spark's default for YARN's `maxExecutorFailures`). Stopping the
-//! cluster asks every child to end, then kills those still there after a grace period.
+//! address, its id, its cores and memory. A child that ends is reported to the driver through
+//! its [`DriverEndpointRef`] (a registered one is lost; one that never registered could not
+//! start). A lost executor is replaced by a new one with a new id, as a standalone worker
+//! would, up to `max(2 E, 3)` replacements (Spark's default for `spark.executor.maxFailures`).
+//! Stopping the cluster asks every child to end, then kills those still there after a grace
+//! period.
+//!
+//! It is built in, not a registered cluster manager, but drives the driver through the same
+//! public handle as one: [`DriverEndpointRef`] and [`ExecutorLauncher`].
 
+use super::{DriverEndpointRef, ExecutorLauncher};
 use crate::error::{Error, Result};
 use crate::executor::ExecutorArgs;
 use parking_lot::Mutex;
@@ -15,17 +20,6 @@ use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-
-/// What the cluster tells the scheduler backend.
-pub(crate) enum ClusterEvent<'a> {
-    /// The process of executor `id` ended, for `reason`.
-    Exited { id: &'a str, reason: String },
-    /// No executor is left and none may be started any more.
-    Exhausted { reason: String },
-}
-
-/// Told of [`ClusterEvent`]s.
-pub(crate) type ClusterListener = Box<dyn Fn(ClusterEvent<'_>) + Send + Sync>;
 
 /// How long children get to end by themselves when the application stops.
 const GRACE: Duration = Duration::from_secs(2);
@@ -40,23 +34,23 @@ pub(crate) struct LocalCluster {
     next_id: AtomicUsize,
     replacements_left: AtomicUsize,
     stopping: AtomicBool,
-    on_event: ClusterListener,
+    /// Told of children that end.
+    driver: DriverEndpointRef,
 }
 
 impl LocalCluster {
-    /// Starts `executors` processes connecting to the driver at `driver_address`.
+    /// Starts `executors` processes connecting to `driver`.
     ///
     /// # Errors
     /// The executable cannot be found or started.
     pub(crate) fn start(
-        driver_address: String,
+        driver: DriverEndpointRef,
         executors: usize,
         cores: usize,
         memory_mib: u64,
-        on_event: ClusterListener,
     ) -> Result<Arc<Self>> {
         let cluster = Arc::new(LocalCluster {
-            driver_address,
+            driver_address: driver.address().to_string(),
             executors,
             cores,
             memory_mib,
@@ -64,7 +58,7 @@ impl LocalCluster {
             next_id: AtomicUsize::new(0),
             replacements_left: AtomicUsize::new((2 * executors).max(3)),
             stopping: AtomicBool::new(false),
-            on_event,
+            driver,
         });
         for _ in 0..executors {
             cluster.spawn()?;
@@ -131,14 +125,14 @@ impl LocalCluster {
         }
         if !self.stopping.load(Ordering::Relaxed) {
             for (id, reason) in ended {
-                (self.on_event)(ClusterEvent::Exited { id: &id, reason });
+                self.driver.executor_exited(&id, &reason);
             }
         }
         true
     }
 
     /// The scheduler lost executor `id`: make sure its process is gone, and start another.
-    pub(crate) fn executor_lost(&self, id: &str) {
+    fn replace(&self, id: &str) {
         if let Some(mut child) = self.children.lock().remove(id) {
             let _ = child.kill();
             let _ = child.wait();
@@ -154,7 +148,7 @@ impl LocalCluster {
                      replacements allowed were all used",
                     (2 * self.executors).max(3)
                 );
-                (self.on_event)(ClusterEvent::Exhausted { reason });
+                self.driver.no_more_executors(reason);
             }
             return;
         }
@@ -166,7 +160,7 @@ impl LocalCluster {
 
     /// Ends every child: they were told to shut down; those still running after a grace period
     /// are killed.
-    pub(crate) fn stop(&self) {
+    fn stop_children(&self) {
         self.stopping.store(true, Ordering::Relaxed);
         let deadline = Instant::now() + GRACE;
         let mut children: Vec<Child> = self.children.lock().drain().map(|(_, c)| c).collect();
@@ -184,8 +178,18 @@ impl LocalCluster {
     }
 }
 
+impl ExecutorLauncher for LocalCluster {
+    fn executor_lost(&self, executor_id: &str) {
+        self.replace(executor_id);
+    }
+
+    fn stop(&self) {
+        self.stop_children();
+    }
+}
+
 impl Drop for LocalCluster {
     fn drop(&mut self) {
-        self.stop();
+        self.stop_children();
     }
 }

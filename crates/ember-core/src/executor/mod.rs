@@ -2,7 +2,8 @@
 //! `CoarseGrainedExecutorBackend`).
 //!
 //! An application is one binary in three roles. Whoever starts an executor (the driver of a
-//! `local-cluster` application, or a YARN NodeManager) runs the application's own executable
+//! `local-cluster` application, or what a cluster manager drives, such as a node of the
+//! cluster) runs the application's own executable
 //! with the variables of [`ExecutorArgs`]. Before `main` runs, a constructor in this module sees
 //! them and turns the process into an executor, so the user's `main` never runs there and every
 //! binary that links ember (test binaries included) can serve as its own executor.
@@ -78,7 +79,7 @@ impl ExecutorArgs {
     }
 
     /// The variables that make this binary start as an executor, for launchers that do not
-    /// start it themselves (a YARN NodeManager).
+    /// start it themselves (a cluster's node agent, told what to run).
     pub fn env(&self) -> [(&'static str, String); 5] {
         [
             (DRIVER_ENV, self.driver_address.clone()),

@@ -252,7 +252,8 @@ impl Context {
     /// As Spark does, a new subdirectory named by a random UUID is made under it for this
     /// application; [`checkpoint_dir`](Self::checkpoint_dir) returns that one.
     ///
-    /// On `yarn` a local directory is accepted with a warning: executors on other hosts write
+    /// On a cluster manager's master a local directory is accepted with a warning: executors on
+    /// other hosts write
     /// their partitions where others cannot read them. `local[N]` and `local-cluster` executors
     /// share this machine, so a local directory is what they need.
     ///
@@ -273,7 +274,7 @@ impl Context {
         let url = format!("{}/{}", base.trim_end_matches('/'), uuid::Uuid::new_v4());
         match url.strip_prefix("file://") {
             Some(local) => {
-                if matches!(self.master(), Master::Yarn { .. }) {
+                if matches!(self.master(), Master::External { .. }) {
                     tracing::warn!(
                         "ember is not running on this machine alone, so the checkpoint directory \
                          must not be on the local file system: {dir} appears to be local; use an \

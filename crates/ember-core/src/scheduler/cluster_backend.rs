@@ -20,8 +20,9 @@
 //!     └─ other build: refused └─ application ends: Shutdown, then the process is stopped
 //! ```
 //! A lost executor's attempts finish as failed with [`Error::ExecutorLost`], and its map outputs
-//! are unregistered so that the stages needing them run again. Whoever started it (a
-//! [`LocalCluster`], later YARN) hears of it and may start a replacement.
+//! are unregistered so that the stages needing them run again. Whoever started it (the
+//! [`ExecutorLauncher`] of `local-cluster` or of a cluster manager) hears of it and may start a
+//! replacement.
 //!
 //! # Threading
 //! State sits behind one mutex, taken by RPC handlers on the network runtime and by the DAG
@@ -33,7 +34,7 @@ use super::scheduler_backend::{ExecutorInfo, Launch, SchedulerBackend};
 use super::task::TaskOutput;
 use super::task_scheduler::{Assignment, TaskScheduler, TaskSchedulerSettings};
 use crate::conf::{keys, EmberConf};
-use crate::deploy::LocalCluster;
+use crate::deploy::{DriverEndpointRef, ExecutorLauncher};
 use crate::env::Env;
 use crate::error::{Error, Result};
 use crate::network::block_transfer::read_block;
@@ -98,7 +99,8 @@ struct Shared {
     broadcast_fetches: AtomicU64,
     /// Executors holding each broadcast value, for others to fetch it from.
     broadcast_holders: Mutex<HashMap<u64, Vec<String>>>,
-    cluster: Mutex<Option<Arc<LocalCluster>>>,
+    /// What started the executors: told of lost ones, stopped with the application.
+    launcher: Mutex<Option<Arc<dyn ExecutorLauncher>>>,
 }
 
 /// The driver's side of a cluster of executor processes.
@@ -160,7 +162,7 @@ impl ClusterBackend {
             changed: Condvar::new(),
             broadcast_fetches: AtomicU64::new(0),
             broadcast_holders: Mutex::new(HashMap::new()),
-            cluster: Mutex::new(None),
+            launcher: Mutex::new(None),
         });
         let listener = runtime()
             .block_on(tokio::net::TcpListener::bind((host, 0)))
@@ -213,9 +215,14 @@ impl ClusterBackend {
         self.address
     }
 
-    /// Keeps `cluster` told of lost executors, and stops it with the application.
-    pub(crate) fn attach(&self, cluster: Arc<LocalCluster>) {
-        *self.shared.cluster.lock() = Some(cluster);
+    /// The handle a cluster manager drives this backend through; it does not keep it alive.
+    pub(crate) fn endpoint_ref(self: &Arc<Self>) -> DriverEndpointRef {
+        DriverEndpointRef::new(Arc::downgrade(self), self.address)
+    }
+
+    /// Keeps `launcher` told of lost executors, and stops it with the application.
+    pub(crate) fn attach(&self, launcher: Arc<dyn ExecutorLauncher>) {
+        *self.shared.launcher.lock() = Some(launcher);
     }
 
     /// Waits until `count` executors have registered.
@@ -236,7 +243,7 @@ impl ClusterBackend {
 
     /// Runs no task until `wanted` of the `total` executors asked for have registered or
     /// `wait` passed; tasks launched meanwhile queue, their preferred hosts known to
-    /// [`pending tasks`](crate::deploy::yarn::pending_tasks).
+    /// [`pending tasks`](crate::deploy::pending_tasks).
     pub(crate) fn hold_scheduling(&self, wanted: usize, total: usize, wait: Duration) {
         let until = Instant::now() + wait;
         self.shared
@@ -363,8 +370,9 @@ impl SchedulerBackend for ClusterBackend {
         if let Some(stop) = self.stop_server.lock().take() {
             let _ = stop.send(());
         }
-        if let Some(cluster) = self.shared.cluster.lock().take() {
-            cluster.stop();
+        let launcher = self.shared.launcher.lock().take();
+        if let Some(launcher) = launcher {
+            launcher.stop();
         }
     }
 }
@@ -485,9 +493,9 @@ impl Shared {
         };
         self.changed.notify_all();
         if was_live {
-            let cluster = self.cluster.lock().clone();
-            if let Some(cluster) = cluster {
-                cluster.executor_lost(executor);
+            let launcher = self.launcher.lock().clone();
+            if let Some(launcher) = launcher {
+                launcher.executor_lost(executor);
             }
         }
     }

@@ -5,8 +5,8 @@
 //!   one event loop serving every job.
 //! - Tasks ([`ShuffleMapTask`], [`ResultTask`]) are serialized with their lineage and run by a
 //!   backend: task slots of this process for `local[N]` (`LocalBackend`), executor processes
-//!   for `local-cluster` and YARN (`ClusterBackend`); both run tasks with the executor's task
-//!   runner.
+//!   for `local-cluster` and the cluster managers of other crates (`ClusterBackend`); both run
+//!   tasks with the executor's task runner.
 
 mod cluster_backend;
 mod dag_event_loop;

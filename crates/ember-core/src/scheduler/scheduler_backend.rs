@@ -7,7 +7,8 @@
 //!
 //! - [`LocalBackend`](super::LocalBackend): threads of this process (`local[N]`).
 //! - [`ClusterBackend`](super::ClusterBackend): executor processes connected over the network
-//!   (`local-cluster[E,C,M]`, and YARN containers).
+//!   (`local-cluster[E,C,M]`, and the executors of cluster managers, see
+//!   [`deploy::cluster_manager`](crate::deploy::cluster_manager)).
 
 use super::events::TaskReply;
 use super::locality::TaskLocality;
