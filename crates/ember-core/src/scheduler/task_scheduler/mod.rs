@@ -3,8 +3,8 @@
 //! The DAG scheduler hands it attempts; backends tell it which executors exist and when their
 //! slots free up, and ask it what to run where. It decides and does nothing else: no thread,
 //! no lock, no network, no clock of its own (callers pass `now`). That is what lets every
-//! master share it, so that `local[N]`, `local-cluster` and YARN place, delay and exclude
-//! attempts alike, and what lets tests drive it with a manual clock.
+//! master share it, so that `local[N]`, `local-cluster` and external cluster managers place,
+//! delay and exclude attempts alike, and what lets tests drive it with a manual clock.
 //!
 //! # What it decides
 //! - **Order between jobs** ([`pools`]): task sets are offered free slots oldest job first

@@ -223,11 +223,11 @@ fn scheduling_holds_until_enough_executors_or_the_deadline() {
 fn with_no_executor_to_come_every_attempt_fails_with_why() {
     let mut s = scheduler(false);
     s.submit(launch(0, 0, 1, &[]));
-    s.no_more_executors("YARN gave up after 3 failed containers".into());
+    s.no_more_executors("the cluster manager gave up after 3 failed executors".into());
     let offers = s.resource_offers(Instant::now());
     let error = offers.dropped[0].1.to_string();
     assert!(
-        error.contains("no executor can run the task: YARN gave up"),
+        error.contains("no executor can run the task: the cluster manager gave up"),
         "{error}"
     );
     assert!(s.is_empty());
