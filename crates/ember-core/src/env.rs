@@ -8,7 +8,7 @@ use crate::error::{Error, Result};
 use crate::master::Master;
 use crate::network::executor_link::ExecutorLink;
 use crate::rdd::StoreCache;
-use crate::scheduler::OutputCommitCoordinator;
+use crate::scheduler::{CommitAsk, OutputCommitCoordinator};
 use crate::shuffle::{MapOutputTracker, MapStatus, ShuffleManager};
 use crate::storage::{BlockId, BlockManager, BlockManagerMaster, MemoryManager};
 use std::sync::{Arc, OnceLock};
@@ -108,26 +108,15 @@ impl Env {
         })
     }
 
-    /// Whether attempt `task_attempt_id` of task `partition` of stage
-    /// `stage`.`stage_attempt` may commit its output: asked of the driver's
+    /// Whether the attempt asking may commit its output: asked of the driver's
     /// [`OutputCommitCoordinator`], directly or over the network.
     ///
     /// # Errors
     /// The driver could not be asked.
-    pub(crate) fn can_commit(
-        &self,
-        stage: usize,
-        stage_attempt: usize,
-        partition: usize,
-        task_attempt_id: u64,
-    ) -> Result<bool> {
+    pub(crate) fn can_commit(&self, ask: &CommitAsk) -> Result<bool> {
         match self.link.get() {
-            Some(link) => link.ask_commit(stage, stage_attempt, partition, task_attempt_id),
-            None => {
-                Ok(self
-                    .output_commits
-                    .can_commit(stage, stage_attempt, partition, task_attempt_id))
-            }
+            Some(link) => link.ask_commit(ask),
+            None => Ok(self.output_commits.can_commit(ask)),
         }
     }
 

@@ -2,10 +2,13 @@
 //! recomputation, spilling under a tiny memory budget, shuffle reuse and recovery, accumulators,
 //! broadcast variables, text input and committed output.
 
+#[path = "support/files.rs"]
+mod support;
 use ember_core::conf::keys;
 use ember_core::{Context, EmberConf, Error, Fn, HashPartitioner, StorageLevel};
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
+use support::names_in;
 
 fn local(threads: usize) -> Context {
     Context::new(conf(threads)).unwrap()
@@ -442,16 +445,6 @@ fn gzip_text_is_read_whole() {
         rdd.collect().unwrap(),
         (0..1000).map(|i| format!("line {i}")).collect::<Vec<_>>()
     );
-}
-
-/// The names in directory `dir`, sorted.
-fn names_in(dir: &std::path::Path) -> Vec<String> {
-    let mut names: Vec<String> = std::fs::read_dir(dir)
-        .unwrap()
-        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-        .collect();
-    names.sort();
-    names
 }
 
 #[test]

@@ -4,9 +4,12 @@
 //! sync markers; broken files and wrong classes fail the job with a message, never a panic.
 //! (Hadoop's own reader and writer check the bytes in `integration/tests/sequence_files.rs`.)
 
+#[path = "support/files.rs"]
+mod support;
 use ember_core::conf::keys;
 use ember_core::{CompressionCodec, Context, EmberConf, Fn, SequenceFileCompression};
 use std::path::Path;
+use support::names_in;
 
 fn context(master: &str) -> Context {
     Context::new(
@@ -44,15 +47,6 @@ fn pairs(n: usize, seed: u64) -> Vec<(String, Vec<u8>)> {
         .collect()
 }
 
-fn part_files(dir: &Path) -> Vec<String> {
-    let mut names: Vec<String> = std::fs::read_dir(dir)
-        .unwrap()
-        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-        .collect();
-    names.sort();
-    names
-}
-
 #[test]
 fn what_is_saved_is_read_back_exactly_on_every_master_with_every_compression() {
     let dir = tempfile::tempdir().unwrap();
@@ -69,7 +63,7 @@ fn what_is_saved_is_read_back_exactly_on_every_master_with_every_compression() {
             ctx.parallelize(want.clone(), 4)
                 .save_as_sequence_file_with(out, compression)
                 .unwrap();
-            let names = part_files(Path::new(out));
+            let names = names_in(Path::new(out));
             assert_eq!(
                 names,
                 [
@@ -91,7 +85,7 @@ fn what_is_saved_is_read_back_exactly_on_every_master_with_every_compression() {
             ctx.parallelize(few.clone(), 6)
                 .save_as_sequence_file_with(&sparse, compression)
                 .unwrap();
-            assert_eq!(part_files(Path::new(&sparse)).len(), 7);
+            assert_eq!(names_in(Path::new(&sparse)).len(), 7);
             let back = ctx.sequence_file::<String, Vec<u8>>(&sparse, 0).unwrap();
             assert_eq!(back.collect().unwrap(), few, "{master} {compression:?}");
         }

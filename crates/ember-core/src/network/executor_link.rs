@@ -6,6 +6,7 @@ use super::rpc::{AskCommitRequest, BlockLocationsRequest, BroadcastRequest, MapS
 use super::{channel, rpc_error, runtime, MAX_MESSAGE};
 use crate::conf::{keys, EmberConf};
 use crate::error::Result;
+use crate::scheduler::CommitAsk;
 use crate::shuffle::MapStatus;
 use crate::storage::BlockId;
 use parking_lot::Mutex;
@@ -83,19 +84,13 @@ impl ExecutorLink {
     }
 
     /// Whether an attempt may commit its output, asked of the driver.
-    pub(crate) fn ask_commit(
-        &self,
-        stage: usize,
-        stage_attempt: usize,
-        partition: usize,
-        task_attempt_id: u64,
-    ) -> Result<bool> {
+    pub(crate) fn ask_commit(&self, ask: &CommitAsk) -> Result<bool> {
         let mut driver = self.driver.clone();
         let request = AskCommitRequest {
-            stage_id: stage as u64,
-            stage_attempt: stage_attempt as u64,
-            partition: partition as u64,
-            task_attempt_id,
+            stage_id: ask.stage as u64,
+            stage_attempt: ask.stage_attempt as u64,
+            partition: ask.partition as u64,
+            task_attempt_id: ask.task_attempt_id,
         };
         let reply = runtime()
             .block_on(driver.ask_commit(request))

@@ -29,6 +29,7 @@ use crate::conf::keys;
 use crate::data::Data;
 use crate::error::{Error, Result};
 use crate::network::runtime;
+use crate::scheduler::CommitAsk;
 use crate::scheduler::PartitionFunc;
 use crate::task_context::TaskContext;
 use ember_hadoop::commit::{
@@ -172,12 +173,12 @@ impl<T: Data, F: PartFormat<T>> PartitionFunc<T, ()> for SavePartFn<F> {
         // The driver lets one attempt of the task commit (a speculative copy and its original
         // may both get this far); it is asked once the part file is written.
         let committed = written.and_then(|()| {
-            let allowed = tc.env().can_commit(
-                tc.stage_id,
-                tc.stage_attempt,
+            let allowed = tc.env().can_commit(&CommitAsk {
+                stage: tc.stage_id,
+                stage_attempt: tc.stage_attempt,
                 partition,
-                tc.task_attempt_id,
-            )?;
+                task_attempt_id: tc.task_attempt_id,
+            })?;
             let refused = || {
                 Err(Error::Input(format!(
                     "{attempt} was refused the commit of its output: another attempt of its \

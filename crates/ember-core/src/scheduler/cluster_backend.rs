@@ -30,6 +30,7 @@
 //! DAG scheduler go through its unbounded channel and never block.
 
 use super::events::{RemoteTaskResult, TaskEvent, TaskFailure, TaskPlace, TaskUpdate};
+use super::output_commit_coordinator::CommitAsk;
 use super::scheduler_backend::{ExecutorInfo, Launch, SchedulerBackend};
 use super::task::TaskOutput;
 use super::task_scheduler::{Assignment, TaskScheduler, TaskSchedulerSettings};
@@ -809,12 +810,13 @@ impl Driver for DriverEndpoint {
         request: Request<AskCommitRequest>,
     ) -> Result<Response<AskCommitReply>, Status> {
         let r = request.into_inner();
-        let allowed = self.shared.env.output_commits.can_commit(
-            r.stage_id as usize,
-            r.stage_attempt as usize,
-            r.partition as usize,
-            r.task_attempt_id,
-        );
+        let ask = CommitAsk {
+            stage: r.stage_id as usize,
+            stage_attempt: r.stage_attempt as usize,
+            partition: r.partition as usize,
+            task_attempt_id: r.task_attempt_id,
+        };
+        let allowed = self.shared.env.output_commits.can_commit(&ask);
         Ok(Response::new(AskCommitReply { allowed }))
     }
 

@@ -38,6 +38,7 @@ use super::events::{
     DagEvent, JobSubmission, TaskEvent, TaskFailure, TaskPlace, TaskReply, TaskSuccess, TaskUpdate,
 };
 use super::locality::TaskLocality;
+use super::output_commit_coordinator::CommitAsk;
 use super::progress::StageProgress;
 use super::scheduler_backend::{Launch, SchedulerBackend, TaskId};
 use super::stage::{RunningStage, Stage, StageKind};
@@ -778,13 +779,13 @@ impl DagState {
         self.log_task_end(&flight, &event);
         let id = event.id;
         if event.result.is_err() {
-            let (stage, attempt) = (id.stage_id, id.stage_attempt);
-            self.env.output_commits.attempt_failed(
-                stage,
-                attempt,
-                id.partition,
-                id.task_attempt_id,
-            );
+            // Keyed as the attempt asks: by the RDD partition it writes.
+            self.env.output_commits.attempt_failed(&CommitAsk {
+                stage: id.stage_id,
+                stage_attempt: id.stage_attempt,
+                partition: id.rdd_partition,
+                task_attempt_id: id.task_attempt_id,
+            });
         }
         let Some(stage) = self.stages.get_mut(&flight.stage) else {
             return;

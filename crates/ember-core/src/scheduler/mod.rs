@@ -31,7 +31,7 @@ pub(crate) use dag_scheduler::{DagScheduler, SchedulerSettings};
 pub(crate) use event_log::{now_millis, EventLog};
 pub(crate) use events::{DagEvent, RemoteTaskResult, TaskEvent, TaskFailure, TaskSuccess};
 pub(crate) use local_backend::{LocalBackend, STOPPED};
-pub(crate) use output_commit_coordinator::OutputCommitCoordinator;
+pub(crate) use output_commit_coordinator::{CommitAsk, OutputCommitCoordinator};
 pub use scheduler_backend::ExecutorInfo;
 pub(crate) use scheduler_backend::{SchedulerBackend, TaskId};
 pub(crate) use task::decode_task_bytes;

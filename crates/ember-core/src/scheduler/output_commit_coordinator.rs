@@ -16,6 +16,22 @@
 use parking_lot::Mutex;
 use std::collections::HashMap;
 
+/// An attempt asking to commit: which stage attempt, which task (by the RDD partition it
+/// writes), which attempt.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct CommitAsk {
+    pub stage: usize,
+    pub stage_attempt: usize,
+    pub partition: usize,
+    pub task_attempt_id: u64,
+}
+
+impl CommitAsk {
+    fn task(&self) -> TaskKey {
+        (self.stage_attempt, self.partition)
+    }
+}
+
 /// A task of one stage attempt: (stage attempt, partition).
 type TaskKey = (usize, usize);
 
@@ -37,38 +53,22 @@ impl OutputCommitCoordinator {
         self.stages.lock().remove(&stage);
     }
 
-    /// Whether attempt `task_attempt_id` of task `partition` of `stage`.`stage_attempt` may
-    /// commit: the first to ask is, until it fails.
-    pub(crate) fn can_commit(
-        &self,
-        stage: usize,
-        stage_attempt: usize,
-        partition: usize,
-        task_attempt_id: u64,
-    ) -> bool {
+    /// Whether the attempt asking may commit its task's output: the first to ask may, until it
+    /// fails.
+    pub(crate) fn can_commit(&self, ask: &CommitAsk) -> bool {
         let mut stages = self.stages.lock();
-        let Some(tasks) = stages.get_mut(&stage) else {
+        let Some(tasks) = stages.get_mut(&ask.stage) else {
             return false;
         };
-        let authorized = *tasks
-            .entry((stage_attempt, partition))
-            .or_insert(task_attempt_id);
-        authorized == task_attempt_id
+        *tasks.entry(ask.task()).or_insert(ask.task_attempt_id) == ask.task_attempt_id
     }
 
-    /// Attempt `task_attempt_id` failed: if it was authorized, its task may be committed by
-    /// another attempt.
-    pub(crate) fn attempt_failed(
-        &self,
-        stage: usize,
-        stage_attempt: usize,
-        partition: usize,
-        task_attempt_id: u64,
-    ) {
-        if let Some(tasks) = self.stages.lock().get_mut(&stage) {
-            let key = (stage_attempt, partition);
-            if tasks.get(&key) == Some(&task_attempt_id) {
-                tasks.remove(&key);
+    /// The attempt failed: if it was the one authorized, another attempt of its task may
+    /// commit.
+    pub(crate) fn attempt_failed(&self, attempt: &CommitAsk) {
+        if let Some(tasks) = self.stages.lock().get_mut(&attempt.stage) {
+            if tasks.get(&attempt.task()) == Some(&attempt.task_attempt_id) {
+                tasks.remove(&attempt.task());
             }
         }
     }
@@ -84,31 +84,32 @@ impl OutputCommitCoordinator {
 mod tests {
     use super::*;
 
+    fn ask(stage: usize, partition: usize, task_attempt_id: u64) -> CommitAsk {
+        CommitAsk {
+            stage,
+            stage_attempt: 0,
+            partition,
+            task_attempt_id,
+        }
+    }
+
     #[test]
     fn the_first_attempt_to_ask_commits_and_the_others_are_refused() {
         let c = OutputCommitCoordinator::default();
-        assert!(!c.can_commit(3, 0, 1, 10), "a stage not started refuses");
+        let can = |stage, partition, id| c.can_commit(&ask(stage, partition, id));
+        assert!(!can(3, 1, 10), "a stage not started refuses");
         c.stage_started(3);
-        assert!(c.can_commit(3, 0, 1, 11));
-        assert!(c.can_commit(3, 0, 1, 11), "asking again is still yes");
-        assert!(!c.can_commit(3, 0, 1, 12), "the copy is refused");
-        assert!(
-            c.can_commit(3, 0, 2, 12),
-            "another task is another question"
-        );
-        c.attempt_failed(3, 0, 1, 12);
-        assert!(
-            !c.can_commit(3, 0, 1, 12),
-            "a refused attempt failing frees nothing"
-        );
-        c.attempt_failed(3, 0, 1, 11);
-        assert!(
-            c.can_commit(3, 0, 1, 13),
-            "the authorized attempt failed: the next may"
-        );
+        assert!(can(3, 1, 11));
+        assert!(can(3, 1, 11), "asking again is still yes");
+        assert!(!can(3, 1, 12), "the copy is refused");
+        assert!(can(3, 2, 12), "another task is another question");
+        c.attempt_failed(&ask(3, 1, 12));
+        assert!(!can(3, 1, 12), "a refused attempt failing frees nothing");
+        c.attempt_failed(&ask(3, 1, 11));
+        assert!(can(3, 1, 13), "the authorized attempt failed: the next may");
         c.stage_ended(3);
         assert!(
-            !c.can_commit(3, 0, 4, 14),
+            !can(3, 4, 14),
             "a straggler after the stage ended is refused"
         );
         assert!(c.is_empty());
