@@ -166,7 +166,10 @@ impl Context {
     pub fn new(conf: EmberConf) -> Result<Context> {
         conf.warn_unknown_keys();
         let url = conf.get(&keys::MASTER)?.ok_or_else(|| {
-            Error::Input("a master URL must be set: use --master local[N] or ember.master".into())
+            Error::Input(format!(
+                "a master URL must be set: use --master local[N] or {}",
+                keys::MASTER.key
+            ))
         })?;
         let master = Master::parse_with(&url, &conf)?;
         let threads = master.total_cores();

@@ -236,9 +236,10 @@ impl ClusterBackend {
             return Ok(());
         }
         Err(Error::Input(format!(
-            "only {registered} of {count} executors registered within {} s \
-             (ember.executor.registrationTimeout); see their messages above",
-            timeout.as_secs()
+            "only {registered} of {count} executors registered within {} s ({}); see their \
+             messages above",
+            timeout.as_secs(),
+            keys::EXECUTOR_REGISTRATION_TIMEOUT.key
         )))
     }
 
@@ -651,8 +652,9 @@ async fn watch_executors(shared: Weak<Shared>, interval: Duration) {
             .collect();
         for id in silent {
             let reason = format!(
-                "no heartbeat for more than {} ms (ember.network.timeout)",
-                timeout.as_millis()
+                "no heartbeat for more than {} ms ({})",
+                timeout.as_millis(),
+                keys::NETWORK_TIMEOUT.key
             );
             shared.executor_lost(&id, &reason);
         }

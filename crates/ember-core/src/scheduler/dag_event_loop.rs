@@ -45,6 +45,7 @@ use super::stage::{RunningStage, Stage, StageKind};
 use super::task::{encode_task, Task, TaskOutput};
 use super::task_scheduler::DEFAULT_POOL;
 use crate::accumulator::AccumulatorRegistry;
+use crate::conf::keys;
 use crate::env::Env;
 use crate::error::{Error, Result};
 use crate::rdd::{dependencies_of, preferred_locations_of, Dependency, RddBase};
@@ -914,10 +915,13 @@ impl DagState {
             return Err(Error::JobAborted {
                 job_id: 0,
                 reason: format!(
-                    "task {index} in stage {stage_id}.{attempt} failed {failures} times \
-                     (ember.task.maxFailures = {max}); most recent failure: lost task \
-                     {index}.{} in stage {stage_id}.{attempt} (TID {}): {}",
-                    id.attempt, id.task_attempt_id, failure.error
+                    "task {index} in stage {stage_id}.{attempt} failed {failures} times ({} = \
+                     {max}); most recent failure: lost task {index}.{} in stage \
+                     {stage_id}.{attempt} (TID {}): {}",
+                    keys::TASK_MAX_FAILURES.key,
+                    id.attempt,
+                    id.task_attempt_id,
+                    failure.error
                 ),
             });
         }
@@ -992,7 +996,8 @@ impl DagState {
                 job_id: 0,
                 reason: format!(
                     "stage {stage_id} has failed the maximum allowable number of times: {max} \
-                     (ember.stage.maxConsecutiveAttempts); most recent failure reason: {error}"
+                     ({}); most recent failure reason: {error}",
+                    keys::STAGE_MAX_CONSECUTIVE_ATTEMPTS.key
                 ),
             });
         }

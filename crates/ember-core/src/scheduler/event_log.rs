@@ -299,8 +299,10 @@ impl EventLog {
             Some(local) => {
                 if !local.is_dir() {
                     return Err(Error::Input(format!(
-                        "the event log directory {dir} does not exist: create it, or set \
-                         ember.eventLog.dir to one that does (ember.eventLog.enabled=true)"
+                        "the event log directory {dir} does not exist: create it, or set {} to \
+                         one that does ({}=true)",
+                        keys::EVENT_LOG_DIR.key,
+                        keys::EVENT_LOG_ENABLED.key
                     )));
                 }
                 let done = local.join(app_id);
@@ -315,9 +317,9 @@ impl EventLog {
         };
         if destination.exists() {
             return Err(Error::Input(format!(
-                "an event log {} exists already: move it away, or set ember.eventLog.dir \
-                 to another directory",
-                destination.display()
+                "an event log {} exists already: move it away, or set {} to another directory",
+                destination.display(),
+                keys::EVENT_LOG_DIR.key
             )));
         }
         Self::open(env, path, Destination::Local(destination), conf, app_id).map(Some)

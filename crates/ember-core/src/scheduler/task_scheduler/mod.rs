@@ -502,8 +502,10 @@ impl TaskScheduler {
             } else if health.excluded_everywhere(id.stage_id, id.partition, &executors) {
                 Some(Error::Input(format!(
                     "task {} in stage {} cannot run on any executor: it failed on every one \
-                     (ember.excludeOnFailure.task.maxTaskAttemptsPerExecutor = {max})",
-                    id.partition, id.stage_id
+                     ({} = {max})",
+                    id.partition,
+                    id.stage_id,
+                    keys::EXCLUDE_ON_FAILURE_TASK_MAX_ATTEMPTS_PER_EXECUTOR.key
                 )))
             } else {
                 None
