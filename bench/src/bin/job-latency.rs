@@ -15,9 +15,10 @@ static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 #[derive(Parser)]
 struct Args {
-    /// The master: `local[2]`, `local-cluster[2,1,1024]`, `yarn`.
-    #[arg(long, default_value = "local[2]")]
-    master: String,
+    /// The master: `local[2]`, `local-cluster[2,1,1024]`; without it, the one `ember submit`
+    /// gives (`ember submit --master yarn job-latency`).
+    #[arg(long)]
+    master: Option<String>,
     /// Trivial jobs to time.
     #[arg(long, default_value_t = 1000)]
     jobs: usize,
@@ -35,10 +36,13 @@ fn percentile(sorted: &[Duration], p: f64) -> f64 {
 
 fn main() -> ember::Result<()> {
     let args = Args::parse();
-    let conf = EmberConf::empty()
-        .set_master(&args.master)
+    let mut conf = EmberConf::new()?
         .set_app_name("job-latency")
         .set(keys::SHOW_CONSOLE_PROGRESS.key, "false");
+    if let Some(master) = &args.master {
+        conf = conf.set_master(master);
+    }
+    let master = conf.get_raw(keys::MASTER.key).unwrap_or("?").to_string();
     let ctx = Context::new(conf)?;
     // Warm up: executors connected, code paths paged in.
     for _ in 0..20 {
@@ -57,7 +61,7 @@ fn main() -> ember::Result<()> {
     latencies.sort();
     println!(
         "job-latency: master={} jobs={} median_ms={:.3} p99_ms={:.3} max_ms={:.3}",
-        args.master,
+        master,
         args.jobs,
         percentile(&latencies, 0.5),
         percentile(&latencies, 0.99),
@@ -79,7 +83,7 @@ fn main() -> ember::Result<()> {
     assert_eq!(total, (jobs * args.tasks_per_job) as u64);
     println!(
         "task-cost: master={} tasks={} jobs={} per_task_ms={:.3}",
-        args.master,
+        master,
         jobs * args.tasks_per_job,
         jobs,
         elapsed.as_secs_f64() * 1e3 / (jobs * args.tasks_per_job) as f64
