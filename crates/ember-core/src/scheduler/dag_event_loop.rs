@@ -303,7 +303,9 @@ impl DagState {
             }
             self.waiting.remove(&stage_id);
             self.end_attempt(stage_id, failure.clone().or(Some(unneeded())));
-            let stage = &mut self.stages.get_mut(&stage_id).expect("stage exists");
+            let Some(stage) = self.stages.get_mut(&stage_id) else {
+                continue;
+            };
             stage.cancelled.store(true, Ordering::Relaxed);
             if stage.in_flight > 0 {
                 self.backend.kill_stage_tasks(stage_id);
@@ -586,7 +588,7 @@ impl DagState {
     fn launch_stage(&mut self, id: usize) -> Result<()> {
         let partitions = self.missing_partitions(id);
         let show_progress = self.settings.show_progress;
-        let stage = self.stages.get_mut(&id).expect("stage exists");
+        let stage = stage_mut(&mut self.stages, id)?;
         let attempt = stage.attempts;
         stage.attempts += 1;
         stage.consecutive_attempts += 1;
@@ -624,7 +626,7 @@ impl DagState {
     /// Hands an attempt of partition `index` of stage `id`'s current attempt to the backend.
     /// With `not_on`, the attempt is a speculative copy of one running on that executor.
     fn launch_task(&mut self, id: usize, index: usize, not_on: Option<String>) -> Result<()> {
-        let stage = self.stages.get(&id).expect("stage exists");
+        let stage = stage_ref(&self.stages, id)?;
         let (task, rdd_partition): (Arc<dyn Task>, usize) = match &stage.kind {
             StageKind::ShuffleMap(dependency) => (dependency.map_task(index), index),
             StageKind::Result { job } => {
@@ -676,7 +678,7 @@ impl DagState {
                 info: None,
             },
         );
-        let stage = self.stages.get_mut(&id).expect("stage exists");
+        let stage = stage_mut(&mut self.stages, id)?;
         stage.in_flight += 1;
         *stage.task_attempts.entry(index).or_default() += 1;
         if let Some(running) = &mut stage.running {
@@ -831,14 +833,14 @@ impl DagState {
     fn task_succeeded(&mut self, stage_id: usize, id: TaskId, success: TaskSuccess) -> Result<()> {
         let index = id.partition;
         // The first attempt to finish wins; copies still running are told to stop.
-        let copies: Vec<u64> = self.attempts_in_flight(stage_id, index).collect();
+        let copies = self.attempts_in_flight(stage_id, index);
         for tid in copies {
             self.backend.kill_attempt(tid);
         }
         self.env
             .block_manager_master
             .record(&success.executor_id, &success.cached_blocks);
-        let stage = self.stages.get(&stage_id).expect("stage exists");
+        let stage = stage_ref(&self.stages, stage_id)?;
         let owner = stage.owner();
         let mut job_done = None;
         match (&stage.kind, success.output) {
@@ -868,7 +870,7 @@ impl DagState {
             }
             _ => return Err(Error::Internal("task output of the wrong kind".into())),
         }
-        let stage = self.stages.get_mut(&stage_id).expect("stage exists");
+        let stage = stage_mut(&mut self.stages, stage_id)?;
         let mut attempt_done = false;
         if let Some(running) = &mut stage.running {
             if running.pending.remove(&index) {
@@ -898,8 +900,8 @@ impl DagState {
             return self.fetch_failed(stage_id, *shuffle_id, *map_index, &failure.error);
         }
         let index = id.partition;
-        let copy_running = self.attempts_in_flight(stage_id, index).next().is_some();
-        let stage = self.stages.get_mut(&stage_id).expect("stage exists");
+        let copy_running = !self.attempts_in_flight(stage_id, index).is_empty();
+        let stage = stage_mut(&mut self.stages, stage_id)?;
         let attempt = id.stage_attempt;
         let failures = stage.task_failures.entry(index).or_default();
         *failures += 1;
@@ -935,12 +937,23 @@ impl DagState {
         self.launch_task(stage_id, index, None)
     }
 
-    /// The task attempt ids of partition `index` of stage `stage_id` still out.
-    fn attempts_in_flight(&self, stage_id: usize, index: usize) -> impl Iterator<Item = u64> + '_ {
+    /// The task attempt ids of partition `index` of stage `stage_id` still out. Only a task
+    /// launched more than once (retried, or speculated) can have any, so the common case
+    /// looks at no attempt at all.
+    fn attempts_in_flight(&self, stage_id: usize, index: usize) -> Vec<u64> {
+        let launched = self
+            .stages
+            .get(&stage_id)
+            .and_then(|s| s.task_attempts.get(&index).copied())
+            .unwrap_or(0);
+        if launched < 2 {
+            return Vec::new();
+        }
         self.in_flight
             .iter()
-            .filter(move |(_, f)| f.stage == stage_id && f.partition == index)
+            .filter(|(_, f)| f.stage == stage_id && f.partition == index)
             .map(|(&tid, _)| tid)
+            .collect()
     }
 
     /// A backend found attempt `id` slow on `executor`: a copy runs elsewhere, if its task is
@@ -1038,6 +1051,21 @@ impl DagState {
             metrics,
         });
     }
+}
+
+/// Stage `id`, which the caller's event is about; its absence is a scheduler bug, reported as
+/// such to the jobs of that event rather than taking the event loop down.
+fn stage_ref(stages: &HashMap<usize, Stage>, id: usize) -> Result<&Stage> {
+    stages
+        .get(&id)
+        .ok_or_else(|| Error::Internal(format!("stage {id} is not known to the scheduler")))
+}
+
+/// [`stage_ref`], to change it.
+fn stage_mut(stages: &mut HashMap<usize, Stage>, id: usize) -> Result<&mut Stage> {
+    stages
+        .get_mut(&id)
+        .ok_or_else(|| Error::Internal(format!("stage {id} is not known to the scheduler")))
 }
 
 /// Why a stage attempt ended when its jobs ended without it.
