@@ -408,10 +408,13 @@ impl TaskScheduler {
                 free: e.free,
             })
             .collect();
+        // FIFO orders by job and stage alone: counting running attempts would be wasted.
         let mut running: HashMap<(usize, usize), usize> = HashMap::new();
+        let counted = self.settings.pools.counts_running();
         for launch in self
             .executors
             .values()
+            .filter(|_| counted)
             .flat_map(|e| e.running.values().map(|r| &r.launch))
         {
             *running

@@ -88,7 +88,7 @@ impl PendingTasks {
             .map(|s| SetInfo {
                 job: s.job,
                 stage: s.key.0,
-                pool: s.pool.to_string(),
+                pool: s.pool.clone(),
                 running: running.get(&s.key).copied().unwrap_or(0),
             })
             .collect();

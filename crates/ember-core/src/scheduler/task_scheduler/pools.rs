@@ -31,6 +31,7 @@ use crate::conf::{keys, EmberConf};
 use crate::error::{Error, Result};
 use std::cmp::Ordering;
 use std::collections::HashMap;
+use std::sync::Arc;
 
 /// The pool jobs run in when their thread names none.
 pub(crate) const DEFAULT_POOL: &str = "default";
@@ -78,7 +79,7 @@ pub(crate) struct SetInfo {
     /// The job that submitted it: lower runs first under FIFO.
     pub job: usize,
     pub stage: usize,
-    pub pool: String,
+    pub pool: Arc<str>,
     /// Its attempts running now.
     pub running: usize,
 }
@@ -134,6 +135,11 @@ impl Pools {
         self.declared.get(name).copied().unwrap_or_default()
     }
 
+    /// Whether the order depends on the attempts each set runs (it does under FAIR).
+    pub(crate) fn counts_running(&self) -> bool {
+        self.mode == SchedulingMode::Fair
+    }
+
     /// The order in which `sets` are offered slots, as indexes into `sets`.
     pub(crate) fn order(&self, sets: &[SetInfo]) -> Vec<usize> {
         let mut order: Vec<usize> = (0..sets.len()).collect();
@@ -143,10 +149,10 @@ impl Pools {
         }
         let mut running_per_pool: HashMap<&str, usize> = HashMap::new();
         for set in sets {
-            *running_per_pool.entry(set.pool.as_str()).or_default() += set.running;
+            *running_per_pool.entry(&*set.pool).or_default() += set.running;
         }
         let pool_of = |i: usize| {
-            let name = sets[i].pool.as_str();
+            let name: &str = &sets[i].pool;
             (name, running_per_pool[name], self.config(name))
         };
         order.sort_by(|&a, &b| {
