@@ -49,9 +49,8 @@ pub(crate) struct ExecutorTemplate {
     pub files: Vec<(String, proto::LocalResource)>,
     /// Task slots per executor.
     pub cores: usize,
-    /// Each executor's memory budget, MiB.
-    pub memory_mib: u64,
-    /// Its container's memory, MiB (budget plus overhead).
+    /// Each container's memory, MiB: `ember.executor.memory` plus overhead. The executor
+    /// reads its own budget from the configuration the driver registers it with.
     pub container_mib: u64,
     /// Variables every executor gets beside its own (logging, say).
     pub environment: Vec<(String, String)>,
@@ -288,7 +287,6 @@ impl Allocator {
             executor_id,
             host,
             cores: template.cores,
-            memory_mib: template.memory_mib,
         };
         let mut environment: Vec<(String, String)> = args
             .env()
@@ -390,7 +388,6 @@ mod tests {
             binary: proto::LocalResource::default(),
             files: Vec::new(),
             cores: 1,
-            memory_mib: 512,
             container_mib: 1024,
             environment: Vec::new(),
         };

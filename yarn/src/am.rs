@@ -248,7 +248,6 @@ impl ApplicationMaster {
                 .conf
                 .require(&keys::EXECUTOR_CORES)
                 .map_err(|e| Error::Usage(e.to_string()))?,
-            memory_mib: memory.memory_mib,
             container_mib: memory.container_mib,
             environment,
         })

@@ -274,7 +274,6 @@ fn an_executor_of_another_build_is_refused() {
         executor_id: "stranger".into(),
         host: "127.0.0.1".into(),
         cores: 1,
-        memory_mib: 512,
     }
     .apply(&mut command);
     let out = command.output().unwrap();

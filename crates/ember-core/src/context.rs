@@ -57,9 +57,18 @@ fn start_backend(
             memory_mib,
         } => {
             check_executor_memory(conf, memory_mib)?;
-            let backend = Arc::new(ClusterBackend::start(conf, env.clone(), "127.0.0.1")?);
+            // M of local-cluster[E,C,M] is the executors' memory: they read it, as every
+            // other setting, from the configuration the driver answers their registration with.
+            let executor_conf = conf
+                .clone()
+                .set(keys::EXECUTOR_MEMORY.key, format!("{memory_mib}m"));
+            let backend = Arc::new(ClusterBackend::start(
+                &executor_conf,
+                env.clone(),
+                "127.0.0.1",
+            )?);
             let driver = backend.endpoint_ref();
-            let cluster = LocalCluster::start(driver.clone(), executors, cores, memory_mib)?;
+            let cluster = LocalCluster::start(driver.clone(), executors, cores)?;
             backend.attach(cluster);
             driver.wait_for_executors(
                 executors,

@@ -540,6 +540,24 @@ fn executors_too_small_to_run_are_refused_before_they_start() {
 }
 
 #[test]
+fn executors_budget_the_memory_local_cluster_gives_them() {
+    // M of local-cluster[E,C,M], not ember.executor.memory, sizes each executor's pool:
+    // (M - 300 MiB reserved) * ember.memory.fraction.
+    let ctx =
+        Context::new(conf("local-cluster[2,1,700]").set(keys::EXECUTOR_MEMORY.key, "4g")).unwrap();
+    let pools = ctx
+        .parallelize((0..4).collect::<Vec<u32>>(), 4)
+        .map(Fn!(|_: u32| TaskContext::get()
+            .unwrap()
+            .env()
+            .memory_manager
+            .pool()))
+        .collect()
+        .unwrap();
+    assert_eq!(pools, vec![((400u64 << 20) as f64 * 0.6) as u64; 4]);
+}
+
+#[test]
 fn a_task_that_kills_every_executor_fails_the_job_instead_of_hanging() {
     // More attempts than executors may ever start: the job must end because none is left.
     let ctx = Context::new(conf("local-cluster[1,1,512]").set(keys::TASK_MAX_FAILURES.key, "10"))

@@ -71,7 +71,6 @@ impl ExternalClusterManager for SpawningManager {
                 executor_id: format!("spawned-{i}"),
                 host: "127.0.0.1".into(),
                 cores: executors.cores,
-                memory_mib: 512,
             }
             .apply(&mut command);
             let child = command

@@ -1,7 +1,8 @@
 //! Executors as child processes of the driver (Spark's `LocalSparkCluster`).
 //!
 //! The driver starts E copies of its own executable in executor role, each told the driver's
-//! address, its id, its cores and memory. A child that ends is reported to the driver through
+//! address, its id and its cores; its memory comes with the rest of the
+//! configuration when it registers. A child that ends is reported to the driver through
 //! its [`DriverEndpointRef`] (a registered one is lost; one that never registered could not
 //! start). A lost executor is replaced by a new one with a new id, as a standalone worker
 //! would, up to `max(2 E, 3)` replacements (Spark's default for `spark.executor.maxFailures`).
@@ -29,7 +30,6 @@ pub(crate) struct LocalCluster {
     driver_address: String,
     executors: usize,
     cores: usize,
-    memory_mib: u64,
     children: Mutex<HashMap<String, Child>>,
     next_id: AtomicUsize,
     replacements_left: AtomicUsize,
@@ -47,13 +47,11 @@ impl LocalCluster {
         driver: DriverEndpointRef,
         executors: usize,
         cores: usize,
-        memory_mib: u64,
     ) -> Result<Arc<Self>> {
         let cluster = Arc::new(LocalCluster {
             driver_address: driver.address().to_string(),
             executors,
             cores,
-            memory_mib,
             children: Mutex::new(HashMap::new()),
             next_id: AtomicUsize::new(0),
             replacements_left: AtomicUsize::new((2 * executors).max(3)),
@@ -87,7 +85,6 @@ impl LocalCluster {
             executor_id: id.clone(),
             host: "127.0.0.1".into(),
             cores: self.cores,
-            memory_mib: self.memory_mib,
         };
         let mut command = Command::new(&exe);
         args.apply(&mut command);

@@ -55,9 +55,10 @@ const DRIVER_ENV: &str = "EMBER_EXECUTOR_DRIVER";
 const ID_ENV: &str = "EMBER_EXECUTOR_ID";
 const HOST_ENV: &str = "EMBER_EXECUTOR_HOST";
 const CORES_ENV: &str = "EMBER_EXECUTOR_CORES";
-const MEMORY_ENV: &str = "EMBER_EXECUTOR_MEMORY_MIB";
 
-/// What an executor is told when it starts, through environment variables.
+/// What an executor is told when it starts, through environment variables: enough to reach
+/// the driver. Everything else, its memory included, comes in the driver's answer to its
+/// registration, so each setting has one channel.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ExecutorArgs {
     /// The driver's `host:port`.
@@ -68,8 +69,6 @@ pub struct ExecutorArgs {
     pub host: String,
     /// Task slots.
     pub cores: usize,
-    /// Memory budget in MiB.
-    pub memory_mib: u64,
 }
 
 impl ExecutorArgs {
@@ -80,13 +79,12 @@ impl ExecutorArgs {
 
     /// The variables that make this binary start as an executor, for launchers that do not
     /// start it themselves (a cluster's node agent, told what to run).
-    pub fn env(&self) -> [(&'static str, String); 5] {
+    pub fn env(&self) -> [(&'static str, String); 4] {
         [
             (DRIVER_ENV, self.driver_address.clone()),
             (ID_ENV, self.executor_id.clone()),
             (HOST_ENV, self.host.clone()),
             (CORES_ENV, self.cores.to_string()),
-            (MEMORY_ENV, self.memory_mib.to_string()),
         ]
     }
 
@@ -97,7 +95,7 @@ impl ExecutorArgs {
     fn from_env() -> Option<std::result::Result<Self, String>> {
         let driver_address = std::env::var(DRIVER_ENV).ok()?;
         let var = |name: &str| std::env::var(name).map_err(|_| format!("{name} is not set"));
-        let number = |name: &str| -> std::result::Result<u64, String> {
+        let number = |name: &str| -> std::result::Result<usize, String> {
             var(name)?
                 .parse()
                 .map_err(|_| format!("{name} is not a number"))
@@ -107,8 +105,7 @@ impl ExecutorArgs {
                 driver_address,
                 executor_id: var(ID_ENV)?,
                 host: var(HOST_ENV)?,
-                cores: number(CORES_ENV)? as usize,
-                memory_mib: number(MEMORY_ENV)?,
+                cores: number(CORES_ENV)?,
             })
         })())
     }
@@ -121,7 +118,7 @@ fn become_executor_if_asked() {
         return;
     };
     // Processes this executor's tasks start are not executors.
-    for name in [DRIVER_ENV, ID_ENV, HOST_ENV, CORES_ENV, MEMORY_ENV] {
+    for name in [DRIVER_ENV, ID_ENV, HOST_ENV, CORES_ENV] {
         std::env::remove_var(name);
     }
     ignore_sigpipe();
@@ -208,8 +205,7 @@ fn run(args: &ExecutorArgs) -> Result<()> {
     };
     let conf = conf
         .into_iter()
-        .fold(EmberConf::empty(), |c, (k, v)| c.set(k, v))
-        .set(keys::EXECUTOR_MEMORY.key, format!("{}m", args.memory_mib));
+        .fold(EmberConf::empty(), |c, (k, v)| c.set(k, v));
     let env = Arc::new(Env::new(&conf, &args.executor_id, args.cores)?);
     let link = ExecutorLink::new(
         &args.driver_address,
