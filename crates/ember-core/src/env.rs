@@ -40,11 +40,21 @@ pub struct Env {
     pub racks: ember_hadoop::RackResolver,
     /// One object store per file system this process reads or writes.
     stores: StoreCache,
-    // Removed, with everything in it, when the Env goes.
-    _scratch: tempfile::TempDir,
+    /// This process's shuffle files and blocks on disk; removed, with everything in it, when
+    /// the Env goes or [`remove_scratch`](Env::remove_scratch) is called.
+    scratch: tempfile::TempDir,
 }
 
 impl Env {
+    /// Removes this process's shuffle files and disk blocks, for a process about to exit
+    /// without dropping its `Env` (an executor ends with `process::exit`, with tasks possibly
+    /// still running). Anything still using them afterwards fails with an I/O error.
+    pub fn remove_scratch(&self) {
+        if let Err(e) = std::fs::remove_dir_all(self.scratch.path()) {
+            tracing::warn!("could not remove {}: {e}", self.scratch.path().display());
+        }
+    }
+
     /// Builds the services from `conf` for an executor with `slots` task slots.
     ///
     /// # Errors
@@ -103,7 +113,7 @@ impl Env {
             racks: ember_hadoop::RackResolver::new(&hadoop),
             hadoop,
             stores: StoreCache::default(),
-            _scratch: scratch,
+            scratch,
             output_commits: OutputCommitCoordinator::default(),
         })
     }

@@ -456,12 +456,31 @@ fn a_silent_executor_is_timed_out_and_its_tasks_run_elsewhere() {
 }
 
 #[test]
-fn executors_end_with_their_context() {
-    let ctx = cluster("local-cluster[2,1,512]");
+fn executors_end_with_their_context_and_leave_no_files() {
+    let local = tempfile::tempdir().unwrap();
+    let ctx = Context::new(
+        conf("local-cluster[2,1,512]").set(keys::LOCAL_DIR.key, local.path().to_str().unwrap()),
+    )
+    .unwrap();
     let pids: Vec<u32> = ctx.executors().iter().map(|e| e.pid).collect();
-    assert_eq!(ctx.range(0, 10, 1, 2).unwrap().count().unwrap(), 10);
+    let sums = ctx
+        .range(0, 1000, 1, 4)
+        .unwrap()
+        .map(Fn!(|x: i64| (x % 10, x)))
+        .reduce_by_key(Fn!(|a: i64, b: i64| a + b))
+        .count()
+        .unwrap();
+    assert_eq!(sums, 10);
+    let scratch = |dir: &Path| std::fs::read_dir(dir).unwrap().count();
+    assert_eq!(
+        scratch(local.path()),
+        3,
+        "the driver's and two executors' directories"
+    );
     drop(ctx);
     assert!(pids.iter().all(|&p| !alive(p)), "{pids:?}");
+    let left: Vec<_> = std::fs::read_dir(local.path()).unwrap().collect();
+    assert!(left.is_empty(), "shuffle files left behind: {left:?}");
 }
 
 #[test]

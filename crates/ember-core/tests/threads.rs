@@ -36,9 +36,11 @@ fn drivers_and_executors_run_the_documented_threads_and_one_io_runtime() {
     let mut expected = BTreeSet::from(["ember-dag-sched", "ember-io", "ember-local-clu"]);
     expected.insert(this_test.as_str());
     assert_eq!(names(&driver), expected, "the driver's threads: {driver:?}");
-    // One runtime's workers, as many as it is built with: a second runtime under the same
-    // name would show as more.
-    assert!(driver["ember-io"] >= 4, "{driver:?}");
+    // At least the runtime's workers (blocking threads come and go beside them).
+    assert!(
+        driver["ember-io"] >= ember_hadoop::io_runtime::workers(),
+        "{driver:?}"
+    );
 
     let executors = ctx.executors();
     assert_eq!(executors.len(), 2);

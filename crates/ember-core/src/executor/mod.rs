@@ -257,7 +257,9 @@ fn run(args: &ExecutorArgs) -> Result<()> {
         }
     }
     tracing::debug!("executor {} stopping", args.executor_id);
-    // Running tasks are abandoned with the process; the driver no longer wants them.
+    // Running tasks are abandoned with the process; the driver no longer wants them. Their
+    // files are not: `exit` runs no destructors, so the scratch directory goes by hand.
+    env.remove_scratch();
     std::process::exit(0)
 }
 
