@@ -14,6 +14,7 @@
 //! | `ember-core` | Context, RDDs, DAG and task scheduling (delay scheduling by locality), shuffle, storage, broadcast, accumulators, executor processes and the driver/executor RPC |
 //! | `ember-hadoop` | Hadoop configuration, object stores for hdfs/s3/file paths, block locations, rack topology, Hadoop IPC and token files, the process's one I/O runtime |
 //! | `ember-sql` | DataFrames and SQL on Apache DataFusion (`ember::sql`, feature `sql`): reading and writing CSV, JSON, Parquet, ORC and text |
+//! | `ember-streaming` | DStreams (`ember::streaming`, feature `streaming`): micro-batches as jobs of RDD stages, windows, state |
 //! | `ember-yarn` | `--master yarn`: the cluster manager the driver finds for the URL, the client, the staging directory and the ApplicationMaster |
 //! | `ember` | this facade |
 //! | `ember-cli` | the `ember` command: `ember submit`, `status`, `kill`, built-in examples; `ember sql` with its feature `sql` |
@@ -88,3 +89,9 @@ pub use ember_sql as sql;
 pub fn init_logging() {
     ember_core::logging::init("warn,ember_core=info,ember_yarn=info,volo=off,volo_thrift=off");
 }
+
+/// Spark Streaming's DStreams, with the `streaming` feature: a
+/// [`StreamingContext`](ember_streaming::StreamingContext) runs a batch of RDD stages every
+/// batch interval (see the `ember-streaming` crate).
+#[cfg(feature = "streaming")]
+pub use ember_streaming as streaming;

@@ -1,0 +1,322 @@
+//! The entry point of a streaming application (Spark's `StreamingContext`).
+
+use crate::clock::{Clock, SystemClock};
+use crate::dstream::{DStream, Node};
+use crate::listener::StreamingListener;
+use crate::output::OutputOp;
+use crate::queue::RddQueue;
+use crate::scheduler::{self, Running, Shared};
+use ember_core::{Context, Data, Error, Result};
+use parking_lot::{Condvar, Mutex};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+/// Makes streams from sources and runs them, a batch every batch interval, as jobs of the
+/// [`Context`] it was made with (Spark's `StreamingContext`). Cheap to clone: clones are the
+/// same context.
+///
+/// # Lifecycle
+///
+/// ```text
+///   new ──> Initialized ──start──> Active ──stop──> Stopped
+///              │ define streams      │ batches run     │ cannot start again
+///              │ and outputs         │                 │
+/// ```
+///
+/// Streams and outputs are defined before `start`; a stopped context cannot be started again
+/// (make a new one; with `stop(false, ..)` the [`Context`] goes on).
+///
+/// # Example
+///
+/// ```
+/// use ember_core::{Context, Fn};
+/// use ember_streaming::{ManualClock, RddQueue, StreamingContext, Time};
+/// use std::time::Duration;
+///
+/// let ctx = Context::with_master("local[2]").unwrap();
+/// let clock = ManualClock::new(Time::from_millis(0));
+/// let ssc = StreamingContext::with_clock(&ctx, Duration::from_secs(1), clock.clone()).unwrap();
+/// let queue = RddQueue::new();
+/// queue.push(ctx.parallelize(vec!["a b".to_string(), "b".to_string()], 2));
+/// let counts = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+/// let seen = counts.clone();
+/// ssc.queue_stream(&queue, true)
+///     .flat_map(Fn!(|l: String| l.split(' ').map(String::from).collect::<Vec<_>>()))
+///     .map(Fn!(|w: String| (w, 1u64)))
+///     .reduce_by_key(Fn!(|a: u64, b: u64| a + b))
+///     .foreach_rdd(move |rdd, _| {
+///         let mut batch = rdd.collect()?;
+///         batch.sort();
+///         seen.lock().unwrap().push(batch);
+///         Ok(())
+///     });
+/// ssc.start().unwrap();
+/// clock.advance(Duration::from_secs(1));
+/// ssc.stop(false, true);
+/// assert_eq!(counts.lock().unwrap()[0], vec![("a".to_string(), 1), ("b".to_string(), 2)]);
+/// ```
+#[derive(Clone)]
+pub struct StreamingContext {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    ctx: Context,
+    batch: Duration,
+    clock: Arc<dyn Clock>,
+    outputs: Mutex<Vec<Arc<OutputOp>>>,
+    listeners: Arc<Mutex<Vec<Arc<dyn StreamingListener>>>>,
+    state: Mutex<State>,
+    /// Signalled when the state changes or a job fails.
+    changed: Condvar,
+    /// The first job error not yet handed to `await_termination`.
+    error: Arc<Mutex<Option<Error>>>,
+}
+
+/// Where a context is in its lifecycle (see [`StreamingContext`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StreamingContextState {
+    /// Made; streams and outputs may be defined.
+    Initialized,
+    /// Started: batches run.
+    Active,
+    /// Stopped; it cannot start again.
+    Stopped,
+}
+
+enum State {
+    Initialized,
+    Active(Running),
+    Stopped,
+}
+
+impl StreamingContext {
+    /// A context running a batch every `batch_interval` on `ctx`, timed by the system clock.
+    ///
+    /// # Errors
+    /// The interval is under a millisecond.
+    pub fn new(ctx: &Context, batch_interval: Duration) -> Result<StreamingContext> {
+        StreamingContext::with_clock(ctx, batch_interval, SystemClock)
+    }
+
+    /// A context timed by `clock`: a [`ManualClock`](crate::ManualClock) lets tests say when
+    /// each batch is due.
+    ///
+    /// # Errors
+    /// The interval is under a millisecond.
+    pub fn with_clock(
+        ctx: &Context,
+        batch_interval: Duration,
+        clock: impl Clock,
+    ) -> Result<StreamingContext> {
+        if batch_interval.as_millis() == 0 {
+            return Err(Error::Input(format!(
+                "the batch interval must be at least 1 ms, not {batch_interval:?}: give \
+                 StreamingContext::new a Duration such as Duration::from_secs(1)"
+            )));
+        }
+        Ok(StreamingContext {
+            inner: Arc::new(Inner {
+                ctx: ctx.clone(),
+                batch: batch_interval,
+                clock: Arc::new(clock),
+                outputs: Mutex::new(Vec::new()),
+                listeners: Arc::default(),
+                state: Mutex::new(State::Initialized),
+                changed: Condvar::new(),
+                error: Arc::default(),
+            }),
+        })
+    }
+
+    /// The [`Context`] batches run on.
+    pub fn context(&self) -> &Context {
+        &self.inner.ctx
+    }
+
+    /// The batch interval.
+    pub fn batch_duration(&self) -> Duration {
+        self.inner.batch
+    }
+
+    /// Where the context is in its lifecycle.
+    pub fn state(&self) -> StreamingContextState {
+        match *self.inner.state.lock() {
+            State::Initialized => StreamingContextState::Initialized,
+            State::Active(_) => StreamingContextState::Active,
+            State::Stopped => StreamingContextState::Stopped,
+        }
+    }
+
+    /// Checkpoints stateful streams' RDDs under `directory` (local, `hdfs://` or `s3a://`),
+    /// which stateful and incremental windowed streams need.
+    ///
+    /// # Errors
+    /// The directory cannot be used.
+    pub fn checkpoint(&self, directory: &str) -> Result<()> {
+        self.inner.ctx.set_checkpoint_dir(directory)
+    }
+
+    /// Tells `listener` of each completed batch.
+    pub fn add_streaming_listener(&self, listener: impl StreamingListener) {
+        self.inner.listeners.lock().push(Arc::new(listener));
+    }
+
+    /// A stream of the RDDs pushed onto `queue`: one per batch with `one_at_a_time`, else all
+    /// those queued at the batch's time; an empty batch when there is none (Spark's
+    /// `queueStream`). Its batches cannot be recovered after a driver failure.
+    pub fn queue_stream<T: Data>(&self, queue: &RddQueue<T>, one_at_a_time: bool) -> DStream<T> {
+        let queue = queue.clone();
+        let ctx = self.inner.ctx.clone();
+        let node = Node::new("queue_stream", self.inner.batch, vec![], Duration::ZERO, {
+            move |_, _| {
+                let rdds = queue.take(one_at_a_time);
+                Ok(Some(match rdds.len() {
+                    0 => ctx.empty(),
+                    1 => rdds.into_iter().next().expect("one RDD"),
+                    _ => ctx.union(&rdds),
+                }))
+            }
+        });
+        DStream {
+            node,
+            ssc: self.clone(),
+        }
+    }
+
+    pub(crate) fn register_output(&self, op: OutputOp) {
+        self.inner.outputs.lock().push(Arc::new(op));
+    }
+
+    /// Starts running batches: the first at the next multiple of the batch interval.
+    ///
+    /// # Errors
+    /// The context was started or stopped before, it has no output operation, a stateful
+    /// stream has no checkpoint directory, or a thread could not start.
+    pub fn start(&self) -> Result<()> {
+        let mut state = self.inner.state.lock();
+        match *state {
+            State::Initialized => {}
+            State::Active(_) => {
+                return Err(Error::Input(
+                    "StreamingContext has already been started".into(),
+                ))
+            }
+            State::Stopped => {
+                return Err(Error::Input(
+                    "StreamingContext has already been stopped: make a new one to run streams \
+                     again"
+                        .into(),
+                ))
+            }
+        }
+        let outputs = self.inner.outputs.lock().clone();
+        self.validate(&outputs)?;
+        let batch = self.inner.batch;
+        let start = self.inner.clock.now().floor(batch) + batch;
+        for output in &outputs {
+            output.stream.base().initialize(start - batch);
+        }
+        for output in &outputs {
+            output.stream.base().remember(Duration::ZERO);
+        }
+        let (error, changed) = (self.inner.error.clone(), Arc::downgrade(&self.inner));
+        let shared = Arc::new(Shared {
+            ctx: self.inner.ctx.clone(),
+            clock: self.inner.clock.clone(),
+            batch,
+            outputs,
+            listeners: self.inner.listeners.clone(),
+            report_error: Box::new(move |e| {
+                error.lock().get_or_insert(e);
+                if let Some(inner) = changed.upgrade() {
+                    inner.changed.notify_all();
+                }
+            }),
+        });
+        *state = State::Active(scheduler::start(shared, start)?);
+        tracing::info!(
+            "streaming started: a batch every {} ms from {start}",
+            batch.as_millis()
+        );
+        Ok(())
+    }
+
+    fn validate(&self, outputs: &[Arc<OutputOp>]) -> Result<()> {
+        if outputs.is_empty() {
+            return Err(Error::Input(
+                "no output operations registered, so nothing to execute: give a stream \
+                 foreach_rdd, print or save_as_text_files before start"
+                    .into(),
+            ));
+        }
+        if self.inner.ctx.checkpoint_dir().is_none() {
+            if let Some(name) = outputs
+                .iter()
+                .find_map(|o| o.stream.base().needing_checkpoint())
+            {
+                return Err(Error::Input(format!(
+                    "the checkpoint directory has not been set, and {name} needs one: call \
+                     StreamingContext::checkpoint(dir) before start"
+                )));
+            }
+        }
+        Ok(())
+    }
+
+    /// Stops running batches; with `stop_context`, stops the [`Context`] too. A `graceful`
+    /// stop runs the batches already due; otherwise they are dropped and the running batch's
+    /// jobs cancelled. Stopping a stopped context does nothing.
+    pub fn stop(&self, stop_context: bool, graceful: bool) {
+        let previous = std::mem::replace(&mut *self.inner.state.lock(), State::Stopped);
+        if let State::Active(running) = previous {
+            running.stop(graceful, self.inner.clock.now());
+            tracing::info!("streaming stopped");
+        }
+        self.inner.changed.notify_all();
+        if stop_context {
+            self.inner.ctx.stop();
+        }
+    }
+
+    /// Waits until the context is stopped.
+    ///
+    /// # Errors
+    /// A batch's job failed (the context goes on running; call again to wait on).
+    pub fn await_termination(&self) -> Result<()> {
+        self.wait(None).map(|_| ())
+    }
+
+    /// Waits until the context is stopped or `timeout` has passed; true if it stopped.
+    ///
+    /// # Errors
+    /// A batch's job failed (the context goes on running).
+    pub fn await_termination_or_timeout(&self, timeout: Duration) -> Result<bool> {
+        self.wait(Some(Instant::now() + timeout))
+    }
+
+    fn wait(&self, deadline: Option<Instant>) -> Result<bool> {
+        let mut state = self.inner.state.lock();
+        loop {
+            if let Some(error) = self.inner.error.lock().take() {
+                return Err(error);
+            }
+            if matches!(*state, State::Stopped) {
+                return Ok(true);
+            }
+            match deadline {
+                Some(deadline) => {
+                    if self
+                        .inner
+                        .changed
+                        .wait_until(&mut state, deadline)
+                        .timed_out()
+                    {
+                        return Ok(matches!(*state, State::Stopped));
+                    }
+                }
+                None => self.inner.changed.wait(&mut state),
+            }
+        }
+    }
+}

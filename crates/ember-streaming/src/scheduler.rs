@@ -1,0 +1,186 @@
+//! Running batches (Spark's `JobGenerator` and `JobScheduler`).
+//!
+//! Two threads per running [`StreamingContext`](crate::StreamingContext):
+//!
+//! 1. `ember-streaming-generator` waits on the context's clock for each batch time (the first
+//!    multiple of the batch interval after `start`, then one interval apart), asks every
+//!    output for its job of that time, and queues the batch. Making a batch's jobs makes its
+//!    RDDs (and pops a queue stream's RDDs), but runs nothing.
+//! 2. `ember-streaming-jobs` runs the queued batches one at a time, in order, each output's
+//!    job in registration order; each is an ordinary ember job on the application's scheduler,
+//!    in a job group of its own so that a forced stop can cancel it. After a batch it forgets
+//!    the RDDs no stream needs any more, logs the batch's line and tells the listeners.
+//!
+//! Batches queue when processing is slower than the interval: the scheduling delay of each
+//! batch's line then grows, and it is the sign to give the application more cores or a longer
+//! interval.
+//!
+//! # Stopping
+//!
+//! A graceful stop generates the batches already due and runs every queued batch; a forced
+//! one generates nothing more, drops the queued batches and cancels the running one's jobs.
+
+use crate::clock::Clock;
+use crate::listener::{BatchInfo, StreamingListener};
+use crate::output::{OutputJob, OutputOp};
+use crate::time::Time;
+use ember_core::{Context, Error, Result};
+use parking_lot::Mutex;
+use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
+use std::sync::mpsc;
+use std::sync::Arc;
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+/// A batch's jobs, waiting to run.
+struct JobSet {
+    time: Time,
+    jobs: Vec<OutputJob>,
+    submitted: Time,
+}
+
+/// What both threads share with the context.
+pub(crate) struct Shared {
+    pub(crate) ctx: Context,
+    pub(crate) clock: Arc<dyn Clock>,
+    pub(crate) batch: Duration,
+    pub(crate) outputs: Vec<Arc<OutputOp>>,
+    pub(crate) listeners: Arc<Mutex<Vec<Arc<dyn StreamingListener>>>>,
+    /// Called with every job's error; the context hands the first to `await_termination`.
+    pub(crate) report_error: Box<dyn Fn(Error) + Send + Sync>,
+}
+
+/// The running threads of a started context.
+pub(crate) struct Running {
+    /// The last batch time to generate, in ms: `i64::MAX` while running.
+    stop_after: Arc<AtomicI64>,
+    drop_pending: Arc<AtomicBool>,
+    generator: JoinHandle<()>,
+    runner: JoinHandle<()>,
+    ctx: Context,
+}
+
+/// Starts generating batches from `start` on (the first batch time).
+///
+/// # Errors
+/// The system refused a thread.
+pub(crate) fn start(shared: Arc<Shared>, start: Time) -> Result<Running> {
+    let (queue, batches) = mpsc::channel::<JobSet>();
+    let stop_after = Arc::new(AtomicI64::new(i64::MAX));
+    let drop_pending = Arc::new(AtomicBool::new(false));
+    let generator = {
+        let (shared, stop) = (shared.clone(), stop_after.clone());
+        spawn("ember-streaming-generator", move || {
+            generate(&shared, start, &stop, &queue)
+        })?
+    };
+    let runner = {
+        let (shared, drop_pending) = (shared.clone(), drop_pending.clone());
+        spawn("ember-streaming-jobs", move || {
+            for set in batches {
+                if drop_pending.load(Ordering::SeqCst) {
+                    tracing::info!("dropped batch {} on stop", set.time);
+                    continue;
+                }
+                run_batch(&shared, set);
+            }
+        })?
+    };
+    Ok(Running {
+        stop_after,
+        drop_pending,
+        generator,
+        runner,
+        ctx: shared.ctx.clone(),
+    })
+}
+
+impl Running {
+    /// Stops generating batches. A `graceful` stop generates those due by `now` and runs every
+    /// queued batch; otherwise queued batches are dropped and the running one's jobs
+    /// cancelled. Returns when both threads have ended.
+    pub(crate) fn stop(self, graceful: bool, now: Time) {
+        let last = if graceful { now.millis() } else { i64::MIN };
+        self.stop_after.store(last, Ordering::SeqCst);
+        if !graceful {
+            self.drop_pending.store(true, Ordering::SeqCst);
+            self.ctx.cancel_job_group(JOB_GROUP);
+        }
+        // The generator owns the queue's sender: once it ends, the runner ends after the
+        // batches left in the queue.
+        let _ = self.generator.join();
+        let _ = self.runner.join();
+    }
+}
+
+/// The job group of every streaming job.
+const JOB_GROUP: &str = "ember-streaming";
+
+fn spawn(name: &str, f: impl FnOnce() + Send + 'static) -> Result<JoinHandle<()>> {
+    std::thread::Builder::new()
+        .name(name.into())
+        .spawn(f)
+        .map_err(|e| Error::io(format!("{name} thread"), e))
+}
+
+fn generate(shared: &Shared, start: Time, stop_after: &AtomicI64, queue: &mpsc::Sender<JobSet>) {
+    let mut time = start;
+    loop {
+        let stopping = || stop_after.load(Ordering::SeqCst) != i64::MAX;
+        let now = shared.clock.wait_till(time, &stopping);
+        // Woken before the batch was due, or past the last batch a stop lets through.
+        if now < time || time.millis() > stop_after.load(Ordering::SeqCst) {
+            return;
+        }
+        let mut jobs = Vec::new();
+        for output in &shared.outputs {
+            match output.generate_job(time) {
+                Ok(job) => jobs.extend(job),
+                Err(e) => (shared.report_error)(e),
+            }
+        }
+        let submitted = shared.clock.now();
+        if queue
+            .send(JobSet {
+                time,
+                jobs,
+                submitted,
+            })
+            .is_err()
+        {
+            return;
+        }
+        time = time + shared.batch;
+    }
+}
+
+fn run_batch(shared: &Shared, set: JobSet) {
+    let started = shared.clock.now();
+    let ctx = &shared.ctx;
+    ctx.set_job_group(JOB_GROUP, &format!("streaming batch {}", set.time), true);
+    let mut failures = Vec::new();
+    let outputs = set.jobs.len();
+    for job in set.jobs {
+        if let Err(e) = job() {
+            tracing::error!("a job of batch {} failed: {e}", set.time);
+            failures.push(e.to_string());
+            (shared.report_error)(e);
+        }
+    }
+    ctx.clear_job_group();
+    for output in &shared.outputs {
+        output.stream.clear_metadata(set.time);
+    }
+    let info = BatchInfo {
+        batch_time: set.time,
+        submission_time: set.submitted,
+        processing_start_time: started,
+        processing_end_time: shared.clock.now(),
+        output_operations: outputs,
+        failures,
+    };
+    tracing::info!("{}", info.summary());
+    for listener in shared.listeners.lock().clone() {
+        listener.on_batch_completed(&info);
+    }
+}

@@ -1,0 +1,213 @@
+//! DStream operations batch by batch on a manual clock, each result compared with a plain-Rust
+//! computation over the same batches: per batch, windowed (sliding and tumbling, with and
+//! without an inverse function), stateful and joined, on `local[2]` and `local-cluster`.
+
+mod support;
+
+use ember_core::Fn;
+use ember_core::{Data, Rdd};
+use ember_streaming::{DStream, Time};
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use support::{queue, Driven};
+
+const SECOND: Duration = Duration::from_secs(1);
+
+/// The words of batch `i` (1-based): a few of a small vocabulary, more in some batches than
+/// others, none in batch 5.
+fn words(i: usize) -> Vec<String> {
+    let vocabulary = ["ember", "spark", "yarn", "hdfs", "stream"];
+    let n = if i == 5 { 0 } else { (i * 7) % 11 + 1 };
+    (0..n)
+        .map(|j| vocabulary[(i * 3 + j * j) % vocabulary.len()].to_string())
+        .collect()
+}
+
+fn count(words: impl IntoIterator<Item = String>) -> Vec<(String, u64)> {
+    let mut counts = BTreeMap::new();
+    for w in words {
+        *counts.entry(w).or_insert(0u64) += 1;
+    }
+    counts.into_iter().collect()
+}
+
+/// The words of the batches `(t - window, t]`, in seconds.
+fn window_words(t: usize, window: usize) -> Vec<String> {
+    ((t.saturating_sub(window) + 1)..=t)
+        .flat_map(words)
+        .collect()
+}
+
+/// Collects each batch's elements, sorted, by batch time in seconds.
+pub fn collect_sorted<T: Data + Ord>(stream: &DStream<T>) -> Arc<Mutex<BTreeMap<i64, Vec<T>>>> {
+    let got = Arc::new(Mutex::new(BTreeMap::new()));
+    let sink = got.clone();
+    stream.foreach_rdd(move |rdd: &Rdd<T>, t: Time| {
+        let mut batch = rdd.collect()?;
+        batch.sort();
+        sink.lock().unwrap().insert(t.millis() / 1000, batch);
+        Ok(())
+    });
+    got
+}
+
+const BATCHES: usize = 12;
+
+/// Runs `define` on a queue stream of `words(i)` for batches 1..=BATCHES and returns what it
+/// collected.
+fn run<T: ember_core::Data + Ord>(
+    master: &str,
+    define: impl FnOnce(&ember_streaming::DStream<String>) -> ember_streaming::DStream<T>,
+) -> BTreeMap<i64, Vec<T>> {
+    let mut driven = Driven::new(master);
+    let dir = tempfile::tempdir().unwrap();
+    driven.ssc.checkpoint(dir.path().to_str().unwrap()).unwrap();
+    let (input, stream) = queue::<String>(&driven.ssc);
+    let got = collect_sorted(&define(&stream));
+    driven.ssc.start().unwrap();
+    for i in 1..=BATCHES {
+        input.push(driven.ctx.parallelize(words(i), 2));
+        driven.step();
+    }
+    driven.ssc.stop(true, true);
+    let got = got.lock().unwrap().clone();
+    got
+}
+
+fn pairs(s: &ember_streaming::DStream<String>) -> ember_streaming::DStream<(String, u64)> {
+    s.map(Fn!(|w: String| (w, 1u64)))
+}
+
+#[test]
+fn word_counts_per_batch_equal_a_plain_count() {
+    let got = run("local[2]", |s| {
+        pairs(s).reduce_by_key(Fn!(|a: u64, b: u64| a + b))
+    });
+    let want: BTreeMap<i64, _> = (1..=BATCHES).map(|i| (i as i64, count(words(i)))).collect();
+    assert_eq!(got, want);
+}
+
+#[test]
+fn counts_per_batch_include_empty_batches() {
+    let got = run("local[2]", |s| s.count());
+    for i in 1..=BATCHES {
+        assert_eq!(got[&(i as i64)], vec![words(i).len() as u64], "batch {i}");
+    }
+}
+
+#[test]
+fn sliding_windows_hold_the_batches_of_their_length() {
+    let got = run("local[2]", |s| {
+        pairs(s)
+            .reduce_by_key_and_window(Fn!(|a: u64, b: u64| a + b), 4 * SECOND, 2 * SECOND)
+            .unwrap()
+    });
+    let want: BTreeMap<i64, _> = (2..=BATCHES)
+        .step_by(2)
+        .map(|t| (t as i64, count(window_words(t, 4))))
+        .collect();
+    assert_eq!(got, want);
+}
+
+#[test]
+fn tumbling_windows_do_not_overlap() {
+    let got = run("local[2]", |s| s.window(3 * SECOND, 3 * SECOND).unwrap());
+    let want: BTreeMap<i64, _> = (3..=BATCHES)
+        .step_by(3)
+        .map(|t| {
+            let mut w = window_words(t, 3);
+            w.sort();
+            (t as i64, w)
+        })
+        .collect();
+    assert_eq!(got, want);
+}
+
+#[test]
+fn incremental_windows_equal_windows_reduced_whole() {
+    let got = run("local[2]", |s| {
+        pairs(s)
+            .reduce_by_key_and_window_inv(
+                Fn!(|a: u64, b: u64| a + b),
+                Fn!(|a: u64, b: u64| a - b),
+                5 * SECOND,
+                SECOND,
+                3,
+                Fn!(|kv: &(String, u64)| kv.1 > 0),
+            )
+            .unwrap()
+    });
+    let want: BTreeMap<i64, _> = (1..=BATCHES)
+        .map(|t| (t as i64, count(window_words(t, 5))))
+        .collect();
+    assert_eq!(got, want);
+}
+
+#[test]
+fn incremental_windows_run_on_executor_processes() {
+    let got = run("local-cluster[2,1,512]", |s| {
+        pairs(s)
+            .reduce_by_key_and_window_inv(
+                Fn!(|a: u64, b: u64| a + b),
+                Fn!(|a: u64, b: u64| a - b),
+                3 * SECOND,
+                SECOND,
+                2,
+                Fn!(|kv: &(String, u64)| kv.1 > 0),
+            )
+            .unwrap()
+    });
+    let want: BTreeMap<i64, _> = (1..=BATCHES)
+        .map(|t| (t as i64, count(window_words(t, 3))))
+        .collect();
+    assert_eq!(got, want);
+}
+
+#[test]
+fn state_accumulates_across_batches_and_drops_keys_updated_to_none() {
+    // Running totals; a key whose total passes 8 leaves the state (and starts again from
+    // nothing if it comes back).
+    let got = run("local[2]", |s| {
+        pairs(s).update_state_by_key(
+            Fn!(|new: Vec<u64>, total: Option<u64>| {
+                let total = total.unwrap_or(0) + new.iter().sum::<u64>();
+                (total <= 8).then_some(total)
+            }),
+            2,
+        )
+    });
+    let mut want = BTreeMap::new();
+    let mut totals = BTreeMap::<String, u64>::new();
+    let mut dropped = 0;
+    for i in 1..=BATCHES {
+        for (w, n) in count(words(i)) {
+            *totals.entry(w).or_default() += n;
+        }
+        let before = totals.len();
+        totals.retain(|_, total| *total <= 8);
+        dropped += before - totals.len();
+        want.insert(i as i64, totals.clone().into_iter().collect::<Vec<_>>());
+    }
+    assert!(dropped > 0, "the input must make some key leave the state");
+    assert_eq!(got, want);
+}
+
+#[test]
+fn two_streams_join_batch_by_batch() {
+    let got = run("local[2]", |s| {
+        let counts = pairs(s).reduce_by_key(Fn!(|a: u64, b: u64| a + b));
+        let lengths = s.map(Fn!(|w: String| (w.clone(), w.len())));
+        counts.join(&lengths.reduce_by_key(Fn!(|a: usize, _b: usize| a)))
+    });
+    for i in 1..=BATCHES {
+        let want: Vec<_> = count(words(i))
+            .into_iter()
+            .map(|(w, n)| {
+                let len = w.len();
+                (w, (n, len))
+            })
+            .collect();
+        assert_eq!(got[&(i as i64)], want, "batch {i}");
+    }
+}
