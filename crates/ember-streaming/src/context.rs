@@ -2,6 +2,7 @@
 
 use crate::clock::{Clock, SystemClock};
 use crate::dstream::{DStream, Node};
+use crate::file_stream::FileSelector;
 use crate::listener::StreamingListener;
 use crate::output::OutputOp;
 use crate::queue::RddQueue;
@@ -182,6 +183,33 @@ impl StreamingContext {
             node,
             ssc: self.clone(),
         }
+    }
+
+    /// A stream of the lines of the files that appear in `directory` (local, `hdfs://`,
+    /// `s3a://`) after the stream starts, each file once (Spark's `textFileStream`; the rules
+    /// are in the `file_stream` module's docs). Files must be moved in whole.
+    ///
+    /// # Errors
+    /// The directory does not exist or cannot be listed.
+    pub fn text_file_stream(&self, directory: &str) -> Result<DStream<String>> {
+        self.inner.ctx.list_status(directory)?;
+        let selector = Mutex::new(FileSelector::new(
+            directory,
+            self.inner.batch,
+            self.inner.clock.now(),
+        ));
+        let ctx = self.inner.ctx.clone();
+        let node = Node::new(
+            "text_file_stream",
+            self.inner.batch,
+            vec![],
+            Duration::ZERO,
+            move |_, t| selector.lock().batch(&ctx, t).map(Some),
+        );
+        Ok(DStream {
+            node,
+            ssc: self.clone(),
+        })
     }
 
     pub(crate) fn register_output(&self, op: OutputOp) {

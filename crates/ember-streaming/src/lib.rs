@@ -10,7 +10,7 @@
 //! | Spark | ember |
 //! |---|---|
 //! | `StreamingContext(sc, Seconds(1))` | [`StreamingContext::new`]`(&ctx, Duration::from_secs(1))` |
-//! | `ssc.queueStream(queue)` | [`StreamingContext::queue_stream`] |
+//! | `ssc.queueStream(queue)`, `ssc.textFileStream(dir)` | [`StreamingContext::queue_stream`], [`StreamingContext::text_file_stream`] |
 //! | `map`, `flatMap`, `filter`, `reduceByKey`, `join`, `transform` | the same names on [`DStream`] |
 //! | `window`, `reduceByKeyAndWindow` (with an inverse) | [`DStream::window`], [`DStream::reduce_by_key_and_window_inv`] |
 //! | `updateStateByKey` | [`DStream::update_state_by_key`] |
@@ -50,6 +50,7 @@
 mod clock;
 mod context;
 mod dstream;
+mod file_stream;
 mod listener;
 mod output;
 mod queue;

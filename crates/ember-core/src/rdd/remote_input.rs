@@ -89,7 +89,7 @@ fn hdfs_blocks(env: &Env, url: &str, len: u64) -> Vec<ember_hadoop::BlockLocatio
 }
 
 /// The full URL of `location` in the store of `resolved`.
-fn join_url(resolved: &ResolvedPath, location: &ObjectPath) -> String {
+pub(crate) fn join_url(resolved: &ResolvedPath, location: &ObjectPath) -> String {
     let root = resolved
         .url
         .split_once("://")

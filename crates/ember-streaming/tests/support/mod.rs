@@ -1,4 +1,6 @@
 //! A stream driven batch by batch: a manual clock, queues to feed, and a listener to wait on.
+// Each test binary uses its own part of this module.
+#![allow(dead_code)]
 
 use ember_core::{Context, Data, EmberConf};
 use ember_streaming::{
@@ -60,8 +62,13 @@ pub struct Driven {
 
 impl Driven {
     pub fn new(master: &str) -> Driven {
+        Driven::at(master, 0)
+    }
+
+    /// With the clock at `start_ms`.
+    pub fn at(master: &str, start_ms: i64) -> Driven {
         let ctx = context(master);
-        let clock = ManualClock::new(Time::from_millis(0));
+        let clock = ManualClock::new(Time::from_millis(start_ms));
         let ssc = StreamingContext::with_clock(&ctx, BATCH, clock.clone()).unwrap();
         let batches = BatchCounter::default();
         ssc.add_streaming_listener(batches.clone());

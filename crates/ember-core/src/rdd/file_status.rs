@@ -1,0 +1,136 @@
+//! Listing a directory with modification times (Hadoop's `FileSystem.listStatus`), for readers
+//! that pick files by age: a file stream takes each new file of its directory once.
+
+use super::remote_input::join_url;
+use crate::context::Context;
+use crate::error::{Error, Result};
+use crate::network::runtime;
+use ember_hadoop::object_stores::explain;
+use std::time::UNIX_EPOCH;
+
+/// A file of a directory: where it is, how long, and when it was last written.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FileStatus {
+    /// Its path as `text_file` takes it: a local path, or a full `hdfs://`, `s3a://` URL.
+    pub path: String,
+    /// Its length in bytes.
+    pub len: u64,
+    /// When it was last written, in milliseconds since the epoch.
+    pub modification_time: i64,
+}
+
+/// Whether a file's name hides it from readers, as Hadoop's input formats hide `_SUCCESS` and
+/// `.crc` files, and the `NAME._COPYING_` file `hdfs dfs -put` writes before renaming it.
+pub(crate) fn is_hidden(name: &str) -> bool {
+    name.starts_with('_') || name.starts_with('.') || name.ends_with("._COPYING_")
+}
+
+impl Context {
+    /// The visible files directly in `dir` (local, `hdfs://`, `s3a://` or a path on
+    /// `fs.defaultFS`), sorted by path; subdirectories and hidden files (names starting with
+    /// `_` or `.`, or ending with `._COPYING_`) are left out.
+    ///
+    /// # Errors
+    /// The directory does not exist or cannot be listed.
+    pub fn list_status(&self, dir: &str) -> Result<Vec<FileStatus>> {
+        let env = self.env();
+        let url = ember_hadoop::object_stores::qualify(dir, &env.hadoop)?;
+        let mut files = match url.strip_prefix("file://") {
+            Some(local) => list_local(local, dir)?,
+            None => {
+                let resolved = env.resolve(&url)?;
+                let listing = runtime()
+                    .block_on(resolved.store.list_with_delimiter(Some(&resolved.path)))
+                    .map_err(|e| Error::Input(format!("cannot list {}", explain(dir, &e))))?;
+                listing
+                    .objects
+                    .iter()
+                    .filter(|meta| !is_hidden(meta.location.filename().unwrap_or("")))
+                    .map(|meta| FileStatus {
+                        path: join_url(&resolved, &meta.location),
+                        len: meta.size,
+                        modification_time: meta.last_modified.timestamp_millis(),
+                    })
+                    .collect()
+            }
+        };
+        files.sort_by(|a, b| a.path.cmp(&b.path));
+        Ok(files)
+    }
+}
+
+fn list_local(path: &str, raw: &str) -> Result<Vec<FileStatus>> {
+    let entries = std::fs::read_dir(path).map_err(|e| match e.kind() {
+        std::io::ErrorKind::NotFound => {
+            Error::Input(format!("directory does not exist: {raw}; create it first"))
+        }
+        _ => Error::io(path, e),
+    })?;
+    let mut files = Vec::new();
+    for entry in entries {
+        let entry = entry.map_err(|e| Error::io(path, e))?;
+        if is_hidden(&entry.file_name().to_string_lossy()) {
+            continue;
+        }
+        let meta = entry.metadata().map_err(|e| Error::io(entry.path(), e))?;
+        if !meta.is_file() {
+            continue;
+        }
+        let modified = meta
+            .modified()
+            .ok()
+            .and_then(|m| m.duration_since(UNIX_EPOCH).ok())
+            .map_or(0, |d| d.as_millis() as i64);
+        files.push(FileStatus {
+            path: entry.path().to_string_lossy().into_owned(),
+            len: meta.len(),
+            modification_time: modified,
+        });
+    }
+    Ok(files)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn listing_skips_hidden_files_and_directories_and_gives_times() {
+        let dir = tempfile::tempdir().unwrap();
+        for name in [
+            "b.txt",
+            "a.txt",
+            "_SUCCESS",
+            ".a.txt.crc",
+            "c.txt._COPYING_",
+        ] {
+            std::fs::write(dir.path().join(name), "x\n").unwrap();
+        }
+        std::fs::create_dir(dir.path().join("sub")).unwrap();
+        let when = UNIX_EPOCH + std::time::Duration::from_millis(1_700_000_000_000);
+        let file = std::fs::File::options()
+            .write(true)
+            .open(dir.path().join("a.txt"))
+            .unwrap();
+        file.set_modified(when).unwrap();
+        let ctx = Context::with_master("local[1]").unwrap();
+        let files = ctx.list_status(dir.path().to_str().unwrap()).unwrap();
+        let names: Vec<_> = files
+            .iter()
+            .map(|f| f.path.rsplit('/').next().unwrap())
+            .collect();
+        assert_eq!(names, ["a.txt", "b.txt"]);
+        assert_eq!(files[0].modification_time, 1_700_000_000_000);
+        assert_eq!(files[0].len, 2);
+    }
+
+    #[test]
+    fn a_missing_directory_is_named() {
+        let ctx = Context::with_master("local[1]").unwrap();
+        let err = ctx.list_status("/no/such/dir").unwrap_err().to_string();
+        assert!(
+            err.contains("directory does not exist: /no/such/dir"),
+            "{err}"
+        );
+    }
+}
