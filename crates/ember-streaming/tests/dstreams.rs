@@ -211,3 +211,42 @@ fn two_streams_join_batch_by_batch() {
         assert_eq!(got[&(i as i64)], want, "batch {i}");
     }
 }
+
+/// The count windows of `size` records sliding by `slide` over batches 1..=BATCHES, as a plain
+/// computation: window k holds records k*slide..k*slide+size, emitted in the batch that
+/// completes it.
+fn count_windows(size: usize, slide: usize) -> BTreeMap<i64, Vec<(u64, String)>> {
+    let mut seen = Vec::new();
+    let mut next = 0;
+    let mut out = BTreeMap::new();
+    for i in 1..=BATCHES {
+        seen.extend(words(i));
+        let mut batch = Vec::new();
+        while next * slide + size <= seen.len() {
+            for w in &seen[next * slide..next * slide + size] {
+                batch.push((next as u64, w.clone()));
+            }
+            next += 1;
+        }
+        batch.sort();
+        out.insert(i as i64, batch);
+    }
+    out
+}
+
+#[test]
+fn count_windows_hold_their_records_whatever_batches_they_came_in() {
+    for (size, slide) in [(5, 5), (7, 3), (2, 4)] {
+        // One partition per batch keeps the stream's order of records the oracle's.
+        let got = run("local[2]", |s| {
+            s.repartition(1)
+                .count_window(size as u64, slide as u64)
+                .unwrap()
+        });
+        assert_eq!(
+            got,
+            count_windows(size, slide),
+            "size {size}, slide {slide}"
+        );
+    }
+}

@@ -22,6 +22,7 @@
 //! batch's RDD gets a clone of them, so they must be `Clone` (every `Fn!` closure of `Clone`
 //! captures is).
 
+mod count_window;
 mod ops;
 mod pair;
 mod state;

@@ -1,0 +1,142 @@
+//! Count-based windows, which Spark lacks: windows of `size` records, one starting every
+//! `slide` records, whatever the batches they arrive in.
+//!
+//! # Semantics
+//!
+//! Records are numbered from 0 in the order the stream delivers them: by batch, then by
+//! partition, then by position in the partition. Window `k` holds records `k * slide ..
+//! k * slide + size`. A window is emitted in the batch whose records complete it, each of its
+//! records paired with `k`; a batch may complete several windows or none, and a window may
+//! span many batches. Windows never emitted because the stream stopped are lost, as a
+//! time window's last slide would be. With `slide == size` windows tumble; with `slide <
+//! size` they overlap and a record is emitted once per window it is in.
+//!
+//! # How
+//!
+//! Each batch is numbered on from the records before it (a counting job, then
+//! `zip_with_index`). The records that may still belong to a window not yet complete are
+//! kept as an RDD from batch to batch, in memory and checkpointed like state, so that only
+//! they, not the whole stream, are read again.
+
+use super::DStream;
+use crate::time::Time;
+use ember_core::{Data, Error, Fn, Rdd, Result, StorageLevel};
+use parking_lot::Mutex;
+use std::collections::VecDeque;
+use std::time::Duration;
+
+/// What a count window stream knows between batches.
+struct Pending<T: Data> {
+    /// Records numbered so far.
+    total: u64,
+    /// The next window to emit.
+    next: u64,
+    /// Numbered records that may still fall in windows `next..`, newest last; the older
+    /// ones stay cached until the newer have been computed (and checkpointed) from them.
+    kept: VecDeque<Rdd<(T, u64)>>,
+}
+
+/// How many of the kept RDDs stay cached.
+const KEPT: usize = 3;
+
+impl<T: Data> DStream<T> {
+    /// Windows of `size` records, one starting every `slide` records (see the module's docs):
+    /// each record of a completed window, paired with the window's number. Needs
+    /// [`StreamingContext::checkpoint`](crate::StreamingContext::checkpoint).
+    ///
+    /// # Errors
+    /// `size` or `slide` is zero.
+    pub fn count_window(&self, size: u64, slide: u64) -> Result<DStream<(u64, T)>> {
+        if size == 0 || slide == 0 {
+            return Err(Error::Input(format!(
+                "a count window needs a size and a slide of at least one record, not {size} \
+                 and {slide}"
+            )));
+        }
+        let parent = self.node.clone();
+        let ctx = self.ssc.context().clone();
+        let pending = Mutex::new(Pending::<T> {
+            total: 0,
+            next: 0,
+            kept: VecDeque::new(),
+        });
+        // Each batch is counted, then numbered: read twice.
+        self.node.base.persist_by_default();
+        let stream = self.derive(
+            "count_window",
+            self.slide_duration(),
+            Duration::ZERO,
+            vec![],
+            move |_, t: Time| {
+                let batch = parent.get_or_compute(t)?.unwrap_or_else(|| ctx.empty());
+                let mut pending = pending.lock();
+                let count = batch.count()?;
+                let base = pending.total;
+                let numbered = batch
+                    .zip_with_index()?
+                    .map(Fn!(move |(x, i): (T, u64)| (x, base + i)));
+                let records = match pending.kept.back() {
+                    Some(kept) => kept.union(&numbered),
+                    None => numbered,
+                };
+                pending.total += count;
+                // Windows first..=last complete with this batch.
+                let first = pending.next;
+                let complete = (pending.total >= size).then(|| (pending.total - size) / slide);
+                let windows = match complete {
+                    Some(last) if last >= first => {
+                        pending.next = last + 1;
+                        Some((first, last))
+                    }
+                    _ => None,
+                };
+                let keep_from = pending.next * slide;
+                let kept = records
+                    .filter(Fn!(move |(_, i): &(T, u64)| *i >= keep_from))
+                    .persist(StorageLevel::MEMORY_ONLY);
+                kept.checkpoint()?;
+                pending.kept.push_back(kept);
+                if pending.kept.len() > KEPT {
+                    pending.kept.pop_front().map(|old| old.unpersist());
+                }
+                Ok(Some(match windows {
+                    None => ctx.empty(),
+                    Some((first, last)) => records.flat_map(Fn!(move |(x, i): (T, u64)| {
+                        windows_of(i, size, slide, first, last)
+                            .map(|k| (k, x.clone()))
+                            .collect::<Vec<_>>()
+                    })),
+                }))
+            },
+        );
+        stream.node.base.set_must_checkpoint();
+        Ok(stream)
+    }
+}
+
+/// The windows among `first..=last` that record `i` falls in.
+fn windows_of(i: u64, size: u64, slide: u64, first: u64, last: u64) -> impl Iterator<Item = u64> {
+    // Window k holds i when k * slide <= i < k * slide + size.
+    let lowest = (i + 1).saturating_sub(size).div_ceil(slide);
+    let highest = i / slide;
+    lowest.max(first)..=highest.min(last)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::windows_of;
+
+    #[test]
+    fn records_fall_in_the_windows_that_cover_them() {
+        // Size 3, slide 2: windows 0 = 0..3, 1 = 2..5, 2 = 4..7.
+        assert_eq!(windows_of(0, 3, 2, 0, 9).collect::<Vec<_>>(), [0]);
+        assert_eq!(windows_of(2, 3, 2, 0, 9).collect::<Vec<_>>(), [0, 1]);
+        assert_eq!(windows_of(4, 3, 2, 0, 9).collect::<Vec<_>>(), [1, 2]);
+        assert_eq!(windows_of(4, 3, 2, 2, 9).collect::<Vec<_>>(), [2]);
+        // Tumbling, size 4: record 5 is in window 1 only.
+        assert_eq!(windows_of(5, 4, 4, 0, 9).collect::<Vec<_>>(), [1]);
+        // Gaps (slide > size): record 3 of size 2, slide 3 is in window 1; record 2 in none.
+        assert_eq!(windows_of(3, 2, 3, 0, 9).collect::<Vec<_>>(), [1]);
+        assert_eq!(windows_of(2, 2, 3, 0, 9).count(), 0);
+    }
+}
