@@ -124,44 +124,35 @@ fn tumbling_windows_do_not_overlap() {
     assert_eq!(got, want);
 }
 
-#[test]
-fn incremental_windows_equal_windows_reduced_whole() {
-    let got = run("local[2]", |s| {
+/// Word counts over windows of `window` batches sliding by one, the incremental way, checked
+/// against counts of each window's words.
+fn check_incremental_window(master: &str, window: u32, partitions: usize) {
+    let got = run(master, |s| {
         pairs(s)
             .reduce_by_key_and_window_inv(
                 Fn!(|a: u64, b: u64| a + b),
                 Fn!(|a: u64, b: u64| a - b),
-                5 * SECOND,
+                window * SECOND,
                 SECOND,
-                3,
+                partitions,
                 Fn!(|kv: &(String, u64)| kv.1 > 0),
             )
             .unwrap()
     });
     let want: BTreeMap<i64, _> = (1..=BATCHES)
-        .map(|t| (t as i64, count(window_words(t, 5))))
+        .map(|t| (t as i64, count(window_words(t, window as usize))))
         .collect();
     assert_eq!(got, want);
 }
 
 #[test]
+fn incremental_windows_equal_windows_reduced_whole() {
+    check_incremental_window("local[2]", 5, 3);
+}
+
+#[test]
 fn incremental_windows_run_on_executor_processes() {
-    let got = run("local-cluster[2,1,512]", |s| {
-        pairs(s)
-            .reduce_by_key_and_window_inv(
-                Fn!(|a: u64, b: u64| a + b),
-                Fn!(|a: u64, b: u64| a - b),
-                3 * SECOND,
-                SECOND,
-                2,
-                Fn!(|kv: &(String, u64)| kv.1 > 0),
-            )
-            .unwrap()
-    });
-    let want: BTreeMap<i64, _> = (1..=BATCHES)
-        .map(|t| (t as i64, count(window_words(t, 3))))
-        .collect();
-    assert_eq!(got, want);
+    check_incremental_window("local-cluster[2,1,512]", 3, 2);
 }
 
 #[test]
