@@ -8,6 +8,7 @@
 
 #![deny(missing_docs)]
 
+pub mod hdfs_wordcount;
 pub mod pi;
 pub mod sort;
 pub mod wordcount;
@@ -33,6 +34,11 @@ pub const EXAMPLES: &[ExampleInfo] = &[
         name: "sort",
         usage: "sort <input> <output-dir>",
         about: "sorts text records by their first ten bytes (TeraSort style)",
+    },
+    ExampleInfo {
+        name: "hdfs_wordcount",
+        usage: "hdfs_wordcount <dir> [batch] [run]",
+        about: "counts the words of new files in a directory, per batch (seconds)",
     },
     ExampleInfo {
         name: "pi",

@@ -143,6 +143,9 @@ fn run_example(args: &SubmitArgs, settings: &[(String, String)]) -> Result<ExitC
     let outcome = match args.app.as_str() {
         "wordcount" => ember_examples::wordcount::run(&ctx, &args.app_args).map(|s| s.to_string()),
         "sort" => ember_examples::sort::run(&ctx, &args.app_args).map(|s| s.to_string()),
+        "hdfs_wordcount" => {
+            ember_examples::hdfs_wordcount::run(&ctx, &args.app_args).map(|s| s.to_string())
+        }
         "pi" => {
             ember_examples::pi::run(&ctx, &args.app_args).map(|pi| format!("Pi is roughly {pi}"))
         }

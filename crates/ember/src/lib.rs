@@ -87,7 +87,9 @@ pub use ember_sql as sql;
 ///
 /// Call it once at the start of `main`; later calls do nothing.
 pub fn init_logging() {
-    ember_core::logging::init("warn,ember_core=info,ember_yarn=info,volo=off,volo_thrift=off");
+    ember_core::logging::init(
+        "warn,ember_core=info,ember_streaming=info,ember_yarn=info,volo=off,volo_thrift=off",
+    );
 }
 
 /// Spark Streaming's DStreams, with the `streaming` feature: a
