@@ -13,7 +13,7 @@
 //! | `ssc.queueStream(queue)`, `ssc.textFileStream(dir)` | [`StreamingContext::queue_stream`], [`StreamingContext::text_file_stream`] |
 //! | `map`, `flatMap`, `filter`, `reduceByKey`, `join`, `transform` | the same names on [`DStream`] |
 //! | `window`, `reduceByKeyAndWindow` (with an inverse) | [`DStream::window`], [`DStream::reduce_by_key_and_window_inv`] |
-//! | `updateStateByKey` | [`DStream::update_state_by_key`] |
+//! | `updateStateByKey`, `mapWithState(StateSpec...)` | [`DStream::update_state_by_key`], [`DStream::map_with_state`] |
 //! | `foreachRDD`, `print`, `saveAsTextFiles` | [`DStream::foreach_rdd`], [`DStream::print`], [`DStream::save_as_text_files`] |
 //! | `StreamingListener`, `ManualClock` | [`StreamingListener`], [`ManualClock`] |
 //!
@@ -59,7 +59,7 @@ mod time;
 
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use context::{StreamingContext, StreamingContextState};
-pub use dstream::DStream;
+pub use dstream::{DStream, MapWithStateDStream, State, StateSpec};
 pub use listener::{BatchInfo, StreamingListener};
 pub use queue::RddQueue;
 pub use time::Time;

@@ -308,3 +308,71 @@ fn incremental_windows_do_not_shuffle_the_whole_window_each_slide() {
         "incremental {incremental} bytes against {whole} for whole windows"
     );
 }
+
+#[test]
+fn map_with_state_maps_each_record_with_its_keys_state_and_times_idle_keys_out() {
+    use ember_streaming::{State, StateSpec};
+    // Each word maps to its running total; a word unseen for 3 batches maps once more to
+    // (word, 0) and loses its total.
+    let spec = StateSpec::function(Fn!(
+        |word: String, one: Option<u64>, state: &mut State<u64>| match one {
+            Some(n) => {
+                let total = state.get().copied().unwrap_or(0) + n;
+                state.update(total);
+                (word, total)
+            }
+            None => {
+                assert!(state.is_timing_out());
+                (word, 0)
+            }
+        }
+    ))
+    .num_partitions(2)
+    .timeout(3 * SECOND);
+    let mut driven = Driven::new("local[2]");
+    let dir = tempfile::tempdir().unwrap();
+    driven.ssc.checkpoint(dir.path().to_str().unwrap()).unwrap();
+    let (input, stream) = queue::<String>(&driven.ssc);
+    let mapped = pairs(&stream).map_with_state(spec);
+    let got = collect_sorted(&mapped);
+    let snapshots = collect_sorted(&mapped.state_snapshots());
+    driven.ssc.start().unwrap();
+    for i in 1..=BATCHES {
+        input.push(driven.ctx.parallelize(words(i), 2));
+        driven.step();
+    }
+    driven.ssc.stop(true, true);
+
+    let (mut want, mut want_snapshots) = (BTreeMap::new(), BTreeMap::new());
+    let mut totals = BTreeMap::<String, (u64, usize)>::new();
+    let mut timeouts = 0;
+    for i in 1..=BATCHES {
+        let mut batch = Vec::new();
+        for w in words(i) {
+            let entry = totals.entry(w.clone()).or_insert((0, i));
+            *entry = (entry.0 + 1, i);
+            batch.push((w, entry.0));
+        }
+        let idle: Vec<String> = totals
+            .iter()
+            .filter(|(_, &(_, last))| i - last >= 3)
+            .map(|(w, _)| w.clone())
+            .collect();
+        for w in idle {
+            totals.remove(&w);
+            batch.push((w, 0));
+            timeouts += 1;
+        }
+        batch.sort();
+        want.insert(i as i64, batch);
+        let snapshot: Vec<(String, u64)> =
+            totals.iter().map(|(w, &(n, _))| (w.clone(), n)).collect();
+        want_snapshots.insert(i as i64, snapshot);
+    }
+    assert!(
+        timeouts > 0,
+        "the input must leave some word idle for 3 batches"
+    );
+    assert_eq!(*got.lock().unwrap(), want);
+    assert_eq!(*snapshots.lock().unwrap(), want_snapshots);
+}

@@ -23,6 +23,7 @@
 //! captures is).
 
 mod count_window;
+mod map_with_state;
 mod ops;
 mod pair;
 mod state;
@@ -35,6 +36,8 @@ use parking_lot::Mutex;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
+
+pub use map_with_state::{MapWithStateDStream, State, StateSpec};
 
 /// A stream of RDDs, one per batch (Spark's `DStream`). Cheap to clone: clones are the same
 /// stream.
