@@ -161,7 +161,7 @@ fn run_batch(shared: &Shared, set: JobSet) {
     let mut failures = Vec::new();
     let outputs = set.jobs.len();
     for job in set.jobs {
-        if let Err(e) = job() {
+        if let Err(e) = run_job(job) {
             tracing::error!("a job of batch {} failed: {e}", set.time);
             failures.push(e.to_string());
             (shared.report_error)(e);
@@ -183,4 +183,19 @@ fn run_batch(shared: &Shared, set: JobSet) {
     for listener in shared.listeners.lock().clone() {
         listener.on_batch_completed(&info);
     }
+}
+
+/// Runs one output's job; a panic in the application's output function fails the job (and
+/// reaches `await_termination`) instead of ending the thread that runs every batch.
+fn run_job(job: OutputJob) -> Result<()> {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(job)).unwrap_or_else(|panic| {
+        let message = panic
+            .downcast_ref::<&str>()
+            .map(|s| s.to_string())
+            .or_else(|| panic.downcast_ref::<String>().cloned())
+            .unwrap_or_else(|| "a panic".into());
+        Err(Error::UserCode(format!(
+            "an output operation panicked: {message}"
+        )))
+    })
 }

@@ -159,3 +159,38 @@ fn batch_lines_give_their_delays() {
     assert!(line.contains("scheduling delay 0 ms"), "{line}");
     driven.ssc.stop(true, false);
 }
+
+#[test]
+fn a_panicking_output_fails_its_batch_without_stopping_the_stream() {
+    let mut driven = Driven::new("local[1]");
+    let (input, stream) = queue::<u32>(&driven.ssc);
+    stream.foreach_rdd(|rdd, _| {
+        if rdd.count()? == 2 {
+            panic!("two records");
+        }
+        Ok(())
+    });
+    driven.ssc.start().unwrap();
+    input.push(driven.ctx.parallelize(vec![1, 2], 1));
+    driven.step();
+    input.push(driven.ctx.parallelize(vec![1], 1));
+    driven.step();
+    let failures: Vec<Vec<String>> = driven
+        .batches
+        .wait_for(2)
+        .into_iter()
+        .map(|b| b.failures)
+        .collect();
+    assert!(
+        failures[0][0].contains("an output operation panicked: two records"),
+        "{failures:?}"
+    );
+    assert!(failures[1].is_empty(), "{failures:?}");
+    let err = message(
+        driven
+            .ssc
+            .await_termination_or_timeout(Duration::from_secs(1)),
+    );
+    assert!(err.contains("two records"), "{err}");
+    driven.ssc.stop(true, false);
+}
