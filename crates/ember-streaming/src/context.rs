@@ -212,7 +212,15 @@ impl StreamingContext {
         })
     }
 
+    /// # Panics
+    /// The context was started: Spark refuses the same ("adding new inputs, transformations,
+    /// and output operations after starting a context is not supported").
     pub(crate) fn register_output(&self, op: OutputOp) {
+        assert!(
+            matches!(*self.inner.state.lock(), State::Initialized),
+            "output operations must be added before StreamingContext::start; a started or \
+             stopped context cannot take new ones"
+        );
         self.inner.outputs.lock().push(Arc::new(op));
     }
 

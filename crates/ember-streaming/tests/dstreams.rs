@@ -376,3 +376,48 @@ fn map_with_state_maps_each_record_with_its_keys_state_and_times_idle_keys_out()
     assert_eq!(*got.lock().unwrap(), want);
     assert_eq!(*snapshots.lock().unwrap(), want_snapshots);
 }
+
+#[test]
+fn batches_saved_as_text_files_land_in_a_directory_per_batch() {
+    let mut driven = Driven::new("local[2]");
+    let out = tempfile::tempdir().unwrap();
+    let prefix = out.path().join("counts");
+    let (input, stream) = queue::<String>(&driven.ssc);
+    stream
+        .map(Fn!(|w: String| format!("{w}!")))
+        .save_as_text_files(prefix.to_str().unwrap(), "txt");
+    driven.ssc.start().unwrap();
+    for i in 1..=3 {
+        input.push(driven.ctx.parallelize(words(i), 2));
+        driven.step();
+    }
+    driven.ssc.stop(true, true);
+    for i in 1..=3 {
+        let dir = format!("{}-{}.txt", prefix.display(), i * 1000);
+        assert!(
+            std::path::Path::new(&dir).join("_SUCCESS").exists(),
+            "{dir}"
+        );
+        let mut lines: Vec<String> = std::fs::read_dir(&dir)
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .filter(|p| {
+                p.file_name()
+                    .unwrap()
+                    .to_string_lossy()
+                    .starts_with("part-")
+            })
+            .flat_map(|p| {
+                std::fs::read_to_string(p)
+                    .unwrap()
+                    .lines()
+                    .map(String::from)
+                    .collect::<Vec<_>>()
+            })
+            .collect();
+        lines.sort();
+        let mut want: Vec<String> = words(i).into_iter().map(|w| format!("{w}!")).collect();
+        want.sort();
+        assert_eq!(lines, want, "batch {i}");
+    }
+}

@@ -194,3 +194,13 @@ fn a_panicking_output_fails_its_batch_without_stopping_the_stream() {
     assert!(err.contains("two records"), "{err}");
     driven.ssc.stop(true, false);
 }
+
+#[test]
+#[should_panic(expected = "output operations must be added before StreamingContext::start")]
+fn outputs_added_after_start_are_refused() {
+    let driven = Driven::new("local[1]");
+    let (_, stream) = queue::<u32>(&driven.ssc);
+    stream.foreach_rdd(|_, _| Ok(()));
+    driven.ssc.start().unwrap();
+    stream.count().foreach_rdd(|_, _| Ok(()));
+}

@@ -142,6 +142,9 @@ impl<T: Data> DStream<T> {
 
     /// Runs `f` on the driver with each batch's RDD and time: the output operation others are
     /// made of (Spark's `foreachRDD`). Nothing runs until `f` runs an action.
+    ///
+    /// # Panics
+    /// The streaming context was started already: outputs are added before `start`.
     pub fn foreach_rdd(&self, f: impl Fn(&Rdd<T>, Time) -> Result<()> + Send + Sync + 'static) {
         let node = self.node.clone();
         let f = Arc::new(f);
