@@ -404,3 +404,44 @@ fn containers_larger_than_the_cluster_grants_are_refused_before_submission() {
     );
     assert!(!stderr.contains("Submitted application"), "{stderr}");
 }
+
+#[test]
+fn a_stream_in_client_mode_counts_the_files_moved_into_hdfs() {
+    let dir = hdfs(&format!("/ember-it/{}/in", unique("yarn-stream")));
+    put(&format!("{dir}/_started"), "");
+    let mut command = submit_in("client", &["hdfs_wordcount", &dir, "1", "15"]);
+    let mut child = command
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("ember submit starts");
+    // Files older than the stream are not new to it: write them once it has started.
+    let stderr = child.stderr.take().unwrap();
+    let (started, log) = std::sync::mpsc::channel();
+    let reader = std::thread::spawn(move || {
+        let mut all = String::new();
+        for line in std::io::BufRead::lines(std::io::BufReader::new(stderr)).map_while(Result::ok) {
+            if line.contains("streaming started") {
+                let _ = started.send(());
+            }
+            all.push_str(&line);
+            all.push('\n');
+        }
+        all
+    });
+    log.recv_timeout(Duration::from_secs(120))
+        .expect("the stream started within two minutes");
+    for i in 0..3 {
+        std::thread::sleep(Duration::from_millis(1500));
+        put(&format!("{dir}/f{i}.txt"), "to be or\nnot to be\n");
+    }
+    let output = child.wait_with_output().expect("ember submit ends");
+    let stderr = reader.join().unwrap();
+    assert!(output.status.success(), "{stderr}");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        stdout.contains("hdfs_wordcount: 18 words in"),
+        "{stdout}\n{stderr}"
+    );
+    assert!(stderr.contains("1 new files in"), "{stderr}");
+}
