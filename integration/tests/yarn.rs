@@ -405,43 +405,86 @@ fn containers_larger_than_the_cluster_grants_are_refused_before_submission() {
     assert!(!stderr.contains("Submitted application"), "{stderr}");
 }
 
-#[test]
-fn a_stream_in_client_mode_counts_the_files_moved_into_hdfs() {
-    let dir = hdfs(&format!("/ember-it/{}/in", unique("yarn-stream")));
+/// Runs `hdfs_wordcount` over a new HDFS directory in `mode` for 15 one-second batches,
+/// moving three files of six words in once the stream has started (`started` says when, from
+/// the application's id and its client's output); returns the client's output and stderr.
+fn stream_on_yarn(mode: &str, started: impl Fn(&str, &str) -> bool) -> (Output, String) {
+    let dir = hdfs(&format!(
+        "/ember-it/{}/in",
+        unique(&format!("yarn-stream-{mode}"))
+    ));
     put(&format!("{dir}/_started"), "");
-    let mut command = submit_in("client", &["hdfs_wordcount", &dir, "1", "15"]);
+    let mut command = submit_in(mode, &["hdfs_wordcount", &dir, "1", "15"]);
     let mut child = command
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
         .expect("ember submit starts");
-    // Files older than the stream are not new to it: write them once it has started.
     let stderr = child.stderr.take().unwrap();
-    let (started, log) = std::sync::mpsc::channel();
+    let seen = std::sync::Arc::new(std::sync::Mutex::new(String::new()));
+    let sink = seen.clone();
     let reader = std::thread::spawn(move || {
-        let mut all = String::new();
         for line in std::io::BufRead::lines(std::io::BufReader::new(stderr)).map_while(Result::ok) {
-            if line.contains("streaming started") {
-                let _ = started.send(());
-            }
-            all.push_str(&line);
-            all.push('\n');
+            let mut seen = sink.lock().unwrap();
+            seen.push_str(&line);
+            seen.push('\n');
         }
-        all
     });
-    log.recv_timeout(Duration::from_secs(120))
-        .expect("the stream started within two minutes");
+    // Files older than the stream are not new to it: write them once it has started.
+    let deadline = Instant::now() + Duration::from_secs(120);
+    loop {
+        let so_far = seen.lock().unwrap().clone();
+        let id = so_far
+            .lines()
+            .find_map(|l| l.strip_prefix("Submitted application "))
+            .unwrap_or("")
+            .trim()
+            .to_string();
+        if started(&id, &so_far) {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the stream did not start: {so_far}"
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
     for i in 0..3 {
         std::thread::sleep(Duration::from_millis(1500));
         put(&format!("{dir}/f{i}.txt"), "to be or\nnot to be\n");
     }
     let output = child.wait_with_output().expect("ember submit ends");
-    let stderr = reader.join().unwrap();
+    reader.join().unwrap();
+    let stderr = seen.lock().unwrap().clone();
     assert!(output.status.success(), "{stderr}");
+    (output, stderr)
+}
+
+#[test]
+fn a_stream_in_client_mode_counts_the_files_moved_into_hdfs() {
+    let (output, stderr) = stream_on_yarn("client", |_, log| log.contains("streaming started"));
     let stdout = String::from_utf8_lossy(&output.stdout);
     assert!(
         stdout.contains("hdfs_wordcount: 18 words in"),
         "{stdout}\n{stderr}"
     );
     assert!(stderr.contains("1 new files in"), "{stderr}");
+}
+
+#[test]
+fn a_stream_in_cluster_mode_counts_the_files_moved_into_hdfs() {
+    let (_, stderr) = stream_on_yarn("cluster", |id, _| {
+        !id.is_empty() && am_stderr(id).contains("streaming started")
+    });
+    let id = application_id(&stderr);
+    assert_eq!(status(&id), ("FINISHED".into(), "SUCCEEDED".into()));
+    let driver_out = containers(&id)
+        .iter()
+        .find(|c| c.to_string_lossy().ends_with("_000001"))
+        .and_then(|c| std::fs::read_to_string(c.join("stdout")).ok())
+        .unwrap_or_default();
+    assert!(
+        driver_out.contains("hdfs_wordcount: 18 words in"),
+        "{driver_out}"
+    );
 }
