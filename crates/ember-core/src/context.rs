@@ -594,14 +594,15 @@ impl Context {
         }
     }
 
-    /// The union of several RDDs.
+    /// The union of several RDDs: their partitions one after another, or, when all are laid
+    /// out by the same partitioner, partition `i` of each together, keeping the partitioner.
     pub fn union<T: Data>(&self, rdds: &[Rdd<T>]) -> Rdd<T> {
         Rdd::from_impl(
             self,
-            UnionRdd {
-                core: self.new_rdd_core("union"),
-                parents: rdds.iter().map(|r| r.rdd_ref().clone()).collect(),
-            },
+            UnionRdd::new(
+                self.new_rdd_core("union"),
+                rdds.iter().map(|r| r.rdd_ref().clone()).collect(),
+            ),
         )
     }
 

@@ -1338,3 +1338,49 @@ fn stats_of_a_known_series_match_hand_computed_values() {
     assert_eq!((stats.min(), stats.max()), (2.0, 9.0));
     assert!((stats.sum() - 40.0).abs() < 1e-9);
 }
+
+#[test]
+fn a_union_of_rdds_partitioned_alike_keeps_their_partitioner_and_needs_no_shuffle() {
+    let ctx = context();
+    let by_key = |values: Vec<(u32, u64)>| {
+        ctx.parallelize(values, 4)
+            .reduce_by_key_in(Fn!(|a: u64, b: u64| a + b), HashPartitioner::new(3))
+    };
+    let a = by_key((0..40).map(|i| (i % 7, 1)).collect());
+    let b = by_key((0..30).map(|i| (i % 5, 10)).collect());
+    let union = a.union(&b);
+    assert_eq!(union.num_partitions(), 3, "partition i of each, together");
+    assert_eq!(union.partitioner(), a.partitioner());
+    // Partition i holds exactly the keys the partitioner sends to i.
+    let parts = union.glom().collect().unwrap();
+    let partitioner = HashPartitioner::new(3);
+    for (i, part) in parts.iter().enumerate() {
+        assert!(
+            part.iter().all(|(k, _)| partitioner.partition(k) == i),
+            "{parts:?}"
+        );
+    }
+    let mut sums = union
+        .reduce_by_key_in(Fn!(|a: u64, b: u64| a + b), HashPartitioner::new(3))
+        .collect()
+        .unwrap();
+    sums.sort();
+    let mut want = BTreeMap::<u32, u64>::new();
+    for i in 0..40 {
+        *want.entry(i % 7).or_default() += 1;
+    }
+    for i in 0..30 {
+        *want.entry(i % 5).or_default() += 10;
+    }
+    assert_eq!(sums, want.into_iter().collect::<Vec<_>>());
+    // The parents' shuffles ran for `glom` above; reducing the union by the same partitioner
+    // adds no shuffle: one stage, reading partition i of each parent.
+    assert_eq!(ctx.last_job_summary().unwrap().stages, 1);
+    // Partitioned differently, the partitions follow one another and no partitioner is kept.
+    let c = ctx
+        .parallelize(vec![(1u32, 1u64)], 1)
+        .reduce_by_key_in(Fn!(|a: u64, b: u64| a + b), HashPartitioner::new(2));
+    let mixed = a.union(&c);
+    assert_eq!(mixed.num_partitions(), 5);
+    assert_eq!(mixed.partitioner(), None);
+}

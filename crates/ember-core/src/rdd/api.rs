@@ -257,14 +257,16 @@ impl<T: Data> Rdd<T> {
         )
     }
 
-    /// This RDD's partitions followed by `other`'s; duplicates are kept.
+    /// This RDD's partitions followed by `other`'s; duplicates are kept. When both are laid
+    /// out by the same partitioner, partition `i` of the union holds partition `i` of each, and
+    /// the union keeps the partitioner (Spark's `PartitionerAwareUnionRDD`).
     pub fn union(&self, other: &Rdd<T>) -> Rdd<T> {
         Rdd::from_impl(
             &self.ctx,
-            UnionRdd {
-                core: self.ctx.new_rdd_core("union"),
-                parents: vec![self.rdd.clone(), other.rdd.clone()],
-            },
+            UnionRdd::new(
+                self.ctx.new_rdd_core("union"),
+                vec![self.rdd.clone(), other.rdd.clone()],
+            ),
         )
     }
 

@@ -3,21 +3,42 @@
 use super::{BoxIter, Dependency, RddBase, RddCompute, RddCore, RddRef};
 use crate::data::{Data, Func};
 use crate::error::{Error, Result};
+use crate::partitioner::PartitionerInfo;
 use crate::task_context::{abort, TaskContext};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use std::marker::PhantomData;
 use std::sync::Arc;
 
-/// The partitions of several RDDs, one after another (Spark's `UnionRDD`).
+/// The partitions of several RDDs (Spark's `UnionRDD` and `PartitionerAwareUnionRDD`): one
+/// after another, or, when every parent is laid out by the same partitioner, partition `i` of
+/// each together as partition `i`, so that the union keeps the partitioner and an operation by
+/// key on it needs no shuffle.
 #[derive(Serialize, Deserialize)]
 #[serde(bound = "")]
 pub(crate) struct UnionRdd<T: Data> {
     pub core: RddCore,
     pub parents: Vec<RddRef<T>>,
+    /// The parents' common partitioner, when the union is partitioner-aware; known on the
+    /// driver only, so tasks go by `aware`.
+    #[serde(skip)]
+    pub partitioner: Option<PartitionerInfo>,
+    pub aware: bool,
 }
 
 impl<T: Data> UnionRdd<T> {
+    /// The union of `parents`, partitioner-aware when they share a partitioner.
+    pub(crate) fn new(core: RddCore, parents: Vec<RddRef<T>>) -> Self {
+        let first = parents.first().and_then(|p| p.0.partitioner());
+        let shared = first.is_some() && parents.iter().all(|p| p.0.partitioner() == first);
+        UnionRdd {
+            core,
+            parents,
+            partitioner: if shared { first } else { None },
+            aware: shared,
+        }
+    }
+
     fn locate(&self, mut partition: usize) -> Option<(&RddRef<T>, usize)> {
         for parent in &self.parents {
             let n = parent.0.num_partitions();
@@ -35,7 +56,10 @@ impl<T: Data> RddBase for UnionRdd<T> {
         &self.core
     }
     fn num_partitions(&self) -> usize {
-        self.parents.iter().map(|p| p.0.num_partitions()).sum()
+        match self.aware {
+            true => self.parents.first().map_or(0, |p| p.0.num_partitions()),
+            false => self.parents.iter().map(|p| p.0.num_partitions()).sum(),
+        }
     }
     fn dependencies(&self) -> Vec<Dependency> {
         self.parents
@@ -44,14 +68,44 @@ impl<T: Data> RddBase for UnionRdd<T> {
             .collect()
     }
     fn preferred_locations(&self, partition: usize) -> Vec<String> {
-        self.locate(partition)
-            .map(|(p, i)| p.0.preferred_locations(i))
-            .unwrap_or_default()
+        if !self.aware {
+            return self
+                .locate(partition)
+                .map(|(p, i)| p.0.preferred_locations(i))
+                .unwrap_or_default();
+        }
+        // Hosts preferred by the most parents for this partition, as Spark's does.
+        let mut counts: Vec<(String, usize)> = Vec::new();
+        for parent in &self.parents {
+            for host in parent.0.preferred_locations(partition) {
+                match counts.iter_mut().find(|(h, _)| *h == host) {
+                    Some((_, n)) => *n += 1,
+                    None => counts.push((host, 1)),
+                }
+            }
+        }
+        let most = counts.iter().map(|(_, n)| *n).max().unwrap_or(0);
+        counts
+            .into_iter()
+            .filter(|(_, n)| *n == most)
+            .map(|(h, _)| h)
+            .collect()
+    }
+    fn partitioner(&self) -> Option<PartitionerInfo> {
+        self.partitioner.clone()
     }
 }
 
 impl<T: Data> RddCompute<T> for UnionRdd<T> {
     fn compute(&self, partition: usize, tc: &Arc<TaskContext>) -> Result<BoxIter<T>> {
+        if self.aware {
+            let parts = self
+                .parents
+                .iter()
+                .map(|p| p.iterator(partition, tc))
+                .collect::<Result<Vec<_>>>()?;
+            return Ok(Box::new(parts.into_iter().flatten()));
+        }
         let (parent, index) = self
             .locate(partition)
             .ok_or_else(|| Error::Internal(format!("union has no partition {partition}")))?;
