@@ -13,14 +13,14 @@
 //!
 //! # How
 //!
-//! Each batch is numbered on from the records before it (a counting job, then
-//! `zip_with_index`). The records that may still belong to a window not yet complete are
+//! Each batch is numbered on from the records before it (one job counts its partitions, then
+//! each partition numbers its records from its offset). The records that may still belong to a window not yet complete are
 //! kept as an RDD from batch to batch, in memory and checkpointed like state, so that only
 //! they, not the whole stream, are read again.
 
 use super::DStream;
 use crate::time::Time;
-use ember_core::{Data, Error, Fn, Rdd, Result, StorageLevel};
+use ember_core::{BoxIter, Data, Error, Fn, Rdd, Result, StorageLevel};
 use parking_lot::Mutex;
 use std::collections::VecDeque;
 use std::time::Duration;
@@ -70,11 +70,7 @@ impl<T: Data> DStream<T> {
             move |_, t: Time| {
                 let batch = parent.get_or_compute(t)?.unwrap_or_else(|| ctx.empty());
                 let mut pending = pending.lock();
-                let count = batch.count()?;
-                let base = pending.total;
-                let numbered = batch
-                    .zip_with_index()?
-                    .map(Fn!(move |(x, i): (T, u64)| (x, base + i)));
+                let (numbered, count) = number(&batch, pending.total)?;
                 let records = match pending.kept.back() {
                     Some(kept) => kept.union(&numbered),
                     None => numbered,
@@ -112,6 +108,29 @@ impl<T: Data> DStream<T> {
         stream.node.base.set_must_checkpoint();
         Ok(stream)
     }
+}
+
+/// `batch`'s records paired with their numbers, counting from `base`, and how many there are.
+///
+/// # Errors
+/// The job counting the batch's partitions failed.
+fn number<T: Data>(batch: &Rdd<T>, base: u64) -> Result<(Rdd<(T, u64)>, u64)> {
+    let counts = batch
+        .map_partitions(Fn!(|xs: BoxIter<T>| [xs.count() as u64]))
+        .collect()?;
+    let starts: Vec<u64> = counts
+        .iter()
+        .scan(base, |next, n| {
+            let start = *next;
+            *next += n;
+            Some(start)
+        })
+        .collect();
+    let numbered = batch.map_partitions_with_index(Fn!(move |p: usize, xs: BoxIter<T>| {
+        let start = starts[p];
+        xs.enumerate().map(move |(i, x)| (x, start + i as u64))
+    }));
+    Ok((numbered, counts.iter().sum()))
 }
 
 /// The windows among `first..=last` that record `i` falls in.
