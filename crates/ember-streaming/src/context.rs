@@ -1,7 +1,7 @@
 //! The entry point of a streaming application (Spark's `StreamingContext`).
 
 use crate::clock::{Clock, SystemClock};
-use crate::dstream::{DStream, Node};
+use crate::dstream::{union_of, DStream, Node};
 use crate::file_stream::FileSelector;
 use crate::listener::StreamingListener;
 use crate::output::OutputOp;
@@ -170,14 +170,7 @@ impl StreamingContext {
         let queue = queue.clone();
         let ctx = self.inner.ctx.clone();
         let node = Node::new("queue_stream", self.inner.batch, vec![], Duration::ZERO, {
-            move |_, _| {
-                let rdds = queue.take(one_at_a_time);
-                Ok(Some(match rdds.len() {
-                    0 => ctx.empty(),
-                    1 => rdds.into_iter().next().expect("one RDD"),
-                    _ => ctx.union(&rdds),
-                }))
-            }
+            move |_, _| Ok(Some(union_of(&ctx, queue.take(one_at_a_time))))
         });
         DStream {
             node,

@@ -7,7 +7,7 @@
 //! previous batch's state with the batch's records, laid out by one hash partitioner, so the
 //! state is read in place; kept in memory and checkpointed, like `update_state_by_key`'s.
 
-use super::DStream;
+use super::{state_partitions, DStream};
 use crate::time::Time;
 use ember_core::{Data, Fn, Func, HashPartitioner, Key, Rdd};
 use serde::{Deserialize, Serialize};
@@ -136,10 +136,7 @@ impl<K: Key, V: Data> DStream<(K, V)> {
     where
         F: for<'a> Func<(K, Option<V>, &'a mut State<S>), Output = M> + Clone,
     {
-        let partitions = match spec.partitions {
-            0 => self.ssc.context().default_parallelism(),
-            n => n,
-        };
+        let partitions = state_partitions(self.ssc.context(), spec.partitions);
         let parent = self.node.clone();
         let ctx = self.ssc.context().clone();
         let slide = self.slide_duration();

@@ -311,13 +311,22 @@ impl<T: Data> DStream<T> {
         name: &str,
         f: impl Fn(Rdd<T>) -> Rdd<U> + Send + Sync + 'static,
     ) -> DStream<U> {
+        self.derive_each_at(name, move |rdd, _| f(rdd.clone()))
+    }
+
+    /// [`derive_each`](Self::derive_each) with the batch's time.
+    pub(crate) fn derive_each_at<U: Data>(
+        &self,
+        name: &str,
+        f: impl Fn(&Rdd<T>, Time) -> Rdd<U> + Send + Sync + 'static,
+    ) -> DStream<U> {
         let parent = self.node.clone();
         self.derive(
             name,
             self.slide_duration(),
             Duration::ZERO,
             vec![],
-            move |_, t| Ok(parent.get_or_compute(t)?.map(&f)),
+            move |_, t| Ok(parent.get_or_compute(t)?.map(|rdd| f(&rdd, t))),
         )
     }
 
@@ -347,5 +356,23 @@ impl<T: Data> DStream<T> {
         }
         self.node.base.set_checkpoint_interval(interval);
         Ok(self.clone())
+    }
+}
+
+/// The union of `rdds`: the one RDD itself, or an empty RDD when there is none.
+pub(crate) fn union_of<T: Data>(ctx: &ember_core::Context, mut rdds: Vec<Rdd<T>>) -> Rdd<T> {
+    match rdds.len() {
+        0 => ctx.empty(),
+        1 => rdds.remove(0),
+        _ => ctx.union(&rdds),
+    }
+}
+
+/// The partitions a stateful stream keeps its state in: `partitions`, or with `0` the
+/// default parallelism.
+pub(crate) fn state_partitions(ctx: &ember_core::Context, partitions: usize) -> usize {
+    match partitions {
+        0 => ctx.default_parallelism(),
+        n => n,
     }
 }

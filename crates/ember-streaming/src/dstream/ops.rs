@@ -1,7 +1,7 @@
 //! Operations on every stream: transformations applied to each batch's RDD, and the output
 //! operations that make a batch's jobs.
 
-use super::{DStream, GraphNode};
+use super::{union_of, DStream, GraphNode};
 use crate::output::{OutputJob, OutputOp};
 use crate::time::Time;
 use ember_core::{BoxIter, Data, Fn, Func, Key, Rdd, Result};
@@ -55,14 +55,7 @@ impl<T: Data> DStream<T> {
         &self,
         f: impl Fn(&Rdd<T>, Time) -> Rdd<U> + Send + Sync + 'static,
     ) -> DStream<U> {
-        let parent = self.node.clone();
-        self.derive(
-            "transform",
-            self.slide_duration(),
-            Duration::ZERO,
-            vec![],
-            move |_, t| Ok(parent.get_or_compute(t)?.map(|rdd| f(&rdd, t))),
-        )
+        self.derive_each_at("transform", f)
     }
 
     /// A function of the batches of this stream and `other` at the same time (Spark's
@@ -115,7 +108,7 @@ impl<T: Data> DStream<T> {
                 for parent in &parents {
                     rdds.extend(parent.get_or_compute(t)?);
                 }
-                Ok((!rdds.is_empty()).then(|| ctx.union(&rdds)))
+                Ok((!rdds.is_empty()).then(|| union_of(&ctx, rdds)))
             },
         )
     }

@@ -7,7 +7,7 @@
 //! until the next batch has read it, and is checkpointed (every 10 s of batches by default)
 //! so that its lineage does not grow by a batch every batch.
 
-use super::DStream;
+use super::{state_partitions, DStream};
 use ember_core::{Data, Fn, Func, HashPartitioner, Key, Rdd};
 
 impl<K: Key, V: Data> DStream<(K, V)> {
@@ -32,10 +32,7 @@ impl<K: Key, V: Data> DStream<(K, V)> {
     where
         F: Func<(Vec<V>, Option<S>), Output = Option<S>> + Clone,
     {
-        let partitions = match partitions {
-            0 => self.ssc.context().default_parallelism(),
-            n => n,
-        };
+        let partitions = state_partitions(self.ssc.context(), partitions);
         let parent = self.node.clone();
         let ctx = self.ssc.context().clone();
         let slide = self.slide_duration();

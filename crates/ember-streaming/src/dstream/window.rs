@@ -9,9 +9,9 @@
 //! again. The previous window's RDD stays in memory, and since every window depends on the one
 //! before, the stream is checkpointed (every 10 s of batches by default) to cut that chain.
 
-use super::DStream;
+use super::{state_partitions, union_of, DStream};
 use crate::time::is_whole_multiple;
-use ember_core::{Data, Error, Fn, Func, HashPartitioner, Key, Rdd, Result};
+use ember_core::{Data, Error, Fn, Func, HashPartitioner, Key, Result};
 use std::time::Duration;
 
 impl<T: Data> DStream<T> {
@@ -26,11 +26,7 @@ impl<T: Data> DStream<T> {
         let ctx = self.ssc.context().clone();
         Ok(self.derive("window", slide, window, vec![], move |_, t| {
             let rdds = parent.slice(t - window, t)?;
-            Ok(Some(if rdds.is_empty() {
-                ctx.empty()
-            } else {
-                ctx.union(&rdds)
-            }))
+            Ok(Some(union_of(&ctx, rdds)))
         }))
     }
 
@@ -129,10 +125,7 @@ impl<K: Key, V: Data> DStream<(K, V)> {
         P: for<'a> Func<(&'a (K, V),), Output = bool> + Clone,
     {
         self.check_window(window, slide)?;
-        let partitions = match partitions {
-            0 => self.ssc.context().default_parallelism(),
-            n => n,
-        };
+        let partitions = state_partitions(self.ssc.context(), partitions);
         let reduced = self.reduce_by_key_in(f.clone(), partitions);
         reduced.node.base.persist_by_default();
         let parent = reduced.node.clone();
@@ -143,12 +136,8 @@ impl<K: Key, V: Data> DStream<(K, V)> {
                     Some(rdd) => rdd,
                     None => ctx.empty(),
                 };
-                let union = |rdds: Vec<Rdd<(K, V)>>| match rdds.is_empty() {
-                    true => ctx.empty(),
-                    false => ctx.union(&rdds),
-                };
-                let old = union(parent.slice(t - slide - window, t - window)?);
-                let new = union(parent.slice(t - slide, t)?);
+                let old = union_of(&ctx, parent.slice(t - slide - window, t - window)?);
+                let new = union_of(&ctx, parent.slice(t - slide, t)?);
                 let step = WindowStep {
                     f: f.clone(),
                     inverse: inverse.clone(),
