@@ -20,9 +20,15 @@ pub struct FileStatus {
 }
 
 /// Whether a file's name hides it from readers, as Hadoop's input formats hide `_SUCCESS` and
-/// `.crc` files, and the `NAME._COPYING_` file `hdfs dfs -put` writes before renaming it.
+/// `.crc` files.
 pub(crate) fn is_hidden(name: &str) -> bool {
-    name.starts_with('_') || name.starts_with('.') || name.ends_with("._COPYING_")
+    name.starts_with('_') || name.starts_with('.')
+}
+
+/// Whether a listing leaves the file out: hidden, or the `NAME._COPYING_` file `hdfs dfs -put`
+/// writes before renaming it.
+fn is_unlisted(name: &str) -> bool {
+    is_hidden(name) || name.ends_with("._COPYING_")
 }
 
 impl Context {
@@ -45,7 +51,7 @@ impl Context {
                 listing
                     .objects
                     .iter()
-                    .filter(|meta| !is_hidden(meta.location.filename().unwrap_or("")))
+                    .filter(|meta| !is_unlisted(meta.location.filename().unwrap_or("")))
                     .map(|meta| FileStatus {
                         path: join_url(&resolved, &meta.location),
                         len: meta.size,
@@ -69,7 +75,7 @@ fn list_local(path: &str, raw: &str) -> Result<Vec<FileStatus>> {
     let mut files = Vec::new();
     for entry in entries {
         let entry = entry.map_err(|e| Error::io(path, e))?;
-        if is_hidden(&entry.file_name().to_string_lossy()) {
+        if is_unlisted(&entry.file_name().to_string_lossy()) {
             continue;
         }
         let meta = entry.metadata().map_err(|e| Error::io(entry.path(), e))?;

@@ -60,10 +60,7 @@ pub(crate) fn list_remote(env: &Env, url: &str) -> Result<Vec<InputFile>> {
     let mut files: Vec<InputFile> = listing
         .objects
         .iter()
-        .filter(|meta| {
-            let name = meta.location.filename().unwrap_or("");
-            !name.starts_with('_') && !name.starts_with('.')
-        })
+        .filter(|meta| !super::file_status::is_hidden(meta.location.filename().unwrap_or("")))
         .map(file)
         .filter(|f| pattern.as_ref().is_none_or(|p| p.matches(&f.path)))
         .collect();

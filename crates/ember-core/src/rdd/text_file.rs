@@ -162,7 +162,7 @@ fn collect_files(path: &Path, out: &mut Vec<(PathBuf, u64)>) -> Result<()> {
         let entry = entry.map_err(|e| Error::io(path, e))?;
         let name = entry.file_name();
         let name = name.to_string_lossy();
-        if name.starts_with('_') || name.starts_with('.') {
+        if super::file_status::is_hidden(&name) {
             continue;
         }
         let child = entry.path();
