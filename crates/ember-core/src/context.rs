@@ -21,6 +21,7 @@ use crate::scheduler::{
     LocalBackend, PartitionFunc, ResultTask, SchedulerBackend, SchedulerSettings, Task,
     JOB_GROUP_PROPERTY,
 };
+use crate::storage::BlockId;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 use std::any::{Any, TypeId};
@@ -711,6 +712,34 @@ impl Context {
     /// Where executors reach this driver (`host:port`); `None` in local mode.
     pub fn driver_address(&self) -> Option<String> {
         self.inner.scheduler.backend().driver_address()
+    }
+
+    /// Sets the driver's endpoint `name`, which tasks ask with
+    /// [`Env::ask_driver`](crate::Env::ask_driver): `handler` gets the asking executor's id and
+    /// the request. It runs on the driver's connection threads, so it must not block for long.
+    pub fn set_endpoint<Req, Rep, F>(&self, name: &str, handler: F)
+    where
+        Req: DeserializeOwned,
+        Rep: Serialize,
+        F: Fn(&str, Req) -> Result<Rep> + Send + Sync + 'static,
+    {
+        self.inner
+            .env
+            .endpoints
+            .set(name, crate::endpoint::typed(handler));
+    }
+
+    /// Removes the driver's endpoint `name`: tasks asking it get an error.
+    pub fn remove_endpoint(&self, name: &str) {
+        self.inner.env.endpoints.remove(name);
+    }
+
+    /// Drops blocks `ids` (such as a streaming receiver's) here and on every executor.
+    pub fn remove_blocks(&self, ids: &[BlockId]) {
+        for &id in ids {
+            self.inner.env.block_manager.remove(id);
+        }
+        self.inner.scheduler.backend().remove_blocks(ids);
     }
 
     /// Drops the cached partitions of RDD `id` here and on every executor.

@@ -4,6 +4,7 @@
 use crate::broadcast::BroadcastManager;
 use crate::conf::{keys, EmberConf};
 use crate::data::Data;
+use crate::endpoint::Endpoints;
 use crate::error::{Error, Result};
 use crate::master::Master;
 use crate::network::executor_link::ExecutorLink;
@@ -11,6 +12,8 @@ use crate::rdd::StoreCache;
 use crate::scheduler::{CommitAsk, OutputCommitCoordinator};
 use crate::shuffle::{MapOutputTracker, MapStatus, ShuffleManager};
 use crate::storage::{BlockId, BlockManager, BlockManagerMaster, MemoryManager};
+use serde::de::DeserializeOwned;
+use serde::Serialize;
 use std::sync::{Arc, OnceLock};
 
 /// The services of one executor.
@@ -34,6 +37,8 @@ pub struct Env {
     pub(crate) link: OnceLock<Arc<ExecutorLink>>,
     /// In the driver: which attempt of each task may commit its output.
     pub(crate) output_commits: OutputCommitCoordinator,
+    /// In the driver: what libraries set up for tasks to ask ([`Env::ask_driver`]).
+    pub(crate) endpoints: Endpoints,
     /// Hadoop's configuration: `$HADOOP_CONF_DIR` and the `ember.hadoop.*` settings.
     pub hadoop: ember_hadoop::HadoopConf,
     /// The rack of each host, from Hadoop's topology script or table.
@@ -115,6 +120,7 @@ impl Env {
             stores: StoreCache::default(),
             scratch,
             output_commits: OutputCommitCoordinator::default(),
+            endpoints: Endpoints::default(),
         })
     }
 
@@ -174,6 +180,47 @@ impl Env {
                 tracing::warn!("cannot read fetched block {}: {e}", id.name());
                 None
             }
+        }
+    }
+
+    /// Asks the driver's endpoint `endpoint` (set with
+    /// [`Context::set_endpoint`](crate::Context::set_endpoint)) and returns its reply: over the
+    /// network from an executor, by a direct call in the driver.
+    ///
+    /// # Errors
+    /// The driver cannot be reached, has no such endpoint, or its handler failed.
+    pub fn ask_driver<Req: Serialize, Rep: DeserializeOwned>(
+        &self,
+        endpoint: &str,
+        request: &Req,
+    ) -> Result<Rep> {
+        let request = bincode::serialize(request)?;
+        let reply = match self.link.get() {
+            Some(link) => link.ask_endpoint(endpoint, &self.executor_id, request)?,
+            None => self.endpoints.ask(endpoint, &self.executor_id, &request)?,
+        };
+        Ok(bincode::deserialize(&reply)?)
+    }
+
+    /// Block `id` from executor `holder`, whose block server is at `address`: from this
+    /// executor's own store when it is the holder (always in local mode), else fetched. `None`
+    /// when the block is gone (evicted, removed, or its executor lost).
+    ///
+    /// # Errors
+    /// The block is here but cannot be read, or what came is not a block of `T`.
+    pub fn read_block<T: Data>(
+        &self,
+        id: BlockId,
+        holder: &str,
+        address: &str,
+    ) -> Result<Option<Arc<Vec<T>>>> {
+        let link = match self.link.get() {
+            Some(link) if holder != self.executor_id => link,
+            _ => return self.block_manager.get(id),
+        };
+        match link.fetch_block_from(address, id) {
+            Some(bytes) => Ok(Some(Arc::new(self.block_manager.decode_bytes(&bytes)?))),
+            None => Ok(None),
         }
     }
 

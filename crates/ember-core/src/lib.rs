@@ -29,6 +29,7 @@ pub mod conf;
 mod context;
 mod data;
 pub mod deploy;
+mod endpoint;
 mod env;
 mod error;
 mod executor;

@@ -42,6 +42,7 @@ use crate::network::rpc::{
 };
 use crate::network::{channel, runtime, serve, MAX_MESSAGE};
 use crate::scheduler::{RemoteTaskResult, TaskEvent, TaskId, TaskOutput};
+use crate::storage::BlockId;
 use std::process::Command;
 use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
@@ -252,6 +253,11 @@ fn run(args: &ExecutorArgs) -> Result<()> {
                 env.broadcast_manager.remove_copy(b.broadcast_id)
             }
             Some(FromDriver::RemoveRdd(r)) => env.block_manager.remove_rdd(r.rdd_id as usize),
+            Some(FromDriver::RemoveBlocks(r)) => {
+                for id in r.block_ids.iter().filter_map(|b| BlockId::parse(b)) {
+                    env.block_manager.remove(id);
+                }
+            }
             Some(FromDriver::Shutdown(_)) => break,
             Some(FromDriver::Registered(_)) | None => {}
         }

@@ -2,7 +2,9 @@
 
 use super::block_transfer::read_block;
 use super::rpc::driver_client::DriverClient;
-use super::rpc::{AskCommitRequest, BlockLocationsRequest, BroadcastRequest, MapStatusesRequest};
+use super::rpc::{
+    AskCommitRequest, BlockLocationsRequest, BroadcastRequest, EndpointRequest, MapStatusesRequest,
+};
 use super::{channel, rpc_error, runtime, MAX_MESSAGE};
 use crate::conf::{keys, EmberConf};
 use crate::error::Result;
@@ -98,6 +100,42 @@ impl ExecutorLink {
         Ok(reply.into_inner().allowed)
     }
 
+    /// The reply of the driver's endpoint `endpoint` to `request`, asked by executor `me`.
+    pub(crate) fn ask_endpoint(
+        &self,
+        endpoint: &str,
+        me: &str,
+        request: Vec<u8>,
+    ) -> Result<Vec<u8>> {
+        let mut driver = self.driver.clone();
+        let request = EndpointRequest {
+            endpoint: endpoint.to_string(),
+            executor_id: me.to_string(),
+            payload: request.into(),
+        };
+        let reply = runtime()
+            .block_on(driver.ask_endpoint(request))
+            .map_err(|s| rpc_error(&self.driver_address, s))?;
+        Ok(reply.into_inner().data.to_vec())
+    }
+
+    /// Block `id` from the executor whose block server is at `address`; failures (the block or
+    /// the executor gone) are logged and yield `None`.
+    pub(crate) fn fetch_block_from(&self, address: &str, id: BlockId) -> Option<bytes::Bytes> {
+        let channel = self.channel(address).ok()?;
+        match runtime().block_on(read_block(channel, id.name())) {
+            Ok(bytes) => Some(bytes),
+            Err(status) => {
+                tracing::debug!(
+                    "block {} not fetched from {address}: {}",
+                    id.name(),
+                    status.message()
+                );
+                None
+            }
+        }
+    }
+
     /// Broadcast `id`'s serialized value for executor `me`: from an executor that holds it when
     /// the driver names one (as Spark's torrent broadcast spreads the load), else from the
     /// driver.
@@ -137,7 +175,9 @@ impl ExecutorLink {
     /// Cached block `id` from another executor than `me` that holds it, in byte form. Failures
     /// are logged and yield `None`: the caller computes the block instead.
     pub(crate) fn fetch_cached_block(&self, id: BlockId, me: &str) -> Option<bytes::Bytes> {
-        let BlockId::Rdd { rdd, partition } = id;
+        let BlockId::Rdd { rdd, partition } = id else {
+            return None;
+        };
         let request = BlockLocationsRequest {
             rdd_id: rdd as u64,
             partition: partition as u64,

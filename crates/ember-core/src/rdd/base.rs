@@ -136,6 +136,12 @@ pub trait RddBase: Send + Sync + 'static {
     fn preferred_locations(&self, _partition: usize) -> Vec<String> {
         Vec::new()
     }
+    /// Executors already holding what partition `partition` reads, such as the blocks a
+    /// streaming receiver stored (Spark's `ExecutorCacheTaskLocation`): its tasks are
+    /// PROCESS_LOCAL there. Cached partitions need not be named: the scheduler knows them.
+    fn preferred_executors(&self, _partition: usize) -> Vec<String> {
+        Vec::new()
+    }
     /// The kind of RDD, for lineage: its type's name without path or parameters.
     fn kind(&self) -> &'static str {
         let full = std::any::type_name::<Self>();

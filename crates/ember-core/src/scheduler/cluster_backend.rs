@@ -44,12 +44,13 @@ use crate::network::rpc::driver_server::{Driver, DriverServer};
 use crate::network::rpc::executor_message::Kind as FromExecutor;
 use crate::network::rpc::{
     AskCommitReply, AskCommitRequest, BlockLocation, BlockLocations, BlockLocationsRequest,
-    BroadcastReply, BroadcastRequest, Bytes as BytesMessage, DriverMessage, ExecutorMessage,
-    KillTask, LaunchTask, MapStatusesRequest, PendingTasks as PendingTasksReply,
-    PendingTasksRequest, RegisterExecutor, Registered, RemoveBroadcast, RemoveRdd, Shutdown,
-    TaskState, TaskStatus,
+    BroadcastReply, BroadcastRequest, Bytes as BytesMessage, DriverMessage, EndpointRequest,
+    ExecutorMessage, KillTask, LaunchTask, MapStatusesRequest, PendingTasks as PendingTasksReply,
+    PendingTasksRequest, RegisterExecutor, Registered, RemoveBlocks, RemoveBroadcast, RemoveRdd,
+    Shutdown, TaskState, TaskStatus,
 };
 use crate::network::{channel, runtime, serve, MAX_MESSAGE};
+use crate::storage::BlockId;
 use parking_lot::{Condvar, Mutex};
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -322,6 +323,12 @@ impl SchedulerBackend for ClusterBackend {
     fn remove_rdd(&self, id: usize) {
         self.shared
             .tell_all(ToExecutor::RemoveRdd(RemoveRdd { rdd_id: id as u64 }));
+    }
+
+    fn remove_blocks(&self, ids: &[BlockId]) {
+        let block_ids = ids.iter().map(BlockId::name).collect();
+        self.shared
+            .tell_all(ToExecutor::RemoveBlocks(RemoveBlocks { block_ids }));
     }
 
     fn stage_ended(&self, id: usize) {
@@ -820,6 +827,22 @@ impl Driver for DriverEndpoint {
         };
         let allowed = self.shared.env.output_commits.can_commit(&ask);
         Ok(Response::new(AskCommitReply { allowed }))
+    }
+
+    async fn ask_endpoint(
+        &self,
+        request: Request<EndpointRequest>,
+    ) -> Result<Response<BytesMessage>, Status> {
+        let r = request.into_inner();
+        let env = self.shared.env.clone();
+        // Handlers may take a lock: off the threads that serve every connection.
+        let reply = tokio::task::spawn_blocking(move || {
+            env.endpoints.ask(&r.endpoint, &r.executor_id, &r.payload)
+        })
+        .await
+        .map_err(|e| Status::internal(e.to_string()))?
+        .map_err(|e| Status::failed_precondition(e.to_string()))?;
+        Ok(Response::new(BytesMessage { data: reply.into() }))
     }
 
     async fn get_map_statuses(

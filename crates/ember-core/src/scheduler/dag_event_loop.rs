@@ -688,14 +688,18 @@ impl DagState {
         Ok(())
     }
 
-    /// Executors holding a cached partition that computing `partition` of `rdd` reads: the
-    /// RDD's own, else its narrow parents' (see [`along_narrow_parents`]).
+    /// Executors holding what computing `partition` of `rdd` reads (a cached partition, or
+    /// blocks the RDD names itself): the RDD's own, else its narrow parents' (see
+    /// [`along_narrow_parents`]).
     fn preferred_executors(&self, rdd: &Arc<dyn RddBase>, partition: usize) -> Vec<String> {
         let master = &self.env.block_manager_master;
-        if master.is_empty() {
-            return Vec::new();
-        }
-        along_narrow_parents(rdd, |r| master.locations(r.core().id(), partition))
+        along_narrow_parents(rdd, |r| {
+            let mut executors = r.preferred_executors(partition);
+            if !master.is_empty() {
+                executors.extend(master.locations(r.core().id(), partition));
+            }
+            executors
+        })
     }
 
     /// Ends stage `id`'s current attempt, if it runs, in the event log; `failure` when it

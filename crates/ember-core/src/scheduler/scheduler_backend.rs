@@ -12,6 +12,7 @@
 
 use super::events::TaskReply;
 use super::locality::TaskLocality;
+use crate::storage::BlockId;
 use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
 
@@ -75,6 +76,9 @@ pub(crate) trait SchedulerBackend: Send + Sync {
     /// RDD `id` was unpersisted: executors drop its cached partitions.
     fn remove_rdd(&self, id: usize);
 
+    /// Executors drop blocks `ids` (a streaming receiver's, once no batch reads them).
+    fn remove_blocks(&self, _ids: &[BlockId]) {}
+
     /// The DAG scheduler is done with stage `id` (it completed, or no job needs it): what was
     /// kept of its tasks can go.
     fn stage_ended(&self, _id: usize) {}
@@ -112,6 +116,9 @@ impl<B: SchedulerBackend + ?Sized> SchedulerBackend for Arc<B> {
     }
     fn remove_rdd(&self, id: usize) {
         (**self).remove_rdd(id)
+    }
+    fn remove_blocks(&self, ids: &[BlockId]) {
+        (**self).remove_blocks(ids)
     }
     fn stage_ended(&self, id: usize) {
         (**self).stage_ended(id)

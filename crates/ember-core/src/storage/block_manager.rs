@@ -1,11 +1,11 @@
 //! The blocks of one executor: cached RDD partitions in memory and on disk (Spark's
 //! `BlockManager`).
 //!
-//! A block is one partition of a persisted RDD, stored according to its RDD's
-//! [`StorageLevel`]:
+//! A block is one partition of a persisted RDD, or a batch of records a streaming receiver
+//! stored, kept according to its [`StorageLevel`]:
 //! - deserialized levels keep an `Arc<Vec<T>>` that readers iterate by cloning elements;
 //! - serialized levels keep bincode bytes (lz4-compressed when `ember.rdd.compress` is set);
-//! - disk levels write the same bytes to `<local dir>/blocks/rdd_<rdd>_<partition>`.
+//! - disk levels write the same bytes to `<local dir>/blocks/<block name>`.
 //!
 //! The memory store is bounded by the [`MemoryManager`]. To make room it evicts the least
 //! recently used blocks of *other* RDDs (evicting a sibling partition of the RDD being cached
@@ -26,7 +26,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 /// Names a block.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub enum BlockId {
     /// Partition `partition` of RDD `rdd`.
     Rdd {
@@ -35,18 +35,33 @@ pub enum BlockId {
         /// The partition index.
         partition: usize,
     },
+    /// Records a streaming receiver stored (Spark's `StreamBlockId`).
+    Stream {
+        /// The id of the receiver's input stream.
+        stream: usize,
+        /// The block's number among the stream's, unique in the application.
+        id: u64,
+    },
 }
 
 impl BlockId {
-    /// The block's name, as Spark writes it: `rdd_<rdd>_<partition>`.
+    /// The block's name, as Spark writes it: `rdd_<rdd>_<partition>`, `input-<stream>-<id>`.
     pub fn name(&self) -> String {
         match self {
             BlockId::Rdd { rdd, partition } => format!("rdd_{rdd}_{partition}"),
+            BlockId::Stream { stream, id } => format!("input-{stream}-{id}"),
         }
     }
 
     /// The block named `name`, if it is one.
     pub fn parse(name: &str) -> Option<BlockId> {
+        if let Some(rest) = name.strip_prefix("input-") {
+            let (stream, id) = rest.split_once('-')?;
+            return Some(BlockId::Stream {
+                stream: stream.parse().ok()?,
+                id: id.parse().ok()?,
+            });
+        }
         let (rdd, partition) = name.strip_prefix("rdd_")?.split_once('_')?;
         Some(BlockId::Rdd {
             rdd: rdd.parse().ok()?,
@@ -58,9 +73,11 @@ impl BlockId {
         self.name()
     }
 
-    fn rdd(&self) -> usize {
+    /// The RDD the block is a partition of; `None` for stream blocks.
+    fn rdd(&self) -> Option<usize> {
         match self {
-            BlockId::Rdd { rdd, .. } => *rdd,
+            BlockId::Rdd { rdd, .. } => Some(*rdd),
+            BlockId::Stream { .. } => None,
         }
     }
 }
@@ -203,13 +220,14 @@ impl BlockManager {
         Ok(false)
     }
 
-    /// Frees room for `size` bytes by evicting LRU blocks of other RDDs; true when reserved.
-    fn reserve(&self, size: u64, rdd: usize) -> Result<bool> {
+    /// Frees room for `size` bytes by evicting LRU blocks of other RDDs than `rdd` (any block
+    /// for a stream block); true when reserved.
+    fn reserve(&self, size: u64, rdd: Option<usize>) -> Result<bool> {
         if size > self.memory.storage_limit() {
             return Ok(false);
         }
         while !self.memory.acquire_storage(size) {
-            if self.evict_lru(Some(rdd))? == 0 {
+            if self.evict_lru(rdd)? == 0 {
                 return Ok(false);
             }
         }
@@ -232,15 +250,15 @@ impl BlockManager {
         Ok(freed)
     }
 
-    /// Evicts the least recently used block (not of RDD `keep`), to disk if its level allows;
-    /// returns its size, 0 when there is none.
+    /// Evicts the least recently used block (not of RDD `keep`, when given), to disk if its
+    /// level allows; returns its size, 0 when there is none.
     fn evict_lru(&self, keep: Option<usize>) -> Result<u64> {
         let victim = {
             let mut s = self.stores.lock();
             let id = s
                 .memory
                 .iter()
-                .filter(|(id, _)| Some(id.rdd()) != keep)
+                .filter(|(id, _)| keep.is_none() || id.rdd() != keep)
                 .min_by_key(|(_, e)| e.last_used)
                 .map(|(id, _)| *id);
             id.and_then(|id| s.memory.remove(&id).map(|e| (id, e)))
@@ -314,7 +332,7 @@ impl BlockManager {
             let memory: Vec<_> = s
                 .memory
                 .keys()
-                .filter(|id| id.rdd() == rdd)
+                .filter(|id| id.rdd() == Some(rdd))
                 .copied()
                 .collect();
             let memory = memory
@@ -324,7 +342,7 @@ impl BlockManager {
             let disk: Vec<_> = s
                 .disk
                 .keys()
-                .filter(|id| id.rdd() == rdd)
+                .filter(|id| id.rdd() == Some(rdd))
                 .copied()
                 .collect();
             for id in &disk {
@@ -337,6 +355,20 @@ impl BlockManager {
         }
         for id in disk {
             // Already gone is as good as removed.
+            let _ = std::fs::remove_file(self.dir.join(id.file_name()));
+        }
+    }
+
+    /// Drops block `id` from memory and disk; nothing when it is not stored.
+    pub fn remove(&self, id: BlockId) {
+        let (memory, on_disk) = {
+            let mut s = self.stores.lock();
+            (s.memory.remove(&id), s.disk.remove(&id).is_some())
+        };
+        if let Some(entry) = memory {
+            self.memory.release_storage(entry.size);
+        }
+        if on_disk {
             let _ = std::fs::remove_file(self.dir.join(id.file_name()));
         }
     }
@@ -442,5 +474,25 @@ mod tests {
             .unwrap();
         assert!(!stored);
         assert!(bm.get::<u64>(block(1, 0)).unwrap().is_none());
+    }
+
+    #[test]
+    fn stream_blocks_go_by_spark_names_and_are_removed_one_by_one() {
+        let stream = BlockId::Stream { stream: 2, id: 17 };
+        assert_eq!(stream.name(), "input-2-17");
+        assert_eq!(BlockId::parse("input-2-17"), Some(stream));
+        assert_eq!(BlockId::parse("rdd_3_1"), Some(block(3, 1)));
+        assert_eq!(BlockId::parse("input-2"), None);
+        let dir = tempfile::tempdir().unwrap();
+        let bm = manager(1 << 20, dir.path());
+        let values = Arc::new(vec!["line".to_string(); 5]);
+        bm.put(stream, values.clone(), StorageLevel::DISK_ONLY)
+            .unwrap();
+        bm.put(block(3, 1), values.clone(), StorageLevel::MEMORY_ONLY)
+            .unwrap();
+        bm.remove(stream);
+        assert_eq!(bm.location(stream), (false, false));
+        assert!(bm.get::<String>(stream).unwrap().is_none());
+        assert_eq!(bm.location(block(3, 1)), (true, false));
     }
 }
