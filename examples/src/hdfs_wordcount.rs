@@ -9,31 +9,11 @@
 //! elsewhere, then `mv` or `hdfs dfs -mv`; `hdfs dfs -put` is fine too): each is read once, in
 //! the batch after it appears. Without `run-seconds` it runs until stopped (Ctrl-C).
 
+use crate::streaming::{run_for, seconds, word_ones, StreamSummary};
 use crate::ExampleError;
 use ember::streaming::StreamingContext;
 use ember::{Context, Fn};
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Arc;
 use std::time::Duration;
-
-/// What a run of a streaming example saw.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct StreamSummary {
-    /// Words counted over all batches.
-    pub words: u64,
-    /// Batches that had any.
-    pub batches: u64,
-}
-
-impl std::fmt::Display for StreamSummary {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(
-            f,
-            "hdfs_wordcount: {} words in {} batches",
-            self.words, self.batches
-        )
-    }
-}
 
 const USAGE: &str = "hdfs_wordcount <directory> [batch-seconds] [run-seconds]";
 
@@ -42,58 +22,21 @@ const USAGE: &str = "hdfs_wordcount <directory> [batch-seconds] [run-seconds]";
 /// # Errors
 /// Bad arguments, a directory that does not exist, or a failed batch.
 pub fn run(ctx: &Context, args: &[String]) -> Result<StreamSummary, ExampleError> {
-    let seconds = |arg: Option<&String>, default: Option<u64>| match arg {
-        None => Ok(default),
-        Some(s) => s
-            .parse::<u64>()
-            .ok()
-            .filter(|&n| n > 0)
-            .map(Some)
-            .ok_or_else(|| ExampleError::Usage(format!("{USAGE} (seconds: positive numbers)"))),
+    let [directory, rest @ ..] = args else {
+        return Err(ExampleError::Usage(USAGE.into()));
     };
-    let (directory, batch, run_for) = match args {
-        [dir, rest @ ..] if rest.len() <= 2 => (
-            dir,
-            seconds(rest.first(), Some(2))?,
-            seconds(rest.get(1), None)?,
-        ),
-        _ => return Err(ExampleError::Usage(USAGE.into())),
-    };
-    let ssc = StreamingContext::new(ctx, Duration::from_secs(batch.unwrap_or(2)))?;
-    let counts = ssc
-        .text_file_stream(directory)?
-        .flat_map(Fn!(|line: String| line
-            .split_whitespace()
-            .map(str::to_string)
-            .collect::<Vec<_>>()))
-        .map(Fn!(|w: String| (w, 1u64)))
-        .reduce_by_key(Fn!(|a: u64, b: u64| a + b));
+    if rest.len() > 2 {
+        return Err(ExampleError::Usage(USAGE.into()));
+    }
+    let batch = seconds(rest.first(), Some(2), USAGE)?.unwrap_or(2);
+    let run_seconds = seconds(rest.get(1), None, USAGE)?;
+    let ssc = StreamingContext::new(ctx, Duration::from_secs(batch))?;
+    let counts =
+        word_ones(&ssc.text_file_stream(directory)?).reduce_by_key(Fn!(|a: u64, b: u64| a + b));
     counts.print(10);
-    let (words, batches) = (Arc::new(AtomicU64::new(0)), Arc::new(AtomicU64::new(0)));
-    let (w, b) = (words.clone(), batches.clone());
-    counts.foreach_rdd(move |rdd, _| {
-        let n: u64 = rdd
-            .map(Fn!(|(_, n): (String, u64)| n))
-            .collect()?
-            .iter()
-            .sum();
-        w.fetch_add(n, Ordering::Relaxed);
-        b.fetch_add(u64::from(n > 0), Ordering::Relaxed);
-        Ok(())
-    });
-    ssc.start()?;
-    let outcome = match run_for {
-        Some(s) => ssc
-            .await_termination_or_timeout(Duration::from_secs(s))
-            .map(|_| ()),
-        None => ssc.await_termination(),
-    };
-    ssc.stop(false, true);
-    outcome?;
-    Ok(StreamSummary {
-        words: words.load(Ordering::Relaxed),
-        batches: batches.load(Ordering::Relaxed),
-    })
+    let summary = StreamSummary::tally("hdfs_wordcount", &counts);
+    run_for(&ssc, run_seconds)?;
+    Ok(summary())
 }
 
 #[cfg(test)]

@@ -9,8 +9,12 @@
 #![deny(missing_docs)]
 
 pub mod hdfs_wordcount;
+pub mod network_wordcount;
 pub mod pi;
 pub mod sort;
+pub mod stateful_wordcount;
+pub mod streaming;
+pub mod windowed_wordcount;
 pub mod wordcount;
 
 /// An example's usage line and what it does, for `ember examples`.
@@ -39,6 +43,21 @@ pub const EXAMPLES: &[ExampleInfo] = &[
         name: "hdfs_wordcount",
         usage: "hdfs_wordcount <dir> [batch] [run]",
         about: "counts the words of new files in a directory, per batch (seconds)",
+    },
+    ExampleInfo {
+        name: "network_wordcount",
+        usage: "network_wordcount <host> <port> [batch] [run]",
+        about: "counts the words of lines a TCP server sends (nc -lk 9999), per batch (seconds)",
+    },
+    ExampleInfo {
+        name: "windowed_wordcount",
+        usage: "windowed_wordcount <host> <port> [window] [slide] [run]",
+        about: "counts the words a TCP server sent over a sliding window (seconds)",
+    },
+    ExampleInfo {
+        name: "stateful_wordcount",
+        usage: "stateful_wordcount <host> <port> [checkpoint-dir] [run]",
+        about: "keeps a running count of every word a TCP server sends",
     },
     ExampleInfo {
         name: "pi",

@@ -146,6 +146,15 @@ fn run_example(args: &SubmitArgs, settings: &[(String, String)]) -> Result<ExitC
         "hdfs_wordcount" => {
             ember_examples::hdfs_wordcount::run(&ctx, &args.app_args).map(|s| s.to_string())
         }
+        "network_wordcount" => {
+            ember_examples::network_wordcount::run(&ctx, &args.app_args).map(|s| s.to_string())
+        }
+        "windowed_wordcount" => {
+            ember_examples::windowed_wordcount::run(&ctx, &args.app_args).map(|s| s.to_string())
+        }
+        "stateful_wordcount" => {
+            ember_examples::stateful_wordcount::run(&ctx, &args.app_args).map(|s| s.to_string())
+        }
         "pi" => {
             ember_examples::pi::run(&ctx, &args.app_args).map(|pi| format!("Pi is roughly {pi}"))
         }

@@ -136,8 +136,9 @@ impl Env {
         }
     }
 
-    /// Where this executor serves its shuffle files; empty in local mode.
-    pub(crate) fn block_address(&self) -> String {
+    /// Where this executor serves its shuffle files and blocks (`host:port`); empty in local
+    /// mode, where there is no other executor to serve.
+    pub fn block_address(&self) -> String {
         self.link
             .get()
             .map(|l| l.block_address.clone())

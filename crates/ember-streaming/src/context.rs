@@ -6,9 +6,14 @@ use crate::file_stream::FileSelector;
 use crate::listener::StreamingListener;
 use crate::output::OutputOp;
 use crate::queue::RddQueue;
-use crate::scheduler::{self, Running, Shared};
-use ember_core::{Context, Data, Error, Result};
+use crate::receiver::{
+    BlockRdd, RateController, ReceivedBlocks, Receiver, ReceiverLauncher, SocketReceiver,
+    SupervisorSettings,
+};
+use crate::scheduler::{self, Receivers, Running, Shared};
+use ember_core::{Context, Data, Error, Master, Rdd, Result};
 use parking_lot::{Condvar, Mutex};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -62,10 +67,17 @@ pub struct StreamingContext {
 }
 
 struct Inner {
+    /// Unique in the process: names the context's driver endpoint.
+    id: usize,
     ctx: Context,
     batch: Duration,
     clock: Arc<dyn Clock>,
     outputs: Mutex<Vec<Arc<OutputOp>>>,
+    /// The receivers of receiver streams, launched at start.
+    receivers: Mutex<Vec<Arc<ReceiverLauncher>>>,
+    /// What receivers reported, shared with their streams.
+    received: Arc<ReceivedBlocks>,
+    next_stream: AtomicUsize,
     listeners: Arc<Mutex<Vec<Arc<dyn StreamingListener>>>>,
     state: Mutex<State>,
     /// Signalled when the state changes or a job fails.
@@ -73,6 +85,8 @@ struct Inner {
     /// The first job error not yet handed to `await_termination`.
     error: Arc<Mutex<Option<Error>>>,
 }
+
+static NEXT_CONTEXT: AtomicUsize = AtomicUsize::new(0);
 
 /// Where a context is in its lifecycle (see [`StreamingContext`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -116,13 +130,18 @@ impl StreamingContext {
                  StreamingContext::new a Duration such as Duration::from_secs(1)"
             )));
         }
+        let listeners = Arc::default();
         Ok(StreamingContext {
             inner: Arc::new(Inner {
+                id: NEXT_CONTEXT.fetch_add(1, Ordering::Relaxed),
                 ctx: ctx.clone(),
                 batch: batch_interval,
                 clock: Arc::new(clock),
                 outputs: Mutex::new(Vec::new()),
-                listeners: Arc::default(),
+                receivers: Mutex::new(Vec::new()),
+                received: Arc::new(ReceivedBlocks::new(Arc::clone(&listeners))),
+                next_stream: AtomicUsize::new(0),
+                listeners,
                 state: Mutex::new(State::Initialized),
                 changed: Condvar::new(),
                 error: Arc::default(),
@@ -205,6 +224,60 @@ impl StreamingContext {
         })
     }
 
+    /// A stream of the lines a TCP server at `host:port` sends (Spark's `socketTextStream`),
+    /// read by a [`SocketReceiver`]: a receiver that takes a task slot of its own while the
+    /// stream runs (see the `receiver` module's docs), so the application needs at least one
+    /// slot more. A server that is not there yet, or goes away, is retried every
+    /// `ember.streaming.receiverRestartDelay`; listeners hear of each failed attempt. Lines
+    /// a server sent are lost when the receiver's executor fails before their batch.
+    pub fn socket_text_stream(&self, host: &str, port: u16) -> DStream<String> {
+        self.receiver_stream_named(
+            format!("socket_text_stream {host}:{port}"),
+            SocketReceiver::new(host, port),
+        )
+    }
+
+    /// A stream of what `receiver` stores (Spark's `receiverStream`): see [`Receiver`].
+    pub fn receiver_stream<T: Data, R: Receiver<T>>(&self, receiver: R) -> DStream<T> {
+        let name = std::any::type_name::<R>();
+        let name = name.rsplit("::").next().unwrap_or(name);
+        self.receiver_stream_named(format!("receiver_stream {name}"), receiver)
+    }
+
+    fn receiver_stream_named<T: Data, R: Receiver<T>>(
+        &self,
+        name: String,
+        receiver: R,
+    ) -> DStream<T> {
+        let stream = self.inner.next_stream.fetch_add(1, Ordering::Relaxed);
+        let received = self.inner.received.clone();
+        received.add_stream(stream, &name);
+        let ctx = self.inner.ctx.clone();
+        let node = Node::new(&name, self.inner.batch, vec![], Duration::ZERO, {
+            let ctx = ctx.clone();
+            move |_, t| {
+                let blocks = received.allocate(stream, t);
+                let rdd = BlockRdd::<T>::new(ctx.new_rdd_core("block_rdd"), blocks);
+                Ok(Some(Rdd::from_compute(&ctx, rdd)))
+            }
+        });
+        let make = move |settings: &SupervisorSettings| {
+            let core = ctx.new_rdd_core("receiver");
+            let rdd = crate::receiver::ReceiverRdd::new(core, stream, receiver, settings.clone());
+            Rdd::from_compute(&ctx, rdd)
+        };
+        self.inner.receivers.lock().push(Arc::new(ReceiverLauncher {
+            stream,
+            name,
+            node: node.clone(),
+            make: Mutex::new(Some(Box::new(make))),
+        }));
+        DStream {
+            node,
+            ssc: self.clone(),
+        }
+    }
+
     /// # Panics
     /// The context was started: Spark refuses the same ("adding new inputs, transformations,
     /// and output operations after starting a context is not supported").
@@ -249,12 +322,14 @@ impl StreamingContext {
         for output in &outputs {
             output.stream.base().remember(Duration::ZERO);
         }
+        let receivers = self.start_receivers()?;
         let (error, changed) = (self.inner.error.clone(), Arc::downgrade(&self.inner));
         let shared = Arc::new(Shared {
             ctx: self.inner.ctx.clone(),
             clock: self.inner.clock.clone(),
             batch,
             outputs,
+            receivers,
             listeners: self.inner.listeners.clone(),
             report_error: Box::new(move |e| {
                 error.lock().get_or_insert(e);
@@ -271,7 +346,61 @@ impl StreamingContext {
         Ok(())
     }
 
+    /// Launches the receivers, if there are any.
+    fn start_receivers(&self) -> Result<Option<Receivers>> {
+        let launchers = self.inner.receivers.lock().clone();
+        if launchers.is_empty() {
+            return Ok(None);
+        }
+        let conf = self.inner.ctx.conf();
+        let max_rate = conf.require(&crate::conf::RECEIVER_MAX_RATE)?;
+        let settings = SupervisorSettings {
+            endpoint: format!("ember-streaming-receiver-tracker-{}", self.inner.id),
+            block_interval: conf.require(&crate::conf::BLOCK_INTERVAL)?,
+            max_rate,
+            restart_delay: conf.require(&crate::conf::RECEIVER_RESTART_DELAY)?,
+        };
+        let rate = if conf.require(&crate::conf::BACKPRESSURE_ENABLED)? {
+            if let Some(initial) = conf.get(&crate::conf::BACKPRESSURE_INITIAL_RATE)? {
+                self.inner.received.set_rate(initial);
+            }
+            Some(Mutex::new(RateController::new(self.inner.batch)))
+        } else {
+            None
+        };
+        let tracker = crate::receiver::ReceiverTracker::start(
+            &self.inner.ctx,
+            self.inner.received.clone(),
+            &launchers,
+            settings,
+        )?;
+        Ok(Some(Receivers {
+            tracker: Mutex::new(Some(tracker)),
+            received: self.inner.received.clone(),
+            launchers,
+            rate,
+            max_rate,
+        }))
+    }
+
     fn validate(&self, outputs: &[Arc<OutputOp>]) -> Result<()> {
+        let receivers = self.inner.receivers.lock().len();
+        let slots = match self.inner.ctx.master() {
+            Master::Local { threads, .. } => threads,
+            Master::LocalCluster {
+                executors, cores, ..
+            } => executors * cores,
+            Master::External { executors, .. } => executors.total_cores(),
+            _ => usize::MAX,
+        };
+        if receivers > 0 && slots <= receivers {
+            return Err(Error::Input(format!(
+                "this application's {receivers} receiver(s) each take a task slot for as long \
+                 as the stream runs, and its batches need at least one more, but the master \
+                 gives {slots}: give it more slots, such as local[{}] or more executor cores",
+                receivers + 1
+            )));
+        }
         if outputs.is_empty() {
             return Err(Error::Input(
                 "no output operations registered, so nothing to execute: give a stream \
@@ -299,7 +428,7 @@ impl StreamingContext {
     pub fn stop(&self, stop_context: bool, graceful: bool) {
         let previous = std::mem::replace(&mut *self.inner.state.lock(), State::Stopped);
         if let State::Active(running) = previous {
-            running.stop(graceful, self.inner.clock.now());
+            running.stop(graceful);
             tracing::info!("streaming stopped");
         }
         self.inner.changed.notify_all();

@@ -11,6 +11,7 @@
 //! |---|---|
 //! | `StreamingContext(sc, Seconds(1))` | [`StreamingContext::new`]`(&ctx, Duration::from_secs(1))` |
 //! | `ssc.queueStream(queue)`, `ssc.textFileStream(dir)` | [`StreamingContext::queue_stream`], [`StreamingContext::text_file_stream`] |
+//! | `ssc.socketTextStream(host, port)`, `ssc.receiverStream(r)`, `Receiver` | [`StreamingContext::socket_text_stream`], [`StreamingContext::receiver_stream`], [`Receiver`] |
 //! | `map`, `flatMap`, `filter`, `reduceByKey`, `join`, `transform` | the same names on [`DStream`] |
 //! | `window`, `reduceByKeyAndWindow` (with an inverse) | [`DStream::window`], [`DStream::reduce_by_key_and_window_inv`] |
 //! | `updateStateByKey`, `mapWithState(StateSpec...)` | [`DStream::update_state_by_key`], [`DStream::map_with_state`] |
@@ -48,18 +49,21 @@
 #![deny(missing_docs)]
 
 mod clock;
+pub mod conf;
 mod context;
 mod dstream;
 mod file_stream;
 mod listener;
 mod output;
 mod queue;
+pub mod receiver;
 mod scheduler;
 mod time;
 
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use context::{StreamingContext, StreamingContextState};
 pub use dstream::{DStream, MapWithStateDStream, State, StateSpec};
-pub use listener::{BatchInfo, StreamingListener};
+pub use listener::{BatchInfo, ReceiverInfo, StreamingListener};
 pub use queue::RddQueue;
+pub use receiver::{Receiver, ReceiverContext, SocketReceiver};
 pub use time::Time;

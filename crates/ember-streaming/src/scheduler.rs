@@ -23,6 +23,7 @@
 use crate::clock::Clock;
 use crate::listener::{BatchInfo, StreamingListener};
 use crate::output::{OutputJob, OutputOp};
+use crate::receiver::{RateController, ReceivedBlocks, ReceiverLauncher, ReceiverTracker};
 use crate::time::Time;
 use ember_core::{Context, Error, Result};
 use parking_lot::Mutex;
@@ -37,6 +38,8 @@ struct JobSet {
     time: Time,
     jobs: Vec<OutputJob>,
     submitted: Time,
+    /// Records the receivers received for it; `None` without receivers.
+    records: Option<u64>,
 }
 
 /// What both threads share with the context.
@@ -45,9 +48,51 @@ pub(crate) struct Shared {
     pub(crate) clock: Arc<dyn Clock>,
     pub(crate) batch: Duration,
     pub(crate) outputs: Vec<Arc<OutputOp>>,
+    pub(crate) receivers: Option<Receivers>,
     pub(crate) listeners: Arc<Mutex<Vec<Arc<dyn StreamingListener>>>>,
     /// Called with every job's error; the context hands the first to `await_termination`.
     pub(crate) report_error: Box<dyn Fn(Error) + Send + Sync>,
+}
+
+/// The receivers of a started context and what batches do with what they received.
+pub(crate) struct Receivers {
+    /// Taken when the context stops.
+    pub(crate) tracker: Mutex<Option<ReceiverTracker>>,
+    pub(crate) received: Arc<ReceivedBlocks>,
+    pub(crate) launchers: Vec<Arc<ReceiverLauncher>>,
+    /// Under backpressure: the rate each batch sets.
+    pub(crate) rate: Option<Mutex<RateController>>,
+    /// `ember.streaming.receiver.maxRate`: backpressure sets no higher rate (0: no limit).
+    pub(crate) max_rate: u64,
+}
+
+impl Receivers {
+    /// After batch `info`: drops the blocks no stream reads any more, and sets the rate.
+    fn batch_completed(&self, ctx: &Context, info: &BatchInfo) {
+        for launcher in &self.launchers {
+            let remember = launcher.node.base().remember_duration();
+            let oldest_kept = info.batch_time - remember + Duration::from_millis(1);
+            self.received
+                .forget_before(ctx, launcher.stream, oldest_kept);
+        }
+        let Some(controller) = &self.rate else {
+            return;
+        };
+        let rate = controller.lock().compute(
+            info.batch_time.millis(),
+            info.num_records.unwrap_or(0),
+            info.processing_delay(),
+            info.scheduling_delay(),
+        );
+        if let Some(rate) = rate {
+            let rate = match self.max_rate {
+                0 => rate,
+                max => rate.min(max),
+            };
+            tracing::debug!("backpressure: receivers may store {rate} records a second");
+            self.received.set_rate(rate);
+        }
+    }
 }
 
 /// The running threads of a started context.
@@ -57,7 +102,7 @@ pub(crate) struct Running {
     drop_pending: Arc<AtomicBool>,
     generator: JoinHandle<()>,
     runner: JoinHandle<()>,
-    ctx: Context,
+    shared: Arc<Shared>,
 }
 
 /// Starts generating batches from `start` on (the first batch time).
@@ -91,20 +136,36 @@ pub(crate) fn start(shared: Arc<Shared>, start: Time) -> Result<Running> {
         drop_pending,
         generator,
         runner,
-        ctx: shared.ctx.clone(),
+        shared,
     })
 }
 
 impl Running {
-    /// Stops generating batches. A `graceful` stop generates those due by `now` and runs every
-    /// queued batch; otherwise queued batches are dropped and the running one's jobs
-    /// cancelled. Returns when both threads have ended.
-    pub(crate) fn stop(self, graceful: bool, now: Time) {
-        let last = if graceful { now.millis() } else { i64::MIN };
+    /// Stops receiving and generating batches. A `graceful` stop lets receivers store and
+    /// report what they hold, generates the batches due by now (one more when there are
+    /// receivers, so that it takes their last blocks) and runs every queued batch; otherwise
+    /// receivers are stopped at once, queued batches are dropped and the running one's jobs
+    /// cancelled. Returns when every thread has ended.
+    pub(crate) fn stop(self, graceful: bool) {
+        let shared = &self.shared;
+        let tracker = shared
+            .receivers
+            .as_ref()
+            .and_then(|r| r.tracker.lock().take());
+        let had_receivers = tracker.is_some();
+        if let Some(tracker) = tracker {
+            tracker.stop(graceful);
+        }
+        let now = shared.clock.now();
+        let last = match (graceful, had_receivers) {
+            (false, _) => i64::MIN,
+            (true, false) => now.millis(),
+            (true, true) => (now.floor(shared.batch) + shared.batch).millis(),
+        };
         self.stop_after.store(last, Ordering::SeqCst);
         if !graceful {
             self.drop_pending.store(true, Ordering::SeqCst);
-            self.ctx.cancel_job_group(JOB_GROUP);
+            shared.ctx.cancel_job_group(JOB_GROUP);
         }
         // The generator owns the queue's sender: once it ends, the runner ends after the
         // batches left in the queue.
@@ -126,8 +187,8 @@ fn spawn(name: &str, f: impl FnOnce() + Send + 'static) -> Result<JoinHandle<()>
 fn generate(shared: &Shared, start: Time, stop_after: &AtomicI64, queue: &mpsc::Sender<JobSet>) {
     let mut time = start;
     loop {
-        let stopping = || stop_after.load(Ordering::SeqCst) != i64::MAX;
-        let now = shared.clock.wait_till(time, &stopping);
+        let past_the_last = || time.millis() > stop_after.load(Ordering::SeqCst);
+        let now = shared.clock.wait_till(time, &past_the_last);
         // Woken before the batch was due, or past the last batch a stop lets through.
         if now < time || time.millis() > stop_after.load(Ordering::SeqCst) {
             return;
@@ -140,11 +201,16 @@ fn generate(shared: &Shared, start: Time, stop_after: &AtomicI64, queue: &mpsc::
             }
         }
         let submitted = shared.clock.now();
+        let records = shared
+            .receivers
+            .as_ref()
+            .map(|r| r.received.records_of(time));
         if queue
             .send(JobSet {
                 time,
                 jobs,
                 submitted,
+                records,
             })
             .is_err()
         {
@@ -176,10 +242,14 @@ fn run_batch(shared: &Shared, set: JobSet) {
         submission_time: set.submitted,
         processing_start_time: started,
         processing_end_time: shared.clock.now(),
+        num_records: set.records,
         output_operations: outputs,
         failures,
     };
     tracing::info!("{}", info.summary());
+    if let Some(receivers) = &shared.receivers {
+        receivers.batch_completed(ctx, &info);
+    }
     for listener in shared.listeners.lock().clone() {
         listener.on_batch_completed(&info);
     }

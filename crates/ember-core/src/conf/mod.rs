@@ -87,6 +87,8 @@ typed_entries! {
     mebibytes: u64 = parse_mebibytes;
     /// A positive whole number.
     positive: usize = parse_positive;
+    /// A whole number, 0 or more.
+    count: u64 = parse_count;
     /// A share from 0 to 1.
     ratio: f64 = parse_ratio;
     /// A duration: `500ms`, `30s`, `2min`, or a bare number of seconds.
@@ -271,6 +273,11 @@ fn parse_positive(s: &str) -> std::result::Result<usize, String> {
         Ok(n) if n > 0 => Ok(n),
         _ => Err("expected a positive integer".into()),
     }
+}
+
+fn parse_count(s: &str) -> std::result::Result<u64, String> {
+    s.parse::<u64>()
+        .map_err(|_| "expected a whole number, 0 or more".into())
 }
 
 fn parse_mebibytes(s: &str) -> std::result::Result<u64, String> {

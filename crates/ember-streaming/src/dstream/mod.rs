@@ -133,6 +133,11 @@ impl NodeBase {
         }
     }
 
+    /// How long the node keeps its RDDs after their batch.
+    pub(crate) fn remember_duration(&self) -> Duration {
+        self.settings.lock().remember
+    }
+
     pub(crate) fn zero_time(&self) -> Option<Time> {
         self.settings.lock().zero_time
     }
