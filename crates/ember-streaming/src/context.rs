@@ -1,5 +1,6 @@
 //! The entry point of a streaming application (Spark's `StreamingContext`).
 
+use crate::checkpoint::{self, Checkpoint, Checkpointer};
 use crate::clock::{Clock, SystemClock};
 use crate::dstream::{union_of, DStream, Node};
 use crate::file_stream::FileSelector;
@@ -77,6 +78,10 @@ struct Inner {
     receivers: Mutex<Vec<Arc<ReceiverLauncher>>>,
     /// What receivers reported, shared with their streams.
     received: Arc<ReceivedBlocks>,
+    /// Where metadata checkpoints go, as the application gave it.
+    checkpoint_dir: Mutex<Option<String>>,
+    /// The checkpoint `get_or_create` found, taken over at start.
+    recovered: Mutex<Option<Checkpoint>>,
     next_stream: AtomicUsize,
     listeners: Arc<Mutex<Vec<Arc<dyn StreamingListener>>>>,
     state: Mutex<State>,
@@ -140,6 +145,8 @@ impl StreamingContext {
                 outputs: Mutex::new(Vec::new()),
                 receivers: Mutex::new(Vec::new()),
                 received: Arc::new(ReceivedBlocks::new(Arc::clone(&listeners))),
+                checkpoint_dir: Mutex::new(None),
+                recovered: Mutex::new(None),
                 next_stream: AtomicUsize::new(0),
                 listeners,
                 state: Mutex::new(State::Initialized),
@@ -168,13 +175,54 @@ impl StreamingContext {
         }
     }
 
-    /// Checkpoints stateful streams' RDDs under `directory` (local, `hdfs://` or `s3a://`),
-    /// which stateful and incremental windowed streams need.
+    /// Checkpoints under `directory` (local, `hdfs://` or `s3a://`; on a cluster, one every
+    /// executor reaches): stateful streams' RDDs, which stateful and incremental windowed
+    /// streams need, and after every batch the metadata a restarted driver recovers from (see
+    /// [`get_or_create`](Self::get_or_create)).
     ///
     /// # Errors
     /// The directory cannot be used.
     pub fn checkpoint(&self, directory: &str) -> Result<()> {
-        self.inner.ctx.set_checkpoint_dir(directory)
+        self.inner.ctx.set_checkpoint_dir(directory)?;
+        *self.inner.checkpoint_dir.lock() = Some(directory.to_string());
+        Ok(())
+    }
+
+    /// The context recovered from the checkpoint in `directory`, or a new one when there is
+    /// none (Spark's `StreamingContext.getOrCreate`).
+    ///
+    /// `create` builds the context and its streams and outputs either way, since closures
+    /// cannot be read back from a checkpoint: it must build the same streams, in the same
+    /// order, as the run that wrote the checkpoint. When `directory` holds a checkpoint, the
+    /// context then takes up where that run stopped: once started, it runs again the batches
+    /// that had not completed and those due while no driver ran, from the state of the last
+    /// checkpoint (the `checkpoint` module's docs say what comes back). `create` need not call
+    /// [`checkpoint`](Self::checkpoint): the context checkpoints to `directory` unless it
+    /// does.
+    ///
+    /// # Errors
+    /// `create` failed; or the checkpoint was written by another application (other streams),
+    /// with another batch interval, or by an ember whose checkpoints this one cannot read: the
+    /// message names the difference and the fix.
+    pub fn get_or_create(
+        directory: &str,
+        create: impl FnOnce() -> Result<StreamingContext>,
+    ) -> Result<StreamingContext> {
+        let ssc = create()?;
+        if ssc.inner.checkpoint_dir.lock().is_none() {
+            ssc.checkpoint(directory)?;
+        }
+        let dir = ssc.inner.checkpoint_dir.lock().clone().unwrap_or_default();
+        if let Some(found) = checkpoint::read_latest(&ssc.inner.ctx, &dir)? {
+            let nodes = checkpoint::graph_nodes(&ssc.inner.outputs.lock());
+            found.check(&dir, ssc.inner.batch, &nodes)?;
+            tracing::info!(
+                "recovering the streams from the checkpoint of batch {} in {dir}",
+                crate::time::Time::from_millis(found.time_ms)
+            );
+            *ssc.inner.recovered.lock() = Some(found);
+        }
+        Ok(ssc)
     }
 
     /// Tells `listener` of each completed batch.
@@ -205,19 +253,20 @@ impl StreamingContext {
     /// The directory does not exist or cannot be listed.
     pub fn text_file_stream(&self, directory: &str) -> Result<DStream<String>> {
         self.inner.ctx.list_status(directory)?;
-        let selector = Mutex::new(FileSelector::new(
+        let selector = Arc::new(Mutex::new(FileSelector::new(
             directory,
             self.inner.batch,
             self.inner.clock.now(),
-        ));
-        let ctx = self.inner.ctx.clone();
+        )));
+        let (ctx, selecting) = (self.inner.ctx.clone(), selector.clone());
         let node = Node::new(
             "text_file_stream",
             self.inner.batch,
             vec![],
             Duration::ZERO,
-            move |_, t| selector.lock().batch(&ctx, t).map(Some),
+            move |_, t| selecting.lock().batch(&ctx, t).map(Some),
         );
+        node.set_source(selector);
         Ok(DStream {
             node,
             ssc: self.clone(),
@@ -315,13 +364,40 @@ impl StreamingContext {
         let outputs = self.inner.outputs.lock().clone();
         self.validate(&outputs)?;
         let batch = self.inner.batch;
-        let start = self.inner.clock.now().floor(batch) + batch;
+        let recovered = self.inner.recovered.lock().take();
+        let (zero, start) = match &recovered {
+            Some(found) => {
+                let last = crate::time::Time::from_millis(found.time_ms);
+                (crate::time::Time::from_millis(found.zero_ms), last + batch)
+            }
+            None => {
+                let start = self.inner.clock.now().floor(batch) + batch;
+                (start - batch, start)
+            }
+        };
         for output in &outputs {
-            output.stream.base().initialize(start - batch);
+            output.stream.base().initialize(zero);
         }
         for output in &outputs {
             output.stream.base().remember(Duration::ZERO);
         }
+        let nodes = checkpoint::graph_nodes(&outputs);
+        if let Some(found) = recovered {
+            for (node, data) in nodes.iter().zip(&found.nodes) {
+                node.restore(&self.inner.ctx, data)?;
+            }
+        }
+        let checkpointer = self
+            .inner
+            .checkpoint_dir
+            .lock()
+            .clone()
+            .map(|dir| Checkpointer {
+                dir,
+                nodes,
+                batch,
+                zero,
+            });
         let receivers = self.start_receivers()?;
         let (error, changed) = (self.inner.error.clone(), Arc::downgrade(&self.inner));
         let shared = Arc::new(Shared {
@@ -330,6 +406,7 @@ impl StreamingContext {
             batch,
             outputs,
             receivers,
+            checkpointer,
             listeners: self.inner.listeners.clone(),
             report_error: Box::new(move |e| {
                 error.lock().get_or_insert(e);

@@ -12,9 +12,13 @@
 //! -put` writes `NAME._COPYING_` and renames it; such names are skipped, as are names
 //! starting with `_` or `.`). A file appended to after a batch took it is not read again.
 
+use crate::checkpoint::NodeCheckpoint;
+use crate::dstream::SourceState;
 use crate::time::Time;
 use ember_core::{Context, Rdd, Result};
+use parking_lot::Mutex;
 use std::collections::{BTreeMap, HashSet};
+use std::sync::Arc;
 use std::time::Duration;
 
 /// How long a file stream remembers the files it took (Spark's
@@ -60,11 +64,10 @@ impl FileSelector {
         self.forget_before(t - self.remember);
         self.recent.extend(files.iter().cloned());
         self.taken.insert(t, files.clone());
-        if files.is_empty() {
-            return Ok(ctx.empty());
+        if !files.is_empty() {
+            tracing::info!("batch {t}: {} new files in {}", files.len(), self.directory);
         }
-        tracing::info!("batch {t}: {} new files in {}", files.len(), self.directory);
-        ctx.text_file(&files.join(","), 0)
+        read(ctx, &files)
     }
 
     fn forget_before(&mut self, time: Time) {
@@ -75,5 +78,38 @@ impl FileSelector {
         {
             self.recent.remove(&path);
         }
+    }
+}
+
+/// The lines of `files`, or an empty RDD.
+fn read(ctx: &Context, files: &[String]) -> Result<Rdd<String>> {
+    match files.is_empty() {
+        true => Ok(ctx.empty()),
+        false => ctx.text_file(&files.join(","), 0),
+    }
+}
+
+impl SourceState<String> for Arc<Mutex<FileSelector>> {
+    fn save(&self, data: &mut NodeCheckpoint) {
+        let selector = self.lock();
+        data.start_ms = Some(selector.start.millis());
+        for (time, files) in &selector.taken {
+            data.files.insert(time.millis(), files.clone());
+        }
+    }
+
+    fn restore(&self, ctx: &Context, data: &NodeCheckpoint) -> Result<Vec<(Time, Rdd<String>)>> {
+        let mut selector = self.lock();
+        if let Some(start) = data.start_ms {
+            selector.start = Time::from_millis(start);
+        }
+        let mut batches = Vec::new();
+        for (&time, files) in &data.files {
+            let time = Time::from_millis(time);
+            selector.recent.extend(files.iter().cloned());
+            selector.taken.insert(time, files.clone());
+            batches.push((time, read(ctx, files)?));
+        }
+        Ok(batches)
     }
 }

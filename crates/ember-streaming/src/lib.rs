@@ -48,6 +48,7 @@
 //! ```
 #![deny(missing_docs)]
 
+mod checkpoint;
 mod clock;
 pub mod conf;
 mod context;

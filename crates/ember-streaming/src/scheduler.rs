@@ -20,6 +20,7 @@
 //! A graceful stop generates the batches already due and runs every queued batch; a forced
 //! one generates nothing more, drops the queued batches and cancels the running one's jobs.
 
+use crate::checkpoint::Checkpointer;
 use crate::clock::Clock;
 use crate::listener::{BatchInfo, StreamingListener};
 use crate::output::{OutputJob, OutputOp};
@@ -49,6 +50,8 @@ pub(crate) struct Shared {
     pub(crate) batch: Duration,
     pub(crate) outputs: Vec<Arc<OutputOp>>,
     pub(crate) receivers: Option<Receivers>,
+    /// Writes the metadata checkpoint after every batch, when a directory is set.
+    pub(crate) checkpointer: Option<Checkpointer>,
     pub(crate) listeners: Arc<Mutex<Vec<Arc<dyn StreamingListener>>>>,
     /// Called with every job's error; the context hands the first to `await_termination`.
     pub(crate) report_error: Box<dyn Fn(Error) + Send + Sync>,
@@ -236,6 +239,9 @@ fn run_batch(shared: &Shared, set: JobSet) {
     ctx.clear_job_group();
     for output in &shared.outputs {
         output.stream.clear_metadata(set.time);
+    }
+    if let Some(checkpointer) = &shared.checkpointer {
+        checkpointer.write(ctx, set.time);
     }
     let info = BatchInfo {
         batch_time: set.time,

@@ -565,32 +565,7 @@ struct ReliableCheckpointRdd<T: Data> {
 impl<T: Data> ReliableCheckpointRdd<T> {
     /// The checkpoint written to `dir`, which must hold `partitions` part files.
     fn open(ctx: &Context, dir: &str, partitions: usize) -> Result<Self> {
-        let (found, hosts) = match dir.strip_prefix("file://") {
-            Some(local) => {
-                let entries = std::fs::read_dir(local).map_err(|e| Error::io(local, e))?;
-                let parts = entries
-                    .filter_map(|e| e.ok())
-                    .filter(|e| e.file_name().to_string_lossy().starts_with("part-"))
-                    .count();
-                (parts, vec![Vec::new(); partitions])
-            }
-            None => {
-                let files = list_remote(ctx.env(), dir)?;
-                let hosts: Vec<Vec<String>> = files
-                    .iter()
-                    .map(|f| {
-                        let mut hosts: Vec<String> = Vec::new();
-                        for host in f.blocks.iter().flat_map(|b| &b.hosts) {
-                            if host != "localhost" && !hosts.contains(host) {
-                                hosts.push(host.clone());
-                            }
-                        }
-                        hosts
-                    })
-                    .collect();
-                (files.len(), hosts)
-            }
-        };
+        let (found, hosts) = part_files(ctx, dir)?;
         if found != partitions {
             return Err(Error::Input(format!(
                 "checkpoint {dir} has {found} part files, but the RDD it checkpoints has \
@@ -604,6 +579,58 @@ impl<T: Data> ReliableCheckpointRdd<T> {
             hosts,
             _t: PhantomData,
         })
+    }
+}
+
+/// How many part files checkpoint `dir` holds, and the hosts of each where the file system
+/// tells.
+fn part_files(ctx: &Context, dir: &str) -> Result<(usize, Vec<Vec<String>>)> {
+    Ok(match dir.strip_prefix("file://") {
+        Some(local) => {
+            let entries = std::fs::read_dir(local).map_err(|e| Error::io(local, e))?;
+            let parts = entries
+                .filter_map(|e| e.ok())
+                .filter(|e| e.file_name().to_string_lossy().starts_with("part-"))
+                .count();
+            (parts, vec![Vec::new(); parts])
+        }
+        None => {
+            let files = list_remote(ctx.env(), dir)?;
+            let hosts: Vec<Vec<String>> = files
+                .iter()
+                .map(|f| {
+                    let mut hosts: Vec<String> = Vec::new();
+                    for host in f.blocks.iter().flat_map(|b| &b.hosts) {
+                        if host != "localhost" && !hosts.contains(host) {
+                            hosts.push(host.clone());
+                        }
+                    }
+                    hosts
+                })
+                .collect();
+            (files.len(), hosts)
+        }
+    })
+}
+
+impl Context {
+    /// The RDD of `T` reliably checkpointed to `dir` (what
+    /// [`Rdd::get_checkpoint_file`] gave), read back by a later application: how a streaming
+    /// application that restarts gets its state again (Spark's `SparkContext.checkpointFile`).
+    ///
+    /// # Errors
+    /// `dir` holds no part files, or cannot be listed.
+    pub fn checkpoint_file<T: Data>(&self, dir: &str) -> Result<Rdd<T>> {
+        let (parts, _) = part_files(self, dir)?;
+        if parts == 0 {
+            return Err(Error::Input(format!(
+                "{dir} holds no checkpoint part files: it was deleted, or is not a checkpoint"
+            )));
+        }
+        Ok(Rdd::from_impl(
+            self,
+            ReliableCheckpointRdd::<T>::open(self, dir, parts)?,
+        ))
     }
 }
 

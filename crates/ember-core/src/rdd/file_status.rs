@@ -1,11 +1,14 @@
 //! Listing a directory with modification times (Hadoop's `FileSystem.listStatus`), for readers
-//! that pick files by age: a file stream takes each new file of its directory once.
+//! that pick files by age: a file stream takes each new file of its directory once. And small
+//! files written, read and deleted whole, on any file system ember reads: a streaming
+//! application's metadata checkpoints.
 
 use super::remote_input::join_url;
 use crate::context::Context;
 use crate::error::{Error, Result};
 use crate::network::runtime;
 use ember_hadoop::object_stores::explain;
+use object_store::ObjectStoreExt;
 use std::time::UNIX_EPOCH;
 
 /// A file of a directory: where it is, how long, and when it was last written.
@@ -62,6 +65,82 @@ impl Context {
         };
         files.sort_by(|a, b| a.path.cmp(&b.path));
         Ok(files)
+    }
+}
+
+impl Context {
+    /// Writes `bytes` as the file `url` (local, `hdfs://`, `s3a://` or a path on
+    /// `fs.defaultFS`), replacing it; readers see the old file or the whole new one, never a
+    /// part (a local file is written aside and renamed, an object appears when its upload
+    /// completes).
+    ///
+    /// # Errors
+    /// The file cannot be written.
+    pub fn write_file(&self, url: &str, bytes: &[u8]) -> Result<()> {
+        let env = self.env();
+        let qualified = ember_hadoop::object_stores::qualify(url, &env.hadoop)?;
+        match qualified.strip_prefix("file://") {
+            Some(local) => {
+                let path = std::path::Path::new(local);
+                let dir = path.parent().unwrap_or(std::path::Path::new("."));
+                std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
+                let mut temp =
+                    tempfile::NamedTempFile::new_in(dir).map_err(|e| Error::io(dir, e))?;
+                std::io::Write::write_all(&mut temp, bytes)
+                    .map_err(|e| Error::io(temp.path(), e))?;
+                temp.persist(path).map_err(|e| Error::io(path, e.error))?;
+                Ok(())
+            }
+            None => {
+                let resolved = env.resolve(&qualified)?;
+                super::upload::upload(&*resolved.store, &resolved.path, url, |out| {
+                    out.write_all(bytes)
+                })
+            }
+        }
+    }
+
+    /// The bytes of the file `url`.
+    ///
+    /// # Errors
+    /// The file does not exist or cannot be read.
+    pub fn read_file(&self, url: &str) -> Result<Vec<u8>> {
+        let env = self.env();
+        let qualified = ember_hadoop::object_stores::qualify(url, &env.hadoop)?;
+        match qualified.strip_prefix("file://") {
+            Some(local) => std::fs::read(local).map_err(|e| Error::io(local, e)),
+            None => {
+                let resolved = env.resolve(&qualified)?;
+                let fail = |e: object_store::Error| Error::Input(explain(url, &e));
+                let got = runtime()
+                    .block_on(resolved.store.get(&resolved.path))
+                    .map_err(fail)?;
+                let bytes = runtime().block_on(got.bytes()).map_err(fail)?;
+                Ok(bytes.to_vec())
+            }
+        }
+    }
+
+    /// Deletes the file `url`; a file that is not there is as good as deleted.
+    ///
+    /// # Errors
+    /// The file exists but cannot be deleted.
+    pub fn delete_file(&self, url: &str) -> Result<()> {
+        let env = self.env();
+        let qualified = ember_hadoop::object_stores::qualify(url, &env.hadoop)?;
+        match qualified.strip_prefix("file://") {
+            Some(local) => match std::fs::remove_file(local) {
+                Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(Error::io(local, e)),
+                _ => Ok(()),
+            },
+            None => {
+                let resolved = env.resolve(&qualified)?;
+                match runtime().block_on(resolved.store.delete(&resolved.path)) {
+                    Ok(()) | Err(object_store::Error::NotFound { .. }) => Ok(()),
+                    Err(e) => Err(Error::Input(explain(url, &e))),
+                }
+            }
+        }
     }
 }
 

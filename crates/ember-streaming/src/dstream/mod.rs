@@ -29,12 +29,13 @@ mod pair;
 mod state;
 mod window;
 
+use crate::checkpoint::NodeCheckpoint;
 use crate::context::StreamingContext;
 use crate::time::Time;
-use ember_core::{Data, Rdd, Result, StorageLevel};
+use ember_core::{Context, Data, Rdd, Result, StorageLevel};
 use parking_lot::Mutex;
 use std::collections::BTreeMap;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 pub use map_with_state::{MapWithStateDStream, State, StateSpec};
@@ -64,6 +65,21 @@ pub(crate) struct Node<T: Data> {
     pub(crate) base: NodeBase,
     generated: Mutex<BTreeMap<Time, Rdd<T>>>,
     compute: Compute<T>,
+    /// A source's own state, for metadata checkpoints.
+    source: OnceLock<Box<dyn SourceState<T>>>,
+}
+
+/// What a source stream keeps besides its RDDs (a file stream's files per batch), saved in
+/// metadata checkpoints so that a restarted driver rebuilds the source as it was.
+pub(crate) trait SourceState<T: Data>: Send + Sync {
+    /// Adds the source's state to its stream's checkpoint.
+    fn save(&self, data: &mut NodeCheckpoint);
+
+    /// Takes back what `save` saved; the RDDs of the batches it remembers.
+    ///
+    /// # Errors
+    /// Those RDDs cannot be made.
+    fn restore(&self, ctx: &Context, data: &NodeCheckpoint) -> Result<Vec<(Time, Rdd<T>)>>;
 }
 
 /// What every node has whatever its element type: the graph walks nodes through it.
@@ -93,6 +109,17 @@ pub(crate) trait GraphNode: Send + Sync {
 
     /// Forgets (and unpersists) the RDDs older than the remember duration before `time`.
     fn clear_metadata(&self, time: Time);
+
+    /// What a metadata checkpoint keeps of the node: its checkpointed RDDs, its source's
+    /// state.
+    fn checkpoint_data(&self) -> NodeCheckpoint;
+
+    /// Takes back what [`checkpoint_data`](GraphNode::checkpoint_data) gave, in a restarted
+    /// driver.
+    ///
+    /// # Errors
+    /// A checkpointed RDD cannot be read back.
+    fn restore(&self, ctx: &Context, data: &NodeCheckpoint) -> Result<()>;
 }
 
 impl NodeBase {
@@ -203,7 +230,13 @@ impl<T: Data> Node<T> {
             },
             generated: Mutex::new(BTreeMap::new()),
             compute: Box::new(compute),
+            source: OnceLock::new(),
         })
+    }
+
+    /// Gives a source stream the state it saves in metadata checkpoints.
+    pub(crate) fn set_source(&self, source: impl SourceState<T> + 'static) {
+        let _ = self.source.set(Box::new(source));
     }
 
     /// This stream's RDD for batch `time`, made once (see the module's docs).
@@ -278,6 +311,31 @@ impl<T: Data> GraphNode for Node<T> {
         for parent in &self.base.parents {
             parent.clear_metadata(time);
         }
+    }
+
+    fn checkpoint_data(&self) -> NodeCheckpoint {
+        let mut data = NodeCheckpoint::default();
+        for (time, rdd) in self.generated.lock().iter() {
+            if let Some(file) = rdd.get_checkpoint_file() {
+                data.rdds.insert(time.millis(), file);
+            }
+        }
+        if let Some(source) = self.source.get() {
+            source.save(&mut data);
+        }
+        data
+    }
+
+    fn restore(&self, ctx: &Context, data: &NodeCheckpoint) -> Result<()> {
+        let mut restored = Vec::new();
+        for (&time, file) in &data.rdds {
+            restored.push((Time::from_millis(time), ctx.checkpoint_file::<T>(file)?));
+        }
+        if let Some(source) = self.source.get() {
+            restored.extend(source.restore(ctx, data)?);
+        }
+        self.generated.lock().extend(restored);
+        Ok(())
     }
 }
 

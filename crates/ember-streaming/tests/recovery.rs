@@ -1,0 +1,382 @@
+//! Driver recovery from metadata checkpoints: a driver process killed with SIGKILL mid-stream
+//! and started again with `get_or_create` loses no file and counts none twice, every batch
+//! equal to a plain-Rust oracle over the files' modification times; and checkpoints of
+//! another application or batch interval are refused with the fix.
+//!
+//! This test binary has no test harness: its `main` runs the tests, and, when started with
+//! [`DRIVER`] set, is the streaming driver the first test kills and restarts.
+
+use ember_core::{Context, EmberConf, Fn, Result};
+use ember_streaming::{ManualClock, StreamingContext, Time};
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, ExitCode};
+use std::time::{Duration, Instant, UNIX_EPOCH};
+
+/// Set to `<input>|<output>|<checkpoint>|<run seconds>` in the driver process.
+const DRIVER: &str = "EMBER_TEST_RECOVERY_DRIVER";
+
+const BATCH: Duration = Duration::from_secs(1);
+
+fn context() -> Context {
+    Context::new(
+        EmberConf::empty()
+            .set_master("local[2]")
+            .set("ember.ui.showConsoleProgress", "false"),
+    )
+    .unwrap()
+}
+
+/// The application: running word totals over the files of `input`, each batch's totals
+/// written to `<output>/batch-<time>` as sorted `word count` lines.
+fn word_totals(ctx: &Context, input: &str, output: PathBuf) -> Result<StreamingContext> {
+    let ssc = StreamingContext::new(ctx, BATCH)?;
+    let totals = ssc
+        .text_file_stream(input)?
+        .flat_map(Fn!(|l: String| l
+            .split(' ')
+            .map(String::from)
+            .collect::<Vec<_>>()))
+        .map(Fn!(|w: String| (w, 1u64)))
+        .update_state_by_key(
+            Fn!(|new: Vec<u64>, old: Option<u64>| Some(old.unwrap_or(0) + new.iter().sum::<u64>())),
+            2,
+        );
+    totals.foreach_rdd(move |rdd, time| {
+        let mut totals = rdd.collect()?;
+        totals.sort();
+        let lines: String = totals.iter().map(|(w, n)| format!("{w} {n}\n")).collect();
+        let file = output.join(format!("batch-{}", time.millis()));
+        let temp = output.join(format!(".batch-{}", time.millis()));
+        std::fs::write(&temp, lines)
+            .and_then(|()| std::fs::rename(&temp, &file))
+            .map_err(|e| ember_core::Error::io(&file, e))
+    });
+    Ok(ssc)
+}
+
+/// The driver process: recovers from (or starts) the checkpoint and runs for a while.
+fn driver(spec: &str) -> ExitCode {
+    let [input, output, checkpoint, seconds] = spec.split('|').collect::<Vec<_>>()[..] else {
+        eprintln!("{DRIVER} must be input|output|checkpoint|seconds");
+        return ExitCode::FAILURE;
+    };
+    let ctx = context();
+    let run = || -> Result<()> {
+        let ssc = StreamingContext::get_or_create(checkpoint, || {
+            word_totals(&ctx, input, PathBuf::from(output))
+        })?;
+        ssc.start()?;
+        ssc.await_termination_or_timeout(Duration::from_secs(seconds.parse().unwrap()))?;
+        ssc.stop(true, true);
+        Ok(())
+    };
+    match run() {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("driver failed: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+struct Dirs {
+    _root: tempfile::TempDir,
+    input: PathBuf,
+    staging: PathBuf,
+    output: PathBuf,
+    checkpoint: PathBuf,
+}
+
+impl Dirs {
+    fn new() -> Dirs {
+        let root = tempfile::tempdir().unwrap();
+        let dir = |name: &str| {
+            let path = root.path().join(name);
+            std::fs::create_dir(&path).unwrap();
+            path
+        };
+        Dirs {
+            input: dir("input"),
+            staging: dir("staging"),
+            output: dir("output"),
+            checkpoint: root.path().join("checkpoint"),
+            _root: root,
+        }
+    }
+
+    fn start_driver(&self, seconds: u64) -> Child {
+        let spec = [&self.input, &self.output, &self.checkpoint]
+            .map(|p| p.to_str().unwrap().to_string())
+            .join("|");
+        Command::new(std::env::current_exe().unwrap())
+            .env(DRIVER, format!("{spec}|{seconds}"))
+            .spawn()
+            .unwrap()
+    }
+
+    /// Writes file `i` aside and moves it in, as Hadoop's writers do; its text.
+    fn move_in(&self, i: usize) -> String {
+        let text: String = (0..20 + i)
+            .map(|j| format!("w{} f{i}\n", (i * 7 + j) % 6))
+            .collect();
+        let name = format!("file-{i}.txt");
+        std::fs::write(self.staging.join(&name), &text).unwrap();
+        std::fs::rename(self.staging.join(&name), self.input.join(&name)).unwrap();
+        text
+    }
+
+    /// Each batch's totals by batch time.
+    fn batches(&self) -> BTreeMap<i64, BTreeMap<String, u64>> {
+        let mut batches = BTreeMap::new();
+        for entry in std::fs::read_dir(&self.output).unwrap().flatten() {
+            let name = entry.file_name().to_string_lossy().into_owned();
+            let Some(time) = name.strip_prefix("batch-").and_then(|t| t.parse().ok()) else {
+                continue;
+            };
+            batches.insert(
+                time,
+                totals_of(&std::fs::read_to_string(entry.path()).unwrap()),
+            );
+        }
+        batches
+    }
+
+    /// Waits until some batch's totals add up to `words`.
+    fn wait_for_words(&self, words: u64) {
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while !self
+            .batches()
+            .values()
+            .any(|b| b.values().sum::<u64>() == words)
+        {
+            assert!(Instant::now() < deadline, "no batch counted {words} words");
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+}
+
+fn totals_of(text: &str) -> BTreeMap<String, u64> {
+    text.lines()
+        .filter_map(|l| l.split_once(' '))
+        .map(|(w, n)| (w.to_string(), n.parse().unwrap()))
+        .collect()
+}
+
+fn count_words<'a>(texts: impl IntoIterator<Item = &'a String>) -> BTreeMap<String, u64> {
+    let mut counts = BTreeMap::new();
+    for word in texts.into_iter().flat_map(|t| t.split_whitespace()) {
+        *counts.entry(word.to_string()).or_insert(0) += 1;
+    }
+    counts
+}
+
+fn modified_ms(path: &Path) -> i64 {
+    let modified = std::fs::metadata(path).unwrap().modified().unwrap();
+    modified.duration_since(UNIX_EPOCH).unwrap().as_millis() as i64
+}
+
+fn kill(child: &mut Child) {
+    let status = Command::new("kill")
+        .args(["-KILL", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let _ = child.wait();
+}
+
+fn a_driver_killed_mid_stream_recovers_its_state_and_loses_no_file() {
+    let dirs = Dirs::new();
+    let mut texts = Vec::new();
+    let mut first = dirs.start_driver(120);
+    for i in 0..3 {
+        std::thread::sleep(Duration::from_millis(700));
+        texts.push(dirs.move_in(i));
+    }
+    dirs.wait_for_words(count_words(&texts).values().sum());
+    // One more file, and the driver dies before or while its batch runs.
+    texts.push(dirs.move_in(3));
+    std::thread::sleep(Duration::from_millis(400));
+    kill(&mut first);
+    let killed_at = Instant::now();
+    // Files moved in while no driver runs; their batches run once it is back.
+    for i in 4..6 {
+        texts.push(dirs.move_in(i));
+        std::thread::sleep(Duration::from_millis(800));
+    }
+    let mut second = dirs.start_driver(6);
+    std::thread::sleep(Duration::from_secs(2));
+    texts.push(dirs.move_in(6));
+    let status = second.wait().unwrap();
+    assert!(status.success(), "the recovered driver failed: {status}");
+    assert!(
+        killed_at.elapsed() > 2 * BATCH,
+        "batches fell due while no driver ran"
+    );
+
+    let files: Vec<(i64, String)> = (0..texts.len())
+        .map(|i| {
+            (
+                modified_ms(&dirs.input.join(format!("file-{i}.txt"))),
+                texts[i].clone(),
+            )
+        })
+        .collect();
+    let batches = dirs.batches();
+    let all = count_words(&texts);
+    assert_eq!(
+        batches.values().last(),
+        Some(&all),
+        "the last totals count every file once"
+    );
+    let mut previous: Option<i64> = None;
+    for (&time, totals) in &batches {
+        // A file is in the batch of the first batch time at or after its modification.
+        let arrived = files.iter().filter(|(m, _)| *m <= time).map(|(_, t)| t);
+        assert_eq!(
+            totals,
+            &count_words(arrived),
+            "totals of batch {}",
+            Time::from_millis(time)
+        );
+        if let Some(previous) = previous {
+            assert_eq!(
+                time - previous,
+                BATCH.as_millis() as i64,
+                "no batch missing before {time}"
+            );
+        }
+        previous = Some(time);
+    }
+}
+
+/// Runs two batches of `word_totals` with a checkpoint in `dir` on a manual clock.
+fn checkpoint_two_batches(dirs: &Dirs) {
+    let ctx = context();
+    let clock = ManualClock::new(Time::from_millis(0));
+    let ssc = StreamingContext::get_or_create(dirs.checkpoint.to_str().unwrap(), || {
+        let ssc = StreamingContext::with_clock(&ctx, BATCH, clock.clone())?;
+        ssc.text_file_stream(dirs.input.to_str().unwrap())?
+            .count()
+            .foreach_rdd(|_, _| Ok(()));
+        Ok(ssc)
+    })
+    .unwrap();
+    ssc.start().unwrap();
+    clock.advance(2 * BATCH);
+    ssc.stop(true, true);
+    let written = std::fs::read_dir(&dirs.checkpoint)
+        .unwrap()
+        .flatten()
+        .filter(|e| e.file_name().to_string_lossy().starts_with("checkpoint-"))
+        .count();
+    assert_eq!(written, 2, "a checkpoint per batch, the two newest kept");
+}
+
+fn a_checkpoint_of_another_application_or_interval_is_refused_with_the_fix() {
+    let dirs = Dirs::new();
+    checkpoint_two_batches(&dirs);
+    let dir = dirs.checkpoint.to_str().unwrap();
+    let ctx = context();
+    let other = StreamingContext::get_or_create(dir, || {
+        let ssc = StreamingContext::new(&ctx, BATCH)?;
+        ssc.text_file_stream(dirs.input.to_str().unwrap())?
+            .map(Fn!(|l: String| l.len()))
+            .foreach_rdd(|_, _| Ok(()));
+        Ok(ssc)
+    });
+    let error = other.err().expect("another graph is refused").to_string();
+    assert!(error.contains("written by another application"), "{error}");
+    assert!(
+        error.contains("text_file_stream every 1000 ms, count every 1000 ms"),
+        "{error}"
+    );
+    assert!(error.contains(&format!("delete {dir}")), "{error}");
+    let slower = StreamingContext::get_or_create(dir, || {
+        let ssc = StreamingContext::new(&ctx, 2 * BATCH)?;
+        ssc.text_file_stream(dirs.input.to_str().unwrap())?
+            .count()
+            .foreach_rdd(|_, _| Ok(()));
+        Ok(ssc)
+    });
+    let error = slower
+        .err()
+        .expect("another interval is refused")
+        .to_string();
+    assert!(error.contains("batch interval of 1000 ms"), "{error}");
+    assert!(error.contains("2000 ms"), "{error}");
+}
+
+fn a_torn_checkpoint_is_skipped_for_the_one_before_and_garbage_is_refused() {
+    let dirs = Dirs::new();
+    checkpoint_two_batches(&dirs);
+    let mut names: Vec<PathBuf> = std::fs::read_dir(&dirs.checkpoint)
+        .unwrap()
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| {
+            p.file_name()
+                .unwrap()
+                .to_string_lossy()
+                .starts_with("checkpoint-")
+        })
+        .collect();
+    names.sort();
+    std::fs::write(&names[1], "{\"format\": 1, \"ember_ver").unwrap();
+    // The newest is torn: recovery takes the one before, and runs again from there.
+    checkpoint_two_batches(&dirs);
+    for name in &names {
+        std::fs::write(name, "not json").unwrap();
+    }
+    let ctx = context();
+    let error = StreamingContext::get_or_create(dirs.checkpoint.to_str().unwrap(), || {
+        StreamingContext::new(&ctx, BATCH)
+    })
+    .err()
+    .expect("unreadable checkpoints are refused")
+    .to_string();
+    assert!(error.contains("no checkpoint in"), "{error}");
+    assert!(
+        error.contains("is not an ember streaming checkpoint"),
+        "{error}"
+    );
+}
+
+fn main() -> ExitCode {
+    if let Ok(spec) = std::env::var(DRIVER) {
+        return driver(&spec);
+    }
+    let tests: [(&str, fn()); 3] = [
+        (
+            "a_driver_killed_mid_stream_recovers_its_state_and_loses_no_file",
+            a_driver_killed_mid_stream_recovers_its_state_and_loses_no_file,
+        ),
+        (
+            "a_checkpoint_of_another_application_or_interval_is_refused_with_the_fix",
+            a_checkpoint_of_another_application_or_interval_is_refused_with_the_fix,
+        ),
+        (
+            "a_torn_checkpoint_is_skipped_for_the_one_before_and_garbage_is_refused",
+            a_torn_checkpoint_is_skipped_for_the_one_before_and_garbage_is_refused,
+        ),
+    ];
+    // Arguments that are not flags filter the tests by name, as the usual harness does.
+    let filters: Vec<String> = std::env::args()
+        .skip(1)
+        .filter(|a| !a.starts_with('-'))
+        .collect();
+    let mut failed = 0;
+    for (name, test) in tests {
+        if !filters.is_empty() && !filters.iter().any(|f| name.contains(f.as_str())) {
+            continue;
+        }
+        let passed = std::panic::catch_unwind(test).is_ok();
+        println!("test {name} ... {}", if passed { "ok" } else { "FAILED" });
+        failed += usize::from(!passed);
+    }
+    if failed > 0 {
+        println!("{failed} failed");
+        return ExitCode::FAILURE;
+    }
+    ExitCode::SUCCESS
+}
