@@ -28,8 +28,9 @@ use crate::dstream::GraphNode;
 use crate::output::OutputOp;
 use crate::time::Time;
 use ember_core::{Context, Error, Result};
+use parking_lot::Mutex;
 use serde::{Deserialize, Serialize};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -97,6 +98,9 @@ pub(crate) struct Checkpointer {
     pub(crate) nodes: Vec<Arc<dyn GraphNode>>,
     pub(crate) batch: Duration,
     pub(crate) zero: Time,
+    /// The RDD checkpoints the two newest metadata checkpoints name, newest last: those
+    /// neither names any more are deleted.
+    pub(crate) named: Mutex<VecDeque<BTreeSet<String>>>,
 }
 
 impl Checkpointer {
@@ -116,8 +120,34 @@ impl Checkpointer {
             .map_err(|e| Error::Internal(e.to_string()))
             .and_then(|bytes| ctx.write_file(&file_name(&self.dir, time), &bytes));
         match written {
-            Ok(()) => self.remove_older(ctx),
+            Ok(()) => {
+                self.remove_older(ctx);
+                self.remove_unnamed_rdds(ctx, &checkpoint);
+            }
             Err(e) => tracing::warn!("could not write the checkpoint of batch {time}: {e}"),
+        }
+    }
+
+    /// Deletes the RDD checkpoints that only metadata checkpoints now removed named: a
+    /// stateful stream writes one every checkpoint interval, for as long as it runs.
+    fn remove_unnamed_rdds(&self, ctx: &Context, checkpoint: &Checkpoint) {
+        let newest: BTreeSet<String> = checkpoint
+            .nodes
+            .iter()
+            .flat_map(|n| n.rdds.values().cloned())
+            .collect();
+        let mut named = self.named.lock();
+        named.push_back(newest);
+        while named.len() > 2 {
+            let oldest = named.pop_front().unwrap_or_default();
+            for dir in oldest
+                .iter()
+                .filter(|d| !named.iter().any(|n| n.contains(*d)))
+            {
+                if let Err(e) = delete_dir(ctx, dir) {
+                    tracing::warn!("could not remove old checkpoint {dir}: {e}");
+                }
+            }
         }
     }
 
@@ -134,6 +164,20 @@ impl Checkpointer {
             }
         }
     }
+}
+
+/// Deletes the RDD checkpoint `dir` with its part files.
+fn delete_dir(ctx: &Context, dir: &str) -> Result<()> {
+    if let Some(local) = dir.strip_prefix("file://") {
+        return std::fs::remove_dir_all(local).or_else(|e| match e.kind() {
+            std::io::ErrorKind::NotFound => Ok(()),
+            _ => Err(Error::io(local, e)),
+        });
+    }
+    for file in ctx.list_status(dir)? {
+        ctx.delete_file(&file.path)?;
+    }
+    Ok(())
 }
 
 /// The batch times of the checkpoints in `dir`; none when it does not exist.

@@ -397,6 +397,7 @@ impl StreamingContext {
                 nodes,
                 batch,
                 zero,
+                named: Mutex::default(),
             });
         let receivers = self.start_receivers()?;
         let (error, changed) = (self.inner.error.clone(), Arc::downgrade(&self.inner));
