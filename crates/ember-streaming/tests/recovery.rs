@@ -4,17 +4,22 @@
 //! another application or batch interval are refused with the fix.
 //!
 //! This test binary has no test harness: its `main` runs the tests, and, when started with
-//! [`DRIVER`] set, is the streaming driver the first test kills and restarts.
+//! [`DRIVER`] set, is the streaming driver the first test kills and restarts. Input and
+//! checkpoints go to a local directory, or under the URL [`FILE_SYSTEM`] gives (scripts/test
+//! runs it again with the mini cluster's HDFS).
 
 use ember_core::{Context, EmberConf, Fn, Result};
 use ember_streaming::{ManualClock, StreamingContext, Time};
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::{Child, Command, ExitCode};
-use std::time::{Duration, Instant, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
 /// Set to `<input>|<output>|<checkpoint>|<run seconds>` in the driver process.
 const DRIVER: &str = "EMBER_TEST_RECOVERY_DRIVER";
+
+/// Where input and checkpoints go, when set: a directory URL such as `hdfs:///user/ember`.
+const FILE_SYSTEM: &str = "EMBER_TEST_RECOVERY_FS";
 
 const BATCH: Duration = Duration::from_secs(1);
 
@@ -81,49 +86,89 @@ fn driver(spec: &str) -> ExitCode {
 }
 
 struct Dirs {
-    _root: tempfile::TempDir,
-    input: PathBuf,
-    staging: PathBuf,
+    /// Local: the output, and input and checkpoints unless [`FILE_SYSTEM`] says otherwise.
+    _local: tempfile::TempDir,
+    /// Reads and writes input and checkpoint files, on whatever file system they are.
+    ctx: Context,
+    input: String,
     output: PathBuf,
-    checkpoint: PathBuf,
+    checkpoint: String,
 }
 
 impl Dirs {
     fn new() -> Dirs {
-        let root = tempfile::tempdir().unwrap();
-        let dir = |name: &str| {
-            let path = root.path().join(name);
-            std::fs::create_dir(&path).unwrap();
-            path
+        let local = tempfile::tempdir().unwrap();
+        let base = match std::env::var(FILE_SYSTEM) {
+            Ok(fs) => format!("{fs}/recovery-{}-{}", std::process::id(), unique()),
+            Err(_) => local.path().to_str().unwrap().to_string(),
         };
+        let ctx = context();
+        let input = format!("{base}/input");
+        // The stream's directory must exist: a hidden file makes it on any file system.
+        ctx.write_file(&format!("{input}/_started"), b"").unwrap();
+        let output = local.path().join("output");
+        std::fs::create_dir(&output).unwrap();
         Dirs {
-            input: dir("input"),
-            staging: dir("staging"),
-            output: dir("output"),
-            checkpoint: root.path().join("checkpoint"),
-            _root: root,
+            checkpoint: format!("{base}/checkpoint"),
+            input,
+            output,
+            ctx,
+            _local: local,
         }
     }
 
     fn start_driver(&self, seconds: u64) -> Child {
-        let spec = [&self.input, &self.output, &self.checkpoint]
-            .map(|p| p.to_str().unwrap().to_string())
-            .join("|");
+        let spec =
+            [&self.input, self.output.to_str().unwrap(), &self.checkpoint].map(|p| p.to_string());
         Command::new(std::env::current_exe().unwrap())
-            .env(DRIVER, format!("{spec}|{seconds}"))
+            .env(DRIVER, format!("{}|{seconds}", spec.join("|")))
             .spawn()
             .unwrap()
     }
 
-    /// Writes file `i` aside and moves it in, as Hadoop's writers do; its text.
+    /// Writes file `i` into the input whole (a local file is written aside and moved in, an
+    /// HDFS file is visible once closed); its text.
     fn move_in(&self, i: usize) -> String {
         let text: String = (0..20 + i)
             .map(|j| format!("w{} f{i}\n", (i * 7 + j) % 6))
             .collect();
-        let name = format!("file-{i}.txt");
-        std::fs::write(self.staging.join(&name), &text).unwrap();
-        std::fs::rename(self.staging.join(&name), self.input.join(&name)).unwrap();
+        let file = format!("{}/file-{i}.txt", self.input);
+        self.ctx.write_file(&file, text.as_bytes()).unwrap();
         text
+    }
+
+    /// The modification time of each input file, in ms, by its index.
+    fn modified_ms(&self) -> BTreeMap<usize, i64> {
+        let files = self.ctx.list_status(&self.input).unwrap();
+        let index = |path: &str| -> Option<usize> {
+            let name = path.rsplit('/').next()?;
+            name.strip_prefix("file-")?
+                .strip_suffix(".txt")?
+                .parse()
+                .ok()
+        };
+        files
+            .iter()
+            .filter_map(|f| Some((index(&f.path)?, f.modification_time)))
+            .collect()
+    }
+
+    /// The names of the metadata checkpoints written.
+    fn checkpoints(&self) -> Vec<String> {
+        let files = self.ctx.list_status(&self.checkpoint).unwrap();
+        let mut names: Vec<String> = files
+            .iter()
+            .filter(|f| {
+                f.path
+                    .rsplit('/')
+                    .next()
+                    .unwrap()
+                    .starts_with("checkpoint-")
+            })
+            .map(|f| f.path.clone())
+            .collect();
+        names.sort();
+        names
     }
 
     /// Each batch's totals by batch time.
@@ -156,6 +201,12 @@ impl Dirs {
     }
 }
 
+/// A number no earlier call in this process gave.
+fn unique() -> u64 {
+    static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+}
+
 fn totals_of(text: &str) -> BTreeMap<String, u64> {
     text.lines()
         .filter_map(|l| l.split_once(' '))
@@ -169,11 +220,6 @@ fn count_words<'a>(texts: impl IntoIterator<Item = &'a String>) -> BTreeMap<Stri
         *counts.entry(word.to_string()).or_insert(0) += 1;
     }
     counts
-}
-
-fn modified_ms(path: &Path) -> i64 {
-    let modified = std::fs::metadata(path).unwrap().modified().unwrap();
-    modified.duration_since(UNIX_EPOCH).unwrap().as_millis() as i64
 }
 
 fn kill(child: &mut Child) {
@@ -214,13 +260,9 @@ fn a_driver_killed_mid_stream_recovers_its_state_and_loses_no_file() {
         "batches fell due while no driver ran"
     );
 
+    let modified = dirs.modified_ms();
     let files: Vec<(i64, String)> = (0..texts.len())
-        .map(|i| {
-            (
-                modified_ms(&dirs.input.join(format!("file-{i}.txt"))),
-                texts[i].clone(),
-            )
-        })
+        .map(|i| (modified[&i], texts[i].clone()))
         .collect();
     let batches = dirs.batches();
     let all = count_words(&texts);
@@ -254,9 +296,9 @@ fn a_driver_killed_mid_stream_recovers_its_state_and_loses_no_file() {
 fn checkpoint_two_batches(dirs: &Dirs) {
     let ctx = context();
     let clock = ManualClock::new(Time::from_millis(0));
-    let ssc = StreamingContext::get_or_create(dirs.checkpoint.to_str().unwrap(), || {
+    let ssc = StreamingContext::get_or_create(&dirs.checkpoint, || {
         let ssc = StreamingContext::with_clock(&ctx, BATCH, clock.clone())?;
-        ssc.text_file_stream(dirs.input.to_str().unwrap())?
+        ssc.text_file_stream(&dirs.input)?
             .count()
             .foreach_rdd(|_, _| Ok(()));
         Ok(ssc)
@@ -265,22 +307,21 @@ fn checkpoint_two_batches(dirs: &Dirs) {
     ssc.start().unwrap();
     clock.advance(2 * BATCH);
     ssc.stop(true, true);
-    let written = std::fs::read_dir(&dirs.checkpoint)
-        .unwrap()
-        .flatten()
-        .filter(|e| e.file_name().to_string_lossy().starts_with("checkpoint-"))
-        .count();
-    assert_eq!(written, 2, "a checkpoint per batch, the two newest kept");
+    assert_eq!(
+        dirs.checkpoints().len(),
+        2,
+        "a checkpoint per batch, the two newest kept"
+    );
 }
 
 fn a_checkpoint_of_another_application_or_interval_is_refused_with_the_fix() {
     let dirs = Dirs::new();
     checkpoint_two_batches(&dirs);
-    let dir = dirs.checkpoint.to_str().unwrap();
+    let dir = &dirs.checkpoint;
     let ctx = context();
     let other = StreamingContext::get_or_create(dir, || {
         let ssc = StreamingContext::new(&ctx, BATCH)?;
-        ssc.text_file_stream(dirs.input.to_str().unwrap())?
+        ssc.text_file_stream(&dirs.input)?
             .map(Fn!(|l: String| l.len()))
             .foreach_rdd(|_, _| Ok(()));
         Ok(ssc)
@@ -294,7 +335,7 @@ fn a_checkpoint_of_another_application_or_interval_is_refused_with_the_fix() {
     assert!(error.contains(&format!("delete {dir}")), "{error}");
     let slower = StreamingContext::get_or_create(dir, || {
         let ssc = StreamingContext::new(&ctx, 2 * BATCH)?;
-        ssc.text_file_stream(dirs.input.to_str().unwrap())?
+        ssc.text_file_stream(&dirs.input)?
             .count()
             .foreach_rdd(|_, _| Ok(()));
         Ok(ssc)
@@ -310,31 +351,20 @@ fn a_checkpoint_of_another_application_or_interval_is_refused_with_the_fix() {
 fn a_torn_checkpoint_is_skipped_for_the_one_before_and_garbage_is_refused() {
     let dirs = Dirs::new();
     checkpoint_two_batches(&dirs);
-    let mut names: Vec<PathBuf> = std::fs::read_dir(&dirs.checkpoint)
-        .unwrap()
-        .flatten()
-        .map(|e| e.path())
-        .filter(|p| {
-            p.file_name()
-                .unwrap()
-                .to_string_lossy()
-                .starts_with("checkpoint-")
-        })
-        .collect();
-    names.sort();
-    std::fs::write(&names[1], "{\"format\": 1, \"ember_ver").unwrap();
+    let names = dirs.checkpoints();
+    let torn = b"{\"format\": 1, \"ember_ver";
+    dirs.ctx.write_file(&names[1], torn).unwrap();
     // The newest is torn: recovery takes the one before, and runs again from there.
     checkpoint_two_batches(&dirs);
-    for name in &names {
-        std::fs::write(name, "not json").unwrap();
+    for name in &dirs.checkpoints() {
+        dirs.ctx.write_file(name, b"not json").unwrap();
     }
     let ctx = context();
-    let error = StreamingContext::get_or_create(dirs.checkpoint.to_str().unwrap(), || {
-        StreamingContext::new(&ctx, BATCH)
-    })
-    .err()
-    .expect("unreadable checkpoints are refused")
-    .to_string();
+    let error =
+        StreamingContext::get_or_create(&dirs.checkpoint, || StreamingContext::new(&ctx, BATCH))
+            .err()
+            .expect("unreadable checkpoints are refused")
+            .to_string();
     assert!(error.contains("no checkpoint in"), "{error}");
     assert!(
         error.contains("is not an ember streaming checkpoint"),
@@ -365,18 +395,24 @@ fn main() -> ExitCode {
         .skip(1)
         .filter(|a| !a.starts_with('-'))
         .collect();
-    let mut failed = 0;
+    let (mut ran, mut failed) = (0, 0);
     for (name, test) in tests {
         if !filters.is_empty() && !filters.iter().any(|f| name.contains(f.as_str())) {
             continue;
         }
         let passed = std::panic::catch_unwind(test).is_ok();
         println!("test {name} ... {}", if passed { "ok" } else { "FAILED" });
+        ran += 1;
         failed += usize::from(!passed);
     }
-    if failed > 0 {
-        println!("{failed} failed");
-        return ExitCode::FAILURE;
+    // The usual harness's summary line, which scripts/test adds up.
+    let outcome = if failed > 0 { "FAILED" } else { "ok" };
+    println!(
+        "test result: {outcome}. {} passed; {failed} failed",
+        ran - failed
+    );
+    match failed {
+        0 => ExitCode::SUCCESS,
+        _ => ExitCode::FAILURE,
     }
-    ExitCode::SUCCESS
 }
