@@ -488,3 +488,37 @@ fn a_stream_in_cluster_mode_counts_the_files_moved_into_hdfs() {
         "{driver_out}"
     );
 }
+
+#[test]
+fn a_socket_stream_in_client_mode_counts_what_a_server_sends_to_its_receiver_container() {
+    // The receiver runs in an executor container of this machine's NodeManagers, which
+    // reaches the server on loopback; the server sends once it has connected.
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port().to_string();
+    let server = std::thread::spawn(move || {
+        let (mut socket, _) = listener.accept().unwrap();
+        for _ in 0..3 {
+            std::io::Write::write_all(&mut socket, b"to be or\nnot to be\n").unwrap();
+            std::thread::sleep(Duration::from_millis(1500));
+        }
+        // Held open until the application ends: a closed one would be connected again.
+        std::thread::sleep(Duration::from_secs(30));
+    });
+    let output = submit_in(
+        "client",
+        &["network_wordcount", "127.0.0.1", &port, "1", "25"],
+    )
+    .output()
+    .expect("ember submit runs");
+    let (stdout, stderr) = (
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr),
+    );
+    assert!(output.status.success(), "{stderr}");
+    assert!(
+        stdout.contains("network_wordcount: 18 words in"),
+        "{stdout}\n{stderr}"
+    );
+    assert!(stderr.contains("records received"), "{stderr}");
+    drop(server);
+}
