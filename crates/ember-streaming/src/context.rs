@@ -305,7 +305,7 @@ impl StreamingContext {
         let node = Node::new(&name, self.inner.batch, vec![], Duration::ZERO, {
             let ctx = ctx.clone();
             move |_, t| {
-                let blocks = received.allocate(stream, t);
+                let blocks = received.blocks_of(stream, t);
                 let rdd = BlockRdd::<T>::new(ctx.new_rdd_core("block_rdd"), blocks);
                 Ok(Some(Rdd::from_compute(&ctx, rdd)))
             }

@@ -196,6 +196,9 @@ fn generate(shared: &Shared, start: Time, stop_after: &AtomicI64, queue: &mpsc::
         if now < time || time.millis() > stop_after.load(Ordering::SeqCst) {
             return;
         }
+        if let Some(receivers) = &shared.receivers {
+            receivers.received.allocate_batch(time);
+        }
         let mut jobs = Vec::new();
         for output in &shared.outputs {
             match output.generate_job(time) {

@@ -262,6 +262,70 @@ fn a_socket_stream_counts_per_batch_per_window_and_in_state_what_a_server_sent()
     });
 }
 
+#[test]
+fn each_batch_takes_what_arrived_before_it_even_when_only_a_window_reads_it() {
+    let ctx = context("local[2]");
+    let ssc = StreamingContext::new(&ctx, BATCH).unwrap();
+    let heard = Heard::default();
+    ssc.add_streaming_listener(heard.clone());
+    let server = LineServer::start();
+    // Tumbling windows of three batches: the lines are read only every third batch.
+    let windows = capture(
+        &ssc.socket_text_stream("127.0.0.1", server.port)
+            .map(Fn!(|l: String| (l, 1u64)))
+            .reduce_by_key_and_window(Fn!(|a: u64, b: u64| a + b), 3 * BATCH, 3 * BATCH)
+            .unwrap(),
+    );
+    ssc.start().unwrap();
+    let mut sent = Vec::new();
+    for r in 0..8 {
+        let lines = round(r, 100);
+        server.send(&lines);
+        sent.extend(lines);
+        std::thread::sleep(BATCH / 2);
+    }
+    let total = sent.len() as u64;
+    let counted = |w: &PerBatch<Vec<(String, u64)>>| -> u64 {
+        w.lock().unwrap().values().flatten().map(|(_, n)| n).sum()
+    };
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while counted(&windows) < total {
+        assert!(
+            Instant::now() < deadline,
+            "the windows counted {} of {total}",
+            counted(&windows)
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    ssc.stop(false, false);
+    assert_eq!(counted(&windows), total, "each line in one window");
+    let windows = windows.lock().unwrap().clone();
+    let mut all: Vec<(String, u64)> = Vec::new();
+    for window in windows.values() {
+        all.extend(window.iter().cloned());
+    }
+    let mut by_line = BTreeMap::new();
+    for (line, n) in all {
+        *by_line.entry(line).or_insert(0) += n;
+    }
+    assert_eq!(
+        by_line.into_iter().collect::<Vec<_>>(),
+        count_words_whole(&sent)
+    );
+    heard.with(|h| {
+        let unread = h
+            .batches
+            .iter()
+            .filter(|b| b.output_operations == 0 && b.num_records.unwrap() > 0)
+            .count();
+        assert!(
+            unread > 0,
+            "batches no window read still took their lines: {:?}",
+            h.batches
+        );
+    });
+}
+
 /// Counts from 0 to `to`, then stops itself.
 #[derive(Serialize, Deserialize)]
 struct CountTo {

@@ -169,16 +169,23 @@ impl ReceivedBlocks {
         }
     }
 
-    /// Takes the blocks of `stream` reported so far for batch `time`.
-    pub(crate) fn allocate(&self, stream: usize, time: Time) -> Vec<ReceivedBlock> {
-        let mut state = self.state.lock();
-        let blocks = state.unallocated.remove(&stream).unwrap_or_default();
-        let batches = state.allocated.entry(stream).or_default();
-        batches
-            .entry(time)
-            .or_default()
-            .extend(blocks.iter().cloned());
-        blocks
+    /// Gives batch `time` every block reported so far (Spark's `allocateBlocksToBatch`),
+    /// whether or not a stream reads the batch then: a window reads its batches only every
+    /// slide, yet each batch holds what arrived before its time.
+    pub(crate) fn allocate_batch(&self, time: Time) {
+        let mut guard = self.state.lock();
+        let state = &mut *guard;
+        for (&stream, blocks) in state.unallocated.iter_mut() {
+            let batches = state.allocated.entry(stream).or_default();
+            batches.entry(time).or_default().append(blocks);
+        }
+    }
+
+    /// The blocks of `stream` that went to batch `time`.
+    pub(crate) fn blocks_of(&self, stream: usize, time: Time) -> Vec<ReceivedBlock> {
+        let state = self.state.lock();
+        let batch = state.allocated.get(&stream).and_then(|b| b.get(&time));
+        batch.cloned().unwrap_or_default()
     }
 
     /// Records received by every receiver in batch `time`.
