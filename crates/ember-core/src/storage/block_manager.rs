@@ -94,6 +94,8 @@ struct MemoryEntry {
     last_used: u64,
     // Evicting a block to disk needs its bytes; deserialized blocks keep a way to make them.
     to_bytes: fn(&(dyn Any + Send + Sync), bool) -> Result<Vec<u8>>,
+    /// Being written to disk by an eviction, which no other eviction may choose.
+    evicting: bool,
 }
 
 #[derive(Default)]
@@ -205,6 +207,7 @@ impl BlockManager {
                     level,
                     last_used: s.clock,
                     to_bytes: objects_to_bytes::<T>,
+                    evicting: false,
                 };
                 if let Some(old) = s.memory.insert(id, entry) {
                     self.memory.release_storage(old.size);
@@ -252,30 +255,59 @@ impl BlockManager {
 
     /// Evicts the least recently used block (not of RDD `keep`, when given), to disk if its
     /// level allows; returns its size, 0 when there is none.
+    ///
+    /// The block stays readable in memory until its disk copy is written: a reader never finds
+    /// it in neither store (a received block of a running batch must not seem lost).
     fn evict_lru(&self, keep: Option<usize>) -> Result<u64> {
         let victim = {
             let mut s = self.stores.lock();
-            let id = s
+            let chosen = s
                 .memory
-                .iter()
-                .filter(|(id, _)| keep.is_none() || id.rdd() != keep)
-                .min_by_key(|(_, e)| e.last_used)
-                .map(|(id, _)| *id);
-            id.and_then(|id| s.memory.remove(&id).map(|e| (id, e)))
+                .iter_mut()
+                .filter(|(id, e)| !e.evicting && (keep.is_none() || id.rdd() != keep))
+                .min_by_key(|(_, e)| e.last_used);
+            chosen.map(|(id, e)| {
+                e.evicting = true;
+                let stored = match &e.stored {
+                    Stored::Objects(o) => Stored::Objects(o.clone()),
+                    Stored::Bytes(b) => Stored::Bytes(b.clone()),
+                };
+                (*id, stored, e.level, e.to_bytes)
+            })
         };
-        let Some((id, entry)) = victim else {
+        let Some((id, stored, level, to_bytes)) = victim else {
             return Ok(0);
         };
-        self.memory.release_storage(entry.size);
-        if entry.level.use_disk {
-            let bytes = match &entry.stored {
-                Stored::Objects(o) => (entry.to_bytes)(&**o, self.compress)?,
-                Stored::Bytes(b) => b.to_vec(),
-            };
-            self.write_disk(id, &bytes)?;
+        if level.use_disk {
+            let written = match &stored {
+                Stored::Objects(o) => to_bytes(&**o, self.compress),
+                Stored::Bytes(b) => Ok(b.to_vec()),
+            }
+            .and_then(|bytes| self.write_disk(id, &bytes));
+            if let Err(e) = written {
+                if let Some(entry) = self.stores.lock().memory.get_mut(&id) {
+                    entry.evicting = false;
+                }
+                return Err(e);
+            }
         }
-        tracing::debug!(block = ?id, bytes = entry.size, "evicted block from memory");
-        Ok(entry.size.max(1))
+        let removed = self.stores.lock().memory.remove(&id);
+        let size = match removed {
+            Some(entry) => {
+                self.memory.release_storage(entry.size);
+                entry.size
+            }
+            // Removed meanwhile (its RDD unpersisted, the block dropped), its memory released
+            // then: the copy just written must not bring it back.
+            None => {
+                if level.use_disk && self.stores.lock().disk.remove(&id).is_some() {
+                    let _ = std::fs::remove_file(self.dir.join(id.file_name()));
+                }
+                0
+            }
+        };
+        tracing::debug!(block = ?id, bytes = size, "evicted block from memory");
+        Ok(size.max(1))
     }
 
     fn write_disk(&self, id: BlockId, bytes: &[u8]) -> Result<()> {
@@ -494,5 +526,44 @@ mod tests {
         assert_eq!(bm.location(stream), (false, false));
         assert!(bm.get::<String>(stream).unwrap().is_none());
         assert_eq!(bm.location(block(3, 1)), (true, false));
+    }
+
+    #[test]
+    fn a_block_being_evicted_to_disk_can_be_read_all_along() {
+        let dir = tempfile::tempdir().unwrap();
+        let bm = Arc::new(manager(1 << 20, dir.path()));
+        let stored = Arc::new(std::sync::atomic::AtomicU64::new(0));
+        let writer = {
+            let (bm, stored) = (bm.clone(), stored.clone());
+            std::thread::spawn(move || {
+                for id in 0..200u64 {
+                    let block = BlockId::Stream { stream: 0, id };
+                    // Values that do not compress away: each block takes its room.
+                    let values = (0..20_000).map(|i| id * 1_000_003 + i * 7_919).collect();
+                    let values = Arc::new(values);
+                    assert!(bm
+                        .put(block, values, StorageLevel::MEMORY_AND_DISK_SER)
+                        .unwrap());
+                    stored.store(id + 1, std::sync::atomic::Ordering::SeqCst);
+                }
+            })
+        };
+        // Memory holds a few blocks: every put evicts one to disk while this reads them all,
+        // the one being evicted among them.
+        let mut reads = 0;
+        while !writer.is_finished() {
+            let upto = stored.load(std::sync::atomic::Ordering::SeqCst);
+            for id in upto.saturating_sub(16)..upto {
+                let got = bm.get::<u64>(BlockId::Stream { stream: 0, id }).unwrap();
+                assert_eq!(
+                    got.map(|v| v[0]),
+                    Some(id * 1_000_003),
+                    "block {id} missing"
+                );
+                reads += 1;
+            }
+        }
+        writer.join().unwrap();
+        assert!(reads > 0);
     }
 }
