@@ -3,7 +3,7 @@
 
 use crate::ExampleError;
 use ember::streaming::{DStream, StreamingContext};
-use ember::Fn;
+use ember::{Fn, Rdd};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
@@ -39,11 +39,7 @@ impl StreamSummary {
         let (words, batches) = (Arc::new(AtomicU64::new(0)), Arc::new(AtomicU64::new(0)));
         let (w, b) = (words.clone(), batches.clone());
         counts.foreach_rdd(move |rdd, _| {
-            let n: u64 = rdd
-                .map(Fn!(|(_, n): (String, u64)| n))
-                .collect()?
-                .iter()
-                .sum();
+            let n = words_in(rdd)?;
             w.fetch_add(n, Ordering::Relaxed);
             b.fetch_add(u64::from(n > 0), Ordering::Relaxed);
             Ok(())
@@ -107,6 +103,15 @@ pub(crate) fn word_ones(lines: &DStream<String>) -> DStream<(String, u64)> {
             .map(str::to_string)
             .collect::<Vec<_>>()))
         .map(Fn!(|w: String| (w, 1u64)))
+}
+
+/// The words a batch of word counts counted.
+///
+/// # Errors
+/// The job failed.
+pub(crate) fn words_in(counts: &Rdd<(String, u64)>) -> ember::Result<u64> {
+    let counts = counts.map(Fn!(|(_, n): (String, u64)| n)).collect()?;
+    Ok(counts.iter().sum())
 }
 
 /// Starts `ssc` and runs it for `run_for` seconds (until stopped without), then stops it

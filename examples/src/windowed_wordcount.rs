@@ -10,7 +10,7 @@
 //! The window defaults to 30 seconds and the slide to 10. Without `run-seconds` it runs until
 //! stopped (Ctrl-C).
 
-use crate::streaming::{run_for, seconds, socket_args, word_ones};
+use crate::streaming::{run_for, seconds, socket_args, word_ones, words_in};
 use crate::ExampleError;
 use ember::streaming::StreamingContext;
 use ember::{Context, Fn};
@@ -60,11 +60,7 @@ pub fn run(ctx: &Context, args: &[String]) -> Result<WindowSummary, ExampleError
     let (windows, fullest) = (Arc::new(AtomicU64::new(0)), Arc::new(AtomicU64::new(0)));
     let (w, f) = (windows.clone(), fullest.clone());
     counts.foreach_rdd(move |rdd, _| {
-        let words: u64 = rdd
-            .map(Fn!(|(_, n): (String, u64)| n))
-            .collect()?
-            .iter()
-            .sum();
+        let words = words_in(rdd)?;
         w.fetch_add(1, Ordering::Relaxed);
         f.fetch_max(words, Ordering::Relaxed);
         Ok(())

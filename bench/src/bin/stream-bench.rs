@@ -48,8 +48,16 @@ struct Batches(Arc<Mutex<Vec<BatchInfo>>>);
 
 impl StreamingListener for Batches {
     fn on_batch_completed(&self, batch: &BatchInfo) {
-        self.0.lock().unwrap().push(batch.clone());
+        lock(&self.0).push(batch.clone());
     }
+}
+
+/// The value behind `mutex`, even if a thread panicked holding it: what it gathered still
+/// counts.
+fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
 fn percentile(sorted: &[f64], p: f64) -> f64 {
@@ -91,7 +99,7 @@ fn throughput(ctx: &Context, args: &Args) -> ember::Result<()> {
     ssc.start()?;
     ssc.await_termination_or_timeout(Duration::from_secs(args.seconds))?;
     ssc.stop(false, false);
-    let batches = batches.0.lock().unwrap().clone();
+    let batches = lock(&batches.0).clone();
     let received: u64 = batches.iter().filter_map(|b| b.num_records).sum();
     let last: Vec<&BatchInfo> = batches.iter().rev().take(20).collect();
     let mut delays: Vec<f64> = last
@@ -129,7 +137,7 @@ fn latency(ctx: &Context, args: &Args) -> ember::Result<()> {
         .foreach_rdd(move |rdd, _| {
             let counts = rdd.collect()?;
             let now = now_ms();
-            let mut sink = sink.lock().unwrap();
+            let mut sink = lock(&sink);
             // The first seconds warm up: connection made, code paged in.
             for stamp in counts.iter().flat_map(|(_, (_, s))| s) {
                 if *stamp > started + 5_000 {
@@ -141,7 +149,7 @@ fn latency(ctx: &Context, args: &Args) -> ember::Result<()> {
     ssc.start()?;
     ssc.await_termination_or_timeout(Duration::from_secs(args.seconds))?;
     ssc.stop(false, false);
-    let mut latencies = latencies.lock().unwrap().clone();
+    let mut latencies = lock(&latencies).clone();
     latencies.sort_by(f64::total_cmp);
     println!(
         "stream-bench: mode=latency words={} median_ms={:.0} p99_ms={:.0} max_ms={:.0}",

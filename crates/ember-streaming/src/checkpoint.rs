@@ -101,6 +101,8 @@ pub(crate) struct Checkpointer {
     /// The RDD checkpoints the two newest metadata checkpoints name, newest last: those
     /// neither names any more are deleted.
     pub(crate) named: Mutex<VecDeque<BTreeSet<String>>>,
+    /// The metadata checkpoints in the directory, oldest first; empty until the first write.
+    pub(crate) kept: Mutex<VecDeque<Time>>,
 }
 
 impl Checkpointer {
@@ -121,7 +123,7 @@ impl Checkpointer {
             .and_then(|bytes| ctx.write_file(&file_name(&self.dir, time), &bytes));
         match written {
             Ok(()) => {
-                self.remove_older(ctx);
+                self.remove_older(ctx, time);
                 self.remove_unnamed_rdds(ctx, &checkpoint);
             }
             Err(e) => tracing::warn!("could not write the checkpoint of batch {time}: {e}"),
@@ -144,40 +146,36 @@ impl Checkpointer {
                 .iter()
                 .filter(|d| !named.iter().any(|n| n.contains(*d)))
             {
-                if let Err(e) = delete_dir(ctx, dir) {
+                if let Err(e) = ctx.delete_dir(dir) {
                     tracing::warn!("could not remove old checkpoint {dir}: {e}");
                 }
             }
         }
     }
 
-    fn remove_older(&self, ctx: &Context) {
-        let mut times = match checkpoint_times(ctx, &self.dir) {
-            Ok(times) => times,
-            Err(e) => return tracing::warn!("could not list old checkpoints: {e}"),
-        };
-        times.sort_unstable();
-        let keep = times.len().saturating_sub(2);
-        for time in &times[..keep] {
-            if let Err(e) = ctx.delete_file(&file_name(&self.dir, *time)) {
+    /// Removes all but the two newest metadata checkpoints after `written` was. The directory
+    /// is listed once, for those an earlier driver left; later ones are known.
+    fn remove_older(&self, ctx: &Context, written: Time) {
+        let mut kept = self.kept.lock();
+        if kept.is_empty() {
+            match checkpoint_times(ctx, &self.dir) {
+                Ok(mut times) => {
+                    times.sort_unstable();
+                    kept.extend(times);
+                }
+                Err(e) => tracing::warn!("could not list old checkpoints: {e}"),
+            }
+        }
+        if kept.back() != Some(&written) {
+            kept.push_back(written);
+        }
+        while kept.len() > 2 {
+            let Some(old) = kept.pop_front() else { break };
+            if let Err(e) = ctx.delete_file(&file_name(&self.dir, old)) {
                 tracing::warn!("could not remove an old checkpoint: {e}");
             }
         }
     }
-}
-
-/// Deletes the RDD checkpoint `dir` with its part files.
-fn delete_dir(ctx: &Context, dir: &str) -> Result<()> {
-    if let Some(local) = dir.strip_prefix("file://") {
-        return std::fs::remove_dir_all(local).or_else(|e| match e.kind() {
-            std::io::ErrorKind::NotFound => Ok(()),
-            _ => Err(Error::io(local, e)),
-        });
-    }
-    for file in ctx.list_status(dir)? {
-        ctx.delete_file(&file.path)?;
-    }
-    Ok(())
 }
 
 /// The batch times of the checkpoints in `dir`; none when it does not exist.

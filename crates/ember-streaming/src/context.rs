@@ -398,6 +398,7 @@ impl StreamingContext {
                 batch,
                 zero,
                 named: Mutex::default(),
+                kept: Mutex::default(),
             });
         let receivers = self.start_receivers()?;
         let (error, changed) = (self.inner.error.clone(), Arc::downgrade(&self.inner));

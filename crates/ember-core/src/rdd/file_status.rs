@@ -121,6 +121,19 @@ impl Context {
         }
     }
 
+    /// Deletes the directory `url` and everything under it (Hadoop's
+    /// `FileSystem.delete(path, true)`, the commit protocol's own delete); a directory that
+    /// is not there is as good as deleted.
+    ///
+    /// # Errors
+    /// The store failed; part of the directory may be gone.
+    pub fn delete_dir(&self, url: &str) -> Result<()> {
+        let env = self.env();
+        let qualified = ember_hadoop::object_stores::qualify(url, &env.hadoop)?;
+        let resolved = env.resolve(&qualified)?;
+        Ok(runtime().block_on(ember_hadoop::commit::delete_path(&resolved))?)
+    }
+
     /// Deletes the file `url`; a file that is not there is as good as deleted.
     ///
     /// # Errors

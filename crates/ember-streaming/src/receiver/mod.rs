@@ -135,6 +135,8 @@ pub(crate) struct Shared<T> {
     buffer: Mutex<Vec<T>>,
     limiter: rate::RateLimiter,
     request: Mutex<Option<Request>>,
+    /// Whether `request` holds one: read by `is_stopped`, which receivers call per record.
+    has_request: AtomicBool,
     errors: Mutex<Vec<String>>,
     /// Signalled when a request is made, so that the supervisor acts at once.
     requested: Condvar,
@@ -148,6 +150,7 @@ impl<T: Data> ReceiverContext<T> {
                 buffer: Mutex::new(Vec::new()),
                 limiter: rate::RateLimiter::new(max_rate),
                 request: Mutex::new(None),
+                has_request: AtomicBool::new(false),
                 errors: Mutex::new(Vec::new()),
                 requested: Condvar::new(),
             }),
@@ -159,6 +162,7 @@ impl<T: Data> ReceiverContext<T> {
     pub(crate) fn restarted(&self) -> ReceiverContext<T> {
         self.stopped.store(true, Ordering::SeqCst);
         *self.shared.request.lock() = None;
+        self.shared.has_request.store(false, Ordering::SeqCst);
         ReceiverContext {
             shared: self.shared.clone(),
             stopped: Arc::default(),
@@ -203,7 +207,7 @@ impl<T: Data> ReceiverContext<T> {
 
     /// Whether this start of the receiver is over: its threads should end.
     pub fn is_stopped(&self) -> bool {
-        self.stopped.load(Ordering::SeqCst) || self.shared.request.lock().is_some()
+        self.stopped.load(Ordering::SeqCst) || self.shared.has_request.load(Ordering::SeqCst)
     }
 
     fn ask(&self, request: Request) {
@@ -215,6 +219,7 @@ impl<T: Data> ReceiverContext<T> {
         );
         if replace {
             *current = Some(request);
+            self.shared.has_request.store(true, Ordering::SeqCst);
         }
         self.shared.requested.notify_all();
     }
