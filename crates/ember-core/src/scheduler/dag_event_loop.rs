@@ -333,9 +333,21 @@ impl DagState {
         if !ready {
             return;
         }
-        let Some(mut job) = self.jobs.remove(&job_id) else {
+        let Some(job) = self.jobs.remove(&job_id) else {
             return;
         };
+        let (reply, results) = self.close_job(job_id, job);
+        // A caller that gave up listening has nothing to hear.
+        let _ = reply.send(results);
+    }
+
+    /// Records `job`'s end and drops it, with the graph its task maker holds, before its caller
+    /// hears: a caller that drops its RDD next sees everything the RDD held freed.
+    fn close_job(
+        &self,
+        job_id: usize,
+        mut job: ActiveJob,
+    ) -> (Sender<Result<Vec<Vec<u8>>>>, Result<Vec<Vec<u8>>>) {
         job.summary.duration = job.started.elapsed();
         let outcome = job.outcome.take().unwrap_or(Ok(()));
         match &outcome {
@@ -350,8 +362,7 @@ impl DagState {
                 .map(|r| r.take().unwrap_or_default())
                 .collect()
         });
-        // A caller that gave up listening has nothing to hear.
-        let _ = job.reply.send(results);
+        (job.reply, results)
     }
 
     fn log_job_end(&self, job_id: usize, error: Option<&Error>) {
