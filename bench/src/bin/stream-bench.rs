@@ -104,7 +104,7 @@ fn throughput(ctx: &Context, args: &Args) -> ember::Result<()> {
     let last: Vec<&BatchInfo> = batches.iter().rev().take(20).collect();
     let mut delays: Vec<f64> = last
         .iter()
-        .map(|b| b.total_delay().as_secs_f64() * 1e3)
+        .map(|b| b.total_delay().unwrap_or_default().as_secs_f64() * 1e3)
         .collect();
     delays.sort_by(f64::total_cmp);
     println!(

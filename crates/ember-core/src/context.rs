@@ -734,6 +734,13 @@ impl Context {
         self.inner.env.endpoints.remove(name);
     }
 
+    /// Appends `event` to the application's event log (`ember.eventLog.enabled`); nothing
+    /// without one. For parts of ember beside the scheduler, such as streaming, whose events
+    /// carry their own `"Event"` name as Spark's listener events do.
+    pub fn log_event(&self, event: &impl serde::Serialize) {
+        self.inner.scheduler.log_event(event);
+    }
+
     /// Drops blocks `ids` (such as a streaming receiver's) here and on every executor.
     pub fn remove_blocks(&self, ids: &[BlockId]) {
         for &id in ids {

@@ -120,7 +120,7 @@ impl Checkpointer {
         };
         let written = serde_json::to_vec_pretty(&checkpoint)
             .map_err(|e| Error::Internal(e.to_string()))
-            .and_then(|bytes| ctx.write_file(&file_name(&self.dir, time), &bytes));
+            .and_then(|bytes| ctx.env().write_file(&file_name(&self.dir, time), &bytes));
         match written {
             Ok(()) => {
                 self.remove_older(ctx, time);
@@ -146,7 +146,7 @@ impl Checkpointer {
                 .iter()
                 .filter(|d| !named.iter().any(|n| n.contains(*d)))
             {
-                if let Err(e) = ctx.delete_dir(dir) {
+                if let Err(e) = ctx.env().delete_dir(dir) {
                     tracing::warn!("could not remove old checkpoint {dir}: {e}");
                 }
             }
@@ -171,7 +171,7 @@ impl Checkpointer {
         }
         while kept.len() > 2 {
             let Some(old) = kept.pop_front() else { break };
-            if let Err(e) = ctx.delete_file(&file_name(&self.dir, old)) {
+            if let Err(e) = ctx.env().delete_file(&file_name(&self.dir, old)) {
                 tracing::warn!("could not remove an old checkpoint: {e}");
             }
         }
@@ -209,7 +209,7 @@ pub(crate) fn read_latest(ctx: &Context, dir: &str) -> Result<Option<Checkpoint>
     let mut problems = Vec::new();
     for time in &times {
         let file = file_name(dir, *time);
-        let parsed = ctx.read_file(&file).and_then(|bytes| {
+        let parsed = ctx.env().read_file(&file).and_then(|bytes| {
             serde_json::from_slice::<Checkpoint>(&bytes).map_err(|e| {
                 Error::Input(format!("{file} is not an ember streaming checkpoint: {e}"))
             })

@@ -32,6 +32,16 @@ ember_core::config_keys! {
         "0.1.0",
     );
 
+    /// Whether receivers write what they store to the checkpoint directory before reporting it
+    /// (`ember.streaming.receiver.writeAheadLog.enable`), so that a batch whose blocks died with
+    /// their executor reads them from the log. Needs `StreamingContext::checkpoint`.
+    pub const RECEIVER_WAL_ENABLE: ConfigEntry<bool> = ConfigEntry::boolean(
+        "ember.streaming.receiver.writeAheadLog.enable",
+        Some("false"),
+        "write every block a receiver stores to the checkpoint directory before it is reported, so no received data is lost with an executor",
+        "0.1.0",
+    );
+
     /// Whether receivers' rates follow how fast batches are processed
     /// (`ember.streaming.backpressure.enabled`).
     pub const BACKPRESSURE_ENABLED: ConfigEntry<bool> = ConfigEntry::boolean(

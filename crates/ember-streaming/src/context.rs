@@ -135,7 +135,14 @@ impl StreamingContext {
                  StreamingContext::new a Duration such as Duration::from_secs(1)"
             )));
         }
-        let listeners = Arc::default();
+        let listeners: Arc<Mutex<Vec<Arc<dyn StreamingListener>>>> = Arc::default();
+        if ctx
+            .conf()
+            .require(&ember_core::conf::keys::EVENT_LOG_ENABLED)?
+        {
+            let writer = crate::event_log::EventLogListener { ctx: ctx.clone() };
+            listeners.lock().push(Arc::new(writer));
+        }
         Ok(StreamingContext {
             inner: Arc::new(Inner {
                 id: NEXT_CONTEXT.fetch_add(1, Ordering::Relaxed),
@@ -278,7 +285,8 @@ impl StreamingContext {
     /// stream runs (see the `receiver` module's docs), so the application needs at least one
     /// slot more. A server that is not there yet, or goes away, is retried every
     /// `ember.streaming.receiverRestartDelay`; listeners hear of each failed attempt. Lines
-    /// a server sent are lost when the receiver's executor fails before their batch.
+    /// a server sent are lost when the receiver's executor fails before their batch, unless
+    /// `ember.streaming.receiver.writeAheadLog.enable` keeps them (see the `receiver` module).
     pub fn socket_text_stream(&self, host: &str, port: u16) -> DStream<String> {
         self.receiver_stream_named(
             format!("socket_text_stream {host}:{port}"),
@@ -417,6 +425,7 @@ impl StreamingContext {
                 }
             }),
         });
+        shared.tell(|l| l.on_streaming_started(start));
         *state = State::Active(scheduler::start(shared, start)?);
         tracing::info!(
             "streaming started: a batch every {} ms from {start}",
@@ -438,6 +447,7 @@ impl StreamingContext {
             block_interval: conf.require(&crate::conf::BLOCK_INTERVAL)?,
             max_rate,
             restart_delay: conf.require(&crate::conf::RECEIVER_RESTART_DELAY)?,
+            write_ahead_log: self.write_ahead_log()?,
         };
         let rate = if conf.require(&crate::conf::BACKPRESSURE_ENABLED)? {
             if let Some(initial) = conf.get(&crate::conf::BACKPRESSURE_INITIAL_RATE)? {
@@ -460,6 +470,23 @@ impl StreamingContext {
             rate,
             max_rate,
         }))
+    }
+
+    /// The receivers' write-ahead log directory, `receivedData` in this application's
+    /// checkpoint directory, when `ember.streaming.receiver.writeAheadLog.enable` is set.
+    fn write_ahead_log(&self) -> Result<Option<String>> {
+        let ctx = &self.inner.ctx;
+        if !ctx.conf().require(&crate::conf::RECEIVER_WAL_ENABLE)? {
+            return Ok(None);
+        }
+        match ctx.checkpoint_dir() {
+            Some(dir) => Ok(Some(format!("{dir}/receivedData"))),
+            None => Err(Error::Input(format!(
+                "{} is set but the checkpoint directory is not: the log is written there; call \
+                 StreamingContext::checkpoint(dir) before start",
+                crate::conf::RECEIVER_WAL_ENABLE.key
+            ))),
+        }
     }
 
     fn validate(&self, outputs: &[Arc<OutputOp>]) -> Result<()> {

@@ -53,6 +53,7 @@ mod clock;
 pub mod conf;
 mod context;
 mod dstream;
+mod event_log;
 mod file_stream;
 mod listener;
 mod output;

@@ -4,21 +4,23 @@
 use crate::time::Time;
 use std::time::Duration;
 
-/// A completed batch: when it was due, queued, run, and what failed.
+/// A batch: when it was due, queued, run, and what failed (Spark's `BatchInfo`). Listeners
+/// hear of it when it is queued, when it starts and when it completes; the processing times
+/// are set as it gets there.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct BatchInfo {
     /// The batch's time.
     pub batch_time: Time,
     /// When its jobs were made and queued.
     pub submission_time: Time,
-    /// When its first job started.
-    pub processing_start_time: Time,
-    /// When its last job ended.
-    pub processing_end_time: Time,
+    /// When its first job started; `None` while it is queued.
+    pub processing_start_time: Option<Time>,
+    /// When its last job ended; `None` until it completes.
+    pub processing_end_time: Option<Time>,
     /// Records the application's receivers received in it (Spark's `numRecords`); `None`
     /// when it has no receiver (files and queues are not counted).
     pub num_records: Option<u64>,
-    /// How many output operations ran a job in it.
+    /// How many output operations run a job in it.
     pub output_operations: usize,
     /// The errors of the jobs that failed, in order.
     pub failures: Vec<String>,
@@ -26,19 +28,19 @@ pub struct BatchInfo {
 
 impl BatchInfo {
     /// From the batch's time to the start of its processing: time spent queued behind
-    /// earlier batches.
-    pub fn scheduling_delay(&self) -> Duration {
-        self.processing_start_time - self.batch_time
+    /// earlier batches. `None` while it is queued.
+    pub fn scheduling_delay(&self) -> Option<Duration> {
+        Some(self.processing_start_time? - self.batch_time)
     }
 
-    /// From the start to the end of its processing.
-    pub fn processing_delay(&self) -> Duration {
-        self.processing_end_time - self.processing_start_time
+    /// From the start to the end of its processing; `None` until it completes.
+    pub fn processing_delay(&self) -> Option<Duration> {
+        Some(self.processing_end_time? - self.processing_start_time?)
     }
 
-    /// From the batch's time to the end of its processing.
-    pub fn total_delay(&self) -> Duration {
-        self.processing_end_time - self.batch_time
+    /// From the batch's time to the end of its processing; `None` until it completes.
+    pub fn total_delay(&self) -> Option<Duration> {
+        Some(self.processing_end_time? - self.batch_time)
     }
 
     /// The line the driver logs for the batch.
@@ -51,13 +53,14 @@ impl BatchInfo {
             Some(n) => format!("{n} records received, "),
             None => String::new(),
         };
+        let ms = |delay: Option<Duration>| delay.unwrap_or_default().as_millis();
         format!(
             "batch {}: {records}{} output operations{failed}, scheduling delay {} ms, processing delay {} ms, total delay {} ms",
             self.batch_time,
             self.output_operations,
-            self.scheduling_delay().as_millis(),
-            self.processing_delay().as_millis(),
-            self.total_delay().as_millis()
+            ms(self.scheduling_delay()),
+            ms(self.processing_delay()),
+            ms(self.total_delay())
         )
     }
 }
@@ -89,10 +92,20 @@ impl ReceiverInfo {
     }
 }
 
-/// Told of each batch as it completes, on the thread that ran it, and of receivers starting,
-/// failing and stopping (Spark's `StreamingListener`); keep it quick. Every method but
-/// `on_batch_completed` does nothing unless implemented.
+/// Told of the stream starting, of each batch as it is queued, starts and completes, on the
+/// thread that queued or ran it, and of receivers starting, failing and stopping (Spark's
+/// `StreamingListener`); keep it quick. Every method but `on_batch_completed` does nothing
+/// unless implemented.
 pub trait StreamingListener: Send + Sync + 'static {
+    /// The context started; its first batch is due at `first_batch`.
+    fn on_streaming_started(&self, _first_batch: Time) {}
+
+    /// A batch's jobs were made and queued.
+    fn on_batch_submitted(&self, _batch: &BatchInfo) {}
+
+    /// A batch's first job is about to run.
+    fn on_batch_started(&self, _batch: &BatchInfo) {}
+
     /// A batch's jobs have all ended.
     fn on_batch_completed(&self, batch: &BatchInfo);
 

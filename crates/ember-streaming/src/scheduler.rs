@@ -34,13 +34,10 @@ use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::Duration;
 
-/// A batch's jobs, waiting to run.
+/// A batch's jobs, waiting to run, and what listeners hear of it.
 struct JobSet {
-    time: Time,
     jobs: Vec<OutputJob>,
-    submitted: Time,
-    /// Records the receivers received for it; `None` without receivers.
-    records: Option<u64>,
+    info: BatchInfo,
 }
 
 /// What both threads share with the context.
@@ -84,8 +81,8 @@ impl Receivers {
         let rate = controller.lock().compute(
             info.batch_time.millis(),
             info.num_records.unwrap_or(0),
-            info.processing_delay(),
-            info.scheduling_delay(),
+            info.processing_delay().unwrap_or_default(),
+            info.scheduling_delay().unwrap_or_default(),
         );
         if let Some(rate) = rate {
             let rate = match self.max_rate {
@@ -127,7 +124,7 @@ pub(crate) fn start(shared: Arc<Shared>, start: Time) -> Result<Running> {
         spawn("ember-streaming-jobs", move || {
             for set in batches {
                 if drop_pending.load(Ordering::SeqCst) {
-                    tracing::info!("dropped batch {} on stop", set.time);
+                    tracing::info!("dropped batch {} on stop", set.info.batch_time);
                     continue;
                 }
                 run_batch(&shared, set);
@@ -206,62 +203,62 @@ fn generate(shared: &Shared, start: Time, stop_after: &AtomicI64, queue: &mpsc::
                 Err(e) => (shared.report_error)(e),
             }
         }
-        let submitted = shared.clock.now();
-        let records = shared
-            .receivers
-            .as_ref()
-            .map(|r| r.received.records_of(time));
-        if queue
-            .send(JobSet {
-                time,
-                jobs,
-                submitted,
-                records,
-            })
-            .is_err()
-        {
+        let info = BatchInfo {
+            batch_time: time,
+            submission_time: shared.clock.now(),
+            processing_start_time: None,
+            processing_end_time: None,
+            num_records: shared
+                .receivers
+                .as_ref()
+                .map(|r| r.received.records_of(time)),
+            output_operations: jobs.len(),
+            failures: Vec::new(),
+        };
+        shared.tell(|l| l.on_batch_submitted(&info));
+        if queue.send(JobSet { jobs, info }).is_err() {
             return;
         }
         time = time + shared.batch;
     }
 }
 
+impl Shared {
+    /// Tells every listener, in the order they were added.
+    pub(crate) fn tell(&self, event: impl Fn(&dyn StreamingListener)) {
+        for listener in self.listeners.lock().clone() {
+            event(&*listener);
+        }
+    }
+}
+
 fn run_batch(shared: &Shared, set: JobSet) {
-    let started = shared.clock.now();
+    let JobSet { jobs, mut info } = set;
+    let time = info.batch_time;
+    info.processing_start_time = Some(shared.clock.now());
+    shared.tell(|l| l.on_batch_started(&info));
     let ctx = &shared.ctx;
-    ctx.set_job_group(JOB_GROUP, &format!("streaming batch {}", set.time), true);
-    let mut failures = Vec::new();
-    let outputs = set.jobs.len();
-    for job in set.jobs {
+    ctx.set_job_group(JOB_GROUP, &format!("streaming batch {time}"), true);
+    for job in jobs {
         if let Err(e) = run_job(job) {
-            tracing::error!("a job of batch {} failed: {e}", set.time);
-            failures.push(e.to_string());
+            tracing::error!("a job of batch {time} failed: {e}");
+            info.failures.push(e.to_string());
             (shared.report_error)(e);
         }
     }
     ctx.clear_job_group();
     for output in &shared.outputs {
-        output.stream.clear_metadata(set.time);
+        output.stream.clear_metadata(time);
     }
     if let Some(checkpointer) = &shared.checkpointer {
-        checkpointer.write(ctx, set.time);
+        checkpointer.write(ctx, time);
     }
-    let info = BatchInfo {
-        batch_time: set.time,
-        submission_time: set.submitted,
-        processing_start_time: started,
-        processing_end_time: shared.clock.now(),
-        num_records: set.records,
-        output_operations: outputs,
-        failures,
-    };
+    info.processing_end_time = Some(shared.clock.now());
     tracing::info!("{}", info.summary());
     if let Some(receivers) = &shared.receivers {
         receivers.batch_completed(ctx, &info);
     }
-    for listener in shared.listeners.lock().clone() {
-        listener.on_batch_completed(&info);
-    }
+    shared.tell(|l| l.on_batch_completed(&info));
 }
 
 /// Runs one output's job; a panic in the application's output function fails the job (and

@@ -204,3 +204,85 @@ fn outputs_added_after_start_are_refused() {
     driven.ssc.start().unwrap();
     stream.count().foreach_rdd(|_, _| Ok(()));
 }
+
+#[test]
+fn the_event_log_records_every_batch_as_spark_names_its_streaming_events() {
+    let dir = tempfile::tempdir().unwrap();
+    let ctx = ember_core::Context::new(
+        ember_core::EmberConf::empty()
+            .set_master("local[2]")
+            .set("ember.ui.showConsoleProgress", "false")
+            .set("ember.eventLog.enabled", "true")
+            .set("ember.eventLog.dir", dir.path().to_str().unwrap()),
+    )
+    .unwrap();
+    let clock = ember_streaming::ManualClock::new(ember_streaming::Time::from_millis(0));
+    let ssc = StreamingContext::with_clock(&ctx, BATCH, clock.clone()).unwrap();
+    let batches = support::BatchCounter::default();
+    ssc.add_streaming_listener(batches.clone());
+    let (input, stream) = queue::<u32>(&ssc);
+    stream.count().foreach_rdd(|rdd, _| rdd.collect().map(drop));
+    ssc.start().unwrap();
+    for b in 1..=3 {
+        input.push(ctx.parallelize((0..b).collect(), 2));
+        clock.advance(BATCH);
+        batches.wait_for(b as usize);
+    }
+    ssc.stop(true, true);
+    let log = std::fs::read_dir(dir.path())
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap();
+    let text = std::fs::read_to_string(log.path()).unwrap();
+    let events: Vec<serde_json::Value> = text
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let name = |e: &serde_json::Value| e["Event"].as_str().unwrap().to_string();
+    let streaming: Vec<&serde_json::Value> = events
+        .iter()
+        .filter(|e| name(e).starts_with("org.apache.spark.streaming.scheduler."))
+        .collect();
+    let short = |e: &serde_json::Value| name(e).rsplit('.').next().unwrap().to_string();
+    assert_eq!(short(streaming[0]), "StreamingListenerStreamingStarted");
+    assert_eq!(streaming[0]["time"], 1000);
+    for (b, per_batch) in streaming[1..].chunks(3).enumerate() {
+        let kinds: Vec<String> = per_batch.iter().map(|e| short(e)).collect();
+        assert_eq!(
+            kinds,
+            [
+                "StreamingListenerBatchSubmitted",
+                "StreamingListenerBatchStarted",
+                "StreamingListenerBatchCompleted"
+            ]
+        );
+        let time = 1000 * (b as i64 + 1);
+        for event in per_batch {
+            let info = &event["batchInfo"];
+            assert_eq!(info["batchTime"]["milliseconds"], time);
+            assert_eq!(info["numOutputOperations"], 1);
+        }
+        assert!(per_batch[0]["batchInfo"]["processingStartTime"].is_null());
+        assert!(per_batch[1]["batchInfo"]["processingEndTime"].is_null());
+        assert!(per_batch[2]["batchInfo"]["totalDelay"].is_u64());
+    }
+    assert_eq!(streaming.len(), 1 + 3 * 3);
+    // Each batch's job is logged between its start and its completion.
+    let position = |kind: &str, time: i64| {
+        events.iter().position(|e| {
+            name(e).ends_with(kind) && e["batchInfo"]["batchTime"]["milliseconds"] == time
+        })
+    };
+    for time in [1000, 2000, 3000] {
+        let (started, completed) = (
+            position("BatchStarted", time).unwrap(),
+            position("BatchCompleted", time).unwrap(),
+        );
+        let jobs = events[started..completed]
+            .iter()
+            .filter(|e| name(e) == "SparkListenerJobStart")
+            .count();
+        assert_eq!(jobs, 1, "jobs of batch {time}");
+    }
+}

@@ -17,14 +17,15 @@ use std::time::{Duration, Instant};
 const BATCH: Duration = Duration::from_millis(300);
 
 fn context(master: &str) -> Context {
-    Context::new(
-        EmberConf::empty()
-            .set_master(master)
-            .set("ember.ui.showConsoleProgress", "false")
-            .set("ember.streaming.blockInterval", "50ms")
-            .set("ember.streaming.receiverRestartDelay", "200ms"),
-    )
-    .unwrap()
+    Context::new(conf(master)).unwrap()
+}
+
+fn conf(master: &str) -> EmberConf {
+    EmberConf::empty()
+        .set_master(master)
+        .set("ember.ui.showConsoleProgress", "false")
+        .set("ember.streaming.blockInterval", "50ms")
+        .set("ember.streaming.receiverRestartDelay", "200ms")
 }
 
 /// A TCP server the test writes lines to, through whichever connection came last (a
@@ -79,6 +80,8 @@ struct Heard {
 
 #[derive(Default)]
 struct HeardState {
+    submitted: Vec<BatchInfo>,
+    running: Vec<BatchInfo>,
     batches: Vec<BatchInfo>,
     started: Vec<ReceiverInfo>,
     errors: Vec<ReceiverInfo>,
@@ -86,6 +89,12 @@ struct HeardState {
 }
 
 impl StreamingListener for Heard {
+    fn on_batch_submitted(&self, batch: &BatchInfo) {
+        self.change(|h| h.submitted.push(batch.clone()));
+    }
+    fn on_batch_started(&self, batch: &BatchInfo) {
+        self.change(|h| h.running.push(batch.clone()));
+    }
     fn on_batch_completed(&self, batch: &BatchInfo) {
         self.change(|h| h.batches.push(batch.clone()));
     }
@@ -479,6 +488,106 @@ fn on_local_cluster_a_receiver_whose_executor_is_killed_starts_again_on_another(
             "counts of batch {time}"
         );
     }
+}
+
+/// A door output functions wait at while the test holds it shut.
+#[derive(Clone, Default)]
+struct Gate {
+    inner: Arc<(Mutex<bool>, Condvar)>,
+}
+
+impl Gate {
+    fn set_shut(&self, shut: bool) {
+        *self.inner.0.lock().unwrap() = shut;
+        self.inner.1.notify_all();
+    }
+
+    fn pass(&self) {
+        let (shut, opened) = &*self.inner;
+        drop(opened.wait_while(shut.lock().unwrap(), |s| *s).unwrap());
+    }
+}
+
+#[test]
+fn with_the_write_ahead_log_blocks_whose_executor_was_killed_are_read_from_the_log() {
+    let dir = tempfile::tempdir().unwrap();
+    let ctx = Context::new(
+        conf("local-cluster[2,1,512]").set("ember.streaming.receiver.writeAheadLog.enable", "true"),
+    )
+    .unwrap();
+    let ssc = StreamingContext::new(&ctx, BATCH).unwrap();
+    ssc.checkpoint(dir.path().to_str().unwrap()).unwrap();
+    let heard = Heard::default();
+    ssc.add_streaming_listener(heard.clone());
+    let server = LineServer::start();
+    let lines = ssc.socket_text_stream("127.0.0.1", server.port);
+    // Batches wait here, so that the lines sent are stored, logged and handed to batches
+    // before any batch reads them.
+    let gate = Gate::default();
+    let inputs: PerBatch<Vec<String>> = Arc::default();
+    let (door, into) = (gate.clone(), inputs.clone());
+    lines.foreach_rdd(move |rdd, time| {
+        door.pass();
+        let lines = sorted(rdd.collect()?);
+        into.lock().unwrap().insert(time, lines);
+        Ok(())
+    });
+    let counts = capture(
+        &lines
+            .flat_map(Fn!(|l: String| words(&l).collect::<Vec<_>>()))
+            .map(Fn!(|w: String| (w, 1u64)))
+            .reduce_by_key(Fn!(|a: u64, b: u64| a + b)),
+    );
+    ssc.start().unwrap();
+    heard.wait_until("the receiver to start", |h| !h.started.is_empty());
+    gate.set_shut(true);
+    let held = heard.with(|h| h.running.len());
+    heard.wait_until("a batch to wait at the gate", |h| h.running.len() > held);
+    let waiting = heard.with(|h| h.running.last().unwrap().batch_time);
+    let sent = round(0, 2_000);
+    server.send(&sent);
+    heard.wait_until("every line to go to a batch", |h| {
+        let later = h.submitted.iter().filter(|b| b.batch_time > waiting);
+        later.filter_map(|b| b.num_records).sum::<u64>() >= sent.len() as u64
+    });
+    let executor = heard.with(|h| h.started[0].executor_id.clone());
+    let pid = ctx
+        .executors()
+        .into_iter()
+        .find(|e| e.executor_id == executor)
+        .unwrap()
+        .pid;
+    server.drop_connection();
+    kill_executor(pid);
+    gate.set_shut(false);
+    wait_for_lines(&inputs, sent.len());
+    ssc.stop(false, true);
+    let inputs = inputs.lock().unwrap().clone();
+    let received: Vec<String> = inputs.values().flatten().cloned().collect();
+    assert_eq!(sorted(received), sorted(sent));
+    let counts = counts.lock().unwrap().clone();
+    for (time, batch) in inputs.iter().filter(|(_, b)| !b.is_empty()) {
+        assert_eq!(counts[time], count_words(batch), "counts of batch {time}");
+    }
+    let failed: Vec<_> =
+        heard.with(|h| h.batches.iter().flat_map(|b| b.failures.clone()).collect());
+    assert!(failed.is_empty(), "{failed:?}");
+    // The log was written, and its files went with the batches that read them.
+    let log = format!("{}/receivedData/0", ctx.checkpoint_dir().unwrap());
+    let left = std::fs::read_dir(log.trim_start_matches("file://")).unwrap();
+    assert_eq!(left.count(), 0);
+}
+
+#[test]
+fn the_write_ahead_log_needs_a_checkpoint_directory() {
+    let ctx =
+        Context::new(conf("local[2]").set("ember.streaming.receiver.writeAheadLog.enable", "true"))
+            .unwrap();
+    let ssc = StreamingContext::new(&ctx, BATCH).unwrap();
+    ssc.socket_text_stream("127.0.0.1", 9).print(1);
+    let error = ssc.start().unwrap_err().to_string();
+    assert!(error.contains("writeAheadLog.enable"), "{error}");
+    assert!(error.contains("StreamingContext::checkpoint"), "{error}");
 }
 
 /// Line counts of `lines`, sorted by line.

@@ -105,7 +105,9 @@ impl Dirs {
         let ctx = context();
         let input = format!("{base}/input");
         // The stream's directory must exist: a hidden file makes it on any file system.
-        ctx.write_file(&format!("{input}/_started"), b"").unwrap();
+        ctx.env()
+            .write_file(&format!("{input}/_started"), b"")
+            .unwrap();
         let output = local.path().join("output");
         std::fs::create_dir(&output).unwrap();
         Dirs {
@@ -133,7 +135,7 @@ impl Dirs {
             .map(|j| format!("w{} f{i}\n", (i * 7 + j) % 6))
             .collect();
         let file = format!("{}/file-{i}.txt", self.input);
-        self.ctx.write_file(&file, text.as_bytes()).unwrap();
+        self.ctx.env().write_file(&file, text.as_bytes()).unwrap();
         text
     }
 
@@ -353,11 +355,11 @@ fn a_torn_checkpoint_is_skipped_for_the_one_before_and_garbage_is_refused() {
     checkpoint_two_batches(&dirs);
     let names = dirs.checkpoints();
     let torn = b"{\"format\": 1, \"ember_ver";
-    dirs.ctx.write_file(&names[1], torn).unwrap();
+    dirs.ctx.env().write_file(&names[1], torn).unwrap();
     // The newest is torn: recovery takes the one before, and runs again from there.
     checkpoint_two_batches(&dirs);
     for name in &dirs.checkpoints() {
-        dirs.ctx.write_file(name, b"not json").unwrap();
+        dirs.ctx.env().write_file(name, b"not json").unwrap();
     }
     let ctx = context();
     let error =

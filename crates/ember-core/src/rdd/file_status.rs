@@ -5,6 +5,7 @@
 
 use super::remote_input::join_url;
 use crate::context::Context;
+use crate::env::Env;
 use crate::error::{Error, Result};
 use crate::network::runtime;
 use ember_hadoop::object_stores::explain;
@@ -68,17 +69,16 @@ impl Context {
     }
 }
 
-impl Context {
+impl Env {
     /// Writes `bytes` as the file `url` (local, `hdfs://`, `s3a://` or a path on
     /// `fs.defaultFS`), replacing it; readers see the old file or the whole new one, never a
     /// part (a local file is written aside and renamed, an object appears when its upload
-    /// completes).
+    /// completes). Executors write with it too: a receiver's write-ahead log.
     ///
     /// # Errors
     /// The file cannot be written.
     pub fn write_file(&self, url: &str, bytes: &[u8]) -> Result<()> {
-        let env = self.env();
-        let qualified = ember_hadoop::object_stores::qualify(url, &env.hadoop)?;
+        let qualified = ember_hadoop::object_stores::qualify(url, &self.hadoop)?;
         match qualified.strip_prefix("file://") {
             Some(local) => {
                 let path = std::path::Path::new(local);
@@ -92,7 +92,7 @@ impl Context {
                 Ok(())
             }
             None => {
-                let resolved = env.resolve(&qualified)?;
+                let resolved = self.resolve(&qualified)?;
                 super::upload::upload(&*resolved.store, &resolved.path, url, |out| {
                     out.write_all(bytes)
                 })
@@ -105,12 +105,11 @@ impl Context {
     /// # Errors
     /// The file does not exist or cannot be read.
     pub fn read_file(&self, url: &str) -> Result<Vec<u8>> {
-        let env = self.env();
-        let qualified = ember_hadoop::object_stores::qualify(url, &env.hadoop)?;
+        let qualified = ember_hadoop::object_stores::qualify(url, &self.hadoop)?;
         match qualified.strip_prefix("file://") {
             Some(local) => std::fs::read(local).map_err(|e| Error::io(local, e)),
             None => {
-                let resolved = env.resolve(&qualified)?;
+                let resolved = self.resolve(&qualified)?;
                 let fail = |e: object_store::Error| Error::Input(explain(url, &e));
                 let got = runtime()
                     .block_on(resolved.store.get(&resolved.path))
@@ -128,9 +127,8 @@ impl Context {
     /// # Errors
     /// The store failed; part of the directory may be gone.
     pub fn delete_dir(&self, url: &str) -> Result<()> {
-        let env = self.env();
-        let qualified = ember_hadoop::object_stores::qualify(url, &env.hadoop)?;
-        let resolved = env.resolve(&qualified)?;
+        let qualified = ember_hadoop::object_stores::qualify(url, &self.hadoop)?;
+        let resolved = self.resolve(&qualified)?;
         Ok(runtime().block_on(ember_hadoop::commit::delete_path(&resolved))?)
     }
 
@@ -139,15 +137,14 @@ impl Context {
     /// # Errors
     /// The file exists but cannot be deleted.
     pub fn delete_file(&self, url: &str) -> Result<()> {
-        let env = self.env();
-        let qualified = ember_hadoop::object_stores::qualify(url, &env.hadoop)?;
+        let qualified = ember_hadoop::object_stores::qualify(url, &self.hadoop)?;
         match qualified.strip_prefix("file://") {
             Some(local) => match std::fs::remove_file(local) {
                 Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(Error::io(local, e)),
                 _ => Ok(()),
             },
             None => {
-                let resolved = env.resolve(&qualified)?;
+                let resolved = self.resolve(&qualified)?;
                 match runtime().block_on(resolved.store.delete(&resolved.path)) {
                     Ok(()) | Err(object_store::Error::NotFound { .. }) => Ok(()),
                     Err(e) => Err(Error::Input(explain(url, &e))),

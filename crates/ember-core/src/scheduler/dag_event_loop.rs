@@ -63,6 +63,9 @@ pub(crate) const POOL_PROPERTY: &str = "ember.scheduler.pool";
 /// The local property naming a thread's job group (Spark's `spark.jobGroup.id`).
 pub(crate) const JOB_GROUP_PROPERTY: &str = "ember.jobGroup.id";
 
+/// What a job's caller hears: each requested partition's serialized value, or why it failed.
+type JobOutcome = Result<Vec<Vec<u8>>>;
+
 /// A job from submission until its caller has the outcome.
 struct ActiveJob {
     /// The scheduling pool its attempts run in.
@@ -74,7 +77,7 @@ struct ActiveJob {
     /// Each requested partition's value once a task delivered it.
     results: Vec<Option<Vec<u8>>>,
     remaining: usize,
-    reply: Sender<Result<Vec<Vec<u8>>>>,
+    reply: Sender<JobOutcome>,
     summary: JobSummary,
     started: Instant,
     /// Every stage of the job's graph, by id.
@@ -347,7 +350,7 @@ impl DagState {
         &self,
         job_id: usize,
         mut job: ActiveJob,
-    ) -> (Sender<Result<Vec<Vec<u8>>>>, Result<Vec<Vec<u8>>>) {
+    ) -> (Sender<JobOutcome>, JobOutcome) {
         job.summary.duration = job.started.elapsed();
         let outcome = job.outcome.take().unwrap_or(Ok(()));
         match &outcome {

@@ -206,6 +206,16 @@ impl DagScheduler {
     }
 }
 
+impl DagScheduler {
+    /// Appends `event` to the event log, when there is one, and makes it visible.
+    pub(crate) fn log_event(&self, event: &impl serde::Serialize) {
+        if let Some(log) = &self.event_log {
+            log.post_any(event);
+            log.flush();
+        }
+    }
+}
+
 impl Drop for DagScheduler {
     fn drop(&mut self) {
         self.end_event_loop();

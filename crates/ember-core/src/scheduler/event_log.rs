@@ -362,6 +362,12 @@ impl EventLog {
 
     /// Appends one event.
     pub(crate) fn post(&self, event: &SchedulerEvent<'_>) {
+        self.post_any(event);
+    }
+
+    /// Appends an event of another part of ember (a streaming listener's), which names itself
+    /// with its own `"Event"` field.
+    pub(crate) fn post_any(&self, event: &impl Serialize) {
         let mut open = self.open.lock();
         let Some(open) = open.as_mut() else {
             return;

@@ -349,6 +349,15 @@ impl BlockManager {
         }
     }
 
+    /// `values` as the bytes [`BlockManager::decode_bytes`] reads, in this store's format (its
+    /// compression): for copies of a block kept elsewhere, such as a write-ahead log.
+    ///
+    /// # Errors
+    /// A value cannot be serialized.
+    pub fn encode_values<T: Data>(&self, values: &Vec<T>) -> Result<Vec<u8>> {
+        encode(values, self.compress)
+    }
+
     /// The values of a block fetched as bytes from another executor's [`BlockManager::get_bytes`].
     ///
     /// # Errors

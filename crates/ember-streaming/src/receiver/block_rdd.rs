@@ -17,6 +17,8 @@ pub(crate) struct ReceivedBlock {
     /// Where that executor serves blocks (`host:port`; empty in local mode).
     pub(crate) address: String,
     pub(crate) records: u64,
+    /// Its copy in the write-ahead log, when receivers keep one.
+    pub(crate) log: Option<String>,
 }
 
 impl ReceivedBlock {
@@ -71,19 +73,42 @@ impl<T: Data> RddBase for BlockRdd<T> {
 impl<T: Data> RddCompute<T> for BlockRdd<T> {
     fn compute(&self, partition: usize, tc: &Arc<TaskContext>) -> Result<BoxIter<T>> {
         let block = &self.blocks[partition];
-        let records = tc
-            .env()
-            .read_block::<T>(block.id, &block.executor, &block.address)?
-            .ok_or_else(|| {
-                Error::Input(format!(
-                    "received block {} is lost: executor {} that stored it is gone, or the \
-                     block was removed once no batch needed it",
+        let env = tc.env();
+        let held = env.read_block::<T>(block.id, &block.executor, &block.address);
+        let records = match (held, &block.log) {
+            (Ok(Some(records)), _) => records,
+            (held, Some(log)) => {
+                if let Err(e) = held {
+                    tracing::warn!("received block {} unreadable: {e}", block.id.name());
+                }
+                tracing::info!(
+                    "received block {} is gone with executor {}: reading it from the \
+                     write-ahead log",
                     block.id.name(),
                     block.executor
-                ))
-            })?;
+                );
+                Arc::new(env.block_manager.decode_bytes(&env.read_file(log)?)?)
+            }
+            (held, None) => return Err(lost(block, held.err())),
+        };
         Ok(Box::new(
             (0..records.len()).map(move |i| records[i].clone()),
         ))
     }
+}
+
+fn lost(block: &ReceivedBlock, error: Option<Error>) -> Error {
+    let why = match error {
+        Some(e) => format!("it cannot be read: {e}"),
+        None => format!(
+            "executor {} that stored it is gone, or the block was removed once no batch \
+             needed it",
+            block.executor
+        ),
+    };
+    Error::Input(format!(
+        "received block {} is lost: {why}. To keep received data through executor loss, set \
+         ember.streaming.receiver.writeAheadLog.enable=true with a checkpoint directory",
+        block.id.name()
+    ))
 }

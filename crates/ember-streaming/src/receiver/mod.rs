@@ -30,8 +30,18 @@
 //! after `ember.streaming.receiverRestartDelay`, on any executor; a receiver may also ask to be
 //! restarted ([`ReceiverContext::restart`]), for example when its connection drops.
 //!
-//! What a receiver stored but the driver has not yet put in a batch is lost with its executor,
-//! as in Spark without its write-ahead log.
+//! # The write-ahead log
+//!
+//! A block lives in its executor's memory (or disk) only, so it is lost with the executor
+//! until its batch has run. With `ember.streaming.receiver.writeAheadLog.enable=true` (and a
+//! checkpoint directory) each block is also written whole to
+//! `<checkpoint dir>/receivedData/<stream>/input-<stream>-<n>` before it is reported, and a
+//! batch whose block is gone reads that file instead: what a receiver stored survives its
+//! executor. The file goes when the block does. Records a receiver took but had not yet
+//! stored as a block (within one block interval) are still lost unless its source sends them
+//! again, as in Spark; a reliable receiver acknowledges its source only after a block is
+//! stored. Writing every block to HDFS or S3 costs throughput: Spark's advice stands, keep the
+//! log for sources that cannot replay.
 
 mod block_rdd;
 mod rate;

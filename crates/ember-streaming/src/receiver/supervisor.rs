@@ -23,6 +23,9 @@ pub(crate) struct SupervisorSettings {
     pub(crate) max_rate: u64,
     /// `ember.streaming.receiverRestartDelay`.
     pub(crate) restart_delay: Duration,
+    /// The directory of the write-ahead log, when `ember.streaming.receiver.writeAheadLog.enable`
+    /// is set: blocks are written there before they are reported.
+    pub(crate) write_ahead_log: Option<String>,
 }
 
 /// The one-partition RDD whose task runs receiver `receiver` of stream `stream`.
@@ -225,6 +228,7 @@ impl<T: Data, R: Receiver<T>> Supervisor<'_, T, R> {
         self.next_block += 1;
         let count = records.len() as u64;
         let env = self.env();
+        let log = self.write_ahead(id, &records)?;
         if !env
             .block_manager
             .put(id, Arc::new(records), self.receiver.storage_level())?
@@ -242,6 +246,18 @@ impl<T: Data, R: Receiver<T>> Supervisor<'_, T, R> {
             executor: env.executor_id.clone(),
             address: env.block_address(),
             records: count,
+            log,
         })
+    }
+
+    /// Writes block `id` to the write-ahead log, if there is one, and says where.
+    fn write_ahead(&self, id: BlockId, records: &Vec<T>) -> Result<Option<String>> {
+        let Some(dir) = &self.settings.write_ahead_log else {
+            return Ok(None);
+        };
+        let env = self.env();
+        let path = format!("{dir}/{}/{}", self.stream, id.name());
+        env.write_file(&path, &env.block_manager.encode_values(records)?)?;
+        Ok(Some(path))
     }
 }

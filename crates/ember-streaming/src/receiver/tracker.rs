@@ -205,9 +205,15 @@ impl ReceivedBlocks {
             let keep = batches.split_off(&time);
             std::mem::replace(batches, keep)
         };
-        let ids: Vec<_> = old.into_values().flatten().map(|b| b.id).collect();
-        if !ids.is_empty() {
-            ctx.remove_blocks(&ids);
+        let blocks: Vec<ReceivedBlock> = old.into_values().flatten().collect();
+        if blocks.is_empty() {
+            return;
+        }
+        ctx.remove_blocks(&blocks.iter().map(|b| b.id).collect::<Vec<_>>());
+        for log in blocks.iter().filter_map(|b| b.log.as_deref()) {
+            if let Err(e) = ctx.env().delete_file(log) {
+                tracing::warn!("write-ahead log file {log} not deleted: {e}");
+            }
         }
     }
 
