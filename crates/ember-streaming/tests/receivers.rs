@@ -393,6 +393,96 @@ fn a_custom_receiver_stores_every_record_once_and_may_stop_itself() {
     });
 }
 
+/// Stores numbers as fast as it is let, until stopped.
+#[derive(Serialize, Deserialize)]
+struct Flood;
+
+impl Receiver<u64> for Flood {
+    fn on_start(&self, context: &ReceiverContext<u64>) {
+        let context = context.clone();
+        std::thread::spawn(move || {
+            let mut n = 0;
+            while !context.is_stopped() {
+                context.store_all(n..n + 100);
+                n += 100;
+            }
+        });
+    }
+
+    fn on_stop(&self) {}
+}
+
+/// Runs a `Flood` on `local[2]` with `settings` for `seconds`, each record costing `cost` to
+/// process; what listeners heard of the batches.
+fn flood(settings: &[(&str, &str)], cost: Duration, seconds: u64) -> Vec<BatchInfo> {
+    let mut conf = conf("local[2]");
+    for &(key, value) in settings {
+        conf = conf.set(key, value);
+    }
+    let ctx = Context::new(conf).unwrap();
+    let ssc = StreamingContext::new(&ctx, Duration::from_millis(250)).unwrap();
+    let heard = Heard::default();
+    ssc.add_streaming_listener(heard.clone());
+    let micros = cost.as_micros() as u64;
+    ssc.receiver_stream(Flood).foreach_rdd(move |rdd, _| {
+        let slow = rdd.map_partitions(Fn!(move |records: ember_core::rdd::BoxIter<u64>| {
+            let n = records.count() as u64;
+            std::thread::sleep(Duration::from_micros(micros * n));
+            Box::new(std::iter::once(n)) as ember_core::rdd::BoxIter<u64>
+        }));
+        slow.count().map(drop)
+    });
+    ssc.start().unwrap();
+    std::thread::sleep(Duration::from_secs(seconds));
+    ssc.stop(false, false);
+    heard.with(|h| h.batches.clone())
+}
+
+#[test]
+fn receiver_max_rate_caps_the_records_every_batch_takes() {
+    let batches = flood(
+        &[("ember.streaming.receiver.maxRate", "2000")],
+        Duration::ZERO,
+        3,
+    );
+    let records: Vec<u64> = batches.iter().filter_map(|b| b.num_records).collect();
+    assert!(records.len() >= 8, "{records:?}");
+    // 2,000 a second is 500 a 250 ms batch; a batch may take a block more or less.
+    assert!(records.iter().all(|&n| n <= 800), "{records:?}");
+    let steady = &records[2..records.len() - 1];
+    let mean = steady.iter().sum::<u64>() / steady.len() as u64;
+    assert!((350..=650).contains(&mean), "mean {mean} of {records:?}");
+}
+
+#[test]
+fn under_backpressure_a_flood_slower_to_process_than_to_receive_keeps_its_delay_bounded() {
+    // A record costs 100 µs on the one slot the receiver leaves: 10,000 a second at most,
+    // where the flood could store millions.
+    let batches = flood(
+        &[
+            ("ember.streaming.backpressure.enabled", "true"),
+            ("ember.streaming.backpressure.initialRate", "1000"),
+        ],
+        Duration::from_micros(100),
+        8,
+    );
+    assert!(batches.len() >= 16, "{} batches", batches.len());
+    let late = &batches[batches.len() - 8..];
+    let describe = || {
+        let lines: Vec<String> = batches.iter().map(BatchInfo::summary).collect();
+        lines.join("\n")
+    };
+    for batch in late {
+        let delay = batch.scheduling_delay().unwrap();
+        assert!(delay < Duration::from_secs(2), "{}", describe());
+        assert!(batch.num_records.unwrap() <= 10_000, "{}", describe());
+    }
+    // The rate rose from the initial 1,000 a second (250 a batch) towards what the slot
+    // processes.
+    let taken: u64 = late.iter().map(|b| b.num_records.unwrap()).sum();
+    assert!(taken > 8 * 400, "{}", describe());
+}
+
 #[test]
 fn a_port_nobody_listens_on_is_reported_with_the_fix_and_retried() {
     let free = TcpListener::bind("127.0.0.1:0").unwrap();

@@ -346,11 +346,7 @@ impl DagState {
 
     /// Records `job`'s end and drops it, with the graph its task maker holds, before its caller
     /// hears: a caller that drops its RDD next sees everything the RDD held freed.
-    fn close_job(
-        &self,
-        job_id: usize,
-        mut job: ActiveJob,
-    ) -> (Sender<JobOutcome>, JobOutcome) {
+    fn close_job(&self, job_id: usize, mut job: ActiveJob) -> (Sender<JobOutcome>, JobOutcome) {
         job.summary.duration = job.started.elapsed();
         let outcome = job.outcome.take().unwrap_or(Ok(()));
         match &outcome {
