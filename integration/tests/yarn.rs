@@ -522,3 +522,149 @@ fn a_socket_stream_in_client_mode_counts_what_a_server_sends_to_its_receiver_con
     assert!(stderr.contains("records received"), "{stderr}");
     drop(server);
 }
+
+/// The word totals `stream-totals` saved for each batch, by batch time.
+fn batch_totals(out: &str) -> std::collections::BTreeMap<i64, String> {
+    names_under(out)
+        .iter()
+        .filter_map(|name| {
+            let time = name.strip_prefix("batch-")?.parse().ok()?;
+            let text = ember_integration::get(&format!("{out}/{name}"));
+            Some((time, String::from_utf8(text).unwrap()))
+        })
+        .collect()
+}
+
+/// Waits until the latest batch's totals are `want`.
+fn wait_for_totals(out: &str, want: &str) {
+    let deadline = Instant::now() + Duration::from_secs(120);
+    loop {
+        let totals = batch_totals(out);
+        if totals.values().next_back().map(String::as_str) == Some(want) {
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "waited for {want:?}, the latest is {:?}",
+            totals.values().next_back()
+        );
+        std::thread::sleep(Duration::from_millis(300));
+    }
+}
+
+fn kill_9(pid: u32) {
+    let killed = Command::new("kill")
+        .args(["-9", &pid.to_string()])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+}
+
+#[test]
+fn a_stream_in_cluster_mode_survives_a_killed_executor_and_a_killed_application_master() {
+    let base = hdfs(&format!("/ember-it/{}", unique("yarn-stream-attempts")));
+    let (input, out, checkpoint) = (
+        format!("{base}/in"),
+        format!("{base}/out"),
+        format!("{base}/checkpoint"),
+    );
+    put(&format!("{input}/_started"), "");
+    let mut command = submit(&[
+        "--conf",
+        "ember.yarn.maxAppAttempts=2",
+        IT_APP,
+        "stream-totals",
+        &input,
+        &out,
+        &checkpoint,
+        "25",
+    ]);
+    command.env("EMBER_LOG", "warn,ember_core=info,ember_streaming=info");
+    let running = Running::start(command);
+    let id = running.id.clone();
+    let deadline = Instant::now() + Duration::from_secs(120);
+    while !am_stderr(&id).contains("streaming started") {
+        assert!(Instant::now() < deadline, "{}", am_stderr(&id));
+        std::thread::sleep(Duration::from_millis(300));
+    }
+    let file = "to be or\nnot to be\n";
+    put(&format!("{input}/f0.txt"), file);
+    wait_for_totals(&out, "be 2\nnot 1\nor 1\nto 2\n");
+    // An executor goes: its tasks run again on the one YARN starts in its place.
+    kill_9(process_of(&id, "EMBER_EXECUTOR_ID=1\0").expect("executor 1 runs"));
+    put(&format!("{input}/f1.txt"), file);
+    wait_for_totals(&out, "be 4\nnot 2\nor 2\nto 4\n");
+    // The driver goes with its ApplicationMaster: the second attempt recovers the stream
+    // from the checkpoint, with the file moved in while no driver ran.
+    let am = format!(
+        "{}_01_000001\0",
+        id.replacen("application_", "container_", 1)
+    );
+    kill_9(process_of(&id, &am).expect("the first ApplicationMaster runs"));
+    put(&format!("{input}/f2.txt"), file);
+    let (succeeded, said) = running.wait();
+    assert!(succeeded, "{said}");
+    assert_eq!(status(&id), ("FINISHED".into(), "SUCCEEDED".into()));
+    let totals = batch_totals(&out);
+    let last = totals.values().next_back().unwrap();
+    assert_eq!(last, "be 6\nnot 3\nor 3\nto 6\n", "{totals:?}");
+    // No batch was lost: the batches due while no driver ran ran after the recovery.
+    let times: Vec<i64> = totals.keys().copied().collect();
+    let gaps: Vec<_> = times.windows(2).filter(|w| w[1] - w[0] != 1000).collect();
+    assert!(gaps.is_empty(), "batches missing after {gaps:?}");
+    let second = containers(&id)
+        .iter()
+        .find(|c| c.to_string_lossy().ends_with("_02_000001"))
+        .map(|c| std::fs::read_to_string(c.join("stderr")).unwrap_or_default())
+        .expect("a second ApplicationMaster attempt");
+    assert!(
+        second.contains("recovering the streams from the checkpoint"),
+        "{second}"
+    );
+}
+
+/// The ApplicationMaster's stdout: what a driver in cluster mode prints.
+fn am_stdout(id: &str) -> String {
+    containers(id)
+        .iter()
+        .find(|c| c.to_string_lossy().ends_with("_000001"))
+        .and_then(|c| std::fs::read_to_string(c.join("stdout")).ok())
+        .unwrap_or_default()
+}
+
+#[test]
+fn a_socket_stream_in_cluster_mode_runs_until_ember_kill_stops_it() {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port().to_string();
+    let server = std::thread::spawn(move || {
+        let (mut socket, _) = listener.accept().unwrap();
+        std::io::Write::write_all(&mut socket, b"to be or\nnot to be\n").unwrap();
+        // Held open until the application is killed.
+        let mut rest = Vec::new();
+        let _ = std::io::Read::read_to_end(&mut socket, &mut rest);
+    });
+    // No run-seconds: the stream runs until it is stopped.
+    let running = Running::start(submit(&["network_wordcount", "127.0.0.1", &port, "1"]));
+    let id = running.id.clone();
+    let deadline = Instant::now() + Duration::from_secs(120);
+    while !am_stdout(&id).contains("(\"to\", 2)") {
+        assert!(
+            Instant::now() < deadline,
+            "no counts printed: {}\n{}",
+            am_stdout(&id),
+            am_stderr(&id)
+        );
+        std::thread::sleep(Duration::from_millis(300));
+    }
+    assert!(am_stdout(&id).contains("(\"be\", 2)"), "{}", am_stdout(&id));
+    let killed = Command::new(ember_bin())
+        .args(["kill", &id])
+        .output()
+        .unwrap();
+    assert!(killed.status.success(), "{killed:?}");
+    let (succeeded, said) = running.wait();
+    assert!(!succeeded, "{said}");
+    assert!(said.contains("KILLED"), "{said}");
+    assert_eq!(status(&id).0, "KILLED");
+    server.join().unwrap();
+}

@@ -4,10 +4,16 @@
 //! - `slow <out> <tasks> <seconds>`: saves the numbers `0..tasks`, each task taking `seconds`;
 //! - `panic`: a job whose closure panics on every record, so every attempt fails;
 //! - `files <name> <out>`: saves, from two tasks, the text of file `name` of each executor's
-//!   working directory.
+//!   working directory;
+//! - `stream-totals <in> <out> <checkpoint> <seconds>`: a stream of running word totals over
+//!   the files moved into `<in>`, recovered from `<checkpoint>` when one is there (as a new
+//!   ApplicationMaster attempt finds it), each batch's totals saved as `<out>/batch-<ms>`;
+//!   stops after `<seconds>`.
 
+use ember::streaming::StreamingContext;
 use ember::{Context, EmberConf, Fn};
 use std::process::ExitCode;
+use std::time::Duration;
 
 fn main() -> ExitCode {
     ember::logging::init("warn,ember_core=info");
@@ -62,9 +68,52 @@ fn run(args: &[String]) -> Result<(), String> {
                 .save_as_text_file(out)
                 .map_err(|e| e.to_string())
         }
+        ["stream-totals", input, out, checkpoint, seconds] => {
+            let seconds: u64 = seconds.parse().map_err(|_| "seconds: a number")?;
+            stream_totals(&ctx, input, out, checkpoint, seconds).map_err(|e| e.to_string())
+        }
         _ => Err(
-            "usage: it-app slow <out> <tasks> <seconds> | it-app panic | it-app files <name> <out>"
+            "usage: it-app slow <out> <tasks> <seconds> | it-app panic | it-app files \
+                  <name> <out> | it-app stream-totals <in> <out> <checkpoint> <seconds>"
                 .into(),
         ),
     }
+}
+
+fn stream_totals(
+    ctx: &Context,
+    input: &str,
+    out: &str,
+    checkpoint: &str,
+    seconds: u64,
+) -> ember::Result<()> {
+    let ssc = StreamingContext::get_or_create(checkpoint, || {
+        let ssc = StreamingContext::new(ctx, Duration::from_secs(1))?;
+        let totals = ssc
+            .text_file_stream(input)?
+            .flat_map(Fn!(|l: String| l
+                .split(' ')
+                .map(String::from)
+                .collect::<Vec<_>>()))
+            .map(Fn!(|w: String| (w, 1u64)))
+            .update_state_by_key(
+                Fn!(|new: Vec<u64>, old: Option<u64>| Some(
+                    old.unwrap_or(0) + new.iter().sum::<u64>()
+                )),
+                2,
+            );
+        let (writer, out) = (ctx.clone(), out.to_string());
+        totals.foreach_rdd(move |rdd, time| {
+            let mut totals = rdd.collect()?;
+            totals.sort();
+            let lines: String = totals.iter().map(|(w, n)| format!("{w} {n}\n")).collect();
+            let file = format!("{out}/batch-{}", time.millis());
+            writer.env().write_file(&file, lines.as_bytes())
+        });
+        Ok(ssc)
+    })?;
+    ssc.start()?;
+    ssc.await_termination_or_timeout(Duration::from_secs(seconds))?;
+    ssc.stop(true, true);
+    Ok(())
 }
