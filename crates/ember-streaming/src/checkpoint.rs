@@ -60,6 +60,28 @@ pub(crate) struct NodeCheckpoint {
     pub(crate) files: BTreeMap<i64, Vec<String>>,
     /// A file stream's start: files older are not new to it.
     pub(crate) start_ms: Option<i64>,
+    /// A count window's state after each of its latest batches, by batch time (ms).
+    #[serde(default)]
+    pub(crate) count_window: BTreeMap<i64, CountWindowCheckpoint>,
+}
+
+/// What a count window knows after a batch.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct CountWindowCheckpoint {
+    /// Records numbered so far.
+    pub(crate) total: u64,
+    /// The next window to emit.
+    pub(crate) next: u64,
+    /// The checkpoint of the records that may still fall in windows `next..`.
+    pub(crate) kept: String,
+}
+
+impl NodeCheckpoint {
+    /// Every RDD checkpoint it names.
+    fn rdd_files(&self) -> impl Iterator<Item = &String> {
+        let kept = self.count_window.values().map(|c| &c.kept);
+        self.rdds.values().chain(kept)
+    }
 }
 
 /// Every stream the outputs read, each once, parents before children, in the order the
@@ -136,7 +158,7 @@ impl Checkpointer {
         let newest: BTreeSet<String> = checkpoint
             .nodes
             .iter()
-            .flat_map(|n| n.rdds.values().cloned())
+            .flat_map(|n| n.rdd_files().cloned())
             .collect();
         let mut named = self.named.lock();
         named.push_back(newest);

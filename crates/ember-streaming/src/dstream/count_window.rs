@@ -14,30 +14,46 @@
 //! # How
 //!
 //! Each batch is numbered on from the records before it (one job counts its partitions, then
-//! each partition numbers its records from its offset). The records that may still belong to a window not yet complete are
-//! kept as an RDD from batch to batch, in memory and checkpointed like state, so that only
-//! they, not the whole stream, are read again.
+//! each partition numbers its records from its offset). The records that may still belong to
+//! a window not yet complete are kept as an RDD from batch to batch, cached and checkpointed
+//! as the batch is made, so that only they, not the whole stream, are read again.
+//!
+//! # Recovery
+//!
+//! What the stream knows after each batch (records numbered, next window, the kept records'
+//! checkpoint) goes into the metadata checkpoint, so that a driver restarted with
+//! [`StreamingContext::get_or_create`](crate::StreamingContext::get_or_create) numbers on
+//! from the batch it recovers at: windows neither restart from 0 nor skip records.
 
-use super::DStream;
+use super::{DStream, SourceState};
+use crate::checkpoint::{CountWindowCheckpoint, NodeCheckpoint};
 use crate::time::Time;
-use ember_core::{BoxIter, Data, Error, Fn, Rdd, Result, StorageLevel};
+use ember_core::{BoxIter, Context, Data, Error, Fn, Rdd, Result, StorageLevel};
 use parking_lot::Mutex;
-use std::collections::VecDeque;
+use std::collections::BTreeMap;
+use std::sync::Arc;
 use std::time::Duration;
 
-/// What a count window stream knows between batches.
-struct Pending<T: Data> {
+/// What a count window stream knows after a batch.
+struct AfterBatch<T: Data> {
     /// Records numbered so far.
     total: u64,
     /// The next window to emit.
     next: u64,
-    /// Numbered records that may still fall in windows `next..`, newest last; the older
-    /// ones stay cached until the newer have been computed (and checkpointed) from them.
-    kept: VecDeque<Rdd<(T, u64)>>,
+    /// Numbered records that may still fall in windows `next..`: cached while one of the
+    /// [`CACHED`] newest, checkpointed for good.
+    kept: Rdd<(T, u64)>,
 }
 
-/// How many of the kept RDDs stay cached.
-const KEPT: usize = 3;
+/// What a count window knows after each of its latest batches, by batch time.
+type History<T> = Arc<Mutex<BTreeMap<Time, AfterBatch<T>>>>;
+
+/// How many batches' kept records stay cached.
+const CACHED: usize = 3;
+
+/// How many batches the history reaches back: the batches made but not yet run when a
+/// checkpoint is written must be there for a restarted driver to go on from.
+const REMEMBERED: usize = 16;
 
 impl<T: Data> DStream<T> {
     /// Windows of `size` records, one starting every `slide` records (see the module's docs):
@@ -55,46 +71,49 @@ impl<T: Data> DStream<T> {
         }
         let parent = self.node.clone();
         let ctx = self.ssc.context().clone();
-        let pending = Mutex::new(Pending::<T> {
-            total: 0,
-            next: 0,
-            kept: VecDeque::new(),
-        });
+        let history: History<T> = Arc::default();
+        let batches = history.clone();
+        let every = self.slide_duration();
         // Each batch is counted, then numbered: read twice.
         self.node.base.persist_by_default();
         let stream = self.derive(
             "count_window",
-            self.slide_duration(),
+            every,
             Duration::ZERO,
             vec![],
-            move |_, t: Time| {
+            move |_, t| {
                 let batch = parent.get_or_compute(t)?.unwrap_or_else(|| ctx.empty());
-                let mut pending = pending.lock();
-                let (numbered, count) = number(&batch, pending.total)?;
-                let records = match pending.kept.back() {
-                    Some(kept) => kept.union(&numbered),
-                    None => numbered,
-                };
-                pending.total += count;
-                // Windows first..=last complete with this batch.
-                let first = pending.next;
-                let complete = (pending.total >= size).then(|| (pending.total - size) / slide);
-                let windows = match complete {
-                    Some(last) if last >= first => {
-                        pending.next = last + 1;
-                        Some((first, last))
+                let mut history = batches.lock();
+                let (total, next, records) = match history.get(&(t - every)) {
+                    Some(before) => {
+                        let (numbered, count) = number(&batch, before.total)?;
+                        (
+                            before.total + count,
+                            before.next,
+                            before.kept.union(&numbered),
+                        )
                     }
-                    _ => None,
+                    None if history.is_empty() => {
+                        let (numbered, count) = number(&batch, 0)?;
+                        (count, 0, numbered)
+                    }
+                    None => return Err(missing(t - every)),
                 };
-                let keep_from = pending.next * slide;
+                // Windows next..=last complete with this batch.
+                let complete = (total >= size).then(|| (total - size) / slide);
+                let (windows, next) = match complete {
+                    Some(last) if last >= next => (Some((next, last)), last + 1),
+                    _ => (None, next),
+                };
+                let keep_from = next * slide;
                 let kept = records
                     .filter(Fn!(move |(_, i): &(T, u64)| *i >= keep_from))
                     .persist(StorageLevel::MEMORY_ONLY);
+                // Checkpointed now, so that the metadata checkpoint of this batch can name it.
                 kept.checkpoint()?;
-                pending.kept.push_back(kept);
-                if pending.kept.len() > KEPT {
-                    pending.kept.pop_front().map(|old| old.unpersist());
-                }
+                kept.count()?;
+                history.insert(t, AfterBatch { total, next, kept });
+                forget_old(&mut history);
                 Ok(Some(match windows {
                     None => ctx.empty(),
                     Some((first, last)) => records.flat_map(Fn!(move |(x, i): (T, u64)| {
@@ -105,8 +124,55 @@ impl<T: Data> DStream<T> {
                 }))
             },
         );
+        stream.node.set_source(history);
         stream.node.base.set_must_checkpoint();
         Ok(stream)
+    }
+}
+
+fn missing(time: Time) -> Error {
+    Error::Input(format!(
+        "a count window has no record of batch {time}, which the batch after it numbers on \
+         from: the checkpoint it recovered from is older than the batches it kept; delete the \
+         checkpoint directory to start the stream afresh"
+    ))
+}
+
+/// Drops all but the newest [`REMEMBERED`] batches, and uncaches all but [`CACHED`].
+fn forget_old<T: Data>(history: &mut BTreeMap<Time, AfterBatch<T>>) {
+    while history.len() > REMEMBERED {
+        history.pop_first();
+    }
+    if let Some(old) = history.values().rev().nth(CACHED) {
+        old.kept.unpersist();
+    }
+}
+
+impl<T: Data> SourceState<(u64, T)> for History<T> {
+    fn save(&self, data: &mut NodeCheckpoint) {
+        for (time, after) in self.lock().iter() {
+            if let Some(kept) = after.kept.get_checkpoint_file() {
+                let saved = CountWindowCheckpoint {
+                    total: after.total,
+                    next: after.next,
+                    kept,
+                };
+                data.count_window.insert(time.millis(), saved);
+            }
+        }
+    }
+
+    fn restore(&self, ctx: &Context, data: &NodeCheckpoint) -> Result<Vec<(Time, Rdd<(u64, T)>)>> {
+        let mut history = self.lock();
+        for (&time, saved) in &data.count_window {
+            let after = AfterBatch {
+                total: saved.total,
+                next: saved.next,
+                kept: ctx.checkpoint_file(&saved.kept)?,
+            };
+            history.insert(Time::from_millis(time), after);
+        }
+        Ok(Vec::new())
     }
 }
 
