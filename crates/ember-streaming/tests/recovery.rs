@@ -316,7 +316,7 @@ fn checkpoint_two_batches(dirs: &Dirs) {
     );
 }
 
-fn a_checkpoint_of_another_application_or_interval_is_refused_with_the_fix() {
+fn a_checkpoint_of_another_application_interval_or_build_is_refused_with_the_fix() {
     let dirs = Dirs::new();
     checkpoint_two_batches(&dirs);
     let dir = &dirs.checkpoint;
@@ -348,6 +348,28 @@ fn a_checkpoint_of_another_application_or_interval_is_refused_with_the_fix() {
         .to_string();
     assert!(error.contains("batch interval of 1000 ms"), "{error}");
     assert!(error.contains("2000 ms"), "{error}");
+    // Checkpoints in a layout a later build wrote.
+    for name in &dirs.checkpoints() {
+        let bytes = dirs.ctx.env().read_file(name).unwrap();
+        let mut checkpoint: serde_json::Value = serde_json::from_slice(&bytes).unwrap();
+        checkpoint["format"] = 99.into();
+        checkpoint["ember_version"] = "9.9.9".into();
+        let bytes = serde_json::to_vec(&checkpoint).unwrap();
+        dirs.ctx.env().write_file(name, &bytes).unwrap();
+    }
+    let later = StreamingContext::get_or_create(dir, || {
+        let ssc = StreamingContext::new(&ctx, BATCH)?;
+        ssc.text_file_stream(&dirs.input)?
+            .count()
+            .foreach_rdd(|_, _| Ok(()));
+        Ok(ssc)
+    });
+    let error = later.err().expect("another layout is refused").to_string();
+    assert!(
+        error.contains("written by ember 9.9.9 in a layout this build"),
+        "{error}"
+    );
+    assert!(error.contains(&format!("delete {dir}")), "{error}");
 }
 
 fn a_torn_checkpoint_is_skipped_for_the_one_before_and_garbage_is_refused() {
@@ -384,8 +406,8 @@ fn main() -> ExitCode {
             a_driver_killed_mid_stream_recovers_its_state_and_loses_no_file,
         ),
         (
-            "a_checkpoint_of_another_application_or_interval_is_refused_with_the_fix",
-            a_checkpoint_of_another_application_or_interval_is_refused_with_the_fix,
+            "a_checkpoint_of_another_application_interval_or_build_is_refused_with_the_fix",
+            a_checkpoint_of_another_application_interval_or_build_is_refused_with_the_fix,
         ),
         (
             "a_torn_checkpoint_is_skipped_for_the_one_before_and_garbage_is_refused",
