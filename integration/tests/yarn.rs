@@ -85,10 +85,19 @@ fn containers(id: &str) -> Vec<PathBuf> {
 
 /// The ApplicationMaster's stderr (its first container's): the driver's messages are there.
 fn am_stderr(id: &str) -> String {
+    am_log(id, "stderr")
+}
+
+/// The ApplicationMaster's stdout: what a driver in cluster mode prints.
+fn am_stdout(id: &str) -> String {
+    am_log(id, "stdout")
+}
+
+fn am_log(id: &str, name: &str) -> String {
     containers(id)
         .iter()
         .find(|c| c.to_string_lossy().ends_with("_000001"))
-        .and_then(|c| std::fs::read_to_string(c.join("stderr")).ok())
+        .and_then(|c| std::fs::read_to_string(c.join(name)).ok())
         .unwrap_or_default()
 }
 
@@ -290,6 +299,15 @@ fn ember_kill_stops_a_running_application() {
     let out = hdfs(&format!("/ember-it/{}", unique("yarn-kill")));
     let running = Running::start(submit(&[IT_APP, "slow", &out, "4", "60"]));
     let id = running.id.clone();
+    ember_kill(running);
+    assert!(names_under(&staging_of(&id)).is_empty(), "staging removed");
+    assert!(names_under(&out).is_empty(), "no output");
+}
+
+/// `ember kill`s the application `running` follows, and checks that its client and YARN say
+/// it was killed.
+fn ember_kill(running: Running) {
+    let id = running.id.clone();
     let killed = Command::new(ember_bin())
         .args(["kill", &id])
         .output()
@@ -299,8 +317,6 @@ fn ember_kill_stops_a_running_application() {
     assert!(!succeeded, "{said}");
     assert!(said.contains("KILLED"), "{said}");
     assert_eq!(status(&id).0, "KILLED");
-    assert!(names_under(&staging_of(&id)).is_empty(), "staging removed");
-    assert!(names_under(&out).is_empty(), "no output");
 }
 
 /// Sends SIGINT, as Ctrl-C in a terminal does, to `ember submit`.
@@ -478,11 +494,7 @@ fn a_stream_in_cluster_mode_counts_the_files_moved_into_hdfs() {
     });
     let id = application_id(&stderr);
     assert_eq!(status(&id), ("FINISHED".into(), "SUCCEEDED".into()));
-    let driver_out = containers(&id)
-        .iter()
-        .find(|c| c.to_string_lossy().ends_with("_000001"))
-        .and_then(|c| std::fs::read_to_string(c.join("stdout")).ok())
-        .unwrap_or_default();
+    let driver_out = am_stdout(&id);
     assert!(
         driver_out.contains("hdfs_wordcount: 18 words in"),
         "{driver_out}"
@@ -623,15 +635,6 @@ fn a_stream_in_cluster_mode_survives_a_killed_executor_and_a_killed_application_
     );
 }
 
-/// The ApplicationMaster's stdout: what a driver in cluster mode prints.
-fn am_stdout(id: &str) -> String {
-    containers(id)
-        .iter()
-        .find(|c| c.to_string_lossy().ends_with("_000001"))
-        .and_then(|c| std::fs::read_to_string(c.join("stdout")).ok())
-        .unwrap_or_default()
-}
-
 #[test]
 fn a_socket_stream_in_cluster_mode_runs_until_ember_kill_stops_it() {
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
@@ -657,14 +660,6 @@ fn a_socket_stream_in_cluster_mode_runs_until_ember_kill_stops_it() {
         std::thread::sleep(Duration::from_millis(300));
     }
     assert!(am_stdout(&id).contains("(\"be\", 2)"), "{}", am_stdout(&id));
-    let killed = Command::new(ember_bin())
-        .args(["kill", &id])
-        .output()
-        .unwrap();
-    assert!(killed.status.success(), "{killed:?}");
-    let (succeeded, said) = running.wait();
-    assert!(!succeeded, "{said}");
-    assert!(said.contains("KILLED"), "{said}");
-    assert_eq!(status(&id).0, "KILLED");
+    ember_kill(running);
     server.join().unwrap();
 }

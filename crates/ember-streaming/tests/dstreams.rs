@@ -465,16 +465,20 @@ fn a_recovered_count_window_numbers_on_from_its_checkpoint() {
     );
     let emitted = Emitted::default();
     let mut sent = Vec::new();
+    let driver = |at_ms: i64| {
+        let ctx = support::context("local[2]");
+        let clock = ember_streaming::ManualClock::new(Time::from_millis(at_ms));
+        let ssc = ember_streaming::StreamingContext::get_or_create(checkpoint_dir, || {
+            counted_lines(&ctx, &clock, input_dir, &emitted)
+        })
+        .unwrap();
+        let batches = support::BatchCounter::default();
+        ssc.add_streaming_listener(batches.clone());
+        ssc.start().unwrap();
+        (ssc, clock, batches)
+    };
     // The first driver runs three batches, then dies.
-    let ctx = support::context("local[2]");
-    let clock = ember_streaming::ManualClock::new(Time::from_millis(10_000));
-    let ssc = ember_streaming::StreamingContext::get_or_create(checkpoint_dir, || {
-        counted_lines(&ctx, &clock, input_dir, &emitted)
-    })
-    .unwrap();
-    let batches = support::BatchCounter::default();
-    ssc.add_streaming_listener(batches.clone());
-    ssc.start().unwrap();
+    let (ssc, clock, batches) = driver(10_000);
     for i in 0..3 {
         sent.extend(write_numbered(input.path(), i, 10_500 + 1_000 * i as u64));
         clock.advance(SECOND);
@@ -497,15 +501,7 @@ fn a_recovered_count_window_numbers_on_from_its_checkpoint() {
     written.sort();
     std::fs::remove_file(written.last().unwrap()).unwrap();
     // The second driver recovers and runs on.
-    let ctx = support::context("local[2]");
-    let clock = ember_streaming::ManualClock::new(Time::from_millis(13_000));
-    let ssc = ember_streaming::StreamingContext::get_or_create(checkpoint_dir, || {
-        counted_lines(&ctx, &clock, input_dir, &emitted)
-    })
-    .unwrap();
-    let batches = support::BatchCounter::default();
-    ssc.add_streaming_listener(batches.clone());
-    ssc.start().unwrap();
+    let (ssc, clock, batches) = driver(13_000);
     batches.wait_for(1);
     for i in 3..6 {
         sent.extend(write_numbered(

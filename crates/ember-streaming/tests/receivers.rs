@@ -517,12 +517,27 @@ fn receivers_need_a_slot_more_than_they_take() {
     assert!(error.contains("local[2]"), "{error}");
 }
 
-fn kill_executor(pid: u32) {
+/// Kills the process of the executor the first receiver started on, as the kernel would,
+/// and forgets the server's connection to it; returns the executor's id.
+fn kill_receiver_executor(ctx: &Context, heard: &Heard, server: &LineServer) -> String {
+    let executor = heard.with(|h| h.started[0].executor_id.clone());
+    assert_ne!(
+        executor, "driver",
+        "the receiver runs in an executor process"
+    );
+    let pid = ctx
+        .executors()
+        .into_iter()
+        .find(|e| e.executor_id == executor)
+        .unwrap()
+        .pid;
+    server.drop_connection();
     let status = std::process::Command::new("kill")
         .args(["-KILL", &pid.to_string()])
         .status()
         .unwrap();
     assert!(status.success());
+    executor
 }
 
 #[test]
@@ -546,19 +561,7 @@ fn on_local_cluster_a_receiver_whose_executor_is_killed_starts_again_on_another(
     // The batch that read the last of them has run all its jobs: none reads the blocks now.
     let done = heard.with(|h| h.batches.len());
     heard.wait_until("the batch to complete", |h| h.batches.len() > done);
-    let executor = heard.with(|h| h.started[0].executor_id.clone());
-    assert_ne!(
-        executor, "driver",
-        "the receiver runs in an executor process"
-    );
-    let pid = ctx
-        .executors()
-        .into_iter()
-        .find(|e| e.executor_id == executor)
-        .unwrap()
-        .pid;
-    server.drop_connection();
-    kill_executor(pid);
+    let executor = kill_receiver_executor(&ctx, &heard, &server);
     heard.wait_until("the receiver to start again", |h| h.started.len() >= 2);
     let again = heard.with(|h| h.started[1].executor_id.clone());
     assert_ne!(again, executor, "started again on another executor");
@@ -640,15 +643,7 @@ fn with_the_write_ahead_log_blocks_whose_executor_was_killed_are_read_from_the_l
         let later = h.submitted.iter().filter(|b| b.batch_time > waiting);
         later.filter_map(|b| b.num_records).sum::<u64>() >= sent.len() as u64
     });
-    let executor = heard.with(|h| h.started[0].executor_id.clone());
-    let pid = ctx
-        .executors()
-        .into_iter()
-        .find(|e| e.executor_id == executor)
-        .unwrap()
-        .pid;
-    server.drop_connection();
-    kill_executor(pid);
+    kill_receiver_executor(&ctx, &heard, &server);
     gate.set_shut(false);
     wait_for_lines(&inputs, sent.len());
     ssc.stop(false, true);
