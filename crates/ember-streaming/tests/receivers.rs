@@ -185,7 +185,7 @@ fn sorted(mut lines: Vec<String>) -> Vec<String> {
 }
 
 #[test]
-fn a_socket_stream_counts_per_batch_per_window_and_in_state_what_a_server_sent() {
+fn a_socket_stream_counts_per_batch_per_window_in_state_and_joined_what_a_server_sent() {
     let ctx = context("local[2]");
     let checkpoints = tempfile::tempdir().unwrap();
     let ssc = StreamingContext::new(&ctx, BATCH).unwrap();
@@ -203,12 +203,14 @@ fn a_socket_stream_counts_per_batch_per_window_and_in_state_what_a_server_sent()
         .map(Fn!(|w: String| (w, 1u64)));
     let add = Fn!(|a: u64, b: u64| a + b);
     let inputs = capture(&lines);
-    let counts = capture(&pairs.reduce_by_key(add));
-    let windowed = capture(
-        &pairs
-            .reduce_by_key_and_window(add, 3 * BATCH, BATCH)
-            .unwrap(),
-    );
+    let batch_counts = pairs.reduce_by_key(add);
+    let window_counts = pairs
+        .reduce_by_key_and_window(add, 3 * BATCH, BATCH)
+        .unwrap();
+    let counts = capture(&batch_counts);
+    let windowed = capture(&window_counts);
+    // Each word of a batch beside its count over the window: a join of two streams.
+    let joined = capture(&batch_counts.join(&window_counts));
     let totals = capture(&pairs.update_state_by_key(
         Fn!(|new: Vec<u64>, total: Option<u64>| Some(total.unwrap_or(0) + new.iter().sum::<u64>())),
         2,
@@ -231,10 +233,11 @@ fn a_socket_stream_counts_per_batch_per_window_and_in_state_what_a_server_sent()
         inputs.values().filter(|b| !b.is_empty()).count() > 1,
         "the lines spread over several batches"
     );
-    let (counts, windowed, totals) = (
+    let (counts, windowed, totals, joined) = (
         counts.lock().unwrap().clone(),
         windowed.lock().unwrap().clone(),
         totals.lock().unwrap().clone(),
+        joined.lock().unwrap().clone(),
     );
     let mut so_far: Vec<&String> = Vec::new();
     for (time, batch) in &inputs {
@@ -245,6 +248,12 @@ fn a_socket_stream_counts_per_batch_per_window_and_in_state_what_a_server_sent()
         let mut got = windowed[time].clone();
         got.retain(|(_, n)| *n > 0);
         assert_eq!(got, expected, "window ending at {time}");
+        let window: BTreeMap<String, u64> = expected.into_iter().collect();
+        let pairs: Vec<(String, (u64, u64))> = count_words(batch)
+            .into_iter()
+            .map(|(w, n)| (w.clone(), (n, window[&w])))
+            .collect();
+        assert_eq!(joined[time], pairs, "join at {time}");
         so_far.extend(batch);
         assert_eq!(
             totals[time],
