@@ -1,0 +1,54 @@
+//! Apache Kafka for ember, as Spark's `spark-streaming-kafka-0-10` offers it: RDDs whose
+//! partitions are Kafka partitions' offset ranges, one to one, read by the executors.
+//!
+//! This crate owns reading Kafka into RDDs ([`KafkaUtils::create_rdd`]), the records it reads
+//! ([`ConsumerRecord`]), the ranges it reads ([`OffsetRange`]) and asking a broker where its
+//! partitions begin and end ([`latest_offsets`]). It does not own streaming: a direct stream
+//! over Kafka builds on these in `ember-streaming`'s terms.
+//!
+//! The client is librdkafka through the `rdkafka` crate, built from the source that crate
+//! carries: it has consumer offsets, transactions and `read_committed`, which exactly-once
+//! reading and writing need (see `docs/kafka.md`).
+//!
+//! # Kafka parameters
+//!
+//! Parameters are librdkafka's (`bootstrap.servers`, `group.id`, `isolation.level`, ...), which
+//! for the common keys are the Java client's names too. `bootstrap.servers` is required. As in
+//! Spark, executors never commit offsets (`enable.auto.commit` is set to `false`) and read from
+//! the offsets they are given.
+//!
+//! ```
+//! use ember_core::Context;
+//! use ember_kafka::{KafkaUtils, OffsetRange};
+//! use std::collections::BTreeMap;
+//!
+//! let ctx = Context::with_master("local[2]").unwrap();
+//! let params = BTreeMap::from([("bootstrap.servers".to_string(), "127.0.0.1:9092".to_string())]);
+//! // Nothing is read, and no broker asked, until a job runs.
+//! let ranges = vec![OffsetRange::new("events", 0, 0, 100), OffsetRange::new("events", 1, 0, 100)];
+//! let records = KafkaUtils::create_rdd(&ctx, &params, ranges).unwrap();
+//! assert_eq!(records.num_partitions(), 2);
+//! ```
+
+mod params;
+mod rdd;
+
+pub use params::KafkaParams;
+pub use rdd::{latest_offsets, ConsumerRecord, KafkaUtils, OffsetRange};
+
+/// The `ember.streaming.kafka.*` keys, as Spark's `spark.streaming.kafka.*`.
+pub mod conf {
+    use ember_core::conf::ConfigEntry;
+
+    ember_core::config_keys! {
+        area: "Kafka";
+        /// How long an executor waits for the records of its offset range before the task
+        /// fails (`ember.streaming.kafka.consumer.poll.ms`, Spark's default: two minutes).
+        pub const POLL_TIMEOUT: ConfigEntry<std::time::Duration> = ConfigEntry::seconds(
+            "ember.streaming.kafka.consumer.poll.ms",
+            Some("120s"),
+            "how long a task waits for the records of its Kafka offset range before it fails",
+            "0.1.0",
+        );
+    }
+}

@@ -1,0 +1,84 @@
+//! Kafka parameters, checked once on the driver and turned into librdkafka configurations
+//! for the driver's metadata queries and the executors' consumers.
+
+use ember_core::{Error, Result};
+use rdkafka::ClientConfig;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+/// The Kafka client's parameters: librdkafka's keys (`bootstrap.servers`, `group.id`, ...).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct KafkaParams {
+    settings: BTreeMap<String, String>,
+}
+
+impl KafkaParams {
+    /// `settings` checked: `bootstrap.servers` must be given.
+    ///
+    /// # Errors
+    /// `bootstrap.servers` is missing or empty.
+    pub fn new(settings: &BTreeMap<String, String>) -> Result<KafkaParams> {
+        match settings.get("bootstrap.servers") {
+            Some(servers) if !servers.trim().is_empty() => Ok(KafkaParams {
+                settings: settings.clone(),
+            }),
+            _ => Err(Error::Input(
+                "the Kafka parameters have no bootstrap.servers: give the brokers to start \
+                 from, such as bootstrap.servers=broker1:9092,broker2:9092"
+                    .into(),
+            )),
+        }
+    }
+
+    /// The brokers to start from.
+    pub fn bootstrap_servers(&self) -> &str {
+        &self.settings["bootstrap.servers"]
+    }
+
+    /// The configuration of an executor's consumer: the application's settings, reading from
+    /// the offsets it is given and committing none, in a group of its own (Spark's
+    /// `spark-executor-<group.id>`) so that it never joins the application's group.
+    pub(crate) fn executor_consumer(&self) -> ClientConfig {
+        let mut config = self.client();
+        let group = self
+            .settings
+            .get("group.id")
+            .map_or("ember", String::as_str);
+        config
+            .set("group.id", format!("ember-executor-{group}"))
+            .set("enable.auto.commit", "false")
+            .set("enable.auto.offset.store", "false")
+            .set("auto.offset.reset", "error");
+        config
+    }
+
+    /// A configuration with every setting given.
+    pub(crate) fn client(&self) -> ClientConfig {
+        let mut config = ClientConfig::new();
+        for (key, value) in &self.settings {
+            config.set(key, value);
+        }
+        config
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bootstrap_servers_are_required_and_executors_never_commit() {
+        let err = KafkaParams::new(&BTreeMap::new()).unwrap_err().to_string();
+        assert!(err.contains("bootstrap.servers=broker1:9092"), "{err}");
+        let params = KafkaParams::new(&BTreeMap::from([
+            ("bootstrap.servers".into(), "b:9092".into()),
+            ("group.id".into(), "app".into()),
+            ("enable.auto.commit".into(), "true".into()),
+        ]))
+        .unwrap();
+        let consumer = params.executor_consumer();
+        assert_eq!(consumer.get("group.id"), Some("ember-executor-app"));
+        assert_eq!(consumer.get("enable.auto.commit"), Some("false"));
+        assert_eq!(consumer.get("bootstrap.servers"), Some("b:9092"));
+    }
+}
