@@ -1,15 +1,22 @@
-//! Kafka read into RDDs from the real broker `scripts/kafka up` starts: offset ranges read by
-//! executor processes equal what was produced, each record once; `read_committed` skips
-//! aborted transactions and their markers; a missing topic is named.
+//! Kafka read into RDDs and direct streams from the real broker `scripts/kafka up` starts:
+//! offset ranges read by executor processes equal what was produced, each record once;
+//! `read_committed` skips aborted transactions and their markers; a missing topic is named; a
+//! direct stream reads every record once in batches capped per partition and commits its
+//! offsets; a restarted driver runs its batches again on the same ranges and goes on.
 
 use ember_integration::{context, unique};
-use ember_kafka::{latest_offsets, ConsumerRecord, KafkaUtils, OffsetRange};
+use ember_kafka::{
+    latest_offsets, ConsumerRecord, DirectKafkaStream, KafkaUtils, OffsetRange, StartingOffsets,
+};
+use ember_streaming::{ManualClock, StreamingContext, StreamingListener, Time};
 use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
 use rdkafka::client::DefaultClientContext;
+use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::producer::{BaseProducer, BaseRecord, Producer};
-use rdkafka::ClientConfig;
+use rdkafka::{ClientConfig, Offset, TopicPartitionList};
 use std::collections::BTreeMap;
-use std::time::Duration;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 fn bootstrap() -> String {
     std::env::var("EMBER_KAFKA_BOOTSTRAP_SERVERS").expect(
@@ -151,7 +158,7 @@ fn read_committed_ranges_skip_aborted_transactions_and_their_markers() {
 }
 
 #[test]
-fn a_missing_topic_and_missing_brokers_setting_are_named() {
+fn a_missing_topic_and_a_missing_brokers_setting_are_named() {
     let error = latest_offsets(&params(), "no-such-topic-here")
         .unwrap_err()
         .to_string();
@@ -165,4 +172,240 @@ fn a_missing_topic_and_missing_brokers_setting_are_named() {
         .unwrap()
         .to_string();
     assert!(error.contains("no bootstrap.servers"), "{error}");
+    let ssc = StreamingContext::new(&ctx, Duration::from_secs(1)).unwrap();
+    let error = KafkaUtils::create_direct_stream(
+        &ssc,
+        &["no-such-topic-here"],
+        &params(),
+        StartingOffsets::Latest,
+    )
+    .err()
+    .unwrap()
+    .to_string();
+    assert!(
+        error.contains("Kafka topic no-such-topic-here does not exist"),
+        "{error}"
+    );
+}
+
+/// `records` as (partition, offset, value), sorted.
+fn sorted_records(records: &[ConsumerRecord]) -> Vec<(i32, i64, String)> {
+    let mut records: Vec<_> = records
+        .iter()
+        .map(|r| (r.partition, r.offset, text(&r.value)))
+        .collect();
+    records.sort();
+    records
+}
+
+/// Every record a direct stream's batches read, by batch time, as (partition, offset, value).
+type Batches = Arc<Mutex<Vec<(Time, Vec<(i32, i64, String)>)>>>;
+
+/// Collects every batch of `direct` into `into`, with the ranges the batch says it read, and
+/// commits them.
+fn collect_batches(direct: &DirectKafkaStream, into: &Batches, ranges: &RangesSeen) {
+    let (handle, into, ranges) = (direct.clone(), into.clone(), ranges.clone());
+    direct.stream().foreach_rdd(move |rdd, time| {
+        let records = sorted_records(&rdd.collect()?);
+        let read = handle.offset_ranges(time);
+        handle.commit_async(&read)?;
+        ranges.lock().unwrap().insert(time, read);
+        into.lock().unwrap().push((time, records));
+        Ok(())
+    });
+}
+
+type RangesSeen = Arc<Mutex<BTreeMap<Time, Vec<OffsetRange>>>>;
+
+fn wait_for_records(batches: &Batches, n: usize) {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let got: usize = batches.lock().unwrap().iter().map(|(_, b)| b.len()).sum();
+        if got >= n {
+            return;
+        }
+        assert!(Instant::now() < deadline, "only {got} of {n} records read");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+#[test]
+fn a_direct_stream_reads_each_record_once_in_batches_capped_per_partition() {
+    let topic = create_topic(3);
+    let producer = producer(&[]);
+    let send_round = |numbers: std::ops::Range<u32>| {
+        for partition in 0..3 {
+            let base = 10_000 * partition as u32;
+            send(
+                &producer,
+                &topic,
+                partition,
+                base + numbers.start..base + numbers.end,
+            );
+        }
+        producer.flush(Duration::from_secs(30)).unwrap();
+    };
+    send_round(0..600);
+    let ctx = context(
+        "local[2]",
+        &[("ember.streaming.kafka.maxRatePerPartition", "400")],
+    );
+    let ssc = StreamingContext::new(&ctx, Duration::from_millis(500)).unwrap();
+    let mut settings = params();
+    let group = unique("ember-direct");
+    settings.insert("group.id".into(), group.clone());
+    let direct =
+        KafkaUtils::create_direct_stream(&ssc, &[&topic], &settings, StartingOffsets::Earliest)
+            .unwrap();
+    let (batches, ranges) = (Batches::default(), RangesSeen::default());
+    collect_batches(&direct, &batches, &ranges);
+    ssc.start().unwrap();
+    wait_for_records(&batches, 1800);
+    send_round(600..900);
+    wait_for_records(&batches, 2700);
+    ssc.stop(true, true);
+    let batches = batches.lock().unwrap().clone();
+    let ranges = ranges.lock().unwrap().clone();
+    let mut all: Vec<(i32, i64, String)> = batches.iter().flat_map(|(_, b)| b.clone()).collect();
+    all.sort();
+    let want: Vec<(i32, i64, String)> = (0..3)
+        .flat_map(|p| (0..900).map(move |o| (p, o, format!("value{}", 10_000 * p as i64 + o))))
+        .collect();
+    assert_eq!(all, want, "every record once");
+    // 400 a second of a 500 ms batch: at most 200 from a partition, exactly its range.
+    for (time, records) in &batches {
+        for range in &ranges[time] {
+            assert!(range.count() <= 200, "{range:?}");
+            let offsets: Vec<i64> = records
+                .iter()
+                .filter(|r| r.0 == range.partition)
+                .map(|r| r.1)
+                .collect();
+            assert_eq!(
+                offsets,
+                (range.from_offset..range.until_offset).collect::<Vec<_>>()
+            );
+        }
+    }
+    assert!(batches.iter().filter(|(_, b)| !b.is_empty()).count() >= 5);
+    // The group's committed offsets are a batch's ends.
+    let consumer: BaseConsumer = ClientConfig::new()
+        .set("bootstrap.servers", bootstrap())
+        .set("group.id", &group)
+        .create()
+        .unwrap();
+    let mut partitions = TopicPartitionList::new();
+    for p in 0..3 {
+        partitions.add_partition(&topic, p);
+    }
+    let committed = consumer
+        .committed_offsets(partitions, Duration::from_secs(30))
+        .unwrap();
+    for element in committed.elements() {
+        let Offset::Offset(n) = element.offset() else {
+            panic!("nothing committed for {element:?}");
+        };
+        assert!((600..=900).contains(&n), "committed {n}");
+    }
+}
+
+#[test]
+fn a_recovered_direct_stream_runs_its_batches_on_the_same_ranges_and_goes_on() {
+    let topic = create_topic(2);
+    let producer = producer(&[]);
+    for partition in 0..2 {
+        send(&producer, &topic, partition, 0..100);
+    }
+    producer.flush(Duration::from_secs(30)).unwrap();
+    let checkpoint = tempfile::tempdir().unwrap();
+    let checkpoint_dir = checkpoint.path().to_str().unwrap();
+    let batches = Batches::default();
+    let driver = |at_ms: i64| {
+        let ctx = context(
+            "local[2]",
+            &[("ember.streaming.kafka.maxRatePerPartition", "30")],
+        );
+        let clock = ManualClock::new(Time::from_millis(at_ms));
+        let ssc = StreamingContext::get_or_create(checkpoint_dir, || {
+            let ssc = StreamingContext::with_clock(&ctx, Duration::from_secs(1), clock.clone())?;
+            let direct = KafkaUtils::create_direct_stream(
+                &ssc,
+                &[&topic],
+                &params(),
+                StartingOffsets::Earliest,
+            )?;
+            let (into, handle) = (batches.clone(), direct.clone());
+            direct.stream().foreach_rdd(move |rdd, time| {
+                let records = sorted_records(&rdd.collect()?);
+                assert_eq!(handle.offset_ranges(time).len(), 2);
+                into.lock().unwrap().push((time, records));
+                Ok(())
+            });
+            Ok(ssc)
+        })
+        .unwrap();
+        let counter = Arc::new(Mutex::new(0usize));
+        ssc.add_streaming_listener(Completed(counter.clone()));
+        ssc.start().unwrap();
+        (ssc, clock, counter)
+    };
+    // The first driver runs two batches of 30 records a partition, and dies before the
+    // checkpoint of the second is written.
+    let (ssc, clock, done) = driver(0);
+    for n in 1..=2 {
+        clock.advance(Duration::from_secs(1));
+        wait_until(&done, n);
+    }
+    ssc.stop(true, false);
+    let mut written: Vec<_> = std::fs::read_dir(checkpoint.path())
+        .unwrap()
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.to_string_lossy().contains("checkpoint-"))
+        .collect();
+    written.sort();
+    std::fs::remove_file(written.last().unwrap()).unwrap();
+    // The second runs the second batch again, then the rest.
+    let (ssc, clock, done) = driver(2_000);
+    wait_until(&done, 1);
+    for n in 2..=3 {
+        clock.advance(Duration::from_secs(1));
+        wait_until(&done, n);
+    }
+    ssc.stop(true, true);
+    let batches = batches.lock().unwrap().clone();
+    let mut by_time: BTreeMap<Time, Vec<(i32, i64, String)>> = BTreeMap::new();
+    for (time, records) in &batches {
+        if let Some(before) = by_time.insert(*time, records.clone()) {
+            assert_eq!(&before, records, "batch {time} ran again on other ranges");
+        }
+    }
+    let times: Vec<i64> = by_time.keys().map(|t| t.millis()).collect();
+    assert_eq!(times, [1_000, 2_000, 3_000, 4_000]);
+    let mut all: Vec<(i32, i64, String)> = by_time.into_values().flatten().collect();
+    all.sort();
+    let want: Vec<(i32, i64, String)> = (0..2)
+        .flat_map(|p| (0..100).map(move |o| (p, o, format!("value{o}"))))
+        .collect();
+    assert_eq!(
+        all, want,
+        "every record once, over four batches of at most 30 a partition"
+    );
+}
+
+/// Counts completed batches.
+struct Completed(Arc<Mutex<usize>>);
+
+impl StreamingListener for Completed {
+    fn on_batch_completed(&self, _: &ember_streaming::BatchInfo) {
+        *self.0.lock().unwrap() += 1;
+    }
+}
+
+fn wait_until(done: &Arc<Mutex<usize>>, n: usize) {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while *done.lock().unwrap() < n {
+        assert!(Instant::now() < deadline, "batch {n} did not complete");
+        std::thread::sleep(Duration::from_millis(20));
+    }
 }

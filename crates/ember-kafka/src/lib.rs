@@ -2,9 +2,11 @@
 //! partitions are Kafka partitions' offset ranges, one to one, read by the executors.
 //!
 //! This crate owns reading Kafka into RDDs ([`KafkaUtils::create_rdd`]), the records it reads
-//! ([`ConsumerRecord`]), the ranges it reads ([`OffsetRange`]) and asking a broker where its
-//! partitions begin and end ([`latest_offsets`]). It does not own streaming: a direct stream
-//! over Kafka builds on these in `ember-streaming`'s terms.
+//! ([`ConsumerRecord`]), the ranges it reads ([`OffsetRange`]), asking a broker where its
+//! partitions begin and end ([`latest_offsets`]), and the direct stream
+//! ([`KafkaUtils::create_direct_stream`]): a DStream whose every batch is such an RDD, its
+//! ranges chosen on the driver and kept in the streaming checkpoint. It does not own the
+//! streaming engine (`ember-streaming`) nor Structured Streaming.
 //!
 //! The client is librdkafka through the `rdkafka` crate, built from the source that crate
 //! carries: it has consumer offsets, transactions and `read_committed`, which exactly-once
@@ -30,9 +32,11 @@
 //! assert_eq!(records.num_partitions(), 2);
 //! ```
 
+mod direct;
 mod params;
 mod rdd;
 
+pub use direct::{DirectKafkaStream, StartingOffsets};
 pub use params::KafkaParams;
 pub use rdd::{latest_offsets, ConsumerRecord, KafkaUtils, OffsetRange};
 
@@ -44,10 +48,20 @@ pub mod conf {
         area: "Kafka";
         /// How long an executor waits for the records of its offset range before the task
         /// fails (`ember.streaming.kafka.consumer.poll.ms`, Spark's default: two minutes).
-        pub const POLL_TIMEOUT: ConfigEntry<std::time::Duration> = ConfigEntry::seconds(
+        pub const POLL_TIMEOUT: ConfigEntry<std::time::Duration> = ConfigEntry::milliseconds(
             "ember.streaming.kafka.consumer.poll.ms",
-            Some("120s"),
+            Some("120000"),
             "how long a task waits for the records of its Kafka offset range before it fails",
+            "0.1.0",
+        );
+
+        /// The most records a batch of a direct stream reads from each Kafka partition, per
+        /// second of the batch interval (`ember.streaming.kafka.maxRatePerPartition`); 0 for
+        /// no limit.
+        pub const MAX_RATE_PER_PARTITION: ConfigEntry<u64> = ConfigEntry::count(
+            "ember.streaming.kafka.maxRatePerPartition",
+            Some("0"),
+            "most records a second of batch interval a direct stream's batch reads from each Kafka partition; 0 for no limit",
             "0.1.0",
         );
     }

@@ -63,6 +63,11 @@ pub(crate) struct NodeCheckpoint {
     /// A count window's state after each of its latest batches, by batch time (ms).
     #[serde(default)]
     pub(crate) count_window: BTreeMap<i64, CountWindowCheckpoint>,
+    /// The state of an input stream made outside this crate (an [`InputSource`]'s).
+    ///
+    /// [`InputSource`]: crate::InputSource
+    #[serde(default)]
+    pub(crate) source: Option<serde_json::Value>,
 }
 
 /// What a count window knows after a batch.

@@ -252,6 +252,29 @@ impl StreamingContext {
         }
     }
 
+    /// A stream of what `source` reads in each batch (Spark's `InputDStream`), named `name` in
+    /// logs and checkpoints: see [`InputSource`](crate::InputSource).
+    pub fn input_stream<T: Data, S: crate::InputSource<T>>(
+        &self,
+        name: &str,
+        source: S,
+    ) -> DStream<T> {
+        let source = Arc::new(source);
+        let reading = source.clone();
+        let node = Node::new(
+            name,
+            self.inner.batch,
+            vec![],
+            Duration::ZERO,
+            move |_, t| reading.compute(t),
+        );
+        node.set_source(crate::input::SourceOf(source));
+        DStream {
+            node,
+            ssc: self.clone(),
+        }
+    }
+
     /// A stream of the lines of the files that appear in `directory` (local, `hdfs://`,
     /// `s3a://`) after the stream starts, each file once (Spark's `textFileStream`; the rules
     /// are in the `file_stream` module's docs). Files must be moved in whole.

@@ -93,6 +93,8 @@ typed_entries! {
     ratio: f64 = parse_ratio;
     /// A duration: `500ms`, `30s`, `2min`, or a bare number of seconds.
     seconds: std::time::Duration = parse_seconds;
+    /// A duration: `500ms`, `30s`, `2min`, or a bare number of milliseconds (keys ending `.ms`).
+    milliseconds: std::time::Duration = parse_millis;
 }
 
 impl<T> fmt::Debug for ConfigEntry<T> {
