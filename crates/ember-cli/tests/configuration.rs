@@ -1,6 +1,7 @@
 //! `docs/configuration.md`, the configuration reference, is what the configuration registry of
-//! every ember crate generates. This test binary links them all (ember-cli's `sql` feature
-//! brings ember-sql), compares, and with `EMBER_BLESS=1` rewrites the page instead.
+//! every ember crate generates. This test binary links them all (ember-cli's `sql` and `kafka`
+//! features bring ember-sql and ember-kafka), compares, and with `EMBER_BLESS=1` rewrites the
+//! page instead.
 
 use ember::conf::reference;
 use std::path::Path;
@@ -12,10 +13,11 @@ fn the_configuration_reference_is_generated_from_every_crates_keys() {
     for key in [
         ember::sql::DISTRIBUTED.key,
         ember::sql::CREATION_SIDE_THRESHOLD.key,
+        ember::kafka::conf::POLL_TIMEOUT.key,
     ] {
         assert!(
             reference::keys_in(&generated).any(|k| k == key),
-            "{key} is not in the registry: ember-sql's keys did not register"
+            "{key} is not in the registry: its crate's keys did not register"
         );
     }
     let path = Path::new(env!("CARGO_MANIFEST_DIR"))

@@ -15,6 +15,7 @@
 //! | `ember-hadoop` | Hadoop configuration, object stores for hdfs/s3/file paths, block locations, rack topology, Hadoop IPC and token files, the process's one I/O runtime |
 //! | `ember-sql` | DataFrames and SQL on Apache DataFusion (`ember::sql`, feature `sql`): reading and writing CSV, JSON, Parquet, ORC and text |
 //! | `ember-streaming` | DStreams (`ember::streaming`, feature `streaming`): micro-batches as jobs of RDD stages, windows, state |
+//! | `ember-kafka` | Kafka (`ember::kafka`, feature `kafka`): RDDs of offset ranges, the direct stream |
 //! | `ember-yarn` | `--master yarn`: the cluster manager the driver finds for the URL, the client, the staging directory and the ApplicationMaster |
 //! | `ember` | this facade |
 //! | `ember-cli` | the `ember` command: `ember submit`, `status`, `kill`, built-in examples; `ember sql` with its feature `sql` |
@@ -88,7 +89,7 @@ pub use ember_sql as sql;
 /// Call it once at the start of `main`; later calls do nothing.
 pub fn init_logging() {
     ember_core::logging::init(
-        "warn,ember_core=info,ember_streaming=info,ember_yarn=info,volo=off,volo_thrift=off",
+        "warn,ember_core=info,ember_streaming=info,ember_kafka=info,ember_yarn=info,volo=off,volo_thrift=off",
     );
 }
 
@@ -97,3 +98,8 @@ pub fn init_logging() {
 /// batch interval (see the `ember-streaming` crate).
 #[cfg(feature = "streaming")]
 pub use ember_streaming as streaming;
+
+/// Apache Kafka, with the `kafka` feature: RDDs of offset ranges and the direct stream (see
+/// the `ember-kafka` crate).
+#[cfg(feature = "kafka")]
+pub use ember_kafka as kafka;

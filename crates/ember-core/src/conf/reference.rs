@@ -24,7 +24,7 @@ pub const COMMITTED: &str = include_str!("../../../../docs/configuration.md");
 
 /// The command that regenerates the page, run from the repository's root.
 pub const REGENERATE: &str =
-    "EMBER_BLESS=1 cargo test -p ember-cli --features sql --test configuration";
+    "EMBER_BLESS=1 cargo test -p ember-cli --features sql,kafka --test configuration";
 
 /// The configuration reference of every key linked into this program, as markdown.
 pub fn markdown() -> String {
