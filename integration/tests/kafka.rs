@@ -4,7 +4,7 @@
 //! direct stream reads every record once in batches capped per partition and commits its
 //! offsets; a restarted driver runs its batches again on the same ranges and goes on.
 
-use ember_integration::{context, unique};
+use ember_integration::{context, ember_bin, unique};
 use ember_kafka::{
     latest_offsets, ConsumerRecord, DirectKafkaStream, KafkaUtils, OffsetRange, StartingOffsets,
 };
@@ -15,6 +15,8 @@ use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::producer::{BaseProducer, BaseRecord, Producer};
 use rdkafka::{ClientConfig, Offset, TopicPartitionList};
 use std::collections::BTreeMap;
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -318,7 +320,8 @@ fn a_recovered_direct_stream_runs_its_batches_on_the_same_ranges_and_goes_on() {
     }
     producer.flush(Duration::from_secs(30)).unwrap();
     let checkpoint = tempfile::tempdir().unwrap();
-    let checkpoint_dir = checkpoint.path().to_str().unwrap();
+    // A file URL: bare paths are on HDFS when HADOOP_CONF_DIR names the mini cluster.
+    let checkpoint_dir = &format!("file://{}", checkpoint.path().display());
     let batches = Batches::default();
     let driver = |at_ms: i64| {
         let ctx = context(
@@ -408,4 +411,129 @@ fn wait_until(done: &Arc<Mutex<usize>>, n: usize) {
         assert!(Instant::now() < deadline, "batch {n} did not complete");
         std::thread::sleep(Duration::from_millis(20));
     }
+}
+
+/// The test application (`rust/bin/it_app.rs`).
+const IT_APP: &str = env!("CARGO_BIN_EXE_it-app");
+
+/// `ember submit` of the `kafka-files` driver on `local[2]`, for `seconds`.
+fn kafka_files_driver(topic: &str, out: &str, checkpoint: &str, seconds: &str) -> Child {
+    Command::new(ember_bin())
+        .args(["submit", "--master", "local[2]"])
+        .args(["--conf", "ember.streaming.kafka.maxRatePerPartition=2000"])
+        .args([
+            IT_APP,
+            "kafka-files",
+            &bootstrap(),
+            topic,
+            out,
+            checkpoint,
+            seconds,
+        ])
+        .env("EMBER_LOG", "warn,ember_streaming=info")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap()
+}
+
+/// The pids of processes whose command line holds `marker`.
+fn processes_with(marker: &str) -> Vec<u32> {
+    let Ok(entries) = std::fs::read_dir("/proc") else {
+        return Vec::new();
+    };
+    entries
+        .flatten()
+        .filter_map(|p| {
+            let pid: u32 = p.file_name().to_str()?.parse().ok()?;
+            let cmdline = std::fs::read(p.path().join("cmdline")).ok()?;
+            String::from_utf8_lossy(&cmdline)
+                .contains(marker)
+                .then_some(pid)
+        })
+        .collect()
+}
+
+/// The batch files under `out`, by name, with their lines.
+fn batch_files(out: &Path) -> BTreeMap<String, Vec<String>> {
+    let Ok(entries) = std::fs::read_dir(out) else {
+        return BTreeMap::new();
+    };
+    entries
+        .flatten()
+        .filter_map(|e| {
+            let name = e.file_name().to_str()?.to_string();
+            let text = std::fs::read_to_string(e.path()).ok()?;
+            name.starts_with("batch-")
+                .then(|| (name, text.lines().map(String::from).collect()))
+        })
+        .collect()
+}
+
+#[test]
+fn a_direct_stream_driver_killed_mid_stream_writes_every_event_once_after_its_restart() {
+    // 60,000 numbered events over six partitions before the first driver, 30,000 while no
+    // driver runs.
+    let topic = create_topic(6);
+    let producer = producer(&[]);
+    let produce = |numbers: std::ops::Range<u32>| {
+        for n in numbers {
+            let value = format!("event{n}");
+            let record = BaseRecord::<(), String>::to(&topic)
+                .partition((n % 6) as i32)
+                .payload(&value);
+            producer.send(record).map_err(|(e, _)| e).unwrap();
+            producer.poll(Duration::ZERO);
+        }
+        producer.flush(Duration::from_secs(60)).unwrap();
+    };
+    produce(0..60_000);
+    let dirs = tempfile::tempdir().unwrap();
+    let (out, checkpoint) = (dirs.path().join("out"), dirs.path().join("checkpoint"));
+    // File URLs: bare paths are on HDFS when HADOOP_CONF_DIR names the mini cluster.
+    let (out_dir, checkpoint_dir) = (
+        &format!("file://{}", out.display()),
+        &format!("file://{}", checkpoint.display()),
+    );
+    // 2,000 a second a partition: 12,000 a batch, so the first driver dies mid-stream.
+    let mut first = kafka_files_driver(&topic, out_dir, checkpoint_dir, "120");
+    let deadline = Instant::now() + Duration::from_secs(120);
+    while batch_files(&out).values().filter(|l| !l.is_empty()).count() < 2 {
+        assert!(Instant::now() < deadline, "the first driver wrote no batch");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    for pid in processes_with(checkpoint_dir) {
+        let _ = Command::new("kill").args(["-9", &pid.to_string()]).status();
+    }
+    let _ = first.wait();
+    let written_before = batch_files(&out).values().map(Vec::len).sum::<usize>();
+    assert!(
+        written_before < 60_000,
+        "the first driver read everything before it died"
+    );
+    produce(60_000..90_000);
+    let second = kafka_files_driver(&topic, out_dir, checkpoint_dir, "15");
+    let output = second.wait_with_output().unwrap();
+    let said = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "{said}");
+    assert!(
+        said.contains("recovering the streams from the checkpoint"),
+        "{said}"
+    );
+    let files = batch_files(&out);
+    let events: Vec<u64> = files
+        .values()
+        .flatten()
+        .map(|v| v.strip_prefix("event").unwrap().parse().unwrap())
+        .collect();
+    let distinct: std::collections::BTreeSet<u64> = events.iter().copied().collect();
+    assert_eq!(events.len(), 90_000, "events written, duplicates included");
+    assert_eq!(distinct.len(), 90_000, "distinct events");
+    assert_eq!(events.iter().sum::<u64>(), (0..90_000u64).sum::<u64>());
+    // No batch was skipped: a batch every second from the first to the last.
+    let times: Vec<i64> = files
+        .keys()
+        .map(|n| n.strip_prefix("batch-").unwrap().parse().unwrap())
+        .collect();
+    assert!(times.windows(2).all(|w| w[1] - w[0] == 1000), "{times:?}");
 }

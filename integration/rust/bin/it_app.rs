@@ -8,10 +8,15 @@
 //! - `stream-totals <in> <out> <checkpoint> <seconds>`: a stream of running word totals over
 //!   the files moved into `<in>`, recovered from `<checkpoint>` when one is there (as a new
 //!   ApplicationMaster attempt finds it), each batch's totals saved as `<out>/batch-<ms>`;
-//!   stops after `<seconds>`.
+//!   stops after `<seconds>`;
+//! - `kafka-files <bootstrap> <topic> <out> <checkpoint> <seconds>`: a direct Kafka stream of
+//!   `<topic>` from its earliest offsets, recovered from `<checkpoint>` when one is there, each
+//!   batch's record values saved as `<out>/batch-<ms>`; stops after `<seconds>`.
 
+use ember::kafka::{ConsumerRecord, KafkaUtils, StartingOffsets};
 use ember::streaming::StreamingContext;
 use ember::{Context, EmberConf, Fn};
+use std::collections::BTreeMap;
 use std::process::ExitCode;
 use std::time::Duration;
 
@@ -72,9 +77,14 @@ fn run(args: &[String]) -> Result<(), String> {
             let seconds: u64 = seconds.parse().map_err(|_| "seconds: a number")?;
             stream_totals(&ctx, input, out, checkpoint, seconds).map_err(|e| e.to_string())
         }
+        ["kafka-files", bootstrap, topic, out, checkpoint, seconds] => {
+            let seconds: u64 = seconds.parse().map_err(|_| "seconds: a number")?;
+            kafka_files(&ctx, bootstrap, topic, out, checkpoint, seconds).map_err(|e| e.to_string())
+        }
         _ => Err(
             "usage: it-app slow <out> <tasks> <seconds> | it-app panic | it-app files \
-                  <name> <out> | it-app stream-totals <in> <out> <checkpoint> <seconds>"
+                  <name> <out> | it-app stream-totals <in> <out> <checkpoint> <seconds> | \
+                  it-app kafka-files <bootstrap> <topic> <out> <checkpoint> <seconds>"
                 .into(),
         ),
     }
@@ -87,7 +97,7 @@ fn stream_totals(
     checkpoint: &str,
     seconds: u64,
 ) -> ember::Result<()> {
-    let ssc = StreamingContext::get_or_create(checkpoint, || {
+    run_recovered(checkpoint, seconds, || {
         let ssc = StreamingContext::new(ctx, Duration::from_secs(1))?;
         let totals = ssc
             .text_file_stream(input)?
@@ -111,7 +121,46 @@ fn stream_totals(
             writer.env().write_file(&file, lines.as_bytes())
         });
         Ok(ssc)
-    })?;
+    })
+}
+
+/// A direct stream of `topic`, each batch's record values written whole to
+/// `<out>/batch-<ms>`, one a line: a batch that runs again after a restart writes the same file
+/// with the same records, so the files hold every record once.
+fn kafka_files(
+    ctx: &Context,
+    bootstrap: &str,
+    topic: &str,
+    out: &str,
+    checkpoint: &str,
+    seconds: u64,
+) -> ember::Result<()> {
+    let params = BTreeMap::from([("bootstrap.servers".to_string(), bootstrap.to_string())]);
+    run_recovered(checkpoint, seconds, || {
+        let ssc = StreamingContext::new(ctx, Duration::from_secs(1))?;
+        let direct =
+            KafkaUtils::create_direct_stream(&ssc, &[topic], &params, StartingOffsets::Earliest)?;
+        let (writer, out) = (ctx.clone(), out.to_string());
+        direct.stream().foreach_rdd(move |rdd, time| {
+            let values = rdd.map(Fn!(|r: ConsumerRecord| String::from_utf8_lossy(
+                &r.value.unwrap_or_default()
+            )
+            .into_owned()));
+            let lines: String = values.collect()?.iter().map(|v| format!("{v}\n")).collect();
+            let file = format!("{out}/batch-{}", time.millis());
+            writer.env().write_file(&file, lines.as_bytes())
+        });
+        Ok(ssc)
+    })
+}
+
+/// Runs the stream `build` makes, or the one recovered from `checkpoint`, for `seconds`.
+fn run_recovered(
+    checkpoint: &str,
+    seconds: u64,
+    build: impl FnOnce() -> ember::Result<StreamingContext>,
+) -> ember::Result<()> {
+    let ssc = StreamingContext::get_or_create(checkpoint, build)?;
     ssc.start()?;
     ssc.await_termination_or_timeout(Duration::from_secs(seconds))?;
     ssc.stop(true, true);
