@@ -160,6 +160,31 @@ fn read_committed_ranges_skip_aborted_transactions_and_their_markers() {
 }
 
 #[test]
+fn records_compressed_with_every_codec_kafka_producers_use_are_read() {
+    let codecs = ["gzip", "snappy", "lz4", "zstd"];
+    let topic = create_topic(codecs.len() as i32);
+    for (partition, codec) in codecs.iter().enumerate() {
+        let producer = producer(&[("compression.type", codec)]);
+        send(&producer, &topic, partition as i32, 0..500);
+        producer.flush(Duration::from_secs(30)).unwrap();
+    }
+    let ctx = context("local[2]", &[]);
+    let ranges = (0..codecs.len() as i32)
+        .map(|p| OffsetRange::new(&topic, p, 0, 500))
+        .collect();
+    let by_partition = KafkaUtils::create_rdd(&ctx, &params(), ranges)
+        .unwrap()
+        .glom()
+        .collect()
+        .unwrap();
+    for (codec, records) in codecs.iter().zip(by_partition) {
+        let values: Vec<String> = records.iter().map(|r| text(&r.value)).collect();
+        let want: Vec<String> = (0..500).map(|i| format!("value{i}")).collect();
+        assert_eq!(values, want, "{codec}");
+    }
+}
+
+#[test]
 fn a_missing_topic_and_a_missing_brokers_setting_are_named() {
     let error = latest_offsets(&params(), "no-such-topic-here")
         .unwrap_err()
