@@ -11,7 +11,7 @@
 //! group's lag; the stream itself never reads them back.
 
 use crate::params::KafkaParams;
-use crate::rdd::{latest_offsets, ConsumerRecord, KafkaUtils, OffsetRange};
+use crate::rdd::{topic_offsets, ConsumerRecord, KafkaUtils, OffsetRange};
 use ember_core::{Context, Error, Rdd, Result};
 use ember_streaming::{DStream, InputSource, StreamingContext, Time};
 use parking_lot::Mutex;
@@ -63,9 +63,10 @@ impl KafkaUtils {
         let rate = ctx.conf().require(&crate::conf::MAX_RATE_PER_PARTITION)?;
         let per_batch =
             (rate > 0).then(|| ((rate as f64 * ssc.batch_duration().as_secs_f64()) as i64).max(1));
+        let client = kafka.metadata_client()?;
         let mut next = BTreeMap::new();
         for topic in topics {
-            for (partition, (low, high)) in latest_offsets(params, topic)? {
+            for (partition, (low, high)) in topic_offsets(&client, &kafka, topic)? {
                 let key = (topic.to_string(), partition);
                 let start = match &starting {
                     StartingOffsets::Earliest => low,
@@ -78,6 +79,7 @@ impl KafkaUtils {
         let source = Arc::new(DirectSource {
             ctx: ctx.clone(),
             kafka,
+            client,
             params: params.clone(),
             topics: topics.iter().map(|t| t.to_string()).collect(),
             per_batch,
@@ -85,7 +87,6 @@ impl KafkaUtils {
                 next,
                 batches: BTreeMap::new(),
                 to_commit: Vec::new(),
-                committer: None,
             }),
         });
         let name = format!("kafka_direct_stream {}", topics.join(","));
@@ -128,6 +129,9 @@ impl DirectKafkaStream {
 struct DirectSource {
     ctx: Context,
     kafka: KafkaParams,
+    /// Asks the brokers where partitions end at every batch, and commits offsets: one client
+    /// for the stream's life, not one a batch.
+    client: BaseConsumer,
     params: BTreeMap<String, String>,
     topics: Vec<String>,
     /// The most offsets a batch reads from a partition, if limited.
@@ -142,8 +146,6 @@ struct DirectState {
     batches: BTreeMap<Time, Vec<OffsetRange>>,
     /// Ranges whose ends are to be committed at the next batch.
     to_commit: Vec<OffsetRange>,
-    /// The consumer that commits them, made at the first commit.
-    committer: Option<BaseConsumer>,
 }
 
 /// The source as the streaming context holds it, shared with the stream's handle.
@@ -210,7 +212,7 @@ impl DirectSource {
         let next = self.state.lock().next.clone();
         let mut ranges = Vec::new();
         for topic in &self.topics {
-            for (partition, (low, high)) in latest_offsets(&self.params, topic)? {
+            for (partition, (low, high)) in topic_offsets(&self.client, &self.kafka, topic)? {
                 let from = next
                     .get(&(topic.clone(), partition))
                     .copied()
@@ -243,20 +245,7 @@ impl DirectSource {
                 );
             }
         }
-        if state.committer.is_none() {
-            match self.kafka.client().create::<BaseConsumer>() {
-                Ok(consumer) => state.committer = Some(consumer),
-                Err(e) => {
-                    tracing::warn!("Kafka offsets not committed: no consumer: {e}");
-                    return;
-                }
-            }
-        }
-        if let Some(Err(e)) = state
-            .committer
-            .as_ref()
-            .map(|c| c.commit(&offsets, CommitMode::Async))
-        {
+        if let Err(e) = self.client.commit(&offsets, CommitMode::Async) {
             tracing::warn!("Kafka offsets not committed: {e}");
         }
     }

@@ -2,6 +2,7 @@
 //! for the driver's metadata queries and the executors' consumers.
 
 use ember_core::{Error, Result};
+use rdkafka::consumer::BaseConsumer;
 use rdkafka::ClientConfig;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -50,6 +51,17 @@ impl KafkaParams {
             .set("enable.auto.offset.store", "false")
             .set("auto.offset.reset", "error");
         config
+    }
+
+    /// A client with every setting given, for the driver's questions to the brokers (and its
+    /// offset commits).
+    ///
+    /// # Errors
+    /// librdkafka refused a setting.
+    pub(crate) fn metadata_client(&self) -> Result<BaseConsumer> {
+        self.client()
+            .create()
+            .map_err(|e| Error::Input(format!("cannot make a Kafka client: {e}")))
     }
 
     /// A configuration with every setting given.

@@ -106,10 +106,15 @@ pub fn latest_offsets(
     topic: &str,
 ) -> Result<BTreeMap<i32, (i64, i64)>> {
     let params = KafkaParams::new(params)?;
-    let consumer: BaseConsumer = params
-        .client()
-        .create()
-        .map_err(|e| Error::Input(format!("cannot make a Kafka client: {e}")))?;
+    topic_offsets(&params.metadata_client()?, &params, topic)
+}
+
+/// [`latest_offsets`] through `consumer`, a client of `params` kept for many questions.
+pub(crate) fn topic_offsets(
+    consumer: &BaseConsumer,
+    params: &KafkaParams,
+    topic: &str,
+) -> Result<BTreeMap<i32, (i64, i64)>> {
     let timeout = Duration::from_secs(30);
     let unreachable = |e: rdkafka::error::KafkaError| {
         Error::Input(format!(
