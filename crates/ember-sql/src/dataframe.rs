@@ -205,6 +205,9 @@ impl DataFrame {
     /// refused attempt wrote.
     pub(crate) fn run(&self, df: datafusion::dataframe::DataFrame) -> Result<Vec<RecordBatch>> {
         use datafusion::logical_expr::LogicalPlan;
+        if crate::streaming::reads_stream(df.logical_plan()) {
+            return Err(Error::Input(crate::streaming::NEEDS_START.into()));
+        }
         let writes = matches!(
             df.logical_plan(),
             LogicalPlan::Copy(_) | LogicalPlan::Dml(_) | LogicalPlan::Ddl(_)
@@ -281,6 +284,57 @@ impl DataFrame {
     /// Writes the rows out (Spark's `df.write`).
     pub fn write(&self) -> DataFrameWriter {
         DataFrameWriter::new(self.clone())
+    }
+
+    /// Whether it reads a stream (Spark's `isStreaming`): then only
+    /// [`write_stream`](Self::write_stream) runs it.
+    pub fn is_streaming(&self) -> bool {
+        crate::streaming::reads_stream(self.inner.logical_plan())
+    }
+
+    /// Starts a streaming query of it (Spark's `df.writeStream`).
+    pub fn write_stream(&self) -> crate::streaming::DataStreamWriter {
+        crate::streaming::DataStreamWriter::new(self.clone())
+    }
+
+    /// Marks `column` as event time, `delay` (Spark's interval string, `"10 minutes"`) being
+    /// how late a row may come (Spark's `withWatermark`). A streaming query tracks the largest
+    /// event time it has seen; the watermark is that less `delay`. An aggregation grouped by
+    /// the column or by a [`window`](crate::window) of it drops rows older than the watermark
+    /// and, in append mode, writes a group once the watermark passes it and forgets it. On a
+    /// DataFrame that does not stream, it does nothing, as in Spark.
+    ///
+    /// # Errors
+    /// No such column, it is not a timestamp, or `delay` does not parse.
+    pub fn with_watermark(&self, column: &str, delay: &str) -> Result<DataFrame> {
+        let delay = crate::streaming::parse_interval(delay)?;
+        let schema = self.inner.schema();
+        let field = schema
+            .field_with_unqualified_name(column)
+            .map_err(|_| Error::Input(format!("with_watermark: no column {column}")))?;
+        if !matches!(
+            field.data_type(),
+            datafusion::arrow::datatypes::DataType::Timestamp(_, _)
+        ) {
+            return Err(Error::Input(format!(
+                "Event time must be defined on a window or a timestamp, but {column} is of type {}",
+                field.data_type()
+            )));
+        }
+        if !self.is_streaming() {
+            return Ok(self.clone());
+        }
+        let (state, plan) = self.inner.clone().into_parts();
+        let node = crate::streaming::EventTimeWatermark {
+            input: plan,
+            column: column.to_string(),
+            delay_ms: delay.as_millis() as i64,
+        };
+        let plan =
+            datafusion::logical_expr::LogicalPlan::Extension(datafusion::logical_expr::Extension {
+                node: Arc::new(node),
+            });
+        Ok(self.with(datafusion::dataframe::DataFrame::new(state, plan)))
     }
 }
 

@@ -71,6 +71,7 @@ mod semi_join;
 mod session;
 mod statements;
 mod stores;
+pub mod streaming;
 mod udf;
 mod writer;
 
@@ -81,6 +82,7 @@ pub use error::{Error, Result};
 pub use reader::DataFrameReader;
 pub use session::{SqlContextExt, DISTRIBUTED, EXCLUDED_RULES, PREFER_SORT_MERGE_JOIN};
 pub use statements::split_statements;
+pub use streaming::window;
 pub use udf::UdfValue;
 pub use writer::{DataFrameWriter, SaveMode};
 

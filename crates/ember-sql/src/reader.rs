@@ -114,17 +114,18 @@ impl DataFrameReader {
         let header = self.flag("header")?;
         let infer = self.flag("inferschema")?;
         let url = self.session.table_url(path)?;
+        let (paths, extension) = self.paths(&url, ".csv")?;
         let partitions = self.partition_columns(&url)?;
         let mut options = CsvReadOptions::new()
             .has_header(header)
             .delimiter(self.delimiter()?)
-            .file_extension(extension(&url, ".csv"))
+            .file_extension(extension)
             .table_partition_cols(partitions.clone());
         if let Some(schema) = &self.schema {
             options = options.schema(schema);
         }
         let session = &self.session;
-        let df = session.block_on(session.datafusion.read_csv(url, options))?;
+        let df = session.block_on(session.datafusion.read_csv(paths, options))?;
         let df = DataFrame::new(df, session.clone());
         let df = if header {
             df
@@ -144,14 +145,15 @@ impl DataFrameReader {
     pub fn json(self, path: &str) -> Result<DataFrame> {
         self.check_options()?;
         let url = self.session.table_url(path)?;
+        let (paths, extension) = self.paths(&url, ".json")?;
         let mut options = JsonReadOptions::default()
-            .file_extension(extension(&url, ".json"))
+            .file_extension(extension)
             .table_partition_cols(self.partition_columns(&url)?);
         if let Some(schema) = &self.schema {
             options = options.schema(schema);
         }
         let session = &self.session;
-        let df = session.block_on(session.datafusion.read_json(url, options))?;
+        let df = session.block_on(session.datafusion.read_json(paths, options))?;
         Ok(DataFrame::new(df, session.clone()))
     }
 
@@ -162,14 +164,15 @@ impl DataFrameReader {
     pub fn parquet(self, path: &str) -> Result<DataFrame> {
         self.check_options()?;
         let url = self.session.table_url(path)?;
+        let (paths, extension) = self.paths(&url, ".parquet")?;
         let mut options = ParquetReadOptions::default()
-            .file_extension(extension(&url, ".parquet"))
+            .file_extension(extension)
             .table_partition_cols(self.partition_columns(&url)?);
         if let Some(schema) = &self.schema {
             options = options.schema(schema);
         }
         let session = &self.session;
-        let df = session.block_on(session.datafusion.read_parquet(url, options))?;
+        let df = session.block_on(session.datafusion.read_parquet(paths, options))?;
         Ok(DataFrame::new(df, session.clone()))
     }
 
@@ -339,6 +342,24 @@ impl DataFrameReader {
             });
         }
         Ok(all)
+    }
+
+    /// What to read for `url`: the files a streaming query committed there, when it is the
+    /// output of one (it has `_spark_metadata`), else `url` itself; and the extension files
+    /// must have.
+    fn paths(&self, url: &str, of_format: &'static str) -> Result<(Vec<String>, &'static str)> {
+        if url.ends_with('/') {
+            let ctx = self.session.context()?;
+            if let Some(files) = crate::streaming::committed_files(&ctx, url)? {
+                if files.is_empty() {
+                    return Err(Error::Input(format!(
+                        "{url} is the output of a streaming query that has committed no file                          yet: there is nothing to read"
+                    )));
+                }
+                return Ok((files, ""));
+            }
+        }
+        Ok((vec![url.to_string()], extension(url, of_format)))
     }
 
     /// Reads `format` (`csv`, `json`, `parquet`, `orc` or `text`), for SQL's

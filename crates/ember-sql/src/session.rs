@@ -259,6 +259,7 @@ pub(crate) fn datafusion_context(
         .expect("DataFusion's runtime from default settings");
     let ctx = SessionContext::new_with_config_rt(config, runtime);
     ctx.add_optimizer_rule(Arc::new(crate::semi_join::PushSemiJoinDown));
+    ctx.register_udf(crate::streaming::window_udf());
     ctx
 }
 
@@ -267,6 +268,9 @@ pub(crate) fn datafusion_context(
 pub trait SqlContextExt {
     /// Reads files into a DataFrame (Spark's `spark.read`).
     fn read(&self) -> DataFrameReader;
+
+    /// Reads a stream into a streaming DataFrame (Spark's `spark.readStream`).
+    fn read_stream(&self) -> crate::streaming::DataStreamReader;
 
     /// Runs one SQL statement: a query gives its rows; DDL (`CREATE VIEW`, Spark's
     /// `CREATE TEMPORARY VIEW ... USING ... OPTIONS (path ...)`, `SHOW TABLES`, `DESCRIBE`)
@@ -315,6 +319,10 @@ pub trait SqlContextExt {
 impl SqlContextExt for Context {
     fn read(&self) -> DataFrameReader {
         DataFrameReader::new(SqlSession::of(self))
+    }
+
+    fn read_stream(&self) -> crate::streaming::DataStreamReader {
+        crate::streaming::DataStreamReader::new(self)
     }
 
     fn sql(&self, statement: &str) -> Result<DataFrame> {

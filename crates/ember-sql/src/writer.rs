@@ -192,6 +192,28 @@ impl DataFrameWriter {
     }
 
     fn save(self, path: &str, format: Format) -> Result<()> {
+        self.save_files(path, format).map(|_| ())
+    }
+
+    /// Appends the rows as files of `format` (`parquet`, `csv`, `json`, `orc` or `text`) to
+    /// directory `path`, and returns the names of the files committed there: what a streaming
+    /// file sink lists in its log.
+    ///
+    /// # Errors
+    /// An unknown format, or as [`parquet`](Self::parquet).
+    pub(crate) fn append_files(self, format: &str, path: &str) -> Result<Vec<String>> {
+        let format = match format {
+            "parquet" => Format::Parquet,
+            "csv" => Format::Csv,
+            "json" => Format::Json,
+            "orc" => Format::Orc,
+            "text" => Format::Text,
+            other => return Err(Error::Input(format!("unknown file format {other:?}"))),
+        };
+        self.mode(SaveMode::Append).save_files(path, format)
+    }
+
+    fn save_files(self, path: &str, format: Format) -> Result<Vec<String>> {
         self.check_columns(format)?;
         let session = self.df.session().clone();
         let out = session.env().resolve(path)?;
@@ -204,7 +226,7 @@ impl DataFrameWriter {
                     out.url
                 )))
             }
-            (true, SaveMode::Ignore) => return Ok(()),
+            (true, SaveMode::Ignore) => return Ok(Vec::new()),
             _ => {}
         }
         let df = self.df.inner().clone();
@@ -216,13 +238,14 @@ impl DataFrameWriter {
         }
     }
 
-    /// Writes the rows of `df` as files and commits them; on failure, removes what it wrote.
+    /// Writes the rows of `df` as files and commits them, returning the committed files'
+    /// names; on failure, removes what it wrote.
     fn write_once(
         &self,
         out: &ResolvedPath,
         format: Format,
         df: datafusion::dataframe::DataFrame,
-    ) -> Result<()> {
+    ) -> Result<Vec<String>> {
         let session = self.df.session();
         let settings = CommitSettings::from_conf(&session.env().hadoop)?;
         let job = JobId::new(
@@ -245,12 +268,22 @@ impl DataFrameWriter {
                 if self.mode == SaveMode::Overwrite {
                     delete_all_but_pending(out).await?;
                 }
-                let named = |name: &str| part_name(name, &write_id);
+                // A name may be asked for more than once (when a file is moved twice).
+                let names = std::sync::Mutex::new(std::collections::BTreeSet::new());
+                let named = |name: &str| {
+                    let part = part_name(name, &write_id);
+                    names
+                        .lock()
+                        .expect("no panic holds it")
+                        .insert(part.clone());
+                    part
+                };
                 committer
                     .commit_task_as(&attempt, &AuthorizeEveryAttempt, &named)
                     .await?;
                 committer.commit_job().await?;
-                Ok(())
+                let names = names.into_inner().expect("no panic holds it");
+                Ok(names.into_iter().collect())
             })
         });
         if committed.is_err() {

@@ -1,0 +1,145 @@
+//! What a streaming plan may do, checked when the query starts (Spark's
+//! `UnsupportedOperationChecker`), with Spark's messages, and what the query needs to know of
+//! its stateful parts.
+
+use super::query::streaming_table;
+use super::stateful::EventTimeWatermark;
+use super::OutputMode;
+use crate::error::{Error, Result};
+use datafusion::logical_expr::{Expr, JoinType, LogicalPlan};
+
+/// The stateful parts of a streaming plan.
+#[derive(Debug, Default)]
+pub(crate) struct Analysis {
+    /// Streaming aggregations.
+    pub(crate) aggregates: usize,
+    /// Each watermark node's delay, in the order the plan's rewriting meets them.
+    pub(crate) watermark_delays: Vec<i64>,
+    /// The group key of the aggregation that holds event time.
+    pub(crate) event_key: Option<usize>,
+    watermark_columns: Vec<String>,
+    sorted: bool,
+}
+
+fn unsupported(message: &str) -> Error {
+    Error::Input(message.to_string())
+}
+
+/// Checks `plan` for `mode`.
+///
+/// # Errors
+/// What Spark refuses, and what ember does not do yet, with the reason.
+pub(crate) fn analyze(plan: &LogicalPlan, mode: OutputMode) -> Result<Analysis> {
+    let mut analysis = Analysis::default();
+    visit(plan, mode, &mut analysis)?;
+    if analysis.aggregates > 1 {
+        return Err(unsupported(
+            "Multiple streaming aggregations are not supported with streaming DataFrames/Datasets",
+        ));
+    }
+    match mode {
+        OutputMode::Complete if analysis.aggregates == 0 => Err(unsupported(
+            "Complete output mode not supported when there are no streaming aggregations on \
+             streaming DataFrames/Datasets",
+        )),
+        OutputMode::Append if analysis.aggregates > 0 && analysis.event_key.is_none() => {
+            Err(unsupported(
+                "Append output mode not supported when there are streaming aggregations on \
+                 streaming DataFrames/DataSets without watermark: group by a window of (or \
+                 the column of) with_watermark, or use output mode update or complete",
+            ))
+        }
+        _ => Ok(analysis),
+    }
+}
+
+/// Visits `plan` children first; whether it reads a stream.
+fn visit(plan: &LogicalPlan, mode: OutputMode, analysis: &mut Analysis) -> Result<bool> {
+    if let LogicalPlan::TableScan(scan) = plan {
+        return Ok(streaming_table(scan).is_some());
+    }
+    let mut streams = Vec::new();
+    for input in plan.inputs() {
+        streams.push(visit(input, mode, analysis)?);
+    }
+    if !streams.contains(&true) {
+        return Ok(false);
+    }
+    match plan {
+        LogicalPlan::Extension(extension) => {
+            if let Some(node) = extension.node.as_any().downcast_ref::<EventTimeWatermark>() {
+                analysis.watermark_delays.push(node.delay_ms);
+                analysis.watermark_columns.push(node.column.clone());
+            }
+        }
+        LogicalPlan::Aggregate(aggregate) => {
+            analysis.aggregates += 1;
+            analysis.event_key = aggregate.group_expr.iter().position(|e| {
+                e.column_refs()
+                    .iter()
+                    .any(|c| analysis.watermark_columns.contains(&c.name))
+            });
+            if aggregate
+                .group_expr
+                .iter()
+                .any(|e| matches!(e, Expr::GroupingSet(_)))
+            {
+                return Err(unsupported(
+                    "grouping sets (ROLLUP, CUBE) are not supported on streaming DataFrames",
+                ));
+            }
+        }
+        LogicalPlan::Sort(_) => {
+            if !(mode == OutputMode::Complete && analysis.aggregates > 0) {
+                return Err(unsupported(
+                    "Sorting is not supported on streaming DataFrames/Datasets, unless it is on \
+                     aggregated DataFrame/Dataset in Complete output mode",
+                ));
+            }
+            analysis.sorted = true;
+        }
+        LogicalPlan::Limit(_) if !analysis.sorted => {
+            return Err(unsupported(
+                "Limits are not supported on streaming DataFrames/Datasets in ember, but after \
+                 a sort in Complete output mode",
+            ));
+        }
+        LogicalPlan::Distinct(_) => {
+            return Err(unsupported(
+                "Distinct is not supported on streaming DataFrames/Datasets; group by the \
+                 columns instead",
+            ));
+        }
+        LogicalPlan::Window(_) => {
+            return Err(unsupported(
+                "Non-time-based windows are not supported on streaming DataFrames/Datasets",
+            ));
+        }
+        LogicalPlan::Join(join) => check_join(join.join_type, streams[0], streams[1])?,
+        _ => {}
+    }
+    Ok(true)
+}
+
+fn check_join(join_type: JoinType, left: bool, right: bool) -> Result<()> {
+    if left && right {
+        return Err(unsupported(
+            "joins of two streaming DataFrames are not supported by ember yet: join a stream \
+             with a static DataFrame",
+        ));
+    }
+    let refused = match join_type {
+        JoinType::Inner => false,
+        JoinType::Left | JoinType::LeftSemi | JoinType::LeftAnti | JoinType::LeftMark => right,
+        JoinType::Right => left,
+        JoinType::Full => true,
+        JoinType::RightSemi | JoinType::RightAnti | JoinType::RightMark => left,
+    };
+    if refused {
+        return Err(unsupported(&format!(
+            "{join_type} join with a streaming DataFrame/Dataset on that side is not supported \
+             without a watermark"
+        )));
+    }
+    Ok(())
+}

@@ -1,0 +1,275 @@
+//! The stateful parts of a streaming plan: the event-time watermark ([`EventTimeWatermark`],
+//! Spark's `withWatermark`) and streaming aggregations ([`StatefulAggregate`]).
+//!
+//! A streaming aggregation runs in three steps of DataFusion's own aggregate operator, so every
+//! aggregate function DataFusion has works as it does in a batch query: the batch's rows are
+//! aggregated to partial states (`Partial`); those are merged with the states the store holds
+//! for the same groups (`PartialReduce`) and stored; and the groups to output are finished
+//! (`Final`): the groups this batch changed (output mode update), every group (complete), or the
+//! groups the watermark has passed, which then leave the store (append).
+
+use super::state::{at_or_before, StateStore, StoreLayout};
+use super::OutputMode;
+use crate::error::{Error, Result};
+use crate::session::SqlSession;
+use datafusion::arrow::array::RecordBatch;
+use datafusion::arrow::compute::{concat_batches, filter_record_batch, not};
+use datafusion::arrow::datatypes::SchemaRef;
+use datafusion::common::DFSchemaRef;
+use datafusion::datasource::memory::MemorySourceConfig;
+use datafusion::execution::session_state::{SessionState, SessionStateBuilder};
+use datafusion::logical_expr::{LogicalPlan, UserDefinedLogicalNodeCore};
+use datafusion::physical_plan::aggregates::{AggregateExec, AggregateMode};
+use datafusion::physical_plan::{collect, ExecutionPlan};
+use datafusion::prelude::Expr;
+use ember_core::Context;
+use std::sync::Arc;
+
+/// Spark's `EventTimeWatermark`: rows pass unchanged; the query tracks the largest event time
+/// in `column` and holds state only until that time less `delay_ms`.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd)]
+pub(crate) struct EventTimeWatermark {
+    pub(crate) input: LogicalPlan,
+    pub(crate) column: String,
+    pub(crate) delay_ms: i64,
+}
+
+impl UserDefinedLogicalNodeCore for EventTimeWatermark {
+    fn name(&self) -> &str {
+        "EventTimeWatermark"
+    }
+
+    fn inputs(&self) -> Vec<&LogicalPlan> {
+        vec![&self.input]
+    }
+
+    fn schema(&self) -> &DFSchemaRef {
+        self.input.schema()
+    }
+
+    fn expressions(&self) -> Vec<Expr> {
+        Vec::new()
+    }
+
+    fn fmt_for_explain(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        write!(
+            f,
+            "EventTimeWatermark: {}, delay {} ms",
+            self.column, self.delay_ms
+        )
+    }
+
+    fn with_exprs_and_inputs(
+        &self,
+        _exprs: Vec<Expr>,
+        mut inputs: Vec<LogicalPlan>,
+    ) -> datafusion::error::Result<Self> {
+        Ok(EventTimeWatermark {
+            input: inputs.swap_remove(0),
+            column: self.column.clone(),
+            delay_ms: self.delay_ms,
+        })
+    }
+}
+
+/// A session state that plans aggregations as `Partial` then `Final` operators, never merged
+/// into one `Single` operator, so that the query can keep the partial states between.
+pub(crate) fn two_phase_planner(session: &SqlSession) -> SessionState {
+    let state = session.datafusion.state();
+    let rules = state
+        .physical_optimizers()
+        .iter()
+        .filter(|r| r.name() != "CombinePartialFinalAggregate")
+        .cloned()
+        .collect();
+    SessionStateBuilder::new_from_existing(state)
+        .with_physical_optimizer_rules(rules)
+        .build()
+}
+
+/// What the state operator did in one batch, for progress reports.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct StateMetrics {
+    pub(crate) rows_total: usize,
+    pub(crate) rows_updated: usize,
+    pub(crate) rows_removed: usize,
+    pub(crate) rows_dropped_by_watermark: usize,
+    pub(crate) memory_used_bytes: usize,
+    pub(crate) partitions: usize,
+}
+
+/// A streaming aggregation's state and how it outputs.
+pub(crate) struct StatefulAggregate {
+    layout: StoreLayout,
+    /// The version to load on the first batch: the state the last committed batch left.
+    load_version: i64,
+    store: Option<StateStore>,
+    /// The group key that holds event time (the watermarked column, or a window over it).
+    event_key: Option<usize>,
+    mode: OutputMode,
+    pub(crate) metrics: StateMetrics,
+}
+
+impl StatefulAggregate {
+    pub(crate) fn new(
+        layout: StoreLayout,
+        load_version: i64,
+        event_key: Option<usize>,
+        mode: OutputMode,
+    ) -> Self {
+        StatefulAggregate {
+            metrics: StateMetrics {
+                partitions: layout.partitions,
+                ..StateMetrics::default()
+            },
+            layout,
+            load_version,
+            store: None,
+            event_key,
+            mode,
+        }
+    }
+
+    /// Runs `aggregate` (an `Aggregate` over the batch's rows) against the state: returns the
+    /// rows to output, of the aggregate's columns.
+    ///
+    /// # Errors
+    /// The aggregation fails, or the state cannot be read.
+    pub(crate) fn run(
+        &mut self,
+        ctx: &Context,
+        session: &SqlSession,
+        planner: &SessionState,
+        aggregate: &LogicalPlan,
+        watermark_ms: Option<i64>,
+    ) -> Result<Vec<RecordBatch>> {
+        let plan = session.block_on(planner.create_physical_plan(aggregate))?;
+        let (last, partial) = phases(&plan).ok_or_else(|| {
+            Error::Input(format!(
+                "this aggregation cannot keep state across batches: {}",
+                aggregate.display()
+            ))
+        })?;
+        let task = session.datafusion.task_ctx();
+        let partial_schema = partial.schema();
+        let new = session.block_on(collect(partial.clone(), task.clone()))?;
+        let mut new = concat_batches(&partial_schema, &new)?;
+        let keys = last.group_expr().expr().len();
+        if self.store.is_none() {
+            let store = StateStore::load(
+                ctx,
+                self.layout.clone(),
+                partial_schema.clone(),
+                keys,
+                self.load_version,
+            )?;
+            self.store = Some(store);
+        }
+        let store = self.store.as_mut().expect("loaded above");
+        let mut dropped = 0;
+        if let (Some(key), Some(watermark)) = (self.event_key, watermark_ms) {
+            let late = at_or_before(&new, key, watermark)?;
+            dropped = late.true_count();
+            new = filter_record_batch(&new, &not(&late)?)?;
+        }
+        let old = store.get(&new)?;
+        let both = concat_batches(&partial_schema, [&old, &new])?;
+        let merged = run_phase(
+            session,
+            last,
+            AggregateMode::PartialReduce,
+            both,
+            &partial_schema,
+        )?;
+        store.put(&merged)?;
+        let finished = match self.mode {
+            OutputMode::Update => merged,
+            OutputMode::Complete => store.all()?,
+            OutputMode::Append => RecordBatch::new_empty(partial_schema.clone()),
+        };
+        let evicted = match (self.event_key, watermark_ms, self.mode) {
+            (_, _, OutputMode::Complete) | (None, _, _) | (_, None, _) => {
+                RecordBatch::new_empty(partial_schema.clone())
+            }
+            (Some(key), Some(watermark), _) => {
+                store.remove_where(|rows| at_or_before(rows, key, watermark))?
+            }
+        };
+        let out = if self.mode == OutputMode::Append {
+            evicted
+        } else {
+            finished
+        };
+        let (updated, removed) = store.changed();
+        self.metrics = StateMetrics {
+            rows_total: store.len(),
+            rows_updated: updated,
+            rows_removed: removed,
+            rows_dropped_by_watermark: dropped,
+            memory_used_bytes: store.memory_used(),
+            partitions: self.layout.partitions,
+        };
+        let output = run_phase(session, last, AggregateMode::Final, out, &partial_schema)?;
+        Ok(vec![output])
+    }
+
+    /// Writes the state as version `version` (the batch's id plus one, as Spark numbers them).
+    ///
+    /// # Errors
+    /// The state cannot be written.
+    pub(crate) fn commit(&mut self, version: i64) -> Result<()> {
+        match self.store.as_mut() {
+            Some(store) => store.commit(version),
+            None => Ok(()),
+        }
+    }
+}
+
+/// The last aggregate operator of `plan` (`Final` or `FinalPartitioned`) and the `Partial` one
+/// below it.
+fn phases(plan: &Arc<dyn ExecutionPlan>) -> Option<(&AggregateExec, Arc<dyn ExecutionPlan>)> {
+    let mut node = plan;
+    let last = loop {
+        let any: &dyn std::any::Any = node.as_ref();
+        if let Some(aggregate) = any.downcast_ref::<AggregateExec>() {
+            if matches!(
+                aggregate.mode(),
+                AggregateMode::Final | AggregateMode::FinalPartitioned
+            ) {
+                break aggregate;
+            }
+            return None;
+        }
+        node = node.children().into_iter().next()?;
+    };
+    let mut below = last.input();
+    loop {
+        let any: &dyn std::any::Any = below.as_ref();
+        if let Some(aggregate) = any.downcast_ref::<AggregateExec>() {
+            return (*aggregate.mode() == AggregateMode::Partial).then(|| (last, below.clone()));
+        }
+        below = below.children().into_iter().next()?;
+    }
+}
+
+/// Runs `last`'s aggregation in `mode` over `rows`, partial states of `schema`.
+fn run_phase(
+    session: &SqlSession,
+    last: &AggregateExec,
+    mode: AggregateMode,
+    rows: RecordBatch,
+    schema: &SchemaRef,
+) -> Result<RecordBatch> {
+    let input = MemorySourceConfig::try_new_exec(&[vec![rows]], schema.clone(), None)?;
+    let phase = AggregateExec::try_new(
+        mode,
+        last.group_expr().clone(),
+        last.aggr_expr().to_vec(),
+        last.filter_expr().to_vec(),
+        input,
+        last.input_schema(),
+    )?;
+    let out_schema = phase.schema();
+    let batches = session.block_on(collect(Arc::new(phase), session.datafusion.task_ctx()))?;
+    Ok(concat_batches(&out_schema, &batches)?)
+}

@@ -1,0 +1,398 @@
+//! Structured Streaming: sources, sinks, output modes, triggers, state, event time and
+//! recovery from the checkpoint, each checked against rows computed here in plain Rust.
+
+use datafusion::arrow::array::{
+    AsArray, Int64Array, RecordBatch, StringArray, TimestampMicrosecondArray,
+};
+use datafusion::arrow::datatypes::{DataType, Field, Int64Type, Schema, SchemaRef, TimeUnit};
+use datafusion::functions::core::expr_ext::FieldAccessor;
+use ember_core::Context;
+use ember_sql::streaming::{MemoryStream, OutputMode, Trigger};
+use ember_sql::{col, count, lit, max, sum, window, SqlContextExt};
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+fn ctx() -> Context {
+    Context::with_master("local[2]").unwrap()
+}
+
+fn events_schema() -> SchemaRef {
+    Arc::new(Schema::new(vec![
+        Field::new("key", DataType::Utf8, false),
+        Field::new("amount", DataType::Int64, false),
+        Field::new(
+            "time",
+            DataType::Timestamp(TimeUnit::Microsecond, None),
+            false,
+        ),
+    ]))
+}
+
+/// Events as (key, amount, seconds since the epoch).
+fn events(rows: &[(&str, i64, i64)]) -> RecordBatch {
+    let keys: StringArray = rows.iter().map(|r| Some(r.0)).collect();
+    let amounts: Int64Array = rows.iter().map(|r| r.1).collect();
+    let times: TimestampMicrosecondArray = rows.iter().map(|r| Some(r.2 * 1_000_000)).collect();
+    RecordBatch::try_new(
+        events_schema(),
+        vec![Arc::new(keys), Arc::new(amounts), Arc::new(times)],
+    )
+    .unwrap()
+}
+
+/// The rows of `sql` as (string, i64) pairs.
+fn pairs(ctx: &Context, sql: &str) -> Vec<(String, i64)> {
+    let batches = ctx.sql(sql).unwrap().collect().unwrap();
+    let mut out = Vec::new();
+    for b in &batches {
+        let names = datafusion::arrow::compute::cast(b.column(0), &DataType::Utf8).unwrap();
+        let names = names.as_string::<i32>();
+        let values = datafusion::arrow::compute::cast(b.column(1), &DataType::Int64).unwrap();
+        let values = values.as_primitive::<Int64Type>();
+        for i in 0..b.num_rows() {
+            out.push((names.value(i).to_string(), values.value(i)));
+        }
+    }
+    out.sort();
+    out
+}
+
+#[test]
+fn an_aggregation_in_complete_and_update_mode_matches_a_running_total() {
+    let ctx = ctx();
+    let input = MemoryStream::new(&ctx, events_schema());
+    let totals = input
+        .to_df()
+        .unwrap()
+        .group_by(vec![col("key")])
+        .agg(vec![sum(col("amount")).alias("total")])
+        .unwrap();
+    let complete = totals
+        .write_stream()
+        .format("memory")
+        .query_name("complete_totals")
+        .output_mode(OutputMode::Complete)
+        .start()
+        .unwrap();
+    let update = totals
+        .write_stream()
+        .format("memory")
+        .query_name("update_totals")
+        .output_mode(OutputMode::Update)
+        .start()
+        .unwrap();
+    let batches = [
+        vec![("a", 1, 0), ("b", 2, 0), ("a", 3, 0)],
+        vec![("b", 10, 0), ("c", 5, 0)],
+        vec![("a", 100, 0)],
+    ];
+    let mut expected: BTreeMap<String, i64> = BTreeMap::new();
+    for (n, batch) in batches.iter().enumerate() {
+        input.add_data(events(batch)).unwrap();
+        complete.process_all_available().unwrap();
+        update.process_all_available().unwrap();
+        for (k, v, _) in batch {
+            *expected.entry(k.to_string()).or_default() += v;
+        }
+        let want: Vec<(String, i64)> = expected.clone().into_iter().collect();
+        assert_eq!(
+            pairs(&ctx, "SELECT key, total FROM complete_totals"),
+            want,
+            "batch {n}"
+        );
+    }
+    // Update mode wrote each batch's changed keys: the last row per key is its total.
+    let updates = pairs(&ctx, "SELECT key, count(*) FROM update_totals GROUP BY key");
+    assert_eq!(
+        updates,
+        vec![("a".into(), 2), ("b".into(), 2), ("c".into(), 1)]
+    );
+    let progress = complete.last_progress().unwrap();
+    assert_eq!(progress.state_operators[0].num_rows_total, 3);
+    assert_eq!(progress.num_input_rows, 1);
+    complete.stop().unwrap();
+    update.stop().unwrap();
+}
+
+#[test]
+fn a_windowed_count_in_append_mode_writes_each_window_once_after_the_watermark() {
+    let ctx = ctx();
+    let input = MemoryStream::new(&ctx, events_schema());
+    let counts = input
+        .to_df()
+        .unwrap()
+        .with_watermark("time", "10 seconds")
+        .unwrap()
+        .group_by(vec![window(col("time"), "10 seconds").unwrap(), col("key")])
+        .agg(vec![count(lit(1)).alias("n")])
+        .unwrap()
+        .select(vec![
+            col("window").field("start").alias("start"),
+            col("key"),
+            col("n"),
+        ])
+        .unwrap();
+    let query = counts
+        .write_stream()
+        .format("memory")
+        .query_name("window_counts")
+        .output_mode(OutputMode::Append)
+        .start()
+        .unwrap();
+    let rows = |ctx: &Context| {
+        pairs(
+            ctx,
+            "SELECT concat(key, '@', CAST(CAST(start AS BIGINT) / 1000000 AS VARCHAR)), n \
+             FROM window_counts",
+        )
+    };
+    // Windows [0,10) and [10,20); the watermark after this batch is 15 - 10 = 5.
+    input
+        .add_data(events(&[
+            ("a", 1, 1),
+            ("a", 1, 2),
+            ("b", 1, 12),
+            ("a", 1, 15),
+        ]))
+        .unwrap();
+    query.process_all_available().unwrap();
+    assert_eq!(rows(&ctx), vec![], "no window has closed yet");
+    // Event time 25: the watermark moves to 15, which closes [0,10).
+    input
+        .add_data(events(&[("a", 1, 25), ("a", 1, 3)]))
+        .unwrap();
+    query.process_all_available().unwrap();
+    assert_eq!(rows(&ctx), vec![("a@0".into(), 3)]);
+    // A row for [0,10) now is late: dropped. Event time 40 moves the watermark to 30.
+    input
+        .add_data(events(&[("a", 1, 4), ("b", 1, 40)]))
+        .unwrap();
+    query.process_all_available().unwrap();
+    assert_eq!(
+        rows(&ctx),
+        vec![
+            ("a@0".into(), 3),
+            ("a@10".into(), 1),
+            ("a@20".into(), 1),
+            ("b@10".into(), 1)
+        ]
+    );
+    let progress = query.recent_progress();
+    let dropped: u64 = progress
+        .iter()
+        .map(|p| p.state_operators[0].num_rows_dropped_by_watermark)
+        .sum();
+    assert_eq!(dropped, 1, "the late row for [0,10)");
+    let last = query.last_progress().unwrap();
+    assert_eq!(last.event_time["watermark"], "1970-01-01T00:00:30.000Z");
+    assert_eq!(
+        last.state_operators[0].num_rows_total, 1,
+        "only b@40 is left"
+    );
+    query.stop().unwrap();
+}
+
+#[test]
+fn files_stream_to_files_exactly_once_across_restarts() {
+    let ctx = ctx();
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("in");
+    let output = dir.path().join("out");
+    let checkpoint = dir.path().join("checkpoint");
+    std::fs::create_dir(&input).unwrap();
+    let schema = Schema::new(vec![
+        Field::new("id", DataType::Int64, false),
+        Field::new("word", DataType::Utf8, false),
+    ]);
+    let write_input = |n: usize| {
+        let lines: String = (0..100)
+            .map(|i| format!("{{\"id\": {}, \"word\": \"w{}\"}}\n", n * 100 + i, i % 7))
+            .collect();
+        std::fs::write(input.join(format!("part-{n}.json")), lines).unwrap();
+    };
+    let run = |ctx: &Context| {
+        let query = ctx
+            .read_stream()
+            .schema(schema.clone())
+            .option("maxFilesPerTrigger", "2")
+            .json(input.to_str().unwrap())
+            .unwrap()
+            .filter(col("word").not_eq(lit("w0")))
+            .unwrap()
+            .write_stream()
+            .format("parquet")
+            .option("path", output.to_str().unwrap())
+            .option("checkpointLocation", checkpoint.to_str().unwrap())
+            .trigger(Trigger::AvailableNow)
+            .start()
+            .unwrap();
+        query.await_termination().unwrap();
+        query
+    };
+    for n in 0..5 {
+        write_input(n);
+    }
+    let first = run(&ctx);
+    assert_eq!(
+        first.recent_progress().len(),
+        3,
+        "5 files at most 2 per batch"
+    );
+    // The driver died after batch 2 wrote its files but before the sink listed them: the
+    // batch is redone on restart, and the files it wrote the first time must not be read.
+    std::fs::remove_file(checkpoint.join("commits/2")).unwrap();
+    std::fs::remove_file(output.join("_spark_metadata/2")).unwrap();
+    write_input(5);
+    let second = run(&ctx);
+    assert_eq!(
+        second.recent_progress()[0].batch_id,
+        2,
+        "the uncommitted batch is redone"
+    );
+    let read = ctx.read().parquet(output.to_str().unwrap()).unwrap();
+    let ids = read.select(vec![col("id")]).unwrap().collect().unwrap();
+    let mut got: Vec<i64> = ids
+        .iter()
+        .flat_map(|b| b.column(0).as_primitive::<Int64Type>().values().to_vec())
+        .collect();
+    got.sort_unstable();
+    let want: Vec<i64> = (0..600).filter(|i| (i % 100) % 7 != 0).collect();
+    assert_eq!(got, want, "every row once");
+    // The first attempt's files of batch 2 are still there, unlisted.
+    let on_disk = std::fs::read_dir(&output)
+        .unwrap()
+        .filter(|e| {
+            e.as_ref()
+                .unwrap()
+                .path()
+                .extension()
+                .is_some_and(|x| x == "parquet")
+        })
+        .count();
+    let listed: usize = (0..4)
+        .map(|n| {
+            std::fs::read_to_string(output.join(format!("_spark_metadata/{n}")))
+                .unwrap()
+                .lines()
+                .skip(1)
+                .count()
+        })
+        .sum();
+    assert!(on_disk > listed, "{on_disk} files, {listed} listed");
+    assert!(checkpoint.join("sources/0/0").exists());
+    assert!(checkpoint.join("offsets/3").exists() && checkpoint.join("commits/3").exists());
+}
+
+#[test]
+fn aggregation_state_survives_a_restart_from_the_checkpoint() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("in");
+    std::fs::create_dir(&input).unwrap();
+    let checkpoint = dir.path().join("checkpoint");
+    let output = dir.path().join("totals");
+    let run = |round: usize| {
+        let ctx = ctx();
+        let query = ctx
+            .read_stream()
+            .text(input.to_str().unwrap())
+            .unwrap()
+            .group_by(vec![col("value")])
+            .agg(vec![count(lit(1)).alias("n")])
+            .unwrap()
+            .write_stream()
+            .foreach_batch({
+                let output = output.clone();
+                move |df, id| {
+                    let text = df.tab_rows(false)?;
+                    std::fs::write(output.with_extension(format!("{round}-{id}")), text).unwrap();
+                    Ok(())
+                }
+            })
+            .option("checkpointLocation", checkpoint.to_str().unwrap())
+            .output_mode(OutputMode::Complete)
+            .trigger(Trigger::Once)
+            .start()
+            .unwrap();
+        query.await_termination().unwrap();
+    };
+    std::fs::write(input.join("1.txt"), "x\ny\nx\n").unwrap();
+    run(1);
+    std::fs::write(input.join("2.txt"), "x\nz\n").unwrap();
+    run(2);
+    let mut last: Vec<&str> = Vec::new();
+    let text = std::fs::read_to_string(output.with_extension("2-1")).unwrap();
+    last.extend(text.lines());
+    last.sort_unstable();
+    assert_eq!(last, vec!["x\t3", "y\t1", "z\t1"]);
+    assert!(checkpoint.join("state/0").exists());
+}
+
+#[test]
+fn sql_over_a_stream_and_what_streaming_refuses() {
+    let ctx = ctx();
+    let input = MemoryStream::new(&ctx, events_schema());
+    let stream = input.to_df().unwrap();
+    assert!(stream.is_streaming());
+    let err = stream.count().unwrap_err().to_string();
+    assert!(err.contains("write_stream().start()"), "{err}");
+    stream.create_or_replace_temp_view("events").unwrap();
+    let by_key = ctx
+        .sql("SELECT key, max(amount) AS highest FROM events GROUP BY key")
+        .unwrap();
+    assert!(by_key.is_streaming());
+    let err = by_key
+        .write_stream()
+        .format("memory")
+        .query_name("x")
+        .start()
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("Append output mode not supported"), "{err}");
+    let err = stream
+        .write_stream()
+        .format("memory")
+        .query_name("y")
+        .output_mode(OutputMode::Complete)
+        .start()
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("Complete output mode not supported"), "{err}");
+    let err = stream
+        .write_stream()
+        .format("parquet")
+        .option("path", "/tmp/nowhere")
+        .start()
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("checkpointLocation must be specified"),
+        "{err}"
+    );
+    let err = ctx.read_stream().json("/tmp").unwrap_err().to_string();
+    assert!(err.contains("Schema must be specified"), "{err}");
+    let err = ctx
+        .read_stream()
+        .format("kafka")
+        .load()
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("kafka"), "{err}");
+    let query = by_key
+        .write_stream()
+        .format("memory")
+        .query_name("tops")
+        .output_mode(OutputMode::Update)
+        .start()
+        .unwrap();
+    input
+        .add_data(events(&[("a", 5, 0), ("a", 7, 0), ("b", 1, 0)]))
+        .unwrap();
+    query.process_all_available().unwrap();
+    assert_eq!(
+        pairs(&ctx, "SELECT key, highest FROM tops"),
+        vec![("a".into(), 7), ("b".into(), 1)]
+    );
+    let _ = max(col("amount"));
+    query.stop().unwrap();
+    assert!(!query.is_active());
+}
