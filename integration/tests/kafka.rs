@@ -562,3 +562,249 @@ fn a_direct_stream_driver_killed_mid_stream_writes_every_event_once_after_its_re
         .collect();
     assert!(times.windows(2).all(|w| w[1] - w[0] == 1000), "{times:?}");
 }
+
+/// The `kafka-structured` driver under `ember submit --master local[2]`, for `seconds`.
+fn kafka_structured_driver(
+    topic: &str,
+    out_topic: &str,
+    out: &str,
+    checkpoint: &str,
+    seconds: &str,
+) -> Child {
+    Command::new(ember_bin())
+        .args(["submit", "--master", "local[2]"])
+        .args([
+            IT_APP,
+            "kafka-structured",
+            &bootstrap(),
+            topic,
+            out_topic,
+            out,
+            checkpoint,
+            seconds,
+        ])
+        .env("EMBER_LOG", "warn")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap()
+}
+
+/// Every value of `topic`, read `read_committed` from its start.
+fn committed_values(topic: &str) -> Vec<String> {
+    let consumer: BaseConsumer = ClientConfig::new()
+        .set("bootstrap.servers", bootstrap())
+        .set("group.id", unique("check"))
+        .set("isolation.level", "read_committed")
+        .set("auto.offset.reset", "earliest")
+        .set("enable.auto.commit", "false")
+        .create()
+        .unwrap();
+    let ends = latest_offsets(&params(), topic).unwrap();
+    let mut assignment = TopicPartitionList::new();
+    for partition in ends.keys() {
+        assignment
+            .add_partition_offset(topic, *partition, Offset::Beginning)
+            .unwrap();
+    }
+    consumer.assign(&assignment).unwrap();
+    let mut values = Vec::new();
+    let deadline = Instant::now() + Duration::from_secs(120);
+    loop {
+        let position = consumer.position().unwrap();
+        let done = ends.iter().all(|(p, (_, high))| {
+            matches!(position.find_partition(topic, *p).map(|e| e.offset()),
+                Some(Offset::Offset(n)) if n >= *high)
+        });
+        if done {
+            return values;
+        }
+        assert!(Instant::now() < deadline, "{topic} was not read to its end");
+        if let Some(message) = consumer.poll(Duration::from_millis(200)) {
+            let message = message.unwrap();
+            values.push(
+                String::from_utf8(rdkafka::Message::payload(&message).unwrap().to_vec()).unwrap(),
+            );
+        }
+    }
+}
+
+/// Sends `event<n>` for each n of `numbers`, to partition n % 6, and waits until the broker has
+/// them all.
+fn produce_events(topic: &str, numbers: std::ops::Range<u32>) {
+    let producer = producer(&[]);
+    for n in numbers {
+        let value = format!("event{n}");
+        let record = BaseRecord::<(), String>::to(topic)
+            .partition((n % 6) as i32)
+            .payload(&value);
+        producer.send(record).map_err(|(e, _)| e).unwrap();
+        producer.poll(Duration::ZERO);
+    }
+    producer.flush(Duration::from_secs(60)).unwrap();
+}
+
+/// The numbers of `event<n>` values: how many, how many distinct, and their sum.
+fn tally(values: &[String]) -> (usize, usize, u64) {
+    let numbers: Vec<u64> = values
+        .iter()
+        .map(|v| v.strip_prefix("event").unwrap().parse().unwrap())
+        .collect();
+    let distinct: std::collections::BTreeSet<u64> = numbers.iter().copied().collect();
+    (numbers.len(), distinct.len(), numbers.iter().sum())
+}
+
+#[test]
+fn a_structured_stream_reads_kafka_rows_with_sparks_columns_and_sql_reads_a_topic() {
+    use ember_sql::streaming::OutputMode;
+    use ember_sql::SqlContextExt;
+    let topic = create_topic(3);
+    let producer = producer(&[]);
+    for partition in 0..3 {
+        send(&producer, &topic, partition, 0..400);
+    }
+    producer.flush(Duration::from_secs(30)).unwrap();
+    let ctx = context("local[2]", &[]);
+    let stream = ctx
+        .read_stream()
+        .format("kafka")
+        .option("kafka.bootstrap.servers", &bootstrap())
+        .option("subscribe", &topic)
+        .option("startingOffsets", "earliest")
+        .option("maxOffsetsPerTrigger", "500")
+        .load()
+        .unwrap();
+    let columns: Vec<String> = stream
+        .schema()
+        .fields()
+        .iter()
+        .map(|f| f.name().clone())
+        .collect();
+    assert_eq!(
+        columns,
+        [
+            "key",
+            "value",
+            "topic",
+            "partition",
+            "offset",
+            "timestamp",
+            "timestampType"
+        ]
+    );
+    stream.create_or_replace_temp_view("kafka_rows").unwrap();
+    let per_key = ctx
+        .sql(
+            "SELECT CAST(value AS STRING) AS value, count(*) AS n, max(offset) AS last \
+             FROM kafka_rows GROUP BY CAST(value AS STRING)",
+        )
+        .unwrap();
+    let query = per_key
+        .write_stream()
+        .format("memory")
+        .query_name("kafka_counts")
+        .output_mode(OutputMode::Complete)
+        .start()
+        .unwrap();
+    query.process_all_available().unwrap();
+    let rows = ctx
+        .sql("SELECT count(*), sum(n), max(last) FROM kafka_counts")
+        .unwrap()
+        .tab_rows(false)
+        .unwrap();
+    assert_eq!(
+        rows, "400\t1200\t399\n",
+        "400 values, 3 each, offsets 0..399"
+    );
+    let batches: Vec<u64> = query
+        .recent_progress()
+        .iter()
+        .map(|p| p.num_input_rows)
+        .collect();
+    assert!(batches.iter().all(|n| *n <= 500), "{batches:?}");
+    assert_eq!(batches.iter().sum::<u64>(), 1200);
+    query.stop().unwrap();
+    // A topic as a batch table, from SQL.
+    ctx.sql(&format!(
+        "CREATE TEMPORARY VIEW whole_topic USING kafka OPTIONS \
+         (kafka.bootstrap.servers '{}', subscribe '{topic}')",
+        bootstrap()
+    ))
+    .unwrap();
+    let counted = ctx
+        .sql(
+            "SELECT partition, count(*), min(CAST(key AS STRING)) FROM whole_topic \
+             GROUP BY partition ORDER BY partition",
+        )
+        .unwrap()
+        .tab_rows(false)
+        .unwrap();
+    assert_eq!(counted, "0\t400\tkey0\n1\t400\tkey0\n2\t400\tkey0\n");
+    let missing = ctx
+        .read_stream()
+        .format("kafka")
+        .option("subscribe", &topic)
+        .load()
+        .unwrap_err()
+        .to_string();
+    assert!(missing.contains("kafka.bootstrap.servers"), "{missing}");
+}
+
+#[test]
+fn a_structured_query_killed_mid_stream_writes_every_event_once_to_kafka_and_to_files() {
+    let topic = create_topic(6);
+    let out_topic = create_topic(3);
+    produce_events(&topic, 0..60_000);
+    let dirs = tempfile::tempdir().unwrap();
+    let (out, checkpoint) = (dirs.path().join("out"), dirs.path().join("checkpoint"));
+    let (out_dir, checkpoint_dir) = (
+        &format!("file://{}", out.display()),
+        &format!("file://{}", checkpoint.display()),
+    );
+    // At most 6,000 records a batch: the first driver dies mid-stream.
+    let mut first = kafka_structured_driver(&topic, &out_topic, out_dir, checkpoint_dir, "120");
+    let deadline = Instant::now() + Duration::from_secs(120);
+    while !checkpoint.join("kafka/commits/2").exists() {
+        assert!(
+            Instant::now() < deadline,
+            "the first driver committed no batch"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    for pid in processes_with(checkpoint_dir) {
+        let _ = Command::new("kill").args(["-9", &pid.to_string()]).status();
+    }
+    let _ = first.wait();
+    let done_before = std::fs::read_dir(checkpoint.join("kafka/commits"))
+        .unwrap()
+        .count();
+    assert!(
+        done_before < 10,
+        "the first driver read everything before it died"
+    );
+    produce_events(&topic, 60_000..90_000);
+    let second = kafka_structured_driver(&topic, &out_topic, out_dir, checkpoint_dir, "25");
+    let output = second.wait_with_output().unwrap();
+    let said = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "{said}");
+    let expected = (90_000, 90_000, (0..90_000u64).sum::<u64>());
+    assert_eq!(
+        tally(&committed_values(&out_topic)),
+        expected,
+        "the output topic"
+    );
+    use ember_sql::SqlContextExt;
+    let ctx = context("local[2]", &[]);
+    let lines = ctx
+        .read()
+        .parquet(out_dir)
+        .unwrap()
+        .tab_rows(false)
+        .unwrap();
+    let values: Vec<String> = lines.lines().map(String::from).collect();
+    assert_eq!(
+        tally(&values),
+        expected,
+        "the files, read through _spark_metadata"
+    );
+}

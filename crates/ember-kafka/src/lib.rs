@@ -5,8 +5,10 @@
 //! ([`ConsumerRecord`]), the ranges it reads ([`OffsetRange`]), asking a broker where its
 //! partitions begin and end ([`latest_offsets`]), and the direct stream
 //! ([`KafkaUtils::create_direct_stream`]): a DStream whose every batch is such an RDD, its
-//! ranges chosen on the driver and kept in the streaming checkpoint. It does not own the
-//! streaming engine (`ember-streaming`) nor Structured Streaming.
+//! ranges chosen on the driver and kept in the streaming checkpoint. With feature `sql` it also
+//! registers format `kafka` for DataFrames: a Structured Streaming source and transactional
+//! sink, and batch reads (`sql` module). It does not own the streaming engines
+//! (`ember-streaming`, `ember_sql::streaming`).
 //!
 //! The client is librdkafka through the `rdkafka` crate, built from the source that crate
 //! carries: it has consumer offsets, transactions and `read_committed`, which exactly-once
@@ -35,6 +37,8 @@
 mod direct;
 mod params;
 mod rdd;
+#[cfg(feature = "sql")]
+mod sql;
 
 pub use direct::{DirectKafkaStream, StartingOffsets};
 pub use params::KafkaParams;

@@ -31,6 +31,11 @@ impl KafkaParams {
         }
     }
 
+    /// Every setting, by librdkafka's names.
+    pub fn settings(&self) -> &BTreeMap<String, String> {
+        &self.settings
+    }
+
     /// The brokers to start from.
     pub fn bootstrap_servers(&self) -> &str {
         &self.settings["bootstrap.servers"]

@@ -89,7 +89,7 @@ pub use writer::{DataFrameWriter, SaveMode};
 pub use datafusion::arrow::datatypes::{DataType, Field, Schema};
 pub use datafusion::arrow::record_batch::RecordBatch;
 pub use datafusion::functions_aggregate::expr_fn::{avg, count, max, min, sum};
-pub use datafusion::prelude::{col, lit, Expr, JoinType};
+pub use datafusion::prelude::{cast, col, lit, Expr, JoinType};
 
 /// Context is the entry point, as in the engine.
 pub use ember_core::Context;

@@ -344,6 +344,16 @@ impl DataFrameReader {
         Ok(all)
     }
 
+    /// Reads `format`, a format that takes options only (such as `kafka`, with ember-kafka's
+    /// `sql` feature), as a batch (Spark's `spark.read.format(...).load()`).
+    ///
+    /// # Errors
+    /// An unknown format, or as the format's reader.
+    pub fn load(self, format: &str) -> Result<DataFrame> {
+        let ctx = self.session.context()?;
+        crate::streaming::stream_format(format)?.read_batch(&ctx, &self.options)
+    }
+
     /// What to read for `url`: the files a streaming query committed there, when it is the
     /// output of one (it has `_spark_metadata`), else `url` itself; and the extension files
     /// must have.

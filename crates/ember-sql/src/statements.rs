@@ -164,6 +164,15 @@ impl TemporaryView {
     /// Reads the view's files and registers it; an empty DataFrame, as DDL gives.
     pub(crate) fn create(self, ctx: &Context) -> Result<DataFrame> {
         let mut reader = ctx.read();
+        if !FILE_FORMATS.contains(&self.format.to_ascii_lowercase().as_str()) {
+            for (key, value) in &self.options {
+                reader = reader.option(key, value);
+            }
+            reader
+                .load(&self.format)?
+                .create_or_replace_temp_view(&self.name)?;
+            return ctx.sql("SELECT 1 WHERE false");
+        }
         let mut path = None;
         for (key, value) in &self.options {
             if key.eq_ignore_ascii_case("path") {
@@ -184,6 +193,9 @@ impl TemporaryView {
         ctx.sql("SELECT 1 WHERE false")
     }
 }
+
+/// The formats read from a path; any other is looked up among the registered formats.
+const FILE_FORMATS: [&str; 5] = ["csv", "json", "parquet", "orc", "text"];
 
 /// Spark's `CREATE [OR REPLACE] TEMPORARY VIEW name AS query`, which DataFusion refuses.
 #[derive(Debug, PartialEq)]

@@ -12,6 +12,11 @@
 //! - `kafka-files <bootstrap> <topic> <out> <checkpoint> <seconds>`: a direct Kafka stream of
 //!   `<topic>` from its earliest offsets, recovered from `<checkpoint>` when one is there, each
 //!   batch's record values saved as `<out>/batch-<ms>`; stops after `<seconds>`.
+//! - `kafka-structured <bootstrap> <topic> <out-topic> <out> <checkpoint> <seconds>`: two
+//!   Structured Streaming queries of `<topic>` from its earliest offsets, at most 6,000 records a
+//!   batch, every 200 ms: one writes the values to `<out-topic>` (transactions), the other to
+//!   Parquet files in `<out>`; checkpoints under `<checkpoint>/kafka` and `<checkpoint>/files`;
+//!   both stop after `<seconds>`.
 
 use ember::kafka::{ConsumerRecord, KafkaUtils, StartingOffsets};
 use ember::streaming::StreamingContext;
@@ -81,10 +86,23 @@ fn run(args: &[String]) -> Result<(), String> {
             let seconds: u64 = seconds.parse().map_err(|_| "seconds: a number")?;
             kafka_files(&ctx, bootstrap, topic, out, checkpoint, seconds).map_err(|e| e.to_string())
         }
+        ["kafka-structured", bootstrap, topic, out_topic, out, checkpoint, seconds] => {
+            let seconds: u64 = seconds.parse().map_err(|_| "seconds: a number")?;
+            let queries = KafkaQueries {
+                bootstrap,
+                topic,
+                out_topic,
+                out,
+                checkpoint,
+            };
+            queries.run(&ctx, seconds).map_err(|e| e.to_string())
+        }
         _ => Err(
             "usage: it-app slow <out> <tasks> <seconds> | it-app panic | it-app files \
                   <name> <out> | it-app stream-totals <in> <out> <checkpoint> <seconds> | \
-                  it-app kafka-files <bootstrap> <topic> <out> <checkpoint> <seconds>"
+                  it-app kafka-files <bootstrap> <topic> <out> <checkpoint> <seconds> | \
+                  it-app kafka-structured <bootstrap> <topic> <out-topic> <out> <checkpoint> \
+                  <seconds>"
                 .into(),
         ),
     }
@@ -165,4 +183,57 @@ fn run_recovered(
     ssc.await_termination_or_timeout(Duration::from_secs(seconds))?;
     ssc.stop(true, true);
     Ok(())
+}
+
+/// The two queries of `kafka-structured`.
+struct KafkaQueries<'a> {
+    bootstrap: &'a str,
+    topic: &'a str,
+    out_topic: &'a str,
+    out: &'a str,
+    checkpoint: &'a str,
+}
+
+impl KafkaQueries<'_> {
+    fn run(&self, ctx: &Context, seconds: u64) -> ember::sql::Result<()> {
+        use ember::sql::streaming::Trigger;
+        use ember::sql::SqlContextExt;
+        let values = ctx
+            .read_stream()
+            .format("kafka")
+            .option("kafka.bootstrap.servers", self.bootstrap)
+            .option("subscribe", self.topic)
+            .option("startingOffsets", "earliest")
+            .option("maxOffsetsPerTrigger", "6000")
+            .load()?
+            .select(vec![ember::sql::col("value")])?;
+        let trigger = Trigger::processing_time("200 milliseconds")?;
+        let to_kafka = values
+            .write_stream()
+            .format("kafka")
+            .option("kafka.bootstrap.servers", self.bootstrap)
+            .option("topic", self.out_topic)
+            .option("checkpointLocation", &format!("{}/kafka", self.checkpoint))
+            .trigger(trigger)
+            .start()?;
+        let text = values.select(vec![ember::sql::cast(
+            ember::sql::col("value"),
+            ember::sql::DataType::Utf8,
+        )
+        .alias("value")])?;
+        let to_files = text
+            .write_stream()
+            .format("parquet")
+            .option("path", self.out)
+            .option("checkpointLocation", &format!("{}/files", self.checkpoint))
+            .trigger(trigger)
+            .start()?;
+        let deadline = std::time::Instant::now() + Duration::from_secs(seconds);
+        for query in [&to_kafka, &to_files] {
+            let left = deadline.saturating_duration_since(std::time::Instant::now());
+            query.await_termination_timeout(left)?;
+        }
+        to_kafka.stop()?;
+        to_files.stop()
+    }
 }

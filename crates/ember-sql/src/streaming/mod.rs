@@ -81,7 +81,7 @@ pub use writer::DataStreamWriter;
 
 pub(crate) use query::reads_stream;
 pub(crate) use sinks::committed_files;
-pub(crate) use source::NEEDS_START;
+pub(crate) use source::{stream_format, NEEDS_START};
 pub(crate) use stateful::EventTimeWatermark;
 pub(crate) use window::window_udf;
 

@@ -174,6 +174,18 @@ pub trait StreamFormat: Send + Sync {
         )))
     }
 
+    /// The rows of `options` as a batch DataFrame (`ctx.read().load(format)`, SQL's
+    /// `USING <format>`), for formats that are tables too (Kafka's topics).
+    ///
+    /// # Errors
+    /// A bad option, or the format has no batch reads.
+    fn read_batch(&self, _ctx: &Context, _options: &Options) -> Result<DataFrame> {
+        Err(Error::Input(format!(
+            "format {} cannot be read as a batch",
+            self.name()
+        )))
+    }
+
     /// A sink of `options`.
     ///
     /// # Errors

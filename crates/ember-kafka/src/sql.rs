@@ -1,0 +1,656 @@
+//! Kafka for DataFrames (Spark's `spark-sql-kafka-0-10`): format `kafka` as a Structured
+//! Streaming source and sink, and as a batch table (`ctx.read().load("kafka")`, SQL's
+//! `CREATE TEMPORARY VIEW ... USING kafka OPTIONS (...)`).
+//!
+//! Rows read have Spark's columns: `key` and `value` (binary), `topic`, `partition`, `offset`,
+//! `timestamp` and `timestampType`; `CAST(value AS STRING)` gives the text. Options are Spark's:
+//! `kafka.<name>` passes `<name>` to the client (`kafka.bootstrap.servers` is required),
+//! `subscribe` names the topics, `startingOffsets` (`earliest`, `latest`, or JSON such as
+//! `{"events":{"0":42,"1":-2}}`, -2 for earliest and -1 for latest), `endingOffsets` for
+//! batch reads, and `maxOffsetsPerTrigger` caps a batch, spread over the partitions by their
+//! lag. A source's offsets are Spark's JSON, `{"topic":{"partition":offset}}`.
+//!
+//! The sink writes each batch in one Kafka transaction, and in the same transaction commits the
+//! batch's number as an offset of the consumer group `ember-sink-<query id>`; a batch redone
+//! after a failure finds its number there and is skipped, so a consumer that reads
+//! `read_committed` sees every row once. Rows need a `value` column (binary or string) and may
+//! have `key` and `topic`; option `topic` names the topic for all of them.
+
+use crate::params::KafkaParams;
+use crate::rdd::{topic_offsets, ConsumerRecord, KafkaUtils, OffsetRange};
+use datafusion::arrow::array::{Array, ArrayRef, AsArray};
+use datafusion::arrow::compute::cast;
+use datafusion::arrow::datatypes::{SchemaRef, TimeUnit};
+use ember_core::rdd::{BoxIter, PartitionOp};
+use ember_core::Context;
+use ember_sql::streaming::{Offset, Options, ReadLimit, Sink, SinkContext, Source, StreamFormat};
+use ember_sql::{DataFrame, DataType, Error, Field, RddDataFrameExt, Result, Schema};
+use parking_lot::Mutex;
+use rdkafka::consumer::{BaseConsumer, Consumer};
+use rdkafka::error::KafkaError;
+use rdkafka::producer::{BaseRecord, DefaultProducerContext, Producer, ThreadedProducer};
+use rdkafka::types::RDKafkaErrorCode;
+use rdkafka::TopicPartitionList;
+use serde::{Deserialize, Serialize};
+use serde_bytes::ByteBuf;
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// How long the sink waits for the brokers in a transaction's steps.
+const TRANSACTION_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// A source's offsets: for each topic, each partition's next offset.
+type PartitionOffsets = BTreeMap<String, BTreeMap<i32, i64>>;
+
+/// The `kafka` format.
+struct KafkaFormat;
+
+ember_sql::register_stream_format!(KafkaFormat);
+
+/// Spark's columns of a Kafka row.
+fn kafka_schema() -> SchemaRef {
+    Arc::new(Schema::new(vec![
+        Field::new("key", DataType::Binary, true),
+        Field::new("value", DataType::Binary, true),
+        Field::new("topic", DataType::Utf8, false),
+        Field::new("partition", DataType::Int32, false),
+        Field::new("offset", DataType::Int64, false),
+        Field::new(
+            "timestamp",
+            DataType::Timestamp(TimeUnit::Microsecond, None),
+            false,
+        ),
+        Field::new("timestampType", DataType::Int32, false),
+    ]))
+}
+
+/// The client's parameters: every `kafka.<name>` option as `<name>`.
+fn client_params(options: &Options) -> Result<KafkaParams> {
+    let settings: BTreeMap<String, String> = options
+        .iter()
+        .filter_map(|(k, v)| k.strip_prefix("kafka.").map(|k| (k.to_string(), v.clone())))
+        .collect();
+    if !settings.contains_key("bootstrap.servers") {
+        return Err(Error::Input(
+            "Option 'kafka.bootstrap.servers' must be specified for configuring Kafka consumer"
+                .into(),
+        ));
+    }
+    Ok(KafkaParams::new(&settings)?)
+}
+
+/// The topics of option `subscribe`.
+fn subscribed(options: &Options) -> Result<Vec<String>> {
+    if options.contains_key("assign") || options.contains_key("subscribepattern") {
+        return Err(Error::Input(
+            "ember's Kafka source takes option subscribe (topics separated by commas); \
+             assign and subscribePattern are not supported yet"
+                .into(),
+        ));
+    }
+    let topics: Vec<String> = options
+        .get("subscribe")
+        .map(|t| {
+            t.split(',')
+                .map(str::trim)
+                .filter(|t| !t.is_empty())
+                .map(String::from)
+                .collect()
+        })
+        .unwrap_or_default();
+    if topics.is_empty() {
+        return Err(Error::Input(
+            "One of the following options must be specified for Kafka source: subscribe, \
+             subscribePattern, assign"
+                .into(),
+        ));
+    }
+    Ok(topics)
+}
+
+/// A position option: `earliest`, `latest`, or Spark's JSON of offsets per partition.
+#[derive(Debug, Clone)]
+enum Position {
+    Earliest,
+    Latest,
+    Specific(PartitionOffsets),
+}
+
+fn position(options: &Options, name: &str, default: Position) -> Result<Position> {
+    match options.get(&name.to_ascii_lowercase()).map(|v| v.trim()) {
+        None => Ok(default),
+        Some(v) if v.eq_ignore_ascii_case("earliest") => Ok(Position::Earliest),
+        Some(v) if v.eq_ignore_ascii_case("latest") => Ok(Position::Latest),
+        Some(json) => serde_json::from_str(json)
+            .map(Position::Specific)
+            .map_err(|e| {
+                Error::Input(format!(
+                    "option {name} is {json:?}: give earliest, latest or JSON such as \
+                 {{\"topic\":{{\"0\":42}}}} ({e})"
+                ))
+            }),
+    }
+}
+
+/// The Kafka side of a source or batch read: the client and the topics.
+struct Reader {
+    params: KafkaParams,
+    topics: Vec<String>,
+    client: Mutex<Option<BaseConsumer>>,
+}
+
+impl Reader {
+    fn new(options: &Options) -> Result<Reader> {
+        Ok(Reader {
+            params: client_params(options)?,
+            topics: subscribed(options)?,
+            client: Mutex::new(None),
+        })
+    }
+
+    /// Each partition's earliest and latest offsets, asked of the brokers.
+    fn watermarks(&self) -> Result<BTreeMap<String, BTreeMap<i32, (i64, i64)>>> {
+        let mut client = self.client.lock();
+        if client.is_none() {
+            *client = Some(self.params.metadata_client()?);
+        }
+        let consumer = client.as_ref().expect("made above");
+        let mut all = BTreeMap::new();
+        for topic in &self.topics {
+            all.insert(topic.clone(), topic_offsets(consumer, &self.params, topic)?);
+        }
+        Ok(all)
+    }
+
+    /// The offsets `position` means now.
+    fn resolve(&self, position: &Position) -> Result<PartitionOffsets> {
+        let watermarks = self.watermarks()?;
+        let pick = |earliest: bool| -> PartitionOffsets {
+            watermarks
+                .iter()
+                .map(|(t, ps)| {
+                    let offsets = ps
+                        .iter()
+                        .map(|(p, (low, high))| (*p, if earliest { *low } else { *high }));
+                    (t.clone(), offsets.collect())
+                })
+                .collect()
+        };
+        Ok(match position {
+            Position::Earliest => pick(true),
+            Position::Latest => pick(false),
+            Position::Specific(given) => {
+                let mut offsets = pick(true);
+                for (topic, partitions) in given {
+                    let known = offsets.get_mut(topic).ok_or_else(|| {
+                        Error::Input(format!("startingOffsets names topic {topic}, which the query does not subscribe to"))
+                    })?;
+                    for (partition, offset) in partitions {
+                        let (low, high) = watermarks[topic].get(partition).copied().ok_or_else(|| {
+                            Error::Input(format!("startingOffsets names partition {partition} of {topic}, which does not exist"))
+                        })?;
+                        let offset = match offset {
+                            -2 => low,
+                            -1 => high,
+                            n => *n,
+                        };
+                        known.insert(*partition, offset);
+                    }
+                }
+                offsets
+            }
+        })
+    }
+
+    /// The rows between `start` and `end` (a partition not in `start` from its beginning).
+    fn rows(
+        &self,
+        ctx: &Context,
+        start: &PartitionOffsets,
+        end: &PartitionOffsets,
+    ) -> Result<DataFrame> {
+        let mut ranges = Vec::new();
+        for (topic, partitions) in end {
+            for (partition, until) in partitions {
+                let from = start
+                    .get(topic)
+                    .and_then(|p| p.get(partition))
+                    .copied()
+                    .unwrap_or(0);
+                if *until > from {
+                    ranges.push(OffsetRange::new(topic, *partition, from, *until));
+                }
+            }
+        }
+        let settings = self.params.settings().clone();
+        let records = KafkaUtils::create_rdd(ctx, &settings, ranges)?;
+        let rows = records.with_op("kafka rows", AsRows);
+        let df = rows.to_data_frame()?;
+        let columns = kafka_schema()
+            .fields()
+            .iter()
+            .map(|f| {
+                let column = datafusion::prelude::col(format!("\"{}\"", f.name()));
+                datafusion::prelude::cast(column, f.data_type().clone()).alias(f.name())
+            })
+            .collect();
+        df.select(columns)
+    }
+}
+
+/// Records as rows, inside the tasks that read them.
+#[derive(Serialize, Deserialize)]
+struct AsRows;
+
+impl PartitionOp<ConsumerRecord, KafkaRow> for AsRows {
+    fn apply(self: Arc<Self>, _: usize, input: BoxIter<ConsumerRecord>) -> BoxIter<KafkaRow> {
+        Box::new(input.map(KafkaRow::from))
+    }
+}
+
+/// A record as the columns of a row.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct KafkaRow {
+    key: Option<ByteBuf>,
+    value: Option<ByteBuf>,
+    topic: String,
+    partition: i32,
+    offset: i64,
+    /// Microseconds since the epoch.
+    timestamp: i64,
+    #[serde(rename = "timestampType")]
+    timestamp_type: i32,
+}
+
+impl From<ConsumerRecord> for KafkaRow {
+    fn from(r: ConsumerRecord) -> Self {
+        let timestamp_type = match r.timestamp_type.as_str() {
+            "CreateTime" => 0,
+            "LogAppendTime" => 1,
+            _ => -1,
+        };
+        KafkaRow {
+            key: r.key.map(ByteBuf::from),
+            value: r.value.map(ByteBuf::from),
+            topic: r.topic,
+            partition: r.partition,
+            offset: r.offset,
+            timestamp: r.timestamp.max(0) * 1000,
+            timestamp_type,
+        }
+    }
+}
+
+impl StreamFormat for KafkaFormat {
+    fn name(&self) -> &'static str {
+        "kafka"
+    }
+
+    fn source_schema(
+        &self,
+        _: &Context,
+        options: &Options,
+        schema: Option<SchemaRef>,
+    ) -> Result<SchemaRef> {
+        if schema.is_some() {
+            return Err(Error::Input(
+                "Kafka source has a fixed schema and cannot be set with a custom one".into(),
+            ));
+        }
+        client_params(options)?;
+        subscribed(options)?;
+        Ok(kafka_schema())
+    }
+
+    fn create_source(
+        &self,
+        ctx: &Context,
+        options: &Options,
+        _schema: SchemaRef,
+        metadata_path: &str,
+    ) -> Result<Arc<dyn Source>> {
+        let max_per_trigger = match options.get("maxoffsetspertrigger") {
+            None => None,
+            Some(v) => Some(v.parse::<u64>().ok().filter(|n| *n > 0).ok_or_else(|| {
+                Error::Input(format!(
+                    "option maxOffsetsPerTrigger is {v:?}; it takes a number greater than 0"
+                ))
+            })?),
+        };
+        Ok(Arc::new(KafkaSource {
+            ctx: ctx.clone(),
+            reader: Reader::new(options)?,
+            starting: position(options, "startingOffsets", Position::Latest)?,
+            max_per_trigger,
+            initial_path: format!("{}/initial-offsets", metadata_path.trim_end_matches('/')),
+            initial: Mutex::new(None),
+        }))
+    }
+
+    fn create_sink(
+        &self,
+        _: &Context,
+        options: &Options,
+        query: &SinkContext,
+    ) -> Result<Arc<dyn Sink>> {
+        KafkaSink::create(options, query)
+    }
+
+    fn read_batch(&self, ctx: &Context, options: &Options) -> Result<DataFrame> {
+        let reader = Reader::new(options)?;
+        let start = reader.resolve(&position(options, "startingOffsets", Position::Earliest)?)?;
+        let end = reader.resolve(&position(options, "endingOffsets", Position::Latest)?)?;
+        reader.rows(ctx, &start, &end)
+    }
+}
+
+/// Spark's `KafkaSource`: offsets per partition, the first ones fixed when the query first
+/// starts (in `<checkpoint>/sources/<n>/initial-offsets`) so that a restart begins where the
+/// first run did.
+struct KafkaSource {
+    ctx: Context,
+    reader: Reader,
+    starting: Position,
+    max_per_trigger: Option<u64>,
+    initial_path: String,
+    initial: Mutex<Option<PartitionOffsets>>,
+}
+
+fn parse_offsets(offset: &Offset) -> Result<PartitionOffsets> {
+    serde_json::from_value(offset.0.clone()).map_err(|e| {
+        Error::Input(format!(
+            "offset {offset} is not Kafka's {{\"topic\":{{\"partition\":offset}}}} ({e}): the \
+             checkpoint was written for another source"
+        ))
+    })
+}
+
+fn as_offset(offsets: &PartitionOffsets) -> Offset {
+    Offset(serde_json::to_value(offsets).expect("offsets are JSON"))
+}
+
+impl KafkaSource {
+    fn initial(&self) -> Result<PartitionOffsets> {
+        let mut initial = self.initial.lock();
+        if let Some(offsets) = initial.as_ref() {
+            return Ok(offsets.clone());
+        }
+        let env = self.ctx.env();
+        let offsets = match env.read_file(&self.initial_path) {
+            Ok(bytes) => serde_json::from_slice(&bytes)
+                .map_err(|e| Error::Input(format!("{} is damaged: {e}", self.initial_path)))?,
+            Err(_) => {
+                let offsets = self.reader.resolve(&self.starting)?;
+                env.write_file(
+                    &self.initial_path,
+                    serde_json::to_string(&offsets).expect("JSON").as_bytes(),
+                )?;
+                offsets
+            }
+        };
+        *initial = Some(offsets.clone());
+        Ok(offsets)
+    }
+
+    fn start_of(&self, start: Option<&Offset>) -> Result<PartitionOffsets> {
+        match start {
+            Some(start) => parse_offsets(start),
+            None => self.initial(),
+        }
+    }
+}
+
+/// `latest` capped to `max` more records than `start` in all, each partition given a share of
+/// the cap by its lag (Spark's `maxOffsetsPerTrigger`).
+fn cap(start: &PartitionOffsets, latest: PartitionOffsets, max: u64) -> PartitionOffsets {
+    let from = |t: &str, p: &i32| start.get(t).and_then(|ps| ps.get(p)).copied().unwrap_or(0);
+    let lag: u64 = latest
+        .iter()
+        .flat_map(|(t, ps)| ps.iter().map(move |(p, o)| (o - from(t, p)).max(0) as u64))
+        .sum();
+    if lag <= max {
+        return latest;
+    }
+    latest
+        .iter()
+        .map(|(t, ps)| {
+            let capped = ps
+                .iter()
+                .map(|(p, o)| {
+                    let begin = from(t, p);
+                    let share =
+                        ((o - begin).max(0) as f64 * max as f64 / lag as f64).floor() as i64;
+                    (*p, begin + share)
+                })
+                .collect();
+            (t.clone(), capped)
+        })
+        .collect()
+}
+
+impl Source for KafkaSource {
+    fn schema(&self) -> SchemaRef {
+        kafka_schema()
+    }
+
+    fn latest_offset(&self, start: Option<&Offset>, limit: ReadLimit) -> Result<Option<Offset>> {
+        let start = self.start_of(start)?;
+        let mut latest = self.reader.resolve(&Position::Latest)?;
+        // A partition the start does not know (added since) is read from its beginning.
+        for (topic, partitions) in &mut latest {
+            for (partition, offset) in partitions.iter_mut() {
+                let from = start
+                    .get(topic)
+                    .and_then(|p| p.get(partition))
+                    .copied()
+                    .unwrap_or(0);
+                *offset = (*offset).max(from);
+            }
+        }
+        let latest = match (limit, self.max_per_trigger) {
+            (ReadLimit::Configured, Some(max)) => cap(&start, latest, max),
+            _ => latest,
+        };
+        Ok(Some(as_offset(&latest)))
+    }
+
+    fn get_batch(&self, start: Option<&Offset>, end: &Offset) -> Result<DataFrame> {
+        let start = self.start_of(start)?;
+        self.reader.rows(&self.ctx, &start, &parse_offsets(end)?)
+    }
+
+    fn description(&self) -> String {
+        format!("KafkaV2[Subscribe[{}]]", self.reader.topics.join(","))
+    }
+}
+
+/// Spark's Kafka sink, with transactions: see the module's documentation.
+struct KafkaSink {
+    producer: ThreadedProducer<DefaultProducerContext>,
+    /// The client of the consumer group whose offset records the last batch committed.
+    group: BaseConsumer,
+    topic: Option<String>,
+    servers: String,
+}
+
+impl KafkaSink {
+    fn create(options: &Options, query: &SinkContext) -> Result<Arc<dyn Sink>> {
+        let params = client_params(options)?;
+        let servers = params.bootstrap_servers().to_string();
+        let transactional_id = options
+            .get("kafka.transactional.id")
+            .cloned()
+            .unwrap_or_else(|| format!("ember-{}", query.query_id));
+        let mut config = params.client();
+        config
+            .set("transactional.id", &transactional_id)
+            .set("enable.idempotence", "true");
+        let producer: ThreadedProducer<DefaultProducerContext> = config
+            .create()
+            .map_err(|e| Error::Input(format!("cannot make a Kafka producer: {e}")))?;
+        // Fences any producer an earlier run of this query left, and aborts its open
+        // transaction.
+        producer
+            .init_transactions(TRANSACTION_TIMEOUT)
+            .map_err(|e| unreachable_brokers(&servers, &e))?;
+        let mut group = params.client();
+        group
+            .set("group.id", format!("ember-sink-{}", query.query_id))
+            .set("enable.auto.commit", "false")
+            .set("isolation.level", "read_committed");
+        let group: BaseConsumer = group
+            .create()
+            .map_err(|e| Error::Input(format!("cannot make a Kafka client: {e}")))?;
+        Ok(Arc::new(KafkaSink {
+            producer,
+            group,
+            topic: options.get("topic").cloned(),
+            servers,
+        }))
+    }
+
+    /// The next batch the group's offset says to write, on `marker`'s partition 0.
+    fn next_batch(&self, marker: &str) -> Result<i64> {
+        let mut partitions = TopicPartitionList::new();
+        partitions.add_partition(marker, 0);
+        let committed = self
+            .group
+            .committed_offsets(partitions, TRANSACTION_TIMEOUT)
+            .map_err(|e| unreachable_brokers(&self.servers, &e))?;
+        Ok(
+            match committed.find_partition(marker, 0).map(|p| p.offset()) {
+                Some(rdkafka::Offset::Offset(n)) => n,
+                _ => 0,
+            },
+        )
+    }
+
+    fn write(
+        &self,
+        batch_id: i64,
+        marker: &str,
+        records: &[(Option<Vec<u8>>, Option<Vec<u8>>, String)],
+    ) -> Result<()> {
+        let fail = |e: KafkaError| unreachable_brokers(&self.servers, &e);
+        self.producer.begin_transaction().map_err(fail)?;
+        let sent = (|| -> Result<()> {
+            for (key, value, topic) in records {
+                let mut record: BaseRecord<'_, [u8], [u8]> = BaseRecord::to(topic);
+                if let Some(key) = key {
+                    record = record.key(key.as_slice());
+                }
+                if let Some(value) = value {
+                    record = record.payload(value.as_slice());
+                }
+                self.send(record).map_err(fail)?;
+            }
+            let mut mark = TopicPartitionList::new();
+            mark.add_partition_offset(marker, 0, rdkafka::Offset::Offset(batch_id + 1))
+                .map_err(fail)?;
+            let metadata = self.group.group_metadata().ok_or_else(|| {
+                Error::Input("the sink's Kafka client has no consumer group".into())
+            })?;
+            self.producer
+                .send_offsets_to_transaction(&mark, &metadata, TRANSACTION_TIMEOUT)
+                .map_err(fail)?;
+            self.producer
+                .commit_transaction(TRANSACTION_TIMEOUT)
+                .map_err(fail)
+        })();
+        if sent.is_err() {
+            let _ = self.producer.abort_transaction(TRANSACTION_TIMEOUT);
+        }
+        sent
+    }
+
+    /// Queues `record`, waiting while the producer's queue is full.
+    fn send(&self, record: BaseRecord<'_, [u8], [u8]>) -> std::result::Result<(), KafkaError> {
+        let mut pending = record;
+        loop {
+            match self.producer.send(pending) {
+                Ok(()) => return Ok(()),
+                Err((KafkaError::MessageProduction(RDKafkaErrorCode::QueueFull), back)) => {
+                    pending = back;
+                    std::thread::sleep(Duration::from_millis(5));
+                }
+                Err((e, _)) => return Err(e),
+            }
+        }
+    }
+}
+
+fn unreachable_brokers(servers: &str, e: &KafkaError) -> Error {
+    Error::Input(format!(
+        "Kafka at {servers}: {e}; are the brokers running, and is kafka.bootstrap.servers right?"
+    ))
+}
+
+/// The rows' key, value and topic, as the sink sends them.
+fn records(
+    batches: &[ember_sql::RecordBatch],
+    topic_option: Option<&str>,
+) -> Result<Vec<(Option<Vec<u8>>, Option<Vec<u8>>, String)>> {
+    let mut out = Vec::new();
+    for batch in batches {
+        let schema = batch.schema();
+        let column = |name: &str, to: &DataType| -> Result<Option<ArrayRef>> {
+            match schema.index_of(name) {
+                Ok(i) => Ok(Some(cast(batch.column(i), to).map_err(|e| {
+                    Error::Input(format!(
+                        "{name} attribute type must be a string or binary: {e}"
+                    ))
+                })?)),
+                Err(_) => Ok(None),
+            }
+        };
+        let values = column("value", &DataType::Binary)?
+            .ok_or_else(|| Error::Input("Required attribute 'value' not found".into()))?;
+        let keys = column("key", &DataType::Binary)?;
+        let topics = column("topic", &DataType::Utf8)?;
+        let values = values.as_binary::<i32>();
+        for i in 0..batch.num_rows() {
+            let topic = match (&topics, topic_option) {
+                (_, Some(t)) => t.to_string(),
+                (Some(t), None) if !t.is_null(i) => t.as_string::<i32>().value(i).to_string(),
+                _ => {
+                    return Err(Error::Input(
+                        "topic option required when no 'topic' attribute is present".into(),
+                    ))
+                }
+            };
+            let key = keys
+                .as_ref()
+                .and_then(|k| (!k.is_null(i)).then(|| k.as_binary::<i32>().value(i).to_vec()));
+            let value = (!values.is_null(i)).then(|| values.value(i).to_vec());
+            out.push((key, value, topic));
+        }
+    }
+    Ok(out)
+}
+
+impl Sink for KafkaSink {
+    fn add_batch(&self, batch_id: i64, rows: DataFrame) -> Result<()> {
+        let batches = rows.collect()?;
+        let records = records(&batches, self.topic.as_deref())?;
+        let Some(marker) = self
+            .topic
+            .clone()
+            .or_else(|| records.first().map(|r| r.2.clone()))
+        else {
+            return Ok(());
+        };
+        if self.next_batch(&marker)? > batch_id {
+            tracing::info!("skipping batch {batch_id}: Kafka has it from an earlier run");
+            return Ok(());
+        }
+        self.write(batch_id, &marker, &records)
+    }
+
+    fn description(&self) -> String {
+        format!(
+            "KafkaSink[{}]",
+            self.topic.as_deref().unwrap_or("topic column")
+        )
+    }
+}
