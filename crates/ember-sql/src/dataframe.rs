@@ -43,8 +43,9 @@ impl GroupedData {
     /// # Errors
     /// An unknown column or an aggregate of the wrong type.
     pub fn agg(self, aggregates: Vec<Expr>) -> Result<DataFrame> {
-        let inner = self.df.inner.clone().aggregate(self.groups, aggregates)?;
-        Ok(self.df.with(inner))
+        let (df, groups) = crate::streaming::expand_sliding_windows(self.df, self.groups)?;
+        let inner = df.inner.clone().aggregate(groups, aggregates)?;
+        Ok(df.with(inner))
     }
 
     /// One row per group with its row count in column `count`.
@@ -64,7 +65,7 @@ impl DataFrame {
         DataFrame { inner, session }
     }
 
-    fn with(&self, inner: datafusion::dataframe::DataFrame) -> DataFrame {
+    pub(crate) fn with(&self, inner: datafusion::dataframe::DataFrame) -> DataFrame {
         DataFrame::new(inner, self.session.clone())
     }
 

@@ -82,7 +82,7 @@ pub use error::{Error, Result};
 pub use reader::DataFrameReader;
 pub use session::{SqlContextExt, DISTRIBUTED, EXCLUDED_RULES, PREFER_SORT_MERGE_JOIN};
 pub use statements::split_statements;
-pub use streaming::window;
+pub use streaming::{sliding_window, window};
 pub use udf::UdfValue;
 pub use writer::{DataFrameWriter, SaveMode};
 

@@ -8,7 +8,7 @@ use datafusion::arrow::datatypes::{DataType, Field, Int64Type, Schema, SchemaRef
 use datafusion::functions::core::expr_ext::FieldAccessor;
 use ember_core::Context;
 use ember_sql::streaming::{MemoryStream, OutputMode, Trigger};
-use ember_sql::{col, count, lit, max, sum, window, SqlContextExt};
+use ember_sql::{col, count, lit, max, sliding_window, sum, window, SqlContextExt};
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
@@ -395,4 +395,86 @@ fn sql_over_a_stream_and_what_streaming_refuses() {
     let _ = max(col("amount"));
     query.stop().unwrap();
     assert!(!query.is_active());
+}
+
+#[test]
+fn sliding_windows_count_each_row_in_every_window_that_holds_it() {
+    let ctx = ctx();
+    let input = MemoryStream::new(&ctx, events_schema());
+    let counts = input
+        .to_df()
+        .unwrap()
+        .with_watermark("time", "5 seconds")
+        .unwrap()
+        .group_by(vec![
+            sliding_window(col("time"), "10 seconds", "4 seconds").unwrap()
+        ])
+        .agg(vec![count(lit(1)).alias("n")])
+        .unwrap()
+        .select(vec![
+            col("window").field("start").alias("start"),
+            col("window").field("end").alias("end"),
+            col("n"),
+        ])
+        .unwrap();
+    let query = counts
+        .write_stream()
+        .format("memory")
+        .query_name("sliding_counts")
+        .start()
+        .unwrap();
+    let seconds: Vec<i64> = (0..60).map(|i| (i * 7) % 45).collect();
+    for chunk in seconds.chunks(13) {
+        let rows: Vec<(&str, i64, i64)> = chunk.iter().map(|s| ("k", 1, *s)).collect();
+        input.add_data(events(&rows)).unwrap();
+        query.process_all_available().unwrap();
+    }
+    // An event far later closes every window so far.
+    input.add_data(events(&[("k", 1, 1000)])).unwrap();
+    query.process_all_available().unwrap();
+    // Rows came in event-time order but for stragglers: windows whose end had passed the
+    // watermark when a row came were closed. Count what should be there the same way.
+    let mut watermark = i64::MIN;
+    let mut max_seen = i64::MIN;
+    let mut open: BTreeMap<i64, i64> = BTreeMap::new();
+    let mut emitted: BTreeMap<i64, i64> = BTreeMap::new();
+    let batches: Vec<Vec<i64>> = seconds
+        .chunks(13)
+        .map(<[i64]>::to_vec)
+        .chain([vec![1000]])
+        .collect();
+    let close = |open: &mut BTreeMap<i64, i64>, emitted: &mut BTreeMap<i64, i64>, wm: i64| {
+        let done: Vec<i64> = open.keys().copied().filter(|s| s + 10 <= wm).collect();
+        for start in done {
+            emitted.insert(start, open.remove(&start).unwrap());
+        }
+    };
+    for batch in &batches {
+        for &t in batch {
+            let mut start = t.div_euclid(4) * 4;
+            while start + 10 > t {
+                if start + 10 > watermark {
+                    *open.entry(start).or_default() += 1;
+                }
+                start -= 4;
+            }
+            max_seen = max_seen.max(t);
+        }
+        close(&mut open, &mut emitted, watermark);
+        watermark = watermark.max(max_seen - 5);
+        // The no-data batch that follows a watermark move.
+        close(&mut open, &mut emitted, watermark);
+    }
+    let want: Vec<(String, i64)> = emitted
+        .into_iter()
+        .map(|(s, n)| (s.to_string(), n))
+        .collect();
+    let got = pairs(
+        &ctx,
+        "SELECT CAST(CAST(start AS BIGINT) / 1000000 AS VARCHAR), n FROM sliding_counts",
+    );
+    let mut want = want;
+    want.sort();
+    assert_eq!(got, want);
+    query.stop().unwrap();
 }

@@ -6,6 +6,7 @@ use super::query::streaming_table;
 use super::stateful::EventTimeWatermark;
 use super::OutputMode;
 use crate::error::{Error, Result};
+use datafusion::arrow::datatypes::DataType;
 use datafusion::logical_expr::{Expr, JoinType, LogicalPlan};
 
 /// The stateful parts of a streaming plan.
@@ -74,11 +75,21 @@ fn visit(plan: &LogicalPlan, mode: OutputMode, analysis: &mut Analysis) -> Resul
         }
         LogicalPlan::Aggregate(aggregate) => {
             analysis.aggregates += 1;
-            analysis.event_key = aggregate.group_expr.iter().position(|e| {
+            let watermarked = |e: &Expr| {
                 e.column_refs()
                     .iter()
                     .any(|c| analysis.watermark_columns.contains(&c.name))
-            });
+            };
+            // A window made by expanding rows (sliding windows) no longer names its column.
+            let window = |i: usize| is_window_type(aggregate.schema.field(i).data_type());
+            analysis.event_key = aggregate
+                .group_expr
+                .iter()
+                .position(watermarked)
+                .or_else(|| {
+                    let watermarks = !analysis.watermark_columns.is_empty();
+                    (0..aggregate.group_expr.len()).find(|i| watermarks && window(*i))
+                });
             if aggregate
                 .group_expr
                 .iter()
@@ -142,4 +153,16 @@ fn check_join(join_type: JoinType, left: bool, right: bool) -> Result<()> {
         )));
     }
     Ok(())
+}
+
+/// Whether `data_type` is an event-time window: a struct of timestamps `start` and `end`.
+fn is_window_type(data_type: &DataType) -> bool {
+    let DataType::Struct(fields) = data_type else {
+        return false;
+    };
+    let names: Vec<&str> = fields.iter().map(|f| f.name().as_str()).collect();
+    names == ["start", "end"]
+        && fields
+            .iter()
+            .all(|f| matches!(f.data_type(), DataType::Timestamp(_, _)))
 }

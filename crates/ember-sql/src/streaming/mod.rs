@@ -16,7 +16,7 @@
 //! | output modes | append, update, complete ([`OutputMode`]) |
 //! | triggers | default, processing time, once, available now ([`Trigger`]) |
 //! | state | aggregations, kept per group in a versioned state store in the checkpoint |
-//! | event time | [`window`] (tumbling), [`DataFrame::with_watermark`]: late rows dropped, state evicted |
+//! | event time | [`window`] (tumbling), [`sliding_window`], [`DataFrame::with_watermark`]: late rows dropped, state evicted |
 //!
 //! # Exactly once
 //! The checkpoint directory (`checkpointLocation`) holds Spark's logs: `offsets/<batch>` is
@@ -35,7 +35,7 @@
 //! batch is bounded by the driver's memory.
 //!
 //! # Not yet
-//! Sliding and session windows, stream deduplication and joins of two streams, `partition_by` in
+//! Session windows, sliding windows from SQL (the DataFrame API has them), stream deduplication and joins of two streams, `partition_by` in
 //! the file sink, and continuous processing: each is refused with a message that says so.
 //!
 //! ```
@@ -76,14 +76,14 @@ pub use source::{
     Offset, Options, ReadLimit, Sink, SinkContext, Source, StreamFormat, STREAM_FORMATS,
 };
 pub use sources::{MemoryStream, SCHEMA_INFERENCE};
-pub use window::{parse_interval, window};
+pub use window::{parse_interval, sliding_window, window};
 pub use writer::DataStreamWriter;
 
 pub(crate) use query::reads_stream;
 pub(crate) use sinks::committed_files;
 pub(crate) use source::{stream_format, NEEDS_START};
 pub(crate) use stateful::EventTimeWatermark;
-pub(crate) use window::window_udf;
+pub(crate) use window::{expand_sliding_windows, window_udf};
 
 #[doc(hidden)]
 pub use linkme as __linkme;

@@ -2,6 +2,7 @@
 //! expression and as the SQL function `window`, and the interval strings Spark takes
 //! (`"10 minutes"`, `"1 hour 30 minutes"`, `"500 milliseconds"`).
 
+use crate::dataframe::DataFrame;
 use crate::error::{Error, Result};
 use datafusion::arrow::array::{Array, ArrayRef, AsArray, StructArray};
 use datafusion::arrow::compute::kernels::cast::cast;
@@ -82,6 +83,169 @@ pub fn window(time: Expr, duration: &str) -> Result<Expr> {
     Ok(window_udf().call(vec![time, lit(duration)]).alias("window"))
 }
 
+/// The sliding event-time windows of each row (Spark's `window(timeColumn, windowDuration,
+/// slideDuration)`): windows of `duration` starting every `slide` since the epoch, a row in
+/// every window that holds its time. Group by it as by [`window`]: each row counts in each of
+/// its windows.
+///
+/// ```
+/// use datafusion::functions::core::expr_ext::FieldAccessor;
+/// use ember_sql::{col, count, lit, sliding_window, SqlContextExt};
+/// let ctx = ember_core::Context::with_master("local[1]").unwrap();
+/// let df = ctx.sql("SELECT to_timestamp('2026-01-01T10:07:30') AS ts").unwrap();
+/// let windows = df.group_by(vec![sliding_window(col("ts"), "10 minutes", "5 minutes").unwrap()])
+///     .agg(vec![count(lit(1)).alias("n")]).unwrap()
+///     .select(vec![col("window").field("start").alias("start"), col("n")]).unwrap()
+///     .order_by(vec![col("start").sort(true, true)]).unwrap();
+/// assert_eq!(
+///     windows.tab_rows(false).unwrap(),
+///     "2026-01-01T10:00:00\t1\n2026-01-01T10:05:00\t1\n"
+/// );
+/// ```
+///
+/// # Errors
+/// An interval does not parse, or is zero, or `slide` is longer than `duration`.
+pub fn sliding_window(time: Expr, duration: &str, slide: &str) -> Result<Expr> {
+    let size = parse_interval(duration)?;
+    let step = parse_interval(slide)?;
+    if size.is_zero() || step.is_zero() || step > size {
+        return Err(Error::Input(format!(
+            "the slide duration {slide:?} must be greater than 0 and at most the window \
+             duration {duration:?}"
+        )));
+    }
+    Ok(sliding_udf()
+        .call(vec![time, lit(duration), lit(slide)])
+        .alias("window"))
+}
+
+/// Whether `expr` (perhaps aliased) is a [`sliding_window`].
+pub(crate) fn is_sliding(expr: &Expr) -> bool {
+    match expr {
+        Expr::Alias(alias) => is_sliding(&alias.expr),
+        Expr::ScalarFunction(f) => f.func.name() == SLIDING,
+        _ => false,
+    }
+}
+
+/// The name of the function behind [`sliding_window`]: each row's windows, as a list.
+const SLIDING: &str = "sliding_windows";
+
+fn sliding_udf() -> ScalarUDF {
+    ScalarUDF::new_from_impl(SlidingWindows {
+        signature: Signature::any(3, Volatility::Immutable),
+    })
+}
+
+#[derive(Debug, PartialEq, Eq, Hash)]
+struct SlidingWindows {
+    signature: Signature,
+}
+
+impl ScalarUDFImpl for SlidingWindows {
+    fn name(&self) -> &str {
+        SLIDING
+    }
+
+    fn signature(&self) -> &Signature {
+        &self.signature
+    }
+
+    fn return_type(&self, args: &[DataType]) -> datafusion::error::Result<DataType> {
+        let one = TumblingWindow {
+            signature: self.signature.clone(),
+        }
+        .return_type(args)?;
+        Ok(DataType::List(Arc::new(Field::new("item", one, true))))
+    }
+
+    fn invoke_with_args(
+        &self,
+        args: ScalarFunctionArgs,
+    ) -> datafusion::error::Result<ColumnarValue> {
+        let (times, unit, time_type) = time_argument(&args)?;
+        let size = interval_argument(&args.args[1], &unit)?;
+        let slide = interval_argument(&args.args[2], &unit)?;
+        let raw = cast(&times, &DataType::Int64)?;
+        let mut starts = Vec::new();
+        let mut offsets = vec![0i32];
+        for t in raw.as_primitive::<Int64Type>().iter() {
+            if let Some(t) = t {
+                // Every window start at a multiple of the slide whose window holds t.
+                let mut start = t.div_euclid(slide) * slide;
+                let first = starts.len();
+                while start + size > t {
+                    starts.push(start);
+                    start -= slide;
+                }
+                starts[first..].reverse();
+            }
+            offsets.push(starts.len() as i32);
+        }
+        let starts = datafusion::arrow::array::Int64Array::from(starts);
+        let windows = windows_of(&starts, size, &time_type, None)?;
+        let DataType::List(item) = self.return_type(&[time_type])? else {
+            unreachable!("a list")
+        };
+        let list = datafusion::arrow::array::ListArray::try_new(
+            item,
+            datafusion::arrow::buffer::OffsetBuffer::new(offsets.into()),
+            Arc::new(windows),
+            times.nulls().cloned(),
+        )?;
+        Ok(ColumnarValue::Array(Arc::new(list)))
+    }
+}
+
+/// The time argument's values, unit and type.
+fn time_argument(
+    args: &ScalarFunctionArgs,
+) -> datafusion::error::Result<(ArrayRef, TimeUnit, DataType)> {
+    let time_type = args.args[0].data_type();
+    let DataType::Timestamp(unit, _) = &time_type else {
+        return Err(datafusion::error::DataFusionError::Plan(format!(
+            "window() takes a timestamp, not {time_type}"
+        )));
+    };
+    Ok((
+        args.args[0].to_array(args.number_rows)?,
+        *unit,
+        time_type.clone(),
+    ))
+}
+
+/// An interval argument in `unit`s.
+fn interval_argument(value: &ColumnarValue, unit: &TimeUnit) -> datafusion::error::Result<i64> {
+    let plan_error = |m: String| datafusion::error::DataFusionError::Plan(m);
+    match value {
+        ColumnarValue::Scalar(ScalarValue::Utf8(Some(text))) => {
+            let duration = parse_interval(text).map_err(|e| plan_error(e.to_string()))?;
+            let units = i64::try_from(duration.as_nanos()).unwrap_or(i64::MAX) / unit_nanos(unit);
+            Ok(units.max(1))
+        }
+        _ => Err(plan_error(
+            "window()'s durations must be string literals".into(),
+        )),
+    }
+}
+
+/// Windows `[start, start + size)` of `starts`, as structs of `time_type`.
+fn windows_of(
+    starts: &datafusion::arrow::array::Int64Array,
+    size: i64,
+    time_type: &DataType,
+    nulls: Option<datafusion::arrow::buffer::NullBuffer>,
+) -> datafusion::error::Result<StructArray> {
+    let ends: datafusion::arrow::array::Int64Array = starts.unary(|s| s + size);
+    let start: ArrayRef = cast(starts, time_type)?;
+    let end: ArrayRef = cast(&ends, time_type)?;
+    let DataType::Struct(fields) = window_type(time_type) else {
+        unreachable!("window_type makes a struct")
+    };
+    StructArray::try_new(fields, vec![start, end], nulls)
+        .map_err(|e| datafusion::error::DataFusionError::ArrowError(Box::new(e), None))
+}
+
 /// The SQL function `window(time, 'duration')`.
 pub(crate) fn window_udf() -> ScalarUDF {
     ScalarUDF::new_from_impl(TumblingWindow {
@@ -135,37 +299,13 @@ impl ScalarUDFImpl for TumblingWindow {
         &self,
         args: ScalarFunctionArgs,
     ) -> datafusion::error::Result<ColumnarValue> {
-        let plan_error = |m: String| datafusion::error::DataFusionError::Plan(m);
-        let duration = match &args.args[1] {
-            ColumnarValue::Scalar(ScalarValue::Utf8(Some(text))) => {
-                parse_interval(text).map_err(|e| plan_error(e.to_string()))?
-            }
-            _ => {
-                return Err(plan_error(
-                    "window()'s duration must be a string literal".into(),
-                ))
-            }
-        };
-        let time_type = args.args[0].data_type();
-        let DataType::Timestamp(unit, _) = &time_type else {
-            return Err(plan_error(format!(
-                "window() takes a timestamp, not {time_type}"
-            )));
-        };
-        let size = i64::try_from(duration.as_nanos()).unwrap_or(i64::MAX) / unit_nanos(unit);
-        let times = args.args[0].to_array(args.number_rows)?;
+        let (times, unit, time_type) = time_argument(&args)?;
+        let size = interval_argument(&args.args[1], &unit)?;
         let raw = cast(&times, &DataType::Int64)?;
-        let raw = raw.as_primitive::<Int64Type>();
-        let starts: datafusion::arrow::array::Int64Array =
-            raw.unary(|t| t.div_euclid(size.max(1)) * size.max(1));
-        let ends: datafusion::arrow::array::Int64Array = starts.unary(|s| s + size);
-        let as_time = |a: &dyn Array| cast(a, &time_type);
-        let start: ArrayRef = as_time(&starts)?;
-        let end: ArrayRef = as_time(&ends)?;
-        let DataType::Struct(fields) = window_type(&time_type) else {
-            unreachable!("window_type makes a struct")
-        };
-        let windows = StructArray::try_new(fields, vec![start, end], times.nulls().cloned())?;
+        let starts: datafusion::arrow::array::Int64Array = raw
+            .as_primitive::<Int64Type>()
+            .unary(|t| t.div_euclid(size) * size);
+        let windows = windows_of(&starts, size, &time_type, times.nulls().cloned())?;
         Ok(ColumnarValue::Array(Arc::new(windows)))
     }
 }
@@ -202,3 +342,34 @@ pub(crate) fn event_millis(column: &ArrayRef) -> Result<datafusion::arrow::array
         }
     }))
 }
+
+/// `df` with a row per window of each row for the first [`sliding_window`] among `groups`, in
+/// column `window`, and `groups` with that window as `col("window")`: what grouping by sliding
+/// windows means (Spark expands the rows the same way).
+///
+/// # Errors
+/// The window's arguments do not fit `df`.
+pub(crate) fn expand_sliding_windows(
+    df: DataFrame,
+    groups: Vec<Expr>,
+) -> Result<(DataFrame, Vec<Expr>)> {
+    let Some(at) = groups.iter().position(is_sliding) else {
+        return Ok((df, groups));
+    };
+    let windows = match &groups[at] {
+        Expr::Alias(alias) => (*alias.expr).clone(),
+        other => other.clone(),
+    };
+    let expanded = df
+        .inner()
+        .clone()
+        .with_column(WINDOWS, windows)?
+        .unnest_columns(&[WINDOWS])?
+        .with_column_renamed(WINDOWS, "window")?;
+    let mut groups = groups;
+    groups[at] = datafusion::prelude::col("window");
+    Ok((df.with(expanded), groups))
+}
+
+/// The column of each row's windows while they are expanded.
+const WINDOWS: &str = "__windows";
