@@ -43,6 +43,16 @@ const TRANSACTION_TIMEOUT: Duration = Duration::from_secs(60);
 /// A source's offsets: for each topic, each partition's next offset.
 type PartitionOffsets = BTreeMap<String, BTreeMap<i32, i64>>;
 
+/// For each topic, each partition's earliest and latest offsets.
+type TopicWatermarks = BTreeMap<String, BTreeMap<i32, (i64, i64)>>;
+
+/// A record the sink sends.
+struct OutRecord {
+    key: Option<Vec<u8>>,
+    value: Option<Vec<u8>>,
+    topic: String,
+}
+
 /// The `kafka` format.
 struct KafkaFormat;
 
@@ -150,7 +160,7 @@ impl Reader {
     }
 
     /// Each partition's earliest and latest offsets, asked of the brokers.
-    fn watermarks(&self) -> Result<BTreeMap<String, BTreeMap<i32, (i64, i64)>>> {
+    fn watermarks(&self) -> Result<TopicWatermarks> {
         let mut client = self.client.lock();
         if client.is_none() {
             *client = Some(self.params.metadata_client()?);
@@ -530,12 +540,12 @@ impl KafkaSink {
         &self,
         batch_id: i64,
         marker: &str,
-        records: &[(Option<Vec<u8>>, Option<Vec<u8>>, String)],
+        records: &[OutRecord],
     ) -> Result<()> {
         let fail = |e: KafkaError| unreachable_brokers(&self.servers, &e);
         self.producer.begin_transaction().map_err(fail)?;
         let sent = (|| -> Result<()> {
-            for (key, value, topic) in records {
+            for OutRecord { key, value, topic } in records {
                 let mut record: BaseRecord<'_, [u8], [u8]> = BaseRecord::to(topic);
                 if let Some(key) = key {
                     record = record.key(key.as_slice());
@@ -590,7 +600,7 @@ fn unreachable_brokers(servers: &str, e: &KafkaError) -> Error {
 fn records(
     batches: &[ember_sql::RecordBatch],
     topic_option: Option<&str>,
-) -> Result<Vec<(Option<Vec<u8>>, Option<Vec<u8>>, String)>> {
+) -> Result<Vec<OutRecord>> {
     let mut out = Vec::new();
     for batch in batches {
         let schema = batch.schema();
@@ -623,7 +633,7 @@ fn records(
                 .as_ref()
                 .and_then(|k| (!k.is_null(i)).then(|| k.as_binary::<i32>().value(i).to_vec()));
             let value = (!values.is_null(i)).then(|| values.value(i).to_vec());
-            out.push((key, value, topic));
+            out.push(OutRecord { key, value, topic });
         }
     }
     Ok(out)
@@ -636,7 +646,7 @@ impl Sink for KafkaSink {
         let Some(marker) = self
             .topic
             .clone()
-            .or_else(|| records.first().map(|r| r.2.clone()))
+            .or_else(|| records.first().map(|r| r.topic.clone()))
         else {
             return Ok(());
         };
