@@ -536,12 +536,7 @@ impl KafkaSink {
         )
     }
 
-    fn write(
-        &self,
-        batch_id: i64,
-        marker: &str,
-        records: &[OutRecord],
-    ) -> Result<()> {
+    fn write(&self, batch_id: i64, marker: &str, records: &[OutRecord]) -> Result<()> {
         let fail = |e: KafkaError| unreachable_brokers(&self.servers, &e);
         self.producer.begin_transaction().map_err(fail)?;
         let sent = (|| -> Result<()> {

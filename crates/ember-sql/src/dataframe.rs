@@ -10,7 +10,7 @@ use datafusion::arrow::datatypes::{Int64Type, SchemaRef};
 use datafusion::arrow::record_batch::RecordBatch;
 use datafusion::functions_aggregate::expr_fn::count;
 use datafusion::logical_expr::SortExpr;
-use datafusion::prelude::{lit, Expr, JoinType};
+use datafusion::prelude::{col, lit, Expr, JoinType};
 use std::sync::Arc;
 
 /// Rows with named, typed columns, computed only when an action (`collect`, `count`, `show`,
@@ -285,6 +285,44 @@ impl DataFrame {
     /// Writes the rows out (Spark's `df.write`).
     pub fn write(&self) -> DataFrameWriter {
         DataFrameWriter::new(self.clone())
+    }
+
+    /// One row per distinct value of `columns` (all columns when empty), the first one met
+    /// (Spark's `dropDuplicates`). On a stream, the values seen are kept in the query's state;
+    /// with [`with_watermark`](Self::with_watermark) on one of `columns`, rows older than the
+    /// watermark are dropped and values the watermark has passed are forgotten, which bounds
+    /// the state.
+    ///
+    /// # Errors
+    /// An unknown column.
+    pub fn drop_duplicates(&self, columns: &[&str]) -> Result<DataFrame> {
+        let all = self.columns();
+        let columns: Vec<String> = if columns.is_empty() {
+            all.clone()
+        } else {
+            columns.iter().map(|c| c.to_string()).collect()
+        };
+        if let Some(unknown) = columns.iter().find(|c| !all.contains(c)) {
+            return Err(Error::Input(format!(
+                "Cannot resolve column name \"{unknown}\" among ({})",
+                all.join(", ")
+            )));
+        }
+        if !self.is_streaming() {
+            let on = columns.iter().map(|c| col(format!("\"{c}\""))).collect();
+            let every = all.iter().map(|c| col(format!("\"{c}\""))).collect();
+            return Ok(self.with(self.inner.clone().distinct_on(on, every, None)?));
+        }
+        let (state, plan) = self.inner.clone().into_parts();
+        let node = crate::streaming::StreamDeduplicate {
+            input: plan,
+            columns,
+        };
+        let plan =
+            datafusion::logical_expr::LogicalPlan::Extension(datafusion::logical_expr::Extension {
+                node: Arc::new(node),
+            });
+        Ok(self.with(datafusion::dataframe::DataFrame::new(state, plan)))
     }
 
     /// Whether it reads a stream (Spark's `isStreaming`): then only

@@ -478,3 +478,52 @@ fn sliding_windows_count_each_row_in_every_window_that_holds_it() {
     assert_eq!(got, want);
     query.stop().unwrap();
 }
+
+#[test]
+fn drop_duplicates_keeps_the_first_row_of_each_key_and_forgets_keys_the_watermark_passed() {
+    let ctx = ctx();
+    let input = MemoryStream::new(&ctx, events_schema());
+    let unique = input
+        .to_df()
+        .unwrap()
+        .with_watermark("time", "10 seconds")
+        .unwrap()
+        .drop_duplicates(&["key", "time"])
+        .unwrap();
+    let query = unique
+        .write_stream()
+        .format("memory")
+        .query_name("unique_events")
+        .start()
+        .unwrap();
+    let batches: Vec<Vec<(&str, i64, i64)>> = vec![
+        vec![("a", 1, 1), ("a", 2, 1), ("b", 3, 1), ("a", 4, 5)],
+        vec![("a", 5, 1), ("b", 6, 30), ("c", 7, 2)],
+        // The watermark is now 20: (a, 1) is late, and so forgotten, not a duplicate.
+        vec![("a", 8, 1), ("b", 9, 30), ("d", 10, 25)],
+    ];
+    for batch in &batches {
+        input.add_data(events(batch)).unwrap();
+        query.process_all_available().unwrap();
+    }
+    let got = pairs(&ctx, "SELECT key, amount FROM unique_events");
+    // The first row of each (key, time), but the late ones of the last batch.
+    let want: Vec<(String, i64)> = [("a", 1), ("a", 4), ("b", 3), ("b", 6), ("c", 7), ("d", 10)]
+        .iter()
+        .map(|(k, v)| (k.to_string(), *v))
+        .collect();
+    assert_eq!(got, want);
+    let last = query.last_progress().unwrap();
+    assert_eq!(last.state_operators[0].operator_name, "dedupe");
+    assert_eq!(
+        last.state_operators[0].num_rows_total, 2,
+        "(b, 30) and (d, 25) are left"
+    );
+    query.stop().unwrap();
+    // On a batch DataFrame, the first row of each key.
+    let table = ctx
+        .create_data_frame(vec![events(&[("x", 1, 0), ("x", 2, 0), ("y", 3, 0)])])
+        .unwrap();
+    assert_eq!(table.drop_duplicates(&["key"]).unwrap().count().unwrap(), 2);
+    assert!(table.drop_duplicates(&["nope"]).is_err());
+}

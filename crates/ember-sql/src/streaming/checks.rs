@@ -3,11 +3,28 @@
 //! its stateful parts.
 
 use super::query::streaming_table;
-use super::stateful::EventTimeWatermark;
+use super::stateful::{EventTimeWatermark, StreamDeduplicate};
 use super::OutputMode;
 use crate::error::{Error, Result};
 use datafusion::arrow::datatypes::DataType;
 use datafusion::logical_expr::{Expr, JoinType, LogicalPlan};
+
+/// What a stateful operator of the plan does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum OperatorKind {
+    /// A streaming aggregation.
+    Aggregate,
+    /// Stream deduplication (`drop_duplicates`).
+    Deduplicate,
+}
+
+/// A stateful operator of the plan: its kind and which of its key columns holds event time
+/// (a group key, or a deduplication column), if any.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct StatefulNode {
+    pub(crate) kind: OperatorKind,
+    pub(crate) event_key: Option<usize>,
+}
 
 /// The stateful parts of a streaming plan.
 #[derive(Debug, Default)]
@@ -16,8 +33,8 @@ pub(crate) struct Analysis {
     pub(crate) aggregates: usize,
     /// Each watermark node's delay, in the order the plan's rewriting meets them.
     pub(crate) watermark_delays: Vec<i64>,
-    /// The group key of the aggregation that holds event time.
-    pub(crate) event_key: Option<usize>,
+    /// The stateful operators, in the order the plan's rewriting meets them.
+    pub(crate) operators: Vec<StatefulNode>,
     watermark_columns: Vec<String>,
     sorted: bool,
 }
@@ -43,7 +60,12 @@ pub(crate) fn analyze(plan: &LogicalPlan, mode: OutputMode) -> Result<Analysis> 
             "Complete output mode not supported when there are no streaming aggregations on \
              streaming DataFrames/Datasets",
         )),
-        OutputMode::Append if analysis.aggregates > 0 && analysis.event_key.is_none() => {
+        OutputMode::Append
+            if analysis
+                .operators
+                .iter()
+                .any(|o| o.kind == OperatorKind::Aggregate && o.event_key.is_none()) =>
+        {
             Err(unsupported(
                 "Append output mode not supported when there are streaming aggregations on \
                  streaming DataFrames/DataSets without watermark: group by a window of (or \
@@ -68,9 +90,20 @@ fn visit(plan: &LogicalPlan, mode: OutputMode, analysis: &mut Analysis) -> Resul
     }
     match plan {
         LogicalPlan::Extension(extension) => {
-            if let Some(node) = extension.node.as_any().downcast_ref::<EventTimeWatermark>() {
+            let node = extension.node.as_any();
+            if let Some(node) = node.downcast_ref::<EventTimeWatermark>() {
                 analysis.watermark_delays.push(node.delay_ms);
                 analysis.watermark_columns.push(node.column.clone());
+            }
+            if let Some(node) = node.downcast_ref::<StreamDeduplicate>() {
+                let event_key = node
+                    .columns
+                    .iter()
+                    .position(|c| analysis.watermark_columns.contains(c));
+                analysis.operators.push(StatefulNode {
+                    kind: OperatorKind::Deduplicate,
+                    event_key,
+                });
             }
         }
         LogicalPlan::Aggregate(aggregate) => {
@@ -82,7 +115,7 @@ fn visit(plan: &LogicalPlan, mode: OutputMode, analysis: &mut Analysis) -> Resul
             };
             // A window made by expanding rows (sliding windows) no longer names its column.
             let window = |i: usize| is_window_type(aggregate.schema.field(i).data_type());
-            analysis.event_key = aggregate
+            let event_key = aggregate
                 .group_expr
                 .iter()
                 .position(watermarked)
@@ -90,6 +123,10 @@ fn visit(plan: &LogicalPlan, mode: OutputMode, analysis: &mut Analysis) -> Resul
                     let watermarks = !analysis.watermark_columns.is_empty();
                     (0..aggregate.group_expr.len()).find(|i| watermarks && window(*i))
                 });
+            analysis.operators.push(StatefulNode {
+                kind: OperatorKind::Aggregate,
+                event_key,
+            });
             if aggregate
                 .group_expr
                 .iter()

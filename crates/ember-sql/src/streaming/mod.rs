@@ -15,7 +15,7 @@
 //! | sinks | the file formats (with `_spark_metadata`), `console`, `memory`, [`foreach_batch`](DataStreamWriter::foreach_batch), registered formats |
 //! | output modes | append, update, complete ([`OutputMode`]) |
 //! | triggers | default, processing time, once, available now ([`Trigger`]) |
-//! | state | aggregations, kept per group in a versioned state store in the checkpoint |
+//! | state | aggregations and deduplication ([`DataFrame::drop_duplicates`]), kept per key in a versioned state store in the checkpoint |
 //! | event time | [`window`] (tumbling), [`sliding_window`], [`DataFrame::with_watermark`]: late rows dropped, state evicted |
 //!
 //! # Exactly once
@@ -82,7 +82,7 @@ pub use writer::DataStreamWriter;
 pub(crate) use query::reads_stream;
 pub(crate) use sinks::committed_files;
 pub(crate) use source::{stream_format, NEEDS_START};
-pub(crate) use stateful::EventTimeWatermark;
+pub(crate) use stateful::{EventTimeWatermark, StreamDeduplicate};
 pub(crate) use window::{expand_sliding_windows, window_udf};
 
 #[doc(hidden)]

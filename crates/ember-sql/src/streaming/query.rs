@@ -10,13 +10,14 @@
 //! last batch has offsets but no commit redoes that batch with the same offsets, so a sink that
 //! skips batches it has (files, Kafka transactions) holds every row exactly once.
 
+use super::checks::StatefulNode;
 use super::log::MetadataLog;
 use super::progress::{
     iso_time, SinkProgress, SourceProgress, StateOperatorProgress, StreamingQueryProgress,
 };
 use super::source::{Offset, ReadLimit, Sink, Source, StreamingTable};
 use super::state::StoreLayout;
-use super::stateful::{two_phase_planner, EventTimeWatermark, StatefulAggregate};
+use super::stateful::{two_phase_planner, EventTimeWatermark, StatefulOperator, StreamDeduplicate};
 use super::window::event_millis;
 use super::{OutputMode, Trigger};
 use crate::dataframe::DataFrame;
@@ -384,10 +385,10 @@ struct MicroBatchExecution {
     offsets: MetadataLog,
     commits: MetadataLog,
     checkpoint: String,
-    aggregates: Vec<StatefulAggregate>,
-    has_aggregate: bool,
-    /// Which group key of the aggregation holds event time, found at the start.
-    event_key: Option<usize>,
+    /// The plan's stateful operators, with their state.
+    operators: Vec<StatefulOperator>,
+    /// What the analysis found of them at the start.
+    stateful: Vec<StatefulNode>,
     planner: SessionState,
     watermarks: Vec<WatermarkNode>,
     /// The watermark of the batch that runs next.
@@ -449,9 +450,8 @@ impl MicroBatchExecution {
                     max_event_ms: None,
                 })
                 .collect(),
-            event_key: analysis.event_key,
-            aggregates: Vec::new(),
-            has_aggregate: analysis.aggregates > 0,
+            operators: Vec::new(),
+            stateful: analysis.operators,
             plan,
             sources,
             sink: spec.sink,
@@ -537,7 +537,7 @@ impl MicroBatchExecution {
     fn recover(&mut self) -> Result<Vec<Option<Offset>>> {
         let none = vec![None; self.sources.len()];
         let Some((id, lines)) = self.offsets.latest()? else {
-            self.make_aggregates(0);
+            self.make_operators(0);
             return Ok(none);
         };
         let (metadata, ends) = self.parse_offsets(id, &lines)?;
@@ -549,7 +549,7 @@ impl MicroBatchExecution {
             let commit: CommitMetadata = parse_line(&commit, &self.commits, id)?;
             self.watermark_ms = commit.next_batch_watermark_ms;
             self.last_batch_watermark_ms = metadata.batch_watermark_ms;
-            self.make_aggregates(id + 1);
+            self.make_operators(id + 1);
             return Ok(ends);
         }
         let starts = match id {
@@ -571,27 +571,26 @@ impl MicroBatchExecution {
             self.shared.describe()
         );
         self.watermark_ms = metadata.batch_watermark_ms;
-        self.make_aggregates(id);
+        self.make_operators(id);
         self.run_batch_reporting(id, &starts, &ends, Instant::now(), BTreeMap::new())?;
         Ok(ends)
     }
 
-    fn make_aggregates(&mut self, load_version: i64) {
-        self.aggregates.clear();
-        if self.has_aggregate {
-            let layout = StoreLayout {
-                dir: format!("{}/state/0", self.checkpoint),
-                partitions: self.state_partitions,
-                snapshot_every: self.snapshot_every,
-                retain: self.retain,
-            };
-            self.aggregates.push(StatefulAggregate::new(
-                layout,
-                load_version,
-                self.event_key,
-                self.mode,
-            ));
-        }
+    fn make_operators(&mut self, load_version: i64) {
+        self.operators = self
+            .stateful
+            .iter()
+            .enumerate()
+            .map(|(n, node)| {
+                let layout = StoreLayout {
+                    dir: format!("{}/state/{n}", self.checkpoint),
+                    partitions: self.state_partitions,
+                    snapshot_every: self.snapshot_every,
+                    retain: self.retain,
+                };
+                StatefulOperator::new(*node, layout, load_version, self.mode)
+            })
+            .collect();
     }
 
     fn parse_offsets(
@@ -645,8 +644,7 @@ impl MicroBatchExecution {
             .iter()
             .zip(committed.iter())
             .any(|(latest, start)| latest.is_some() && latest != start);
-        let evicts = self.has_aggregate
-            && self.event_key.is_some()
+        let evicts = self.stateful.iter().any(|o| o.event_key.is_some())
             && self.watermark_ms > self.last_batch_watermark_ms;
         if !new_data && !evicts {
             return Ok(false);
@@ -726,16 +724,14 @@ impl MicroBatchExecution {
         }
         report.durations.insert("getBatch".into(), millis(reading));
         let planning = Instant::now();
-        let watermark = self
-            .event_key
-            .map(|_| batch_watermark)
-            .filter(|_| batch_watermark > 0);
+        let watermark =
+            (!self.watermarks.is_empty() && batch_watermark > 0).then_some(batch_watermark);
         let original = self.plan.clone();
         let mut rewriter = Rewriter {
             execution: self,
             tables,
             watermark,
-            aggregate: 0,
+            operator: 0,
             watermark_node: 0,
             event_times: EventTimes::default(),
         };
@@ -751,8 +747,8 @@ impl MicroBatchExecution {
             .add_batch(id, DataFrame::new(df, self.session.clone()))?;
         report.durations.insert("addBatch".into(), millis(adding));
         let committing = Instant::now();
-        for aggregate in &mut self.aggregates {
-            aggregate.commit(id + 1)?;
+        for operator in &mut self.operators {
+            operator.commit(id + 1)?;
         }
         for ((_, source), end) in self.sources.iter().zip(ends) {
             if let Some(end) = end {
@@ -843,16 +839,19 @@ impl MicroBatchExecution {
             );
         }
         let state_operators = self
-            .aggregates
+            .operators
             .iter()
-            .map(|a| StateOperatorProgress {
-                operator_name: "stateStoreSave".into(),
-                num_rows_total: a.metrics.rows_total as u64,
-                num_rows_updated: a.metrics.rows_updated as u64,
-                num_rows_removed: a.metrics.rows_removed as u64,
-                num_rows_dropped_by_watermark: a.metrics.rows_dropped_by_watermark as u64,
-                memory_used_bytes: a.metrics.memory_used_bytes as u64,
-                num_shuffle_partitions: a.metrics.partitions as u64,
+            .map(|o| {
+                let m = o.metrics();
+                StateOperatorProgress {
+                    operator_name: o.name().into(),
+                    num_rows_total: m.rows_total as u64,
+                    num_rows_updated: m.rows_updated as u64,
+                    num_rows_removed: m.rows_removed as u64,
+                    num_rows_dropped_by_watermark: m.rows_dropped_by_watermark as u64,
+                    memory_used_bytes: m.memory_used_bytes as u64,
+                    num_shuffle_partitions: m.partitions as u64,
+                }
             })
             .collect();
         let progress = StreamingQueryProgress {
@@ -905,7 +904,7 @@ struct Rewriter<'a> {
     execution: &'a mut MicroBatchExecution,
     tables: BTreeMap<usize, (Arc<Schema>, Vec<RecordBatch>)>,
     watermark: Option<i64>,
-    aggregate: usize,
+    operator: usize,
     watermark_node: usize,
     event_times: EventTimes,
 }
@@ -944,15 +943,24 @@ impl Rewriter<'_> {
         }
         let plan = plan.with_new_exprs(plan.expressions(), inputs)?;
         if let LogicalPlan::Extension(extension) = &plan {
-            if let Some(node) = extension.node.as_any().downcast_ref::<EventTimeWatermark>() {
+            let node = extension.node.as_any();
+            if let Some(node) = node.downcast_ref::<EventTimeWatermark>() {
                 return Ok((self.watermark(node)?, true));
+            }
+            if let Some(node) = node.downcast_ref::<StreamDeduplicate>() {
+                let input = self.collect(&node.input)?;
+                let (watermark, ctx) = (self.watermark, self.execution.ctx.clone());
+                let rows = self
+                    .next_operator()
+                    .deduplicate(&ctx, node, input, watermark)?;
+                return Ok((rows_as_plan(rows, plan.schema())?, true));
             }
         }
         if let LogicalPlan::Aggregate(_) = &plan {
-            let n = self.aggregate;
-            self.aggregate += 1;
+            let n = self.operator;
+            self.operator += 1;
             let execution = &mut *self.execution;
-            let rows = execution.aggregates[n].run(
+            let rows = execution.operators[n].aggregate(
                 &execution.ctx,
                 &execution.session,
                 &execution.planner,
@@ -964,11 +972,23 @@ impl Rewriter<'_> {
         Ok((plan, true))
     }
 
+    /// The operator the plan meets next.
+    fn next_operator(&mut self) -> &mut StatefulOperator {
+        let n = self.operator;
+        self.operator += 1;
+        &mut self.execution.operators[n]
+    }
+
+    /// The rows of `plan`, run now.
+    fn collect(&self, plan: &LogicalPlan) -> Result<Vec<RecordBatch>> {
+        let state = self.execution.session.datafusion.state();
+        let df = datafusion::dataframe::DataFrame::new(state, plan.clone());
+        DataFrame::new(df, self.execution.session.clone()).collect()
+    }
+
     /// The rows of a watermark node's input, its event times noted.
     fn watermark(&mut self, node: &EventTimeWatermark) -> Result<LogicalPlan> {
-        let state = self.execution.session.datafusion.state();
-        let df = datafusion::dataframe::DataFrame::new(state, node.input.clone());
-        let rows = DataFrame::new(df, self.execution.session.clone()).collect()?;
+        let rows = self.collect(&node.input)?;
         let index = node
             .input
             .schema()

@@ -220,6 +220,20 @@ impl StateStore {
         self.to_batch(found.into_iter())
     }
 
+    /// For each row of `keys` (the key columns), whether the store lacks its key and no
+    /// earlier row of `keys` has it.
+    ///
+    /// # Errors
+    /// The columns do not match the store's keys.
+    pub(crate) fn unseen(&self, keys: &[ArrayRef]) -> Result<Vec<bool>> {
+        let rows = self.key_rows.convert_columns(keys)?;
+        let mut first = std::collections::HashSet::new();
+        Ok(rows
+            .iter()
+            .map(|k| !self.rows.contains_key(&k.owned()) && first.insert(k))
+            .collect())
+    }
+
     /// Sets the rows of `batch` (key columns, then value columns), replacing the groups'
     /// values.
     ///

@@ -1,5 +1,6 @@
 //! The stateful parts of a streaming plan: the event-time watermark ([`EventTimeWatermark`],
-//! Spark's `withWatermark`) and streaming aggregations ([`StatefulAggregate`]).
+//! Spark's `withWatermark`), streaming aggregations ([`StatefulAggregate`]) and stream
+//! deduplication ([`StreamDeduplicate`]), each with its state ([`StatefulOperator`]).
 //!
 //! A streaming aggregation runs in three steps of DataFusion's own aggregate operator, so every
 //! aggregate function DataFusion has works as it does in a batch query: the batch's rows are
@@ -8,13 +9,15 @@
 //! (`Final`): the groups this batch changed (output mode update), every group (complete), or the
 //! groups the watermark has passed, which then leave the store (append).
 
+use super::checks::{OperatorKind, StatefulNode};
 use super::state::{at_or_before, StateStore, StoreLayout};
+use super::window::event_millis;
 use super::OutputMode;
 use crate::error::{Error, Result};
 use crate::session::SqlSession;
-use datafusion::arrow::array::RecordBatch;
+use datafusion::arrow::array::{ArrayRef, BooleanArray, Int8Array, RecordBatch};
 use datafusion::arrow::compute::{concat_batches, filter_record_batch, not};
-use datafusion::arrow::datatypes::SchemaRef;
+use datafusion::arrow::datatypes::{DataType, Field, Schema, SchemaRef};
 use datafusion::common::DFSchemaRef;
 use datafusion::datasource::memory::MemorySourceConfig;
 use datafusion::execution::session_state::{SessionState, SessionStateBuilder};
@@ -272,4 +275,203 @@ fn run_phase(
     let out_schema = phase.schema();
     let batches = session.block_on(collect(Arc::new(phase), session.datafusion.task_ctx()))?;
     Ok(concat_batches(&out_schema, &batches)?)
+}
+
+/// Spark's `Deduplicate`: each row whose `columns` hold values no earlier row had; with a
+/// watermark on one of them, rows older than the watermark are dropped and the values seen are
+/// forgotten once the watermark passes them.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd)]
+pub(crate) struct StreamDeduplicate {
+    pub(crate) input: LogicalPlan,
+    pub(crate) columns: Vec<String>,
+}
+
+impl UserDefinedLogicalNodeCore for StreamDeduplicate {
+    fn name(&self) -> &str {
+        "Deduplicate"
+    }
+
+    fn inputs(&self) -> Vec<&LogicalPlan> {
+        vec![&self.input]
+    }
+
+    fn schema(&self) -> &DFSchemaRef {
+        self.input.schema()
+    }
+
+    fn expressions(&self) -> Vec<Expr> {
+        Vec::new()
+    }
+
+    fn fmt_for_explain(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        write!(f, "Deduplicate: {}", self.columns.join(", "))
+    }
+
+    fn with_exprs_and_inputs(
+        &self,
+        _exprs: Vec<Expr>,
+        mut inputs: Vec<LogicalPlan>,
+    ) -> datafusion::error::Result<Self> {
+        Ok(StreamDeduplicate {
+            input: inputs.swap_remove(0),
+            columns: self.columns.clone(),
+        })
+    }
+}
+
+/// A stateful operator of a streaming plan and its state.
+pub(crate) struct StatefulOperator {
+    node: StatefulNode,
+    layout: StoreLayout,
+    load_version: i64,
+    mode: OutputMode,
+    aggregate: Option<StatefulAggregate>,
+    /// The values deduplication has seen.
+    seen: Option<StateStore>,
+    metrics: StateMetrics,
+}
+
+impl StatefulOperator {
+    pub(crate) fn new(
+        node: StatefulNode,
+        layout: StoreLayout,
+        load_version: i64,
+        mode: OutputMode,
+    ) -> Self {
+        StatefulOperator {
+            metrics: StateMetrics {
+                partitions: layout.partitions,
+                ..StateMetrics::default()
+            },
+            node,
+            layout,
+            load_version,
+            mode,
+            aggregate: None,
+            seen: None,
+        }
+    }
+
+    /// Spark's name of the operator in progress reports.
+    pub(crate) fn name(&self) -> &'static str {
+        match self.node.kind {
+            OperatorKind::Aggregate => "stateStoreSave",
+            OperatorKind::Deduplicate => "dedupe",
+        }
+    }
+
+    pub(crate) fn metrics(&self) -> &StateMetrics {
+        match &self.aggregate {
+            Some(aggregate) => &aggregate.metrics,
+            None => &self.metrics,
+        }
+    }
+
+    /// Runs an aggregation (see [`StatefulAggregate::run`]).
+    ///
+    /// # Errors
+    /// As `StatefulAggregate::run`.
+    pub(crate) fn aggregate(
+        &mut self,
+        ctx: &Context,
+        session: &SqlSession,
+        planner: &SessionState,
+        aggregate: &LogicalPlan,
+        watermark_ms: Option<i64>,
+    ) -> Result<Vec<RecordBatch>> {
+        let (layout, version, key, mode) = (
+            self.layout.clone(),
+            self.load_version,
+            self.node.event_key,
+            self.mode,
+        );
+        self.aggregate
+            .get_or_insert_with(|| StatefulAggregate::new(layout, version, key, mode))
+            .run(ctx, session, planner, aggregate, watermark_ms)
+    }
+
+    /// The rows of `input` whose values of `node.columns` no earlier row had.
+    ///
+    /// # Errors
+    /// A column is missing, or the state cannot be read.
+    pub(crate) fn deduplicate(
+        &mut self,
+        ctx: &Context,
+        node: &StreamDeduplicate,
+        input: Vec<RecordBatch>,
+        watermark_ms: Option<i64>,
+    ) -> Result<Vec<RecordBatch>> {
+        let schema = Arc::new(node.input.schema().as_arrow().clone());
+        let rows = concat_batches(&schema, &input)?;
+        let indices = node
+            .columns
+            .iter()
+            .map(|c| {
+                schema
+                    .index_of(c)
+                    .map_err(|_| Error::Input(format!("drop_duplicates: no column {c}")))
+            })
+            .collect::<Result<Vec<_>>>()?;
+        let mut fields: Vec<Field> = indices.iter().map(|i| schema.field(*i).clone()).collect();
+        fields.push(Field::new("seen", DataType::Int8, false));
+        let key_schema = Arc::new(Schema::new(fields));
+        if self.seen.is_none() {
+            let keys = indices.len();
+            let store = StateStore::load(
+                ctx,
+                self.layout.clone(),
+                key_schema.clone(),
+                keys,
+                self.load_version,
+            )?;
+            self.seen = Some(store);
+        }
+        let store = self.seen.as_mut().expect("loaded above");
+        let key_columns: Vec<ArrayRef> = indices.iter().map(|i| rows.column(*i).clone()).collect();
+        let mut keep = store.unseen(&key_columns)?;
+        let mut dropped = 0;
+        if let (Some(key), Some(watermark)) = (self.node.event_key, watermark_ms) {
+            let times = event_millis(&key_columns[key])?;
+            for (i, t) in times.iter().enumerate() {
+                if keep[i] && t.is_some_and(|t| t <= watermark) {
+                    keep[i] = false;
+                    dropped += 1;
+                }
+            }
+        }
+        let keep = BooleanArray::from(keep);
+        let mut kept_keys: Vec<ArrayRef> = key_columns
+            .iter()
+            .map(|c| datafusion::arrow::compute::filter(c, &keep))
+            .collect::<std::result::Result<_, _>>()?;
+        kept_keys.push(Arc::new(Int8Array::from(vec![1i8; keep.true_count()])));
+        store.put(&RecordBatch::try_new(key_schema, kept_keys)?)?;
+        if let (Some(key), Some(watermark)) = (self.node.event_key, watermark_ms) {
+            store.remove_where(|seen| at_or_before(seen, key, watermark))?;
+        }
+        let (updated, removed) = store.changed();
+        self.metrics = StateMetrics {
+            rows_total: store.len(),
+            rows_updated: updated,
+            rows_removed: removed,
+            rows_dropped_by_watermark: dropped,
+            memory_used_bytes: store.memory_used(),
+            partitions: self.layout.partitions,
+        };
+        Ok(vec![filter_record_batch(&rows, &keep)?])
+    }
+
+    /// Writes the state as version `version`.
+    ///
+    /// # Errors
+    /// The state cannot be written.
+    pub(crate) fn commit(&mut self, version: i64) -> Result<()> {
+        if let Some(aggregate) = &mut self.aggregate {
+            aggregate.commit(version)?;
+        }
+        match &mut self.seen {
+            Some(store) => store.commit(version),
+            None => Ok(()),
+        }
+    }
 }
