@@ -260,6 +260,7 @@ pub(crate) fn datafusion_context(
     let ctx = SessionContext::new_with_config_rt(config, runtime);
     ctx.add_optimizer_rule(Arc::new(crate::semi_join::PushSemiJoinDown));
     ctx.register_udf(crate::streaming::window_udf());
+    ctx.register_udf(crate::json::from_json_udf());
     ctx
 }
 

@@ -384,3 +384,29 @@ fn excluded_optimizer_rules_are_left_out_and_unknown_ones_are_refused() {
         "{err}"
     );
 }
+
+#[test]
+fn from_json_reads_objects_of_a_ddl_schema_and_gives_null_for_what_is_not_one() {
+    let ctx = ember_core::Context::with_master("local[1]").unwrap();
+    let rows = ctx
+        .sql(
+            r#"SELECT e.id, e.name, CAST(e.at AS BIGINT) / 1000000 FROM (
+                 SELECT from_json(v, 'id BIGINT, name STRING, at TIMESTAMP') AS e FROM (
+                   VALUES ('{"id": 1, "name": "ann", "at": "2026-01-01T00:00:01Z"}'),
+                          ('not json'), (NULL), ('{"id": 3}')
+                 ) AS t(v)
+               ) ORDER BY e.id NULLS LAST"#,
+        )
+        .unwrap()
+        .tab_rows(false)
+        .unwrap();
+    assert_eq!(
+        rows,
+        "1\tann\t1767225601\n3\tNULL\tNULL\nNULL\tNULL\tNULL\nNULL\tNULL\tNULL\n"
+    );
+    let err = ctx
+        .sql("SELECT from_json('{}', 'id WHAT')")
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("Spark's DDL"), "{err}");
+}
