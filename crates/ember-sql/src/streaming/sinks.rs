@@ -166,7 +166,12 @@ impl Sink for FileStreamSink {
             .into_iter()
             .filter(|f| names.iter().any(|n| f.path.ends_with(&format!("/{n}"))))
             .map(|f| SinkFileStatus {
-                path: f.path,
+                // Full URLs, as Spark's readers want them (a local listing gives bare paths).
+                path: if f.path.contains("://") {
+                    f.path
+                } else {
+                    format!("file://{}", f.path)
+                },
                 size: f.len,
                 is_dir: false,
                 modification_time: f.modification_time,
