@@ -404,6 +404,21 @@ fn from_json_reads_objects_of_a_ddl_schema_and_gives_null_for_what_is_not_one() 
         rows,
         "1\tann\t1767225601\n3\tNULL\tNULL\nNULL\tNULL\tNULL\nNULL\tNULL\tNULL\n"
     );
+    // Several fields of one from_json over several batches of rows, each row's own.
+    let many: Vec<String> = (0..20_000)
+        .map(|i| format!("('{{\"a\": {i}, \"b\": {}}}')", i * 2))
+        .collect();
+    let sums = ctx
+        .sql(&format!(
+            "SELECT sum(e['a']), sum(e['b']) FROM (SELECT from_json(v, 'a BIGINT, b BIGINT') AS e \
+             FROM (VALUES {}) AS t(v))",
+            many.join(", ")
+        ))
+        .unwrap()
+        .tab_rows(false)
+        .unwrap();
+    let total: i64 = (0..20_000).sum();
+    assert_eq!(sums, format!("{total}\t{}\n", 2 * total));
     let err = ctx
         .sql("SELECT from_json('{}', 'id WHAT')")
         .unwrap_err()
