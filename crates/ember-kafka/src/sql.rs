@@ -23,7 +23,9 @@ use datafusion::arrow::compute::cast;
 use datafusion::arrow::datatypes::{SchemaRef, TimeUnit};
 use ember_core::rdd::{BoxIter, PartitionOp};
 use ember_core::Context;
-use ember_sql::streaming::{Offset, Options, ReadLimit, Sink, SinkContext, Source, StreamFormat};
+use ember_sql::streaming::{
+    number_option, Offset, Options, ReadLimit, Sink, SinkContext, Source, StreamFormat,
+};
 use ember_sql::{DataFrame, DataType, Error, Field, RddDataFrameExt, Result, Schema};
 use parking_lot::Mutex;
 use rdkafka::consumer::{BaseConsumer, Consumer};
@@ -320,14 +322,7 @@ impl StreamFormat for KafkaFormat {
         _schema: SchemaRef,
         metadata_path: &str,
     ) -> Result<Arc<dyn Source>> {
-        let max_per_trigger = match options.get("maxoffsetspertrigger") {
-            None => None,
-            Some(v) => Some(v.parse::<u64>().ok().filter(|n| *n > 0).ok_or_else(|| {
-                Error::Input(format!(
-                    "option maxOffsetsPerTrigger is {v:?}; it takes a number greater than 0"
-                ))
-            })?),
-        };
+        let max_per_trigger = number_option(options, "maxOffsetsPerTrigger")?;
         Ok(Arc::new(KafkaSource {
             ctx: ctx.clone(),
             reader: Reader::new(options)?,

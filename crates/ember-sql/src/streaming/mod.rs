@@ -75,7 +75,7 @@ pub use reader::DataStreamReader;
 pub use source::{
     Offset, Options, ReadLimit, Sink, SinkContext, Source, StreamFormat, STREAM_FORMATS,
 };
-pub use sources::{MemoryStream, SCHEMA_INFERENCE};
+pub use sources::{number_option, MemoryStream, SCHEMA_INFERENCE};
 pub use window::{parse_interval, sliding_window, window};
 pub use writer::DataStreamWriter;
 

@@ -10,6 +10,7 @@ use crate::session::SqlSession;
 use datafusion::arrow::record_batch::RecordBatch;
 use datafusion::datasource::MemTable;
 use ember_core::Context;
+use object_store::ObjectStoreExt;
 use parking_lot::Mutex;
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -100,6 +101,15 @@ pub(crate) fn committed_files(ctx: &Context, url: &str) -> Result<Option<Vec<Str
     ))
 }
 
+/// The size and modification time (milliseconds) of the file `url`.
+fn file_status(session: &SqlSession, url: &str) -> Result<(u64, i64)> {
+    let resolved = session.env().resolve(url)?;
+    let meta = session
+        .block_on(resolved.store.head(&resolved.path))
+        .map_err(|e| Error::Input(ember_hadoop::object_stores::explain(url, &e)))?;
+    Ok((meta.size, meta.last_modified.timestamp_millis()))
+}
+
 /// Files of each batch in a directory, listed in `_spark_metadata/<batch>` once they are all
 /// there (Spark's `FileStreamSink`): a batch redone after a failure is skipped if its entry
 /// exists, so every row is in exactly one listed file.
@@ -161,25 +171,25 @@ impl Sink for FileStreamSink {
             return Ok(());
         }
         let names = rows.write().append_files(self.format, &self.path)?;
-        let listed = self.ctx.list_status(&self.path)?;
-        let mut entries: Vec<SinkFileStatus> = listed
-            .into_iter()
-            .filter(|f| names.iter().any(|n| f.path.ends_with(&format!("/{n}"))))
-            .map(|f| SinkFileStatus {
-                // Full URLs, as Spark's readers want them (a local listing gives bare paths).
-                path: if f.path.contains("://") {
-                    f.path
-                } else {
-                    format!("file://{}", f.path)
-                },
-                size: f.len,
-                is_dir: false,
-                modification_time: f.modification_time,
-                block_replication: 1,
-                block_size: 128 << 20,
-                action: "add".into(),
+        // Each new file asked about by name: listing the output would cost more every batch.
+        let session = SqlSession::of(&self.ctx);
+        let mut entries = names
+            .iter()
+            .map(|name| {
+                // Full URLs, as Spark's readers want them.
+                let url = format!("{}/{name}", self.path);
+                let (size, modification_time) = file_status(&session, &url)?;
+                Ok(SinkFileStatus {
+                    path: url,
+                    size,
+                    is_dir: false,
+                    modification_time,
+                    block_replication: 1,
+                    block_size: 128 << 20,
+                    action: "add".into(),
+                })
             })
-            .collect();
+            .collect::<Result<Vec<_>>>()?;
         if is_compact(batch_id) && batch_id > 0 {
             let mut all = logged_files(&self.log, batch_id - 1)?;
             all.append(&mut entries);

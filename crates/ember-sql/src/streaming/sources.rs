@@ -34,8 +34,11 @@ ember_core::config_keys! {
     );
 }
 
-/// An option as a positive number.
-pub(crate) fn number_option(options: &Options, name: &str) -> Result<Option<u64>> {
+/// Option `name` of `options` as a whole number greater than 0, if it is set.
+///
+/// # Errors
+/// It is set to something else; the error names the option.
+pub fn number_option(options: &Options, name: &str) -> Result<Option<u64>> {
     match options.get(&name.to_ascii_lowercase()) {
         None => Ok(None),
         Some(v) => match v.trim().parse::<u64>() {
