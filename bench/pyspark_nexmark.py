@@ -15,6 +15,7 @@ BID = (
     "auction BIGINT, bidder BIGINT, price BIGINT, channel STRING, url STRING, "
     "dateTime TIMESTAMP, extra STRING, ts BIGINT"
 )
+EVENT = "type STRING, id BIGINT, name STRING, seller BIGINT, dateTime TIMESTAMP, ts BIGINT"
 
 
 def main():
@@ -23,7 +24,7 @@ def main():
     parser.add_argument("--bootstrap", required=True)
     parser.add_argument("--topic", required=True)
     parser.add_argument("--out-topic", required=True)
-    parser.add_argument("--query", choices=["q0", "q1", "q2", "q5"], required=True)
+    parser.add_argument("--query", choices=["q0", "q1", "q2", "q5", "q8"], required=True)
     parser.add_argument("--mode", choices=["throughput", "latency"], required=True)
     parser.add_argument("--seconds", type=int, default=30)
     parser.add_argument("--checkpoint", required=True)
@@ -66,6 +67,24 @@ def main():
         out = spark.sql(
             f"SELECT concat_ws(',', {text('auction', 'price', 'ts')}) AS value FROM bids "
             "WHERE auction % 123 = 0"
+        )
+    elif args.query == "q8":
+        (
+            spark.sql(
+                "SELECT e.type, e.id, e.name, e.seller, e.dateTime, e.ts FROM "
+                f"(SELECT from_json(CAST(value AS STRING), '{EVENT}') AS e FROM kafka_in)"
+            )
+            .withWatermark("dateTime", "1 second")
+            .createOrReplaceTempView("events")
+        )
+        out = spark.sql(
+            f"SELECT concat_ws(',', {text('p.id', 'p.name', 'p.w.start', 'greatest(p.ts, a.ts)')}) "
+            "AS value "
+            "FROM (SELECT id, name, window(dateTime, '10 seconds') AS w, ts "
+            "      FROM events WHERE type = 'person') p "
+            "JOIN (SELECT seller, window(dateTime, '10 seconds') AS w, ts "
+            "      FROM events WHERE type = 'auction') a "
+            "ON p.id = a.seller AND p.w = a.w"
         )
     else:
         from pyspark.sql.functions import col, count, lit, window

@@ -9,7 +9,9 @@
 //!
 //! Queries: `q0` pass-through, `q1` currency conversion (a projection), `q2` selection (a
 //! filter), `q5` bids per auction in 10-second tumbling windows (a watermark of 1 second,
-//! windows written as they close). Outputs go to `--out-topic`, one transaction a batch.
+//! windows written as they close), `q8` new persons joined with the auctions they opened in
+//! the same 10-second window (a stream-stream join of two filters of the topic, Nexmark's mix
+//! of events). Outputs go to `--out-topic`, one transaction a batch.
 
 use clap::{Parser, ValueEnum};
 use ember::sql::streaming::Trigger;
@@ -32,6 +34,7 @@ enum Query {
     Q1,
     Q2,
     Q5,
+    Q8,
 }
 
 #[derive(Parser, Debug)]
@@ -59,6 +62,10 @@ struct Args {
 /// A bid's columns, as `nexmark produce` writes them.
 const BID: &str = "auction BIGINT, bidder BIGINT, price BIGINT, channel STRING, url STRING, \
                    dateTime TIMESTAMP, extra STRING, ts BIGINT";
+
+/// The columns q8 reads of persons and auctions, as `nexmark produce --mix` writes them.
+const EVENT: &str = "type STRING, id BIGINT, name STRING, seller BIGINT, dateTime TIMESTAMP, \
+                     ts BIGINT";
 
 fn main() -> ember::sql::Result<()> {
     let args = Args::parse();
@@ -107,6 +114,24 @@ fn main() -> ember::sql::Result<()> {
             ctx.sql(
                 "SELECT concat_ws(',', auction, bids, CAST(window['end'] AS STRING)) AS value \
                  FROM per_window",
+            )?
+        }
+        Query::Q8 => {
+            ctx.sql(&format!(
+                "SELECT e['type'] AS type, e['id'] AS id, e['name'] AS name, \
+                 e['seller'] AS seller, e['dateTime'] AS \"dateTime\", e['ts'] AS ts \
+                 FROM (SELECT from_json(CAST(value AS STRING), '{EVENT}') AS e FROM kafka_in)"
+            ))?
+            .with_watermark("dateTime", "1 second")?
+            .create_or_replace_temp_view("events")?;
+            ctx.sql(
+                "SELECT concat_ws(',', p.id, p.name, CAST(p.w['start'] AS STRING), \
+                 greatest(p.ts, a.ts)) AS value \
+                 FROM (SELECT id, name, window(\"dateTime\", '10 seconds') AS w, ts \
+                       FROM events WHERE type = 'person') p \
+                 JOIN (SELECT seller, window(\"dateTime\", '10 seconds') AS w, ts \
+                       FROM events WHERE type = 'auction') a \
+                 ON p.id = a.seller AND p.w = a.w",
             )?
         }
     };

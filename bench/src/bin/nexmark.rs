@@ -2,7 +2,8 @@
 //!
 //! - `produce`: `--events N` bids into a new topic of `--partitions P`, as fast as the broker
 //!   takes them, their event times 10 a millisecond from 2026-01-01: the backlog both engines
-//!   read for throughput.
+//!   read for throughput. With `--mix`, Nexmark's mix of events instead: of every 50, one new
+//!   person and three new auctions (by recent persons), the rest bids.
 //! - `feed`: bids at `--rate R` a second for `--seconds S`, stamped with the time they are
 //!   sent: the input of the latency runs.
 //! - `latency`: reads `--topic` as it is written (`read_committed`) for `--seconds`, and prints
@@ -40,6 +41,9 @@ enum Command {
         partitions: i32,
         #[arg(long)]
         events: u64,
+        /// Persons and auctions among the bids, as Nexmark's generator mixes them.
+        #[arg(long)]
+        mix: bool,
     },
     Feed {
         #[arg(long)]
@@ -128,6 +132,34 @@ fn bid(rng: &mut SmallRng, ms: i64) -> String {
     )
 }
 
+/// Event `i` of Nexmark's mix at event time `ms`: a person, an auction or a bid. Persons and
+/// auctions carry `type`; a person's id is its number, and an auction's seller one of the ten
+/// latest persons.
+fn mixed_event(rng: &mut SmallRng, i: u64, ms: i64) -> String {
+    let persons = i / 50 + 1;
+    let (dt, extra) = (iso(ms), "x".repeat(16));
+    match i % 50 {
+        0 => format!(
+            "{{\"type\":\"person\",\"id\":{persons},\"name\":\"person-{persons}\",\
+             \"email\":\"p{persons}@nexmark.com\",\"city\":\"city-{}\",\"state\":\"OR\",\
+             \"dateTime\":\"{dt}\",\"extra\":\"{extra}\",\"ts\":{ms}}}",
+            rng.random_range(0..100)
+        ),
+        1..=3 => {
+            let seller = persons.saturating_sub(rng.random_range(0..10)).max(1);
+            format!(
+                "{{\"type\":\"auction\",\"id\":{},\"itemName\":\"item\",\"seller\":{seller},\
+                 \"reserve\":{},\"category\":{},\"dateTime\":\"{dt}\",\"extra\":\"{extra}\",\
+                 \"ts\":{ms}}}",
+                i,
+                rng.random_range(100..100_000),
+                rng.random_range(0..10)
+            )
+        }
+        _ => bid(rng, ms),
+    }
+}
+
 fn producer(bootstrap: &str) -> BaseProducer {
     ClientConfig::new()
         .set("bootstrap.servers", bootstrap)
@@ -194,16 +226,19 @@ fn main() {
             topic,
             partitions,
             events,
+            mix,
         } => {
             create(&args.bootstrap, &topic, partitions);
             let producer = producer(&args.bootstrap);
             let began = Instant::now();
             for i in 0..events {
-                send(
-                    &producer,
-                    &topic,
-                    &bid(&mut rng, EPOCH_MS + (i / 10) as i64),
-                );
+                let ms = EPOCH_MS + (i / 10) as i64;
+                let event = if mix {
+                    mixed_event(&mut rng, i, ms)
+                } else {
+                    bid(&mut rng, ms)
+                };
+                send(&producer, &topic, &event);
                 if i % 1000 == 0 {
                     producer.poll(Duration::ZERO);
                 }
@@ -212,7 +247,7 @@ fn main() {
                 .flush(Duration::from_secs(300))
                 .expect("the broker takes the bids");
             eprintln!(
-                "nexmark: produced {events} bids in {:.1} s",
+                "nexmark: produced {events} events in {:.1} s",
                 began.elapsed().as_secs_f64()
             );
         }

@@ -158,6 +158,26 @@ impl DataFrame {
         Ok(self.with(joined))
     }
 
+    /// Joins with `right` where `on` holds (Spark's `df.join(other, joinExprs, joinType)`):
+    /// equalities of the two sides' columns become the join's keys, the rest its filter. Name
+    /// each side's columns through [`DataFrame::alias`] where both have the same names.
+    ///
+    /// # Errors
+    /// Unknown or ambiguous columns.
+    pub fn join_on(&self, right: &DataFrame, how: JoinType, on: Vec<Expr>) -> Result<DataFrame> {
+        let joined = self.inner.clone().join_on(right.inner.clone(), how, on)?;
+        Ok(self.with(joined))
+    }
+
+    /// The same rows, their columns qualified by `name` (Spark's `df.alias("v")`, so that
+    /// `col("v.time")` names this side of a join).
+    ///
+    /// # Errors
+    /// As DataFusion's planner says.
+    pub fn alias(&self, name: &str) -> Result<DataFrame> {
+        Ok(self.with(self.inner.clone().alias(name)?))
+    }
+
     /// Rows sorted by `order` (`col("x").sort(ascending, nulls_first)`).
     ///
     /// # Errors

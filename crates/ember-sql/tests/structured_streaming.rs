@@ -527,3 +527,274 @@ fn drop_duplicates_keeps_the_first_row_of_each_key_and_forgets_keys_the_watermar
     assert_eq!(table.drop_duplicates(&["key"]).unwrap().count().unwrap(), 2);
     assert!(table.drop_duplicates(&["nope"]).is_err());
 }
+
+/// Rows as (key, id, seconds) of one round of a stream-stream join test.
+type Round = (Vec<(&'static str, i64, i64)>, Vec<(&'static str, i64, i64)>);
+
+/// A left outer join of impressions with the clicks on the same ad at most `within` seconds
+/// after them, computed by nested loops over the rows each round admits, as the watermark
+/// (the least over both streams of their latest time less `delay`) moves after each round:
+/// (impression, click) for each pair, and (impression, none) for each impression no pair has
+/// once the watermark is `within` past it.
+fn left_outer_join_oracle(rounds: &[Round], delay: i64, within: i64) -> Vec<(i64, Option<i64>)> {
+    let (mut impressions, mut clicks) = (Vec::new(), Vec::new());
+    let (mut watermark, mut latest) = (0, [i64::MIN, i64::MIN]);
+    for (imps, cls) in rounds {
+        for (side, rows, kept) in [(0, imps, &mut impressions), (1, cls, &mut clicks)] {
+            for row in rows {
+                latest[side] = latest[side].max(row.2);
+                if row.2 > watermark {
+                    kept.push(*row);
+                }
+            }
+        }
+        if latest.iter().all(|t| *t > i64::MIN) {
+            watermark = watermark.max(latest[0].min(latest[1]) - delay);
+        }
+    }
+    let mut out = Vec::new();
+    for imp in &impressions {
+        let matches: Vec<i64> = clicks
+            .iter()
+            .filter(|c| c.0 == imp.0 && c.2 >= imp.2 && c.2 <= imp.2 + within)
+            .map(|c| c.1)
+            .collect();
+        if matches.is_empty() && imp.2 + within <= watermark {
+            out.push((imp.1, None));
+        }
+        out.extend(matches.into_iter().map(|c| (imp.1, Some(c))));
+    }
+    out.sort_unstable();
+    out
+}
+
+#[test]
+fn a_stream_stream_left_outer_join_pairs_rows_once_and_outputs_the_unmatched_after_the_watermark() {
+    use datafusion::arrow::array::Array;
+    use ember_sql::{interval, JoinType};
+    let ctx = ctx();
+    let dir = tempfile::tempdir().unwrap();
+    let checkpoint = dir.path().join("checkpoint");
+    let impressions = MemoryStream::new(&ctx, events_schema());
+    let clicks = MemoryStream::new(&ctx, events_schema());
+    let side = |stream: &MemoryStream, name: &str| {
+        stream
+            .to_df()
+            .unwrap()
+            .with_watermark("time", "10 seconds")
+            .unwrap()
+            .alias(name)
+            .unwrap()
+    };
+    let joined = side(&impressions, "imp")
+        .join_on(
+            &side(&clicks, "click"),
+            JoinType::Left,
+            vec![
+                col("imp.key").eq(col("click.key")),
+                col("click.time").between(
+                    col("imp.time"),
+                    col("imp.time") + interval("20 seconds").unwrap(),
+                ),
+            ],
+        )
+        .unwrap()
+        .select(vec![
+            col("imp.amount").alias("imp"),
+            col("click.amount").alias("click"),
+        ])
+        .unwrap();
+    let rounds: Vec<Round> = vec![
+        (
+            vec![("a", 1, 100), ("b", 2, 100), ("c", 3, 105)],
+            vec![("a", 11, 110)],
+        ),
+        // The watermark is 95: c's click at 90 is late; a's at 125 is too long after.
+        (
+            vec![("d", 4, 150)],
+            vec![("b", 12, 118), ("a", 13, 125), ("c", 14, 90)],
+        ),
+        (vec![("e", 5, 200)], vec![("d", 15, 165), ("e", 16, 200)]),
+        // The watermark is 190, which let a to d go: c unmatched. c's click at 108 is late.
+        (vec![("f", 6, 300)], vec![("c", 17, 108), ("z", 18, 400)]),
+    ];
+    let output = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let mut progress = Vec::new();
+    for (imps, cls) in &rounds {
+        impressions.add_data(events(imps)).unwrap();
+        clicks.add_data(events(cls)).unwrap();
+        // A new query each round: the state goes on from the checkpoint.
+        let sink = output.clone();
+        let query = joined
+            .write_stream()
+            .foreach_batch(move |df, _| {
+                for batch in df.collect()? {
+                    let imp = batch.column(0).as_primitive::<Int64Type>();
+                    let click = batch.column(1).as_primitive::<Int64Type>();
+                    for i in 0..batch.num_rows() {
+                        let click = (!click.is_null(i)).then(|| click.value(i));
+                        sink.lock().unwrap().push((imp.value(i), click));
+                    }
+                }
+                Ok(())
+            })
+            .option("checkpointLocation", checkpoint.to_str().unwrap())
+            .trigger(Trigger::AvailableNow)
+            .start()
+            .unwrap();
+        query.await_termination().unwrap();
+        progress.extend(query.recent_progress());
+    }
+    let mut got = output.lock().unwrap().clone();
+    got.sort_unstable();
+    let want = left_outer_join_oracle(&rounds, 10, 20);
+    assert_eq!(got, want);
+    assert_eq!(
+        got,
+        vec![
+            (1, Some(11)),
+            (2, Some(12)),
+            (3, None),
+            (4, Some(15)),
+            (5, Some(16))
+        ]
+    );
+    let operators: Vec<_> = progress.iter().map(|p| &p.state_operators[0]).collect();
+    assert!(operators
+        .iter()
+        .all(|o| o.operator_name == "symmetricHashJoin"));
+    let dropped: u64 = operators
+        .iter()
+        .map(|o| o.num_rows_dropped_by_watermark)
+        .sum();
+    assert_eq!(dropped, 2, "c's clicks at 90 and 108");
+    assert_eq!(
+        operators.last().unwrap().num_rows_total,
+        2,
+        "f's impression and z's click are left"
+    );
+}
+
+#[test]
+fn a_stream_stream_inner_join_in_sql_and_the_joins_streaming_refuses() {
+    let ctx = ctx();
+    let views = MemoryStream::new(&ctx, events_schema());
+    let buys = MemoryStream::new(&ctx, events_schema());
+    for (stream, name) in [(&views, "views"), (&buys, "buys")] {
+        stream
+            .to_df()
+            .unwrap()
+            .with_watermark("time", "5 seconds")
+            .unwrap()
+            .create_or_replace_temp_view(name)
+            .unwrap();
+    }
+    let joined = ctx
+        .sql(
+            "SELECT v.amount AS viewed, b.amount AS bought FROM views v JOIN buys b \
+             ON v.key = b.key AND b.time BETWEEN v.time AND v.time + INTERVAL '1 minute'",
+        )
+        .unwrap();
+    let err = joined
+        .write_stream()
+        .format("memory")
+        .query_name("no")
+        .output_mode(OutputMode::Update)
+        .start()
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("only in Append output mode"), "{err}");
+    let unbounded = ctx
+        .sql("SELECT * FROM views v FULL JOIN buys b ON v.key = b.key")
+        .unwrap();
+    let err = unbounded
+        .write_stream()
+        .format("memory")
+        .query_name("no")
+        .start()
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("Stream-stream FullOuter join"), "{err}");
+    let query = joined
+        .write_stream()
+        .format("memory")
+        .query_name("sales")
+        .start()
+        .unwrap();
+    // Within the minute, in either order across batches; x's buy is too late after its view.
+    let steps: [(&[(&str, i64, i64)], &[(&str, i64, i64)]); 3] = [
+        (&[("a", 1, 0), ("x", 2, 0)], &[]),
+        (&[("b", 3, 10)], &[("a", 11, 30), ("x", 12, 70)]),
+        (&[], &[("b", 13, 10), ("a", 14, 59)]),
+    ];
+    for (v, b) in steps {
+        views.add_data(events(v)).unwrap();
+        buys.add_data(events(b)).unwrap();
+        query.process_all_available().unwrap();
+    }
+    let rows = pairs(&ctx, "SELECT CAST(viewed AS VARCHAR), bought FROM sales");
+    let want: Vec<(String, i64)> = [("1", 11), ("1", 14), ("3", 13)]
+        .iter()
+        .map(|(v, b)| (v.to_string(), *b))
+        .collect();
+    assert_eq!(rows, want);
+    query.stop().unwrap();
+}
+
+#[test]
+fn a_join_on_the_same_event_time_window_forgets_windows_the_watermark_passed() {
+    let ctx = ctx();
+    let events = MemoryStream::new(&ctx, events_schema());
+    events
+        .to_df()
+        .unwrap()
+        .with_watermark("time", "1 second")
+        .unwrap()
+        .create_or_replace_temp_view("events")
+        .unwrap();
+    // Nexmark's q8: persons (amount 0) and the auctions they open (amount 1) in one window.
+    let joined = ctx
+        .sql(
+            "SELECT p.key AS person, CAST(a.time AS BIGINT) / 1000000 AS opened \
+             FROM (SELECT key, window(time, '10 seconds') AS w FROM events WHERE amount = 0) p \
+             JOIN (SELECT key, time, window(time, '10 seconds') AS w FROM events \
+                   WHERE amount = 1) a \
+             ON p.key = a.key AND p.w = a.w",
+        )
+        .unwrap();
+    let query = joined
+        .write_stream()
+        .format("memory")
+        .query_name("new_sellers")
+        .start()
+        .unwrap();
+    let steps: [&[(&str, i64, i64)]; 3] = [
+        &[("ann", 0, 1), ("bob", 0, 2), ("ann", 1, 3), ("cat", 1, 4)],
+        // bob opens in the next window: no pair. The watermark moves to 14.
+        &[("bob", 1, 12), ("cat", 0, 15), ("ann", 1, 9)],
+        // The window [0,10) is closed: ann's auction at 8 is late.
+        &[("ann", 1, 8), ("cat", 1, 19)],
+    ];
+    for step in steps {
+        events.add_data(self::events(step)).unwrap();
+        query.process_all_available().unwrap();
+    }
+    let rows = pairs(&ctx, "SELECT person, opened FROM new_sellers");
+    let want: Vec<(String, i64)> = [("ann", 3), ("ann", 9), ("cat", 19)]
+        .iter()
+        .map(|(p, t)| (p.to_string(), *t))
+        .collect();
+    assert_eq!(rows, want);
+    let dropped: u64 = query
+        .recent_progress()
+        .iter()
+        .map(|p| p.state_operators[0].num_rows_dropped_by_watermark)
+        .sum();
+    assert_eq!(dropped, 1, "ann's auction at 8");
+    let last = query.last_progress().unwrap();
+    assert_eq!(
+        last.state_operators[0].num_rows_total, 3,
+        "the window [0,10) is gone: bob's auction, cat as a person and cat's auction are left"
+    );
+    query.stop().unwrap();
+}

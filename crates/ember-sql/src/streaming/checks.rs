@@ -2,12 +2,14 @@
 //! `UnsupportedOperationChecker`), with Spark's messages, and what the query needs to know of
 //! its stateful parts.
 
+use super::join::JoinSpec;
 use super::query::streaming_table;
 use super::stateful::{EventTimeWatermark, StreamDeduplicate};
 use super::OutputMode;
 use crate::error::{Error, Result};
 use datafusion::arrow::datatypes::DataType;
-use datafusion::logical_expr::{Expr, JoinType, LogicalPlan};
+use datafusion::logical_expr::{Expr, Join, JoinType, LogicalPlan};
+use std::sync::Arc;
 
 /// What a stateful operator of the plan does.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -16,14 +18,18 @@ pub(crate) enum OperatorKind {
     Aggregate,
     /// Stream deduplication (`drop_duplicates`).
     Deduplicate,
+    /// A join of two streams.
+    Join,
 }
 
 /// A stateful operator of the plan: its kind and which of its key columns holds event time
-/// (a group key, or a deduplication column), if any.
-#[derive(Debug, Clone, Copy)]
+/// (a group key, or a deduplication column), if any; for a join, what its condition bounds
+/// (and `event_key` is set when the watermark removes its state).
+#[derive(Debug, Clone)]
 pub(crate) struct StatefulNode {
     pub(crate) kind: OperatorKind,
     pub(crate) event_key: Option<usize>,
+    pub(crate) join: Option<Arc<JoinSpec>>,
 }
 
 /// The stateful parts of a streaming plan.
@@ -103,6 +109,7 @@ fn visit(plan: &LogicalPlan, mode: OutputMode, analysis: &mut Analysis) -> Resul
                 analysis.operators.push(StatefulNode {
                     kind: OperatorKind::Deduplicate,
                     event_key,
+                    join: None,
                 });
             }
         }
@@ -126,6 +133,7 @@ fn visit(plan: &LogicalPlan, mode: OutputMode, analysis: &mut Analysis) -> Resul
             analysis.operators.push(StatefulNode {
                 kind: OperatorKind::Aggregate,
                 event_key,
+                join: None,
             });
             if aggregate
                 .group_expr
@@ -163,19 +171,36 @@ fn visit(plan: &LogicalPlan, mode: OutputMode, analysis: &mut Analysis) -> Resul
                 "Non-time-based windows are not supported on streaming DataFrames/Datasets",
             ));
         }
+        LogicalPlan::Join(join) if streams[0] && streams[1] => {
+            stream_stream_join(join, mode, analysis)?;
+        }
         LogicalPlan::Join(join) => check_join(join.join_type, streams[0], streams[1])?,
         _ => {}
     }
     Ok(true)
 }
 
-fn check_join(join_type: JoinType, left: bool, right: bool) -> Result<()> {
-    if left && right {
-        return Err(unsupported(
-            "joins of two streaming DataFrames are not supported by ember yet: join a stream \
-             with a static DataFrame",
-        ));
+/// Checks a join of two streams and notes it as a stateful operator.
+fn stream_stream_join(join: &Join, mode: OutputMode, analysis: &mut Analysis) -> Result<()> {
+    if mode != OutputMode::Append {
+        return Err(unsupported(&format!(
+            "{} join between two streaming DataFrames/Datasets is not supported in {mode:?} \
+             output mode, only in Append output mode",
+            join.join_type
+        )));
     }
+    let spec = JoinSpec::new(join, &analysis.watermark_columns);
+    spec.check(join.join_type)?;
+    analysis.operators.push(StatefulNode {
+        kind: OperatorKind::Join,
+        event_key: spec.evicts().then_some(0),
+        join: Some(Arc::new(spec)),
+    });
+    Ok(())
+}
+
+/// Checks a join of a stream with a static DataFrame.
+fn check_join(join_type: JoinType, left: bool, right: bool) -> Result<()> {
     let refused = match join_type {
         JoinType::Inner => false,
         JoinType::Left | JoinType::LeftSemi | JoinType::LeftAnti | JoinType::LeftMark => right,
@@ -193,7 +218,7 @@ fn check_join(join_type: JoinType, left: bool, right: bool) -> Result<()> {
 }
 
 /// Whether `data_type` is an event-time window: a struct of timestamps `start` and `end`.
-fn is_window_type(data_type: &DataType) -> bool {
+pub(crate) fn is_window_type(data_type: &DataType) -> bool {
     let DataType::Struct(fields) = data_type else {
         return false;
     };

@@ -3,7 +3,8 @@
 //!
 //! A streaming DataFrame is made by [`DataStreamReader`] (`ctx.read_stream()`) or
 //! [`MemoryStream`]; it takes the same operations as any DataFrame (select, filter, joins with
-//! static DataFrames, group by and aggregate, SQL over a temporary view of it) plus
+//! static DataFrames and with other streams, group by and aggregate, SQL over a temporary view
+//! of it) plus
 //! [`DataFrame::with_watermark`] and [`window`]. Nothing runs until
 //! [`DataStreamWriter::start`] (`df.write_stream()...start()`) starts a [`StreamingQuery`]:
 //! a thread that, at each [`Trigger`], reads what the sources added, runs the plan over just
@@ -15,7 +16,7 @@
 //! | sinks | the file formats (with `_spark_metadata`), `console`, `memory`, [`foreach_batch`](DataStreamWriter::foreach_batch), registered formats |
 //! | output modes | append, update, complete ([`OutputMode`]) |
 //! | triggers | default, processing time, once, available now ([`Trigger`]) |
-//! | state | aggregations and deduplication ([`DataFrame::drop_duplicates`]), kept per key in a versioned state store in the checkpoint |
+//! | state | aggregations, deduplication ([`DataFrame::drop_duplicates`]) and joins of two streams (inner, left, right and full outer, left semi), kept per key in a versioned state store in the checkpoint |
 //! | event time | [`window`] (tumbling), [`sliding_window`], [`DataFrame::with_watermark`]: late rows dropped, state evicted |
 //!
 //! # Exactly once
@@ -34,8 +35,16 @@
 //! plan and the state run on the session's threads. Batches are meant to be small; a very large
 //! batch is bounded by the driver's memory.
 //!
+//! # Joins of two streams
+//! Each side's rows wait in the state for the other side's; a pair is output once, in the batch
+//! where its later row arrives. With watermarks, the join condition bounds the state: an
+//! event-time window among the keys (`p.w = a.w`), or a time range (`click.time BETWEEN
+//! view.time AND view.time + INTERVAL '1 minute'`, [`interval`] in the DataFrame API). Outer
+//! joins write a row with nulls once the watermark shows an unmatched row can no longer match,
+//! so they need such a bound on their outer side; only output mode append is allowed.
+//!
 //! # Not yet
-//! Session windows, sliding windows from SQL (the DataFrame API has them), stream deduplication and joins of two streams, `partition_by` in
+//! Session windows, sliding windows from SQL (the DataFrame API has them), `partition_by` in
 //! the file sink, and continuous processing: each is refused with a message that says so.
 //!
 //! ```
@@ -57,6 +66,7 @@
 //! ```
 
 mod checks;
+mod join;
 mod log;
 mod progress;
 mod query;
@@ -76,7 +86,7 @@ pub use source::{
     Offset, Options, ReadLimit, Sink, SinkContext, Source, StreamFormat, STREAM_FORMATS,
 };
 pub use sources::{number_option, MemoryStream, SCHEMA_INFERENCE};
-pub use window::{parse_interval, sliding_window, window};
+pub use window::{interval, parse_interval, sliding_window, window};
 pub use writer::DataStreamWriter;
 
 pub(crate) use query::reads_stream;

@@ -11,6 +11,7 @@
 //! skips batches it has (files, Kafka transactions) holds every row exactly once.
 
 use super::checks::StatefulNode;
+use super::join::JoinInput;
 use super::log::MetadataLog;
 use super::progress::{
     iso_time, SinkProgress, SourceProgress, StateOperatorProgress, StreamingQueryProgress,
@@ -29,7 +30,9 @@ use datafusion::common::tree_node::{Transformed, TreeNode, TreeNodeRecursion};
 use datafusion::common::{Column, DFSchemaRef};
 use datafusion::datasource::{provider_as_source, source_as_provider, MemTable, TableProvider};
 use datafusion::execution::session_state::SessionState;
-use datafusion::logical_expr::{LogicalPlan, LogicalPlanBuilder, TableScan, TableScanBuilder};
+use datafusion::logical_expr::{
+    Join, LogicalPlan, LogicalPlanBuilder, TableScan, TableScanBuilder,
+};
 use datafusion::prelude::col;
 use ember_core::Context;
 use parking_lot::{Condvar, Mutex};
@@ -588,7 +591,7 @@ impl MicroBatchExecution {
                     snapshot_every: self.snapshot_every,
                     retain: self.retain,
                 };
-                StatefulOperator::new(*node, layout, load_version, self.mode)
+                StatefulOperator::new(node.clone(), layout, load_version, self.mode)
             })
             .collect();
     }
@@ -731,6 +734,7 @@ impl MicroBatchExecution {
             execution: self,
             tables,
             watermark,
+            batch: id,
             operator: 0,
             watermark_node: 0,
             event_times: EventTimes::default(),
@@ -904,6 +908,8 @@ struct Rewriter<'a> {
     execution: &'a mut MicroBatchExecution,
     tables: BTreeMap<usize, (Arc<Schema>, Vec<RecordBatch>)>,
     watermark: Option<i64>,
+    /// The batch's id.
+    batch: i64,
     operator: usize,
     watermark_node: usize,
     event_times: EventTimes,
@@ -931,15 +937,18 @@ impl Rewriter<'_> {
                 return Ok((LogicalPlan::TableScan(replaced), true));
             }
         }
-        let mut streaming = false;
+        let mut reads = Vec::new();
         let mut inputs = Vec::new();
         for input in plan.inputs() {
-            let (input, reads) = self.rewrite(input)?;
-            streaming |= reads;
+            let (input, streaming) = self.rewrite(input)?;
+            reads.push(streaming);
             inputs.push(input);
         }
-        if !streaming {
+        if !reads.contains(&true) {
             return Ok((plan.clone(), false));
+        }
+        if let (LogicalPlan::Join(join), [true, true]) = (plan, reads.as_slice()) {
+            return Ok((self.stream_stream_join(join, &inputs)?, true));
         }
         let plan = plan.with_new_exprs(plan.expressions(), inputs)?;
         if let LogicalPlan::Extension(extension) = &plan {
@@ -981,9 +990,22 @@ impl Rewriter<'_> {
 
     /// The rows of `plan`, run now.
     fn collect(&self, plan: &LogicalPlan) -> Result<Vec<RecordBatch>> {
-        let state = self.execution.session.datafusion.state();
-        let df = datafusion::dataframe::DataFrame::new(state, plan.clone());
-        DataFrame::new(df, self.execution.session.clone()).collect()
+        collect_plan(&self.execution.session, plan)
+    }
+
+    /// The output of a join of two streams for this batch, whose sides' rows `inputs` give.
+    fn stream_stream_join(&mut self, join: &Join, inputs: &[LogicalPlan]) -> Result<LogicalPlan> {
+        let rows = [self.collect(&inputs[0])?, self.collect(&inputs[1])?];
+        let input = JoinInput {
+            join,
+            rows,
+            watermark_ms: self.watermark,
+            batch: self.batch,
+        };
+        let (ctx, session) = (self.execution.ctx.clone(), self.execution.session.clone());
+        let run = |plan: &LogicalPlan| collect_plan(&session, plan);
+        let rows = self.next_operator().join(&ctx, input, &run)?;
+        rows_as_plan(rows, &join.schema)
     }
 
     /// The rows of a watermark node's input, its event times noted.
@@ -1012,6 +1034,13 @@ impl Rewriter<'_> {
     }
 }
 
+/// The rows of `plan`, run now.
+fn collect_plan(session: &Arc<SqlSession>, plan: &LogicalPlan) -> Result<Vec<RecordBatch>> {
+    let state = session.datafusion.state();
+    let df = datafusion::dataframe::DataFrame::new(state, plan.clone());
+    DataFrame::new(df, session.clone()).collect()
+}
+
 /// `batch` with the columns of `schema`: a source's rows as its schema says, whatever string
 /// or nullability layout its reader gave them.
 fn conform(batch: &RecordBatch, schema: &Arc<Schema>) -> Result<RecordBatch> {
@@ -1034,7 +1063,7 @@ fn conform(batch: &RecordBatch, schema: &Arc<Schema>) -> Result<RecordBatch> {
 }
 
 /// A plan of `rows` with the columns (and qualifiers) of `schema`.
-fn rows_as_plan(rows: Vec<RecordBatch>, schema: &DFSchemaRef) -> Result<LogicalPlan> {
+pub(crate) fn rows_as_plan(rows: Vec<RecordBatch>, schema: &DFSchemaRef) -> Result<LogicalPlan> {
     // Positional names: a plan's columns may share a name under different qualifiers.
     let fields: Vec<Field> = schema
         .fields()

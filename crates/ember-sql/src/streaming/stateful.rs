@@ -10,6 +10,7 @@
 //! groups the watermark has passed, which then leave the store (append).
 
 use super::checks::{OperatorKind, StatefulNode};
+use super::join::{JoinInput, RunPlan, StreamJoin};
 use super::state::{at_or_before, StateStore, StoreLayout};
 use super::window::event_millis;
 use super::OutputMode;
@@ -328,6 +329,7 @@ pub(crate) struct StatefulOperator {
     aggregate: Option<StatefulAggregate>,
     /// The values deduplication has seen.
     seen: Option<StateStore>,
+    join: Option<StreamJoin>,
     metrics: StateMetrics,
 }
 
@@ -349,6 +351,7 @@ impl StatefulOperator {
             mode,
             aggregate: None,
             seen: None,
+            join: None,
         }
     }
 
@@ -357,14 +360,33 @@ impl StatefulOperator {
         match self.node.kind {
             OperatorKind::Aggregate => "stateStoreSave",
             OperatorKind::Deduplicate => "dedupe",
+            OperatorKind::Join => "symmetricHashJoin",
         }
     }
 
     pub(crate) fn metrics(&self) -> &StateMetrics {
-        match &self.aggregate {
-            Some(aggregate) => &aggregate.metrics,
-            None => &self.metrics,
+        match (&self.aggregate, &self.join) {
+            (Some(aggregate), _) => &aggregate.metrics,
+            (_, Some(join)) => &join.metrics,
+            _ => &self.metrics,
         }
+    }
+
+    /// Runs a join of two streams (see [`StreamJoin::run`]).
+    ///
+    /// # Errors
+    /// As `StreamJoin::run`.
+    pub(crate) fn join(
+        &mut self,
+        ctx: &Context,
+        input: JoinInput<'_>,
+        run: &RunPlan<'_>,
+    ) -> Result<Vec<RecordBatch>> {
+        let spec = self.node.join.clone().unwrap_or_default();
+        let (layout, version) = (&self.layout, self.load_version);
+        self.join
+            .get_or_insert_with(|| StreamJoin::new(spec, layout, version))
+            .run(ctx, input, run)
     }
 
     /// Runs an aggregation (see [`StatefulAggregate::run`]).
@@ -468,6 +490,9 @@ impl StatefulOperator {
     pub(crate) fn commit(&mut self, version: i64) -> Result<()> {
         if let Some(aggregate) = &mut self.aggregate {
             aggregate.commit(version)?;
+        }
+        if let Some(join) = &mut self.join {
+            join.commit(version)?;
         }
         match &mut self.seen {
             Some(store) => store.commit(version),

@@ -54,6 +54,21 @@ pub fn parse_interval(text: &str) -> Result<Duration> {
     Ok(total)
 }
 
+/// An interval literal (Spark's `expr("INTERVAL 10 SECONDS")`), to add to or subtract from a
+/// timestamp, as in a stream-stream join's time range:
+/// `col("click.time").between(col("view.time"), col("view.time") + interval("1 minute")?)`.
+///
+/// # Errors
+/// `text` is not an interval string (see [`parse_interval`]).
+pub fn interval(text: &str) -> Result<Expr> {
+    const NANOS_PER_DAY: u128 = 86_400 * 1_000_000_000;
+    let nanos = parse_interval(text)?.as_nanos();
+    let days = i32::try_from(nanos / NANOS_PER_DAY)
+        .map_err(|_| Error::Input(format!("the interval {text:?} is too long")))?;
+    let rest = (nanos % NANOS_PER_DAY) as i64;
+    Ok(lit(ScalarValue::new_interval_mdn(0, days, rest)))
+}
+
 /// The tumbling event-time window of each row (Spark's `window(timeColumn, windowDuration)`):
 /// a struct of `start` and `end`, timestamps of `time`'s type, where `start` is `time` rounded
 /// down to a multiple of `duration` since the epoch and `end` is `start + duration`. Group by it
