@@ -44,6 +44,7 @@ impl GroupedData {
     /// An unknown column or an aggregate of the wrong type.
     pub fn agg(self, aggregates: Vec<Expr>) -> Result<DataFrame> {
         let (df, groups) = crate::streaming::expand_sliding_windows(self.df, self.groups)?;
+        let (df, groups) = crate::streaming::expand_session_windows(df, groups)?;
         let inner = df.inner.clone().aggregate(groups, aggregates)?;
         Ok(df.with(inner))
     }

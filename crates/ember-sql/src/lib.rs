@@ -84,7 +84,7 @@ pub use json::from_json;
 pub use reader::DataFrameReader;
 pub use session::{SqlContextExt, DISTRIBUTED, EXCLUDED_RULES, PREFER_SORT_MERGE_JOIN};
 pub use statements::split_statements;
-pub use streaming::{interval, sliding_window, window};
+pub use streaming::{interval, session_window, sliding_window, window};
 pub use udf::UdfValue;
 pub use writer::{DataFrameWriter, SaveMode};
 

@@ -798,3 +798,139 @@ fn a_join_on_the_same_event_time_window_forgets_windows_the_watermark_passed() {
     );
     query.stop().unwrap();
 }
+
+/// Sessions of `rows` (key, amount, seconds) with `gap` seconds, by plain sorting: (key, start,
+/// end, rows, total amount), where a row less than `gap` after the session's last row joins it.
+fn sessions_oracle(rows: &[(&str, i64, i64)], gap: i64) -> Vec<(String, i64, i64, i64, i64)> {
+    let mut sorted = rows.to_vec();
+    sorted.sort_by_key(|r| (r.0, r.2));
+    let mut out: Vec<(String, i64, i64, i64, i64)> = Vec::new();
+    for (key, amount, t) in sorted {
+        match out.last_mut() {
+            Some(s) if s.0 == key && t < s.2 => {
+                s.2 = s.2.max(t + gap);
+                s.3 += 1;
+                s.4 += amount;
+            }
+            _ => out.push((key.to_string(), t, t + gap, 1, amount)),
+        }
+    }
+    out.sort();
+    out
+}
+
+/// The rows of `df` as (key, start and end in seconds, n, total).
+fn session_rows(batches: &[RecordBatch]) -> Vec<(String, i64, i64, i64, i64)> {
+    let mut out = Vec::new();
+    for b in batches {
+        let seconds = |i: usize| {
+            let c = datafusion::arrow::compute::cast(b.column(i), &DataType::Int64).unwrap();
+            c.as_primitive::<Int64Type>().values().to_vec()
+        };
+        let keys = b.column(0).as_string::<i32>();
+        let (start, end, n, total) = (seconds(1), seconds(2), seconds(3), seconds(4));
+        for i in 0..b.num_rows() {
+            out.push((
+                keys.value(i).to_string(),
+                start[i] / 1_000_000,
+                end[i] / 1_000_000,
+                n[i],
+                total[i],
+            ));
+        }
+    }
+    out.sort();
+    out
+}
+
+fn sessions_of(df: ember_sql::DataFrame) -> ember_sql::DataFrame {
+    df.group_by(vec![
+        col("key"),
+        ember_sql::session_window(col("time"), "10 seconds").unwrap(),
+    ])
+    .agg(vec![
+        count(lit(1)).alias("n"),
+        sum(col("amount")).alias("total"),
+    ])
+    .unwrap()
+    .select(vec![
+        col("key"),
+        col("session_window").field("start").alias("start"),
+        col("session_window").field("end").alias("end"),
+        col("n"),
+        col("total"),
+    ])
+    .unwrap()
+}
+
+#[test]
+fn session_windows_of_a_batch_match_sessions_found_by_sorting() {
+    let ctx = ctx();
+    // A fixed pseudo-random spread of times: gaps both shorter and longer than 10 seconds.
+    let mut state = 7u64;
+    let mut rows = Vec::new();
+    for i in 0..300 {
+        state = state
+            .wrapping_mul(6_364_136_223_846_793_005)
+            .wrapping_add(1);
+        let key = ["a", "b", "c"][(state >> 33) as usize % 3];
+        rows.push((key, i, ((state >> 40) % 2000) as i64));
+    }
+    let table = ctx.create_data_frame(vec![events(&rows)]).unwrap();
+    let got = session_rows(&sessions_of(table).collect().unwrap());
+    let want = sessions_oracle(&rows, 10);
+    assert!(want.len() > 30 && want.iter().any(|s| s.3 > 1), "{want:?}");
+    assert_eq!(got, want);
+}
+
+#[test]
+fn streaming_session_windows_merge_across_batches_and_close_after_the_watermark() {
+    let ctx = ctx();
+    let input = MemoryStream::new(&ctx, events_schema());
+    let query = sessions_of(
+        input
+            .to_df()
+            .unwrap()
+            .with_watermark("time", "30 seconds")
+            .unwrap(),
+    )
+    .write_stream()
+    .format("memory")
+    .query_name("sessions")
+    .start()
+    .unwrap();
+    let batches: [&[(&str, i64, i64)]; 3] = [
+        &[("a", 1, 0), ("a", 2, 25), ("b", 3, 5)],
+        // a at 8 and 17 join a's two sessions into one, [0, 35).
+        &[("a", 4, 8), ("a", 5, 17), ("b", 6, 40)],
+        // The watermark moves to 40: a's session and b's first close.
+        &[("b", 7, 70)],
+    ];
+    let mut admitted = Vec::new();
+    for batch in batches {
+        input.add_data(events(batch)).unwrap();
+        query.process_all_available().unwrap();
+        admitted.extend_from_slice(batch);
+    }
+    let got = session_rows(
+        &ctx.sql("SELECT * FROM sessions")
+            .unwrap()
+            .collect()
+            .unwrap(),
+    );
+    let closed: Vec<_> = sessions_oracle(&admitted, 10)
+        .into_iter()
+        .filter(|s| s.2 <= 40)
+        .collect();
+    assert_eq!(got, closed);
+    assert_eq!(
+        got,
+        vec![("a".into(), 0, 35, 4, 12), ("b".into(), 5, 15, 1, 3)]
+    );
+    let last = query.last_progress().unwrap();
+    assert_eq!(
+        last.state_operators[0].num_rows_total, 2,
+        "b's [40,50) and [70,80)"
+    );
+    query.stop().unwrap();
+}

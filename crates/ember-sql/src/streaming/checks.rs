@@ -4,6 +4,7 @@
 
 use super::join::JoinSpec;
 use super::query::streaming_table;
+use super::session::{is_working_column, SESSION_COLUMN};
 use super::stateful::{EventTimeWatermark, StreamDeduplicate};
 use super::OutputMode;
 use crate::error::{Error, Result};
@@ -30,6 +31,8 @@ pub(crate) struct StatefulNode {
     pub(crate) kind: OperatorKind,
     pub(crate) event_key: Option<usize>,
     pub(crate) join: Option<Arc<JoinSpec>>,
+    /// For an aggregation by session windows, the group key that holds them.
+    pub(crate) session_key: Option<usize>,
 }
 
 /// The stateful parts of a streaming plan.
@@ -110,6 +113,7 @@ fn visit(plan: &LogicalPlan, mode: OutputMode, analysis: &mut Analysis) -> Resul
                     kind: OperatorKind::Deduplicate,
                     event_key,
                     join: None,
+                    session_key: None,
                 });
             }
         }
@@ -130,10 +134,15 @@ fn visit(plan: &LogicalPlan, mode: OutputMode, analysis: &mut Analysis) -> Resul
                     let watermarks = !analysis.watermark_columns.is_empty();
                     (0..aggregate.group_expr.len()).find(|i| watermarks && window(*i))
                 });
+            let session_key = (0..aggregate.group_expr.len()).find(|i| {
+                let field = aggregate.schema.field(*i);
+                field.name() == SESSION_COLUMN && is_window_type(field.data_type())
+            });
             analysis.operators.push(StatefulNode {
                 kind: OperatorKind::Aggregate,
                 event_key,
                 join: None,
+                session_key,
             });
             if aggregate
                 .group_expr
@@ -166,6 +175,7 @@ fn visit(plan: &LogicalPlan, mode: OutputMode, analysis: &mut Analysis) -> Resul
                  columns instead",
             ));
         }
+        LogicalPlan::Window(window) if window.window_expr.iter().all(is_working_column) => {}
         LogicalPlan::Window(_) => {
             return Err(unsupported(
                 "Non-time-based windows are not supported on streaming DataFrames/Datasets",
@@ -195,6 +205,7 @@ fn stream_stream_join(join: &Join, mode: OutputMode, analysis: &mut Analysis) ->
         kind: OperatorKind::Join,
         event_key: spec.evicts().then_some(0),
         join: Some(Arc::new(spec)),
+        session_key: None,
     });
     Ok(())
 }

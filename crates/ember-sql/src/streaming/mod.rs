@@ -17,7 +17,7 @@
 //! | output modes | append, update, complete ([`OutputMode`]) |
 //! | triggers | default, processing time, once, available now ([`Trigger`]) |
 //! | state | aggregations, deduplication ([`DataFrame::drop_duplicates`]) and joins of two streams (inner, left, right and full outer, left semi), kept per key in a versioned state store in the checkpoint |
-//! | event time | [`window`] (tumbling), [`sliding_window`], [`DataFrame::with_watermark`]: late rows dropped, state evicted |
+//! | event time | [`window`] (tumbling), [`sliding_window`], [`session_window`] (sessions merge across batches), [`DataFrame::with_watermark`]: late rows dropped, state evicted |
 //!
 //! # Exactly once
 //! The checkpoint directory (`checkpointLocation`) holds Spark's logs: `offsets/<batch>` is
@@ -44,8 +44,8 @@
 //! so they need such a bound on their outer side; only output mode append is allowed.
 //!
 //! # Not yet
-//! Session windows, sliding windows from SQL (the DataFrame API has them), `partition_by` in
-//! the file sink, and continuous processing: each is refused with a message that says so.
+//! Sliding and session windows from SQL (the DataFrame API has them), `partition_by` in the
+//! file sink, and continuous processing: each is refused with a message that says so.
 //!
 //! ```
 //! use ember_sql::streaming::{OutputMode, Trigger};
@@ -71,6 +71,7 @@ mod log;
 mod progress;
 mod query;
 mod reader;
+mod session;
 mod sinks;
 mod source;
 mod sources;
@@ -82,6 +83,8 @@ mod writer;
 pub use progress::{SinkProgress, SourceProgress, StateOperatorProgress, StreamingQueryProgress};
 pub use query::StreamingQuery;
 pub use reader::DataStreamReader;
+pub(crate) use session::expand_session_windows;
+pub use session::session_window;
 pub use source::{
     Offset, Options, ReadLimit, Sink, SinkContext, Source, StreamFormat, STREAM_FORMATS,
 };

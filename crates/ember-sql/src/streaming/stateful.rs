@@ -11,6 +11,7 @@
 
 use super::checks::{OperatorKind, StatefulNode};
 use super::join::{JoinInput, RunPlan, StreamJoin};
+use super::session::{merge_sessions, same_keys};
 use super::state::{at_or_before, StateStore, StoreLayout};
 use super::window::event_millis;
 use super::OutputMode;
@@ -110,6 +111,8 @@ pub(crate) struct StatefulAggregate {
     store: Option<StateStore>,
     /// The group key that holds event time (the watermarked column, or a window over it).
     event_key: Option<usize>,
+    /// The group key that holds session windows, which merge across batches.
+    session_key: Option<usize>,
     mode: OutputMode,
     pub(crate) metrics: StateMetrics,
 }
@@ -118,10 +121,12 @@ impl StatefulAggregate {
     pub(crate) fn new(
         layout: StoreLayout,
         load_version: i64,
-        event_key: Option<usize>,
+        node: &StatefulNode,
         mode: OutputMode,
     ) -> Self {
+        let (event_key, session_key) = (node.event_key, node.session_key);
         StatefulAggregate {
+            session_key,
             metrics: StateMetrics {
                 partitions: layout.partitions,
                 ..StateMetrics::default()
@@ -176,8 +181,18 @@ impl StatefulAggregate {
             dropped = late.true_count();
             new = filter_record_batch(&new, &not(&late)?)?;
         }
-        let old = store.get(&new)?;
-        let both = concat_batches(&partial_schema, [&old, &new])?;
+        let both = match self.session_key {
+            None => {
+                let old = store.get(&new)?;
+                concat_batches(&partial_schema, [&old, &new])?
+            }
+            Some(session) => {
+                // The key's stored sessions leave the store; the merged ones come back.
+                let old = store.remove_where(|all| same_keys(all, &new, keys, session))?;
+                let both = concat_batches(&partial_schema, [&old, &new])?;
+                merge_sessions(&both, keys, session)?
+            }
+        };
         let merged = run_phase(
             session,
             last,
@@ -401,14 +416,10 @@ impl StatefulOperator {
         aggregate: &LogicalPlan,
         watermark_ms: Option<i64>,
     ) -> Result<Vec<RecordBatch>> {
-        let (layout, version, key, mode) = (
-            self.layout.clone(),
-            self.load_version,
-            self.node.event_key,
-            self.mode,
-        );
+        let (layout, version, mode) = (self.layout.clone(), self.load_version, self.mode);
+        let node = &self.node;
         self.aggregate
-            .get_or_insert_with(|| StatefulAggregate::new(layout, version, key, mode))
+            .get_or_insert_with(|| StatefulAggregate::new(layout, version, node, mode))
             .run(ctx, session, planner, aggregate, watermark_ms)
     }
 
