@@ -722,7 +722,8 @@ fn a_stream_stream_inner_join_in_sql_and_the_joins_streaming_refuses() {
         .start()
         .unwrap();
     // Within the minute, in either order across batches; x's buy is too late after its view.
-    let steps: [(&[(&str, i64, i64)], &[(&str, i64, i64)]); 3] = [
+    type Rows = &'static [(&'static str, i64, i64)];
+    let steps: [(Rows, Rows); 3] = [
         (&[("a", 1, 0), ("x", 2, 0)], &[]),
         (&[("b", 3, 10)], &[("a", 11, 30), ("x", 12, 70)]),
         (&[], &[("b", 13, 10), ("a", 14, 59)]),
