@@ -18,7 +18,10 @@
 
 use crate::params::KafkaParams;
 use crate::rdd::{topic_offsets, ConsumerRecord, KafkaUtils, OffsetRange};
-use datafusion::arrow::array::{Array, ArrayRef, AsArray};
+use datafusion::arrow::array::{
+    Array, ArrayRef, AsArray, BinaryBuilder, Int32Array, Int64Array, StringBuilder,
+    TimestampMicrosecondArray,
+};
 use datafusion::arrow::compute::cast;
 use datafusion::arrow::datatypes::{SchemaRef, TimeUnit};
 use ember_core::rdd::{BoxIter, PartitionOp};
@@ -26,7 +29,9 @@ use ember_core::Context;
 use ember_sql::streaming::{
     number_option, Offset, Options, ReadLimit, Sink, SinkContext, Source, StreamFormat,
 };
-use ember_sql::{DataFrame, DataType, Error, Field, RddDataFrameExt, Result, Schema};
+use ember_sql::{
+    ArrowBatch, ArrowRddExt, DataFrame, DataType, Error, Field, RecordBatch, Result, Schema,
+};
 use parking_lot::Mutex;
 use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::error::KafkaError;
@@ -34,7 +39,6 @@ use rdkafka::producer::{BaseRecord, DefaultProducerContext, Producer, ThreadedPr
 use rdkafka::types::RDKafkaErrorCode;
 use rdkafka::TopicPartitionList;
 use serde::{Deserialize, Serialize};
-use serde_bytes::ByteBuf;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
@@ -237,61 +241,64 @@ impl Reader {
         }
         let settings = self.params.settings().clone();
         let records = KafkaUtils::create_rdd(ctx, &settings, ranges)?;
-        let rows = records.with_op("kafka rows", AsRows);
-        let df = rows.to_data_frame()?;
-        let columns = kafka_schema()
-            .fields()
-            .iter()
-            .map(|f| {
-                let column = datafusion::prelude::col(format!("\"{}\"", f.name()));
-                datafusion::prelude::cast(column, f.data_type().clone()).alias(f.name())
-            })
-            .collect();
-        df.select(columns)
+        records
+            .with_op("kafka rows", AsBatches)
+            .batches_to_data_frame(kafka_schema())
     }
 }
 
-/// Records as rows, inside the tasks that read them.
+/// Records as Arrow batches of Spark's columns, built inside the tasks that read them.
 #[derive(Serialize, Deserialize)]
-struct AsRows;
+struct AsBatches;
 
-impl PartitionOp<ConsumerRecord, KafkaRow> for AsRows {
-    fn apply(self: Arc<Self>, _: usize, input: BoxIter<ConsumerRecord>) -> BoxIter<KafkaRow> {
-        Box::new(input.map(KafkaRow::from))
+/// Records a batch holds.
+const BATCH_RECORDS: usize = 8192;
+
+impl PartitionOp<ConsumerRecord, ArrowBatch> for AsBatches {
+    fn apply(self: Arc<Self>, _: usize, input: BoxIter<ConsumerRecord>) -> BoxIter<ArrowBatch> {
+        let mut input = input.peekable();
+        Box::new(std::iter::from_fn(move || {
+            input.peek()?;
+            let batch = arrow_batch(input.by_ref().take(BATCH_RECORDS))
+                .and_then(|b| ArrowBatch::new(&b))
+                .unwrap_or_else(|e| {
+                    ember_core::task_context::abort(ember_core::Error::Serialization(e.to_string()))
+                });
+            Some(batch)
+        }))
     }
 }
 
-/// A record as the columns of a row.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-struct KafkaRow {
-    key: Option<ByteBuf>,
-    value: Option<ByteBuf>,
-    topic: String,
-    partition: i32,
-    offset: i64,
-    /// Microseconds since the epoch.
-    timestamp: i64,
-    #[serde(rename = "timestampType")]
-    timestamp_type: i32,
-}
-
-impl From<ConsumerRecord> for KafkaRow {
-    fn from(r: ConsumerRecord) -> Self {
-        let timestamp_type = match r.timestamp_type.as_str() {
+/// `records` as one batch of [`kafka_schema`]'s columns.
+fn arrow_batch(records: impl Iterator<Item = ConsumerRecord>) -> Result<RecordBatch> {
+    let mut keys = BinaryBuilder::new();
+    let mut values = BinaryBuilder::new();
+    let mut topics = StringBuilder::new();
+    let (mut partitions, mut offsets, mut timestamps, mut types) =
+        (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    for r in records {
+        keys.append_option(r.key.as_deref());
+        values.append_option(r.value.as_deref());
+        topics.append_value(&r.topic);
+        partitions.push(r.partition);
+        offsets.push(r.offset);
+        timestamps.push(r.timestamp.max(0) * 1000);
+        types.push(match r.timestamp_type.as_str() {
             "CreateTime" => 0,
             "LogAppendTime" => 1,
             _ => -1,
-        };
-        KafkaRow {
-            key: r.key.map(ByteBuf::from),
-            value: r.value.map(ByteBuf::from),
-            topic: r.topic,
-            partition: r.partition,
-            offset: r.offset,
-            timestamp: r.timestamp.max(0) * 1000,
-            timestamp_type,
-        }
+        });
     }
+    let columns: Vec<ArrayRef> = vec![
+        Arc::new(keys.finish()),
+        Arc::new(values.finish()),
+        Arc::new(topics.finish()),
+        Arc::new(Int32Array::from(partitions)),
+        Arc::new(Int64Array::from(offsets)),
+        Arc::new(TimestampMicrosecondArray::from(timestamps)),
+        Arc::new(Int32Array::from(types)),
+    ];
+    Ok(RecordBatch::try_new(kafka_schema(), columns)?)
 }
 
 impl StreamFormat for KafkaFormat {

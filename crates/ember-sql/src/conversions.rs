@@ -30,7 +30,8 @@ use crate::dataframe::DataFrame;
 use crate::distributed::{decode_batches, rdd_table, record_fields, ExchangeRecord};
 use crate::error::{Error, Result};
 use crate::session::SqlSession;
-use datafusion::arrow::datatypes::Schema;
+use datafusion::arrow::datatypes::{Schema, SchemaRef};
+use datafusion::arrow::record_batch::RecordBatch;
 use ember_core::rdd::{BoxIter, PartitionOp};
 use ember_core::task_context::abort;
 use ember_core::{Data, Rdd};
@@ -58,6 +59,46 @@ impl<T: Data> RddDataFrameExt for Rdd<T> {
         })?;
         let schema = Arc::new(Schema::new(fields));
         let table = rdd_table(self.lineage().clone(), schema, self.num_partitions());
+        let session = SqlSession::of(self.context());
+        let df = session.datafusion.read_table(Arc::new(table))?;
+        Ok(DataFrame::new(df, session))
+    }
+}
+
+/// Rows a task built as Arrow columns itself, carried through an RDD as an Arrow IPC stream:
+/// the fast way from records to a DataFrame where serde per field would cost too much (Kafka
+/// records, for one). See [`ArrowRddExt::batches_to_data_frame`].
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ArrowBatch(serde_bytes::ByteBuf);
+
+impl ArrowBatch {
+    /// `batch` as one record.
+    ///
+    /// # Errors
+    /// The batch cannot be written as Arrow IPC (never for batches of Arrow's own types).
+    pub fn new(batch: &RecordBatch) -> Result<ArrowBatch> {
+        Ok(ArrowBatch(crate::distributed::encode_batch(batch)?))
+    }
+
+    pub(crate) fn bytes(&self) -> &[u8] {
+        &self.0
+    }
+}
+
+/// DataFrames over RDDs of [`ArrowBatch`].
+pub trait ArrowRddExt {
+    /// A DataFrame whose rows are the batches' rows, which all have columns `schema`; each
+    /// task reads its partition's batches as the query needs them.
+    ///
+    /// # Errors
+    /// None yet; the batches are checked against `schema` when they are read.
+    fn batches_to_data_frame(&self, schema: SchemaRef) -> Result<DataFrame>;
+}
+
+impl ArrowRddExt for Rdd<ArrowBatch> {
+    fn batches_to_data_frame(&self, schema: SchemaRef) -> Result<DataFrame> {
+        let table =
+            crate::distributed::batch_table(self.lineage().clone(), schema, self.num_partitions());
         let session = SqlSession::of(self.context());
         let df = session.datafusion.read_table(Arc::new(table))?;
         Ok(DataFrame::new(df, session))

@@ -76,7 +76,7 @@ pub mod streaming;
 mod udf;
 mod writer;
 
-pub use conversions::RddDataFrameExt;
+pub use conversions::{ArrowBatch, ArrowRddExt, RddDataFrameExt};
 pub use dataframe::{DataFrame, GroupedData};
 pub use distributed::CREATION_SIDE_THRESHOLD;
 pub use error::{Error, Result};

@@ -20,7 +20,7 @@ mod rdd_scan;
 mod runtime_filter;
 mod stage;
 
-pub(crate) use exchange::{decode_batches, ExchangeRecord};
+pub(crate) use exchange::{decode_batches, encode_batch, ExchangeRecord};
 pub(crate) use rdd_scan::record_fields;
 pub use runtime_filter::CREATION_SIDE_THRESHOLD;
 
@@ -81,6 +81,16 @@ pub(crate) fn rdd_table<T: ember_core::Data>(
     partitions: usize,
 ) -> rdd_scan::RddTable {
     let source = Arc::new(rdd_scan::RecordRdd::new(rdd));
+    rdd_scan::RddTable::new(source, schema, partitions)
+}
+
+/// A table over an RDD of batches its tasks built.
+pub(crate) fn batch_table(
+    rdd: ember_core::rdd::RddRef<crate::conversions::ArrowBatch>,
+    schema: datafusion::arrow::datatypes::SchemaRef,
+    partitions: usize,
+) -> rdd_scan::RddTable {
+    let source = Arc::new(rdd_scan::BatchRdd::new(rdd));
     rdd_scan::RddTable::new(source, schema, partitions)
 }
 

@@ -3,6 +3,7 @@
 //! cached partitions) is computed by the engine as for any job.
 
 use super::stage::{leaf_node, task_stream};
+use crate::conversions::ArrowBatch;
 use datafusion::arrow::datatypes::{FieldRef, SchemaRef};
 use datafusion::arrow::record_batch::RecordBatch;
 use datafusion::catalog::Session;
@@ -94,6 +95,46 @@ impl<T: Data> RddBatches for RecordRdd<T> {
                 return Ok(());
             }
         }
+    }
+
+    fn ship(&self) -> ember_core::Result<Shipped> {
+        Shipped::new(decode_source::<Self> as Decoder<dyn RddBatches>, self)
+    }
+}
+
+/// An RDD whose records are batches its tasks built themselves ([`ArrowBatch`]).
+#[derive(Serialize, Deserialize)]
+pub(crate) struct BatchRdd {
+    rdd: RddRef<ArrowBatch>,
+}
+
+impl BatchRdd {
+    pub(crate) fn new(rdd: RddRef<ArrowBatch>) -> Self {
+        BatchRdd { rdd }
+    }
+}
+
+impl RddBatches for BatchRdd {
+    fn rdd(&self) -> Arc<dyn RddBase> {
+        self.rdd.base()
+    }
+
+    fn send(
+        &self,
+        partition: usize,
+        tc: &Arc<TaskContext>,
+        sink: &mut dyn FnMut(RecordBatch) -> bool,
+    ) -> ember_core::Result<()> {
+        for record in self.rdd.iterator(partition, tc)? {
+            let batches = super::decode_batches(record.bytes())
+                .map_err(|e| ember_core::Error::Serialization(e.to_string()))?;
+            for batch in batches {
+                if !sink(batch) {
+                    return Ok(());
+                }
+            }
+        }
+        Ok(())
     }
 
     fn ship(&self) -> ember_core::Result<Shipped> {
