@@ -563,16 +563,17 @@ fn a_direct_stream_driver_killed_mid_stream_writes_every_event_once_after_its_re
     assert!(times.windows(2).all(|w| w[1] - w[0] == 1000), "{times:?}");
 }
 
-/// The `kafka-structured` driver under `ember submit --master local[2]`, for `seconds`.
+/// The `kafka-structured` driver under `ember submit --master <master>`, for `seconds`; its
+/// processes (executors included) have `EMBER_TEST_RUN=<run>` in their environment.
 fn kafka_structured_driver(
-    topic: &str,
-    out_topic: &str,
-    out: &str,
-    checkpoint: &str,
+    master: &str,
+    run: &str,
+    [topic, out_topic, out, checkpoint]: [&str; 4],
     seconds: &str,
 ) -> Child {
     Command::new(ember_bin())
-        .args(["submit", "--master", "local[2]"])
+        .args(["submit", "--master", master])
+        .env("EMBER_TEST_RUN", run)
         .args([
             IT_APP,
             "kafka-structured",
@@ -588,6 +589,25 @@ fn kafka_structured_driver(
         .stderr(Stdio::piped())
         .spawn()
         .unwrap()
+}
+
+/// The pid of executor `id` of the run `EMBER_TEST_RUN=<run>`, if it is running.
+fn executor_of(run: &str, id: &str) -> Option<u32> {
+    let (run, id) = (
+        format!("EMBER_TEST_RUN={run}\0"),
+        format!("EMBER_EXECUTOR_ID={id}\0"),
+    );
+    std::fs::read_dir("/proc").ok()?.flatten().find_map(|p| {
+        let pid: u32 = p.file_name().to_str()?.parse().ok()?;
+        let environ = std::fs::read(p.path().join("environ")).ok()?;
+        let environ = String::from_utf8_lossy(&environ);
+        (environ.contains(&run) && environ.contains(&id)).then_some(pid)
+    })
+}
+
+/// How many batches the query of `checkpoint` has committed.
+fn commits(checkpoint: &Path) -> usize {
+    std::fs::read_dir(checkpoint.join("kafka/commits")).map_or(0, |d| d.count())
 }
 
 /// Every value of `topic`, read `read_committed` from its start.
@@ -761,8 +781,9 @@ fn a_structured_query_killed_mid_stream_writes_every_event_once_to_kafka_and_to_
         &format!("file://{}", out.display()),
         &format!("file://{}", checkpoint.display()),
     );
+    let places = [topic.as_str(), &out_topic, out_dir, checkpoint_dir];
     // At most 6,000 records a batch: the first driver dies mid-stream.
-    let mut first = kafka_structured_driver(&topic, &out_topic, out_dir, checkpoint_dir, "120");
+    let mut first = kafka_structured_driver("local[2]", &unique("run"), places, "120");
     let deadline = Instant::now() + Duration::from_secs(120);
     while !checkpoint.join("kafka/commits/2").exists() {
         assert!(
@@ -775,18 +796,36 @@ fn a_structured_query_killed_mid_stream_writes_every_event_once_to_kafka_and_to_
         let _ = Command::new("kill").args(["-9", &pid.to_string()]).status();
     }
     let _ = first.wait();
-    let done_before = std::fs::read_dir(checkpoint.join("kafka/commits"))
-        .unwrap()
-        .count();
+    let done_before = commits(&checkpoint);
     assert!(
         done_before < 10,
         "the first driver read everything before it died"
     );
     produce_events(&topic, 60_000..90_000);
-    let second = kafka_structured_driver(&topic, &out_topic, out_dir, checkpoint_dir, "25");
+    // The second driver reads on two executor processes, and loses one once it has gone on
+    // from the checkpoint.
+    let run = unique("run");
+    let second = kafka_structured_driver("local-cluster[2,1,1024]", &run, places, "40");
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while commits(&checkpoint) < done_before + 2 {
+        assert!(
+            Instant::now() < deadline,
+            "the second driver committed no batch"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let executor = executor_of(&run, "1").expect("executor 1 runs");
+    let _ = Command::new("kill")
+        .args(["-9", &executor.to_string()])
+        .status();
     let output = second.wait_with_output().unwrap();
     let said = String::from_utf8_lossy(&output.stderr);
     assert!(output.status.success(), "{said}");
+    assert!(said.contains("lost executor 1"), "{said}");
+    assert!(
+        commits(&checkpoint) > done_before + 2,
+        "batches ran after the executor was lost"
+    );
     let expected = (90_000, 90_000, (0..90_000u64).sum::<u64>());
     assert_eq!(
         tally(&committed_values(&out_topic)),
