@@ -215,6 +215,44 @@ fn a_missing_topic_and_a_missing_brokers_setting_are_named() {
     );
 }
 
+#[test]
+fn brokers_that_are_down_are_a_clear_error_not_a_hang() {
+    // A port nothing listens on: the brokers are down.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let down = BTreeMap::from([("bootstrap.servers".to_string(), format!("127.0.0.1:{port}"))]);
+    let began = Instant::now();
+    let ctx = context("local[1]", &[]);
+    let ssc = StreamingContext::new(&ctx, Duration::from_secs(1)).unwrap();
+    let error = KafkaUtils::create_direct_stream(&ssc, &["events"], &down, StartingOffsets::Latest)
+        .err()
+        .unwrap()
+        .to_string();
+    assert!(error.contains(&format!("127.0.0.1:{port}")), "{error}");
+    assert!(error.contains("reach"), "{error}");
+    use ember_sql::SqlContextExt;
+    let error = ctx
+        .read_stream()
+        .format("kafka")
+        .option("kafka.bootstrap.servers", &format!("127.0.0.1:{port}"))
+        .option("subscribe", "events")
+        .load()
+        .and_then(|df| {
+            df.write_stream()
+                .format("memory")
+                .query_name("down")
+                .start()?
+                .process_all_available()
+        })
+        .unwrap_err()
+        .to_string();
+    assert!(error.contains(&format!("127.0.0.1:{port}")), "{error}");
+    assert!(began.elapsed() < Duration::from_secs(120), "it hung");
+}
+
 /// `records` as (partition, offset, value), sorted.
 fn sorted_records(records: &[ConsumerRecord]) -> Vec<(i32, i64, String)> {
     let mut records: Vec<_> = records
