@@ -885,3 +885,115 @@ fn a_structured_query_killed_mid_stream_writes_every_event_once_to_kafka_and_to_
         "the files, read through _spark_metadata"
     );
 }
+
+/// Point `i` of three blobs: blob `i % 3`, centred on (0, 0), (20, 0) or (0, 20), within 3 of
+/// its centre.
+fn blob_point(i: u64) -> (f64, f64) {
+    const CENTRES: [(f64, f64); 3] = [(0.0, 0.0), (20.0, 0.0), (0.0, 20.0)];
+    let mut state = i
+        .wrapping_mul(6_364_136_223_846_793_005)
+        .wrapping_add(1_442_695_040_888_963_407);
+    let mut noise = || {
+        state = state
+            .wrapping_mul(6_364_136_223_846_793_005)
+            .wrapping_add(1);
+        ((state >> 33) % 6000) as f64 / 1000.0 - 3.0
+    };
+    let (cx, cy) = CENTRES[(i % 3) as usize];
+    (cx + noise(), cy + noise())
+}
+
+#[test]
+fn a_kmeans_model_trained_on_a_batch_dataframe_labels_a_kafka_stream_exactly_once() {
+    let dirs = tempfile::tempdir().unwrap();
+    let train = dirs.path().join("train.csv");
+    let lines: Vec<String> = (0..3000)
+        .map(|i| {
+            let (x, y) = blob_point(i);
+            format!("{x},{y}")
+        })
+        .collect();
+    std::fs::write(&train, lines.join("\n")).unwrap();
+    let topic = create_topic(3);
+    let send_points = |ids: std::ops::Range<u64>| {
+        let producer = producer(&[]);
+        for i in ids {
+            let (x, y) = blob_point(1_000_000 + i);
+            let value = format!("{i},{x},{y}");
+            let record = BaseRecord::<(), String>::to(&topic)
+                .partition((i % 3) as i32)
+                .payload(&value);
+            producer.send(record).map_err(|(e, _)| e).unwrap();
+            producer.poll(Duration::ZERO);
+        }
+        producer.flush(Duration::from_secs(60)).unwrap();
+    };
+    send_points(0..30_000);
+    let (out, checkpoint) = (dirs.path().join("out"), dirs.path().join("checkpoint"));
+    let out_dir = format!("file://{}", out.display());
+    let checkpoint_dir = format!("file://{}", checkpoint.display());
+    let driver = |seconds: &str| {
+        Command::new(ember_bin())
+            .args(["submit", "--master", "local[2]"])
+            .args([
+                IT_APP,
+                "kafka-kmeans",
+                &bootstrap(),
+                train.to_str().unwrap(),
+            ])
+            .args([topic.as_str(), &out_dir, &checkpoint_dir, seconds])
+            .env("EMBER_LOG", "warn")
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap()
+    };
+    // 3,000 points a batch: the first driver dies after its third batch.
+    let mut first = driver("120");
+    let deadline = Instant::now() + Duration::from_secs(120);
+    while !checkpoint.join("commits/2").exists() {
+        assert!(
+            Instant::now() < deadline,
+            "the first driver committed no batch"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    for pid in processes_with(&checkpoint_dir) {
+        let _ = Command::new("kill").args(["-9", &pid.to_string()]).status();
+    }
+    let _ = first.wait();
+    send_points(30_000..36_000);
+    let output = driver("25").wait_with_output().unwrap();
+    let said = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "{said}");
+    assert!(said.contains("k-means centroids"), "{said}");
+    use ember_sql::SqlContextExt;
+    let ctx = context("local[2]", &[]);
+    let rows = ctx
+        .read()
+        .parquet(&out_dir)
+        .unwrap()
+        .tab_rows(false)
+        .unwrap();
+    let mut ids = std::collections::BTreeSet::new();
+    let mut clusters_of_blob: [std::collections::BTreeSet<i64>; 3] = Default::default();
+    let mut count = 0;
+    for line in rows.lines() {
+        let (id, cluster) = line.split_once('\t').unwrap();
+        let (id, cluster): (u64, i64) = (id.parse().unwrap(), cluster.parse().unwrap());
+        ids.insert(id);
+        clusters_of_blob[(id % 3) as usize].insert(cluster);
+        count += 1;
+    }
+    assert_eq!((count, ids.len()), (36_000, 36_000), "each point once");
+    assert_eq!(ids.last(), Some(&35_999));
+    // Each blob is one cluster, and no two blobs share one.
+    let labels: std::collections::BTreeSet<i64> = clusters_of_blob
+        .iter()
+        .map(|c| {
+            assert_eq!(c.len(), 1, "{clusters_of_blob:?}");
+            *c.first().unwrap()
+        })
+        .collect();
+    assert_eq!(labels.len(), 3, "{clusters_of_blob:?}");
+}

@@ -127,7 +127,9 @@ impl DataFrameReader {
         let session = &self.session;
         let df = session.block_on(session.datafusion.read_csv(paths, options))?;
         let df = DataFrame::new(df, session.clone());
-        let df = if header {
+        // Spark names the columns of a file without a header _c0, _c1, ... unless a schema
+        // names them.
+        let df = if header || self.schema.is_some() {
             df
         } else {
             positional_names(df, &partitions)?

@@ -83,6 +83,18 @@ fn csv_is_read_as_spark_reads_it() {
         *strings.schema().field(0).data_type(),
         ember_sql::DataType::Utf8
     );
+    // A schema names the columns of a file without a header.
+    let named = ctx
+        .read()
+        .schema(ember_sql::Schema::new(vec![
+            ember_sql::Field::new("n", ember_sql::DataType::Utf8, true),
+            ember_sql::Field::new("where", ember_sql::DataType::Utf8, true),
+            ember_sql::Field::new("much", ember_sql::DataType::Utf8, true),
+        ]))
+        .csv(&path)
+        .unwrap();
+    assert_eq!(named.columns(), ["n", "where", "much"]);
+    assert_eq!(named.count().unwrap(), 1001);
     let err = ctx.read().option("heder", "true").csv(&path).unwrap_err();
     assert!(
         err.to_string().contains("unknown option \"heder\""),

@@ -17,6 +17,10 @@
 //!   batch, every 200 ms: one writes the values to `<out-topic>` (transactions), the other to
 //!   Parquet files in `<out>`; checkpoints under `<checkpoint>/kafka` and `<checkpoint>/files`;
 //!   both stop after `<seconds>`.
+//! - `kafka-kmeans <bootstrap> <train> <topic> <out> <checkpoint> <seconds>`: k-means (k = 3)
+//!   trained on the points of the CSV file `<train>` (`x,y`) as a batch DataFrame, then applied
+//!   to the records `id,x,y` of `<topic>` in a Structured Streaming query, `(id, cluster)`
+//!   written to Parquet files in `<out>` exactly once; stops after `<seconds>`.
 
 use ember::kafka::{ConsumerRecord, KafkaUtils, StartingOffsets};
 use ember::streaming::StreamingContext;
@@ -97,11 +101,19 @@ fn run(args: &[String]) -> Result<(), String> {
             };
             queries.run(&ctx, seconds).map_err(|e| e.to_string())
         }
+        ["kafka-kmeans", bootstrap, train, topic, out, checkpoint, seconds] => {
+            let seconds: u64 = seconds.parse().map_err(|_| "seconds: a number")?;
+            let centroids = train_kmeans(&ctx, train, 3).map_err(|e| e.to_string())?;
+            eprintln!("k-means centroids: {centroids:?}");
+            let places = [bootstrap, topic, out, checkpoint];
+            predict_kmeans(&ctx, &centroids, places, seconds).map_err(|e| e.to_string())
+        }
         _ => Err(
             "usage: it-app slow <out> <tasks> <seconds> | it-app panic | it-app files \
                   <name> <out> | it-app stream-totals <in> <out> <checkpoint> <seconds> | \
                   it-app kafka-files <bootstrap> <topic> <out> <checkpoint> <seconds> | \
                   it-app kafka-structured <bootstrap> <topic> <out-topic> <out> <checkpoint> \
+                  <seconds> | it-app kafka-kmeans <bootstrap> <train> <topic> <out> <checkpoint> \
                   <seconds>"
                 .into(),
         ),
@@ -236,4 +248,92 @@ impl KafkaQueries<'_> {
         to_kafka.stop()?;
         to_files.stop()
     }
+}
+
+/// The SQL expression of the nearest of `centroids` to the point `(x, y)`: its index.
+fn nearest(centroids: &[(f64, f64)]) -> String {
+    let distance = |(cx, cy): &(f64, f64)| {
+        format!("((x - ({cx})) * (x - ({cx})) + (y - ({cy})) * (y - ({cy})))")
+    };
+    let mut cases = String::from("CASE");
+    for (i, c) in centroids.iter().enumerate().take(centroids.len() - 1) {
+        let closest: Vec<String> = centroids[i + 1..]
+            .iter()
+            .map(|other| format!("{} <= {}", distance(c), distance(other)))
+            .collect();
+        cases += &format!(" WHEN {} THEN {i}", closest.join(" AND "));
+    }
+    cases + &format!(" ELSE {} END", centroids.len() - 1)
+}
+
+/// k-means by Lloyd's iterations over the points of the CSV file `train`, a batch DataFrame:
+/// starting from its first `k` points, each round moves every centroid to the mean of the
+/// points nearest it, until none moves.
+fn train_kmeans(ctx: &Context, train: &str, k: usize) -> ember::sql::Result<Vec<(f64, f64)>> {
+    use ember::sql::{DataType, Field, Schema, SqlContextExt};
+    let schema = Schema::new(vec![
+        Field::new("x", DataType::Float64, false),
+        Field::new("y", DataType::Float64, false),
+    ]);
+    ctx.read()
+        .schema(schema)
+        .option("header", "false")
+        .csv(train)?
+        .create_or_replace_temp_view("train")?;
+    let points = |sql: &str| -> ember::sql::Result<Vec<(f64, f64)>> {
+        let text = ctx.sql(sql)?.tab_rows(false)?;
+        Ok(text
+            .lines()
+            .map(|l| {
+                let mut v = l.split('\t').map(|v| v.parse::<f64>().unwrap_or(f64::NAN));
+                (v.next().unwrap_or(f64::NAN), v.next().unwrap_or(f64::NAN))
+            })
+            .collect())
+    };
+    let mut centroids = points(&format!("SELECT x, y FROM train LIMIT {k}"))?;
+    for _ in 0..50 {
+        let moved = points(&format!(
+            "SELECT avg(x), avg(y) FROM (SELECT x, y, {} AS c FROM train) GROUP BY c ORDER BY c",
+            nearest(&centroids)
+        ))?;
+        if moved == centroids {
+            break;
+        }
+        centroids = moved;
+    }
+    Ok(centroids)
+}
+
+/// The nearest centroid of each point of `topic`, as `(id, cluster)` in Parquet files.
+fn predict_kmeans(
+    ctx: &Context,
+    centroids: &[(f64, f64)],
+    [bootstrap, topic, out, checkpoint]: [&str; 4],
+    seconds: u64,
+) -> ember::sql::Result<()> {
+    use ember::sql::streaming::Trigger;
+    use ember::sql::SqlContextExt;
+    ctx.read_stream()
+        .format("kafka")
+        .option("kafka.bootstrap.servers", bootstrap)
+        .option("subscribe", topic)
+        .option("startingOffsets", "earliest")
+        .option("maxOffsetsPerTrigger", "3000")
+        .load()?
+        .create_or_replace_temp_view("points")?;
+    let predictions = ctx.sql(&format!(
+        "SELECT id, {} AS cluster FROM (SELECT CAST(split_part(v, ',', 1) AS BIGINT) AS id, \
+         CAST(split_part(v, ',', 2) AS DOUBLE) AS x, CAST(split_part(v, ',', 3) AS DOUBLE) AS y \
+         FROM (SELECT CAST(value AS STRING) AS v FROM points))",
+        nearest(centroids)
+    ))?;
+    let query = predictions
+        .write_stream()
+        .format("parquet")
+        .option("path", out)
+        .option("checkpointLocation", checkpoint)
+        .trigger(Trigger::processing_time("200 milliseconds")?)
+        .start()?;
+    query.await_termination_timeout(Duration::from_secs(seconds))?;
+    query.stop()
 }
