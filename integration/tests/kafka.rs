@@ -809,6 +809,93 @@ fn a_structured_stream_reads_kafka_rows_with_sparks_columns_and_sql_reads_a_topi
 }
 
 #[test]
+fn headers_are_read_with_include_headers_and_written_by_the_sink() {
+    use ember_sql::streaming::Trigger;
+    use ember_sql::SqlContextExt;
+    use rdkafka::message::{Header, OwnedHeaders};
+    let (topic, out_topic) = (create_topic(1), create_topic(1));
+    let producer = producer(&[]);
+    for n in 0..20 {
+        let value = format!("v{n}");
+        let headers = OwnedHeaders::new()
+            .insert(Header {
+                key: "n",
+                value: Some(n.to_string().as_bytes()),
+            })
+            .insert(Header::<&[u8]> {
+                key: "empty",
+                value: None,
+            });
+        let record = BaseRecord::<(), String>::to(&topic)
+            .payload(&value)
+            .headers(headers);
+        producer.send(record).map_err(|(e, _)| e).unwrap();
+    }
+    producer.flush(Duration::from_secs(30)).unwrap();
+    let ctx = context("local[2]", &[]);
+    let options = |reader: ember_sql::DataFrameReader| {
+        reader
+            .option("kafka.bootstrap.servers", &bootstrap())
+            .option("subscribe", &topic)
+            .option("includeHeaders", "true")
+    };
+    options(ctx.read())
+        .load("kafka")
+        .unwrap()
+        .create_or_replace_temp_view("with_headers")
+        .unwrap();
+    let seen = ctx
+        .sql(
+            "SELECT CAST(value AS STRING), headers[1]['key'], CAST(headers[1]['value'] AS STRING), \
+             headers[2]['key'], headers[2]['value'] IS NULL FROM with_headers \
+             WHERE CAST(value AS STRING) = 'v7'",
+        )
+        .unwrap()
+        .tab_rows(false)
+        .unwrap();
+    assert_eq!(seen, "v7\tn\t7\tempty\ttrue\n");
+    // Through a query to another topic, headers and all.
+    let dir = tempfile::tempdir().unwrap();
+    let stream = ctx
+        .read_stream()
+        .format("kafka")
+        .option("kafka.bootstrap.servers", &bootstrap())
+        .option("subscribe", &topic)
+        .option("startingOffsets", "earliest")
+        .option("includeHeaders", "true")
+        .load()
+        .unwrap();
+    let query = stream
+        .select(vec![ember_sql::col("value"), ember_sql::col("headers")])
+        .unwrap()
+        .write_stream()
+        .format("kafka")
+        .option("kafka.bootstrap.servers", &bootstrap())
+        .option("topic", &out_topic)
+        .option("checkpointLocation", dir.path().to_str().unwrap())
+        .trigger(Trigger::AvailableNow)
+        .start()
+        .unwrap();
+    query.await_termination().unwrap();
+    let ranges = vec![OffsetRange::new(&out_topic, 0, 0, 20)];
+    let copied = KafkaUtils::create_rdd(&ctx, &params(), ranges)
+        .unwrap()
+        .collect()
+        .unwrap();
+    assert_eq!(copied.len(), 20);
+    for record in &copied {
+        let n = text(&record.value).strip_prefix('v').unwrap().to_string();
+        assert_eq!(
+            record.headers,
+            vec![
+                ("n".to_string(), Some(n.into_bytes())),
+                ("empty".to_string(), None)
+            ]
+        );
+    }
+}
+
+#[test]
 fn a_structured_query_killed_mid_stream_writes_every_event_once_to_kafka_and_to_files() {
     let topic = create_topic(6);
     let out_topic = create_topic(3);

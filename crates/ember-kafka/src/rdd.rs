@@ -5,7 +5,7 @@ use crate::params::KafkaParams;
 use ember_core::rdd::{BoxIter, Dependency, RddBase, RddCompute, RddCore};
 use ember_core::{Context, Error, Rdd, Result, TaskContext};
 use rdkafka::consumer::{BaseConsumer, Consumer};
-use rdkafka::message::{Message, Timestamp};
+use rdkafka::message::{Headers, Message, Timestamp};
 use rdkafka::{Offset, TopicPartitionList};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -42,7 +42,7 @@ impl OffsetRange {
     }
 }
 
-/// A record read from Kafka (Spark's `ConsumerRecord`); headers are not read yet.
+/// A record read from Kafka (Spark's `ConsumerRecord`).
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub struct ConsumerRecord {
     /// The topic it was read from.
@@ -59,6 +59,8 @@ pub struct ConsumerRecord {
     pub key: Option<Vec<u8>>,
     /// Its value's bytes; `None` for a tombstone.
     pub value: Option<Vec<u8>>,
+    /// Its headers, in order: each a key and perhaps a value.
+    pub headers: Vec<(String, Option<Vec<u8>>)>,
 }
 
 /// Reading Kafka into RDDs (Spark's `KafkaUtils`).
@@ -284,6 +286,15 @@ fn record_of<M: Message>(message: &M) -> ConsumerRecord {
         timestamp_type: timestamp_type.to_string(),
         key: message.key().map(<[u8]>::to_vec),
         value: message.payload().map(<[u8]>::to_vec),
+        headers: message
+            .headers()
+            .map(|headers| {
+                headers
+                    .iter()
+                    .map(|h| (h.key.to_string(), h.value.map(<[u8]>::to_vec)))
+                    .collect()
+            })
+            .unwrap_or_default(),
     }
 }
 

@@ -3,7 +3,8 @@
 //! `CREATE TEMPORARY VIEW ... USING kafka OPTIONS (...)`).
 //!
 //! Rows read have Spark's columns: `key` and `value` (binary), `topic`, `partition`, `offset`,
-//! `timestamp` and `timestampType`; `CAST(value AS STRING)` gives the text. Options are Spark's:
+//! `timestamp` and `timestampType`, and `headers` with option `includeHeaders`; `CAST(value AS
+//! STRING)` gives the text. Options are Spark's:
 //! `kafka.<name>` passes `<name>` to the client (`kafka.bootstrap.servers` is required),
 //! `subscribe` names the topics, `startingOffsets` (`earliest`, `latest`, or JSON such as
 //! `{"events":{"0":42,"1":-2}}`, -2 for earliest and -1 for latest), `endingOffsets` for
@@ -14,16 +15,16 @@
 //! batch's number as an offset of the consumer group `ember-sink-<query id>`; a batch redone
 //! after a failure finds its number there and is skipped, so a consumer that reads
 //! `read_committed` sees every row once. Rows need a `value` column (binary or string) and may
-//! have `key` and `topic`; option `topic` names the topic for all of them.
+//! have `key`, `topic` and `headers`; option `topic` names the topic for all of them.
 
 use crate::params::KafkaParams;
 use crate::rdd::{topic_offsets, ConsumerRecord, KafkaUtils, OffsetRange};
 use datafusion::arrow::array::{
-    Array, ArrayRef, AsArray, BinaryBuilder, Int32Array, Int64Array, StringBuilder,
-    TimestampMicrosecondArray,
+    Array, ArrayRef, AsArray, BinaryBuilder, Int32Array, Int64Array, ListBuilder, StringBuilder,
+    StructBuilder, TimestampMicrosecondArray,
 };
 use datafusion::arrow::compute::cast;
-use datafusion::arrow::datatypes::{SchemaRef, TimeUnit};
+use datafusion::arrow::datatypes::{Fields, SchemaRef, TimeUnit};
 use ember_core::rdd::{BoxIter, PartitionOp};
 use ember_core::Context;
 use ember_sql::streaming::{
@@ -35,6 +36,7 @@ use ember_sql::{
 use parking_lot::Mutex;
 use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::error::KafkaError;
+use rdkafka::message::{Header, OwnedHeaders};
 use rdkafka::producer::{BaseRecord, DefaultProducerContext, Producer, ThreadedProducer};
 use rdkafka::types::RDKafkaErrorCode;
 use rdkafka::TopicPartitionList;
@@ -57,6 +59,7 @@ struct OutRecord {
     key: Option<Vec<u8>>,
     value: Option<Vec<u8>>,
     topic: String,
+    headers: Vec<(String, Option<Vec<u8>>)>,
 }
 
 /// The `kafka` format.
@@ -64,9 +67,9 @@ struct KafkaFormat;
 
 ember_sql::register_stream_format!(KafkaFormat);
 
-/// Spark's columns of a Kafka row.
-fn kafka_schema() -> SchemaRef {
-    Arc::new(Schema::new(vec![
+/// Spark's columns of a Kafka row; `headers` with option `includeHeaders`.
+fn kafka_schema(headers: bool) -> SchemaRef {
+    let mut fields = vec![
         Field::new("key", DataType::Binary, true),
         Field::new("value", DataType::Binary, true),
         Field::new("topic", DataType::Utf8, false),
@@ -78,7 +81,36 @@ fn kafka_schema() -> SchemaRef {
             false,
         ),
         Field::new("timestampType", DataType::Int32, false),
-    ]))
+    ];
+    if headers {
+        fields.push(Field::new("headers", headers_type(), true));
+    }
+    Arc::new(Schema::new(fields))
+}
+
+/// The fields of a header in Spark's `headers` column.
+fn header_fields() -> Fields {
+    Fields::from(vec![
+        Field::new("key", DataType::Utf8, false),
+        Field::new("value", DataType::Binary, true),
+    ])
+}
+
+/// Spark's type of `headers`: an array of structs of `key` and `value`.
+fn headers_type() -> DataType {
+    DataType::new_list(DataType::Struct(header_fields()), true)
+}
+
+/// Whether the rows read have `headers` (option `includeHeaders`).
+fn includes_headers(options: &Options) -> Result<bool> {
+    match options.get("includeheaders").map(|v| v.trim()) {
+        None => Ok(false),
+        Some(v) if v.eq_ignore_ascii_case("true") => Ok(true),
+        Some(v) if v.eq_ignore_ascii_case("false") => Ok(false),
+        Some(v) => Err(Error::Input(format!(
+            "option includeHeaders is {v:?}; it takes true or false"
+        ))),
+    }
 }
 
 /// The client's parameters: every `kafka.<name>` option as `<name>`.
@@ -153,6 +185,7 @@ fn position(options: &Options, name: &str, default: Position) -> Result<Position
 struct Reader {
     params: KafkaParams,
     topics: Vec<String>,
+    headers: bool,
     client: Mutex<Option<BaseConsumer>>,
 }
 
@@ -161,6 +194,7 @@ impl Reader {
         Ok(Reader {
             params: client_params(options)?,
             topics: subscribed(options)?,
+            headers: includes_headers(options)?,
             client: Mutex::new(None),
         })
     }
@@ -242,14 +276,22 @@ impl Reader {
         let settings = self.params.settings().clone();
         let records = KafkaUtils::create_rdd(ctx, &settings, ranges)?;
         records
-            .with_op("kafka rows", AsBatches)
-            .batches_to_data_frame(kafka_schema())
+            .with_op(
+                "kafka rows",
+                AsBatches {
+                    headers: self.headers,
+                },
+            )
+            .batches_to_data_frame(kafka_schema(self.headers))
     }
 }
 
 /// Records as Arrow batches of Spark's columns, built inside the tasks that read them.
 #[derive(Serialize, Deserialize)]
-struct AsBatches;
+struct AsBatches {
+    /// Whether the rows have `headers`.
+    headers: bool,
+}
 
 /// Records a batch holds.
 const BATCH_RECORDS: usize = 8192;
@@ -259,7 +301,7 @@ impl PartitionOp<ConsumerRecord, ArrowBatch> for AsBatches {
         let mut input = input.peekable();
         Box::new(std::iter::from_fn(move || {
             input.peek()?;
-            let batch = arrow_batch(input.by_ref().take(BATCH_RECORDS))
+            let batch = arrow_batch(input.by_ref().take(BATCH_RECORDS), self.headers)
                 .and_then(|b| ArrowBatch::new(&b))
                 .unwrap_or_else(|e| {
                     ember_core::task_context::abort(ember_core::Error::Serialization(e.to_string()))
@@ -270,7 +312,13 @@ impl PartitionOp<ConsumerRecord, ArrowBatch> for AsBatches {
 }
 
 /// `records` as one batch of [`kafka_schema`]'s columns.
-fn arrow_batch(records: impl Iterator<Item = ConsumerRecord>) -> Result<RecordBatch> {
+fn arrow_batch(
+    records: impl Iterator<Item = ConsumerRecord>,
+    with_headers: bool,
+) -> Result<RecordBatch> {
+    let mut headers = ListBuilder::new(StructBuilder::from_fields(header_fields(), 0)).with_field(
+        Field::new_list_field(DataType::Struct(header_fields()), true),
+    );
     let mut keys = BinaryBuilder::new();
     let mut values = BinaryBuilder::new();
     let mut topics = StringBuilder::new();
@@ -288,8 +336,11 @@ fn arrow_batch(records: impl Iterator<Item = ConsumerRecord>) -> Result<RecordBa
             "LogAppendTime" => 1,
             _ => -1,
         });
+        if with_headers {
+            append_headers(&mut headers, &r.headers);
+        }
     }
-    let columns: Vec<ArrayRef> = vec![
+    let mut columns: Vec<ArrayRef> = vec![
         Arc::new(keys.finish()),
         Arc::new(values.finish()),
         Arc::new(topics.finish()),
@@ -298,7 +349,27 @@ fn arrow_batch(records: impl Iterator<Item = ConsumerRecord>) -> Result<RecordBa
         Arc::new(TimestampMicrosecondArray::from(timestamps)),
         Arc::new(Int32Array::from(types)),
     ];
-    Ok(RecordBatch::try_new(kafka_schema(), columns)?)
+    if with_headers {
+        columns.push(Arc::new(headers.finish()));
+    }
+    Ok(RecordBatch::try_new(kafka_schema(with_headers), columns)?)
+}
+
+/// Appends one record's headers, as a list of (key, value) structs.
+fn append_headers(list: &mut ListBuilder<StructBuilder>, headers: &[(String, Option<Vec<u8>>)]) {
+    let entries = list.values();
+    for (key, value) in headers {
+        entries
+            .field_builder::<StringBuilder>(0)
+            .expect("a header's key is a string")
+            .append_value(key);
+        entries
+            .field_builder::<BinaryBuilder>(1)
+            .expect("a header's value is binary")
+            .append_option(value.as_deref());
+        entries.append(true);
+    }
+    list.append(true);
 }
 
 impl StreamFormat for KafkaFormat {
@@ -319,7 +390,7 @@ impl StreamFormat for KafkaFormat {
         }
         client_params(options)?;
         subscribed(options)?;
-        Ok(kafka_schema())
+        Ok(kafka_schema(includes_headers(options)?))
     }
 
     fn create_source(
@@ -443,7 +514,7 @@ fn cap(start: &PartitionOffsets, latest: PartitionOffsets, max: u64) -> Partitio
 
 impl Source for KafkaSource {
     fn schema(&self) -> SchemaRef {
-        kafka_schema()
+        kafka_schema(self.reader.headers)
     }
 
     fn latest_offset(&self, start: Option<&Offset>, limit: ReadLimit) -> Result<Option<Offset>> {
@@ -542,8 +613,25 @@ impl KafkaSink {
         let fail = |e: KafkaError| unreachable_brokers(&self.servers, &e);
         self.producer.begin_transaction().map_err(fail)?;
         let sent = (|| -> Result<()> {
-            for OutRecord { key, value, topic } in records {
+            for OutRecord {
+                key,
+                value,
+                topic,
+                headers,
+            } in records
+            {
                 let mut record: BaseRecord<'_, [u8], [u8]> = BaseRecord::to(topic);
+                if !headers.is_empty() {
+                    let owned = headers
+                        .iter()
+                        .fold(OwnedHeaders::new(), |all, (key, value)| {
+                            all.insert(Header {
+                                key,
+                                value: value.as_deref(),
+                            })
+                        });
+                    record = record.headers(owned);
+                }
                 if let Some(key) = key {
                     record = record.key(key.as_slice());
                 }
@@ -615,6 +703,16 @@ fn records(
             .ok_or_else(|| Error::Input("Required attribute 'value' not found".into()))?;
         let keys = column("key", &DataType::Binary)?;
         let topics = column("topic", &DataType::Utf8)?;
+        let headers = match schema.index_of("headers") {
+            Ok(i) => Some(batch.column(i).as_list_opt::<i32>().ok_or_else(|| {
+                Error::Input(format!(
+                    "headers attribute type must be {}, not {}",
+                    headers_type(),
+                    batch.column(i).data_type()
+                ))
+            })?),
+            Err(_) => None,
+        };
         let values = values.as_binary::<i32>();
         for i in 0..batch.num_rows() {
             let topic = match (&topics, topic_option) {
@@ -630,10 +728,46 @@ fn records(
                 .as_ref()
                 .and_then(|k| (!k.is_null(i)).then(|| k.as_binary::<i32>().value(i).to_vec()));
             let value = (!values.is_null(i)).then(|| values.value(i).to_vec());
-            out.push(OutRecord { key, value, topic });
+            let headers = match headers {
+                Some(list) if !list.is_null(i) => headers_of(&list.value(i))?,
+                _ => Vec::new(),
+            };
+            out.push(OutRecord {
+                key,
+                value,
+                topic,
+                headers,
+            });
         }
     }
     Ok(out)
+}
+
+/// One row's headers: a list's structs of `key` (string) and `value` (binary or string).
+fn headers_of(entries: &ArrayRef) -> Result<Vec<(String, Option<Vec<u8>>)>> {
+    let bad = || {
+        Error::Input(format!(
+            "headers attribute type must be {}, not a list of {}",
+            headers_type(),
+            entries.data_type()
+        ))
+    };
+    let entries = entries.as_struct_opt().ok_or_else(bad)?;
+    let field = |name: &str, to: &DataType| -> Result<ArrayRef> {
+        let column = entries.column_by_name(name).ok_or_else(bad)?;
+        cast(column, to).map_err(|_| bad())
+    };
+    let (keys, values) = (
+        field("key", &DataType::Utf8)?,
+        field("value", &DataType::Binary)?,
+    );
+    let (keys, values) = (keys.as_string::<i32>(), values.as_binary::<i32>());
+    Ok((0..entries.len())
+        .map(|i| {
+            let value = (!values.is_null(i)).then(|| values.value(i).to_vec());
+            (keys.value(i).to_string(), value)
+        })
+        .collect())
 }
 
 impl Sink for KafkaSink {
