@@ -217,7 +217,10 @@ async fn committed_files_take_the_names_the_caller_gives_them() {
         let local = s.committer.local_path(&dir).unwrap();
         std::fs::create_dir_all(&local).unwrap();
         std::fs::write(local.join("x_0.csv"), "1\n").unwrap();
-        let named = |name: &str| format!("part-{name}");
+        let named = |dir: &str, name: &str| {
+            assert_eq!(dir, "k=1");
+            format!("part-{name}")
+        };
         s.committer
             .commit_task_as(&a, &AuthorizeEveryAttempt, &named)
             .await

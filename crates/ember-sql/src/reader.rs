@@ -9,7 +9,9 @@ use datafusion::arrow::datatypes::{DataType, Schema};
 use datafusion::datasource::listing::{
     ListingOptions, ListingTable, ListingTableConfig, ListingTableUrl,
 };
-use datafusion::prelude::{cast, col, lit, CsvReadOptions, JsonReadOptions, ParquetReadOptions};
+use datafusion::prelude::{
+    cast, col, lit, CsvReadOptions, Expr, JsonReadOptions, ParquetReadOptions,
+};
 use futures::TryStreamExt;
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
@@ -114,19 +116,20 @@ impl DataFrameReader {
         let header = self.flag("header")?;
         let infer = self.flag("inferschema")?;
         let url = self.session.table_url(path)?;
-        let (paths, extension) = self.paths(&url, ".csv")?;
-        let partitions = self.partition_columns(&url)?;
-        let mut options = CsvReadOptions::new()
-            .has_header(header)
-            .delimiter(self.delimiter()?)
-            .file_extension(extension)
-            .table_partition_cols(partitions.clone());
-        if let Some(schema) = &self.schema {
-            options = options.schema(schema);
-        }
+        let delimiter = self.delimiter()?;
         let session = &self.session;
-        let df = session.block_on(session.datafusion.read_csv(paths, options))?;
-        let df = DataFrame::new(df, session.clone());
+        let (df, partitions) = self.read_paths(&url, ".csv", |paths, extension, partitions| {
+            let mut options = CsvReadOptions::new()
+                .has_header(header)
+                .delimiter(delimiter)
+                .file_extension(extension)
+                .table_partition_cols(partitions);
+            if let Some(schema) = &self.schema {
+                options = options.schema(schema);
+            }
+            let df = session.block_on(session.datafusion.read_csv(paths, options))?;
+            Ok(DataFrame::new(df, session.clone()))
+        })?;
         // Spark names the columns of a file without a header _c0, _c1, ... unless a schema
         // names them.
         let df = if header || self.schema.is_some() {
@@ -147,16 +150,18 @@ impl DataFrameReader {
     pub fn json(self, path: &str) -> Result<DataFrame> {
         self.check_options()?;
         let url = self.session.table_url(path)?;
-        let (paths, extension) = self.paths(&url, ".json")?;
-        let mut options = JsonReadOptions::default()
-            .file_extension(extension)
-            .table_partition_cols(self.partition_columns(&url)?);
-        if let Some(schema) = &self.schema {
-            options = options.schema(schema);
-        }
         let session = &self.session;
-        let df = session.block_on(session.datafusion.read_json(paths, options))?;
-        Ok(DataFrame::new(df, session.clone()))
+        let read = |paths: Vec<String>, extension, partitions| {
+            let mut options = JsonReadOptions::default()
+                .file_extension(extension)
+                .table_partition_cols(partitions);
+            if let Some(schema) = &self.schema {
+                options = options.schema(schema);
+            }
+            let df = session.block_on(session.datafusion.read_json(paths, options))?;
+            Ok(DataFrame::new(df, session.clone()))
+        };
+        Ok(self.read_paths(&url, ".json", read)?.0)
     }
 
     /// Reads Parquet.
@@ -166,16 +171,18 @@ impl DataFrameReader {
     pub fn parquet(self, path: &str) -> Result<DataFrame> {
         self.check_options()?;
         let url = self.session.table_url(path)?;
-        let (paths, extension) = self.paths(&url, ".parquet")?;
-        let mut options = ParquetReadOptions::default()
-            .file_extension(extension)
-            .table_partition_cols(self.partition_columns(&url)?);
-        if let Some(schema) = &self.schema {
-            options = options.schema(schema);
-        }
         let session = &self.session;
-        let df = session.block_on(session.datafusion.read_parquet(paths, options))?;
-        Ok(DataFrame::new(df, session.clone()))
+        let read = |paths: Vec<String>, extension, partitions| {
+            let mut options = ParquetReadOptions::default()
+                .file_extension(extension)
+                .table_partition_cols(partitions);
+            if let Some(schema) = &self.schema {
+                options = options.schema(schema);
+            }
+            let df = session.block_on(session.datafusion.read_parquet(paths, options))?;
+            Ok(DataFrame::new(df, session.clone()))
+        };
+        Ok(self.read_paths(&url, ".parquet", read)?.0)
     }
 
     /// Reads ORC.
@@ -354,6 +361,58 @@ impl DataFrameReader {
     pub fn load(self, format: &str) -> Result<DataFrame> {
         let ctx = self.session.context()?;
         crate::streaming::stream_format(format)?.read_batch(&ctx, &self.options)
+    }
+
+    /// Reads `url` with `read(paths, extension, partition columns)`, and says its partition
+    /// columns. The files a streaming query committed under partition directories are read a
+    /// directory at a time, its values added as columns: a list of files has no directories
+    /// for the reader to take them from.
+    ///
+    /// # Errors
+    /// As `read`, or the directory cannot be listed.
+    fn read_paths(
+        &self,
+        url: &str,
+        of_format: &'static str,
+        read: impl Fn(Vec<String>, &'static str, Vec<(String, DataType)>) -> Result<DataFrame>,
+    ) -> Result<(DataFrame, Vec<(String, DataType)>)> {
+        let (paths, extension) = self.paths(url, of_format)?;
+        let partitions = self.partition_columns(url)?;
+        let committed = !paths.iter().any(|p| p == url);
+        if !committed || partitions.is_empty() {
+            return Ok((read(paths, extension, partitions.clone())?, partitions));
+        }
+        let mut by_directory: BTreeMap<Vec<String>, Vec<String>> = BTreeMap::new();
+        for file in paths {
+            let relative = file.strip_prefix(url).unwrap_or(&file);
+            let mut parts: Vec<String> = relative.split('/').map(String::from).collect();
+            parts.pop();
+            let values = parts
+                .iter()
+                .filter_map(|p| p.split_once('=').map(|(_, v)| v.to_string()))
+                .collect();
+            by_directory.entry(values).or_default().push(file);
+        }
+        let mut all: Option<DataFrame> = None;
+        for (values, files) in by_directory {
+            let df = read(files, extension, Vec::new())?;
+            let mut columns: Vec<Expr> = df
+                .schema()
+                .fields()
+                .iter()
+                .map(|f| col(format!("\"{}\"", f.name())))
+                .collect();
+            for ((name, data_type), value) in partitions.iter().zip(&values) {
+                columns.push(cast(lit(value.as_str()), data_type.clone()).alias(name));
+            }
+            let rows = df.select(columns)?;
+            all = Some(match all {
+                Some(before) => before.union(&rows)?,
+                None => rows,
+            });
+        }
+        let all = all.ok_or_else(|| Error::Input(format!("{url} has no committed file")))?;
+        Ok((all, partitions))
     }
 
     /// What to read for `url`: the files a streaming query committed there, when it is the

@@ -196,8 +196,8 @@ impl DataFrameWriter {
     }
 
     /// Appends the rows as files of `format` (`parquet`, `csv`, `json`, `orc` or `text`) to
-    /// directory `path`, and returns the names of the files committed there: what a streaming
-    /// file sink lists in its log.
+    /// directory `path`, and returns the paths under it of the files committed there
+    /// (`key=a/part-...` when partitioned): what a streaming file sink lists in its log.
     ///
     /// # Errors
     /// An unknown format, or as [`parquet`](Self::parquet).
@@ -270,12 +270,13 @@ impl DataFrameWriter {
                 }
                 // A name may be asked for more than once (when a file is moved twice).
                 let names = std::sync::Mutex::new(std::collections::BTreeSet::new());
-                let named = |name: &str| {
+                let named = |dir: &str, name: &str| {
                     let part = part_name(name, &write_id);
-                    names
-                        .lock()
-                        .expect("no panic holds it")
-                        .insert(part.clone());
+                    let path = match dir {
+                        "" => part.clone(),
+                        dir => format!("{dir}/{part}"),
+                    };
+                    names.lock().expect("no panic holds it").insert(path);
                     part
                 };
                 committer

@@ -935,3 +935,53 @@ fn streaming_session_windows_merge_across_batches_and_close_after_the_watermark(
     );
     query.stop().unwrap();
 }
+
+#[test]
+fn a_partitioned_file_sink_writes_a_directory_per_value_and_lists_every_file() {
+    let ctx = ctx();
+    let dir = tempfile::tempdir().unwrap();
+    let (output, checkpoint) = (dir.path().join("out"), dir.path().join("checkpoint"));
+    let input = MemoryStream::new(&ctx, events_schema());
+    let query = input
+        .to_df()
+        .unwrap()
+        .write_stream()
+        .format("parquet")
+        .partition_by(&["key"])
+        .option("path", output.to_str().unwrap())
+        .option("checkpointLocation", checkpoint.to_str().unwrap())
+        .start()
+        .unwrap();
+    let mut want = Vec::new();
+    for batch in 0..3 {
+        let rows: Vec<(&str, i64, i64)> = (0..30)
+            .map(|i| (["a", "b", "c"][i as usize % 3], batch * 100 + i, 0))
+            .collect();
+        want.extend(rows.iter().map(|r| (r.0.to_string(), r.1)));
+        input.add_data(events(&rows)).unwrap();
+        query.process_all_available().unwrap();
+    }
+    query.stop().unwrap();
+    for key in ["a", "b", "c"] {
+        assert!(output.join(format!("key={key}")).is_dir(), "key={key}");
+    }
+    let listed: Vec<String> = (0..3)
+        .flat_map(|n| {
+            std::fs::read_to_string(output.join(format!("_spark_metadata/{n}")))
+                .unwrap()
+                .lines()
+                .skip(1)
+                .map(String::from)
+                .collect::<Vec<_>>()
+        })
+        .collect();
+    assert!(listed.iter().all(|l| l.contains("/key=")), "{listed:?}");
+    let read = ctx.read().parquet(output.to_str().unwrap()).unwrap();
+    read.create_or_replace_temp_view("partitioned").unwrap();
+    want.sort();
+    assert_eq!(
+        pairs(&ctx, "SELECT key, amount FROM partitioned"),
+        want,
+        "every row once, its key from its directory"
+    );
+}

@@ -160,8 +160,9 @@ pub enum TaskCommit {
     Denied,
 }
 
-/// Maps a file's name in the attempt directory to its name in the output.
-pub type NameFn<'a> = dyn Fn(&str) -> String + Send + Sync + 'a;
+/// Maps a file's name in the attempt directory to its name in the output; it is given the
+/// file's directory under the attempt's (`""` at the top, `k=1` for `k=1/x.csv`) and its name.
+pub type NameFn<'a> = dyn Fn(&str, &str) -> String + Send + Sync + 'a;
 
 /// Commits the files a job writes under one output directory, as Hadoop's
 /// `FileOutputCommitter`: task attempts write under their own directories, a task commit makes
@@ -298,7 +299,7 @@ impl FileOutputCommitter {
         attempt: &TaskAttemptId,
         authorizer: &dyn CommitAuthorizer,
     ) -> Result<TaskCommit> {
-        self.commit_task_as(attempt, authorizer, &|name| name.to_string())
+        self.commit_task_as(attempt, authorizer, &|_, name| name.to_string())
             .await
     }
 
@@ -388,7 +389,7 @@ impl FileOutputCommitter {
             }
             for task in &tasks {
                 self.fs
-                    .merge(task, &self.output.path, &|name| name.to_string())
+                    .merge(task, &self.output.path, &|_, name| name.to_string())
                     .await?;
             }
         }

@@ -6,6 +6,7 @@
 //! | move a file | `rename(2)`, atomic | NameNode rename, atomic | copy, then delete |
 //! | delete a directory | `remove_dir_all` | each file, then the emptied directories | each object |
 
+use super::file_output_committer::NameFn;
 use crate::error::{Error, Result};
 use crate::object_stores::{explain, ResolvedPath};
 use futures::TryStreamExt;
@@ -158,7 +159,7 @@ impl OutputFs {
                 .await
                 .map_err(|e| self.store_error(to, &e)),
             Kind::Blob => self
-                .merge(from, to, &|name| name.to_string())
+                .merge(from, to, &|_, name| name.to_string())
                 .await
                 .map(|_| ()),
         }
@@ -173,7 +174,7 @@ impl OutputFs {
         &self,
         from: &ObjectPath,
         to: &ObjectPath,
-        name: &(dyn Fn(&str) -> String + Send + Sync),
+        name: &NameFn<'_>,
     ) -> Result<usize> {
         let files = self.files_under(from).await?;
         for file in &files {
@@ -195,7 +196,7 @@ impl OutputFs {
         &self,
         dir: &ObjectPath,
         files: &[ObjectPath],
-        name: &(dyn Fn(&str) -> String + Send + Sync),
+        name: &NameFn<'_>,
     ) -> Result<()> {
         for file in files {
             let target = relocate(file, dir, dir, name);
@@ -273,15 +274,17 @@ fn relocate(
     file: &ObjectPath,
     from: &ObjectPath,
     to: &ObjectPath,
-    name: &(dyn Fn(&str) -> String + Send + Sync),
+    name: &NameFn<'_>,
 ) -> ObjectPath {
     let mut relative: Vec<PathPart<'_>> = file.prefix_match(from).into_iter().flatten().collect();
     let last = relative.pop();
+    let dir: Vec<&str> = relative.iter().map(PathPart::as_ref).collect();
+    let dir = dir.join("/");
     let mut target = relative
         .into_iter()
         .fold(to.clone(), |path, part| path.join(part));
     if let Some(last) = last {
-        let renamed = name(last.as_ref());
+        let renamed = name(&dir, last.as_ref());
         target = if renamed == last.as_ref() {
             target.join(last)
         } else {

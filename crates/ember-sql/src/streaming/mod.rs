@@ -13,7 +13,7 @@
 //! | part | what ember has |
 //! |---|---|
 //! | sources | `csv`, `json`, `parquet`, `orc`, `text` (new files of a directory, `maxFilesPerTrigger`), `rate`, [`MemoryStream`], and any [`StreamFormat`] a linked crate registers (`kafka`, from ember-kafka) |
-//! | sinks | the file formats (with `_spark_metadata`), `console`, `memory`, [`foreach_batch`](DataStreamWriter::foreach_batch), registered formats |
+//! | sinks | the file formats (with `_spark_metadata`, and `partition_by` directories), `console`, `memory`, [`foreach_batch`](DataStreamWriter::foreach_batch), registered formats |
 //! | output modes | append, update, complete ([`OutputMode`]) |
 //! | triggers | default, processing time, once, available now ([`Trigger`]) |
 //! | state | aggregations, deduplication ([`DataFrame::drop_duplicates`]) and joins of two streams (inner, left, right and full outer, left semi), kept per key in a versioned state store in the checkpoint |
@@ -44,8 +44,8 @@
 //! so they need such a bound on their outer side; only output mode append is allowed.
 //!
 //! # Not yet
-//! Sliding and session windows from SQL (the DataFrame API has them), `partition_by` in the
-//! file sink, and continuous processing: each is refused with a message that says so.
+//! Sliding and session windows from SQL (the DataFrame API has them) and continuous
+//! processing: each is refused with a message that says so.
 //!
 //! ```
 //! use ember_sql::streaming::{OutputMode, Trigger};

@@ -118,6 +118,8 @@ pub(crate) struct FileStreamSink {
     format: &'static str,
     path: String,
     log: MetadataLog,
+    /// Columns whose values name the directories the rows go to.
+    partition_by: Vec<String>,
 }
 
 impl FileStreamSink {
@@ -138,13 +140,6 @@ impl FileStreamSink {
                 query.output_mode
             )));
         }
-        if !query.partition_by.is_empty() {
-            return Err(Error::Input(
-                "partition_by is not supported by ember's streaming file sink yet; write \
-                 unpartitioned, or partition in foreach_batch"
-                    .into(),
-            ));
-        }
         let path = ember_hadoop::object_stores::qualify(path, &ctx.env().hadoop)?;
         let path = path.trim_end_matches('/').to_string();
         let log = MetadataLog::new(ctx, &format!("{path}/{SINK_LOG_DIR}"))?;
@@ -153,6 +148,7 @@ impl FileStreamSink {
             format,
             path,
             log,
+            partition_by: query.partition_by.clone(),
         }))
     }
 }
@@ -170,7 +166,11 @@ impl Sink for FileStreamSink {
             );
             return Ok(());
         }
-        let names = rows.write().append_files(self.format, &self.path)?;
+        let columns: Vec<&str> = self.partition_by.iter().map(String::as_str).collect();
+        let names = rows
+            .write()
+            .partition_by(&columns)
+            .append_files(self.format, &self.path)?;
         // Each new file asked about by name: listing the output would cost more every batch.
         let session = SqlSession::of(&self.ctx);
         let mut entries = names

@@ -73,7 +73,9 @@ impl DataStreamWriter {
         self
     }
 
-    /// Columns to write as directories (file sinks).
+    /// Columns to write as directories (file sinks): a row goes under `column=value/`, as Spark
+    /// and Hive lay them out; the sink's log lists the files with their directories, and
+    /// readers of the output take the columns back from them.
     #[must_use]
     pub fn partition_by(mut self, columns: &[&str]) -> Self {
         self.partition_by = columns.iter().map(ToString::to_string).collect();
