@@ -538,18 +538,7 @@ fn a_direct_stream_driver_killed_mid_stream_writes_every_event_once_after_its_re
     // 60,000 numbered events over six partitions before the first driver, 30,000 while no
     // driver runs.
     let topic = create_topic(6);
-    let producer = producer(&[]);
-    let produce = |numbers: std::ops::Range<u32>| {
-        for n in numbers {
-            let value = format!("event{n}");
-            let record = BaseRecord::<(), String>::to(&topic)
-                .partition((n % 6) as i32)
-                .payload(&value);
-            producer.send(record).map_err(|(e, _)| e).unwrap();
-            producer.poll(Duration::ZERO);
-        }
-        producer.flush(Duration::from_secs(60)).unwrap();
-    };
+    let produce = |numbers: std::ops::Range<u32>| produce_events(&topic, numbers);
     produce(0..60_000);
     let dirs = tempfile::tempdir().unwrap();
     let (out, checkpoint) = (dirs.path().join("out"), dirs.path().join("checkpoint"));
@@ -690,11 +679,24 @@ fn committed_values(topic: &str) -> Vec<String> {
 /// Sends `event<n>` for each n of `numbers`, to partition n % 6, and waits until the broker has
 /// them all.
 fn produce_events(topic: &str, numbers: std::ops::Range<u32>) {
+    produce_numbered(topic, 6, numbers.start.into()..numbers.end.into(), |n| {
+        format!("event{n}")
+    });
+}
+
+/// Sends `value(n)` for each of `numbers` to partition `n % partitions` of `topic`, and waits
+/// until the broker has them all.
+fn produce_numbered(
+    topic: &str,
+    partitions: u64,
+    numbers: std::ops::Range<u64>,
+    value: impl Fn(u64) -> String,
+) {
     let producer = producer(&[]);
     for n in numbers {
-        let value = format!("event{n}");
+        let value = value(n);
         let record = BaseRecord::<(), String>::to(topic)
-            .partition((n % 6) as i32)
+            .partition((n % partitions) as i32)
             .payload(&value);
         producer.send(record).map_err(|(e, _)| e).unwrap();
         producer.poll(Duration::ZERO);
@@ -1003,17 +1005,10 @@ fn a_kmeans_model_trained_on_a_batch_dataframe_labels_a_kafka_stream_exactly_onc
     std::fs::write(&train, lines.join("\n")).unwrap();
     let topic = create_topic(3);
     let send_points = |ids: std::ops::Range<u64>| {
-        let producer = producer(&[]);
-        for i in ids {
+        produce_numbered(&topic, 3, ids, |i| {
             let (x, y) = blob_point(1_000_000 + i);
-            let value = format!("{i},{x},{y}");
-            let record = BaseRecord::<(), String>::to(&topic)
-                .partition((i % 3) as i32)
-                .payload(&value);
-            producer.send(record).map_err(|(e, _)| e).unwrap();
-            producer.poll(Duration::ZERO);
-        }
-        producer.flush(Duration::from_secs(60)).unwrap();
+            format!("{i},{x},{y}")
+        });
     };
     send_points(0..30_000);
     let (out, checkpoint) = (dirs.path().join("out"), dirs.path().join("checkpoint"));
