@@ -479,10 +479,17 @@ fn wait_until(done: &Arc<Mutex<usize>>, n: usize) {
 /// The test application (`rust/bin/it_app.rs`).
 const IT_APP: &str = env!("CARGO_BIN_EXE_it-app");
 
-/// `ember submit` of the `kafka-files` driver on `local[2]`, for `seconds`.
-fn kafka_files_driver(topic: &str, out: &str, checkpoint: &str, seconds: &str) -> Child {
+/// `ember submit` of the `kafka-files` driver on `master`, for `seconds`; its processes
+/// (executors included) have `EMBER_TEST_RUN=<run>` in their environment.
+fn kafka_files_driver(
+    master: &str,
+    run: &str,
+    [topic, out, checkpoint]: [&str; 3],
+    seconds: &str,
+) -> Child {
     Command::new(ember_bin())
-        .args(["submit", "--master", "local[2]"])
+        .args(["submit", "--master", master])
+        .env("EMBER_TEST_RUN", run)
         .args(["--conf", "ember.streaming.kafka.maxRatePerPartition=2000"])
         .args([
             IT_APP,
@@ -548,7 +555,8 @@ fn a_direct_stream_driver_killed_mid_stream_writes_every_event_once_after_its_re
         &format!("file://{}", checkpoint.display()),
     );
     // 2,000 a second a partition: 12,000 a batch, so the first driver dies mid-stream.
-    let mut first = kafka_files_driver(&topic, out_dir, checkpoint_dir, "120");
+    let places = [topic.as_str(), out_dir, checkpoint_dir];
+    let mut first = kafka_files_driver("local[2]", &unique("run"), places, "120");
     let deadline = Instant::now() + Duration::from_secs(120);
     while batch_files(&out).values().filter(|l| !l.is_empty()).count() < 2 {
         assert!(Instant::now() < deadline, "the first driver wrote no batch");
@@ -564,7 +572,23 @@ fn a_direct_stream_driver_killed_mid_stream_writes_every_event_once_after_its_re
         "the first driver read everything before it died"
     );
     produce(60_000..90_000);
-    let second = kafka_files_driver(&topic, out_dir, checkpoint_dir, "15");
+    // The second driver reads on two executor processes, and loses one once it has written a
+    // batch.
+    let batches_before = batch_files(&out).len();
+    let run = unique("run");
+    let second = kafka_files_driver("local-cluster[2,1,1024]", &run, places, "25");
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while batch_files(&out).len() <= batches_before {
+        assert!(
+            Instant::now() < deadline,
+            "the second driver wrote no batch"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let executor = executor_of(&run, "1").expect("executor 1 runs");
+    let _ = Command::new("kill")
+        .args(["-9", &executor.to_string()])
+        .status();
     let output = second.wait_with_output().unwrap();
     let said = String::from_utf8_lossy(&output.stderr);
     assert!(output.status.success(), "{said}");
@@ -572,6 +596,7 @@ fn a_direct_stream_driver_killed_mid_stream_writes_every_event_once_after_its_re
         said.contains("recovering the streams from the checkpoint"),
         "{said}"
     );
+    assert!(said.contains("lost executor 1"), "{said}");
     let files = batch_files(&out);
     let events: Vec<u64> = files
         .values()
