@@ -260,6 +260,7 @@ pub(crate) fn datafusion_context(
     let ctx = SessionContext::new_with_config_rt(config, runtime);
     ctx.add_optimizer_rule(Arc::new(crate::semi_join::PushSemiJoinDown));
     ctx.register_udf(crate::streaming::window_udf());
+    ctx.register_udf(crate::streaming::session_udf());
     ctx.register_udf(crate::json::from_json_udf());
     ctx
 }
@@ -352,6 +353,9 @@ impl SqlContextExt for Context {
             return command.run(self, &session);
         }
         let df = session.block_on(session.datafusion.sql(statement))?;
+        let (state, plan) = df.into_parts();
+        let plan = crate::streaming::expand_sql_windows(&session, plan)?;
+        let df = datafusion::dataframe::DataFrame::new(state, plan);
         Ok(DataFrame::new(df, session))
     }
 

@@ -8,7 +8,7 @@ use datafusion::arrow::datatypes::{DataType, Field, Int64Type, Schema, SchemaRef
 use datafusion::functions::core::expr_ext::FieldAccessor;
 use ember_core::Context;
 use ember_sql::streaming::{MemoryStream, OutputMode, Trigger};
-use ember_sql::{col, count, lit, max, sliding_window, sum, window, SqlContextExt};
+use ember_sql::{cast, col, count, lit, max, sliding_window, sum, window, SqlContextExt};
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
@@ -984,4 +984,102 @@ fn a_partitioned_file_sink_writes_a_directory_per_value_and_lists_every_file() {
         want,
         "every row once, its key from its directory"
     );
+}
+
+#[test]
+fn sliding_and_session_windows_from_sql_match_the_dataframe_api() {
+    let ctx = ctx();
+    let rows: Vec<(&str, i64, i64)> = (0..60)
+        .map(|i| (["a", "b"][i as usize % 2], i, (i * i * 7) % 300))
+        .collect();
+    let table = ctx.create_data_frame(vec![events(&rows)]).unwrap();
+    table.create_or_replace_temp_view("timed").unwrap();
+    let sliding_sql = ctx
+        .sql(
+            "SELECT key, CAST(window(time, '30 seconds', '10 seconds')['start'] AS VARCHAR) \
+             AS start, count(*) AS n FROM timed \
+             GROUP BY key, window(time, '30 seconds', '10 seconds') ORDER BY key, start",
+        )
+        .unwrap()
+        .tab_rows(false)
+        .unwrap();
+    let sliding_api = table
+        .group_by(vec![
+            col("key"),
+            sliding_window(col("time"), "30 seconds", "10 seconds").unwrap(),
+        ])
+        .agg(vec![count(lit(1)).alias("n")])
+        .unwrap()
+        .select(vec![
+            col("key"),
+            cast(col("window").field("start"), DataType::Utf8).alias("start"),
+            col("n"),
+        ])
+        .unwrap()
+        .order_by(vec![
+            col("key").sort(true, true),
+            col("start").sort(true, true),
+        ])
+        .unwrap()
+        .tab_rows(false)
+        .unwrap();
+    assert!(sliding_sql.lines().count() > 20, "{sliding_sql}");
+    assert_eq!(sliding_sql, sliding_api);
+    let sessions_sql = ctx
+        .sql(
+            "SELECT key, session_window(time, '10 seconds')['start'] AS start, \
+             session_window(time, '10 seconds')['end'] AS end, count(*) AS n, \
+             sum(amount) AS total FROM timed GROUP BY key, session_window(time, '10 seconds')",
+        )
+        .unwrap()
+        .collect()
+        .unwrap();
+    assert_eq!(session_rows(&sessions_sql), sessions_oracle(&rows, 10));
+    // Sessions of a stream from SQL merge across batches as the DataFrame API's do.
+    let input = MemoryStream::new(&ctx, events_schema());
+    input
+        .to_df()
+        .unwrap()
+        .with_watermark("time", "30 seconds")
+        .unwrap()
+        .create_or_replace_temp_view("timed_stream")
+        .unwrap();
+    let query = ctx
+        .sql(
+            "SELECT key, session_window(time, '10 seconds')['start'] AS start, \
+             session_window(time, '10 seconds')['end'] AS end, count(*) AS n, \
+             sum(amount) AS total FROM timed_stream GROUP BY key, session_window(time, '10 seconds')",
+        )
+        .unwrap()
+        .write_stream()
+        .format("memory")
+        .query_name("sql_sessions")
+        .output_mode(OutputMode::Update)
+        .start()
+        .unwrap();
+    for batch in [
+        &[("a", 1, 0), ("a", 2, 25)][..],
+        &[("a", 4, 8), ("a", 5, 17)][..],
+    ] {
+        input.add_data(events(batch)).unwrap();
+        query.process_all_available().unwrap();
+    }
+    let updates = session_rows(
+        &ctx.sql("SELECT * FROM sql_sessions")
+            .unwrap()
+            .collect()
+            .unwrap(),
+    );
+    assert!(
+        updates.contains(&("a".into(), 0, 35, 4, 12)),
+        "the second batch joins a's sessions: {updates:?}"
+    );
+    query.stop().unwrap();
+    let err = ctx
+        .sql("SELECT window(time, '30 seconds', '10 seconds') FROM timed")
+        .unwrap()
+        .collect()
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("group by it"), "{err}");
 }

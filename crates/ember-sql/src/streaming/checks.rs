@@ -134,9 +134,13 @@ fn visit(plan: &LogicalPlan, mode: OutputMode, analysis: &mut Analysis) -> Resul
                     let watermarks = !analysis.watermark_columns.is_empty();
                     (0..aggregate.group_expr.len()).find(|i| watermarks && window(*i))
                 });
+            // Sessions come from the column session_window makes (renamed from SQL).
             let session_key = (0..aggregate.group_expr.len()).find(|i| {
-                let field = aggregate.schema.field(*i);
-                field.name() == SESSION_COLUMN && is_window_type(field.data_type())
+                let of_sessions = matches!(
+                    aggregate.group_expr[*i].clone().unalias(),
+                    Expr::Column(c) if c.name == SESSION_COLUMN
+                );
+                of_sessions && is_window_type(aggregate.schema.field(*i).data_type())
             });
             analysis.operators.push(StatefulNode {
                 kind: OperatorKind::Aggregate,

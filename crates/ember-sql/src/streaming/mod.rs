@@ -43,9 +43,13 @@
 //! joins write a row with nulls once the watermark shows an unmatched row can no longer match,
 //! so they need such a bound on their outer side; only output mode append is allowed.
 //!
+//! In SQL, `GROUP BY window(time, '10 seconds')` (tumbling), `window(time, '10 seconds',
+//! '5 seconds')` (sliding) and `session_window(time, '5 seconds')` mean what the DataFrame
+//! API's [`window`], [`sliding_window`] and [`session_window`] do.
+//!
 //! # Not yet
-//! Sliding and session windows from SQL (the DataFrame API has them) and continuous
-//! processing: each is refused with a message that says so.
+//! Continuous processing (`Trigger.Continuous`), and stateful operators run on executors: the
+//! state of a query is kept and updated by its driver.
 //!
 //! ```
 //! use ember_sql::streaming::{OutputMode, Trigger};
@@ -83,8 +87,8 @@ mod writer;
 pub use progress::{SinkProgress, SourceProgress, StateOperatorProgress, StreamingQueryProgress};
 pub use query::StreamingQuery;
 pub use reader::DataStreamReader;
-pub(crate) use session::expand_session_windows;
 pub use session::session_window;
+pub(crate) use session::{expand_session_windows, session_udf};
 pub use source::{
     Offset, Options, ReadLimit, Sink, SinkContext, Source, StreamFormat, STREAM_FORMATS,
 };
@@ -96,7 +100,7 @@ pub(crate) use query::reads_stream;
 pub(crate) use sinks::committed_files;
 pub(crate) use source::{stream_format, NEEDS_START};
 pub(crate) use stateful::{EventTimeWatermark, StreamDeduplicate};
-pub(crate) use window::{expand_sliding_windows, window_udf};
+pub(crate) use window::{expand_sliding_windows, expand_sql_windows, window_udf};
 
 #[doc(hidden)]
 pub use linkme as __linkme;

@@ -63,11 +63,9 @@ pub fn session_window(time: Expr, gap: &str) -> Result<Expr> {
             "the session gap {gap:?} must be greater than 0"
         )));
     }
-    Ok(ScalarUDF::new_from_impl(SessionMarker {
-        signature: Signature::any(2, Volatility::Immutable),
-    })
-    .call(vec![time, lit(gap)])
-    .alias(SESSION_COLUMN))
+    Ok(session_udf()
+        .call(vec![time, lit(gap)])
+        .alias(SESSION_COLUMN))
 }
 
 /// What [`session_window`] returns: a mark for `group_by`, which finds the sessions; it has
@@ -89,7 +87,13 @@ impl ScalarUDFImpl for SessionMarker {
     }
 
     fn return_type(&self, args: &[DataType]) -> datafusion::error::Result<DataType> {
-        Ok(args.first().cloned().unwrap_or(DataType::Null))
+        match args.first() {
+            Some(time @ DataType::Timestamp(_, _)) => Ok(super::window::window_type(time)),
+            other => Err(datafusion::error::DataFusionError::Plan(format!(
+                "session_window() takes a timestamp column, not {}",
+                other.map(ToString::to_string).unwrap_or_default()
+            ))),
+        }
     }
 
     fn invoke_with_args(&self, _: ScalarFunctionArgs) -> datafusion::error::Result<ColumnarValue> {
@@ -97,6 +101,18 @@ impl ScalarUDFImpl for SessionMarker {
             "session_window(...) is a grouping key: use it in group_by(...)".into(),
         ))
     }
+}
+
+/// The SQL function `session_window(time, 'gap')`, for `GROUP BY`.
+pub(crate) fn session_udf() -> ScalarUDF {
+    ScalarUDF::new_from_impl(SessionMarker {
+        signature: Signature::any(2, Volatility::Immutable),
+    })
+}
+
+/// Whether `expr` is a [`session_window`].
+pub(crate) fn is_session_marker(expr: &Expr) -> bool {
+    session_arguments(expr).is_some()
 }
 
 /// The time and gap of a [`session_window`] expression.

@@ -4,12 +4,15 @@
 
 use crate::dataframe::DataFrame;
 use crate::error::{Error, Result};
+use crate::session::SqlSession;
 use datafusion::arrow::array::{Array, ArrayRef, AsArray, StructArray};
 use datafusion::arrow::compute::kernels::cast::cast;
 use datafusion::arrow::datatypes::{DataType, Field, Fields, Int64Type, TimeUnit};
+use datafusion::common::tree_node::{Transformed, TreeNode};
 use datafusion::common::ScalarValue;
 use datafusion::logical_expr::{
-    ColumnarValue, ScalarFunctionArgs, ScalarUDF, ScalarUDFImpl, Signature, Volatility,
+    ColumnarValue, LogicalPlan, LogicalPlanBuilder, ScalarFunctionArgs, ScalarUDF, ScalarUDFImpl,
+    Signature, TypeSignature, Volatility,
 };
 use datafusion::prelude::{lit, Expr};
 use std::sync::Arc;
@@ -261,15 +264,77 @@ fn windows_of(
         .map_err(|e| datafusion::error::DataFusionError::ArrowError(Box::new(e), None))
 }
 
-/// The SQL function `window(time, 'duration')`.
+/// The SQL function `window(time, 'duration')`, and `window(time, 'duration', 'slide')` in
+/// `GROUP BY` (see [`expand_sql_windows`]).
 pub(crate) fn window_udf() -> ScalarUDF {
     ScalarUDF::new_from_impl(TumblingWindow {
-        signature: Signature::any(2, Volatility::Immutable),
+        signature: Signature::one_of(
+            vec![TypeSignature::Any(2), TypeSignature::Any(3)],
+            Volatility::Immutable,
+        ),
     })
 }
 
+/// `plan` with its aggregations by `window(time, 'duration', 'slide')` (sliding windows) or
+/// `session_window(time, 'gap')` made as the DataFrame API makes them: rows expanded to each of
+/// their windows, or sessions found per key, before grouping. SQL's planner sees only the
+/// functions; this gives them their meaning.
+///
+/// # Errors
+/// The windows' arguments do not fit the rows.
+pub(crate) fn expand_sql_windows(
+    session: &Arc<SqlSession>,
+    plan: LogicalPlan,
+) -> Result<LogicalPlan> {
+    let expanded = plan.transform_up(|node| {
+        let LogicalPlan::Aggregate(aggregate) = &node else {
+            return Ok(Transformed::no(node));
+        };
+        let windowed = |e: &Expr| is_sql_sliding(e) || super::session::is_session_marker(e);
+        if !aggregate.group_expr.iter().any(windowed) {
+            return Ok(Transformed::no(node));
+        }
+        let groups: Vec<Expr> = aggregate.group_expr.iter().map(sliding_of_sql).collect();
+        let input = datafusion::dataframe::DataFrame::new(
+            session.datafusion.state(),
+            aggregate.input.as_ref().clone(),
+        );
+        let df = DataFrame::new(input, session.clone());
+        let (df, expanded) = expand_sliding_windows(df, groups)
+            .and_then(|(df, groups)| super::expand_session_windows(df, groups))
+            .map_err(|e| datafusion::error::DataFusionError::Plan(e.to_string()))?;
+        // A window keeps the name the query above it knows it by.
+        let named = expanded
+            .into_iter()
+            .zip(&aggregate.group_expr)
+            .map(|(new, old)| match windowed(old) {
+                true => new.unalias().alias(old.schema_name().to_string()),
+                false => new,
+            })
+            .collect::<Vec<_>>();
+        let plan = LogicalPlanBuilder::from(df.inner().logical_plan().clone())
+            .aggregate(named, aggregate.aggr_expr.clone())?
+            .build()?;
+        Ok(Transformed::yes(plan))
+    })?;
+    Ok(expanded.data)
+}
+
+/// Whether `expr` is SQL's `window(time, 'duration', 'slide')`.
+fn is_sql_sliding(expr: &Expr) -> bool {
+    matches!(expr.clone().unalias(), Expr::ScalarFunction(f) if f.name() == "window" && f.args.len() == 3)
+}
+
+/// `expr` with SQL's sliding `window(...)` as the function [`sliding_window`] calls.
+fn sliding_of_sql(expr: &Expr) -> Expr {
+    match expr.clone().unalias() {
+        Expr::ScalarFunction(f) if is_sql_sliding(expr) => sliding_udf().call(f.args),
+        _ => expr.clone(),
+    }
+}
+
 /// The struct type of a window over timestamps of `time`.
-fn window_type(time: &DataType) -> DataType {
+pub(crate) fn window_type(time: &DataType) -> DataType {
     DataType::Struct(Fields::from(vec![
         Field::new("start", time.clone(), true),
         Field::new("end", time.clone(), true),
@@ -314,6 +379,11 @@ impl ScalarUDFImpl for TumblingWindow {
         &self,
         args: ScalarFunctionArgs,
     ) -> datafusion::error::Result<ColumnarValue> {
+        if args.args.len() == 3 {
+            return Err(datafusion::error::DataFusionError::Plan(
+                "window(time, duration, slide) gives each row several windows: group by it".into(),
+            ));
+        }
         let (times, unit, time_type) = time_argument(&args)?;
         let size = interval_argument(&args.args[1], &unit)?;
         let raw = cast(&times, &DataType::Int64)?;
