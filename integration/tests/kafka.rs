@@ -1037,17 +1037,14 @@ fn a_kmeans_model_trained_on_a_batch_dataframe_labels_a_kafka_stream_exactly_onc
     };
     send_points(0..30_000);
     let (out, checkpoint) = (dirs.path().join("out"), dirs.path().join("checkpoint"));
+    // File URLs: bare paths are on HDFS when HADOOP_CONF_DIR names the mini cluster.
     let out_dir = format!("file://{}", out.display());
     let checkpoint_dir = format!("file://{}", checkpoint.display());
+    let train_file = format!("file://{}", train.display());
     let driver = |seconds: &str| {
         Command::new(ember_bin())
             .args(["submit", "--master", "local[2]"])
-            .args([
-                IT_APP,
-                "kafka-kmeans",
-                &bootstrap(),
-                train.to_str().unwrap(),
-            ])
+            .args([IT_APP, "kafka-kmeans", &bootstrap(), &train_file])
             .args([topic.as_str(), &out_dir, &checkpoint_dir, seconds])
             .env("EMBER_LOG", "warn")
             .stdout(Stdio::null())
@@ -1059,6 +1056,10 @@ fn a_kmeans_model_trained_on_a_batch_dataframe_labels_a_kafka_stream_exactly_onc
     let mut first = driver("120");
     let deadline = Instant::now() + Duration::from_secs(120);
     while !checkpoint.join("commits/2").exists() {
+        if first.try_wait().unwrap().is_some() {
+            let said = first.wait_with_output().unwrap().stderr;
+            panic!("the first driver ended: {}", String::from_utf8_lossy(&said));
+        }
         assert!(
             Instant::now() < deadline,
             "the first driver committed no batch"
