@@ -577,18 +577,11 @@ fn a_direct_stream_driver_killed_mid_stream_writes_every_event_once_after_its_re
     let batches_before = batch_files(&out).len();
     let run = unique("run");
     let second = kafka_files_driver("local-cluster[2,1,1024]", &run, places, "25");
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while batch_files(&out).len() <= batches_before {
-        assert!(
-            Instant::now() < deadline,
-            "the second driver wrote no batch"
-        );
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    let executor = executor_of(&run, "1").expect("executor 1 runs");
-    let _ = Command::new("kill")
-        .args(["-9", &executor.to_string()])
-        .status();
+    kill_executor_once(
+        &run,
+        || batch_files(&out).len() > batches_before,
+        "wrote no batch",
+    );
     let output = second.wait_with_output().unwrap();
     let said = String::from_utf8_lossy(&output.stderr);
     assert!(output.status.success(), "{said}");
@@ -655,6 +648,20 @@ fn executor_of(run: &str, id: &str) -> Option<u32> {
         let environ = String::from_utf8_lossy(&environ);
         (environ.contains(&run) && environ.contains(&id)).then_some(pid)
     })
+}
+
+/// Waits up to a minute for `ready` (else fails: the driver `failed_to`), then SIGKILLs
+/// executor 1 of the run `EMBER_TEST_RUN=<run>`.
+fn kill_executor_once(run: &str, ready: impl Fn() -> bool, failed_to: &str) {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while !ready() {
+        assert!(Instant::now() < deadline, "the second driver {failed_to}");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let executor = executor_of(run, "1").expect("executor 1 runs");
+    let _ = Command::new("kill")
+        .args(["-9", &executor.to_string()])
+        .status();
 }
 
 /// How many batches the query of `checkpoint` has committed.
@@ -958,18 +965,8 @@ fn a_structured_query_killed_mid_stream_writes_every_event_once_to_kafka_and_to_
     // from the checkpoint.
     let run = unique("run");
     let second = kafka_structured_driver("local-cluster[2,1,1024]", &run, places, "40");
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while commits(&checkpoint) < done_before + 2 {
-        assert!(
-            Instant::now() < deadline,
-            "the second driver committed no batch"
-        );
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    let executor = executor_of(&run, "1").expect("executor 1 runs");
-    let _ = Command::new("kill")
-        .args(["-9", &executor.to_string()])
-        .status();
+    let committed = || commits(&checkpoint) >= done_before + 2;
+    kill_executor_once(&run, committed, "committed no batch");
     let output = second.wait_with_output().unwrap();
     let said = String::from_utf8_lossy(&output.stderr);
     assert!(output.status.success(), "{said}");
