@@ -122,8 +122,9 @@ fn offset_ranges_read_by_executors_hold_each_record_produced_once() {
     assert!(by_partition[3].iter().all(|r| r.partition == 1));
 }
 
-#[test]
-fn read_committed_ranges_skip_aborted_transactions_and_their_markers() {
+/// A topic of one partition holding values 0..100 committed, 100..150 aborted and 150..250
+/// committed, in three transactions: offsets 0..253 with three markers (100, 151, 252).
+fn committed_and_aborted_topic() -> String {
     let topic = create_topic(1);
     let transactional = producer(&[("transactional.id", &unique("ember-txn"))]);
     let timeout = Duration::from_secs(30);
@@ -138,25 +139,88 @@ fn read_committed_ranges_skip_aborted_transactions_and_their_markers() {
             transactional.abort_transaction(timeout).unwrap();
         }
     }
-    let (low, high) = latest_offsets(&params(), &topic).unwrap()[&0];
-    // 250 records and three transaction markers.
-    assert_eq!((low, high), (0, 253));
+    // The coordinator writes a transaction's marker after its commit returns.
+    let deadline = Instant::now() + timeout;
+    while latest_offsets(&params(), &topic).unwrap()[&0].1 < 253 {
+        assert!(
+            Instant::now() < deadline,
+            "the last marker was never written"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    topic
+}
+
+fn read_committed_params() -> BTreeMap<String, String> {
     let mut settings = params();
     settings.insert("isolation.level".into(), "read_committed".into());
-    let ctx = context("local[2]", &[]);
-    let range = OffsetRange::new(&topic, 0, low, high);
-    let read = KafkaUtils::create_rdd(&ctx, &settings, vec![range]).unwrap();
-    let values: Vec<String> = read
-        .collect()
+    settings
+}
+
+/// The values of offsets `from..until` of partition 0 of `topic`, read by one job.
+fn values_of(ctx: &ember_core::Context, topic: &str, from: i64, until: i64) -> Vec<String> {
+    let range = OffsetRange::new(topic, 0, from, until);
+    let read = KafkaUtils::create_rdd(ctx, &read_committed_params(), vec![range]).unwrap();
+    read.collect()
         .unwrap()
         .iter()
         .map(|r| text(&r.value))
-        .collect();
-    let want: Vec<String> = (0..100)
-        .chain(150..250)
-        .map(|i| format!("value{i}"))
-        .collect();
-    assert_eq!(values, want);
+        .collect()
+}
+
+fn value_names(numbers: impl Iterator<Item = u32>) -> Vec<String> {
+    numbers.map(|i| format!("value{i}")).collect()
+}
+
+#[test]
+fn read_committed_ranges_skip_aborted_transactions_and_their_markers() {
+    let topic = committed_and_aborted_topic();
+    // 250 records and three transaction markers.
+    let (low, high) = latest_offsets(&params(), &topic).unwrap()[&0];
+    assert_eq!((low, high), (0, 253));
+    let ctx = context("local[2]", &[]);
+    assert_eq!(
+        values_of(&ctx, &topic, low, high),
+        value_names((0..100).chain(150..250))
+    );
+}
+
+#[test]
+fn ranges_read_one_after_another_by_kept_consumers_hold_each_record_once() {
+    let topic = committed_and_aborted_topic();
+    for enabled in ["true", "false"] {
+        // One task at a time, so each range's task finds the consumer the last one left.
+        let ctx = context(
+            "local[1]",
+            &[("ember.streaming.kafka.consumer.cache.enabled", enabled)],
+        );
+        // The first range ends among aborted records: the consumer reads past its end to
+        // the committed record at offset 152, which the second range must give first.
+        assert_eq!(values_of(&ctx, &topic, 0, 120), value_names(0..100));
+        assert_eq!(values_of(&ctx, &topic, 120, 200), value_names(150..198));
+        assert_eq!(values_of(&ctx, &topic, 200, 253), value_names(198..250));
+        // Back to earlier offsets, and on from there.
+        assert_eq!(values_of(&ctx, &topic, 50, 60), value_names(50..60));
+        assert_eq!(
+            values_of(&ctx, &topic, 60, 253),
+            value_names((60..100).chain(150..250)),
+            "cache enabled: {enabled}"
+        );
+        ctx.stop();
+    }
+    let ctx = context(
+        "local[1]",
+        &[("ember.streaming.kafka.consumer.cache.maxCapacity", "0")],
+    );
+    let range = OffsetRange::new(&topic, 0, 0, 10);
+    let err = KafkaUtils::create_rdd(&ctx, &params(), vec![range])
+        .map(|_| ())
+        .expect_err("a capacity of 0 is refused")
+        .to_string();
+    assert!(
+        err.contains("ember.streaming.kafka.consumer.cache.maxCapacity"),
+        "{err}"
+    );
 }
 
 #[test]

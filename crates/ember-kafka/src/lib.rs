@@ -34,6 +34,7 @@
 //! assert_eq!(records.num_partitions(), 2);
 //! ```
 
+mod cache;
 mod direct;
 mod params;
 mod rdd;
@@ -66,6 +67,25 @@ pub mod conf {
             "ember.streaming.kafka.maxRatePerPartition",
             Some("0"),
             "most records a second of batch interval a direct stream's batch reads from each Kafka partition; 0 for no limit",
+            "0.1.0",
+        );
+
+        /// Whether executors keep their Kafka consumers between tasks, so that the next range
+        /// of a partition reads on without a new connection
+        /// (`ember.streaming.kafka.consumer.cache.enabled`, as Spark's).
+        pub const CONSUMER_CACHE_ENABLED: ConfigEntry<bool> = ConfigEntry::boolean(
+            "ember.streaming.kafka.consumer.cache.enabled",
+            Some("true"),
+            "whether executors keep their Kafka consumers between tasks",
+            "0.1.0",
+        );
+
+        /// The most Kafka consumers an executor keeps between tasks, the least recently used
+        /// closed first (`ember.streaming.kafka.consumer.cache.maxCapacity`, as Spark's).
+        pub const CONSUMER_CACHE_CAPACITY: ConfigEntry<usize> = ConfigEntry::positive(
+            "ember.streaming.kafka.consumer.cache.maxCapacity",
+            Some("64"),
+            "most Kafka consumers an executor keeps between tasks",
             "0.1.0",
         );
     }

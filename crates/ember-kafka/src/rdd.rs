@@ -1,6 +1,7 @@
 //! RDDs of Kafka offset ranges (Spark's `KafkaRDD` and `KafkaUtils.createRDD`): one partition
 //! per range, read by a consumer the task assigns to exactly that range.
 
+use crate::cache::{self, AssignedConsumer, ConsumerKey};
 use crate::params::KafkaParams;
 use ember_core::rdd::{BoxIter, Dependency, RddBase, RddCompute, RddCore};
 use ember_core::{Context, Error, Rdd, Result, TaskContext};
@@ -73,27 +74,13 @@ impl KafkaUtils {
     ///
     /// # Errors
     /// The parameters have no `bootstrap.servers`, a range ends before it starts, or the
-    /// poll timeout setting does not parse.
+    /// poll timeout or consumer cache settings do not parse.
     pub fn create_rdd(
         ctx: &Context,
         params: &BTreeMap<String, String>,
         ranges: Vec<OffsetRange>,
     ) -> Result<Rdd<ConsumerRecord>> {
-        let params = KafkaParams::new(params)?;
-        if let Some(bad) = ranges.iter().find(|r| r.until_offset < r.from_offset) {
-            return Err(Error::Input(format!(
-                "offset range {}-{} ends ({}) before it starts ({}): give from_offset <= \
-                 until_offset",
-                bad.topic, bad.partition, bad.until_offset, bad.from_offset
-            )));
-        }
-        let poll_timeout = ctx.conf().require(&crate::conf::POLL_TIMEOUT)?;
-        let rdd = KafkaRdd {
-            core: ctx.new_rdd_core("kafka"),
-            params,
-            ranges,
-            poll_timeout,
-        };
+        let rdd = KafkaRdd::new(ctx, KafkaParams::new(params)?, ranges)?;
         Ok(Rdd::from_compute(ctx, rdd))
     }
 }
@@ -151,12 +138,100 @@ pub(crate) fn topic_offsets(
     Ok(offsets)
 }
 
+/// An RDD of Kafka offset ranges, a partition per range; its records are read as
+/// [`ConsumerRecord`]s here and as Arrow batches by the `kafka` format.
 #[derive(Serialize, Deserialize)]
-struct KafkaRdd {
+pub(crate) struct KafkaRdd {
     core: RddCore,
     params: KafkaParams,
     ranges: Vec<OffsetRange>,
     poll_timeout: Duration,
+    /// How many consumers an executor keeps between tasks; 0 when it keeps none.
+    kept_consumers: usize,
+}
+
+impl KafkaRdd {
+    /// The RDD reading `ranges` with `params`, its settings from `ctx`'s configuration.
+    ///
+    /// # Errors
+    /// A range ends before it starts, or a setting does not parse.
+    pub(crate) fn new(
+        ctx: &Context,
+        params: KafkaParams,
+        ranges: Vec<OffsetRange>,
+    ) -> Result<KafkaRdd> {
+        if let Some(bad) = ranges.iter().find(|r| r.until_offset < r.from_offset) {
+            return Err(Error::Input(format!(
+                "offset range {}-{} ends ({}) before it starts ({}): give from_offset <= \
+                 until_offset",
+                bad.topic, bad.partition, bad.until_offset, bad.from_offset
+            )));
+        }
+        let conf = ctx.conf();
+        let kept_consumers = match conf.require(&crate::conf::CONSUMER_CACHE_ENABLED)? {
+            true => conf.require(&crate::conf::CONSUMER_CACHE_CAPACITY)?,
+            false => 0,
+        };
+        Ok(KafkaRdd {
+            core: ctx.new_rdd_core("kafka"),
+            params,
+            ranges,
+            poll_timeout: conf.require(&crate::conf::POLL_TIMEOUT)?,
+            kept_consumers,
+        })
+    }
+
+    /// A reader of partition `partition`'s range; `None` when the range is empty.
+    ///
+    /// # Errors
+    /// No consumer could be made or assigned to the range.
+    pub(crate) fn reader(&self, partition: usize) -> Result<Option<RangeReader>> {
+        let range = self.ranges[partition].clone();
+        if range.count() == 0 {
+            return Ok(None);
+        }
+        let key = ConsumerKey {
+            params: self.params.clone(),
+            topic: range.topic.clone(),
+            partition: range.partition,
+        };
+        // A kept consumer that stands elsewhere is closed rather than moved: one made anew
+        // cannot give records it fetched for its old position.
+        let assigned = match cache::take(&key) {
+            Some(kept) if kept.next == range.from_offset => kept,
+            _ => self.assign(&range)?,
+        };
+        Ok(Some(RangeReader {
+            key,
+            assigned: Some(assigned),
+            range,
+            poll_timeout: self.poll_timeout,
+            kept_consumers: self.kept_consumers,
+        }))
+    }
+
+    /// A new consumer assigned to `range`'s partition from its first offset.
+    fn assign(&self, range: &OffsetRange) -> Result<AssignedConsumer> {
+        let consumer: BaseConsumer = self
+            .params
+            .executor_consumer()
+            .create()
+            .map_err(|e| Error::Input(format!("cannot make a Kafka consumer: {e}")))?;
+        let mut assignment = TopicPartitionList::new();
+        assignment
+            .add_partition_offset(
+                &range.topic,
+                range.partition,
+                Offset::Offset(range.from_offset),
+            )
+            .and_then(|()| consumer.assign(&assignment))
+            .map_err(|e| Error::Input(format!("cannot read {}: {e}", describe(range))))?;
+        Ok(AssignedConsumer {
+            consumer,
+            next: range.from_offset,
+            pending: None,
+        })
+    }
 }
 
 impl RddBase for KafkaRdd {
@@ -175,63 +250,103 @@ impl RddBase for KafkaRdd {
 
 impl RddCompute<ConsumerRecord> for KafkaRdd {
     fn compute(&self, partition: usize, _tc: &Arc<TaskContext>) -> Result<BoxIter<ConsumerRecord>> {
-        let range = self.ranges[partition].clone();
-        if range.count() == 0 {
+        let Some(mut reader) = self.reader(partition)? else {
             return Ok(Box::new(std::iter::empty()));
-        }
-        let consumer: BaseConsumer = self
-            .params
-            .executor_consumer()
-            .create()
-            .map_err(|e| Error::Input(format!("cannot make a Kafka consumer: {e}")))?;
-        let mut assignment = TopicPartitionList::new();
-        assignment
-            .add_partition_offset(
-                &range.topic,
-                range.partition,
-                Offset::Offset(range.from_offset),
-            )
-            .and_then(|()| consumer.assign(&assignment))
-            .map_err(|e| Error::Input(format!("cannot read {}: {e}", describe(&range))))?;
-        Ok(Box::new(RangeReader {
-            consumer,
-            next: range.from_offset,
-            range,
-            poll_timeout: self.poll_timeout,
-        }))
+        };
+        Ok(Box::new(std::iter::from_fn(move || {
+            let mut record = NextRecord(None);
+            match reader.read_into(&mut record) {
+                Ok(_) => record.0,
+                Err(e) => ember_core::task_context::abort(e),
+            }
+        })))
+    }
+}
+
+/// Takes the records a [`RangeReader`] reads.
+pub(crate) trait MessageSink {
+    /// Takes one record.
+    fn take<M: Message>(&mut self, message: &M);
+}
+
+/// The record read last, as a [`ConsumerRecord`].
+struct NextRecord(Option<ConsumerRecord>);
+
+impl MessageSink for NextRecord {
+    fn take<M: Message>(&mut self, message: &M) {
+        self.0 = Some(record_of(message));
     }
 }
 
 /// A consumer assigned to one range, giving its records in order; a failure to read fails
-/// the task with why.
-struct RangeReader {
-    consumer: BaseConsumer,
+/// the task with why. Dropped after its range (or part of it) was read, it leaves its
+/// consumer for the next task of the partition (see `cache`).
+pub(crate) struct RangeReader {
+    key: ConsumerKey,
+    /// `None` once a read failed: where the consumer stands is then unknown.
+    assigned: Option<AssignedConsumer>,
     range: OffsetRange,
-    /// The next offset to give.
-    next: i64,
     poll_timeout: Duration,
+    kept_consumers: usize,
 }
 
-impl Iterator for RangeReader {
-    type Item = ConsumerRecord;
-
-    fn next(&mut self) -> Option<ConsumerRecord> {
-        self.read()
-            .unwrap_or_else(|e| ember_core::task_context::abort(e))
+impl Drop for RangeReader {
+    fn drop(&mut self) {
+        if let Some(assigned) = self.assigned.take() {
+            if self.kept_consumers > 0 {
+                cache::leave(self.key.clone(), assigned, self.kept_consumers);
+            }
+        }
     }
 }
 
 impl RangeReader {
-    fn read(&mut self) -> Result<Option<ConsumerRecord>> {
+    /// Gives the range's next record to `sink`; `false` when the range has no more.
+    ///
+    /// # Errors
+    /// The brokers failed the read, or no record came within the poll timeout.
+    pub(crate) fn read_into(&mut self, sink: &mut impl MessageSink) -> Result<bool> {
+        let read = self.read(sink);
+        if read.is_err() {
+            self.assigned = None;
+        }
+        read
+    }
+
+    fn read(&mut self, sink: &mut impl MessageSink) -> Result<bool> {
         let until = self.range.until_offset;
         let deadline = Instant::now() + self.poll_timeout;
-        while self.next < until {
-            match self.consumer.poll(Duration::from_millis(100)) {
-                Some(Ok(message)) if message.offset() < self.next => {}
-                Some(Ok(message)) if message.offset() >= until => self.next = until,
+        let AssignedConsumer {
+            consumer,
+            next,
+            pending,
+        } = self
+            .assigned
+            .as_mut()
+            .expect("a reader whose read failed is not read again");
+        if let Some(message) = pending.take() {
+            if message.offset() >= until {
+                *pending = Some(message);
+                *next = until;
+            } else if message.offset() >= *next {
+                *next = message.offset() + 1;
+                sink.take(&message);
+                return Ok(true);
+            }
+        }
+        while *next < until {
+            match consumer.poll(Duration::from_millis(100)) {
+                Some(Ok(message)) if message.offset() < *next => {}
+                // Past the range (its last offsets were transaction markers): the next range
+                // that reads on gives it.
+                Some(Ok(message)) if message.offset() >= until => {
+                    *pending = Some(message.detach());
+                    *next = until;
+                }
                 Some(Ok(message)) => {
-                    self.next = message.offset() + 1;
-                    return Ok(Some(record_of(&message)));
+                    *next = message.offset() + 1;
+                    sink.take(&message);
+                    return Ok(true);
                 }
                 Some(Err(e)) => {
                     return Err(Error::Input(format!(
@@ -241,7 +356,7 @@ impl RangeReader {
                 }
                 // Transaction markers and aborted records take offsets no message carries:
                 // the consumer's position says how far it got.
-                None if self.consumer_position()? >= until => self.next = until,
+                None if position(consumer, &self.range, *next)? >= until => *next = until,
                 None if Instant::now() >= deadline => {
                     return Err(Error::Input(format!(
                     "no record of {} came within {} ms (ember.streaming.kafka.consumer.poll.ms), \
@@ -249,27 +364,26 @@ impl RangeReader {
                          removed the offsets",
                     describe(&self.range),
                     self.poll_timeout.as_millis(),
-                    self.next
+                    next
                 )))
                 }
                 None => {}
             }
         }
-        Ok(None)
+        Ok(false)
     }
+}
 
-    /// The offset the consumer reads next in its partition.
-    fn consumer_position(&self) -> Result<i64> {
-        let positions = self
-            .consumer
-            .position()
-            .map_err(|e| Error::Input(format!("reading {}: {e}", describe(&self.range))))?;
-        let element = positions.find_partition(&self.range.topic, self.range.partition);
-        Ok(match element.map(|e| e.offset()) {
-            Some(Offset::Offset(n)) => n,
-            _ => self.next,
-        })
-    }
+/// The offset `consumer` reads next in `range`'s partition; `next` if it does not say.
+fn position(consumer: &BaseConsumer, range: &OffsetRange, next: i64) -> Result<i64> {
+    let positions = consumer
+        .position()
+        .map_err(|e| Error::Input(format!("reading {}: {e}", describe(range))))?;
+    let element = positions.find_partition(&range.topic, range.partition);
+    Ok(match element.map(|e| e.offset()) {
+        Some(Offset::Offset(n)) => n,
+        _ => next,
+    })
 }
 
 fn record_of<M: Message>(message: &M) -> ConsumerRecord {

@@ -18,15 +18,16 @@
 //! have `key`, `topic` and `headers`; option `topic` names the topic for all of them.
 
 use crate::params::KafkaParams;
-use crate::rdd::{topic_offsets, ConsumerRecord, KafkaUtils, OffsetRange};
+use crate::rdd::{topic_offsets, KafkaRdd, MessageSink, OffsetRange};
 use datafusion::arrow::array::{
-    Array, ArrayRef, AsArray, BinaryBuilder, Int32Array, Int64Array, ListBuilder, StringBuilder,
-    StructBuilder, TimestampMicrosecondArray,
+    Array, ArrayRef, AsArray, BinaryBuilder, Int32Array, Int64Array, ListArray, ListBuilder,
+    StringBuilder, StructBuilder, TimestampMicrosecondArray,
 };
 use datafusion::arrow::compute::cast;
 use datafusion::arrow::datatypes::{Fields, SchemaRef, TimeUnit};
-use ember_core::rdd::{BoxIter, PartitionOp};
-use ember_core::Context;
+use ember_core::rdd::{BoxIter, Dependency, RddBase, RddCompute, RddCore};
+use ember_core::task_context::abort;
+use ember_core::{Context, Rdd, TaskContext};
 use ember_sql::streaming::{
     number_option, Offset, Options, ReadLimit, Sink, SinkContext, Source, StreamFormat,
 };
@@ -36,7 +37,7 @@ use ember_sql::{
 use parking_lot::Mutex;
 use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::error::KafkaError;
-use rdkafka::message::{Header, OwnedHeaders};
+use rdkafka::message::{Header, Headers, Message, OwnedHeaders, Timestamp};
 use rdkafka::producer::{BaseRecord, DefaultProducerContext, Producer, ThreadedProducer};
 use rdkafka::types::RDKafkaErrorCode;
 use rdkafka::TopicPartitionList;
@@ -53,14 +54,6 @@ type PartitionOffsets = BTreeMap<String, BTreeMap<i32, i64>>;
 
 /// For each topic, each partition's earliest and latest offsets.
 type TopicWatermarks = BTreeMap<String, BTreeMap<i32, (i64, i64)>>;
-
-/// A record the sink sends.
-struct OutRecord {
-    key: Option<Vec<u8>>,
-    value: Option<Vec<u8>>,
-    topic: String,
-    headers: Vec<(String, Option<Vec<u8>>)>,
-}
 
 /// The `kafka` format.
 struct KafkaFormat;
@@ -273,22 +266,19 @@ impl Reader {
                 }
             }
         }
-        let settings = self.params.settings().clone();
-        let records = KafkaUtils::create_rdd(ctx, &settings, ranges)?;
-        records
-            .with_op(
-                "kafka rows",
-                AsBatches {
-                    headers: self.headers,
-                },
-            )
-            .batches_to_data_frame(kafka_schema(self.headers))
+        let rows = KafkaRowsRdd {
+            kafka: KafkaRdd::new(ctx, self.params.clone(), ranges)?,
+            headers: self.headers,
+        };
+        Rdd::from_compute(ctx, rows).batches_to_data_frame(kafka_schema(self.headers))
     }
 }
 
-/// Records as Arrow batches of Spark's columns, built inside the tasks that read them.
+/// Kafka's records as Arrow batches of Spark's columns, built by the tasks that read them
+/// straight from the client's messages.
 #[derive(Serialize, Deserialize)]
-struct AsBatches {
+struct KafkaRowsRdd {
+    kafka: KafkaRdd,
     /// Whether the rows have `headers`.
     headers: bool,
 }
@@ -296,77 +286,134 @@ struct AsBatches {
 /// Records a batch holds.
 const BATCH_RECORDS: usize = 8192;
 
-impl PartitionOp<ConsumerRecord, ArrowBatch> for AsBatches {
-    fn apply(self: Arc<Self>, _: usize, input: BoxIter<ConsumerRecord>) -> BoxIter<ArrowBatch> {
-        let mut input = input.peekable();
-        Box::new(std::iter::from_fn(move || {
-            input.peek()?;
-            let batch = arrow_batch(input.by_ref().take(BATCH_RECORDS), self.headers)
-                .and_then(|b| ArrowBatch::new(&b))
-                .unwrap_or_else(|e| {
-                    ember_core::task_context::abort(ember_core::Error::Serialization(e.to_string()))
-                });
-            Some(batch)
-        }))
+impl RddBase for KafkaRowsRdd {
+    fn core(&self) -> &RddCore {
+        self.kafka.core()
+    }
+
+    fn num_partitions(&self) -> usize {
+        self.kafka.num_partitions()
+    }
+
+    fn dependencies(&self) -> Vec<Dependency> {
+        self.kafka.dependencies()
     }
 }
 
-/// `records` as one batch of [`kafka_schema`]'s columns.
-fn arrow_batch(
-    records: impl Iterator<Item = ConsumerRecord>,
-    with_headers: bool,
-) -> Result<RecordBatch> {
-    let mut headers = ListBuilder::new(StructBuilder::from_fields(header_fields(), 0)).with_field(
-        Field::new_list_field(DataType::Struct(header_fields()), true),
-    );
-    let mut keys = BinaryBuilder::new();
-    let mut values = BinaryBuilder::new();
-    let mut topics = StringBuilder::new();
-    let (mut partitions, mut offsets, mut timestamps, mut types) =
-        (Vec::new(), Vec::new(), Vec::new(), Vec::new());
-    for r in records {
-        keys.append_option(r.key.as_deref());
-        values.append_option(r.value.as_deref());
-        topics.append_value(&r.topic);
-        partitions.push(r.partition);
-        offsets.push(r.offset);
-        timestamps.push(r.timestamp.max(0) * 1000);
-        types.push(match r.timestamp_type.as_str() {
-            "CreateTime" => 0,
-            "LogAppendTime" => 1,
-            _ => -1,
+impl RddCompute<ArrowBatch> for KafkaRowsRdd {
+    fn compute(
+        &self,
+        partition: usize,
+        _: &Arc<TaskContext>,
+    ) -> ember_core::Result<BoxIter<ArrowBatch>> {
+        let Some(mut reader) = self.kafka.reader(partition)? else {
+            return Ok(Box::new(std::iter::empty()));
+        };
+        let headers = self.headers;
+        let mut ended = false;
+        Ok(Box::new(std::iter::from_fn(move || {
+            let mut columns = KafkaColumns::new(headers);
+            while !ended && columns.rows < BATCH_RECORDS {
+                ended = !reader.read_into(&mut columns).unwrap_or_else(|e| abort(e));
+            }
+            (columns.rows > 0).then(|| {
+                columns
+                    .finish()
+                    .and_then(|b| ArrowBatch::new(&b))
+                    .unwrap_or_else(|e| abort(ember_core::Error::Serialization(e.to_string())))
+            })
+        })))
+    }
+}
+
+/// The columns of [`kafka_schema`], filled one message at a time.
+struct KafkaColumns {
+    rows: usize,
+    keys: BinaryBuilder,
+    values: BinaryBuilder,
+    topics: StringBuilder,
+    partitions: Vec<i32>,
+    offsets: Vec<i64>,
+    timestamps: Vec<i64>,
+    types: Vec<i32>,
+    /// With option `includeHeaders`.
+    headers: Option<ListBuilder<StructBuilder>>,
+}
+
+impl KafkaColumns {
+    fn new(with_headers: bool) -> Self {
+        let headers = with_headers.then(|| {
+            ListBuilder::new(StructBuilder::from_fields(header_fields(), 0)).with_field(
+                Field::new_list_field(DataType::Struct(header_fields()), true),
+            )
         });
-        if with_headers {
-            append_headers(&mut headers, &r.headers);
+        KafkaColumns {
+            rows: 0,
+            keys: BinaryBuilder::new(),
+            values: BinaryBuilder::new(),
+            topics: StringBuilder::new(),
+            partitions: Vec::new(),
+            offsets: Vec::new(),
+            timestamps: Vec::new(),
+            types: Vec::new(),
+            headers,
         }
     }
-    let mut columns: Vec<ArrayRef> = vec![
-        Arc::new(keys.finish()),
-        Arc::new(values.finish()),
-        Arc::new(topics.finish()),
-        Arc::new(Int32Array::from(partitions)),
-        Arc::new(Int64Array::from(offsets)),
-        Arc::new(TimestampMicrosecondArray::from(timestamps)),
-        Arc::new(Int32Array::from(types)),
-    ];
-    if with_headers {
-        columns.push(Arc::new(headers.finish()));
+
+    fn finish(mut self) -> Result<RecordBatch> {
+        let mut columns: Vec<ArrayRef> = vec![
+            Arc::new(self.keys.finish()),
+            Arc::new(self.values.finish()),
+            Arc::new(self.topics.finish()),
+            Arc::new(Int32Array::from(self.partitions)),
+            Arc::new(Int64Array::from(self.offsets)),
+            Arc::new(TimestampMicrosecondArray::from(self.timestamps)),
+            Arc::new(Int32Array::from(self.types)),
+        ];
+        if let Some(headers) = &mut self.headers {
+            columns.push(Arc::new(headers.finish()));
+        }
+        Ok(RecordBatch::try_new(
+            kafka_schema(self.headers.is_some()),
+            columns,
+        )?)
     }
-    Ok(RecordBatch::try_new(kafka_schema(with_headers), columns)?)
+}
+
+impl MessageSink for KafkaColumns {
+    fn take<M: Message>(&mut self, message: &M) {
+        self.rows += 1;
+        self.keys.append_option(message.key());
+        self.values.append_option(message.payload());
+        self.topics.append_value(message.topic());
+        self.partitions.push(message.partition());
+        self.offsets.push(message.offset());
+        // Spark's timestampType: 0 for CreateTime, 1 for LogAppendTime.
+        let (millis, kind) = match message.timestamp() {
+            Timestamp::CreateTime(t) => (t, 0),
+            Timestamp::LogAppendTime(t) => (t, 1),
+            Timestamp::NotAvailable => (-1, -1),
+        };
+        self.timestamps.push(millis.max(0) * 1000);
+        self.types.push(kind);
+        if let Some(list) = &mut self.headers {
+            append_headers(list, message.headers());
+        }
+    }
 }
 
 /// Appends one record's headers, as a list of (key, value) structs.
-fn append_headers(list: &mut ListBuilder<StructBuilder>, headers: &[(String, Option<Vec<u8>>)]) {
+fn append_headers<H: Headers>(list: &mut ListBuilder<StructBuilder>, headers: Option<&H>) {
     let entries = list.values();
-    for (key, value) in headers {
+    for header in headers.into_iter().flat_map(|h| h.iter()) {
         entries
             .field_builder::<StringBuilder>(0)
             .expect("a header's key is a string")
-            .append_value(key);
+            .append_value(header.key);
         entries
             .field_builder::<BinaryBuilder>(1)
             .expect("a header's value is binary")
-            .append_option(value.as_deref());
+            .append_option(header.value);
         entries.append(true);
     }
     list.append(true);
@@ -609,36 +656,15 @@ impl KafkaSink {
         )
     }
 
-    fn write(&self, batch_id: i64, marker: &str, records: &[OutRecord]) -> Result<()> {
+    fn write(&self, batch_id: i64, marker: &str, rows: &[OutRows]) -> Result<()> {
         let fail = |e: KafkaError| unreachable_brokers(&self.servers, &e);
         self.producer.begin_transaction().map_err(fail)?;
         let sent = (|| -> Result<()> {
-            for OutRecord {
-                key,
-                value,
-                topic,
-                headers,
-            } in records
-            {
-                let mut record: BaseRecord<'_, [u8], [u8]> = BaseRecord::to(topic);
-                if !headers.is_empty() {
-                    let owned = headers
-                        .iter()
-                        .fold(OwnedHeaders::new(), |all, (key, value)| {
-                            all.insert(Header {
-                                key,
-                                value: value.as_deref(),
-                            })
-                        });
-                    record = record.headers(owned);
+            for batch in rows {
+                for i in 0..batch.rows {
+                    let record = batch.record(i, self.topic.as_deref())?;
+                    self.send(record).map_err(fail)?;
                 }
-                if let Some(key) = key {
-                    record = record.key(key.as_slice());
-                }
-                if let Some(value) = value {
-                    record = record.payload(value.as_slice());
-                }
-                self.send(record).map_err(fail)?;
             }
             let mut mark = TopicPartitionList::new();
             mark.add_partition_offset(marker, 0, rdkafka::Offset::Offset(batch_id + 1))
@@ -681,13 +707,18 @@ fn unreachable_brokers(servers: &str, e: &KafkaError) -> Error {
     ))
 }
 
-/// The rows' key, value and topic, as the sink sends them.
-fn records(
-    batches: &[ember_sql::RecordBatch],
-    topic_option: Option<&str>,
-) -> Result<Vec<OutRecord>> {
-    let mut out = Vec::new();
-    for batch in batches {
+/// One batch's rows as the sink sends them: `value`, and `key` and `topic` if present, cast
+/// to what Kafka takes; `headers` if present.
+struct OutRows {
+    rows: usize,
+    values: ArrayRef,
+    keys: Option<ArrayRef>,
+    topics: Option<ArrayRef>,
+    headers: Option<ListArray>,
+}
+
+impl OutRows {
+    fn of(batch: &RecordBatch) -> Result<OutRows> {
         let schema = batch.schema();
         let column = |name: &str, to: &DataType| -> Result<Option<ArrayRef>> {
             match schema.index_of(name) {
@@ -701,46 +732,72 @@ fn records(
         };
         let values = column("value", &DataType::Binary)?
             .ok_or_else(|| Error::Input("Required attribute 'value' not found".into()))?;
-        let keys = column("key", &DataType::Binary)?;
-        let topics = column("topic", &DataType::Utf8)?;
         let headers = match schema.index_of("headers") {
-            Ok(i) => Some(batch.column(i).as_list_opt::<i32>().ok_or_else(|| {
-                Error::Input(format!(
-                    "headers attribute type must be {}, not {}",
-                    headers_type(),
-                    batch.column(i).data_type()
-                ))
-            })?),
+            Ok(i) => Some(
+                batch
+                    .column(i)
+                    .as_list_opt::<i32>()
+                    .cloned()
+                    .ok_or_else(|| {
+                        Error::Input(format!(
+                            "headers attribute type must be {}, not {}",
+                            headers_type(),
+                            batch.column(i).data_type()
+                        ))
+                    })?,
+            ),
             Err(_) => None,
         };
-        let values = values.as_binary::<i32>();
-        for i in 0..batch.num_rows() {
-            let topic = match (&topics, topic_option) {
-                (_, Some(t)) => t.to_string(),
-                (Some(t), None) if !t.is_null(i) => t.as_string::<i32>().value(i).to_string(),
-                _ => {
-                    return Err(Error::Input(
-                        "topic option required when no 'topic' attribute is present".into(),
-                    ))
-                }
-            };
-            let key = keys
-                .as_ref()
-                .and_then(|k| (!k.is_null(i)).then(|| k.as_binary::<i32>().value(i).to_vec()));
-            let value = (!values.is_null(i)).then(|| values.value(i).to_vec());
-            let headers = match headers {
-                Some(list) if !list.is_null(i) => headers_of(&list.value(i))?,
-                _ => Vec::new(),
-            };
-            out.push(OutRecord {
-                key,
-                value,
-                topic,
-                headers,
-            });
+        Ok(OutRows {
+            rows: batch.num_rows(),
+            values,
+            keys: column("key", &DataType::Binary)?,
+            topics: column("topic", &DataType::Utf8)?,
+            headers,
+        })
+    }
+
+    /// Row `i`'s topic: option `topic` if given, else its `topic` column.
+    fn topic<'a>(&'a self, i: usize, option: Option<&'a str>) -> Result<&'a str> {
+        match (&self.topics, option) {
+            (_, Some(t)) => Ok(t),
+            (Some(t), None) if !t.is_null(i) => Ok(t.as_string::<i32>().value(i)),
+            _ => Err(Error::Input(
+                "topic option required when no 'topic' attribute is present".into(),
+            )),
         }
     }
-    Ok(out)
+
+    /// Row `i` as a record, its bytes borrowed from the columns.
+    fn record<'a>(
+        &'a self,
+        i: usize,
+        topic: Option<&'a str>,
+    ) -> Result<BaseRecord<'a, [u8], [u8]>> {
+        let mut record = BaseRecord::to(self.topic(i, topic)?);
+        if let Some(keys) = self.keys.as_ref().filter(|k| !k.is_null(i)) {
+            record = record.key(keys.as_binary::<i32>().value(i));
+        }
+        if !self.values.is_null(i) {
+            record = record.payload(self.values.as_binary::<i32>().value(i));
+        }
+        match &self.headers {
+            Some(list) if !list.is_null(i) => {
+                let headers = headers_of(&list.value(i))?;
+                Ok(record.headers(
+                    headers
+                        .iter()
+                        .fold(OwnedHeaders::new(), |all, (key, value)| {
+                            all.insert(Header {
+                                key,
+                                value: value.as_deref(),
+                            })
+                        }),
+                ))
+            }
+            _ => Ok(record),
+        }
+    }
 }
 
 /// One row's headers: a list's structs of `key` (string) and `value` (binary or string).
@@ -773,19 +830,21 @@ fn headers_of(entries: &ArrayRef) -> Result<Vec<(String, Option<Vec<u8>>)>> {
 impl Sink for KafkaSink {
     fn add_batch(&self, batch_id: i64, rows: DataFrame) -> Result<()> {
         let batches = rows.collect()?;
-        let records = records(&batches, self.topic.as_deref())?;
-        let Some(marker) = self
-            .topic
-            .clone()
-            .or_else(|| records.first().map(|r| r.topic.clone()))
-        else {
-            return Ok(());
+        let rows = batches
+            .iter()
+            .filter(|b| b.num_rows() > 0)
+            .map(OutRows::of)
+            .collect::<Result<Vec<_>>>()?;
+        let marker = match (&self.topic, rows.first()) {
+            (Some(topic), _) => topic.clone(),
+            (None, Some(first)) => first.topic(0, None)?.to_string(),
+            (None, None) => return Ok(()),
         };
         if self.next_batch(&marker)? > batch_id {
             tracing::info!("skipping batch {batch_id}: Kafka has it from an earlier run");
             return Ok(());
         }
-        self.write(batch_id, &marker, &records)
+        self.write(batch_id, &marker, &rows)
     }
 
     fn description(&self) -> String {

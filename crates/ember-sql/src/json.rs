@@ -162,19 +162,14 @@ fn parse(
 ) -> datafusion::error::Result<ArrayRef> {
     let schema = Arc::new(Schema::new(fields.clone()));
     let present: Vec<usize> = (0..text.len()).filter(|i| text.is_valid(*i)).collect();
-    let mut lines = String::new();
-    for i in &present {
-        lines.push_str(text.value(*i));
-        lines.push('\n');
-    }
     // All at once; if any row is malformed, row by row, so that it alone is null.
-    let (parsed, rows) = match decode(&schema, lines.as_bytes(), present.len()) {
+    let (parsed, rows) = match decode(&schema, text, &present) {
         Ok(parsed) => (parsed, present),
         Err(_) => {
             let mut good = Vec::new();
             let mut batches = Vec::new();
             for i in present {
-                if let Ok(one) = decode(&schema, text.value(i).as_bytes(), 1) {
+                if let Ok(one) = decode(&schema, text, &[i]) {
                     batches.push(one);
                     good.push(i);
                 }
@@ -184,6 +179,9 @@ fn parse(
         }
     };
     let parsed: StructArray = parsed.into();
+    if rows.len() == text.len() {
+        return Ok(Arc::new(parsed));
+    }
     // Rows of the struct by position of the input; nulls where no object was read.
     let mut index = vec![None; text.len()];
     for (n, row) in rows.iter().enumerate() {
@@ -193,31 +191,24 @@ fn parse(
     Ok(take(&parsed, &positions, None)?)
 }
 
-/// Exactly `rows` objects of `schema` from `bytes`.
+/// The objects of `schema` in rows `rows` of `text`, each of which must hold exactly one JSON
+/// value. The rows are read straight from the array, one after another.
 fn decode(
     schema: &Arc<Schema>,
-    bytes: &[u8],
-    rows: usize,
+    text: &datafusion::arrow::array::StringArray,
+    rows: &[usize],
 ) -> datafusion::error::Result<datafusion::arrow::record_batch::RecordBatch> {
     let mut decoder = ReaderBuilder::new(schema.clone())
-        .with_batch_size(rows.max(1))
+        .with_batch_size(rows.len().max(1))
         .build_decoder()?;
-    let mut at = 0;
-    while at < bytes.len() {
-        let used = decoder.decode(&bytes[at..])?;
-        if used == 0 {
-            break;
+    for (n, row) in rows.iter().enumerate() {
+        let bytes = text.value(*row).as_bytes();
+        let used = decoder.decode(bytes)?;
+        if used != bytes.len() || decoder.has_partial_record() || decoder.len() != n + 1 {
+            return Err(plan_error(format!("row {row} is not one JSON value")));
         }
-        at += used;
     }
-    let batch = decoder
+    Ok(decoder
         .flush()?
-        .unwrap_or_else(|| datafusion::arrow::record_batch::RecordBatch::new_empty(schema.clone()));
-    if batch.num_rows() != rows {
-        return Err(plan_error(format!(
-            "{} JSON objects where there were {rows} rows",
-            batch.num_rows()
-        )));
-    }
-    Ok(batch)
+        .unwrap_or_else(|| datafusion::arrow::record_batch::RecordBatch::new_empty(schema.clone())))
 }

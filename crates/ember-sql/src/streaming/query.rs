@@ -902,6 +902,21 @@ fn parse_line<T: serde::de::DeserializeOwned>(
         })
 }
 
+/// `batches` in at most `parts` partitions of consecutive batches, so that the operators over
+/// a source's rows run on as many threads.
+fn spread(batches: Vec<RecordBatch>, parts: usize) -> Vec<Vec<RecordBatch>> {
+    let per_part = batches.len().div_ceil(parts.max(1)).max(1);
+    let mut batches = batches.into_iter().peekable();
+    let mut partitions = Vec::new();
+    while batches.peek().is_some() {
+        partitions.push(batches.by_ref().take(per_part).collect());
+    }
+    if partitions.is_empty() {
+        partitions.push(Vec::new());
+    }
+    partitions
+}
+
 /// Replaces a plan's streaming parts for one batch: each source by its rows, each watermark
 /// node by its input's rows (noting their event times), each aggregation by its output.
 struct Rewriter<'a> {
@@ -925,7 +940,13 @@ impl Rewriter<'_> {
                     .get(&table_key(&provider))
                     .cloned()
                     .expect("every source of the plan was read");
-                let table = MemTable::try_new(schema, vec![batches])?;
+                let parallelism = self
+                    .execution
+                    .session
+                    .datafusion
+                    .copied_config()
+                    .target_partitions();
+                let table = MemTable::try_new(schema, spread(batches, parallelism))?;
                 let replaced = TableScanBuilder::new(
                     scan.table_name.clone(),
                     provider_as_source(Arc::new(table)),
