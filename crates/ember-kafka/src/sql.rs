@@ -20,8 +20,8 @@
 use crate::params::KafkaParams;
 use crate::rdd::{topic_offsets, KafkaRdd, MessageSink, OffsetRange};
 use datafusion::arrow::array::{
-    Array, ArrayRef, AsArray, BinaryBuilder, Int32Array, Int64Array, ListArray, ListBuilder,
-    StringBuilder, StructBuilder, TimestampMicrosecondArray,
+    Array, ArrayRef, AsArray, BinaryArray, BinaryBuilder, Int32Array, Int64Array, ListArray,
+    ListBuilder, StringArray, StringBuilder, StructBuilder, TimestampMicrosecondArray,
 };
 use datafusion::arrow::compute::cast;
 use datafusion::arrow::datatypes::{Fields, SchemaRef, TimeUnit};
@@ -711,9 +711,9 @@ fn unreachable_brokers(servers: &str, e: &KafkaError) -> Error {
 /// to what Kafka takes; `headers` if present.
 struct OutRows {
     rows: usize,
-    values: ArrayRef,
-    keys: Option<ArrayRef>,
-    topics: Option<ArrayRef>,
+    values: BinaryArray,
+    keys: Option<BinaryArray>,
+    topics: Option<StringArray>,
     headers: Option<ListArray>,
 }
 
@@ -730,7 +730,10 @@ impl OutRows {
                 Err(_) => Ok(None),
             }
         };
-        let values = column("value", &DataType::Binary)?
+        let binary = |name: &str| -> Result<Option<BinaryArray>> {
+            Ok(column(name, &DataType::Binary)?.map(|c| c.as_binary::<i32>().clone()))
+        };
+        let values = binary("value")?
             .ok_or_else(|| Error::Input("Required attribute 'value' not found".into()))?;
         let headers = match schema.index_of("headers") {
             Ok(i) => Some(
@@ -751,8 +754,8 @@ impl OutRows {
         Ok(OutRows {
             rows: batch.num_rows(),
             values,
-            keys: column("key", &DataType::Binary)?,
-            topics: column("topic", &DataType::Utf8)?,
+            keys: binary("key")?,
+            topics: column("topic", &DataType::Utf8)?.map(|c| c.as_string::<i32>().clone()),
             headers,
         })
     }
@@ -761,7 +764,7 @@ impl OutRows {
     fn topic<'a>(&'a self, i: usize, option: Option<&'a str>) -> Result<&'a str> {
         match (&self.topics, option) {
             (_, Some(t)) => Ok(t),
-            (Some(t), None) if !t.is_null(i) => Ok(t.as_string::<i32>().value(i)),
+            (Some(t), None) if !t.is_null(i) => Ok(t.value(i)),
             _ => Err(Error::Input(
                 "topic option required when no 'topic' attribute is present".into(),
             )),
@@ -776,10 +779,10 @@ impl OutRows {
     ) -> Result<BaseRecord<'a, [u8], [u8]>> {
         let mut record = BaseRecord::to(self.topic(i, topic)?);
         if let Some(keys) = self.keys.as_ref().filter(|k| !k.is_null(i)) {
-            record = record.key(keys.as_binary::<i32>().value(i));
+            record = record.key(keys.value(i));
         }
         if !self.values.is_null(i) {
-            record = record.payload(self.values.as_binary::<i32>().value(i));
+            record = record.payload(self.values.value(i));
         }
         match &self.headers {
             Some(list) if !list.is_null(i) => {

@@ -906,13 +906,9 @@ fn parse_line<T: serde::de::DeserializeOwned>(
 /// a source's rows run on as many threads.
 fn spread(batches: Vec<RecordBatch>, parts: usize) -> Vec<Vec<RecordBatch>> {
     let per_part = batches.len().div_ceil(parts.max(1)).max(1);
-    let mut batches = batches.into_iter().peekable();
-    let mut partitions = Vec::new();
-    while batches.peek().is_some() {
-        partitions.push(batches.by_ref().take(per_part).collect());
-    }
+    let partitions: Vec<Vec<RecordBatch>> = batches.chunks(per_part).map(<[_]>::to_vec).collect();
     if partitions.is_empty() {
-        partitions.push(Vec::new());
+        return vec![Vec::new()];
     }
     partitions
 }
