@@ -902,11 +902,23 @@ fn parse_line<T: serde::de::DeserializeOwned>(
         })
 }
 
-/// `batches` in at most `parts` partitions of consecutive batches, so that the operators over
-/// a source's rows run on as many threads.
-fn spread(batches: Vec<RecordBatch>, parts: usize) -> Vec<Vec<RecordBatch>> {
-    let per_part = batches.len().div_ceil(parts.max(1)).max(1);
-    let partitions: Vec<Vec<RecordBatch>> = batches.chunks(per_part).map(<[_]>::to_vec).collect();
+/// `batches` cut into slices of at most `rows` rows, in at most `parts` partitions of
+/// consecutive slices, so that the operators over a source's rows run on as many threads and
+/// each works on batches of the session's size (a source may give one batch a partition; an
+/// operator such as `from_json` then builds its output for all those rows at once, in buffers
+/// too large to reuse).
+fn spread(batches: Vec<RecordBatch>, parts: usize, rows: usize) -> Vec<Vec<RecordBatch>> {
+    let rows = rows.max(1);
+    let slices: Vec<RecordBatch> = batches
+        .iter()
+        .flat_map(|b| {
+            (0..b.num_rows())
+                .step_by(rows)
+                .map(move |at| b.slice(at, rows.min(b.num_rows() - at)))
+        })
+        .collect();
+    let per_part = slices.len().div_ceil(parts.max(1)).max(1);
+    let partitions: Vec<Vec<RecordBatch>> = slices.chunks(per_part).map(<[_]>::to_vec).collect();
     if partitions.is_empty() {
         return vec![Vec::new()];
     }
@@ -936,13 +948,9 @@ impl Rewriter<'_> {
                     .get(&table_key(&provider))
                     .cloned()
                     .expect("every source of the plan was read");
-                let parallelism = self
-                    .execution
-                    .session
-                    .datafusion
-                    .copied_config()
-                    .target_partitions();
-                let table = MemTable::try_new(schema, spread(batches, parallelism))?;
+                let config = self.execution.session.datafusion.copied_config();
+                let parts = spread(batches, config.target_partitions(), config.batch_size());
+                let table = MemTable::try_new(schema, parts)?;
                 let replaced = TableScanBuilder::new(
                     scan.table_name.clone(),
                     provider_as_source(Arc::new(table)),
