@@ -28,6 +28,10 @@ use std::sync::Arc;
 /// reads and every row is as the module's documentation says; `None` where the general decoder
 /// must read the batch.
 pub(super) fn decode(fields: &Fields, text: &StringArray) -> Option<ArrayRef> {
+    // A row's keys are marked in a bit set.
+    if fields.len() > 64 {
+        return None;
+    }
     let mut columns = fields
         .iter()
         .map(|f| {
@@ -36,10 +40,6 @@ pub(super) fn decode(fields: &Fields, text: &StringArray) -> Option<ArrayRef> {
                 .flatten()
         })
         .collect::<Option<Vec<_>>>()?;
-    // A row's keys are marked in a bit set.
-    if columns.len() > 64 {
-        return None;
-    }
     let names: Vec<&str> = fields.iter().map(|f| f.name().as_str()).collect();
     let mut valid = Vec::with_capacity(text.len());
     for i in 0..text.len() {
