@@ -69,6 +69,7 @@ const EVENT: &str = "type STRING, id BIGINT, name STRING, seller BIGINT, dateTim
 
 fn main() -> ember::sql::Result<()> {
     let args = Args::parse();
+    ember::init_logging();
     let conf = EmberConf::new()?
         .set_master(&args.master)
         .set_app_name("nexmark");

@@ -669,6 +669,7 @@ impl KafkaSink {
             let mut mark = TopicPartitionList::new();
             mark.add_partition_offset(marker, 0, rdkafka::Offset::Offset(batch_id + 1))
                 .map_err(fail)?;
+            self.await_delivery()?;
             let metadata = self.group.group_metadata().ok_or_else(|| {
                 Error::Input("the sink's Kafka client has no consumer group".into())
             })?;
@@ -683,6 +684,24 @@ impl KafkaSink {
             let _ = self.producer.abort_transaction(TRANSACTION_TIMEOUT);
         }
         sent
+    }
+
+    /// Waits until the broker has answered for every queued record. Committing flushes the
+    /// queue too, but rdkafka's flush polls for the delivery reports that the producer's own
+    /// polling thread takes first, and so sleeps out its 100 ms poll on every batch.
+    fn await_delivery(&self) -> Result<()> {
+        let began = std::time::Instant::now();
+        while self.producer.in_flight_count() > 0 {
+            if began.elapsed() > TRANSACTION_TIMEOUT {
+                return Err(Error::Input(format!(
+                    "Kafka at {}: records not delivered within {} s; are the brokers running?",
+                    self.servers,
+                    TRANSACTION_TIMEOUT.as_secs()
+                )));
+            }
+            std::thread::sleep(Duration::from_millis(1));
+        }
+        Ok(())
     }
 
     /// Queues `record`, waiting while the producer's queue is full.

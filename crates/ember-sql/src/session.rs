@@ -58,6 +58,14 @@ impl SqlSession {
         }
         let sort_merge = ctx.conf().get(&PREFER_SORT_MERGE_JOIN).map_err(Error::from);
         config.options_mut().optimizer.prefer_hash_join = !matches!(sort_merge, Ok(Some(true)));
+        // DataFusion's leaf-expression pushdown moves each field read of a struct that a
+        // function computes into the projection computing it, inlining the function once per
+        // field: `b['auction'], b['price']` over `from_json(value, ..) AS b` parsed every JSON
+        // text once per field read (apache/datafusion#25329). Off: the function runs once.
+        config
+            .options_mut()
+            .optimizer
+            .enable_leaf_expression_pushdown = false;
         // A bad value fails every query, with the key and the value, as a bad
         // `ember.sql.distributed` does.
         let distributed = sort_merge.and(distributed);

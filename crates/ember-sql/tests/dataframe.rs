@@ -398,6 +398,24 @@ fn excluded_optimizer_rules_are_left_out_and_unknown_ones_are_refused() {
 }
 
 #[test]
+fn fields_of_one_from_json_parse_each_text_once() {
+    let ctx = ember_core::Context::with_master("local[1]").unwrap();
+    let plan = ctx
+        .sql(
+            r#"EXPLAIN SELECT e['a'] + e['b'], e['c'] FROM (
+                 SELECT from_json(v, 'a BIGINT, b BIGINT, c STRING') AS e FROM (
+                   VALUES ('{"a": 1, "b": 2, "c": "x"}')
+                 ) AS t(v)
+               )"#,
+        )
+        .unwrap()
+        .tab_rows(false)
+        .unwrap();
+    let physical = &plan[plan.find("physical_plan").expect("a physical plan")..];
+    assert_eq!(physical.matches("from_json(").count(), 1, "{plan}");
+}
+
+#[test]
 fn from_json_reads_objects_of_a_ddl_schema_and_gives_null_for_what_is_not_one() {
     let ctx = ember_core::Context::with_master("local[1]").unwrap();
     let rows = ctx
