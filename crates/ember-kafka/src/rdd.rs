@@ -315,7 +315,8 @@ impl RangeReader {
 
     fn read(&mut self, sink: &mut impl MessageSink) -> Result<bool> {
         let until = self.range.until_offset;
-        let deadline = Instant::now() + self.poll_timeout;
+        // Since when polls have come back empty (not read per record: clocks cost).
+        let mut waiting: Option<Instant> = None;
         let AssignedConsumer {
             consumer,
             next,
@@ -357,7 +358,7 @@ impl RangeReader {
                 // Transaction markers and aborted records take offsets no message carries:
                 // the consumer's position says how far it got.
                 None if position(consumer, &self.range, *next)? >= until => *next = until,
-                None if Instant::now() >= deadline => {
+                None if waiting.get_or_insert_with(Instant::now).elapsed() >= self.poll_timeout => {
                     return Err(Error::Input(format!(
                     "no record of {} came within {} ms (ember.streaming.kafka.consumer.poll.ms), \
                          waiting for offset {}: the brokers are slow or down, or retention \

@@ -319,7 +319,7 @@ impl RddCompute<ArrowBatch> for KafkaRowsRdd {
             (columns.rows > 0).then(|| {
                 columns
                     .finish()
-                    .and_then(|b| ArrowBatch::new(&b))
+                    .map(ArrowBatch::new)
                     .unwrap_or_else(|e| abort(ember_core::Error::Serialization(e.to_string())))
             })
         })))

@@ -65,23 +65,47 @@ impl<T: Data> RddDataFrameExt for Rdd<T> {
     }
 }
 
-/// Rows a task built as Arrow columns itself, carried through an RDD as an Arrow IPC stream:
-/// the fast way from records to a DataFrame where serde per field would cost too much (Kafka
-/// records, for one). See [`ArrowRddExt::batches_to_data_frame`].
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct ArrowBatch(serde_bytes::ByteBuf);
+/// Rows a task built as Arrow columns itself: the fast way from records to a DataFrame where
+/// serde per field would cost too much (Kafka records, for one). See
+/// [`ArrowRddExt::batches_to_data_frame`].
+///
+/// The batch stays in memory while it goes from the task that built it to the operators of
+/// the same task; only a batch that leaves the process (a shuffle, a cached block sent away)
+/// is written, as an Arrow IPC stream.
+#[derive(Debug, Clone)]
+pub struct ArrowBatch(RecordBatch);
 
 impl ArrowBatch {
     /// `batch` as one record.
-    ///
-    /// # Errors
-    /// The batch cannot be written as Arrow IPC (never for batches of Arrow's own types).
-    pub fn new(batch: &RecordBatch) -> Result<ArrowBatch> {
-        Ok(ArrowBatch(crate::distributed::encode_batch(batch)?))
+    pub fn new(batch: RecordBatch) -> ArrowBatch {
+        ArrowBatch(batch)
     }
 
-    pub(crate) fn bytes(&self) -> &[u8] {
+    pub(crate) fn batch(&self) -> &RecordBatch {
         &self.0
+    }
+}
+
+impl Serialize for ArrowBatch {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> std::result::Result<S::Ok, S::Error> {
+        let bytes =
+            crate::distributed::encode_batch(&self.0).map_err(serde::ser::Error::custom)?;
+        serializer.serialize_bytes(&bytes)
+    }
+}
+
+impl<'de> Deserialize<'de> for ArrowBatch {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> std::result::Result<Self, D::Error> {
+        let bytes = serde_bytes::ByteBuf::deserialize(deserializer)?;
+        let batches =
+            crate::distributed::decode_batches(&bytes).map_err(serde::de::Error::custom)?;
+        match batches.as_slice() {
+            [batch] => Ok(ArrowBatch(batch.clone())),
+            _ => Err(serde::de::Error::custom(format!(
+                "an Arrow batch record holds {} batches, not one",
+                batches.len()
+            ))),
+        }
     }
 }
 

@@ -126,12 +126,8 @@ impl RddBatches for BatchRdd {
         sink: &mut dyn FnMut(RecordBatch) -> bool,
     ) -> ember_core::Result<()> {
         for record in self.rdd.iterator(partition, tc)? {
-            let batches = super::decode_batches(record.bytes())
-                .map_err(|e| ember_core::Error::Serialization(e.to_string()))?;
-            for batch in batches {
-                if !sink(batch) {
-                    return Ok(());
-                }
+            if !sink(record.batch().clone()) {
+                return Ok(());
             }
         }
         Ok(())
