@@ -25,11 +25,13 @@ use datafusion::arrow::array::{
 };
 use datafusion::arrow::compute::cast;
 use datafusion::arrow::datatypes::{Fields, SchemaRef, TimeUnit};
+use ember_core::accumulator::{Accumulator, LongSum};
 use ember_core::rdd::{BoxIter, Dependency, RddBase, RddCompute, RddCore};
 use ember_core::task_context::abort;
 use ember_core::{Context, Rdd, TaskContext};
 use ember_sql::streaming::{
-    number_option, Offset, Options, ReadLimit, Sink, SinkContext, Source, StreamFormat,
+    number_option, Offset, Options, PlannedBatch, ReadLimit, Sink, SinkContext, Source,
+    StreamFormat,
 };
 use ember_sql::{
     ArrowBatch, ArrowRddExt, DataFrame, DataType, Error, Field, RecordBatch, Result, Schema,
@@ -246,12 +248,14 @@ impl Reader {
         })
     }
 
-    /// The rows between `start` and `end` (a partition not in `start` from its beginning).
+    /// The rows between `start` and `end` (a partition not in `start` from its beginning);
+    /// the tasks that read them add how many to `counter`, if given.
     fn rows(
         &self,
         ctx: &Context,
         start: &PartitionOffsets,
         end: &PartitionOffsets,
+        counter: Option<Accumulator<LongSum>>,
     ) -> Result<DataFrame> {
         let mut ranges = Vec::new();
         for (topic, partitions) in end {
@@ -269,6 +273,7 @@ impl Reader {
         let rows = KafkaRowsRdd {
             kafka: KafkaRdd::new(ctx, self.params.clone(), ranges)?,
             headers: self.headers,
+            counter,
         };
         Rdd::from_compute(ctx, rows).batches_to_data_frame(kafka_schema(self.headers))
     }
@@ -281,6 +286,8 @@ struct KafkaRowsRdd {
     kafka: KafkaRdd,
     /// Whether the rows have `headers`.
     headers: bool,
+    /// What the tasks add the records they read to.
+    counter: Option<Accumulator<LongSum>>,
 }
 
 /// Records a batch holds.
@@ -309,12 +316,15 @@ impl RddCompute<ArrowBatch> for KafkaRowsRdd {
         let Some(mut reader) = self.kafka.reader(partition)? else {
             return Ok(Box::new(std::iter::empty()));
         };
-        let headers = self.headers;
+        let (headers, counter) = (self.headers, self.counter.clone());
         let mut ended = false;
         Ok(Box::new(std::iter::from_fn(move || {
             let mut columns = KafkaColumns::new(headers);
             while !ended && columns.rows < BATCH_RECORDS {
                 ended = !reader.read_into(&mut columns).unwrap_or_else(|e| abort(e));
+            }
+            if let Some(counter) = &counter {
+                counter.add(columns.rows as i64);
             }
             (columns.rows > 0).then(|| {
                 columns
@@ -451,6 +461,7 @@ impl StreamFormat for KafkaFormat {
         Ok(Arc::new(KafkaSource {
             ctx: ctx.clone(),
             reader: Reader::new(options)?,
+            read: ctx.long_accumulator(),
             starting: position(options, "startingOffsets", Position::Latest)?,
             max_per_trigger,
             initial_path: format!("{}/initial-offsets", metadata_path.trim_end_matches('/')),
@@ -471,7 +482,7 @@ impl StreamFormat for KafkaFormat {
         let reader = Reader::new(options)?;
         let start = reader.resolve(&position(options, "startingOffsets", Position::Earliest)?)?;
         let end = reader.resolve(&position(options, "endingOffsets", Position::Latest)?)?;
-        reader.rows(ctx, &start, &end)
+        reader.rows(ctx, &start, &end, None)
     }
 }
 
@@ -481,6 +492,8 @@ impl StreamFormat for KafkaFormat {
 struct KafkaSource {
     ctx: Context,
     reader: Reader,
+    /// The records the tasks of planned batches read.
+    read: Accumulator<LongSum>,
     starting: Position,
     max_per_trigger: Option<u64>,
     initial_path: String,
@@ -587,7 +600,26 @@ impl Source for KafkaSource {
 
     fn get_batch(&self, start: Option<&Offset>, end: &Offset) -> Result<DataFrame> {
         let start = self.start_of(start)?;
-        self.reader.rows(&self.ctx, &start, &parse_offsets(end)?)
+        self.reader
+            .rows(&self.ctx, &start, &parse_offsets(end)?, None)
+    }
+
+    fn plan_batch(&self, start: Option<&Offset>, end: &Offset) -> Result<Option<PlannedBatch>> {
+        let start = self.start_of(start)?;
+        // One counter for all batches (each would stay registered with the context): a
+        // batch's count is how far it moved. Batches run one after another.
+        let before = self.read.value();
+        let rows = self.reader.rows(
+            &self.ctx,
+            &start,
+            &parse_offsets(end)?,
+            Some(self.read.clone()),
+        )?;
+        let read = self.read.clone();
+        Ok(Some(PlannedBatch {
+            rows,
+            rows_read: Box::new(move || (read.value() - before).max(0) as u64),
+        }))
     }
 
     fn description(&self) -> String {

@@ -87,15 +87,19 @@ impl ArrowBatch {
 }
 
 impl Serialize for ArrowBatch {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> std::result::Result<S::Ok, S::Error> {
-        let bytes =
-            crate::distributed::encode_batch(&self.0).map_err(serde::ser::Error::custom)?;
+    fn serialize<S: serde::Serializer>(
+        &self,
+        serializer: S,
+    ) -> std::result::Result<S::Ok, S::Error> {
+        let bytes = crate::distributed::encode_batch(&self.0).map_err(serde::ser::Error::custom)?;
         serializer.serialize_bytes(&bytes)
     }
 }
 
 impl<'de> Deserialize<'de> for ArrowBatch {
-    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> std::result::Result<Self, D::Error> {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> std::result::Result<Self, D::Error> {
         let bytes = serde_bytes::ByteBuf::deserialize(deserializer)?;
         let batches =
             crate::distributed::decode_batches(&bytes).map_err(serde::de::Error::custom)?;

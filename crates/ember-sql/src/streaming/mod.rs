@@ -90,7 +90,8 @@ pub use reader::DataStreamReader;
 pub use session::session_window;
 pub(crate) use session::{expand_session_windows, session_udf};
 pub use source::{
-    Offset, Options, ReadLimit, Sink, SinkContext, Source, StreamFormat, STREAM_FORMATS,
+    Offset, Options, PlannedBatch, ReadLimit, Sink, SinkContext, Source, StreamFormat,
+    STREAM_FORMATS,
 };
 pub use sources::{number_option, MemoryStream, SCHEMA_INFERENCE};
 pub use window::{interval, parse_interval, sliding_window, window};

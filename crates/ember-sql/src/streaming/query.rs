@@ -9,6 +9,11 @@
 //! `<checkpoint>/commits/<id>` marks the batch done. A query that starts on a checkpoint whose
 //! last batch has offsets but no commit redoes that batch with the same offsets, so a sink that
 //! skips batches it has (files, Kafka transactions) holds every row exactly once.
+//!
+//! A source that can give a batch as a plan ([`Source::plan_batch`], Kafka's) is not read
+//! first: its plan takes the place of its scan, so the operators that keep no state run in the
+//! tasks that read the rows, and only their output reaches the driver. A stateful operator
+//! gathers its input onto the driver. A source the query reads twice is read once, first.
 
 use super::checks::StatefulNode;
 use super::join::JoinInput;
@@ -25,18 +30,18 @@ use crate::dataframe::DataFrame;
 use crate::error::{Error, Result};
 use crate::session::SqlSession;
 use datafusion::arrow::array::RecordBatch;
-use datafusion::arrow::datatypes::{Field, Schema};
+use datafusion::arrow::datatypes::{DataType, Field, Schema};
 use datafusion::common::tree_node::{Transformed, TreeNode, TreeNodeRecursion};
 use datafusion::common::{Column, DFSchemaRef};
 use datafusion::datasource::{provider_as_source, source_as_provider, MemTable, TableProvider};
 use datafusion::execution::session_state::SessionState;
 use datafusion::logical_expr::{
-    Join, LogicalPlan, LogicalPlanBuilder, TableScan, TableScanBuilder,
+    utils::conjunction, Expr, Join, LogicalPlan, LogicalPlanBuilder, TableScan, TableScanBuilder,
 };
 use datafusion::prelude::col;
 use ember_core::Context;
 use parking_lot::{Condvar, Mutex};
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -382,6 +387,9 @@ struct MicroBatchExecution {
     plan: LogicalPlan,
     /// Each source, by the identity of its table in the plan.
     sources: Vec<(usize, Arc<dyn Source>)>,
+    /// The sources the plan reads once: a batch may read them in its tasks. One read twice
+    /// (a stream joined with itself) is read once, on the driver, for both sides.
+    scanned_once: BTreeSet<usize>,
     sink: Arc<dyn Sink>,
     mode: OutputMode,
     trigger: Trigger,
@@ -412,10 +420,12 @@ impl MicroBatchExecution {
         let checkpoint = spec.checkpoint.trim_end_matches('/').to_string();
         let mut sources: Vec<(usize, Arc<dyn Source>)> = Vec::new();
         let mut tables = Vec::new();
+        let mut scans: BTreeMap<usize, usize> = BTreeMap::new();
         plan.apply(|node| {
             if let LogicalPlan::TableScan(scan) = node {
                 if let Some(provider) = streaming_table(scan) {
                     let key = table_key(&provider);
+                    *scans.entry(key).or_default() += 1;
                     if !tables.iter().any(|(k, _)| *k == key) {
                         tables.push((key, provider));
                     }
@@ -457,6 +467,10 @@ impl MicroBatchExecution {
             stateful: analysis.operators,
             plan,
             sources,
+            scanned_once: scans
+                .into_iter()
+                .filter_map(|(key, n)| (n == 1).then_some(key))
+                .collect(),
             sink: spec.sink,
             mode: spec.mode,
             trigger: spec.trigger,
@@ -709,21 +723,19 @@ impl MicroBatchExecution {
         let batch_watermark = self.watermark_ms;
         let reading = Instant::now();
         let mut tables = BTreeMap::new();
+        let mut counts = Vec::new();
         for (((key, source), start), end) in self.sources.iter().zip(starts).zip(ends) {
-            let schema = source.schema();
-            let batches = match end {
-                Some(end) if Some(end) != start.as_ref() => source
-                    .get_batch(start.as_ref(), end)?
-                    .collect()?
-                    .iter()
-                    .map(|b| conform(b, &schema))
-                    .collect::<Result<Vec<_>>>()?,
-                _ => Vec::new(),
+            let (rows, count) = match end {
+                Some(end) if Some(end) != start.as_ref() => {
+                    self.read_source(*key, source.as_ref(), start.as_ref(), end)?
+                }
+                _ => (
+                    BatchRows::Read(source.schema(), Vec::new()),
+                    Box::new(|| 0u64) as RowCount,
+                ),
             };
-            report
-                .rows
-                .push(batches.iter().map(|b| b.num_rows() as u64).sum());
-            tables.insert(*key, (schema, batches));
+            tables.insert(*key, rows);
+            counts.push(count);
         }
         report.durations.insert("getBatch".into(), millis(reading));
         let planning = Instant::now();
@@ -750,6 +762,7 @@ impl MicroBatchExecution {
         self.sink
             .add_batch(id, DataFrame::new(df, self.session.clone()))?;
         report.durations.insert("addBatch".into(), millis(adding));
+        report.rows = counts.iter().map(|count| count()).collect();
         let committing = Instant::now();
         for operator in &mut self.operators {
             operator.commit(id + 1)?;
@@ -777,6 +790,42 @@ impl MicroBatchExecution {
             .insert("commitOffsets".into(), millis(committing));
         report.event_times = event_times;
         Ok(report)
+    }
+
+    /// A source's rows between `start` and `end`: a plan for the batch's tasks when the source
+    /// gives one and the query reads it once, else its rows read now.
+    fn read_source(
+        &self,
+        key: usize,
+        source: &dyn Source,
+        start: Option<&Offset>,
+        end: &Offset,
+    ) -> Result<(BatchRows, RowCount)> {
+        let schema = source.schema();
+        if self.scanned_once.contains(&key) {
+            if let Some(planned) = source.plan_batch(start, end)? {
+                let plan = planned.rows.inner().logical_plan().clone();
+                let types = |s: &Schema| -> Vec<DataType> {
+                    s.fields().iter().map(|f| f.data_type().clone()).collect()
+                };
+                if types(plan.schema().as_arrow()) != types(&schema) {
+                    return Err(Error::Input(format!(
+                        "{} planned rows of {} where its schema is {schema}",
+                        source.description(),
+                        plan.schema().as_arrow()
+                    )));
+                }
+                return Ok((BatchRows::Planned(plan), planned.rows_read));
+            }
+        }
+        let batches = source
+            .get_batch(start, end)?
+            .collect()?
+            .iter()
+            .map(|b| conform(b, &schema))
+            .collect::<Result<Vec<_>>>()?;
+        let rows: u64 = batches.iter().map(|b| b.num_rows() as u64).sum();
+        Ok((BatchRows::Read(schema, batches), Box::new(move || rows)))
     }
 
     /// The watermark after a batch: the least over the watermark nodes of their largest event
@@ -925,11 +974,41 @@ fn spread(batches: Vec<RecordBatch>, parts: usize, rows: usize) -> Vec<Vec<Recor
     partitions
 }
 
+/// A source's rows for one batch: read already, or a plan the batch's tasks run.
+#[derive(Clone)]
+enum BatchRows {
+    Read(Arc<Schema>, Vec<RecordBatch>),
+    Planned(LogicalPlan),
+}
+
+/// How many rows a source gave a batch, known once the batch ran.
+type RowCount = Box<dyn Fn() -> u64 + Send>;
+
+/// `scan` of a source whose batch is the plan `rows`: its rows under the scan's name, with
+/// the scan's filters, columns and limit.
+fn planned_scan(scan: &TableScan, rows: LogicalPlan) -> Result<LogicalPlan> {
+    let mut builder = LogicalPlanBuilder::from(rows).alias(scan.table_name.clone())?;
+    if let Some(predicate) = conjunction(scan.filters.clone()) {
+        builder = builder.filter(predicate)?;
+    }
+    if let Some(columns) = &scan.projection {
+        let schema = builder.schema().clone();
+        let columns = columns
+            .iter()
+            .map(|i| Expr::Column(Column::from(schema.qualified_field(*i))));
+        builder = builder.project(columns)?;
+    }
+    if let Some(fetch) = scan.fetch {
+        builder = builder.limit(0, Some(fetch))?;
+    }
+    Ok(builder.build()?)
+}
+
 /// Replaces a plan's streaming parts for one batch: each source by its rows, each watermark
 /// node by its input's rows (noting their event times), each aggregation by its output.
 struct Rewriter<'a> {
     execution: &'a mut MicroBatchExecution,
-    tables: BTreeMap<usize, (Arc<Schema>, Vec<RecordBatch>)>,
+    tables: BTreeMap<usize, BatchRows>,
     watermark: Option<i64>,
     /// The batch's id.
     batch: i64,
@@ -943,11 +1022,15 @@ impl Rewriter<'_> {
     fn rewrite(&mut self, plan: &LogicalPlan) -> Result<(LogicalPlan, bool)> {
         if let LogicalPlan::TableScan(scan) = plan {
             if let Some(provider) = streaming_table(scan) {
-                let (schema, batches) = self
+                let rows = self
                     .tables
                     .get(&table_key(&provider))
                     .cloned()
                     .expect("every source of the plan was read");
+                let (schema, batches) = match rows {
+                    BatchRows::Read(schema, batches) => (schema, batches),
+                    BatchRows::Planned(rows) => return Ok((planned_scan(scan, rows)?, true)),
+                };
                 let config = self.execution.session.datafusion.copied_config();
                 let parts = spread(batches, config.target_partitions(), config.batch_size());
                 let table = MemTable::try_new(schema, parts)?;
@@ -990,7 +1073,16 @@ impl Rewriter<'_> {
                 return Ok((rows_as_plan(rows, plan.schema())?, true));
             }
         }
-        if let LogicalPlan::Aggregate(_) = &plan {
+        if let LogicalPlan::Aggregate(aggregate) = &plan {
+            // The state's aggregation runs on the driver, over rows there: rows that tasks
+            // would read are gathered first.
+            let plan = if self.reads_in_tasks() {
+                let rows = self.collect(&aggregate.input)?;
+                let input = rows_as_plan(rows, aggregate.input.schema())?;
+                plan.with_new_exprs(plan.expressions(), vec![input])?
+            } else {
+                plan
+            };
             let n = self.operator;
             self.operator += 1;
             let execution = &mut *self.execution;
@@ -1004,6 +1096,13 @@ impl Rewriter<'_> {
             return Ok((rows_as_plan(rows, plan.schema())?, true));
         }
         Ok((plan, true))
+    }
+
+    /// Whether a source of this batch is read by its tasks.
+    fn reads_in_tasks(&self) -> bool {
+        self.tables
+            .values()
+            .any(|rows| matches!(rows, BatchRows::Planned(_)))
     }
 
     /// The operator the plan meets next.

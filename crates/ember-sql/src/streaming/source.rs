@@ -90,6 +90,20 @@ pub trait Source: Send + Sync {
     /// The data is gone, or cannot be read.
     fn get_batch(&self, start: Option<&Offset>, end: &Offset) -> Result<DataFrame>;
 
+    /// The rows after `start` up to and including `end` as a plan that the query's tasks
+    /// run, with the operators over them that keep no state (Spark's micro-batch, whose
+    /// stateless part runs where the rows are read), and the count of rows it read. `None`,
+    /// the default: the query reads [`get_batch`](Source::get_batch)'s rows first and runs its
+    /// operators over them on the driver.
+    ///
+    /// The plan's columns are the source's [`schema`](Source::schema).
+    ///
+    /// # Errors
+    /// The data is gone, or cannot be read.
+    fn plan_batch(&self, _start: Option<&Offset>, _end: &Offset) -> Result<Option<PlannedBatch>> {
+        Ok(None)
+    }
+
     /// Everything up to `end` is in the sink for good: the source may forget it.
     ///
     /// # Errors
@@ -100,6 +114,14 @@ pub trait Source: Send + Sync {
 
     /// What it reads, for progress reports (`FileStreamSource[hdfs://...]`).
     fn description(&self) -> String;
+}
+
+/// A batch's rows as a plan the query's tasks run (see [`Source::plan_batch`]).
+pub struct PlannedBatch {
+    /// The rows.
+    pub rows: DataFrame,
+    /// How many rows the plan has read so far: the batch's `numInputRows` once it ran.
+    pub rows_read: Box<dyn Fn() -> u64 + Send>,
 }
 
 /// Where a streaming query's output goes (Spark's `Sink`).
