@@ -245,6 +245,75 @@ fn rdds_and_data_frames_convert_both_ways() {
 }
 
 #[test]
+fn an_rdd_joins_tables_of_the_drivers_memory_and_its_information_schema() {
+    use datafusion::arrow::array::{Int64Array, RecordBatch, StringArray};
+    use datafusion::arrow::datatypes::{DataType, Field, Schema};
+    let words: Vec<WordCount> = (0..300)
+        .map(|i| WordCount {
+            word: format!("w{}", i % 30),
+            count: i,
+        })
+        .collect();
+    // Words w0..w9 have a weight, in a table held in the driver's memory.
+    let schema = std::sync::Arc::new(Schema::new(vec![
+        Field::new("word", DataType::Utf8, false),
+        Field::new("weight", DataType::Int64, false),
+    ]));
+    let weights = RecordBatch::try_new(
+        schema,
+        vec![
+            std::sync::Arc::new(StringArray::from_iter_values(
+                (0..10).map(|i| format!("w{i}")),
+            )),
+            std::sync::Arc::new(Int64Array::from_iter_values(1..=10)),
+        ],
+    )
+    .unwrap();
+    let want: i64 = words
+        .iter()
+        .filter_map(|w| {
+            let i: i64 = w.word[1..].parse().unwrap();
+            (i < 10).then_some(w.count * (i + 1))
+        })
+        .sum();
+    for ctx in [cluster(), Context::with_master("local[2]").unwrap()] {
+        let rdd = ctx.parallelize(words.clone(), 3);
+        rdd.to_data_frame()
+            .unwrap()
+            .create_or_replace_temp_view("words")
+            .unwrap();
+        ctx.create_data_frame(vec![weights.clone()])
+            .unwrap()
+            .create_or_replace_temp_view("weights")
+            .unwrap();
+        let got = ctx
+            .sql("SELECT sum(count * weight) FROM words JOIN weights USING (word)")
+            .unwrap()
+            .tab_rows(false)
+            .unwrap();
+        assert_eq!(got, format!("{want}\n"), "{:?}", ctx.master());
+        // The information schema cannot leave the driver: the RDD's rows come to it.
+        let named = ctx
+            .sql(
+                "SELECT count(*) FROM words JOIN information_schema.tables t \
+                 ON words.word = t.table_name OR words.word = 'w3'",
+            )
+            .unwrap()
+            .tab_rows(false)
+            .unwrap();
+        let tables: usize = ctx
+            .sql("SELECT count(*) FROM information_schema.tables")
+            .unwrap()
+            .tab_rows(false)
+            .unwrap()
+            .trim()
+            .parse()
+            .unwrap();
+        assert_eq!(named, format!("{}\n", 10 * tables), "{:?}", ctx.master());
+    }
+}
+
+#[test]
 fn a_record_type_without_columns_is_refused_with_the_reason() {
     let ctx = Context::with_master("local[1]").unwrap();
     let err = ctx

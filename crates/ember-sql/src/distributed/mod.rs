@@ -9,7 +9,8 @@
 //!
 //! A plan with a part that cannot leave the driver (a table held in the driver's memory, such
 //! as `create_data_frame`'s, or the information schema) runs whole on the driver's threads, as
-//! it does under `local[N]` unless `ember.sql.distributed` is set.
+//! it does under `local[N]` unless `ember.sql.distributed` is set; the RDDs it reads (a Kafka
+//! stream's batch, a DataFrame over an RDD) are read by tasks first, their rows gathered.
 
 mod codec;
 mod exchange;
@@ -50,8 +51,34 @@ pub(crate) fn collect_rows(
             tracing::debug!("the query runs on the driver: {reason}");
             on_driver(session, plan)
         }
+        Err(DataFusionError::NotImplemented(reason)) => {
+            tracing::debug!("the query runs on the driver, over its RDDs' rows: {reason}");
+            let plan = gather_rdd_scans(&ctx, session, plan)?;
+            on_driver(session, plan)
+        }
         rows => Ok(rows?),
     }
+}
+
+/// `plan` with each scan of an RDD replaced by the rows its tasks read, gathered on the
+/// driver: for a plan that also has a part that cannot leave the driver.
+fn gather_rdd_scans(
+    ctx: &ember_core::Context,
+    session: &SqlSession,
+    plan: Arc<dyn ExecutionPlan>,
+) -> Result<Arc<dyn ExecutionPlan>> {
+    use datafusion::common::tree_node::{Transformed, TreeNode};
+    use datafusion::datasource::memory::MemorySourceConfig;
+    let gathered = plan.transform_up(|node| {
+        if !node.is::<rdd_scan::RddScanExec>() {
+            return Ok(Transformed::no(node));
+        }
+        let rows = run_stages(ctx, session, node.clone())?;
+        let rows: Arc<dyn ExecutionPlan> =
+            MemorySourceConfig::try_new_exec(&[rows], node.schema(), None)?;
+        Ok(Transformed::yes(rows))
+    })?;
+    Ok(gathered.data)
 }
 
 /// Every row of `plan`, computed by stages of ember tasks.
