@@ -267,6 +267,7 @@ pub(crate) fn datafusion_context(
         .expect("DataFusion's runtime from default settings");
     let ctx = SessionContext::new_with_config_rt(config, runtime);
     ctx.add_optimizer_rule(Arc::new(crate::semi_join::PushSemiJoinDown));
+    ctx.add_optimizer_rule(Arc::new(crate::json::PruneJsonFields));
     ctx.register_udf(crate::streaming::window_udf());
     ctx.register_udf(crate::streaming::session_udf());
     ctx.register_udf(crate::json::from_json_udf());

@@ -416,6 +416,25 @@ fn fields_of_one_from_json_parse_each_text_once() {
 }
 
 #[test]
+fn a_filter_on_one_field_of_from_json_parses_that_field_alone() {
+    let ctx = ember_core::Context::with_master("local[1]").unwrap();
+    let query = r#"SELECT e['b'] FROM (
+                     SELECT from_json(v, 'a BIGINT, b STRING, c DOUBLE') AS e FROM (
+                       VALUES ('{"a": 3, "b": "x", "c": 1.5}'), ('{"a": 4, "b": "y", "c": 2.5}'),
+                              ('{"a": 6, "b": "z"}'), ('not json')
+                     ) AS t(v)
+                   ) WHERE e['a'] % 3 = 0 ORDER BY 1"#;
+    let plan = ctx
+        .sql(&format!("EXPLAIN {query}"))
+        .unwrap()
+        .tab_rows(false)
+        .unwrap();
+    assert!(plan.contains("struct<a:BIGINT>"), "{plan}");
+    let rows = ctx.sql(query).unwrap().tab_rows(false).unwrap();
+    assert_eq!(rows, "x\nz\n");
+}
+
+#[test]
 fn from_json_reads_objects_of_a_ddl_schema_and_gives_null_for_what_is_not_one() {
     let ctx = ember_core::Context::with_master("local[1]").unwrap();
     let rows = ctx

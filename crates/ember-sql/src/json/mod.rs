@@ -22,6 +22,9 @@ use datafusion::prelude::{lit, Expr};
 use std::sync::Arc;
 
 mod flat;
+mod prune;
+
+pub(crate) use prune::PruneJsonFields;
 
 /// The struct `schema` describes, of each row's JSON text in `json` (Spark's `from_json`).
 ///
@@ -71,21 +74,7 @@ fn struct_fields(schema: &str) -> Result<Fields> {
 /// `a INT, b ARRAY<STRING>` as `a:INT,b:ARRAY<STRING>`: each top-level field's name and type
 /// joined by a colon.
 fn ddl_as_struct_fields(ddl: &str) -> String {
-    let mut fields = Vec::new();
-    let (mut depth, mut start) = (0i32, 0);
-    for (i, c) in ddl.char_indices() {
-        match c {
-            '<' | '(' => depth += 1,
-            '>' | ')' => depth -= 1,
-            ',' if depth == 0 => {
-                fields.push(&ddl[start..i]);
-                start = i + 1;
-            }
-            _ => {}
-        }
-    }
-    fields.push(&ddl[start..]);
-    fields
+    top_level(ddl)
         .iter()
         .map(|f| {
             let f = f.trim();
@@ -96,6 +85,41 @@ fn ddl_as_struct_fields(ddl: &str) -> String {
         })
         .collect::<Vec<_>>()
         .join(",")
+}
+
+/// The comma-separated parts of `list` outside any `<...>` or `(...)`.
+fn top_level(list: &str) -> Vec<&str> {
+    let mut parts = Vec::new();
+    let (mut depth, mut start) = (0i32, 0);
+    for (i, c) in list.char_indices() {
+        match c {
+            '<' | '(' => depth += 1,
+            '>' | ')' => depth -= 1,
+            ',' if depth == 0 => {
+                parts.push(&list[start..i]);
+                start = i + 1;
+            }
+            _ => {}
+        }
+    }
+    parts.push(&list[start..]);
+    parts
+}
+
+/// `schema` (DDL or a struct type) narrowed to its field `name`, as a struct type; `None`
+/// when it has no such field or no other.
+fn narrowed(schema: &str, name: &str) -> Option<String> {
+    let fields = struct_fields(schema).ok()?;
+    let (at, _) = fields.find(name)?;
+    let trimmed = schema.trim();
+    let list = if trimmed.to_ascii_lowercase().starts_with("struct<") {
+        trimmed["struct<".len()..trimmed.len() - 1].to_string()
+    } else {
+        ddl_as_struct_fields(trimmed)
+    };
+    let parts = top_level(&list);
+    (fields.len() > 1 && parts.len() == fields.len())
+        .then(|| format!("struct<{}>", parts[at].trim()))
 }
 
 #[derive(Debug, PartialEq, Eq, Hash)]
