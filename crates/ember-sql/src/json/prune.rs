@@ -12,7 +12,6 @@ use datafusion::common::{Result, ScalarValue};
 use datafusion::logical_expr::expr::ScalarFunction;
 use datafusion::logical_expr::expr_rewriter::NamePreserver;
 use datafusion::logical_expr::{lit, Expr, LogicalPlan};
-use datafusion::optimizer::optimizer::ApplyOrder;
 use datafusion::optimizer::{OptimizerConfig, OptimizerRule};
 
 /// Narrows `from_json`'s schema where a field access reads it directly.
@@ -24,28 +23,25 @@ impl OptimizerRule for PruneJsonFields {
         "prune_json_fields"
     }
 
-    fn apply_order(&self) -> Option<ApplyOrder> {
-        Some(ApplyOrder::TopDown)
-    }
-
-    fn supports_rewrite(&self) -> bool {
-        true
-    }
-
     fn rewrite(
         &self,
         plan: LogicalPlan,
         _: &dyn OptimizerConfig,
     ) -> Result<Transformed<LogicalPlan>> {
-        // The expressions keep their names: a projection's columns are named after them.
-        let names = NamePreserver::new(&plan);
-        plan.map_expressions(|expr| {
-            let name = names.save(&expr);
-            Ok(expr
-                .transform_up(narrow_field_read)?
-                .update_data(|expr| name.restore(expr)))
-        })
+        plan.transform_up_with_subqueries(narrow_node)
     }
+}
+
+/// `node` with each field read of a `from_json` narrowed; its expressions keep their names,
+/// which a projection's columns are named after.
+fn narrow_node(node: LogicalPlan) -> Result<Transformed<LogicalPlan>> {
+    let names = NamePreserver::new(&node);
+    node.map_expressions(|expr| {
+        let name = names.save(&expr);
+        Ok(expr
+            .transform_up(narrow_field_read)?
+            .update_data(|expr| name.restore(expr)))
+    })
 }
 
 /// `get_field(from_json(text, schema), 'f', ..)` with the schema narrowed to `f`.
