@@ -12,10 +12,10 @@
 //! recently used closed first; `ember.streaming.kafka.consumer.cache.enabled=false` keeps
 //! none. A task that failed does not leave its consumer: where it stood is unknown.
 
+use crate::fetched::{Batch, RecordQueue};
 use crate::params::KafkaParams;
 use parking_lot::Mutex;
 use rdkafka::consumer::BaseConsumer;
-use rdkafka::message::OwnedMessage;
 use std::sync::LazyLock;
 
 /// Which consumers may serve a range: the same parameters, topic and partition.
@@ -26,14 +26,16 @@ pub(crate) struct ConsumerKey {
     pub partition: i32,
 }
 
-/// A consumer assigned to one partition, and where it stands in it.
+/// A consumer assigned to one partition, and where it stands in it. Its fields are dropped
+/// in order: records before the queue they came from, the queue before its consumer.
 pub(crate) struct AssignedConsumer {
+    /// Records taken from the queue and not yet given: after the last range's end when
+    /// transaction markers took its last offsets, given first by the next range that reads on.
+    pub batch: Batch,
+    pub queue: RecordQueue,
     pub consumer: BaseConsumer,
     /// The next offset a record may be given from.
     pub next: i64,
-    /// A record read past the end of the last range (after transaction markers), given first
-    /// by the next range that reads on.
-    pub pending: Option<OwnedMessage>,
 }
 
 /// The consumers no task is using, the most recently left last.

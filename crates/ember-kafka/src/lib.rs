@@ -36,6 +36,7 @@
 
 mod cache;
 mod direct;
+mod fetched;
 mod params;
 mod rdd;
 #[cfg(feature = "sql")]

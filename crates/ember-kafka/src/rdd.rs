@@ -2,6 +2,7 @@
 //! per range, read by a consumer the task assigns to exactly that range.
 
 use crate::cache::{self, AssignedConsumer, ConsumerKey};
+use crate::fetched::{Batch, RecordQueue};
 use crate::params::KafkaParams;
 use ember_core::rdd::{BoxIter, Dependency, RddBase, RddCompute, RddCore};
 use ember_core::{Context, Error, Rdd, Result, TaskContext};
@@ -226,10 +227,17 @@ impl KafkaRdd {
             )
             .and_then(|()| consumer.assign(&assignment))
             .map_err(|e| Error::Input(format!("cannot read {}: {e}", describe(range))))?;
+        let queue = RecordQueue::of(&consumer).ok_or_else(|| {
+            Error::Input(format!(
+                "cannot read {}: the Kafka consumer has no queue",
+                describe(range)
+            ))
+        })?;
         Ok(AssignedConsumer {
+            batch: Batch::with_capacity(BATCH_CAPACITY),
+            queue,
             consumer,
             next: range.from_offset,
-            pending: None,
         })
     }
 }
@@ -262,6 +270,9 @@ impl RddCompute<ConsumerRecord> for KafkaRdd {
         })))
     }
 }
+
+/// Records taken from a consumer's queue at a time: the most a task's Arrow batch holds.
+const BATCH_CAPACITY: usize = 8192;
 
 /// Takes the records a [`RangeReader`] reads.
 pub(crate) trait MessageSink {
@@ -315,63 +326,66 @@ impl RangeReader {
 
     fn read(&mut self, sink: &mut impl MessageSink) -> Result<bool> {
         let until = self.range.until_offset;
-        // Since when polls have come back empty (not read per record: clocks cost).
+        // Since when the queue has come back empty (not read per record: clocks cost).
         let mut waiting: Option<Instant> = None;
         let AssignedConsumer {
+            batch,
+            queue,
             consumer,
             next,
-            pending,
         } = self
             .assigned
             .as_mut()
             .expect("a reader whose read failed is not read again");
-        if let Some(message) = pending.take() {
-            if message.offset() >= until {
-                *pending = Some(message);
-                *next = until;
-            } else if message.offset() >= *next {
-                *next = message.offset() + 1;
-                sink.take(&message);
-                return Ok(true);
-            }
-        }
-        while *next < until {
-            match consumer.poll(Duration::from_millis(100)) {
-                Some(Ok(message)) if message.offset() < *next => {}
-                // Past the range (its last offsets were transaction markers): the next range
-                // that reads on gives it.
-                Some(Ok(message)) if message.offset() >= until => {
-                    *pending = Some(message.detach());
-                    *next = until;
-                }
-                Some(Ok(message)) => {
-                    *next = message.offset() + 1;
-                    sink.take(&message);
-                    return Ok(true);
-                }
-                Some(Err(e)) => {
+        loop {
+            if let Some(record) = batch.peek() {
+                if let Some(e) = record.error() {
                     return Err(Error::Input(format!(
                         "reading {}: {e}",
                         describe(&self.range)
-                    )))
+                    )));
                 }
-                // Transaction markers and aborted records take offsets no message carries:
-                // the consumer's position says how far it got.
-                None if position(consumer, &self.range, *next)? >= until => *next = until,
-                None if waiting.get_or_insert_with(Instant::now).elapsed() >= self.poll_timeout => {
-                    return Err(Error::Input(format!(
+                let offset = record.offset();
+                // Past the range (its last offsets were transaction markers): the next range
+                // that reads on gives it.
+                if offset >= until {
+                    *next = until;
+                    return Ok(false);
+                }
+                let given = offset >= *next;
+                if given {
+                    *next = offset + 1;
+                    sink.take(&record);
+                }
+                batch.advance();
+                if given {
+                    return Ok(true);
+                }
+                continue;
+            }
+            if *next >= until {
+                return Ok(false);
+            }
+            let wanted = usize::try_from(until - *next).unwrap_or(usize::MAX);
+            queue.refill(batch, wanted, Duration::from_millis(100));
+            if batch.peek().is_some() {
+                continue;
+            }
+            // Transaction markers and aborted records take offsets no message carries: the
+            // consumer's position says how far it got.
+            if position(consumer, &self.range, *next)? >= until {
+                *next = until;
+            } else if waiting.get_or_insert_with(Instant::now).elapsed() >= self.poll_timeout {
+                return Err(Error::Input(format!(
                     "no record of {} came within {} ms (ember.streaming.kafka.consumer.poll.ms), \
-                         waiting for offset {}: the brokers are slow or down, or retention \
-                         removed the offsets",
+                     waiting for offset {}: the brokers are slow or down, or retention removed \
+                     the offsets",
                     describe(&self.range),
                     self.poll_timeout.as_millis(),
                     next
-                )))
-                }
-                None => {}
+                )));
             }
         }
-        Ok(false)
     }
 }
 
