@@ -352,15 +352,13 @@ impl RangeReader {
                     *next = until;
                     return Ok(false);
                 }
-                let given = offset >= *next;
-                if given {
+                if offset >= *next {
                     *next = offset + 1;
                     sink.take(&record);
-                }
-                batch.advance();
-                if given {
+                    batch.advance();
                     return Ok(true);
                 }
+                batch.advance();
                 continue;
             }
             if *next >= until {
