@@ -993,6 +993,113 @@ fn headers_are_read_with_include_headers_and_written_by_the_sink() {
     }
 }
 
+/// Kafka's `murmur2` (the Java client's `Utils.murmur2`), by which its default partitioner
+/// places a keyed record: written here from Kafka's description, as the oracle.
+fn java_partition(key: &[u8], partitions: u32) -> i32 {
+    const M: u32 = 0x5bd1_e995;
+    let mut h: u32 = 0x9747_b28c ^ key.len() as u32;
+    let mut words = key.chunks_exact(4);
+    for word in &mut words {
+        let mut k = u32::from_le_bytes(word.try_into().unwrap()).wrapping_mul(M);
+        k ^= k >> 24;
+        h = h.wrapping_mul(M) ^ k.wrapping_mul(M);
+    }
+    let tail = words.remainder();
+    if !tail.is_empty() {
+        for (i, byte) in tail.iter().enumerate().rev() {
+            h ^= u32::from(*byte) << (8 * i);
+        }
+        h = h.wrapping_mul(M);
+    }
+    h ^= h >> 13;
+    h = h.wrapping_mul(M);
+    h ^= h >> 15;
+    ((h & 0x7fff_ffff) % partitions) as i32
+}
+
+/// Every record of `topic`, read by offset ranges from its start to its end.
+fn whole_topic(ctx: &ember_core::Context, topic: &str) -> Vec<ConsumerRecord> {
+    let ranges = latest_offsets(&params(), topic)
+        .unwrap()
+        .into_iter()
+        .map(|(partition, (low, high))| OffsetRange::new(topic, partition, low, high))
+        .collect();
+    KafkaUtils::create_rdd(ctx, &params(), ranges)
+        .unwrap()
+        .collect()
+        .unwrap()
+}
+
+#[test]
+fn the_sink_sends_rows_to_their_topic_column_keyed_as_java_producers_partition() {
+    use ember_sql::streaming::Trigger;
+    use ember_sql::SqlContextExt;
+    let (topic, even, odd) = (create_topic(1), create_topic(4), create_topic(4));
+    let producer = producer(&[]);
+    send(&producer, &topic, 0, 0..3000);
+    producer.flush(Duration::from_secs(30)).unwrap();
+    let ctx = context("local[2]", &[]);
+    ctx.read_stream()
+        .format("kafka")
+        .option("kafka.bootstrap.servers", &bootstrap())
+        .option("subscribe", &topic)
+        .option("startingOffsets", "earliest")
+        .option("maxOffsetsPerTrigger", "1000")
+        .load()
+        .unwrap()
+        .create_or_replace_temp_view("numbered")
+        .unwrap();
+    // Every third value is missing (a tombstone); even offsets go to one topic, odd ones to
+    // the other.
+    let routed = ctx
+        .sql(&format!(
+            "SELECT key, CASE WHEN offset % 3 = 0 THEN NULL ELSE value END AS value, \
+             CASE WHEN offset % 2 = 0 THEN '{even}' ELSE '{odd}' END AS topic FROM numbered"
+        ))
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    routed
+        .write_stream()
+        .format("kafka")
+        .option("kafka.bootstrap.servers", &bootstrap())
+        .option("checkpointLocation", dir.path().to_str().unwrap())
+        .trigger(Trigger::AvailableNow)
+        .start()
+        .unwrap()
+        .await_termination()
+        .unwrap();
+    for (name, parity) in [(&even, 0), (&odd, 1)] {
+        let records = whole_topic(&ctx, name);
+        let mut seen: Vec<u32> = Vec::new();
+        for record in &records {
+            let key = record.key.as_deref().unwrap();
+            let n: u32 = std::str::from_utf8(key).unwrap()[3..].parse().unwrap();
+            assert_eq!(n % 2, parity, "key{n} in {name}");
+            let value = record.value.as_ref().map(|_| text(&record.value));
+            let expected = (!n.is_multiple_of(3)).then(|| format!("value{n}"));
+            assert_eq!(value, expected, "key{n}'s value");
+            assert_eq!(
+                record.partition,
+                java_partition(key, 4),
+                "key{n}'s partition"
+            );
+            seen.push(n);
+        }
+        // In each partition the rows keep the order they were read in.
+        for partition in 0..4 {
+            let numbers: Vec<u32> = records
+                .iter()
+                .filter(|r| r.partition == partition)
+                .map(|r| text(&r.key)[3..].parse().unwrap())
+                .collect();
+            assert!(numbers.windows(2).all(|w| w[0] < w[1]), "{numbers:?}");
+        }
+        seen.sort_unstable();
+        let expected: Vec<u32> = (0..3000).filter(|n| n % 2 == parity).collect();
+        assert_eq!(seen, expected, "{name} holds each of its rows once");
+    }
+}
+
 #[test]
 fn a_structured_query_killed_mid_stream_writes_every_event_once_to_kafka_and_to_files() {
     let topic = create_topic(6);

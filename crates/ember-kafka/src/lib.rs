@@ -38,6 +38,8 @@ mod cache;
 mod direct;
 mod fetched;
 mod params;
+#[cfg(feature = "sql")]
+mod produced;
 mod rdd;
 #[cfg(feature = "sql")]
 mod sql;

@@ -66,6 +66,33 @@ impl KafkaParams {
         config
     }
 
+    /// The configuration of a transactional sink's producer (`transactional.id` set): the
+    /// application's settings, and unless given three of librdkafka's.
+    ///
+    /// - `partitioner` is `murmur2_random`, the Java client's: a keyed record goes to the
+    ///   partition Spark's sink (and any Java producer) would send it to, so topics written by
+    ///   both stay partitioned alike. librdkafka's own default hashes keys with CRC32.
+    /// - `queue.buffering.max.messages` is 1,000,000: the sink queues a whole batch before it
+    ///   waits, and librdkafka's 100,000 filled up halfway through a batch of 200,000 rows.
+    /// - `delivery.report.only.error` is true: the sink counts what is still in flight and
+    ///   needs no report of each record that arrived, which cost an event a record.
+    pub(crate) fn sink_producer(&self, transactional_id: &str) -> ClientConfig {
+        let mut config = self.client();
+        for (key, value) in [
+            ("partitioner", "murmur2_random"),
+            ("queue.buffering.max.messages", "1000000"),
+            ("delivery.report.only.error", "true"),
+        ] {
+            if !self.settings.contains_key(key) {
+                config.set(key, value);
+            }
+        }
+        config
+            .set("transactional.id", transactional_id)
+            .set("enable.idempotence", "true");
+        config
+    }
+
     /// A client with every setting given, for the driver's questions to the brokers (and its
     /// offset commits).
     ///
@@ -116,5 +143,24 @@ mod tests {
         settings.insert("fetch.queue.backoff.ms".into(), "500".into());
         let consumer = KafkaParams::new(&settings).unwrap().executor_consumer();
         assert_eq!(consumer.get("fetch.queue.backoff.ms"), Some("500"));
+    }
+
+    #[test]
+    fn sink_producers_take_their_defaults_unless_told_otherwise() {
+        let mut settings = BTreeMap::from([("bootstrap.servers".into(), "b:9092".into())]);
+        let producer = KafkaParams::new(&settings).unwrap().sink_producer("q1");
+        assert_eq!(producer.get("transactional.id"), Some("q1"));
+        assert_eq!(producer.get("enable.idempotence"), Some("true"));
+        assert_eq!(producer.get("partitioner"), Some("murmur2_random"));
+        assert_eq!(
+            producer.get("queue.buffering.max.messages"),
+            Some("1000000")
+        );
+        assert_eq!(producer.get("delivery.report.only.error"), Some("true"));
+        settings.insert("queue.buffering.max.messages".into(), "5000".into());
+        settings.insert("delivery.report.only.error".into(), "false".into());
+        let producer = KafkaParams::new(&settings).unwrap().sink_producer("q1");
+        assert_eq!(producer.get("queue.buffering.max.messages"), Some("5000"));
+        assert_eq!(producer.get("delivery.report.only.error"), Some("false"));
     }
 }

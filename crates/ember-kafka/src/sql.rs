@@ -18,6 +18,7 @@
 //! have `key`, `topic` and `headers`; option `topic` names the topic for all of them.
 
 use crate::params::KafkaParams;
+use crate::produced::{self, OutRecord, TopicHandle};
 use crate::rdd::{topic_offsets, KafkaRdd, MessageSink, OffsetRange};
 use datafusion::arrow::array::{
     Array, ArrayRef, AsArray, BinaryArray, BinaryBuilder, Int32Array, Int64Array, ListArray,
@@ -644,11 +645,8 @@ impl KafkaSink {
             .get("kafka.transactional.id")
             .cloned()
             .unwrap_or_else(|| format!("ember-{}", query.query_id));
-        let mut config = params.client();
-        config
-            .set("transactional.id", &transactional_id)
-            .set("enable.idempotence", "true");
-        let producer: ThreadedProducer<DefaultProducerContext> = config
+        let producer: ThreadedProducer<DefaultProducerContext> = params
+            .sink_producer(&transactional_id)
             .create()
             .map_err(|e| Error::Input(format!("cannot make a Kafka producer: {e}")))?;
         // Fences any producer an earlier run of this query left, and aborts its open
@@ -693,10 +691,7 @@ impl KafkaSink {
         self.producer.begin_transaction().map_err(fail)?;
         let sent = (|| -> Result<()> {
             for batch in rows {
-                for i in 0..batch.rows {
-                    let record = batch.record(i, self.topic.as_deref())?;
-                    self.send(record).map_err(fail)?;
-                }
+                self.send_rows(batch)?;
             }
             let mut mark = TopicPartitionList::new();
             mark.add_partition_offset(marker, 0, rdkafka::Offset::Offset(batch_id + 1))
@@ -732,6 +727,32 @@ impl KafkaSink {
                 )));
             }
             std::thread::sleep(Duration::from_millis(1));
+        }
+        Ok(())
+    }
+
+    /// Queues `rows`' records: each run of rows bound for one topic in one call to
+    /// librdkafka, or one at a time if they have headers (see [`crate::produced`]).
+    fn send_rows(&self, rows: &OutRows) -> Result<()> {
+        let fail = |e: KafkaError| unreachable_brokers(&self.servers, &e);
+        let option = self.topic.as_deref();
+        if rows.headers.is_some() {
+            for i in 0..rows.rows {
+                self.send(rows.record(i, option)?).map_err(fail)?;
+            }
+            return Ok(());
+        }
+        let mut start = 0;
+        while start < rows.rows {
+            let topic = rows.topic(start, option)?;
+            let mut end = start + 1;
+            while end < rows.rows && rows.topic(end, option)? == topic {
+                end += 1;
+            }
+            let handle = TopicHandle::new(&self.producer, topic).map_err(fail)?;
+            let records: Vec<_> = (start..end).map(|i| rows.out_record(i)).collect();
+            produced::send_all(&handle, &records).map_err(fail)?;
+            start = end;
         }
         Ok(())
     }
@@ -822,18 +843,31 @@ impl OutRows {
         }
     }
 
-    /// Row `i` as a record, its bytes borrowed from the columns.
+    /// Row `i`'s key and value, borrowed from the columns.
+    fn out_record(&self, i: usize) -> OutRecord<'_> {
+        OutRecord {
+            key: self
+                .keys
+                .as_ref()
+                .filter(|k| !k.is_null(i))
+                .map(|k| k.value(i)),
+            value: (!self.values.is_null(i)).then(|| self.values.value(i)),
+        }
+    }
+
+    /// Row `i` as a record with its headers, its bytes borrowed from the columns.
     fn record<'a>(
         &'a self,
         i: usize,
         topic: Option<&'a str>,
     ) -> Result<BaseRecord<'a, [u8], [u8]>> {
         let mut record = BaseRecord::to(self.topic(i, topic)?);
-        if let Some(keys) = self.keys.as_ref().filter(|k| !k.is_null(i)) {
-            record = record.key(keys.value(i));
+        let OutRecord { key, value } = self.out_record(i);
+        if let Some(key) = key {
+            record = record.key(key);
         }
-        if !self.values.is_null(i) {
-            record = record.payload(self.values.value(i));
+        if let Some(value) = value {
+            record = record.payload(value);
         }
         match &self.headers {
             Some(list) if !list.is_null(i) => {
