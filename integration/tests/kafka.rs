@@ -810,6 +810,23 @@ fn tally(values: &[String]) -> (usize, usize, u64) {
     (numbers.len(), distinct.len(), numbers.iter().sum())
 }
 
+/// A stream of `topic`'s rows from its start, at most `per_trigger` a batch.
+fn stream_from_start(
+    ctx: &ember_core::Context,
+    topic: &str,
+    per_trigger: u32,
+) -> ember_sql::DataFrame {
+    use ember_sql::SqlContextExt;
+    ctx.read_stream()
+        .format("kafka")
+        .option("kafka.bootstrap.servers", &bootstrap())
+        .option("subscribe", topic)
+        .option("startingOffsets", "earliest")
+        .option("maxOffsetsPerTrigger", &per_trigger.to_string())
+        .load()
+        .unwrap()
+}
+
 #[test]
 fn a_structured_stream_reads_kafka_rows_with_sparks_columns_and_sql_reads_a_topic() {
     use ember_sql::streaming::OutputMode;
@@ -821,15 +838,7 @@ fn a_structured_stream_reads_kafka_rows_with_sparks_columns_and_sql_reads_a_topi
     }
     producer.flush(Duration::from_secs(30)).unwrap();
     let ctx = context("local[2]", &[]);
-    let stream = ctx
-        .read_stream()
-        .format("kafka")
-        .option("kafka.bootstrap.servers", &bootstrap())
-        .option("subscribe", &topic)
-        .option("startingOffsets", "earliest")
-        .option("maxOffsetsPerTrigger", "500")
-        .load()
-        .unwrap();
+    let stream = stream_from_start(&ctx, &topic, 500);
     let columns: Vec<String> = stream
         .schema()
         .fields()
@@ -1039,14 +1048,7 @@ fn the_sink_sends_rows_to_their_topic_column_keyed_as_java_producers_partition()
     send(&producer, &topic, 0, 0..3000);
     producer.flush(Duration::from_secs(30)).unwrap();
     let ctx = context("local[2]", &[]);
-    ctx.read_stream()
-        .format("kafka")
-        .option("kafka.bootstrap.servers", &bootstrap())
-        .option("subscribe", &topic)
-        .option("startingOffsets", "earliest")
-        .option("maxOffsetsPerTrigger", "1000")
-        .load()
-        .unwrap()
+    stream_from_start(&ctx, &topic, 1000)
         .create_or_replace_temp_view("numbered")
         .unwrap();
     // Every third value is missing (a tombstone); even offsets go to one topic, odd ones to

@@ -76,6 +76,7 @@ impl KafkaParams {
     ///   waits, and librdkafka's 100,000 filled up halfway through a batch of 200,000 rows.
     /// - `delivery.report.only.error` is true: the sink counts what is still in flight and
     ///   needs no report of each record that arrived, which cost an event a record.
+    #[cfg(feature = "sql")]
     pub(crate) fn sink_producer(&self, transactional_id: &str) -> ClientConfig {
         let mut config = self.client();
         for (key, value) in [
@@ -146,6 +147,7 @@ mod tests {
     }
 
     #[test]
+    #[cfg(feature = "sql")]
     fn sink_producers_take_their_defaults_unless_told_otherwise() {
         let mut settings = BTreeMap::from([("bootstrap.servers".into(), "b:9092".into())]);
         let producer = KafkaParams::new(&settings).unwrap().sink_producer("q1");
