@@ -16,6 +16,7 @@
 //! | `ember-sql` | DataFrames and SQL on Apache DataFusion (`ember::sql`, feature `sql`): reading and writing CSV, JSON, Parquet, ORC and text |
 //! | `ember-streaming` | DStreams (`ember::streaming`, feature `streaming`): micro-batches as jobs of RDD stages, windows, state |
 //! | `ember-kafka` | Kafka (`ember::kafka`, feature `kafka`): RDDs of offset ranges, the direct stream |
+//! | `ember-ml` | machine learning (`ember::ml`, feature `ml`) as Spark's `spark.ml`: vectors and their columns so far |
 //! | `ember-yarn` | `--master yarn`: the cluster manager the driver finds for the URL, the client, the staging directory and the ApplicationMaster |
 //! | `ember` | this facade |
 //! | `ember-cli` | the `ember` command: `ember submit`, `status`, `kill`, built-in examples; `ember sql` with its feature `sql` |
@@ -103,3 +104,7 @@ pub use ember_streaming as streaming;
 /// the `ember-kafka` crate).
 #[cfg(feature = "kafka")]
 pub use ember_kafka as kafka;
+
+/// Machine learning as Spark's `spark.ml`, with the `ml` feature (see the `ember-ml` crate).
+#[cfg(feature = "ml")]
+pub use ember_ml as ml;
