@@ -1,6 +1,7 @@
-//! Vectors, as Spark's `org.apache.spark.ml.linalg`: the values a feature column holds for a
-//! row, dense (every value) or sparse (the size, and the indices and values of the entries
-//! that may be non-zero).
+//! Vectors and matrices, as Spark's `org.apache.spark.ml.linalg`. A vector is the values a
+//! feature column holds for a row, dense (every value) or sparse (the size, and the indices
+//! and values of the entries that may be non-zero); a [`Matrix`] is what a multinomial
+//! model's coefficients are.
 //!
 //! Two vectors are equal when they have the same size and the same values, whichever way
 //! each is kept, as in Spark. [`Vector::compressed`] picks the smaller form by Spark's rule,
@@ -10,8 +11,10 @@
 //! [`vector_data_type`]), so Parquet files of vectors read the same in ember and in Spark.
 
 mod column;
+mod matrix;
 
 pub use column::{is_vector_type, vector_data_type, vector_field, vectors_to_array, VectorColumn};
+pub use matrix::{DenseMatrix, Matrix, SparseMatrix};
 
 use crate::{Error, Result};
 use serde::{Deserialize, Serialize};
