@@ -9,7 +9,7 @@
 //! rows with headers still go one at a time.
 
 use rdkafka::error::KafkaError;
-use rdkafka::producer::Producer;
+use rdkafka::producer::{BaseRecord, DefaultProducerContext, Producer, ThreadedProducer};
 use rdkafka::types::RDKafkaErrorCode;
 use rdkafka_sys as rdsys;
 use std::ffi::CString;
@@ -78,6 +78,25 @@ pub(crate) fn send_all(topic: &TopicHandle, records: &[OutRecord<'_>]) -> Result
         }
     }
     Ok(())
+}
+
+/// Queues `record` (one with headers, which `send_all` cannot carry), waiting while the
+/// producer's queue is full.
+pub(crate) fn send_one(
+    producer: &ThreadedProducer<DefaultProducerContext>,
+    record: BaseRecord<'_, [u8], [u8]>,
+) -> Result<(), KafkaError> {
+    let mut pending = record;
+    loop {
+        match producer.send(pending) {
+            Ok(()) => return Ok(()),
+            Err((KafkaError::MessageProduction(RDKafkaErrorCode::QueueFull), back)) => {
+                pending = back;
+                std::thread::sleep(QUEUE_FULL_BACKOFF);
+            }
+            Err((e, _)) => return Err(e),
+        }
+    }
 }
 
 /// Queues `messages` until the first that fails, and says how many went.

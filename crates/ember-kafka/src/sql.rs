@@ -42,7 +42,6 @@ use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::error::KafkaError;
 use rdkafka::message::{Header, Headers, Message, OwnedHeaders, Timestamp};
 use rdkafka::producer::{BaseRecord, DefaultProducerContext, Producer, ThreadedProducer};
-use rdkafka::types::RDKafkaErrorCode;
 use rdkafka::TopicPartitionList;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -738,7 +737,7 @@ impl KafkaSink {
         let option = self.topic.as_deref();
         if rows.headers.is_some() {
             for i in 0..rows.rows {
-                self.send(rows.record(i, option)?).map_err(fail)?;
+                produced::send_one(&self.producer, rows.record(i, option)?).map_err(fail)?;
             }
             return Ok(());
         }
@@ -755,21 +754,6 @@ impl KafkaSink {
             start = end;
         }
         Ok(())
-    }
-
-    /// Queues `record`, waiting while the producer's queue is full.
-    fn send(&self, record: BaseRecord<'_, [u8], [u8]>) -> std::result::Result<(), KafkaError> {
-        let mut pending = record;
-        loop {
-            match self.producer.send(pending) {
-                Ok(()) => return Ok(()),
-                Err((KafkaError::MessageProduction(RDKafkaErrorCode::QueueFull), back)) => {
-                    pending = back;
-                    std::thread::sleep(Duration::from_millis(5));
-                }
-                Err((e, _)) => return Err(e),
-            }
-        }
     }
 }
 
