@@ -12,4 +12,16 @@ pub enum Error {
     /// thing, the value and the fix.
     #[error("{0}")]
     Input(String),
+    /// A job of the engine failed, or a file could not be read or written.
+    #[error(transparent)]
+    Engine(#[from] ember_core::Error),
+    /// A DataFrame could not be planned or run.
+    #[error(transparent)]
+    Sql(#[from] ember_sql::Error),
+}
+
+impl From<ember_hadoop::Error> for Error {
+    fn from(e: ember_hadoop::Error) -> Error {
+        Error::Engine(e.into())
+    }
 }

@@ -81,8 +81,14 @@ impl ArrowBatch {
         ArrowBatch(batch)
     }
 
-    pub(crate) fn batch(&self) -> &RecordBatch {
+    /// The batch.
+    pub fn batch(&self) -> &RecordBatch {
         &self.0
+    }
+
+    /// The batch, owned.
+    pub fn into_batch(self) -> RecordBatch {
+        self.0
     }
 }
 
@@ -142,6 +148,32 @@ impl DataFrame {
     pub fn to_rdd<T: Data>(&self) -> Result<Rdd<T>> {
         let last = crate::distributed::last_stage(self.session(), self.inner().clone())?;
         Ok(last.with_op("to_rdd", RecordsOf::<T>(PhantomData)))
+    }
+
+    /// The rows as an RDD of Arrow batches of this DataFrame's [`schema`](Self::schema), each
+    /// where the query's last stage computes it: for code that works on whole columns rather
+    /// than records (ember-ml's estimators and models). [`ArrowRddExt::batches_to_data_frame`]
+    /// makes a DataFrame of such an RDD again.
+    ///
+    /// # Errors
+    /// The query cannot be planned, or cannot run on executors.
+    pub fn to_arrow_rdd(&self) -> Result<Rdd<ArrowBatch>> {
+        let last = crate::distributed::last_stage(self.session(), self.inner().clone())?;
+        Ok(last.with_op("to_arrow_rdd", BatchesOfRecords))
+    }
+}
+
+/// Turns a query's Arrow IPC records into its batches.
+#[derive(Serialize, Deserialize)]
+struct BatchesOfRecords;
+
+impl PartitionOp<ExchangeRecord, ArrowBatch> for BatchesOfRecords {
+    fn apply(self: Arc<Self>, _: usize, input: BoxIter<ExchangeRecord>) -> BoxIter<ArrowBatch> {
+        Box::new(input.flat_map(|(_, bytes)| {
+            let batches = decode_batches(&bytes)
+                .unwrap_or_else(|e| abort(ember_core::Error::Serialization(e.to_string())));
+            batches.into_iter().map(ArrowBatch)
+        }))
     }
 }
 

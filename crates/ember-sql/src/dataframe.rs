@@ -78,6 +78,14 @@ impl DataFrame {
         &self.session
     }
 
+    /// The application the DataFrame belongs to (Spark's `df.sparkSession`).
+    ///
+    /// # Errors
+    /// The application has ended.
+    pub fn context(&self) -> Result<ember_core::Context> {
+        self.session.context()
+    }
+
     /// The columns' names and types.
     pub fn schema(&self) -> SchemaRef {
         Arc::new(self.inner.schema().as_arrow().clone())

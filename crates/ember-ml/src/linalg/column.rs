@@ -7,10 +7,11 @@
 //! vector columns take the same shape: a file of them needs only Spark's schema in its footer
 //! to read back in Spark as vectors.
 
-use super::{SparseVector, Vector, Vectors};
+use super::{DenseMatrix, Matrix, SparseMatrix, SparseVector, Vector, Vectors};
 use crate::{Error, Result};
 use datafusion::arrow::array::{
-    Array, ArrayRef, AsArray, Float64Builder, Int32Builder, Int8Builder, ListBuilder, StructArray,
+    Array, ArrayRef, AsArray, BooleanBuilder, Float64Builder, Int32Builder, Int8Builder,
+    ListBuilder, StructArray,
 };
 use datafusion::arrow::buffer::NullBuffer;
 use datafusion::arrow::datatypes::{DataType, Field, Fields, Float64Type, Int32Type, Int8Type};
@@ -47,6 +48,11 @@ pub fn vector_field(name: &str, nullable: bool) -> Field {
 
 /// Whether `data_type` is a vector column's type.
 pub fn is_vector_type(data_type: &DataType) -> bool {
+    has_shape(data_type, &vector_fields())
+}
+
+/// Whether `data_type` is a struct of `expected`'s names and types.
+fn has_shape(data_type: &DataType, expected: &Fields) -> bool {
     let DataType::Struct(fields) = data_type else {
         return false;
     };
@@ -64,7 +70,158 @@ pub fn is_vector_type(data_type: &DataType) -> bool {
             })
             .collect()
     };
-    shape(fields) == shape(&vector_fields())
+    shape(fields) == shape(expected)
+}
+
+fn matrix_fields() -> Fields {
+    Fields::from(vec![
+        Field::new("type", DataType::Int8, false),
+        Field::new("numRows", DataType::Int32, false),
+        Field::new("numCols", DataType::Int32, false),
+        Field::new("colPtrs", DataType::List(element(DataType::Int32)), true),
+        Field::new("rowIndices", DataType::List(element(DataType::Int32)), true),
+        Field::new("values", DataType::List(element(DataType::Float64)), true),
+        Field::new("isTransposed", DataType::Boolean, false),
+    ])
+}
+
+/// The Arrow type of a matrix column: Spark's `MatrixUDT` struct (`type` 0 for sparse and
+/// 1 for dense, `numRows`, `numCols`, `colPtrs` and `rowIndices` for sparse matrices only,
+/// `values`, `isTransposed`).
+pub fn matrix_data_type() -> DataType {
+    DataType::Struct(matrix_fields())
+}
+
+/// Whether `data_type` is a matrix column's type.
+pub fn is_matrix_type(data_type: &DataType) -> bool {
+    has_shape(data_type, &matrix_fields())
+}
+
+/// A column of `matrices` (a null row for `None`).
+pub fn matrices_to_array(matrices: &[Option<Matrix>]) -> ArrayRef {
+    let mut kinds = Int8Builder::new();
+    let (mut rows, mut cols) = (Int32Builder::new(), Int32Builder::new());
+    let mut col_ptrs = ListBuilder::new(Int32Builder::new()).with_field(element(DataType::Int32));
+    let mut row_indices =
+        ListBuilder::new(Int32Builder::new()).with_field(element(DataType::Int32));
+    let mut values = ListBuilder::new(Float64Builder::new()).with_field(element(DataType::Float64));
+    let mut transposed = BooleanBuilder::new();
+    let ints = |xs: &[u32]| xs.iter().map(|&x| Some(x as i32)).collect::<Vec<_>>();
+    for matrix in matrices {
+        // Sides stop at `MAX_SIZE`, so each fits an i32.
+        let sides = matrix
+            .as_ref()
+            .map_or((0, 0), |m| (m.num_rows(), m.num_cols()));
+        rows.append_value(sides.0 as i32);
+        cols.append_value(sides.1 as i32);
+        match matrix {
+            None | Some(Matrix::Dense(_)) => {
+                kinds.append_value(DENSE);
+                col_ptrs.append_null();
+                row_indices.append_null();
+            }
+            Some(Matrix::Sparse(s)) => {
+                kinds.append_value(SPARSE);
+                col_ptrs.append_value(ints(s.col_ptrs()));
+                row_indices.append_value(ints(s.row_indices()));
+            }
+        }
+        match matrix {
+            None => {
+                values.append_null();
+                transposed.append_value(false);
+            }
+            Some(Matrix::Dense(d)) => {
+                values.append_value(d.values().iter().copied().map(Some));
+                transposed.append_value(d.is_transposed());
+            }
+            Some(Matrix::Sparse(s)) => {
+                values.append_value(s.values().iter().copied().map(Some));
+                transposed.append_value(s.is_transposed());
+            }
+        }
+    }
+    let nulls = NullBuffer::from_iter(matrices.iter().map(Option::is_some));
+    let columns: Vec<ArrayRef> = vec![
+        Arc::new(kinds.finish()),
+        Arc::new(rows.finish()),
+        Arc::new(cols.finish()),
+        Arc::new(col_ptrs.finish()),
+        Arc::new(row_indices.finish()),
+        Arc::new(values.finish()),
+        Arc::new(transposed.finish()),
+    ];
+    Arc::new(StructArray::new(matrix_fields(), columns, Some(nulls)))
+}
+
+/// Row `i` of the matrix column `name`; `None` for a null row.
+///
+/// # Errors
+/// `array` holds no matrices, or the row is not a well-formed matrix.
+///
+/// # Panics
+/// `i` is not below the column's length.
+pub fn matrix_at(name: &str, array: &ArrayRef, i: usize) -> Result<Option<Matrix>> {
+    let malformed = |problem: &str| {
+        Error::Input(format!(
+            "row {i} of matrix column {name} is not a matrix: {problem}"
+        ))
+    };
+    let rows = match array.as_struct_opt() {
+        Some(rows) if is_matrix_type(array.data_type()) => rows,
+        _ => {
+            return Err(Error::Input(format!(
+                "column {name} must hold matrices, but its type is {}",
+                array.data_type()
+            )))
+        }
+    };
+    if rows.is_null(i) {
+        return Ok(None);
+    }
+    let list = |n: usize, what: &str| -> Result<ArrayRef> {
+        let list = rows.column(n).as_list::<i32>();
+        if list.is_null(i) {
+            return Err(malformed(&format!("no {what}")));
+        }
+        Ok(list.value(i))
+    };
+    let unsigned = |n: usize, what: &str| -> Result<Vec<u32>> {
+        let items = list(n, what)?;
+        let items = items.as_primitive::<Int32Type>().values().iter();
+        items
+            .map(|&x| {
+                u32::try_from(x).map_err(|_| malformed(&format!("a negative entry of {what}")))
+            })
+            .collect()
+    };
+    let side = |n: usize| usize::try_from(rows.column(n).as_primitive::<Int32Type>().value(i));
+    let (Ok(num_rows), Ok(num_cols)) = (side(1), side(2)) else {
+        return Err(malformed("a negative side"));
+    };
+    let values = list(5, "values")?
+        .as_primitive::<Float64Type>()
+        .values()
+        .to_vec();
+    let transposed = rows.column(6).as_boolean().value(i);
+    let matrix = match rows.column(0).as_primitive::<Int8Type>().value(i) {
+        DENSE => DenseMatrix::new(num_rows, num_cols, values, transposed).map(Matrix::Dense),
+        SPARSE => {
+            let col_ptrs = unsigned(3, "colPtrs")?;
+            let row_indices = unsigned(4, "rowIndices")?;
+            SparseMatrix::new(
+                num_rows,
+                num_cols,
+                col_ptrs,
+                row_indices,
+                values,
+                transposed,
+            )
+            .map(Matrix::Sparse)
+        }
+        other => return Err(malformed(&format!("type {other}, neither 0 nor 1"))),
+    };
+    matrix.map(Some).map_err(|e| malformed(&e.to_string()))
 }
 
 /// A column of `vectors` (a null row for `None`).
@@ -209,6 +366,42 @@ impl<'a> VectorColumn<'a> {
 mod tests {
     use super::*;
     use datafusion::arrow::array::{Int32Array, StructArray};
+
+    #[test]
+    fn matrices_go_through_a_column_and_back_in_their_form() {
+        let matrices = vec![
+            Some(Matrix::Dense(
+                DenseMatrix::new(2, 3, vec![1.0, 0.0, 2.0, 0.0, 3.0, 0.0], true).unwrap(),
+            )),
+            None,
+            Some(Matrix::Sparse(
+                SparseMatrix::new(
+                    2,
+                    3,
+                    vec![0, 1, 2, 3],
+                    vec![0, 1, 0],
+                    vec![1.0, 3.0, 2.0],
+                    false,
+                )
+                .unwrap(),
+            )),
+        ];
+        let array = matrices_to_array(&matrices);
+        assert!(is_matrix_type(array.data_type()));
+        assert!(!is_vector_type(array.data_type()));
+        let back: Vec<_> = (0..3).map(|i| matrix_at("m", &array, i).unwrap()).collect();
+        assert_eq!(back, matrices);
+        let rows = array.as_struct();
+        assert_eq!(
+            rows.column(0).as_primitive::<Int8Type>().values().to_vec(),
+            [1, 1, 0]
+        );
+        let transposed: Vec<_> = rows.column(6).as_boolean().iter().collect();
+        assert_eq!(transposed, [Some(true), Some(false), Some(false)]);
+        let numbers: ArrayRef = Arc::new(Int32Array::from(vec![1]));
+        let err = matrix_at("m", &numbers, 0).unwrap_err().to_string();
+        assert!(err.contains("column m must hold matrices"), "{err}");
+    }
 
     #[test]
     fn vectors_go_through_a_column_and_back_in_their_form() {

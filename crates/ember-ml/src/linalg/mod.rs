@@ -13,7 +13,10 @@
 mod column;
 mod matrix;
 
-pub use column::{is_vector_type, vector_data_type, vector_field, vectors_to_array, VectorColumn};
+pub use column::{
+    is_matrix_type, is_vector_type, matrices_to_array, matrix_at, matrix_data_type,
+    vector_data_type, vector_field, vectors_to_array, VectorColumn,
+};
 pub use matrix::{DenseMatrix, Matrix, SparseMatrix};
 
 use crate::{Error, Result};

@@ -1,0 +1,263 @@
+//! spark.ml models both ways with Apache Spark (pip pyspark, the metastore's venv): a model
+//! ember trained and saved on HDFS loads in Spark and predicts what ember predicts; a model
+//! Spark trained and saved loads in ember with the same numbers and predictions; and the two
+//! libraries fit the same model to the same data. Models also go to S3 and back.
+
+use ember::ml::classification::{LogisticRegression, LogisticRegressionModel};
+use ember::ml::clustering::{KMeans, KMeansModel};
+use ember::ml::feature::VectorAssembler;
+use ember::ml::{Estimator, HasParams, MlReadable, MlWritable, Transformer};
+use ember::sql::{col, DataFrame, SqlContextExt};
+use ember_integration::{context, create_bucket, hadoop_conf, unique};
+use serde_json::Value;
+use std::path::Path;
+
+/// Runs integration/ml/spark_ml.py with `args`; the JSON it printed.
+fn spark(args: &[&str]) -> Value {
+    let python = std::env::var("EMBER_SPARK_PYTHON")
+        .expect("EMBER_SPARK_PYTHON is not set: eval \"$(scripts/metastore env)\"");
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/ml/spark_ml.py");
+    let run = std::process::Command::new(python)
+        .arg(script)
+        .args(args)
+        .env_remove("HADOOP_CONF_DIR")
+        .output()
+        .expect("Spark's Python runs");
+    assert!(
+        run.status.success(),
+        "Spark failed to {args:?}:\n{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+    serde_json::from_slice(&run.stdout).expect("Spark printed JSON")
+}
+
+/// 600 rows of three features of different scales and a label drawn from a logistic model,
+/// by a fixed xorshift generator.
+fn write_csv(path: &Path) {
+    let mut state = 0x2545_f491_4f6c_dd1du64;
+    let mut uniform = move || {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        (state >> 11) as f64 / (1u64 << 53) as f64
+    };
+    let mut csv = String::from("id,x0,x1,x2,label\n");
+    for id in 0..600 {
+        let x = [uniform() * 4.0 - 2.0, uniform() * 40.0, uniform() - 0.5];
+        let margin = 1.2 * x[0] - 0.05 * (x[1] - 20.0) + 3.0 * x[2] + 0.2;
+        let label = f64::from(uniform() < 1.0 / (1.0 + (-margin).exp()));
+        csv.push_str(&format!("{id},{},{},{},{label}\n", x[0], x[1], x[2]));
+    }
+    std::fs::write(path, csv).unwrap();
+}
+
+fn training(ctx: &ember_core::Context, csv: &str) -> DataFrame {
+    let rows = ctx
+        .read()
+        .option("header", "true")
+        .option("inferSchema", "true")
+        .csv(csv)
+        .unwrap();
+    VectorAssembler::new()
+        .set_input_cols(&["x0", "x1", "x2"])
+        .set_output_col("features")
+        .transform(&rows)
+        .unwrap()
+}
+
+fn numbers(value: &Value) -> Vec<f64> {
+    value
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_f64().unwrap())
+        .collect()
+}
+
+/// The probabilities of class 1 and the predictions of `model` on `data`, by `id`.
+fn predicted(model: &LogisticRegressionModel, data: &DataFrame) -> (Vec<f64>, Vec<f64>) {
+    let scored = model.transform(data).unwrap();
+    let scored = scored.order_by(vec![col("id").sort(true, false)]).unwrap();
+    let (mut probabilities, mut predictions) = (Vec::new(), Vec::new());
+    for batch in scored.collect().unwrap() {
+        let column = batch.column_by_name("probability").unwrap();
+        let probability = ember::ml::linalg::VectorColumn::new("probability", column).unwrap();
+        for row in probability.to_vec().unwrap() {
+            probabilities.push(row.unwrap().to_array()[1]);
+        }
+        let prediction = batch.column_by_name("prediction").unwrap();
+        let prediction = prediction
+            .as_any()
+            .downcast_ref::<datafusion::arrow::array::Float64Array>()
+            .unwrap();
+        predictions.extend(prediction.values().iter().copied());
+    }
+    (probabilities, predictions)
+}
+
+fn assert_close(what: &str, ours: &[f64], theirs: &[f64], relative: f64) {
+    assert_eq!(ours.len(), theirs.len(), "{what}: lengths");
+    for (i, (a, b)) in ours.iter().zip(theirs).enumerate() {
+        assert!(
+            (a - b).abs() <= relative * b.abs().max(1e-3),
+            "{what} {i}: ember's {a}, Spark's {b}"
+        );
+    }
+}
+
+#[test]
+fn logistic_regression_models_go_between_ember_and_spark_both_ways() {
+    let dir = tempfile::Builder::new().prefix("ml").tempdir().unwrap();
+    let csv_path = dir.path().join("data.csv");
+    write_csv(&csv_path);
+    let csv = format!("file://{}", csv_path.display());
+    let ctx = context("local[2]", &[]);
+    let data = training(&ctx, &csv);
+
+    // ember's model, saved on HDFS, loaded by Spark: the same numbers, the same predictions.
+    let ours = LogisticRegression::new()
+        .set_reg_param(0.01)
+        .set_tol(1e-10)
+        .set_max_iter(1000)
+        .fit(&data)
+        .unwrap();
+    let on_hdfs = format!(
+        "{}/ember-it/{}/lr",
+        hadoop_conf().default_fs().trim_end_matches('/'),
+        unique("ml")
+    );
+    ours.write().save(&ctx, &on_hdfs).unwrap();
+    let loaded_by_spark = spark(&["lr-load", &csv, &on_hdfs]);
+    assert_eq!(loaded_by_spark["uid"], ours.uid());
+    assert_eq!(
+        numbers(&loaded_by_spark["coefficients"]),
+        ours.coefficients().to_array()
+    );
+    assert_eq!(
+        loaded_by_spark["intercept"].as_f64().unwrap(),
+        ours.intercept()
+    );
+    assert_eq!(loaded_by_spark["regParam"].as_f64().unwrap(), 0.01);
+    let (probabilities, predictions) = predicted(&ours, &data);
+    assert_close(
+        "probability",
+        &probabilities,
+        &numbers(&loaded_by_spark["probabilities"]),
+        1e-12,
+    );
+    assert_eq!(predictions, numbers(&loaded_by_spark["predictions"]));
+
+    // Spark's model, fitted with the same settings and saved, loaded by ember.
+    let spark_path = format!("file://{}", dir.path().join("spark-lr").display());
+    let fitted_by_spark = spark(&["lr-fit", &csv, &spark_path]);
+    let theirs = LogisticRegressionModel::load(&ctx, &spark_path).unwrap();
+    assert_eq!(theirs.uid(), fitted_by_spark["uid"].as_str().unwrap());
+    assert_eq!(
+        theirs.coefficients().to_array(),
+        numbers(&fitted_by_spark["coefficients"])
+    );
+    assert_eq!(
+        theirs.intercept(),
+        fitted_by_spark["intercept"].as_f64().unwrap()
+    );
+    assert_eq!(theirs.params().double("tol"), 1e-10);
+    let (probabilities, predictions) = predicted(&theirs, &data);
+    assert_close(
+        "probability",
+        &probabilities,
+        &numbers(&fitted_by_spark["probabilities"]),
+        1e-12,
+    );
+    assert_eq!(predictions, numbers(&fitted_by_spark["predictions"]));
+
+    // The two fits of the same objective agree.
+    assert_close(
+        "coefficient",
+        &ours.coefficients().to_array(),
+        &theirs.coefficients().to_array(),
+        1e-4,
+    );
+    assert_close(
+        "intercept",
+        &[ours.intercept()],
+        &[theirs.intercept()],
+        1e-4,
+    );
+}
+
+/// Each row's cluster by `id`.
+fn clusters(model: &KMeansModel, data: &DataFrame) -> Vec<f64> {
+    let assigned = model.transform(data).unwrap();
+    let assigned = assigned
+        .order_by(vec![col("id").sort(true, false)])
+        .unwrap();
+    let mut clusters = Vec::new();
+    for batch in assigned.collect().unwrap() {
+        let column = batch.column_by_name("prediction").unwrap();
+        let column = column
+            .as_any()
+            .downcast_ref::<datafusion::arrow::array::Int32Array>()
+            .unwrap();
+        clusters.extend(column.values().iter().map(|&c| f64::from(c)));
+    }
+    clusters
+}
+
+fn centers_of(model: &KMeansModel) -> Vec<Vec<f64>> {
+    model
+        .cluster_centers()
+        .iter()
+        .map(|c| c.to_array())
+        .collect()
+}
+
+fn centers_in(json: &Value) -> Vec<Vec<f64>> {
+    json.as_array().unwrap().iter().map(numbers).collect()
+}
+
+#[test]
+fn kmeans_models_go_between_ember_and_spark_both_ways_and_through_s3() {
+    let dir = tempfile::Builder::new().prefix("ml").tempdir().unwrap();
+    let csv_path = dir.path().join("data.csv");
+    write_csv(&csv_path);
+    let csv = format!("file://{}", csv_path.display());
+    let ctx = context("local[2]", &[]);
+    let data = training(&ctx, &csv);
+
+    let ours = KMeans::new().set_k(3).set_seed(7).fit(&data).unwrap();
+    let on_hdfs = format!(
+        "{}/ember-it/{}/kmeans",
+        hadoop_conf().default_fs().trim_end_matches('/'),
+        unique("ml")
+    );
+    ours.write().save(&ctx, &on_hdfs).unwrap();
+    let loaded_by_spark = spark(&["km-load", &csv, &on_hdfs]);
+    assert_eq!(loaded_by_spark["uid"], ours.uid());
+    assert_eq!(centers_in(&loaded_by_spark["centers"]), centers_of(&ours));
+    assert_eq!(loaded_by_spark["seed"], 7);
+    assert_eq!(
+        numbers(&loaded_by_spark["predictions"]),
+        clusters(&ours, &data)
+    );
+
+    let spark_path = format!("file://{}", dir.path().join("spark-kmeans").display());
+    let fitted_by_spark = spark(&["km-fit", &csv, &spark_path]);
+    let theirs = KMeansModel::load(&ctx, &spark_path).unwrap();
+    assert_eq!(theirs.uid(), fitted_by_spark["uid"].as_str().unwrap());
+    assert_eq!(centers_of(&theirs), centers_in(&fitted_by_spark["centers"]));
+    assert_eq!(
+        numbers(&fitted_by_spark["predictions"]),
+        clusters(&theirs, &data)
+    );
+
+    // On S3 and back.
+    create_bucket("ember-ml");
+    let on_s3 = format!("s3a://ember-ml/{}/kmeans", unique("ml"));
+    theirs.write().save(&ctx, &on_s3).unwrap();
+    let back = KMeansModel::load(&ctx, &on_s3).unwrap();
+    assert_eq!(centers_of(&back), centers_of(&theirs));
+    assert_eq!(back.explain_params(), theirs.explain_params());
+    let err = theirs.write().save(&ctx, &on_s3).unwrap_err().to_string();
+    assert!(err.contains("already exists"), "{err}");
+    theirs.write().overwrite().save(&ctx, &on_s3).unwrap();
+}
