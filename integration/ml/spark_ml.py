@@ -5,15 +5,20 @@ pip pyspark, and prints what they are and predict as one line of JSON.
     spark_ml.py lr-load <csv> <model path>   load a logistic regression model
     spark_ml.py km-fit  <csv> <model path>   fit k-means (k = 3) and save it
     spark_ml.py km-load <csv> <model path>   load a k-means model
+    spark_ml.py pipe-fit  <csv> <model path> fit Tokenizer, HashingTF, IDF and a logistic
+                                             regression as a pipeline and save the model
+    spark_ml.py pipe-load <csv> <model path> load such a pipeline model
 
-The CSV has columns id, x0, x1, x2 and label; the features are x0, x1, x2 assembled.
+The CSV has columns id, x0, x1, x2 and label, the features x0, x1, x2 assembled; for the
+pipelines, id, text and label.
 """
 import json
 import sys
 
 from pyspark.ml.classification import LogisticRegression, LogisticRegressionModel
 from pyspark.ml.clustering import KMeans, KMeansModel
-from pyspark.ml.feature import VectorAssembler
+from pyspark.ml import Pipeline, PipelineModel
+from pyspark.ml.feature import IDF, HashingTF, Tokenizer, VectorAssembler
 from pyspark.sql import SparkSession
 
 
@@ -45,13 +50,39 @@ def describe_kmeans(model, data):
     }
 
 
+def describe_pipeline(model, data):
+    rows = model.transform(data).orderBy("id").select("probability", "prediction").collect()
+    idf, lr = model.stages[2], model.stages[3]
+    return {
+        "uid": model.uid,
+        "stageUids": [stage.uid for stage in model.stages],
+        "idf": idf.idf.toArray().tolist(),
+        "coefficients": lr.coefficients.toArray().tolist(),
+        "intercept": lr.intercept,
+        "probabilities": [r.probability[1] for r in rows],
+        "predictions": [r.prediction for r in rows],
+    }
+
+
+def pipeline():
+    return Pipeline(stages=[
+        Tokenizer(inputCol="text", outputCol="words"),
+        HashingTF(inputCol="words", outputCol="tf", numFeatures=1024),
+        IDF(inputCol="tf", outputCol="features"),
+        LogisticRegression(regParam=0.01, tol=1e-10, maxIter=1000),
+    ])
+
+
 def main(command, csv, path):
     spark = (SparkSession.builder.master("local[2]")
              .config("spark.ui.enabled", "false")
              .config("spark.sql.shuffle.partitions", "2")
              .getOrCreate())
     spark.sparkContext.setLogLevel("ERROR")
-    data = training(spark, csv)
+    if command.startswith("pipe"):
+        data = spark.read.option("header", True).option("inferSchema", True).csv(csv)
+    else:
+        data = training(spark, csv)
     if command == "lr-fit":
         model = LogisticRegression(regParam=0.01, tol=1e-10, maxIter=1000).fit(data)
         model.write().overwrite().save(path)
@@ -62,9 +93,15 @@ def main(command, csv, path):
         model.write().overwrite().save(path)
     elif command == "km-load":
         model = KMeansModel.load(path)
+    elif command == "pipe-fit":
+        model = pipeline().fit(data)
+        model.write().overwrite().save(path)
+    elif command == "pipe-load":
+        model = PipelineModel.load(path)
     else:
         raise SystemExit(f"unknown command {command}")
-    described = describe_kmeans(model, data) if command.startswith("km") else describe(model, data)
+    describers = {"km": describe_kmeans, "pi": describe_pipeline, "lr": describe}
+    described = describers[command[:2]](model, data)
     print(json.dumps(described))
     spark.stop()
 

@@ -5,8 +5,10 @@
 
 use ember::ml::classification::{LogisticRegression, LogisticRegressionModel};
 use ember::ml::clustering::{KMeans, KMeansModel};
-use ember::ml::feature::VectorAssembler;
-use ember::ml::{Estimator, HasParams, MlReadable, MlWritable, Transformer};
+use ember::ml::feature::{HashingTF, IDFModel, Tokenizer, VectorAssembler, IDF};
+use ember::ml::{
+    Estimator, HasParams, MlReadable, MlWritable, Pipeline, PipelineModel, Transformer,
+};
 use ember::sql::{col, DataFrame, SqlContextExt};
 use ember_integration::{context, create_bucket, hadoop_conf, unique};
 use serde_json::Value;
@@ -260,4 +262,155 @@ fn kmeans_models_go_between_ember_and_spark_both_ways_and_through_s3() {
     let err = theirs.write().save(&ctx, &on_s3).unwrap_err().to_string();
     assert!(err.contains("already exists"), "{err}");
     theirs.write().overwrite().save(&ctx, &on_s3).unwrap();
+}
+
+/// 300 short texts, each of words drawn mostly from its label's vocabulary.
+fn write_texts(path: &Path) {
+    let words = [
+        ["spark", "rdd", "shuffle", "executor", "stage", "driver"],
+        ["hadoop", "yarn", "hdfs", "namenode", "block", "container"],
+    ];
+    let mut state = 0x9e37_79b9_7f4a_7c15u64;
+    let mut next = move |n: u64| {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        state % n
+    };
+    let mut csv = String::from("id,text,label\n");
+    for id in 0..300 {
+        let label = next(2) as usize;
+        let text: Vec<&str> = (0..3 + next(5))
+            .map(|_| {
+                let vocabulary = if next(10) < 8 { label } else { 1 - label };
+                words[vocabulary][next(6) as usize]
+            })
+            .collect();
+        csv.push_str(&format!("{id},{},{label}.0\n", text.join(" ")));
+    }
+    std::fs::write(path, csv).unwrap();
+}
+
+fn text_pipeline() -> Pipeline {
+    Pipeline::new().set_stages(vec![
+        Tokenizer::new()
+            .set_input_col("text")
+            .set_output_col("words")
+            .into(),
+        HashingTF::new()
+            .set_input_col("words")
+            .set_output_col("tf")
+            .set_num_features(1024)
+            .into(),
+        IDF::new()
+            .set_input_col("tf")
+            .set_output_col("features")
+            .into(),
+        LogisticRegression::new()
+            .set_reg_param(0.01)
+            .set_tol(1e-10)
+            .set_max_iter(1000)
+            .into(),
+    ])
+}
+
+/// The IDF and logistic regression of a fitted text pipeline.
+fn pipeline_numbers(model: &PipelineModel) -> (Vec<f64>, Vec<f64>, f64) {
+    let idf = model.stage::<IDFModel>(2).unwrap().idf().to_array();
+    let lr = model.stage::<LogisticRegressionModel>(3).unwrap();
+    (idf, lr.coefficients().to_array(), lr.intercept())
+}
+
+/// The probabilities of class 1 and the predictions of a pipeline model, by `id`.
+fn pipeline_predictions(model: &PipelineModel, texts: &DataFrame) -> (Vec<f64>, Vec<f64>) {
+    let scored = model.transform(texts).unwrap();
+    let scored = scored.order_by(vec![col("id").sort(true, false)]).unwrap();
+    let (mut probabilities, mut predictions) = (Vec::new(), Vec::new());
+    for batch in scored.collect().unwrap() {
+        let column = batch.column_by_name("probability").unwrap();
+        let probability = ember::ml::linalg::VectorColumn::new("probability", column).unwrap();
+        for row in probability.to_vec().unwrap() {
+            probabilities.push(row.unwrap().to_array()[1]);
+        }
+        let prediction = batch.column_by_name("prediction").unwrap();
+        let prediction = prediction
+            .as_any()
+            .downcast_ref::<datafusion::arrow::array::Float64Array>()
+            .unwrap();
+        predictions.extend(prediction.values().iter().copied());
+    }
+    (probabilities, predictions)
+}
+
+#[test]
+fn text_pipelines_go_between_ember_and_spark_both_ways() {
+    let dir = tempfile::Builder::new().prefix("ml").tempdir().unwrap();
+    let csv_path = dir.path().join("texts.csv");
+    write_texts(&csv_path);
+    let csv = format!("file://{}", csv_path.display());
+    let ctx = context("local[2]", &[]);
+    let texts = ctx
+        .read()
+        .option("header", "true")
+        .option("inferSchema", "true")
+        .csv(&csv)
+        .unwrap();
+
+    // ember's pipeline model, saved on HDFS, loaded by Spark.
+    let ours = text_pipeline().fit(&texts).unwrap();
+    let on_hdfs = format!(
+        "{}/ember-it/{}/pipeline",
+        hadoop_conf().default_fs().trim_end_matches('/'),
+        unique("ml")
+    );
+    ours.write().save(&ctx, &on_hdfs).unwrap();
+    let loaded_by_spark = spark(&["pipe-load", &csv, &on_hdfs]);
+    let uids: Vec<&str> = ours.stages().iter().map(|s| s.uid()).collect();
+    let their_uids: Vec<&str> = loaded_by_spark["stageUids"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|u| u.as_str().unwrap())
+        .collect();
+    assert_eq!(their_uids, uids);
+    let (idf, coefficients, intercept) = pipeline_numbers(&ours);
+    assert_eq!(numbers(&loaded_by_spark["idf"]), idf);
+    assert_eq!(numbers(&loaded_by_spark["coefficients"]), coefficients);
+    assert_eq!(loaded_by_spark["intercept"].as_f64().unwrap(), intercept);
+    let (probabilities, predictions) = pipeline_predictions(&ours, &texts);
+    assert_close(
+        "probability",
+        &probabilities,
+        &numbers(&loaded_by_spark["probabilities"]),
+        1e-12,
+    );
+    assert_eq!(predictions, numbers(&loaded_by_spark["predictions"]));
+
+    // Spark's pipeline model, loaded by ember: Spark's hashing of terms is ember's.
+    let spark_path = format!("file://{}", dir.path().join("spark-pipeline").display());
+    let fitted_by_spark = spark(&["pipe-fit", &csv, &spark_path]);
+    let theirs = PipelineModel::load(&ctx, &spark_path).unwrap();
+    let (their_idf, their_coefficients, their_intercept) = pipeline_numbers(&theirs);
+    assert_eq!(their_idf, numbers(&fitted_by_spark["idf"]));
+    assert_eq!(
+        their_coefficients,
+        numbers(&fitted_by_spark["coefficients"])
+    );
+    assert_eq!(
+        their_intercept,
+        fitted_by_spark["intercept"].as_f64().unwrap()
+    );
+    let (probabilities, predictions) = pipeline_predictions(&theirs, &texts);
+    assert_close(
+        "probability",
+        &probabilities,
+        &numbers(&fitted_by_spark["probabilities"]),
+        1e-12,
+    );
+    assert_eq!(predictions, numbers(&fitted_by_spark["predictions"]));
+
+    // The two fits agree: the same document frequencies, the same model.
+    assert_eq!(idf, their_idf);
+    assert_close("coefficient", &coefficients, &their_coefficients, 1e-4);
+    assert_close("intercept", &[intercept], &[their_intercept], 1e-4);
 }

@@ -52,9 +52,13 @@ pub mod linalg;
 mod optim;
 pub mod param;
 pub mod persist;
+mod pipeline;
 mod stage;
 mod stat;
 
 pub use error::{Error, Result};
 pub use persist::{MlReadable, MlWritable};
+pub use pipeline::{
+    load_stage, Pipeline, PipelineEstimator, PipelineModel, PipelineStage, PipelineTransformer,
+};
 pub use stage::{Estimator, HasParams, Transformer};

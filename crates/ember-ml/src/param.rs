@@ -569,6 +569,8 @@ pub(crate) mod shared {
         ParamKind::String,
         "weight column name. If this is not set or empty, we treat all instance weights as 1.0",
     );
+    pub(crate) const INPUT_COL: ParamSpec =
+        ParamSpec::new("inputCol", ParamKind::String, "input column name");
     pub(crate) const INPUT_COLS: ParamSpec =
         ParamSpec::new("inputCols", ParamKind::StringArray, "input column names");
     pub(crate) const OUTPUT_COL: ParamSpec =

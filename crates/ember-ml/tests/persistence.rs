@@ -109,3 +109,86 @@ fn loading_the_wrong_thing_is_a_clear_error() {
         "{err}"
     );
 }
+
+#[test]
+fn a_pipeline_and_its_model_save_and_load_with_every_stage() {
+    use ember_ml::feature::{HashingTF, StandardScaler, StandardScalerModel, Tokenizer, IDF};
+    use ember_ml::{Pipeline, PipelineModel, PipelineStage};
+    let dir = tempfile::tempdir().unwrap();
+    let ctx = Context::with_master("local[2]").unwrap();
+    let texts = ctx
+        .sql(
+            "SELECT * FROM (VALUES ('a b c', 1.0), ('b c d', 0.0), ('a a e', 1.0), ('d e', 0.0)) \
+             AS t(text, label)",
+        )
+        .unwrap();
+    let pipeline = Pipeline::new().set_stages(vec![
+        Tokenizer::new()
+            .set_input_col("text")
+            .set_output_col("words")
+            .into(),
+        HashingTF::new()
+            .set_input_col("words")
+            .set_output_col("tf")
+            .set_num_features(32)
+            .into(),
+        IDF::new()
+            .set_input_col("tf")
+            .set_output_col("tfidf")
+            .into(),
+        StandardScaler::new()
+            .set_input_col("tfidf")
+            .set_output_col("features")
+            .into(),
+        LogisticRegression::new().set_max_iter(5).into(),
+    ]);
+    let path = dir.path().join("pipeline").to_str().unwrap().to_string();
+    pipeline.write().save(&ctx, &path).unwrap();
+    // Stage directories are numbered to the width of the count of stages.
+    let stages: Vec<String> = std::fs::read_dir(format!("{path}/stages"))
+        .unwrap()
+        .map(|e| {
+            e.unwrap()
+                .file_name()
+                .to_string_lossy()
+                .split('_')
+                .next()
+                .unwrap()
+                .to_string()
+        })
+        .collect();
+    assert!(stages.iter().all(|s| s.len() == 1), "{stages:?}");
+    let loaded = Pipeline::load(&ctx, &path).unwrap();
+    assert_eq!(loaded.uid(), pipeline.uid());
+    assert!(matches!(loaded.stages()[2], PipelineStage::Estimator(_)));
+
+    let model = loaded.fit(&texts).unwrap();
+    let path = dir.path().join("model").to_str().unwrap().to_string();
+    model.write().save(&ctx, &path).unwrap();
+    let back = PipelineModel::load(&ctx, &path).unwrap();
+    let scaler = back.stage::<StandardScalerModel>(3).unwrap();
+    assert_eq!(
+        scaler.std(),
+        model.stage::<StandardScalerModel>(3).unwrap().std()
+    );
+    let rows = |m: &PipelineModel| {
+        let scored = m.transform(&texts).unwrap();
+        scored
+            .select_columns(&["text", "probability"])
+            .unwrap()
+            .tab_rows(false)
+            .unwrap()
+    };
+    assert_eq!(rows(&back), rows(&model));
+    // An unfitted pipeline is no model.
+    let unfitted = dir.path().join("pipeline").to_str().unwrap().to_string();
+    let err = PipelineModel::load(&ctx, &unfitted)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains(
+            "holds a org.apache.spark.ml.Pipeline, not a org.apache.spark.ml.PipelineModel"
+        ),
+        "{err}"
+    );
+}

@@ -342,10 +342,29 @@ impl LoadDir {
     /// # Errors
     /// No metadata there, or of another class.
     pub fn metadata(&self, class: &str) -> Result<Metadata> {
+        Metadata::parse(&self.metadata_text()?, &self.path, class)
+    }
+
+    /// The Spark class of the saved stage, as its metadata names it.
+    ///
+    /// # Errors
+    /// No metadata there, or metadata without a class.
+    pub fn metadata_class(&self) -> Result<String> {
+        let text = self.metadata_text()?;
+        let json: Value = serde_json::from_str(text.lines().next().unwrap_or("")).map_err(|e| {
+            Error::Input(format!("{} has metadata that is not JSON ({e})", self.path))
+        })?;
+        json["class"]
+            .as_str()
+            .map(str::to_string)
+            .ok_or_else(|| Error::Input(format!("{}'s metadata names no class", self.path)))
+    }
+
+    fn metadata_text(&self) -> Result<String> {
         let files = self.files("metadata")?;
         let first = files.first().ok_or_else(|| self.missing("metadata"))?;
         let bytes = self.ctx.env().read_file(first)?;
-        Metadata::parse(&String::from_utf8_lossy(&bytes), &self.path, class)
+        Ok(String::from_utf8_lossy(&bytes).into_owned())
     }
 
     /// The rows of the Parquet files of subdirectory `name`.

@@ -1,0 +1,337 @@
+//! `IDF`: inverse document frequencies, which weigh down terms found in many documents
+//! (Spark's `org.apache.spark.ml.feature.IDF` and `IDFModel`).
+//!
+//! Fitting counts, over `m` documents (rows), the documents `df(t)` in which each term
+//! (vector index) is non-zero; a term's weight is `ln((m + 1) / (df(t) + 1))`, or 0 when it
+//! appears in fewer than `minDocFreq` documents. The model multiplies each vector by the
+//! weights, keeping sparse vectors sparse.
+
+use super::{column, unary_columns, with_output_default, UnaryStage};
+use crate::dataset::{InstanceBlock, InstanceColumns};
+use crate::linalg::{
+    is_vector_type, vector_field, vectors_to_array, Vector, VectorColumn, Vectors,
+};
+use crate::param::{setter, shared, Accepts, ParamKind, ParamSpec, ParamValue, Params};
+use crate::persist::{LoadDir, Metadata, MlReadable, MlWritable, SaveDir};
+use crate::stage::{add_columns, BatchColumns, Estimator, HasParams, Transformer};
+use crate::{Error, Result};
+use datafusion::arrow::array::{ArrayRef, AsArray, Int64Array, ListArray};
+use datafusion::arrow::buffer::OffsetBuffer;
+use datafusion::arrow::datatypes::{DataType, Field, Int64Type, Schema};
+use datafusion::arrow::record_batch::RecordBatch;
+use ember_core::{Fn, StorageLevel};
+use ember_sql::DataFrame;
+use serde::{Deserialize, Serialize};
+use std::sync::Arc;
+
+const ESTIMATOR_CLASS: &str = "org.apache.spark.ml.feature.IDF";
+const MODEL_CLASS: &str = "org.apache.spark.ml.feature.IDFModel";
+
+const PARAMS: &[ParamSpec] = &[
+    shared::INPUT_COL,
+    ParamSpec::new(
+        "minDocFreq",
+        ParamKind::Int,
+        "minimum number of documents in which a term should appear for filtering (>= 0)",
+    )
+    .accepting(Accepts::AtLeast(0.0)),
+    shared::OUTPUT_COL,
+];
+
+fn default_params(params: Params) -> Params {
+    with_output_default(params).default("minDocFreq", ParamValue::Int(0))
+}
+
+/// Fits inverse document frequencies (Spark's `IDF`).
+#[derive(Debug, Clone)]
+pub struct IDF {
+    params: Params,
+}
+
+impl Default for IDF {
+    fn default() -> Self {
+        IDF::new()
+    }
+}
+
+impl UnaryStage for IDF {
+    fn params_mut(&mut self) -> &mut Params {
+        &mut self.params
+    }
+}
+
+impl IDF {
+    /// An estimator with Spark's defaults (`minDocFreq` 0).
+    pub fn new() -> IDF {
+        IDF {
+            params: default_params(Params::new("idf", PARAMS)),
+        }
+    }
+
+    /// The vector column of term frequencies.
+    pub fn set_input_col(self, column: &str) -> Self {
+        self.with_input_col(column)
+    }
+
+    /// The vector column the model adds.
+    pub fn set_output_col(self, column: &str) -> Self {
+        self.with_output_col(column)
+    }
+
+    setter!(
+        /// Terms in fewer documents than this get weight 0 (default 0).
+        set_min_doc_freq, "minDocFreq", i32, ParamValue::Int
+    );
+}
+
+impl HasParams for IDF {
+    fn params(&self) -> &Params {
+        &self.params
+    }
+}
+
+/// Documents counted, and the documents each term appears in.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+struct DocumentFrequencies {
+    documents: i64,
+    frequencies: Vec<i64>,
+}
+
+impl DocumentFrequencies {
+    fn add(mut self, block: &InstanceBlock) -> DocumentFrequencies {
+        if self.frequencies.len() < block.num_features() {
+            self.frequencies.resize(block.num_features(), 0);
+        }
+        for i in 0..block.len() {
+            self.documents += 1;
+            let frequencies = &mut self.frequencies;
+            block.for_each_active(i, |j, v| frequencies[j] += i64::from(v != 0.0));
+        }
+        self
+    }
+
+    fn merge(mut self, other: DocumentFrequencies) -> DocumentFrequencies {
+        if self.frequencies.len() < other.frequencies.len() {
+            self.frequencies.resize(other.frequencies.len(), 0);
+        }
+        for (a, b) in self.frequencies.iter_mut().zip(&other.frequencies) {
+            *a += b;
+        }
+        self.documents += other.documents;
+        self
+    }
+}
+
+impl Estimator for IDF {
+    type Model = IDFModel;
+
+    fn fit(&self, dataset: &DataFrame) -> Result<IDFModel> {
+        let (input, _) = unary_columns(&self.params, dataset, is_vector_type, "vector")?;
+        let columns = InstanceColumns {
+            features: input,
+            label: None,
+            weight: None,
+        };
+        // One pass: nothing to keep.
+        let blocks = columns.blocks(dataset, StorageLevel::NONE)?;
+        let counted = blocks.tree_aggregate(
+            DocumentFrequencies::default(),
+            Fn!(|d: DocumentFrequencies, block: InstanceBlock| d.add(&block)),
+            Fn!(|a: DocumentFrequencies, b: DocumentFrequencies| a.merge(b)),
+            2,
+        )?;
+        let min = i64::from(self.params.int("minDocFreq"));
+        let m = counted.documents as f64;
+        let idf = counted
+            .frequencies
+            .iter()
+            .map(|&df| {
+                if df >= min {
+                    ((m + 1.0) / (df as f64 + 1.0)).ln()
+                } else {
+                    0.0
+                }
+            })
+            .collect();
+        let params = self.params.copy_to(default_params(Params::with_uid(
+            self.params.uid().to_string(),
+            PARAMS,
+        )));
+        Ok(IDFModel {
+            params,
+            idf,
+            doc_freq: counted.frequencies,
+            num_docs: counted.documents,
+        })
+    }
+}
+
+/// Weighs term frequencies by inverse document frequency (Spark's `IDFModel`).
+#[derive(Debug, Clone)]
+pub struct IDFModel {
+    params: Params,
+    idf: Vec<f64>,
+    doc_freq: Vec<i64>,
+    num_docs: i64,
+}
+
+impl IDFModel {
+    /// Each term's weight.
+    pub fn idf(&self) -> Vector {
+        Vectors::dense(self.idf.clone())
+    }
+
+    /// How many documents each term appears in.
+    pub fn doc_freq(&self) -> &[i64] {
+        &self.doc_freq
+    }
+
+    /// How many documents were counted.
+    pub fn num_docs(&self) -> i64 {
+        self.num_docs
+    }
+}
+
+impl HasParams for IDFModel {
+    fn params(&self) -> &Params {
+        &self.params
+    }
+}
+
+impl Transformer for IDFModel {
+    fn transform(&self, dataset: &DataFrame) -> Result<DataFrame> {
+        let (input, output) = unary_columns(&self.params, dataset, is_vector_type, "vector")?;
+        add_columns(
+            dataset,
+            Weigh {
+                input,
+                output,
+                idf: self.idf.clone(),
+            },
+        )
+    }
+}
+
+#[derive(Serialize, Deserialize)]
+struct Weigh {
+    input: String,
+    output: String,
+    idf: Vec<f64>,
+}
+
+impl Weigh {
+    fn weigh(&self, v: Vector) -> Result<Vector> {
+        if v.size() != self.idf.len() {
+            return Err(Error::Input(format!(
+                "column {} has a vector of size {} but the IDF model was fitted on size {}",
+                self.input,
+                v.size(),
+                self.idf.len()
+            )));
+        }
+        Ok(match v {
+            Vector::Dense(d) => Vectors::dense(
+                d.values()
+                    .iter()
+                    .zip(&self.idf)
+                    .map(|(x, w)| x * w)
+                    .collect(),
+            ),
+            Vector::Sparse(s) => {
+                let values = s.indices().iter().zip(s.values());
+                let values = values.map(|(&j, x)| x * self.idf[j as usize]).collect();
+                Vectors::sparse(s.size(), s.indices().to_vec(), values)?
+            }
+        })
+    }
+}
+
+impl BatchColumns for Weigh {
+    fn fields(&self) -> Vec<Field> {
+        vec![vector_field(&self.output, true)]
+    }
+
+    fn columns(&self, batch: &RecordBatch) -> Result<Vec<ArrayRef>> {
+        let input = VectorColumn::new(&self.input, column(&self.input, batch)?)?;
+        let weighed = input
+            .to_vec()?
+            .into_iter()
+            .map(|v| v.map(|v| self.weigh(v)).transpose())
+            .collect::<Result<Vec<_>>>()?;
+        Ok(vec![vectors_to_array(&weighed)])
+    }
+}
+
+impl MlWritable for IDFModel {
+    /// Spark's layout: one row of `idf`, `docFreq` and `numDocs`.
+    fn save_to(&self, dir: &SaveDir) -> Result<()> {
+        dir.write_metadata(&Metadata::of(MODEL_CLASS, &self.params))?;
+        let element = Arc::new(Field::new("element", DataType::Int64, false));
+        let schema = Schema::new(vec![
+            vector_field("idf", true),
+            Field::new("docFreq", DataType::List(element.clone()), true),
+            Field::new("numDocs", DataType::Int64, false),
+        ]);
+        let doc_freq = ListArray::new(
+            element,
+            OffsetBuffer::from_lengths([self.doc_freq.len()]),
+            Arc::new(Int64Array::from(self.doc_freq.clone())),
+            None,
+        );
+        let columns: Vec<ArrayRef> = vec![
+            vectors_to_array(&[Some(self.idf())]),
+            Arc::new(doc_freq),
+            Arc::new(Int64Array::from(vec![self.num_docs])),
+        ];
+        let batch = RecordBatch::try_new(Arc::new(schema), columns)
+            .map_err(|e| Error::Input(format!("cannot build the model's data: {e}")))?;
+        dir.write_parquet("data", &batch)
+    }
+}
+
+impl MlReadable for IDFModel {
+    fn load_from(dir: &LoadDir) -> Result<Self> {
+        let metadata = dir.metadata(MODEL_CLASS)?;
+        if metadata.version().0 < 3 {
+            return Err(Error::Input(format!(
+                "{} holds an IDF model of Spark {}, saved without its document frequencies; \
+                 ember reads IDF models of Spark 3 and later",
+                dir.path(),
+                metadata.spark_version
+            )));
+        }
+        let params = metadata.params(default_params(Params::with_uid(String::new(), PARAMS)))?;
+        let batches = dir.read_parquet("data")?;
+        let batch = batches
+            .iter()
+            .find(|b| b.num_rows() > 0)
+            .ok_or_else(|| Error::Input(format!("{} has no model data rows", dir.path())))?;
+        let idf = VectorColumn::new("idf", column("idf", batch)?)?
+            .get(0)?
+            .ok_or_else(|| Error::Input(format!("{} has no idf", dir.path())))?;
+        let doc_freq = column("docFreq", batch)?.as_list::<i32>().value(0);
+        let doc_freq = doc_freq.as_primitive::<Int64Type>().values().to_vec();
+        let num_docs = column("numDocs", batch)?
+            .as_primitive::<Int64Type>()
+            .value(0);
+        Ok(IDFModel {
+            params,
+            idf: idf.to_array(),
+            doc_freq,
+            num_docs,
+        })
+    }
+}
+
+impl MlWritable for IDF {
+    fn save_to(&self, dir: &SaveDir) -> Result<()> {
+        dir.write_metadata(&Metadata::of(ESTIMATOR_CLASS, &self.params))
+    }
+}
+
+impl MlReadable for IDF {
+    fn load_from(dir: &LoadDir) -> Result<Self> {
+        let params = dir.metadata(ESTIMATOR_CLASS)?.params(IDF::new().params)?;
+        Ok(IDF { params })
+    }
+}
