@@ -2,18 +2,19 @@
 //! transformer maps a DataFrame to a DataFrame with more columns; an estimator fits a model
 //! (a transformer) to a DataFrame.
 //!
-//! Transformers add their columns where the DataFrame's rows are computed: the rows go as
-//! Arrow batches through a [`ColumnsOp`] that the task runs on each batch, so a transform is
-//! lazy, distributed and never gathers rows on the driver.
+//! Transformers add their columns as expressions of the DataFrame's plan: one function of
+//! whole Arrow columns per stage ([`ember_sql::column_function`]), which travels with the plan.
+//! A transform is therefore lazy, runs where the rows are computed, never gathers rows on the
+//! driver, and applies to streaming DataFrames as to batch ones.
 
+use crate::dataset::quoted;
 use crate::param::Params;
 use crate::{Error, Result};
-use datafusion::arrow::array::ArrayRef;
-use datafusion::arrow::datatypes::{Field, Schema, SchemaRef};
-use datafusion::arrow::record_batch::RecordBatch;
-use ember_core::rdd::{BoxIter, PartitionOp};
-use ember_core::task_context::abort;
-use ember_sql::{ArrowBatch, ArrowRddExt, DataFrame};
+use datafusion::arrow::array::{ArrayRef, StructArray};
+use datafusion::arrow::datatypes::{DataType, Field, Fields, Schema};
+use datafusion::arrow::record_batch::{RecordBatch, RecordBatchOptions};
+use datafusion::functions::core::expr_fn::get_field;
+use ember_sql::{col, column_function, ColumnFunction, DataFrame, Expr};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
@@ -57,53 +58,90 @@ pub trait Estimator: HasParams {
 
 /// What a transformer computes of each batch: the columns it adds.
 pub(crate) trait BatchColumns: Serialize + DeserializeOwned + Send + Sync + 'static {
+    /// The columns it reads.
+    fn inputs(&self) -> Vec<String>;
+
     /// The fields of the added columns.
     fn fields(&self) -> Vec<Field>;
 
-    /// The added columns of `batch`'s rows.
+    /// The added columns of `batch`'s rows; `batch` holds the [`inputs`](Self::inputs).
     ///
     /// # Errors
     /// A row the stage cannot take, naming its column.
     fn columns(&self, batch: &RecordBatch) -> Result<Vec<ArrayRef>>;
 }
 
-/// Runs a [`BatchColumns`] on each batch of a partition.
+/// A [`BatchColumns`] as one function of its input columns returning a struct of its output
+/// columns, so that a plan calls it once for all of them.
 #[derive(Serialize, Deserialize)]
 #[serde(bound = "")]
-pub(crate) struct ColumnsOp<C: BatchColumns>(C);
+struct StageFunction<C: BatchColumns>(C);
 
-impl<C: BatchColumns> PartitionOp<ArrowBatch, ArrowBatch> for ColumnsOp<C> {
-    fn apply(self: Arc<Self>, _: usize, input: BoxIter<ArrowBatch>) -> BoxIter<ArrowBatch> {
-        Box::new(input.map(move |batch| {
-            let batch = batch.into_batch();
-            with_columns(&self.0, &batch).unwrap_or_else(|e| abort(e.into_engine()))
-        }))
+impl<C: BatchColumns> ColumnFunction for StageFunction<C> {
+    fn return_type(&self) -> DataType {
+        DataType::Struct(Fields::from(self.0.fields()))
+    }
+
+    fn invoke(&self, args: &[ArrayRef]) -> std::result::Result<ArrayRef, String> {
+        let fields: Vec<Field> = self
+            .0
+            .inputs()
+            .iter()
+            .zip(args)
+            .map(|(name, a)| Field::new(name, a.data_type().clone(), true))
+            .collect();
+        let rows = args.first().map_or(0, |a| a.len());
+        let options = RecordBatchOptions::new().with_row_count(Some(rows));
+        let batch = RecordBatch::try_new_with_options(
+            Arc::new(Schema::new(fields)),
+            args.to_vec(),
+            &options,
+        )
+        .map_err(|e| e.to_string())?;
+        let columns = self.0.columns(&batch).map_err(|e| e.to_string())?;
+        let out = StructArray::try_new(Fields::from(self.0.fields()), columns, None)
+            .map_err(|e| e.to_string())?;
+        Ok(Arc::new(out))
     }
 }
 
-fn with_columns<C: BatchColumns>(stage: &C, batch: &RecordBatch) -> Result<ArrowBatch> {
-    let schema = widened(batch.schema_ref(), stage.fields());
-    let mut columns = batch.columns().to_vec();
-    columns.extend(stage.columns(batch)?);
-    let out = RecordBatch::try_new(schema, columns)
-        .map_err(|e| Error::Input(format!("cannot add the stage's columns: {e}")))?;
-    Ok(ArrowBatch::new(out))
-}
+/// The column that holds a stage's outputs before they become columns of their own.
+const OUTPUTS: &str = "__ember_ml_outputs";
 
-fn widened(schema: &SchemaRef, added: Vec<Field>) -> SchemaRef {
-    let mut fields: Vec<Field> = schema.fields().iter().map(|f| f.as_ref().clone()).collect();
-    fields.extend(added);
-    Arc::new(Schema::new(fields))
-}
-
-/// `dataset` with the columns `stage` computes of each of its batches added.
+/// `dataset` with the columns `stage` computes added: lazily, as expressions of the
+/// DataFrame's plan, so a transform runs where the plan runs (tasks on executors, each batch
+/// of a streaming query).
 ///
 /// # Errors
-/// The DataFrame's query cannot run on executors.
+/// An input column is missing.
 pub(crate) fn add_columns<C: BatchColumns>(dataset: &DataFrame, stage: C) -> Result<DataFrame> {
-    let schema = widened(&dataset.schema(), stage.fields());
-    let batches = dataset
-        .to_arrow_rdd()?
-        .with_op("transform", ColumnsOp(stage));
-    Ok(batches.batches_to_data_frame(schema)?)
+    let schema = dataset.schema();
+    let mut types = Vec::new();
+    for name in stage.inputs() {
+        let field = schema.field_with_name(&name).map_err(|_| {
+            Error::Input(format!(
+                "column {name} does not exist; the columns are: {}",
+                dataset.columns().join(", ")
+            ))
+        })?;
+        types.push(field.data_type().clone());
+    }
+    let arguments = stage.inputs().iter().map(|n| col(quoted(n))).collect();
+    let outputs: Vec<String> = stage.fields().iter().map(|f| f.name().clone()).collect();
+    let function = column_function(
+        &format!("ember_ml_{}", std::any::type_name::<C>()),
+        types,
+        StageFunction(stage),
+    );
+    let mut with = dataset.with_column(OUTPUTS, function.call(arguments))?;
+    for name in &outputs {
+        with = with.with_column(name, get_field(col(OUTPUTS), name.as_str()))?;
+    }
+    let kept: Vec<Expr> = with
+        .columns()
+        .iter()
+        .filter(|c| c.as_str() != OUTPUTS)
+        .map(|c| col(quoted(c)))
+        .collect();
+    Ok(with.select(kept)?)
 }

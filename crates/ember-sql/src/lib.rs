@@ -85,7 +85,7 @@ pub use reader::DataFrameReader;
 pub use session::{SqlContextExt, DISTRIBUTED, EXCLUDED_RULES, PREFER_SORT_MERGE_JOIN};
 pub use statements::split_statements;
 pub use streaming::{interval, session_window, sliding_window, window};
-pub use udf::UdfValue;
+pub use udf::{column_function, ColumnFunction, UdfValue};
 pub use writer::{DataFrameWriter, SaveMode};
 
 pub use datafusion::arrow::datatypes::{DataType, Field, Schema};

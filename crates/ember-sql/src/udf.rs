@@ -138,6 +138,81 @@ impl<A: UdfValue, B: UdfValue, R: UdfValue, F: Func<(A, B), Output = R>> UdfBody
     }
 }
 
+/// A function of whole Arrow columns: for libraries whose functions take or return values
+/// richer than [`UdfValue`]s (ember-ml's models, which read and write vector columns). It is
+/// a value of a serde type, so that it travels with the plans that call it, as UDFs do; see
+/// [`column_function`].
+pub trait ColumnFunction: Serialize + serde::de::DeserializeOwned + Send + Sync + 'static {
+    /// The type of the column it returns.
+    fn return_type(&self) -> DataType;
+
+    /// Its result for `args`, one array per argument, each of the same rows; as many rows out.
+    ///
+    /// # Errors
+    /// A row it cannot take: the message stops the query.
+    fn invoke(&self, args: &[ArrayRef]) -> Result<ArrayRef, String>;
+}
+
+/// `function` as a scalar function of arguments of exactly the types `inputs`, named `name`
+/// in plans; call it on columns with [`ScalarUDF::call`]. Nothing is registered: each plan
+/// that calls it carries it, to executors and into streaming queries alike.
+///
+/// ```
+/// use datafusion::arrow::array::{ArrayRef, Float64Array, AsArray};
+/// use datafusion::arrow::datatypes::{DataType, Float64Type};
+/// use ember_core::Context;
+/// use ember_sql::{col, column_function, ColumnFunction, SqlContextExt};
+/// use serde::{Deserialize, Serialize};
+/// use std::sync::Arc;
+///
+/// #[derive(Serialize, Deserialize)]
+/// struct Scale(f64);
+///
+/// impl ColumnFunction for Scale {
+///     fn return_type(&self) -> DataType {
+///         DataType::Float64
+///     }
+///     fn invoke(&self, args: &[ArrayRef]) -> Result<ArrayRef, String> {
+///         let xs = args[0].as_primitive::<Float64Type>();
+///         Ok(Arc::new(xs.iter().map(|x| x.map(|x| x * self.0)).collect::<Float64Array>()))
+///     }
+/// }
+///
+/// let ctx = Context::with_master("local[1]").unwrap();
+/// let df = ctx.sql("SELECT 1.5 AS x").unwrap();
+/// let triple = column_function("triple", vec![DataType::Float64], Scale(3.0));
+/// let out = df.select(vec![triple.call(vec![col("x")])]).unwrap();
+/// assert_eq!(out.tab_rows(false).unwrap(), "4.5\n");
+/// ```
+pub fn column_function<F: ColumnFunction>(
+    name: &str,
+    inputs: Vec<DataType>,
+    function: F,
+) -> ScalarUDF {
+    let returns = function.return_type();
+    EmberUdf::udf(name, inputs, returns, Arc::new(Columns(function)))
+}
+
+/// A [`ColumnFunction`] as a UDF's body.
+#[derive(Serialize, Deserialize)]
+#[serde(bound = "")]
+struct Columns<F: ColumnFunction>(F);
+
+impl<F: ColumnFunction> UdfBody for Columns<F> {
+    fn invoke(&self, args: &[ColumnarValue]) -> Result<ColumnarValue, DataFusionError> {
+        let rows = rows_of(args);
+        let arrays = args
+            .iter()
+            .map(|a| a.to_array(rows))
+            .collect::<Result<Vec<_>, _>>()?;
+        let out = self.0.invoke(&arrays).map_err(DataFusionError::Execution)?;
+        Ok(ColumnarValue::Array(out))
+    }
+    fn ship(&self) -> ember_core::Result<Shipped> {
+        Shipped::new(decode_body::<Self> as Decoder<dyn UdfBody>, self)
+    }
+}
+
 /// A user's function as DataFusion calls it.
 pub(crate) struct EmberUdf {
     name: String,

@@ -17,10 +17,11 @@
 //!   batch, every 200 ms: one writes the values to `<out-topic>` (transactions), the other to
 //!   Parquet files in `<out>`; checkpoints under `<checkpoint>/kafka` and `<checkpoint>/files`;
 //!   both stop after `<seconds>`.
-//! - `kafka-kmeans <bootstrap> <train> <topic> <out> <checkpoint> <seconds>`: k-means (k = 3)
-//!   trained on the points of the CSV file `<train>` (`x,y`) as a batch DataFrame, then applied
-//!   to the records `id,x,y` of `<topic>` in a Structured Streaming query, `(id, cluster)`
-//!   written to Parquet files in `<out>` exactly once; stops after `<seconds>`.
+//! - `kafka-kmeans <bootstrap> <train> <topic> <out> <checkpoint> <seconds>`: ember-ml's
+//!   `KMeans` (k = 3) trained on the points of the CSV file `<train>` (`x,y`) as a batch
+//!   DataFrame, the model then applied to the records `id,x,y` of `<topic>` in a Structured
+//!   Streaming query, `(id, cluster)` written to Parquet files in `<out>` exactly once; stops
+//!   after `<seconds>`.
 
 use ember::kafka::{ConsumerRecord, KafkaUtils, StartingOffsets};
 use ember::streaming::StreamingContext;
@@ -103,10 +104,10 @@ fn run(args: &[String]) -> Result<(), String> {
         }
         ["kafka-kmeans", bootstrap, train, topic, out, checkpoint, seconds] => {
             let seconds: u64 = seconds.parse().map_err(|_| "seconds: a number")?;
-            let centroids = train_kmeans(&ctx, train, 3).map_err(|e| e.to_string())?;
-            eprintln!("k-means centroids: {centroids:?}");
+            let model = train_kmeans(&ctx, train, 3).map_err(|e| e.to_string())?;
+            eprintln!("k-means centroids: {:?}", model.cluster_centers());
             let places = [bootstrap, topic, out, checkpoint];
-            predict_kmeans(&ctx, &centroids, places, seconds).map_err(|e| e.to_string())
+            predict_kmeans(&ctx, &model, places, seconds).map_err(|e| e.to_string())
         }
         _ => Err(
             "usage: it-app slow <out> <tasks> <seconds> | it-app panic | it-app files \
@@ -250,69 +251,49 @@ impl KafkaQueries<'_> {
     }
 }
 
-/// The SQL expression of the nearest of `centroids` to the point `(x, y)`: its index.
-fn nearest(centroids: &[(f64, f64)]) -> String {
-    let distance = |(cx, cy): &(f64, f64)| {
-        format!("((x - ({cx})) * (x - ({cx})) + (y - ({cy})) * (y - ({cy})))")
-    };
-    let mut cases = String::from("CASE");
-    for (i, c) in centroids.iter().enumerate().take(centroids.len() - 1) {
-        let closest: Vec<String> = centroids[i + 1..]
-            .iter()
-            .map(|other| format!("{} <= {}", distance(c), distance(other)))
-            .collect();
-        cases += &format!(" WHEN {} THEN {i}", closest.join(" AND "));
-    }
-    cases + &format!(" ELSE {} END", centroids.len() - 1)
+/// `x` and `y` assembled into the vector column `features`.
+fn points(rows: &ember::sql::DataFrame) -> ember::ml::Result<ember::sql::DataFrame> {
+    use ember::ml::feature::VectorAssembler;
+    use ember::ml::Transformer;
+    VectorAssembler::new()
+        .set_input_cols(&["x", "y"])
+        .set_output_col("features")
+        .transform(rows)
 }
 
-/// k-means by Lloyd's iterations over the points of the CSV file `train`, a batch DataFrame:
-/// starting from its first `k` points, each round moves every centroid to the mean of the
-/// points nearest it, until none moves.
-fn train_kmeans(ctx: &Context, train: &str, k: usize) -> ember::sql::Result<Vec<(f64, f64)>> {
+/// k-means (ember-ml's `KMeans`, k-means||) over the points of the CSV file `train`, a batch
+/// DataFrame.
+fn train_kmeans(
+    ctx: &Context,
+    train: &str,
+    k: i32,
+) -> ember::ml::Result<ember::ml::clustering::KMeansModel> {
+    use ember::ml::clustering::KMeans;
+    use ember::ml::Estimator;
     use ember::sql::{DataType, Field, Schema, SqlContextExt};
     let schema = Schema::new(vec![
         Field::new("x", DataType::Float64, false),
         Field::new("y", DataType::Float64, false),
     ]);
-    ctx.read()
+    let rows = ctx
+        .read()
         .schema(schema)
         .option("header", "false")
-        .csv(train)?
-        .create_or_replace_temp_view("train")?;
-    let points = |sql: &str| -> ember::sql::Result<Vec<(f64, f64)>> {
-        let text = ctx.sql(sql)?.tab_rows(false)?;
-        Ok(text
-            .lines()
-            .map(|l| {
-                let mut v = l.split('\t').map(|v| v.parse::<f64>().unwrap_or(f64::NAN));
-                (v.next().unwrap_or(f64::NAN), v.next().unwrap_or(f64::NAN))
-            })
-            .collect())
-    };
-    let mut centroids = points(&format!("SELECT x, y FROM train LIMIT {k}"))?;
-    for _ in 0..50 {
-        let moved = points(&format!(
-            "SELECT avg(x), avg(y) FROM (SELECT x, y, {} AS c FROM train) GROUP BY c ORDER BY c",
-            nearest(&centroids)
-        ))?;
-        if moved == centroids {
-            break;
-        }
-        centroids = moved;
-    }
-    Ok(centroids)
+        .csv(train)?;
+    KMeans::new().set_k(k).set_seed(1).fit(&points(&rows)?)
 }
 
-/// The nearest centroid of each point of `topic`, as `(id, cluster)` in Parquet files.
+/// The model's cluster of each point of `topic`, as `(id, cluster)` in Parquet files: the
+/// batch-trained model's `transform` applied to the streaming DataFrame, as in Spark.
 fn predict_kmeans(
     ctx: &Context,
-    centroids: &[(f64, f64)],
+    model: &ember::ml::clustering::KMeansModel,
     [bootstrap, topic, out, checkpoint]: [&str; 4],
     seconds: u64,
-) -> ember::sql::Result<()> {
+) -> ember::ml::Result<()> {
+    use ember::ml::Transformer;
     use ember::sql::streaming::Trigger;
-    use ember::sql::SqlContextExt;
+    use ember::sql::{col, SqlContextExt};
     ctx.read_stream()
         .format("kafka")
         .option("kafka.bootstrap.servers", bootstrap)
@@ -321,12 +302,14 @@ fn predict_kmeans(
         .option("maxOffsetsPerTrigger", "3000")
         .load()?
         .create_or_replace_temp_view("points")?;
-    let predictions = ctx.sql(&format!(
-        "SELECT id, {} AS cluster FROM (SELECT CAST(split_part(v, ',', 1) AS BIGINT) AS id, \
+    let rows = ctx.sql(
+        "SELECT CAST(split_part(v, ',', 1) AS BIGINT) AS id, \
          CAST(split_part(v, ',', 2) AS DOUBLE) AS x, CAST(split_part(v, ',', 3) AS DOUBLE) AS y \
-         FROM (SELECT CAST(value AS STRING) AS v FROM points))",
-        nearest(centroids)
-    ))?;
+         FROM (SELECT CAST(value AS STRING) AS v FROM points)",
+    )?;
+    let predictions = model
+        .transform(&points(&rows)?)?
+        .select(vec![col("id"), col("prediction").alias("cluster")])?;
     let query = predictions
         .write_stream()
         .format("parquet")
@@ -335,5 +318,5 @@ fn predict_kmeans(
         .trigger(Trigger::processing_time("200 milliseconds")?)
         .start()?;
     query.await_termination_timeout(Duration::from_secs(seconds))?;
-    query.stop()
+    Ok(query.stop()?)
 }

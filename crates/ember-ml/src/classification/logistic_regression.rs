@@ -645,6 +645,10 @@ struct ScoreColumns {
 }
 
 impl BatchColumns for ScoreColumns {
+    fn inputs(&self) -> Vec<String> {
+        vec![self.features.clone()]
+    }
+
     fn fields(&self) -> Vec<Field> {
         let mut fields = Vec::new();
         for name in [&self.raw_prediction, &self.probability]

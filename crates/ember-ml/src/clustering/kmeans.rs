@@ -665,6 +665,10 @@ struct Assign {
 }
 
 impl BatchColumns for Assign {
+    fn inputs(&self) -> Vec<String> {
+        vec![self.features.clone()]
+    }
+
     fn fields(&self) -> Vec<Field> {
         vec![Field::new(&self.prediction, DataType::Int32, true)]
     }

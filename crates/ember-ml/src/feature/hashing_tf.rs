@@ -180,6 +180,10 @@ impl Hash {
 }
 
 impl BatchColumns for Hash {
+    fn inputs(&self) -> Vec<String> {
+        vec![self.input.clone()]
+    }
+
     fn fields(&self) -> Vec<Field> {
         vec![vector_field(&self.output, true)]
     }

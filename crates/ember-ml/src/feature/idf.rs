@@ -247,6 +247,10 @@ impl Weigh {
 }
 
 impl BatchColumns for Weigh {
+    fn inputs(&self) -> Vec<String> {
+        vec![self.input.clone()]
+    }
+
     fn fields(&self) -> Vec<Field> {
         vec![vector_field(&self.output, true)]
     }

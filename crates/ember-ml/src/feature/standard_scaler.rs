@@ -216,6 +216,10 @@ impl Scale {
 }
 
 impl BatchColumns for Scale {
+    fn inputs(&self) -> Vec<String> {
+        vec![self.input.clone()]
+    }
+
     fn fields(&self) -> Vec<Field> {
         vec![vector_field(&self.output, true)]
     }

@@ -113,6 +113,10 @@ struct Tokenize {
 }
 
 impl BatchColumns for Tokenize {
+    fn inputs(&self) -> Vec<String> {
+        vec![self.input.clone()]
+    }
+
     fn fields(&self) -> Vec<Field> {
         vec![super::string_list_field(&self.output)]
     }

@@ -175,6 +175,10 @@ struct Assemble {
 }
 
 impl BatchColumns for Assemble {
+    fn inputs(&self) -> Vec<String> {
+        self.inputs.clone()
+    }
+
     fn fields(&self) -> Vec<Field> {
         vec![vector_field(&self.output, true)]
     }
