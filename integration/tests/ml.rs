@@ -67,6 +67,16 @@ fn training(ctx: &ember_core::Context, csv: &str) -> DataFrame {
         .unwrap()
 }
 
+/// A new path named `name` on the mini cluster's HDFS.
+fn on_hdfs(name: &str) -> String {
+    let fs = hadoop_conf().default_fs();
+    format!(
+        "{}/ember-it/{}/{name}",
+        fs.trim_end_matches('/'),
+        unique("ml")
+    )
+}
+
 fn numbers(value: &Value) -> Vec<f64> {
     value
         .as_array()
@@ -77,7 +87,7 @@ fn numbers(value: &Value) -> Vec<f64> {
 }
 
 /// The probabilities of class 1 and the predictions of `model` on `data`, by `id`.
-fn predicted(model: &LogisticRegressionModel, data: &DataFrame) -> (Vec<f64>, Vec<f64>) {
+fn predicted(model: &impl Transformer, data: &DataFrame) -> (Vec<f64>, Vec<f64>) {
     let scored = model.transform(data).unwrap();
     let scored = scored.order_by(vec![col("id").sort(true, false)]).unwrap();
     let (mut probabilities, mut predictions) = (Vec::new(), Vec::new());
@@ -123,13 +133,9 @@ fn logistic_regression_models_go_between_ember_and_spark_both_ways() {
         .set_max_iter(1000)
         .fit(&data)
         .unwrap();
-    let on_hdfs = format!(
-        "{}/ember-it/{}/lr",
-        hadoop_conf().default_fs().trim_end_matches('/'),
-        unique("ml")
-    );
-    ours.write().save(&ctx, &on_hdfs).unwrap();
-    let loaded_by_spark = spark(&["lr-load", &csv, &on_hdfs]);
+    let saved = on_hdfs("lr");
+    ours.write().save(&ctx, &saved).unwrap();
+    let loaded_by_spark = spark(&["lr-load", &csv, &saved]);
     assert_eq!(loaded_by_spark["uid"], ours.uid());
     assert_eq!(
         numbers(&loaded_by_spark["coefficients"]),
@@ -227,13 +233,9 @@ fn kmeans_models_go_between_ember_and_spark_both_ways_and_through_s3() {
     let data = training(&ctx, &csv);
 
     let ours = KMeans::new().set_k(3).set_seed(7).fit(&data).unwrap();
-    let on_hdfs = format!(
-        "{}/ember-it/{}/kmeans",
-        hadoop_conf().default_fs().trim_end_matches('/'),
-        unique("ml")
-    );
-    ours.write().save(&ctx, &on_hdfs).unwrap();
-    let loaded_by_spark = spark(&["km-load", &csv, &on_hdfs]);
+    let saved = on_hdfs("kmeans");
+    ours.write().save(&ctx, &saved).unwrap();
+    let loaded_by_spark = spark(&["km-load", &csv, &saved]);
     assert_eq!(loaded_by_spark["uid"], ours.uid());
     assert_eq!(centers_in(&loaded_by_spark["centers"]), centers_of(&ours));
     assert_eq!(loaded_by_spark["seed"], 7);
@@ -321,27 +323,6 @@ fn pipeline_numbers(model: &PipelineModel) -> (Vec<f64>, Vec<f64>, f64) {
     (idf, lr.coefficients().to_array(), lr.intercept())
 }
 
-/// The probabilities of class 1 and the predictions of a pipeline model, by `id`.
-fn pipeline_predictions(model: &PipelineModel, texts: &DataFrame) -> (Vec<f64>, Vec<f64>) {
-    let scored = model.transform(texts).unwrap();
-    let scored = scored.order_by(vec![col("id").sort(true, false)]).unwrap();
-    let (mut probabilities, mut predictions) = (Vec::new(), Vec::new());
-    for batch in scored.collect().unwrap() {
-        let column = batch.column_by_name("probability").unwrap();
-        let probability = ember::ml::linalg::VectorColumn::new("probability", column).unwrap();
-        for row in probability.to_vec().unwrap() {
-            probabilities.push(row.unwrap().to_array()[1]);
-        }
-        let prediction = batch.column_by_name("prediction").unwrap();
-        let prediction = prediction
-            .as_any()
-            .downcast_ref::<datafusion::arrow::array::Float64Array>()
-            .unwrap();
-        predictions.extend(prediction.values().iter().copied());
-    }
-    (probabilities, predictions)
-}
-
 #[test]
 fn text_pipelines_go_between_ember_and_spark_both_ways() {
     let dir = tempfile::Builder::new().prefix("ml").tempdir().unwrap();
@@ -358,13 +339,9 @@ fn text_pipelines_go_between_ember_and_spark_both_ways() {
 
     // ember's pipeline model, saved on HDFS, loaded by Spark.
     let ours = text_pipeline().fit(&texts).unwrap();
-    let on_hdfs = format!(
-        "{}/ember-it/{}/pipeline",
-        hadoop_conf().default_fs().trim_end_matches('/'),
-        unique("ml")
-    );
-    ours.write().save(&ctx, &on_hdfs).unwrap();
-    let loaded_by_spark = spark(&["pipe-load", &csv, &on_hdfs]);
+    let saved = on_hdfs("pipeline");
+    ours.write().save(&ctx, &saved).unwrap();
+    let loaded_by_spark = spark(&["pipe-load", &csv, &saved]);
     let uids: Vec<&str> = ours.stages().iter().map(|s| s.uid()).collect();
     let their_uids: Vec<&str> = loaded_by_spark["stageUids"]
         .as_array()
@@ -377,7 +354,7 @@ fn text_pipelines_go_between_ember_and_spark_both_ways() {
     assert_eq!(numbers(&loaded_by_spark["idf"]), idf);
     assert_eq!(numbers(&loaded_by_spark["coefficients"]), coefficients);
     assert_eq!(loaded_by_spark["intercept"].as_f64().unwrap(), intercept);
-    let (probabilities, predictions) = pipeline_predictions(&ours, &texts);
+    let (probabilities, predictions) = predicted(&ours, &texts);
     assert_close(
         "probability",
         &probabilities,
@@ -400,7 +377,7 @@ fn text_pipelines_go_between_ember_and_spark_both_ways() {
         their_intercept,
         fitted_by_spark["intercept"].as_f64().unwrap()
     );
-    let (probabilities, predictions) = pipeline_predictions(&theirs, &texts);
+    let (probabilities, predictions) = predicted(&theirs, &texts);
     assert_close(
         "probability",
         &probabilities,

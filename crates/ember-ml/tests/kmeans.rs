@@ -10,10 +10,11 @@ use ember_ml::clustering::{KMeans, KMeansModel};
 use ember_ml::feature::VectorAssembler;
 use ember_ml::{Estimator, Transformer};
 use ember_sql::{col, DataFrame, SqlContextExt};
-use serde_json::Value;
+
+mod common;
+use common::{numbers, oracle};
 use std::collections::HashMap;
 use std::path::Path;
-use std::process::Command;
 
 const ORACLE: &str = r#"
 import json, sys
@@ -29,27 +30,6 @@ np.savetxt(out + "/blobs.csv", np.column_stack([np.arange(len(x)), x]), delimite
 model = KMeans(n_clusters=6, n_init=10, random_state=0, tol=1e-8).fit(x)
 print(json.dumps({"inertia": model.inertia_, "labels": model.labels_.tolist()}))
 "#;
-
-fn oracle(dir: &Path) -> Value {
-    let python = match std::env::var("EMBER_ORACLE_PYTHON") {
-        Ok(python) if !python.is_empty() => python,
-        _ => panic!(
-            "this test compares with scikit-learn: run `export EMBER_ORACLE_PYTHON=$(scripts/oracles)` first"
-        ),
-    };
-    let output = Command::new(python)
-        .arg("-c")
-        .arg(ORACLE)
-        .arg(dir)
-        .output()
-        .unwrap();
-    assert!(
-        output.status.success(),
-        "scikit-learn failed: {}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    serde_json::from_slice(&output.stdout).unwrap()
-}
 
 fn points(ctx: &Context, dir: &Path) -> DataFrame {
     let rows = ctx
@@ -93,13 +73,11 @@ fn same_clustering(ours: &[i32], theirs: &[i64]) -> bool {
 #[test]
 fn inertia_and_clusters_match_scikit_learns_best_of_ten() {
     let dir = tempfile::tempdir().unwrap();
-    let expected = oracle(dir.path());
+    let expected = oracle(ORACLE, dir.path());
     let inertia = expected["inertia"].as_f64().unwrap();
-    let labels: Vec<i64> = expected["labels"]
-        .as_array()
-        .unwrap()
+    let labels: Vec<i64> = numbers(&expected["labels"])
         .iter()
-        .map(|v| v.as_i64().unwrap())
+        .map(|&l| l as i64)
         .collect();
     let ctx = Context::with_master("local[2]").unwrap();
     let data = points(&ctx, dir.path());

@@ -15,20 +15,12 @@ use ember_ml::feature::VectorAssembler;
 use ember_ml::{Estimator, Transformer};
 use ember_sql::{col, DataFrame, SqlContextExt};
 use serde_json::Value;
+
+mod common;
+use common::{numbers, oracle};
 use std::path::Path;
-use std::process::Command;
 
 const FEATURES: [&str; 5] = ["x0", "x1", "x2", "x3", "x4"];
-
-/// The Python with scikit-learn, or a failure naming the command that provides it.
-fn oracle_python() -> String {
-    match std::env::var("EMBER_ORACLE_PYTHON") {
-        Ok(python) if !python.is_empty() => python,
-        _ => panic!(
-            "this test compares with scikit-learn: run `export EMBER_ORACLE_PYTHON=$(scripts/oracles)` first"
-        ),
-    }
-}
 
 /// Writes `dir/data.csv` (features of different scales, a noisy label, weights) and fits
 /// scikit-learn to it in each case; the fitted coefficients, intercepts and predictions.
@@ -73,21 +65,6 @@ cases["weight_sum"] = float(n_weight)
 print(json.dumps(cases))
 "#;
 
-fn oracle(dir: &Path) -> Value {
-    let output = Command::new(oracle_python())
-        .arg("-c")
-        .arg(ORACLE)
-        .arg(dir)
-        .output()
-        .unwrap();
-    assert!(
-        output.status.success(),
-        "scikit-learn failed: {}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    serde_json::from_slice(&output.stdout).unwrap()
-}
-
 fn training(ctx: &Context, dir: &Path) -> DataFrame {
     let rows = ctx
         .read()
@@ -100,15 +77,6 @@ fn training(ctx: &Context, dir: &Path) -> DataFrame {
         .set_output_col("features")
         .transform(&rows)
         .unwrap()
-}
-
-fn numbers(value: &Value) -> Vec<f64> {
-    value
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|v| v.as_f64().unwrap())
-        .collect()
 }
 
 /// Checks `model` against scikit-learn's fit `expected`, coefficient by coefficient, and its
@@ -169,7 +137,7 @@ fn predictions(model: &LogisticRegressionModel, data: &DataFrame) -> Vec<f64> {
 #[test]
 fn coefficients_and_predictions_match_scikit_learn() {
     let dir = tempfile::tempdir().unwrap();
-    let expected = oracle(dir.path());
+    let expected = oracle(ORACLE, dir.path());
     let ctx = Context::with_master("local[2]").unwrap();
     let data = training(&ctx, dir.path());
     let n = expected["n"].as_f64().unwrap();

@@ -6,6 +6,7 @@
 //! appears in fewer than `minDocFreq` documents. The model multiplies each vector by the
 //! weights, keeping sparse vectors sparse.
 
+use super::scale::Scale;
 use super::{column, unary_columns, with_output_default, UnaryStage};
 use crate::dataset::{InstanceBlock, InstanceColumns};
 use crate::linalg::{
@@ -13,7 +14,7 @@ use crate::linalg::{
 };
 use crate::param::{setter, shared, Accepts, ParamKind, ParamSpec, ParamValue, Params};
 use crate::persist::{LoadDir, Metadata, MlReadable, MlWritable, SaveDir};
-use crate::stage::{add_columns, BatchColumns, Estimator, HasParams, Transformer};
+use crate::stage::{add_columns, Estimator, HasParams, Transformer};
 use crate::{Error, Result};
 use datafusion::arrow::array::{ArrayRef, AsArray, Int64Array, ListArray};
 use datafusion::arrow::buffer::OffsetBuffer;
@@ -203,66 +204,14 @@ impl Transformer for IDFModel {
         let (input, output) = unary_columns(&self.params, dataset, is_vector_type, "vector")?;
         add_columns(
             dataset,
-            Weigh {
+            Scale {
                 input,
                 output,
-                idf: self.idf.clone(),
+                scale: self.idf.clone(),
+                shift: None,
+                fitted_by: "the IDF model".into(),
             },
         )
-    }
-}
-
-#[derive(Serialize, Deserialize)]
-struct Weigh {
-    input: String,
-    output: String,
-    idf: Vec<f64>,
-}
-
-impl Weigh {
-    fn weigh(&self, v: Vector) -> Result<Vector> {
-        if v.size() != self.idf.len() {
-            return Err(Error::Input(format!(
-                "column {} has a vector of size {} but the IDF model was fitted on size {}",
-                self.input,
-                v.size(),
-                self.idf.len()
-            )));
-        }
-        Ok(match v {
-            Vector::Dense(d) => Vectors::dense(
-                d.values()
-                    .iter()
-                    .zip(&self.idf)
-                    .map(|(x, w)| x * w)
-                    .collect(),
-            ),
-            Vector::Sparse(s) => {
-                let values = s.indices().iter().zip(s.values());
-                let values = values.map(|(&j, x)| x * self.idf[j as usize]).collect();
-                Vectors::sparse(s.size(), s.indices().to_vec(), values)?
-            }
-        })
-    }
-}
-
-impl BatchColumns for Weigh {
-    fn inputs(&self) -> Vec<String> {
-        vec![self.input.clone()]
-    }
-
-    fn fields(&self) -> Vec<Field> {
-        vec![vector_field(&self.output, true)]
-    }
-
-    fn columns(&self, batch: &RecordBatch) -> Result<Vec<ArrayRef>> {
-        let input = VectorColumn::new(&self.input, column(&self.input, batch)?)?;
-        let weighed = input
-            .to_vec()?
-            .into_iter()
-            .map(|v| v.map(|v| self.weigh(v)).transpose())
-            .collect::<Result<Vec<_>>>()?;
-        Ok(vec![vectors_to_array(&weighed)])
     }
 }
 

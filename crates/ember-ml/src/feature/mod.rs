@@ -3,6 +3,7 @@
 
 mod hashing_tf;
 mod idf;
+mod scale;
 mod standard_scaler;
 mod tokenizer;
 mod vector_assembler;

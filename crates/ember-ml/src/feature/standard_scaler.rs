@@ -6,6 +6,7 @@
 //! becomes 0. Without centering (`withMean` false, the default) sparse vectors stay sparse;
 //! centering makes every vector dense.
 
+use super::scale::Scale;
 use super::{column, unary_columns, with_output_default, UnaryStage};
 use crate::dataset::InstanceColumns;
 use crate::linalg::{
@@ -13,15 +14,14 @@ use crate::linalg::{
 };
 use crate::param::{setter, shared, ParamKind, ParamSpec, ParamValue, Params};
 use crate::persist::{LoadDir, Metadata, MlReadable, MlWritable, SaveDir};
-use crate::stage::{add_columns, BatchColumns, Estimator, HasParams, Transformer};
+use crate::stage::{add_columns, Estimator, HasParams, Transformer};
 use crate::stat::FeatureSummary;
 use crate::{Error, Result};
 use datafusion::arrow::array::ArrayRef;
-use datafusion::arrow::datatypes::{Field, Schema};
+use datafusion::arrow::datatypes::Schema;
 use datafusion::arrow::record_batch::RecordBatch;
 use ember_core::StorageLevel;
 use ember_sql::DataFrame;
-use serde::{Deserialize, Serialize};
 use std::sync::Arc;
 
 const ESTIMATOR_CLASS: &str = "org.apache.spark.ml.feature.StandardScaler";
@@ -171,67 +171,9 @@ impl Transformer for StandardScalerModel {
                 output,
                 scale,
                 shift,
+                fitted_by: "the scaler".into(),
             },
         )
-    }
-}
-
-#[derive(Serialize, Deserialize)]
-struct Scale {
-    input: String,
-    output: String,
-    scale: Vec<f64>,
-    shift: Option<Vec<f64>>,
-}
-
-impl Scale {
-    fn apply(&self, v: Vector) -> Result<Vector> {
-        if v.size() != self.scale.len() {
-            return Err(Error::Input(format!(
-                "column {} has a vector of size {} but the scaler was fitted on size {}",
-                self.input,
-                v.size(),
-                self.scale.len()
-            )));
-        }
-        Ok(match (&self.shift, v) {
-            (Some(mean), v) => {
-                let values = v.to_array().into_iter().zip(mean).zip(&self.scale);
-                Vectors::dense(values.map(|((x, m), s)| (x - m) * s).collect())
-            }
-            (None, Vector::Dense(d)) => Vectors::dense(
-                d.values()
-                    .iter()
-                    .zip(&self.scale)
-                    .map(|(x, s)| x * s)
-                    .collect(),
-            ),
-            (None, Vector::Sparse(sv)) => {
-                let values = sv.indices().iter().zip(sv.values());
-                let values = values.map(|(&j, x)| x * self.scale[j as usize]).collect();
-                Vectors::sparse(sv.size(), sv.indices().to_vec(), values)?
-            }
-        })
-    }
-}
-
-impl BatchColumns for Scale {
-    fn inputs(&self) -> Vec<String> {
-        vec![self.input.clone()]
-    }
-
-    fn fields(&self) -> Vec<Field> {
-        vec![vector_field(&self.output, true)]
-    }
-
-    fn columns(&self, batch: &RecordBatch) -> Result<Vec<ArrayRef>> {
-        let input = VectorColumn::new(&self.input, column(&self.input, batch)?)?;
-        let scaled = input
-            .to_vec()?
-            .into_iter()
-            .map(|v| v.map(|v| self.apply(v)).transpose())
-            .collect::<Result<Vec<_>>>()?;
-        Ok(vec![vectors_to_array(&scaled)])
     }
 }
 
