@@ -745,13 +745,16 @@ impl MlReadable for LogisticRegressionModel {
             .iter()
             .find(|b| b.num_rows() > 0)
             .ok_or_else(|| Error::Input(format!("{} has no model data rows", dir.path())))?;
-        let column = |name: &str| {
-            batch.column_by_name(name).ok_or_else(|| {
-                Error::Input(format!("{}'s model data has no column {name}", dir.path()))
-            })
-        };
-        let multinomial = column("isMultinomial")?.as_boolean().value(0);
-        let num_classes = column("numClasses")?.as_primitive::<Int32Type>().value(0);
+        let any = |_: &DataType| true;
+        let multinomial = dir.data_column(
+            batch,
+            "isMultinomial",
+            |t| t == &DataType::Boolean,
+            "boolean",
+        )?;
+        let multinomial = multinomial.as_boolean().value(0);
+        let num_classes = dir.data_column(batch, "numClasses", |t| t == &DataType::Int32, "int")?;
+        let num_classes = num_classes.as_primitive::<Int32Type>().value(0);
         if multinomial || num_classes != 2 {
             return Err(Error::Input(format!(
                 "{} holds a multinomial model of {num_classes} classes, which ember does not \
@@ -759,11 +762,18 @@ impl MlReadable for LogisticRegressionModel {
                 dir.path()
             )));
         }
-        let intercept = VectorColumn::new("interceptVector", column("interceptVector")?)?
-            .get(0)?
-            .map_or(0.0, |v| v.get(0));
-        let matrix = matrix_at("coefficientMatrix", column("coefficientMatrix")?, 0)?
-            .ok_or_else(|| Error::Input(format!("{} has no coefficients", dir.path())))?;
+        let intercept = VectorColumn::new(
+            "interceptVector",
+            dir.data_column(batch, "interceptVector", any, "")?,
+        )?
+        .get(0)?
+        .map_or(0.0, |v| v.get(0));
+        let matrix = matrix_at(
+            "coefficientMatrix",
+            dir.data_column(batch, "coefficientMatrix", any, "")?,
+            0,
+        )?
+        .ok_or_else(|| Error::Input(format!("{} has no coefficients", dir.path())))?;
         Ok(LogisticRegressionModel {
             num_features: matrix.num_cols(),
             coefficients: Vectors::dense(matrix.row(0)),

@@ -723,12 +723,9 @@ impl MlReadable for KMeansModel {
             let missing = |name: &str| {
                 Error::Input(format!("{}'s model data has no column {name}", dir.path()))
             };
-            let indices = batch
-                .column_by_name("clusterIdx")
-                .ok_or_else(|| missing("clusterIdx"))?;
-            let vectors = batch
-                .column_by_name("clusterCenter")
-                .ok_or_else(|| missing("clusterCenter"))?;
+            let int = |t: &DataType| t == &DataType::Int32;
+            let indices = dir.data_column(&batch, "clusterIdx", int, "int")?;
+            let vectors = dir.data_column(&batch, "clusterCenter", |_| true, "")?;
             let vectors = VectorColumn::new("clusterCenter", vectors)?;
             for (i, index) in indices
                 .as_primitive::<Int32Type>()

@@ -262,11 +262,14 @@ impl MlReadable for IDFModel {
         let idf = VectorColumn::new("idf", column("idf", batch)?)?
             .get(0)?
             .ok_or_else(|| Error::Input(format!("{} has no idf", dir.path())))?;
-        let doc_freq = column("docFreq", batch)?.as_list::<i32>().value(0);
+        let longs =
+            |t: &DataType| matches!(t, DataType::List(e) if e.data_type() == &DataType::Int64);
+        let doc_freq = dir.data_column(batch, "docFreq", longs, "array<bigint>")?;
+        let doc_freq = doc_freq.as_list::<i32>().value(0);
         let doc_freq = doc_freq.as_primitive::<Int64Type>().values().to_vec();
-        let num_docs = column("numDocs", batch)?
-            .as_primitive::<Int64Type>()
-            .value(0);
+        let long = |t: &DataType| t == &DataType::Int64;
+        let num_docs = dir.data_column(batch, "numDocs", long, "bigint")?;
+        let num_docs = num_docs.as_primitive::<Int64Type>().value(0);
         Ok(IDFModel {
             params,
             idf: idf.to_array(),

@@ -26,6 +26,8 @@ pub mod parquet;
 
 use crate::param::Params;
 use crate::{Error, Result};
+use datafusion::arrow::array::ArrayRef;
+use datafusion::arrow::datatypes::DataType;
 use datafusion::arrow::record_batch::RecordBatch;
 use ember_core::Context;
 use serde_json::{Map, Value};
@@ -382,6 +384,32 @@ impl LoadDir {
             batches.extend(parquet::from_bytes(file, bytes)?);
         }
         Ok(batches)
+    }
+
+    /// Column `name` of a model data batch read from here, which must be of a type
+    /// `accepts` takes (described as `wanted`): a file of another layout is an error, not a
+    /// panic.
+    ///
+    /// # Errors
+    /// No such column, or one of another type.
+    pub fn data_column<'a>(
+        &self,
+        batch: &'a RecordBatch,
+        name: &str,
+        accepts: fn(&DataType) -> bool,
+        wanted: &str,
+    ) -> Result<&'a ArrayRef> {
+        let column = batch.column_by_name(name).ok_or_else(|| {
+            Error::Input(format!("{}'s model data has no column {name}", self.path))
+        })?;
+        if !accepts(column.data_type()) {
+            return Err(Error::Input(format!(
+                "{}'s model data has a column {name} of type {}, not {wanted}",
+                self.path,
+                column.data_type()
+            )));
+        }
+        Ok(column)
     }
 
     /// The visible files of subdirectory `name`.
