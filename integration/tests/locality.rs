@@ -1,12 +1,12 @@
 //! Locality on the real mini cluster: an input whose blocks each live on one of three hosts,
 //! read by word count on YARN with default settings: the ApplicationMaster asks for executors
 //! where the first job's tasks want them. With the default locality wait nearly every scan
-//! task that can (its block's host has an executor: YARN may place two on one node) runs
-//! NODE_LOCAL; with no wait, as many or fewer. The event log, named by YARN's application id,
+//! task that can (its block's host has an executor by then: YARN may place two on one node,
+//! and starts them seconds apart) runs NODE_LOCAL; with no wait, as many or fewer. The event log, named by YARN's application id,
 //! counts the same levels as the summary.
 
 use ember_integration::{ember_bin, hadoop_block_hosts, hadoop_conf, hadoop_fs, unique};
-use std::collections::HashSet;
+use std::collections::HashMap;
 use std::process::Command;
 
 /// The counts of the `locality:` line of job 0's summary.
@@ -69,11 +69,30 @@ fn locality_counts(ends: &[serde_json::Value]) -> Vec<(String, u64)> {
     .collect()
 }
 
+/// When each host's executors began work: the launch of the first task there. A task that
+/// ran elsewhere before then had no executor on its block's host to wait for: YARN starts
+/// executors seconds apart, and once the locality wait has passed with nothing launched
+/// NODE_LOCAL the scheduler rightly lets the early executors take the late one's tasks.
+fn executor_arrivals(ends: &[serde_json::Value]) -> HashMap<&str, u64> {
+    let mut arrivals = HashMap::new();
+    for e in ends {
+        let info = &e["Task Info"];
+        let (Some(host), Some(launched)) = (info["Host"].as_str(), info["Launch Time"].as_u64())
+        else {
+            continue;
+        };
+        let first = arrivals.entry(host).or_insert(launched);
+        *first = (*first).min(launched);
+    }
+    arrivals
+}
+
 /// What one run of word count shows about delay scheduling.
 struct Run {
     counts: Vec<(String, u64)>,
-    /// Scan tasks whose block's host had an executor: only these can run NODE_LOCAL, and
-    /// YARN may not give every host one (it relaxes an ask for a busy node to its rack).
+    /// Scan tasks whose block's host had an executor at work when they launched: only these
+    /// can run NODE_LOCAL, and YARN may not give every host one (it relaxes an ask for a busy
+    /// node to its rack) or give them all at once.
     placeable: usize,
     node_local: usize,
 }
@@ -106,10 +125,7 @@ fn run_word_count(input: &str, blocks: &[Vec<String>], wait: &str) -> Run {
     let ends = job0_task_ends(event_logs.path());
     let counts = locality_of_first_job(&stderr);
     assert_eq!(locality_counts(&ends), counts);
-    let executor_hosts: HashSet<&str> = ends
-        .iter()
-        .filter_map(|e| e["Task Info"]["Host"].as_str())
-        .collect();
+    let arrivals = executor_arrivals(&ends);
     let scan_stage = ends.iter().map(|e| e["Stage ID"].as_u64().unwrap()).min();
     let scans: Vec<_> = ends
         .iter()
@@ -121,16 +137,17 @@ fn run_word_count(input: &str, blocks: &[Vec<String>], wait: &str) -> Run {
         .iter()
         .filter(|e| {
             let index = e["Task Info"]["Index"].as_u64().unwrap() as usize;
+            let launched = e["Task Info"]["Launch Time"].as_u64().unwrap();
             blocks[index]
                 .iter()
-                .any(|h| executor_hosts.contains(h.as_str()))
+                .any(|h| arrivals.get(h.as_str()).is_some_and(|&t| t <= launched))
         })
         .collect();
     let node_local = placeable
         .iter()
         .filter(|e| e["Task Info"]["Locality"] == "NODE_LOCAL")
         .count();
-    assert!(placeable.len() >= 10, "{executor_hosts:?}: {counts:?}");
+    assert!(placeable.len() >= 10, "{arrivals:?}: {counts:?}");
     Run {
         counts,
         placeable: placeable.len(),
