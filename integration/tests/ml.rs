@@ -1,11 +1,13 @@
 //! spark.ml models both ways with Apache Spark (pip pyspark, the metastore's venv): a model
 //! ember trained and saved on HDFS loads in Spark and predicts what ember predicts; a model
 //! Spark trained and saved loads in ember with the same numbers and predictions; and the two
-//! libraries fit the same model to the same data. Models also go to S3 and back.
+//! libraries fit the same model to the same data (logistic and linear regression, the latter
+//! by both of Spark's solvers). Models also go to S3 and back.
 
 use ember::ml::classification::{LogisticRegression, LogisticRegressionModel};
 use ember::ml::clustering::{KMeans, KMeansModel};
 use ember::ml::feature::{HashingTF, IDFModel, Tokenizer, VectorAssembler, IDF};
+use ember::ml::regression::{LinearRegression, LinearRegressionModel};
 use ember::ml::{
     Estimator, HasParams, MlReadable, MlWritable, Pipeline, PipelineModel, Transformer,
 };
@@ -88,23 +90,33 @@ fn numbers(value: &Value) -> Vec<f64> {
 
 /// The probabilities of class 1 and the predictions of `model` on `data`, by `id`.
 fn predicted(model: &impl Transformer, data: &DataFrame) -> (Vec<f64>, Vec<f64>) {
-    let scored = model.transform(data).unwrap();
-    let scored = scored.order_by(vec![col("id").sort(true, false)]).unwrap();
     let (mut probabilities, mut predictions) = (Vec::new(), Vec::new());
-    for batch in scored.collect().unwrap() {
+    for batch in scored_by_id(model, data) {
         let column = batch.column_by_name("probability").unwrap();
         let probability = ember::ml::linalg::VectorColumn::new("probability", column).unwrap();
         for row in probability.to_vec().unwrap() {
             probabilities.push(row.unwrap().to_array()[1]);
         }
-        let prediction = batch.column_by_name("prediction").unwrap();
-        let prediction = prediction
-            .as_any()
-            .downcast_ref::<datafusion::arrow::array::Float64Array>()
-            .unwrap();
-        predictions.extend(prediction.values().iter().copied());
+        predictions.extend(prediction_column(&batch));
     }
     (probabilities, predictions)
+}
+
+/// The batches of `model`'s output on `data`, by `id`.
+fn scored_by_id(model: &impl Transformer, data: &DataFrame) -> Vec<ember::sql::RecordBatch> {
+    let scored = model.transform(data).unwrap();
+    let scored = scored.order_by(vec![col("id").sort(true, false)]).unwrap();
+    scored.collect().unwrap()
+}
+
+/// The `prediction` column of `batch`.
+fn prediction_column(batch: &ember::sql::RecordBatch) -> Vec<f64> {
+    let prediction = batch.column_by_name("prediction").unwrap();
+    let prediction = prediction
+        .as_any()
+        .downcast_ref::<datafusion::arrow::array::Float64Array>()
+        .unwrap();
+    prediction.values().to_vec()
 }
 
 fn assert_close(what: &str, ours: &[f64], theirs: &[f64], relative: f64) {
@@ -191,6 +203,103 @@ fn logistic_regression_models_go_between_ember_and_spark_both_ways() {
         &[theirs.intercept()],
         1e-4,
     );
+}
+
+/// The data of the linear regressions: `x2 + label` on `x0` and `x1`.
+fn regression_data(ctx: &ember_core::Context, csv: &str) -> DataFrame {
+    let rows = ctx
+        .read()
+        .option("header", "true")
+        .option("inferSchema", "true")
+        .csv(csv)
+        .unwrap();
+    let rows = rows
+        .with_column("target", col("x2") + col("label"))
+        .unwrap();
+    VectorAssembler::new()
+        .set_input_cols(&["x0", "x1"])
+        .set_output_col("features")
+        .transform(&rows)
+        .unwrap()
+}
+
+/// The predictions of a linear regression `model` on `data`, by `id`.
+fn linear_predictions(model: &LinearRegressionModel, data: &DataFrame) -> Vec<f64> {
+    scored_by_id(model, data)
+        .iter()
+        .flat_map(prediction_column)
+        .collect()
+}
+
+#[test]
+fn linear_regressions_fit_as_spark_fits_them_and_go_both_ways() {
+    let dir = tempfile::Builder::new().prefix("ml").tempdir().unwrap();
+    let csv_path = dir.path().join("data.csv");
+    write_csv(&csv_path);
+    let csv = format!("file://{}", csv_path.display());
+    let ctx = context("local[2]", &[]);
+    let data = regression_data(&ctx, &csv);
+
+    // Spark fits an elastic net by each solver (the normal equations take population
+    // deviations, L-BFGS unbiased ones); ember fits the same two models and loads Spark's.
+    let spark_dir = format!("file://{}", dir.path().join("spark-linreg").display());
+    let fitted_by_spark = spark(&["linreg-fit", &csv, &spark_dir]);
+    for solver in ["normal", "l-bfgs"] {
+        let expected = &fitted_by_spark[solver];
+        let theirs = LinearRegressionModel::load(&ctx, &format!("{spark_dir}/{solver}")).unwrap();
+        assert_eq!(theirs.uid(), expected["uid"].as_str().unwrap());
+        assert_eq!(
+            theirs.coefficients().to_array(),
+            numbers(&expected["coefficients"])
+        );
+        assert_eq!(theirs.intercept(), expected["intercept"].as_f64().unwrap());
+        assert_eq!(theirs.params().double("elasticNetParam"), 0.5);
+        assert_close(
+            "prediction",
+            &linear_predictions(&theirs, &data),
+            &numbers(&expected["predictions"]),
+            1e-12,
+        );
+        let ours = LinearRegression::new()
+            .set_label_col("target")
+            .set_reg_param(0.05)
+            .set_elastic_net_param(0.5)
+            .set_solver(solver)
+            .set_tol(1e-12)
+            .set_max_iter(1000)
+            .fit(&data)
+            .unwrap();
+        assert_close(
+            &format!("{solver} coefficient"),
+            &ours.coefficients().to_array(),
+            &theirs.coefficients().to_array(),
+            1e-4,
+        );
+        assert_close(
+            &format!("{solver} intercept"),
+            &[ours.intercept()],
+            &[theirs.intercept()],
+            1e-4,
+        );
+        if solver == "normal" {
+            // ember's model, saved on HDFS, loaded by Spark.
+            let saved = on_hdfs("linreg");
+            ours.write().save(&ctx, &saved).unwrap();
+            let loaded_by_spark = spark(&["linreg-load", &csv, &saved]);
+            assert_eq!(loaded_by_spark["uid"], ours.uid());
+            assert_eq!(
+                numbers(&loaded_by_spark["coefficients"]),
+                ours.coefficients().to_array()
+            );
+            assert_eq!(loaded_by_spark["scale"].as_f64().unwrap(), 1.0);
+            assert_close(
+                "prediction",
+                &linear_predictions(&ours, &data),
+                &numbers(&loaded_by_spark["predictions"]),
+                1e-12,
+            );
+        }
+    }
 }
 
 /// Each row's cluster by `id`.

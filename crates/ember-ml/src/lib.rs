@@ -3,10 +3,12 @@
 //! This crate owns ember's MLlib: the vectors and matrices that feature columns and models
 //! hold ([`linalg`]) and their place in Arrow record batches (as Spark's `VectorUDT` and
 //! `MatrixUDT`); stages with params of Spark's names and defaults ([`param`], [`Transformer`],
-//! [`Estimator`]); feature transformers ([`feature`]), classifiers ([`classification`]) and
-//! clustering ([`clustering`]); and saving and loading them in Spark ML's directory format
-//! ([`persist`]), so models go between ember and Apache Spark both ways. It does not own
-//! DataFrames or their execution (`ember-sql`), nor scheduling (`ember-core`).
+//! [`Estimator`]); feature transformers ([`feature`]), classifiers ([`classification`]),
+//! regressors ([`regression`]) and clustering ([`clustering`]); evaluators of their
+//! predictions ([`evaluation`]) and model selection with them ([`tuning`]); and saving and
+//! loading them in Spark ML's directory format ([`persist`]), so models go between ember and
+//! Apache Spark both ways. It does not own DataFrames or their execution (`ember-sql`), nor
+//! scheduling (`ember-core`).
 //!
 //! Training runs data parallel on ember's stages: a first job stacks the rows of the
 //! DataFrame in blocks kept in memory where they were computed; each pass after it broadcasts
@@ -47,14 +49,17 @@ pub mod classification;
 pub mod clustering;
 mod dataset;
 mod error;
+pub mod evaluation;
 pub mod feature;
 pub mod linalg;
 mod optim;
 pub mod param;
 pub mod persist;
 mod pipeline;
+pub mod regression;
 mod stage;
 mod stat;
+pub mod tuning;
 
 pub use error::{Error, Result};
 pub use persist::{MlReadable, MlWritable};

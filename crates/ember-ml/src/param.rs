@@ -511,7 +511,7 @@ impl Params {
         other
     }
 
-    fn spec(&self, name: &str) -> Option<&'static ParamSpec> {
+    pub(crate) fn spec(&self, name: &str) -> Option<&'static ParamSpec> {
         self.specs.iter().find(|s| s.name == name)
     }
 
@@ -541,6 +541,65 @@ macro_rules! setter {
     };
 }
 pub(crate) use setter;
+
+/// Values for params of named stages (Spark's `ParamMap`): each value names its stage by uid,
+/// so one map can set params of several stages of a pipeline.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ParamMap {
+    entries: Vec<(String, &'static str, ParamValue)>,
+}
+
+impl ParamMap {
+    /// An empty map.
+    pub fn new() -> ParamMap {
+        ParamMap::default()
+    }
+
+    /// This map with param `name` of the stage whose params are `stage` set to `value` (an
+    /// earlier value of the same param is replaced).
+    ///
+    /// # Errors
+    /// The stage has no param `name`, or `value` is not of its kind.
+    pub fn put(mut self, stage: &Params, name: &str, value: ParamValue) -> Result<ParamMap> {
+        let spec = stage.spec(name).ok_or_else(|| {
+            Error::Input(format!(
+                "stage {} has no param {name}; its params are: {}",
+                stage.uid(),
+                stage
+                    .specs()
+                    .iter()
+                    .map(|s| s.name)
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ))
+        })?;
+        if value.kind() != spec.kind {
+            return Err(Error::Input(format!(
+                "param {name} takes a {:?}, not {value:?}",
+                spec.kind
+            )));
+        }
+        self.entries
+            .retain(|(uid, n, _)| !(uid == stage.uid() && *n == spec.name));
+        self.entries
+            .push((stage.uid().to_string(), spec.name, value));
+        Ok(self)
+    }
+
+    /// Sets in `params` the values this map holds for their stage.
+    pub fn apply_to(&self, params: &mut Params) {
+        for (uid, name, value) in &self.entries {
+            if uid == params.uid() {
+                params.set(name, value.clone());
+            }
+        }
+    }
+
+    /// The (stage uid, param name, value) triples.
+    pub fn iter(&self) -> impl Iterator<Item = (&str, &str, &ParamValue)> {
+        self.entries.iter().map(|(u, n, v)| (u.as_str(), *n, v))
+    }
+}
 
 /// The params most stages share, with Spark's docs.
 pub(crate) mod shared {

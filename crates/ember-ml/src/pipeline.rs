@@ -10,11 +10,13 @@
 use crate::classification::{LogisticRegression, LogisticRegressionModel};
 use crate::clustering::{KMeans, KMeansModel};
 use crate::feature::{
-    HashingTF, IDFModel, StandardScaler, StandardScalerModel, Tokenizer, VectorAssembler, IDF,
+    HashingTF, IDFModel, OneHotEncoder, OneHotEncoderModel, StandardScaler, StandardScalerModel,
+    StringIndexer, StringIndexerModel, Tokenizer, VectorAssembler, IDF,
 };
-use crate::param::Params;
+use crate::param::{ParamMap, Params};
 use crate::persist::{LoadDir, Metadata, MlReadable, MlWritable, SaveDir};
-use crate::stage::{Estimator, HasParams, Transformer};
+use crate::regression::{LinearRegression, LinearRegressionModel};
+use crate::stage::{has_params, Estimator, HasParams, Transformer};
 use crate::{Error, Result};
 use ember_sql::DataFrame;
 use serde_json::{Map, Value};
@@ -50,6 +52,8 @@ pub trait PipelineEstimator: HasParams + MlWritable + Send + Sync {
     fn fit_stage(&self, dataset: &DataFrame) -> Result<Box<dyn PipelineTransformer>>;
     /// A copy, boxed.
     fn boxed_clone(&self) -> Box<dyn PipelineEstimator>;
+    /// A copy with the values `map` holds for it (and, for a pipeline, its stages).
+    fn copied_with(&self, map: &ParamMap) -> Box<dyn PipelineEstimator>;
 }
 
 impl<E> PipelineEstimator for E
@@ -63,6 +67,12 @@ where
 
     fn boxed_clone(&self) -> Box<dyn PipelineEstimator> {
         Box::new(self.clone())
+    }
+
+    fn copied_with(&self, map: &ParamMap) -> Box<dyn PipelineEstimator> {
+        let mut copy = self.clone();
+        copy.apply_param_map(map);
+        Box::new(copy)
     }
 }
 
@@ -115,14 +125,26 @@ macro_rules! stage_from {
     };
 }
 
-stage_from!(Estimator: LogisticRegression, KMeans, IDF, StandardScaler, Pipeline);
+stage_from!(
+    Estimator: LogisticRegression,
+    LinearRegression,
+    KMeans,
+    IDF,
+    StandardScaler,
+    StringIndexer,
+    OneHotEncoder,
+    Pipeline
+);
 stage_from!(
     Transformer: VectorAssembler,
     Tokenizer,
     HashingTF,
     IDFModel,
     StandardScalerModel,
+    StringIndexerModel,
+    OneHotEncoderModel,
     LogisticRegressionModel,
+    LinearRegressionModel,
     KMeansModel,
     PipelineModel
 );
@@ -189,6 +211,20 @@ impl HasParams for Pipeline {
     fn params(&self) -> &Params {
         &self.params
     }
+
+    fn params_mut(&mut self) -> &mut Params {
+        &mut self.params
+    }
+
+    fn apply_param_map(&mut self, map: &ParamMap) {
+        map.apply_to(&mut self.params);
+        for stage in &mut self.stages {
+            match stage {
+                PipelineStage::Estimator(e) => e.apply_param_map(map),
+                PipelineStage::Transformer(t) => t.apply_param_map(map),
+            }
+        }
+    }
 }
 
 impl Estimator for Pipeline {
@@ -254,11 +290,7 @@ impl PipelineModel {
     }
 }
 
-impl HasParams for PipelineModel {
-    fn params(&self) -> &Params {
-        &self.params
-    }
-}
+has_params!(PipelineModel);
 
 impl Transformer for PipelineModel {
     fn transform(&self, dataset: &DataFrame) -> Result<DataFrame> {
@@ -378,8 +410,14 @@ pub fn load_stage(dir: &LoadDir) -> Result<PipelineStage> {
         "feature.IDFModel" => load::<IDFModel>(dir),
         "feature.StandardScaler" => load::<StandardScaler>(dir),
         "feature.StandardScalerModel" => load::<StandardScalerModel>(dir),
+        "feature.StringIndexer" => load::<StringIndexer>(dir),
+        "feature.StringIndexerModel" => load::<StringIndexerModel>(dir),
+        "feature.OneHotEncoder" => load::<OneHotEncoder>(dir),
+        "feature.OneHotEncoderModel" => load::<OneHotEncoderModel>(dir),
         "classification.LogisticRegression" => load::<LogisticRegression>(dir),
         "classification.LogisticRegressionModel" => load::<LogisticRegressionModel>(dir),
+        "regression.LinearRegression" => load::<LinearRegression>(dir),
+        "regression.LinearRegressionModel" => load::<LinearRegressionModel>(dir),
         "clustering.KMeans" => load::<KMeans>(dir),
         "clustering.KMeansModel" => load::<KMeansModel>(dir),
         "Pipeline" => load::<Pipeline>(dir),

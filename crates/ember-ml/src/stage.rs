@@ -8,7 +8,7 @@
 //! driver, and applies to streaming DataFrames as to batch ones.
 
 use crate::dataset::quoted;
-use crate::param::Params;
+use crate::param::{ParamMap, Params};
 use crate::{Error, Result};
 use datafusion::arrow::array::{ArrayRef, StructArray};
 use datafusion::arrow::datatypes::{DataType, Field, Fields, Schema};
@@ -24,6 +24,15 @@ pub trait HasParams {
     /// The stage's params.
     fn params(&self) -> &Params;
 
+    /// The stage's params, to change.
+    fn params_mut(&mut self) -> &mut Params;
+
+    /// Sets the values `map` holds for this stage, found by uid (a pipeline passes the map
+    /// on to its stages).
+    fn apply_param_map(&mut self, map: &ParamMap) {
+        map.apply_to(self.params_mut());
+    }
+
     /// The stage's unique id.
     fn uid(&self) -> &str {
         self.params().uid()
@@ -34,6 +43,22 @@ pub trait HasParams {
         self.params().explain()
     }
 }
+
+/// `HasParams` for stages whose params are their field `params`.
+macro_rules! has_params {
+    ($ty:ident) => {
+        impl $crate::stage::HasParams for $ty {
+            fn params(&self) -> &$crate::param::Params {
+                &self.params
+            }
+
+            fn params_mut(&mut self) -> &mut $crate::param::Params {
+                &mut self.params
+            }
+        }
+    };
+}
+pub(crate) use has_params;
 
 /// Maps a DataFrame to another, adding columns (Spark's `Transformer`).
 pub trait Transformer: HasParams {

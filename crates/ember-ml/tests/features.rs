@@ -1,9 +1,12 @@
 //! Feature transformers against plain Rust computations of what they must give.
 
 use ember_core::Context;
-use ember_ml::feature::{HashingTF, StandardScaler, Tokenizer, VectorAssembler, IDF};
+use ember_ml::feature::{
+    HashingTF, OneHotEncoder, OneHotEncoderModel, StandardScaler, StringIndexer,
+    StringIndexerModel, Tokenizer, VectorAssembler, IDF,
+};
 use ember_ml::linalg::{Vector, VectorColumn, Vectors};
-use ember_ml::{Estimator, Transformer};
+use ember_ml::{Estimator, MlReadable, MlWritable, Transformer};
 use ember_sql::{col, DataFrame, SqlContextExt};
 
 /// Column `name` of `df`'s rows, in the order of column `id`.
@@ -109,4 +112,100 @@ fn tf_idf_counts_terms_and_weighs_them_by_document_frequency() {
         assert!(close, "{doc:?}: {vector:?} against {expected:?}");
     }
     assert_eq!(idf.num_docs(), 4);
+}
+
+/// Column `name` of `df`'s rows as text, in the order of column `id`.
+fn texts(df: &DataFrame, name: &str) -> Vec<String> {
+    let sorted = df.order_by(vec![col("id").sort(true, false)]).unwrap();
+    let shown = sorted
+        .select_columns(&[name])
+        .unwrap()
+        .tab_rows(false)
+        .unwrap();
+    shown.lines().map(str::to_string).collect()
+}
+
+#[test]
+fn string_indexer_and_one_hot_encoder_index_count_and_encode_as_spark() {
+    let ctx = Context::with_master("local[2]").unwrap();
+    // Colours by frequency: red 4, blue 2, green 2 (ties alphabetically: blue, green), tan 1.
+    let colours = [
+        "red", "blue", "red", "green", "tan", "red", "blue", "green", "red",
+    ];
+    let values: Vec<String> = colours
+        .iter()
+        .enumerate()
+        .map(|(i, c)| format!("({i}, '{c}')"))
+        .collect();
+    let data = ctx
+        .sql(&format!(
+            "SELECT * FROM (VALUES {}) AS t(id, colour)",
+            values.join(", ")
+        ))
+        .unwrap();
+    let indexer = StringIndexer::new()
+        .set_input_col("colour")
+        .set_output_col("index");
+    let model = indexer.fit(&data).unwrap();
+    assert_eq!(model.labels(), ["red", "blue", "green", "tan"]);
+    let indexed = model.transform(&data).unwrap();
+    let expected: Vec<String> = colours
+        .iter()
+        .map(|c| {
+            let i = model.labels().iter().position(|l| l == c).unwrap();
+            format!("{i}.0")
+        })
+        .collect();
+    assert_eq!(texts(&indexed, "index"), expected);
+
+    // Unseen labels: an error naming the label, or dropped, or one index more.
+    let unseen = ctx.sql("SELECT 0 AS id, 'pink' AS colour").unwrap();
+    let err = model.transform(&unseen).unwrap().collect().unwrap_err();
+    assert!(err.to_string().contains("Unseen label: pink"), "{err}");
+    let skipped = model
+        .clone()
+        .set_handle_invalid("skip")
+        .transform(&unseen)
+        .unwrap();
+    assert_eq!(skipped.count().unwrap(), 0);
+    let kept = model
+        .clone()
+        .set_handle_invalid("keep")
+        .transform(&unseen)
+        .unwrap();
+    assert_eq!(texts(&kept, "index"), ["4.0"]);
+
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("indexer").to_str().unwrap().to_string();
+    model.write().save(&ctx, &path).unwrap();
+    let loaded = StringIndexerModel::load(&ctx, &path).unwrap();
+    assert_eq!(loaded.labels(), model.labels());
+    assert_eq!(texts(&loaded.transform(&data).unwrap(), "index"), expected);
+
+    // One-hot: four categories, the last dropped.
+    let encoder = OneHotEncoder::new()
+        .set_input_col("index")
+        .set_output_col("onehot");
+    let encoding = encoder.fit(&indexed).unwrap();
+    assert_eq!(encoding.category_sizes(), [4]);
+    let encoded = vectors(&encoding.transform(&indexed).unwrap(), "onehot");
+    for (colour, vector) in colours.iter().zip(&encoded) {
+        let i = model.labels().iter().position(|l| l == colour).unwrap();
+        let mut dense = vec![0.0; 3];
+        if i < 3 {
+            dense[i] = 1.0;
+        }
+        assert_eq!(vector, &Vectors::dense(dense), "{colour}");
+    }
+    let path = dir.path().join("encoder").to_str().unwrap().to_string();
+    encoding.write().save(&ctx, &path).unwrap();
+    assert_eq!(
+        OneHotEncoderModel::load(&ctx, &path)
+            .unwrap()
+            .category_sizes(),
+        [4]
+    );
+    let fractions = ctx.sql("SELECT 0 AS id, 1.5 AS index").unwrap();
+    let err = encoder.fit(&fractions).unwrap_err().to_string();
+    assert!(err.contains("not category indices"), "{err}");
 }

@@ -3,22 +3,24 @@
 //!
 //! # What is minimized
 //!
-//! With weights `wᵢ` summing to `W`, `λ = regParam`:
+//! With weights `wᵢ` summing to `W`, `λ = regParam`, `α = elasticNetParam`:
 //!
 //! ```text
-//! (1/W) Σᵢ wᵢ · logloss(yᵢ, xᵢ·β + b)  +  λ/2 · Σⱼ (βⱼ·sⱼ)²
+//! (1/W) Σᵢ wᵢ · logloss(yᵢ, xᵢ·β + b)  +  λ·(1-α)/2 · Σⱼ (βⱼ·sⱼ)²  +  λ·α · Σⱼ |βⱼ·sⱼ|
 //! ```
 //!
 //! where `sⱼ` is feature `j`'s standard deviation (unbiased, weighted) when
-//! `standardization` is on and 1 when it is off; the intercept `b` is never penalized. As in
+//! `standardization` is on and 1 when it is off; the intercept `b` is never penalized. With
+//! an L1 part (`α > 0`) the optimizer is OWL-QN, which sets coefficients exactly to 0. As in
 //! Spark, training always runs on features divided by their deviation (better conditioned
 //! for the optimizer); with `standardization` off the penalty is turned back to the original
 //! scale, so the model is the same, only reached faster. A feature that never varies gets
 //! coefficient 0. With every label the same and an intercept fitted, the model is Spark's:
 //! coefficients 0 and an infinite intercept.
 //!
-//! scikit-learn's `LogisticRegression(C=c)` (L2, solvers that leave the intercept
-//! unpenalized) fits the same model as `regParam = 1/(c·n)` with `standardization = false`.
+//! scikit-learn's `LogisticRegression(C=c, l1_ratio=α)` (solvers that leave the intercept
+//! unpenalized) fits the same model as `regParam = 1/(c·n)`, `elasticNetParam = α` with
+//! `standardization = false`.
 //!
 //! # How it runs
 //!
@@ -26,11 +28,10 @@
 //! know first (weights, label counts, feature means and deviations); then each evaluation of
 //! the objective is one job: the coefficients are broadcast, each task returns its blocks'
 //! loss and gradient sums, merged in a tree of `aggregationDepth` levels; the driver steps
-//! L-BFGS ([`crate::optim`]).
+//! L-BFGS, or OWL-QN with an L1 part ([`crate::optim`]).
 //!
-//! Not yet: more than two classes (`family` `multinomial`), L1 and elastic-net penalties
-//! (`elasticNetParam` above 0 with `regParam` above 0), bounds on coefficients. Each is
-//! refused with a clear error rather than fitted differently.
+//! Not yet: more than two classes (`family` `multinomial`) and bounds on coefficients. The
+//! first is refused with a clear error rather than fitted differently.
 
 use crate::dataset::{require_column, require_new_column, InstanceBlock, InstanceColumns};
 use crate::linalg::{
@@ -39,8 +40,8 @@ use crate::linalg::{
 };
 use crate::optim::lbfgs::{Lbfgs, Stop};
 use crate::param::{setter, shared, Accepts, ParamKind, ParamSpec, ParamValue, Params};
-use crate::persist::{LoadDir, Metadata, MlReadable, MlWritable, SaveDir};
-use crate::stage::{add_columns, BatchColumns, Estimator, HasParams, Transformer};
+use crate::persist::{params_only_persistence, LoadDir, Metadata, MlReadable, MlWritable, SaveDir};
+use crate::stage::{add_columns, has_params, BatchColumns, Estimator, Transformer};
 use crate::stat::FeatureSummary;
 use crate::{Error, Result};
 use datafusion::arrow::array::{ArrayRef, AsArray, BooleanArray, Float64Array, Int32Array};
@@ -162,12 +163,12 @@ impl LogisticRegression {
     }
 
     setter!(
-        /// The L2 penalty's weight `λ` (Spark's `regParam`, default 0).
+        /// The penalty's weight `λ` (Spark's `regParam`, default 0).
         set_reg_param, "regParam", f64, ParamValue::Double
     );
     setter!(
-        /// The share of the penalty that is L1 (Spark's `elasticNetParam`, default 0: only 0
-        /// is fitted yet when `regParam` is above 0).
+        /// The share `α` of the penalty that is L1, in [0, 1] (Spark's `elasticNetParam`,
+        /// default 0: all L2).
         set_elastic_net_param, "elasticNetParam", f64, ParamValue::Double
     );
     setter!(
@@ -232,22 +233,11 @@ impl LogisticRegression {
                     .into(),
             ));
         }
-        if p.double("elasticNetParam") > 0.0 && p.double("regParam") > 0.0 {
-            return Err(Error::Input(format!(
-                "LogisticRegression with elasticNetParam {} (an L1 penalty) is not supported \
-                 yet; set elasticNetParam to 0 for the L2 penalty",
-                p.double("elasticNetParam")
-            )));
-        }
         Ok(())
     }
 }
 
-impl HasParams for LogisticRegression {
-    fn params(&self) -> &Params {
-        &self.params
-    }
-}
+has_params!(LogisticRegression);
 
 impl Estimator for LogisticRegression {
     type Model = LogisticRegressionModel;
@@ -295,7 +285,9 @@ struct Training<'a> {
     blocks: &'a Rdd<InstanceBlock>,
     fit_intercept: bool,
     standardization: bool,
-    reg_param: f64,
+    /// The L2 part of the penalty, `λ·(1-α)`, and its L1 part, `λ·α`.
+    l2: f64,
+    l1: f64,
     depth: usize,
     lbfgs: Lbfgs,
     summary: FeatureSummary,
@@ -311,7 +303,8 @@ impl<'a> Training<'a> {
             blocks,
             fit_intercept: p.bool("fitIntercept"),
             standardization: p.bool("standardization"),
-            reg_param: p.double("regParam"),
+            l2: p.double("regParam") * (1.0 - p.double("elasticNetParam")),
+            l1: p.double("regParam") * p.double("elasticNetParam"),
             depth,
             lbfgs: Lbfgs {
                 max_iter: p.int("maxIter") as usize,
@@ -349,7 +342,9 @@ impl<'a> Training<'a> {
             // The intercept that fits the label balance alone (Spark's starting point).
             start[d] = (positives / negatives).ln();
         }
-        let minimum = self.lbfgs.minimize(|x| self.loss(x, &std), start)?;
+        let minimum = self
+            .lbfgs
+            .minimize(|x| self.loss(x, &std), start, &self.l1_weights(&std))?;
         if minimum.stop == Stop::LineSearchFailed {
             tracing::warn!("the line search failed: the model may not be fully converged");
         }
@@ -372,6 +367,23 @@ impl<'a> Training<'a> {
             objective_history: minimum.objective_history,
         };
         Ok((coefficients, intercept, summary))
+    }
+
+    /// The L1 penalty's weight on each coordinate of the standardized problem: `λ·α` on the
+    /// standardized scale, `λ·α/sⱼ` for the original one, none on the intercept.
+    fn l1_weights(&self, std: &[f64]) -> Vec<f64> {
+        let mut weights: Vec<f64> = std
+            .iter()
+            .map(|&s| match (self.standardization, s > 0.0) {
+                (true, _) => self.l1,
+                (false, true) => self.l1 / s,
+                (false, false) => 0.0,
+            })
+            .collect();
+        if self.fit_intercept {
+            weights.push(0.0);
+        }
+        weights
     }
 
     /// The objective and its gradient at `x`: coefficients on the standardized scale, then
@@ -407,8 +419,8 @@ impl<'a> Training<'a> {
                 (false, true) => 1.0 / (std[j] * std[j]),
                 (false, false) => 0.0,
             };
-            value += 0.5 * self.reg_param * scale * x[j] * x[j];
-            gradient[j] += self.reg_param * scale * x[j];
+            value += 0.5 * self.l2 * scale * x[j] * x[j];
+            gradient[j] += self.l2 * scale * x[j];
         }
         if self.fit_intercept {
             gradient[d] = sums.gradient[d] / weight;
@@ -568,11 +580,7 @@ impl LogisticRegressionModel {
     }
 }
 
-impl HasParams for LogisticRegressionModel {
-    fn params(&self) -> &Params {
-        &self.params
-    }
-}
+has_params!(LogisticRegressionModel);
 
 impl Transformer for LogisticRegressionModel {
     fn transform(&self, dataset: &DataFrame) -> Result<DataFrame> {
@@ -723,9 +731,7 @@ impl MlWritable for LogisticRegressionModel {
             matrices_to_array(&[Some(Matrix::Dense(coefficients))]),
             Arc::new(BooleanArray::from(vec![false])),
         ];
-        let batch = RecordBatch::try_new(Arc::new(schema), columns)
-            .map_err(|e| Error::Input(format!("cannot build the model's data: {e}")))?;
-        dir.write_parquet("data", &batch)
+        dir.write_data(schema, columns)
     }
 }
 
@@ -740,11 +746,7 @@ impl MlReadable for LogisticRegressionModel {
             )));
         }
         let params = metadata.params(default_params(Params::with_uid(String::new(), PARAMS)))?;
-        let batches = dir.read_parquet("data")?;
-        let batch = batches
-            .iter()
-            .find(|b| b.num_rows() > 0)
-            .ok_or_else(|| Error::Input(format!("{} has no model data rows", dir.path())))?;
+        let batch = &dir.data_row()?;
         let any = |_: &DataType| true;
         let multinomial = dir.data_column(
             batch,
@@ -784,19 +786,7 @@ impl MlReadable for LogisticRegressionModel {
     }
 }
 
-impl MlWritable for LogisticRegression {
-    fn save_to(&self, dir: &SaveDir) -> Result<()> {
-        dir.write_metadata(&Metadata::of(ESTIMATOR_CLASS, &self.params))
-    }
-}
-
-impl MlReadable for LogisticRegression {
-    fn load_from(dir: &LoadDir) -> Result<Self> {
-        let metadata = dir.metadata(ESTIMATOR_CLASS)?;
-        let params = metadata.params(LogisticRegression::new().params)?;
-        Ok(LogisticRegression { params })
-    }
-}
+params_only_persistence!(LogisticRegression, ESTIMATOR_CLASS);
 
 #[cfg(test)]
 mod tests {
@@ -818,10 +808,5 @@ mod tests {
             .unwrap_err()
             .to_string()
             .contains("family multinomial is not supported yet"));
-        let err = LogisticRegression::new()
-            .set_reg_param(0.1)
-            .set_elastic_net_param(0.5)
-            .check_supported();
-        assert!(err.unwrap_err().to_string().contains("elasticNetParam 0.5"));
     }
 }

@@ -28,8 +28,8 @@ use crate::linalg::{
     is_vector_type, vector_field, vectors_to_array, Vector, VectorColumn, Vectors,
 };
 use crate::param::{setter, shared, Accepts, ParamKind, ParamSpec, ParamValue, Params};
-use crate::persist::{LoadDir, Metadata, MlReadable, MlWritable, SaveDir};
-use crate::stage::{add_columns, BatchColumns, Estimator, HasParams, Transformer};
+use crate::persist::{params_only_persistence, LoadDir, Metadata, MlReadable, MlWritable, SaveDir};
+use crate::stage::{add_columns, has_params, BatchColumns, Estimator, Transformer};
 use crate::{Error, Result};
 use datafusion::arrow::array::{ArrayRef, AsArray, Int32Array};
 use datafusion::arrow::datatypes::{DataType, Field, Int32Type, Schema};
@@ -193,11 +193,7 @@ impl KMeans {
     );
 }
 
-impl HasParams for KMeans {
-    fn params(&self) -> &Params {
-        &self.params
-    }
-}
+has_params!(KMeans);
 
 impl Estimator for KMeans {
     type Model = KMeansModel;
@@ -624,11 +620,7 @@ fn nearest_center(centers: &[Vector], features: &Vector) -> Result<usize> {
     Ok(best.0)
 }
 
-impl HasParams for KMeansModel {
-    fn params(&self) -> &Params {
-        &self.params
-    }
-}
+has_params!(KMeansModel);
 
 impl Transformer for KMeansModel {
     fn transform(&self, dataset: &DataFrame) -> Result<DataFrame> {
@@ -701,9 +693,7 @@ impl MlWritable for KMeansModel {
         let indices: Int32Array = (0..self.centers.len() as i32).collect();
         let centers: Vec<Option<Vector>> = self.centers.iter().cloned().map(Some).collect();
         let columns: Vec<ArrayRef> = vec![Arc::new(indices), vectors_to_array(&centers)];
-        let batch = RecordBatch::try_new(Arc::new(schema), columns)
-            .map_err(|e| Error::Input(format!("cannot build the model's data: {e}")))?;
-        dir.write_parquet("data", &batch)
+        dir.write_data(schema, columns)
     }
 }
 
@@ -748,19 +738,7 @@ impl MlReadable for KMeansModel {
     }
 }
 
-impl MlWritable for KMeans {
-    fn save_to(&self, dir: &SaveDir) -> Result<()> {
-        dir.write_metadata(&Metadata::of(ESTIMATOR_CLASS, &self.params))
-    }
-}
-
-impl MlReadable for KMeans {
-    fn load_from(dir: &LoadDir) -> Result<Self> {
-        let metadata = dir.metadata(ESTIMATOR_CLASS)?;
-        let params = metadata.params(KMeans::new().params)?;
-        Ok(KMeans { params })
-    }
-}
+params_only_persistence!(KMeans, ESTIMATOR_CLASS);
 
 #[cfg(test)]
 mod tests {

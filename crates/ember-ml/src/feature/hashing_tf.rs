@@ -11,7 +11,7 @@ use super::{is_string_list, string_lists_of, unary_columns, with_output_default,
 use crate::linalg::{vector_field, vectors_to_array, Vector, Vectors};
 use crate::param::{setter, shared, Accepts, ParamKind, ParamSpec, ParamValue, Params};
 use crate::persist::{LoadDir, Metadata, MlReadable, MlWritable, SaveDir};
-use crate::stage::{add_columns, BatchColumns, HasParams, Transformer};
+use crate::stage::{add_columns, has_params, BatchColumns, Transformer};
 use crate::{Error, Result};
 use datafusion::arrow::array::ArrayRef;
 use datafusion::arrow::datatypes::Field;
@@ -60,11 +60,7 @@ impl Default for HashingTF {
     }
 }
 
-impl UnaryStage for HashingTF {
-    fn params_mut(&mut self) -> &mut Params {
-        &mut self.params
-    }
-}
+impl UnaryStage for HashingTF {}
 
 impl HashingTF {
     /// A hasher with Spark's defaults: 2^18 features, counts (not binary).
@@ -137,11 +133,7 @@ pub(crate) fn murmur3_x86_32(data: &[u8], seed: u32) -> u32 {
     h ^ (h >> 16)
 }
 
-impl HasParams for HashingTF {
-    fn params(&self) -> &Params {
-        &self.params
-    }
-}
+has_params!(HashingTF);
 
 impl Transformer for HashingTF {
     fn transform(&self, dataset: &DataFrame) -> Result<DataFrame> {

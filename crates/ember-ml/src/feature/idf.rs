@@ -13,13 +13,12 @@ use crate::linalg::{
     is_vector_type, vector_field, vectors_to_array, Vector, VectorColumn, Vectors,
 };
 use crate::param::{setter, shared, Accepts, ParamKind, ParamSpec, ParamValue, Params};
-use crate::persist::{LoadDir, Metadata, MlReadable, MlWritable, SaveDir};
-use crate::stage::{add_columns, Estimator, HasParams, Transformer};
+use crate::persist::{params_only_persistence, LoadDir, Metadata, MlReadable, MlWritable, SaveDir};
+use crate::stage::{add_columns, has_params, Estimator, Transformer};
 use crate::{Error, Result};
 use datafusion::arrow::array::{ArrayRef, AsArray, Int64Array, ListArray};
 use datafusion::arrow::buffer::OffsetBuffer;
 use datafusion::arrow::datatypes::{DataType, Field, Int64Type, Schema};
-use datafusion::arrow::record_batch::RecordBatch;
 use ember_core::{Fn, StorageLevel};
 use ember_sql::DataFrame;
 use serde::{Deserialize, Serialize};
@@ -55,11 +54,7 @@ impl Default for IDF {
     }
 }
 
-impl UnaryStage for IDF {
-    fn params_mut(&mut self) -> &mut Params {
-        &mut self.params
-    }
-}
+impl UnaryStage for IDF {}
 
 impl IDF {
     /// An estimator with Spark's defaults (`minDocFreq` 0).
@@ -85,11 +80,7 @@ impl IDF {
     );
 }
 
-impl HasParams for IDF {
-    fn params(&self) -> &Params {
-        &self.params
-    }
-}
+has_params!(IDF);
 
 /// Documents counted, and the documents each term appears in.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
@@ -193,11 +184,7 @@ impl IDFModel {
     }
 }
 
-impl HasParams for IDFModel {
-    fn params(&self) -> &Params {
-        &self.params
-    }
-}
+has_params!(IDFModel);
 
 impl Transformer for IDFModel {
     fn transform(&self, dataset: &DataFrame) -> Result<DataFrame> {
@@ -236,9 +223,7 @@ impl MlWritable for IDFModel {
             Arc::new(doc_freq),
             Arc::new(Int64Array::from(vec![self.num_docs])),
         ];
-        let batch = RecordBatch::try_new(Arc::new(schema), columns)
-            .map_err(|e| Error::Input(format!("cannot build the model's data: {e}")))?;
-        dir.write_parquet("data", &batch)
+        dir.write_data(schema, columns)
     }
 }
 
@@ -254,11 +239,7 @@ impl MlReadable for IDFModel {
             )));
         }
         let params = metadata.params(default_params(Params::with_uid(String::new(), PARAMS)))?;
-        let batches = dir.read_parquet("data")?;
-        let batch = batches
-            .iter()
-            .find(|b| b.num_rows() > 0)
-            .ok_or_else(|| Error::Input(format!("{} has no model data rows", dir.path())))?;
+        let batch = &dir.data_row()?;
         let idf = VectorColumn::new("idf", column("idf", batch)?)?
             .get(0)?
             .ok_or_else(|| Error::Input(format!("{} has no idf", dir.path())))?;
@@ -279,15 +260,4 @@ impl MlReadable for IDFModel {
     }
 }
 
-impl MlWritable for IDF {
-    fn save_to(&self, dir: &SaveDir) -> Result<()> {
-        dir.write_metadata(&Metadata::of(ESTIMATOR_CLASS, &self.params))
-    }
-}
-
-impl MlReadable for IDF {
-    fn load_from(dir: &LoadDir) -> Result<Self> {
-        let params = dir.metadata(ESTIMATOR_CLASS)?.params(IDF::new().params)?;
-        Ok(IDF { params })
-    }
-}
+params_only_persistence!(IDF, ESTIMATOR_CLASS);

@@ -3,19 +3,24 @@
 
 mod hashing_tf;
 mod idf;
+mod one_hot_encoder;
 mod scale;
 mod standard_scaler;
+mod string_indexer;
 mod tokenizer;
 mod vector_assembler;
 
 pub use hashing_tf::HashingTF;
 pub use idf::{IDFModel, IDF};
+pub use one_hot_encoder::{OneHotEncoder, OneHotEncoderModel};
 pub use standard_scaler::{StandardScaler, StandardScalerModel};
+pub use string_indexer::{StringIndexer, StringIndexerModel};
 pub use tokenizer::Tokenizer;
 pub use vector_assembler::VectorAssembler;
 
 use crate::dataset::{require_column, require_new_column};
 use crate::param::{ParamValue, Params};
+use crate::stage::HasParams;
 use crate::{Error, Result};
 use datafusion::arrow::array::{Array, ArrayRef, AsArray, ListBuilder, StringBuilder};
 use datafusion::arrow::compute::cast;
@@ -31,9 +36,7 @@ pub(crate) fn with_output_default(params: Params) -> Params {
 }
 
 /// A stage of one input column and one output column.
-pub(crate) trait UnaryStage: Sized {
-    fn params_mut(&mut self) -> &mut Params;
-
+pub(crate) trait UnaryStage: HasParams + Sized {
     fn with_input_col(mut self, column: &str) -> Self {
         self.params_mut()
             .set("inputCol", ParamValue::String(column.into()));

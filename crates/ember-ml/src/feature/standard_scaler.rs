@@ -13,16 +13,14 @@ use crate::linalg::{
     is_vector_type, vector_field, vectors_to_array, Vector, VectorColumn, Vectors,
 };
 use crate::param::{setter, shared, ParamKind, ParamSpec, ParamValue, Params};
-use crate::persist::{LoadDir, Metadata, MlReadable, MlWritable, SaveDir};
-use crate::stage::{add_columns, Estimator, HasParams, Transformer};
+use crate::persist::{params_only_persistence, LoadDir, Metadata, MlReadable, MlWritable, SaveDir};
+use crate::stage::{add_columns, has_params, Estimator, Transformer};
 use crate::stat::FeatureSummary;
 use crate::{Error, Result};
 use datafusion::arrow::array::ArrayRef;
 use datafusion::arrow::datatypes::Schema;
-use datafusion::arrow::record_batch::RecordBatch;
 use ember_core::StorageLevel;
 use ember_sql::DataFrame;
-use std::sync::Arc;
 
 const ESTIMATOR_CLASS: &str = "org.apache.spark.ml.feature.StandardScaler";
 const MODEL_CLASS: &str = "org.apache.spark.ml.feature.StandardScalerModel";
@@ -60,11 +58,7 @@ impl Default for StandardScaler {
     }
 }
 
-impl UnaryStage for StandardScaler {
-    fn params_mut(&mut self) -> &mut Params {
-        &mut self.params
-    }
-}
+impl UnaryStage for StandardScaler {}
 
 impl StandardScaler {
     /// A scaler with Spark's defaults: scale, do not center.
@@ -94,11 +88,7 @@ impl StandardScaler {
     );
 }
 
-impl HasParams for StandardScaler {
-    fn params(&self) -> &Params {
-        &self.params
-    }
-}
+has_params!(StandardScaler);
 
 impl Estimator for StandardScaler {
     type Model = StandardScalerModel;
@@ -144,11 +134,7 @@ impl StandardScalerModel {
     }
 }
 
-impl HasParams for StandardScalerModel {
-    fn params(&self) -> &Params {
-        &self.params
-    }
-}
+has_params!(StandardScalerModel);
 
 impl Transformer for StandardScalerModel {
     fn transform(&self, dataset: &DataFrame) -> Result<DataFrame> {
@@ -186,9 +172,7 @@ impl MlWritable for StandardScalerModel {
             vectors_to_array(&[Some(self.std())]),
             vectors_to_array(&[Some(self.mean())]),
         ];
-        let batch = RecordBatch::try_new(Arc::new(schema), columns)
-            .map_err(|e| Error::Input(format!("cannot build the model's data: {e}")))?;
-        dir.write_parquet("data", &batch)
+        dir.write_data(schema, columns)
     }
 }
 
@@ -196,11 +180,7 @@ impl MlReadable for StandardScalerModel {
     fn load_from(dir: &LoadDir) -> Result<Self> {
         let metadata = dir.metadata(MODEL_CLASS)?;
         let params = metadata.params(default_params(Params::with_uid(String::new(), PARAMS)))?;
-        let batches = dir.read_parquet("data")?;
-        let batch = batches
-            .iter()
-            .find(|b| b.num_rows() > 0)
-            .ok_or_else(|| Error::Input(format!("{} has no model data rows", dir.path())))?;
+        let batch = &dir.data_row()?;
         let vector = |name: &str| -> Result<Vec<f64>> {
             let v = VectorColumn::new(name, column(name, batch)?)?.get(0)?;
             v.map(|v| v.to_array())
@@ -214,17 +194,4 @@ impl MlReadable for StandardScalerModel {
     }
 }
 
-impl MlWritable for StandardScaler {
-    fn save_to(&self, dir: &SaveDir) -> Result<()> {
-        dir.write_metadata(&Metadata::of(ESTIMATOR_CLASS, &self.params))
-    }
-}
-
-impl MlReadable for StandardScaler {
-    fn load_from(dir: &LoadDir) -> Result<Self> {
-        let params = dir
-            .metadata(ESTIMATOR_CLASS)?
-            .params(StandardScaler::new().params)?;
-        Ok(StandardScaler { params })
-    }
-}
+params_only_persistence!(StandardScaler, ESTIMATOR_CLASS);

@@ -7,8 +7,8 @@
 
 use super::{string_lists_to_array, strings_of, unary_columns, UnaryStage};
 use crate::param::{shared, ParamSpec, Params};
-use crate::persist::{LoadDir, Metadata, MlReadable, MlWritable, SaveDir};
-use crate::stage::{add_columns, BatchColumns, HasParams, Transformer};
+use crate::persist::params_only_persistence;
+use crate::stage::{add_columns, has_params, BatchColumns, Transformer};
 use crate::Result;
 use datafusion::arrow::array::ArrayRef;
 use datafusion::arrow::datatypes::{DataType, Field};
@@ -43,11 +43,7 @@ impl Default for Tokenizer {
     }
 }
 
-impl UnaryStage for Tokenizer {
-    fn params_mut(&mut self) -> &mut Params {
-        &mut self.params
-    }
-}
+impl UnaryStage for Tokenizer {}
 
 impl Tokenizer {
     /// A tokenizer; `outputCol` defaults to `<uid>__output`.
@@ -86,11 +82,7 @@ pub(crate) fn tokenize(text: &str) -> Vec<String> {
     tokens
 }
 
-impl HasParams for Tokenizer {
-    fn params(&self) -> &Params {
-        &self.params
-    }
-}
+has_params!(Tokenizer);
 
 impl Transformer for Tokenizer {
     fn transform(&self, dataset: &DataFrame) -> Result<DataFrame> {
@@ -129,18 +121,7 @@ impl BatchColumns for Tokenize {
     }
 }
 
-impl MlWritable for Tokenizer {
-    fn save_to(&self, dir: &SaveDir) -> Result<()> {
-        dir.write_metadata(&Metadata::of(CLASS, &self.params))
-    }
-}
-
-impl MlReadable for Tokenizer {
-    fn load_from(dir: &LoadDir) -> Result<Self> {
-        let params = dir.metadata(CLASS)?.params(Tokenizer::new().params)?;
-        Ok(Tokenizer { params })
-    }
-}
+params_only_persistence!(Tokenizer, CLASS);
 
 #[cfg(test)]
 mod tests {

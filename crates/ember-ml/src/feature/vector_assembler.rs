@@ -11,8 +11,8 @@ use crate::linalg::{
     is_vector_type, vector_field, vectors_to_array, Vector, VectorColumn, Vectors,
 };
 use crate::param::{shared, ParamSpec, ParamValue, Params};
-use crate::persist::{LoadDir, Metadata, MlReadable, MlWritable, SaveDir};
-use crate::stage::{add_columns, BatchColumns, HasParams, Transformer};
+use crate::persist::params_only_persistence;
+use crate::stage::{add_columns, has_params, BatchColumns, Transformer};
 use crate::{Error, Result};
 use datafusion::arrow::array::{Array, ArrayRef, AsArray};
 use datafusion::arrow::compute::cast;
@@ -110,11 +110,7 @@ impl VectorAssembler {
     }
 }
 
-impl HasParams for VectorAssembler {
-    fn params(&self) -> &Params {
-        &self.params
-    }
-}
+has_params!(VectorAssembler);
 
 impl Transformer for VectorAssembler {
     fn transform(&self, dataset: &DataFrame) -> Result<DataFrame> {
@@ -269,16 +265,4 @@ impl Assemble {
     }
 }
 
-impl MlWritable for VectorAssembler {
-    fn save_to(&self, dir: &SaveDir) -> Result<()> {
-        dir.write_metadata(&Metadata::of(CLASS, &self.params))
-    }
-}
-
-impl MlReadable for VectorAssembler {
-    fn load_from(dir: &LoadDir) -> Result<Self> {
-        let metadata = dir.metadata(CLASS)?;
-        let params = metadata.params(VectorAssembler::new().params)?;
-        Ok(VectorAssembler { params })
-    }
-}
+params_only_persistence!(VectorAssembler, CLASS);

@@ -1,5 +1,6 @@
 //! L-BFGS with a strong Wolfe line search, stopping as Spark's optimizer (Breeze's `LBFGS`
-//! with `FirstOrderMinimizer`'s default convergence check) stops.
+//! with `FirstOrderMinimizer`'s default convergence check) stops; and its orthant-wise variant
+//! for L1 penalties (OWL-QN, Andrew and Gao 2007; Breeze's `OWLQN`).
 //!
 //! Written here rather than taken from a crate because each evaluation of the objective is a
 //! job over the whole training set: the minimizer must ask for the value and the gradient
@@ -12,6 +13,13 @@
 //! 2. the objective moved no more than `tol × |f₀|` from the largest of its last 20 values;
 //! 3. the gradient's norm is at most `max(tol × |f|, 1e-8)`;
 //! 4. the line search found no step that lowers the objective.
+//!
+//! With an L1 penalty `Σⱼ lⱼ·|xⱼ|` the objective has no gradient where a coordinate is 0, so
+//! OWL-QN steers by the pseudo-gradient (the one-sided derivative that points downhill, 0
+//! where neither side does), keeps each step inside the orthant it starts in (a coordinate
+//! that would cross 0 stops at 0, which is how coefficients become exactly 0), and backtracks
+//! until the penalized objective falls enough. The stopping rules then read the penalized
+//! value and the pseudo-gradient.
 
 use crate::Result;
 use std::collections::VecDeque;
@@ -24,6 +32,8 @@ const C2: f64 = 0.9;
 /// Trial steps before and inside zooming (Breeze's `maxLineSearchIter`, `maxZoomIter`).
 const MAX_LINE_SEARCH_STEPS: usize = 10;
 const MAX_ZOOM_STEPS: usize = 10;
+/// Trial steps of OWL-QN's backtracking search (Breeze's `BacktrackingLineSearch`).
+const MAX_BACKTRACKS: usize = 20;
 
 /// Why the minimizer stopped.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -53,46 +63,67 @@ pub(crate) struct Lbfgs {
 }
 
 /// A point's objective value and gradient.
+#[derive(Clone)]
 struct Point {
     value: f64,
     gradient: Vec<f64>,
 }
 
 impl Lbfgs {
-    /// Minimizes `f` (the value and gradient at a point) from `x0`.
+    /// Minimizes `f(x) + Σⱼ l1[j]·|xⱼ|` from `x0`, `f` giving the value and gradient at a
+    /// point: by OWL-QN, or by plain L-BFGS when `l1` is empty or all 0. The objective history
+    /// holds the penalized values.
     ///
     /// # Errors
     /// An error of `f`, as it came.
-    pub(crate) fn minimize<F>(&self, mut f: F, x0: Vec<f64>) -> Result<Minimum>
+    pub(crate) fn minimize<F>(&self, mut f: F, x0: Vec<f64>, l1: &[f64]) -> Result<Minimum>
     where
         F: FnMut(&[f64]) -> Result<(f64, Vec<f64>)>,
     {
+        let penalty = L1 {
+            weights: if l1.iter().any(|&w| w > 0.0) { l1 } else { &[] },
+        };
         let mut x = x0;
         let mut at = evaluate(&mut f, &x)?;
-        let initial = at.value;
-        let mut history = vec![at.value];
-        let mut recent = VecDeque::from([at.value]);
+        let mut adjusted = penalty.adjust(&x, &at);
+        let initial = adjusted.value;
+        let mut history = vec![adjusted.value];
+        let mut recent = VecDeque::from([adjusted.value]);
         let mut corrections: VecDeque<(Vec<f64>, Vec<f64>, f64)> = VecDeque::new();
         let mut iterations = 0;
         let stop = loop {
-            if let Some(stop) = self.converged(iterations, &at, initial, &recent) {
+            if let Some(stop) = self.converged(iterations, &adjusted, initial, &recent) {
                 break stop;
             }
-            let mut direction = two_loop(&at.gradient, &corrections);
-            if dot(&at.gradient, &direction) >= 0.0 {
+            let mut direction = two_loop(&adjusted.gradient, &corrections);
+            penalty.keep_downhill(&mut direction, &adjusted.gradient);
+            if dot(&adjusted.gradient, &direction) >= 0.0 {
                 // Not a descent direction: forget the curvature and go down the gradient.
                 corrections.clear();
-                direction = at.gradient.iter().map(|g| -g).collect();
+                direction = adjusted.gradient.iter().map(|g| -g).collect();
             }
             let first = if iterations == 0 {
                 1.0 / norm(&direction)
             } else {
                 1.0
             };
-            let Some((step, next)) = line_search(&mut f, &x, &at, &direction, first)? else {
+            let next = if penalty.weights.is_empty() {
+                line_search(&mut f, &x, &at, &direction, first)?
+                    .map(|(step, point)| (along(&x, step, &direction), point))
+            } else {
+                let shrink = if iterations == 0 { 0.1 } else { 0.5 };
+                let search = OrthantSearch {
+                    penalty: &penalty,
+                    x: &x,
+                    at: &adjusted,
+                    direction: &direction,
+                };
+                search.run(&mut f, first, shrink)?
+            };
+            let Some((next_x, next)) = next else {
                 break Stop::LineSearchFailed;
             };
-            let s: Vec<f64> = direction.iter().map(|d| step * d).collect();
+            let s: Vec<f64> = next_x.iter().zip(&x).map(|(a, b)| a - b).collect();
             let y: Vec<f64> = next
                 .gradient
                 .iter()
@@ -101,18 +132,17 @@ impl Lbfgs {
                 .collect();
             let sy = dot(&s, &y);
             if sy > 1e-10 {
-                corrections.push_back((s.clone(), y, 1.0 / sy));
+                corrections.push_back((s, y, 1.0 / sy));
                 if corrections.len() > self.memory {
                     corrections.pop_front();
                 }
             }
-            for (xi, si) in x.iter_mut().zip(&s) {
-                *xi += si;
-            }
+            x = next_x;
             at = next;
+            adjusted = penalty.adjust(&x, &at);
             iterations += 1;
-            history.push(at.value);
-            recent.push_back(at.value);
+            history.push(adjusted.value);
+            recent.push_back(adjusted.value);
             if recent.len() > VALUE_MEMORY {
                 recent.pop_front();
             }
@@ -142,6 +172,103 @@ impl Lbfgs {
             None
         }
     }
+}
+
+/// An L1 penalty `Σⱼ weights[j]·|xⱼ|`; none when `weights` is empty.
+struct L1<'a> {
+    weights: &'a [f64],
+}
+
+impl L1<'_> {
+    fn value(&self, x: &[f64]) -> f64 {
+        self.weights.iter().zip(x).map(|(w, v)| w * v.abs()).sum()
+    }
+
+    /// The penalized objective at `x` and its pseudo-gradient, from the smooth part `at`.
+    fn adjust(&self, x: &[f64], at: &Point) -> Point {
+        if self.weights.is_empty() {
+            return at.clone();
+        }
+        let gradient = at
+            .gradient
+            .iter()
+            .zip(x)
+            .zip(self.weights)
+            .map(|((&g, &v), &w)| match v.partial_cmp(&0.0) {
+                _ if w == 0.0 => g,
+                Some(std::cmp::Ordering::Less) => g - w,
+                Some(std::cmp::Ordering::Greater) => g + w,
+                // At 0: the side that goes down, if either does.
+                _ if g + w < 0.0 => g + w,
+                _ if g - w > 0.0 => g - w,
+                _ => 0.0,
+            })
+            .collect();
+        Point {
+            value: at.value + self.value(x),
+            gradient,
+        }
+    }
+
+    /// Zeroes the coordinates of `direction` that do not go against the pseudo-gradient.
+    fn keep_downhill(&self, direction: &mut [f64], pseudo_gradient: &[f64]) {
+        if self.weights.is_empty() {
+            return;
+        }
+        for (d, g) in direction.iter_mut().zip(pseudo_gradient) {
+            if *d * g >= 0.0 {
+                *d = 0.0;
+            }
+        }
+    }
+}
+
+/// OWL-QN's backtracking search from `x` (where the penalized objective and pseudo-gradient
+/// are `at`) along `direction`, each trial point projected on the starting orthant.
+struct OrthantSearch<'a> {
+    penalty: &'a L1<'a>,
+    x: &'a [f64],
+    at: &'a Point,
+    direction: &'a [f64],
+}
+
+impl OrthantSearch<'_> {
+    /// The first trial point (step `first`, then shrunk by `shrink`) whose penalized value
+    /// falls enough, and the smooth part there; `None` when no trial does.
+    fn run<F>(&self, f: &mut F, first: f64, shrink: f64) -> Result<Option<(Vec<f64>, Point)>>
+    where
+        F: FnMut(&[f64]) -> Result<(f64, Vec<f64>)>,
+    {
+        // Each penalized coordinate keeps its sign, or the sign it would take going downhill.
+        let orthant: Vec<f64> = self
+            .x
+            .iter()
+            .zip(&self.at.gradient)
+            .map(|(&v, &g)| if v != 0.0 { v.signum() } else { -g.signum() })
+            .collect();
+        let mut step = first;
+        for _ in 0..MAX_BACKTRACKS {
+            let mut candidate = along(self.x, step, self.direction);
+            for ((c, o), &w) in candidate.iter_mut().zip(&orthant).zip(self.penalty.weights) {
+                if w > 0.0 && *c * o <= 0.0 {
+                    *c = 0.0;
+                }
+            }
+            let point = evaluate(f, &candidate)?;
+            let value = point.value + self.penalty.value(&candidate);
+            let moved: Vec<f64> = candidate.iter().zip(self.x).map(|(a, b)| a - b).collect();
+            if value.is_finite() && value <= self.at.value + C1 * dot(&self.at.gradient, &moved) {
+                return Ok(Some((candidate, point)));
+            }
+            step *= shrink;
+        }
+        Ok(None)
+    }
+}
+
+/// `x + step · direction`.
+fn along(x: &[f64], step: f64, direction: &[f64]) -> Vec<f64> {
+    x.iter().zip(direction).map(|(v, d)| v + step * d).collect()
 }
 
 fn evaluate<F>(f: &mut F, x: &[f64]) -> Result<Point>
@@ -189,12 +316,7 @@ where
 {
     let slope0 = dot(&at.gradient, direction);
     let mut trial = |step: f64| -> Result<Trial> {
-        let point: Vec<f64> = x
-            .iter()
-            .zip(direction)
-            .map(|(xi, d)| xi + step * d)
-            .collect();
-        let p = evaluate(f, &point)?;
+        let p = evaluate(f, &along(x, step, direction))?;
         Ok(Trial {
             step,
             slope: dot(&p.gradient, direction),
@@ -326,7 +448,7 @@ mod tests {
             tol: 1e-12,
             memory: 10,
         };
-        let min = lbfgs.minimize(rosenbrock, vec![-1.2, 1.0]).unwrap();
+        let min = lbfgs.minimize(rosenbrock, vec![-1.2, 1.0], &[]).unwrap();
         assert!(
             (min.x[0] - 1.0).abs() < 1e-5 && (min.x[1] - 1.0).abs() < 1e-5,
             "{min:?}"
@@ -339,13 +461,44 @@ mod tests {
     }
 
     #[test]
+    fn an_l1_penalty_gives_the_soft_thresholded_minimum() {
+        // ½(x₀ - 3)² + ½(x₁ - 0.5)² + ½(x₂ + 2)² + |x₀| + |x₁| + |x₂|: each coordinate is its
+        // target moved 1 towards 0, and 0 where the target is within 1 of it.
+        let targets = [3.0, 0.5, -2.0];
+        let f = |x: &[f64]| {
+            let value = x
+                .iter()
+                .zip(&targets)
+                .map(|(v, t)| 0.5 * (v - t) * (v - t))
+                .sum();
+            let gradient = x.iter().zip(&targets).map(|(v, t)| v - t).collect();
+            Ok((value, gradient))
+        };
+        let lbfgs = Lbfgs {
+            max_iter: 100,
+            tol: 1e-12,
+            memory: 10,
+        };
+        let min = lbfgs.minimize(f, vec![0.0; 3], &[1.0, 1.0, 1.0]).unwrap();
+        assert!((min.x[0] - 2.0).abs() < 1e-6, "{min:?}");
+        assert_eq!(min.x[1], 0.0, "{min:?}");
+        assert!((min.x[2] + 1.0).abs() < 1e-6, "{min:?}");
+        // The history is of the penalized objective: 6.625 at the start, 4.125 at the end.
+        assert_eq!(min.objective_history[0], 6.625);
+        assert!((min.objective_history.last().unwrap() - 4.125).abs() < 1e-9);
+        // Unpenalized coordinates move freely.
+        let min = lbfgs.minimize(f, vec![0.0; 3], &[1.0, 0.0, 1.0]).unwrap();
+        assert!((min.x[1] - 0.5).abs() < 1e-6, "{min:?}");
+    }
+
+    #[test]
     fn it_stops_at_max_iter_and_on_a_flat_objective() {
         let lbfgs = Lbfgs {
             max_iter: 3,
             tol: 1e-12,
             memory: 10,
         };
-        let min = lbfgs.minimize(rosenbrock, vec![-1.2, 1.0]).unwrap();
+        let min = lbfgs.minimize(rosenbrock, vec![-1.2, 1.0], &[]).unwrap();
         assert_eq!(min.stop, Stop::MaxIterations);
         assert_eq!(min.objective_history.len(), 4);
         // A quadratic bowl: the gradient vanishes at once after the exact steps.
@@ -360,7 +513,7 @@ mod tests {
             tol: 1e-9,
             memory: 10,
         };
-        let min = lbfgs.minimize(bowl, vec![3.0, -2.0]).unwrap();
+        let min = lbfgs.minimize(bowl, vec![3.0, -2.0], &[]).unwrap();
         assert!(min.x.iter().all(|v| v.abs() < 1e-4), "{min:?}");
         assert_ne!(min.stop, Stop::MaxIterations);
     }

@@ -27,10 +27,11 @@ pub mod parquet;
 use crate::param::Params;
 use crate::{Error, Result};
 use datafusion::arrow::array::ArrayRef;
-use datafusion::arrow::datatypes::DataType;
+use datafusion::arrow::datatypes::{DataType, Schema};
 use datafusion::arrow::record_batch::RecordBatch;
 use ember_core::Context;
 use serde_json::{Map, Value};
+use std::sync::Arc;
 
 /// The Spark release whose format ember writes, given as `sparkVersion`: readers choose the
 /// layout of a model's data by it.
@@ -298,6 +299,16 @@ impl SaveDir {
         self.write_files(name, &[(file, bytes)])
     }
 
+    /// Writes a model's data, one batch of `schema` and `columns`, as `data/` in Parquet.
+    ///
+    /// # Errors
+    /// Columns that do not match the schema, or a file that cannot be written.
+    pub fn write_data(&self, schema: Schema, columns: Vec<ArrayRef>) -> Result<()> {
+        let batch = RecordBatch::try_new(Arc::new(schema), columns)
+            .map_err(|e| Error::Input(format!("cannot build the model's data: {e}")))?;
+        self.write_parquet("data", &batch)
+    }
+
     /// Writes the files of subdirectory `name`, then its `_SUCCESS` marker.
     fn write_files(&self, name: &str, files: &[(String, Vec<u8>)]) -> Result<()> {
         let env = self.ctx.env();
@@ -386,6 +397,17 @@ impl LoadDir {
         Ok(batches)
     }
 
+    /// The first batch of rows of the model's data (`data/`).
+    ///
+    /// # Errors
+    /// No data, or data without rows.
+    pub fn data_row(&self) -> Result<RecordBatch> {
+        self.read_parquet("data")?
+            .into_iter()
+            .find(|b| b.num_rows() > 0)
+            .ok_or_else(|| Error::Input(format!("{} has no model data rows", self.path())))
+    }
+
     /// Column `name` of a model data batch read from here, which must be of a type
     /// `accepts` takes (described as `wanted`): a file of another layout is an error, not a
     /// panic.
@@ -453,6 +475,27 @@ pub trait MlReadable: Sized {
     /// As [`load`](Self::load).
     fn load_from(dir: &LoadDir) -> Result<Self>;
 }
+
+/// Saving and loading of a stage that is nothing but its params (Spark's
+/// `DefaultParamsWritable` and `DefaultParamsReadable`): only the metadata, of class `$class`.
+/// `$ty` is a struct of one field `params` with a `new()` holding the defaults.
+macro_rules! params_only_persistence {
+    ($ty:ident, $class:expr) => {
+        impl $crate::persist::MlWritable for $ty {
+            fn save_to(&self, dir: &$crate::persist::SaveDir) -> $crate::Result<()> {
+                dir.write_metadata(&$crate::persist::Metadata::of($class, &self.params))
+            }
+        }
+
+        impl $crate::persist::MlReadable for $ty {
+            fn load_from(dir: &$crate::persist::LoadDir) -> $crate::Result<Self> {
+                let params = dir.metadata($class)?.params($ty::new().params)?;
+                Ok($ty { params })
+            }
+        }
+    };
+}
+pub(crate) use params_only_persistence;
 
 #[cfg(test)]
 mod tests {

@@ -20,6 +20,9 @@ pub(crate) struct FeatureSummary {
     sums: Vec<f64>,
     /// Σ w·x² of each feature.
     square_sums: Vec<f64>,
+    /// Σ w·y and Σ w·y² of the labels.
+    label_sum: f64,
+    label_square_sum: f64,
     /// The weight of each label, when labels are class indices.
     pub(crate) label_weights: Vec<f64>,
     /// A label that is no class index (negative, fractional or huge), if any was seen.
@@ -63,6 +66,8 @@ impl FeatureSummary {
                 squares[j] += w * x * x;
             });
             let label = block.label(i);
+            self.label_sum += w * label;
+            self.label_square_sum += w * label * label;
             if label >= 0.0 && label.fract() == 0.0 && label < MAX_LABEL {
                 let class = label as usize;
                 if self.label_weights.len() <= class {
@@ -86,6 +91,8 @@ impl FeatureSummary {
         self.count += other.count;
         self.weight_sum += other.weight_sum;
         self.weight_square_sum += other.weight_square_sum;
+        self.label_sum += other.label_sum;
+        self.label_square_sum += other.label_square_sum;
         for (a, b) in self.sums.iter_mut().zip(&other.sums) {
             *a += b;
         }
@@ -110,19 +117,33 @@ impl FeatureSummary {
     /// Each feature's unbiased weighted standard deviation (`n - 1` for unit weights), as
     /// Spark's `Summarizer` gives it; 0 for a single row.
     pub(crate) fn std(&self) -> Vec<f64> {
-        let w = self.weight_sum;
-        let denominator = w - self.weight_square_sum / w;
         self.mean()
             .iter()
             .zip(&self.square_sums)
-            .map(|(mean, squares)| {
-                if denominator > 0.0 {
-                    ((squares - w * mean * mean) / denominator).max(0.0).sqrt()
-                } else {
-                    0.0
-                }
-            })
+            .map(|(&mean, &squares)| self.unbiased_std(mean, squares))
             .collect()
+    }
+
+    /// The labels' weighted mean.
+    pub(crate) fn label_mean(&self) -> f64 {
+        self.label_sum / self.weight_sum
+    }
+
+    /// The labels' unbiased weighted standard deviation, as [`FeatureSummary::std`].
+    pub(crate) fn label_std(&self) -> f64 {
+        self.unbiased_std(self.label_mean(), self.label_square_sum)
+    }
+
+    /// The deviation of a quantity of weighted mean `mean` whose weighted squares sum to
+    /// `squares`.
+    fn unbiased_std(&self, mean: f64, squares: f64) -> f64 {
+        let w = self.weight_sum;
+        let denominator = w - self.weight_square_sum / w;
+        if denominator > 0.0 {
+            ((squares - w * mean * mean) / denominator).max(0.0).sqrt()
+        } else {
+            0.0
+        }
     }
 
     /// Checks that every label is a class index below `classes`.
