@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
-# Machine-learning benchmark: logistic regression (5 M rows x 30 features, 20 iterations) and
-# k-means (5 M x 10, k = 10, 20 iterations) on the same generated Parquet, ember on local[2]
+# Machine-learning benchmark: logistic regression (5 M rows x 30 features, 20 iterations),
+# linear regression (the same rows, least squares) and k-means (5 M x 10, k = 10,
+# 20 iterations) on the same generated Parquet, ember on local[2]
 # against Apache Spark MLlib on local[2] (PySpark 4.3.0) and scikit-learn on the same two
 # cores, in one run: wall time, fit time and peak memory, as ratios. Every engine's training
-# accuracy (logistic regression) and cost (k-means) must agree. See bench/README.md.
+# accuracy (logistic regression), RMSE (linear regression) and cost (k-means) must agree. See bench/README.md.
 #
 #   bench/ml.sh                                      # every algorithm and engine
 #   BENCH_ROWS=500000 bench/ml.sh                    # a quick run on a tenth of the rows
@@ -12,7 +13,7 @@
 # Environment:
 #   BENCH_ROWS        rows of each data set (default 5000000)
 #   BENCH_SEED        seed of the generator (default 42)
-#   BENCH_ALGORITHMS  from: logistic-regression kmeans (default: both)
+#   BENCH_ALGORITHMS  from: logistic-regression linear-regression kmeans (default: all)
 #   BENCH_ENGINES     from: ember spark scikit-learn (default: all)
 #   BENCH_RUNS        runs of each engine, interleaved; the median by wall time is shown
 #                     (default 1)
@@ -28,7 +29,7 @@ cd "$root"
 
 BENCH_ROWS=${BENCH_ROWS:-5000000}
 BENCH_SEED=${BENCH_SEED:-42}
-BENCH_ALGORITHMS=${BENCH_ALGORITHMS:-"logistic-regression kmeans"}
+BENCH_ALGORITHMS=${BENCH_ALGORITHMS:-"logistic-regression linear-regression kmeans"}
 BENCH_ENGINES=${BENCH_ENGINES:-"ember spark scikit-learn"}
 BENCH_RUNS=${BENCH_RUNS:-1}
 MASTER='local[2]'
@@ -43,7 +44,8 @@ source "$bench_dir/common.sh"
 read -r -a algorithms <<<"$BENCH_ALGORITHMS"
 read -r -a engines <<<"$BENCH_ENGINES"
 for a in "${algorithms[@]}"; do
-    [[ $a == logistic-regression || $a == kmeans ]] || die "unknown algorithm '$a' in BENCH_ALGORITHMS"
+    [[ $a == logistic-regression || $a == linear-regression || $a == kmeans ]] ||
+        die "unknown algorithm '$a' in BENCH_ALGORITHMS"
 done
 for e in "${engines[@]}"; do
     [[ $e == ember || $e == spark || $e == scikit-learn ]] || die "unknown engine '$e' in BENCH_ENGINES"
@@ -67,7 +69,7 @@ cargo build --release -p ember-bench --bin ml --bin measure
 data_dir() {
     local kind features
     case $1 in
-    logistic-regression) kind=logistic features=30 ;;
+    logistic-regression | linear-regression) kind=logistic features=30 ;;
     kmeans) kind=blobs features=10 ;;
     esac
     local dir=$bench_dir/data/ml-$kind-$BENCH_ROWS-$features-$BENCH_SEED
@@ -111,10 +113,11 @@ for algorithm in "${algorithms[@]}"; do
             id=$(run_id "$algorithm-$engine" "$r")
             got=$(figure "$id")
             [[ -n $got ]] || die "$id printed no figure (see $results/$id.log)"
-            # Accuracy within a point; k-means cost within 5% (the engines start differently).
+            # Accuracy within a point; RMSE within 0.1% (one least-squares solution); k-means
+            # cost within 5% (the engines start differently).
             awk -v a="$got" -v b="$first" -v alg="$algorithm" 'BEGIN {
                 d = a - b; if (d < 0) d = -d
-                exit !(alg == "kmeans" ? d <= 0.05 * b : d <= 0.01)
+                exit !(alg == "kmeans" ? d <= 0.05 * b : alg == "linear-regression" ? d <= 0.001 * b : d <= 0.01)
             }' || die "MISMATCH: $id gives $got, ${engines[0]} gave $first"
         done
     done
@@ -135,13 +138,13 @@ done >"$figures"
 summary=$results/summary.txt
 {
     echo "ember machine-learning benchmark, $(date '+%Y-%m-%d %H:%M:%S %Z')"
-    echo "data:     $BENCH_ROWS rows; logistic regression 30 features, k-means 10 features (k = 10); seed $BENCH_SEED"
+    echo "data:     $BENCH_ROWS rows; logistic and linear regression 30 features, k-means 10 features (k = 10); seed $BENCH_SEED"
     echo "masters:  ember and Spark $MASTER; scikit-learn $SKLEARN_VERSION with 2 BLAS/OpenMP threads"
     describe_machine
     echo
     awk -F'\t' '
         { name[NR] = $1; wall[NR] = $2; fit[NR] = $3; tree[NR] = $5 / 1024; other[NR] = $6; fig[NR] = $7
-          alg[NR] = ($1 ~ /^kmeans/) ? "kmeans" : "logistic-regression"
+          alg[NR] = ($1 ~ /^kmeans/) ? "kmeans" : ($1 ~ /^linear/) ? "linear-regression" : "logistic-regression"
           if ($1 ~ /-ember$/) ember[alg[NR]] = NR }
         function ratio(a, b) { return b > 0 ? sprintf("%.2fx", a / b) : "-" }
         END {
@@ -162,7 +165,7 @@ summary=$results/summary.txt
     echo
     explain_columns
     echo "fit s: the fit alone, as each program times it (data read and assembled before it)."
-    echo "figure: training accuracy (logistic regression) or cost (k-means), which must agree."
+    echo "figure: training accuracy (logistic regression), RMSE (linear regression) or cost (k-means), which must agree."
 } >"$summary"
 
 echo

@@ -2,6 +2,7 @@
 `ml` (bench/src/bin/ml.rs) on the same Parquet, with pip pyspark.
 
     pyspark_ml.py [--master local[2]] logistic-regression --input DIR [--iterations 20]
+    pyspark_ml.py [--master local[2]] linear-regression --input DIR
     pyspark_ml.py [--master local[2]] kmeans --input DIR [--k 10] [--iterations 20]
 
 Prints `ml (spark): <algorithm> fit <secs> s; <figure>=<value>` as `ml` does.
@@ -26,7 +27,7 @@ def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--master", default="local[2]")
     parser.add_argument("--driver-memory", default="8g")
-    parser.add_argument("algorithm", choices=["logistic-regression", "kmeans"])
+    parser.add_argument("algorithm", choices=["logistic-regression", "linear-regression", "kmeans"])
     parser.add_argument("--input", required=True)
     parser.add_argument("--iterations", type=int, default=20)
     parser.add_argument("--k", type=int, default=10)
@@ -42,6 +43,14 @@ def main():
         scored = model.transform(data)
         accuracy = scored.filter("prediction = label").count() / data.count()
         figure = f"accuracy={accuracy:.6f}"
+    elif args.algorithm == "linear-regression":
+        from pyspark.ml.evaluation import RegressionEvaluator
+        from pyspark.ml.regression import LinearRegression
+
+        model = LinearRegression().fit(data)
+        secs = time.monotonic() - started
+        rmse = RegressionEvaluator().evaluate(model.transform(data))
+        figure = f"rmse={rmse:.6f}"
     else:
         from pyspark.ml.clustering import KMeans
 

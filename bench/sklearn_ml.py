@@ -2,6 +2,7 @@
 `ml` (bench/src/bin/ml.rs) on the same Parquet, read whole into NumPy with pyarrow.
 
     sklearn_ml.py logistic-regression --input DIR [--iterations 20]
+    sklearn_ml.py linear-regression --input DIR
     sklearn_ml.py kmeans --input DIR [--k 10] [--iterations 20]
 
 Prints `ml (scikit-learn): <algorithm> fit <secs> s; <figure>=<value>` as `ml` does. Its
@@ -16,7 +17,7 @@ import pyarrow.parquet as pq
 
 def main():
     parser = argparse.ArgumentParser()
-    parser.add_argument("algorithm", choices=["logistic-regression", "kmeans"])
+    parser.add_argument("algorithm", choices=["logistic-regression", "linear-regression", "kmeans"])
     parser.add_argument("--input", required=True)
     parser.add_argument("--iterations", type=int, default=20)
     parser.add_argument("--k", type=int, default=10)
@@ -33,6 +34,12 @@ def main():
         model = LogisticRegression(penalty=None, max_iter=args.iterations, tol=1e-12).fit(x, y)
         secs = time.monotonic() - started
         figure = f"accuracy={(model.predict(x) == y).mean():.6f}"
+    elif args.algorithm == "linear-regression":
+        from sklearn.linear_model import LinearRegression
+
+        model = LinearRegression().fit(x, y)
+        secs = time.monotonic() - started
+        figure = f"rmse={np.sqrt(np.mean((model.predict(x) - y) ** 2)):.6f}"
     else:
         from sklearn.cluster import KMeans
 

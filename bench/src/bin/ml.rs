@@ -4,6 +4,7 @@
 //! ```text
 //! ml gen --kind logistic|blobs --rows N --features D --out DIR [--seed S]
 //! ml logistic-regression --input DIR [--iterations 20]
+//! ml linear-regression --input DIR
 //! ml kmeans --input DIR [--k 10] [--iterations 20]
 //! ```
 //!
@@ -12,8 +13,9 @@
 //! around ten centers (label: the center). The others read it as a Spark user would
 //! (`read.parquet`, `VectorAssembler`), fit, and print
 //! `ml (ember): <algorithm> fit <secs> s; <figure>=<value>`: the training accuracy of the
-//! logistic regression, the cost (inertia) of k-means, which `bench/ml.sh` compares across
-//! engines.
+//! logistic regression, the training RMSE of the linear regression (least squares of the
+//! logistic data's 0/1 label, by the normal equations as Spark's default solver does), the
+//! cost (inertia) of k-means, which `bench/ml.sh` compares across engines.
 
 use clap::{Parser, Subcommand, ValueEnum};
 use datafusion::arrow::array::{ArrayRef, Float64Array};
@@ -21,7 +23,9 @@ use datafusion::arrow::datatypes::{DataType, Field, Schema};
 use datafusion::arrow::record_batch::RecordBatch;
 use ember::ml::classification::LogisticRegression;
 use ember::ml::clustering::KMeans;
+use ember::ml::evaluation::{Evaluator, RegressionEvaluator};
 use ember::ml::feature::VectorAssembler;
+use ember::ml::regression::LinearRegression;
 use ember::ml::{Estimator, Transformer};
 use ember::sql::{col, ArrowBatch, ArrowRddExt, DataFrame, SaveMode, SqlContextExt};
 use ember::{Context, EmberConf, Fn};
@@ -66,6 +70,12 @@ enum Command {
         input: String,
         #[arg(long, default_value_t = 20)]
         iterations: i32,
+    },
+    /// Fit a linear regression (no penalty, Spark's default solver) and report its training
+    /// RMSE.
+    LinearRegression {
+        #[arg(long)]
+        input: String,
     },
     /// Fit k-means (k-means||) and report its cost.
     Kmeans {
@@ -142,6 +152,19 @@ fn run(ctx: &Context, command: Command) -> Result<String, String> {
             let accuracy = right as f64 / total as f64;
             Ok(format!(
                 "ml (ember): logistic-regression fit {secs:.3} s; accuracy={accuracy:.6}"
+            ))
+        }
+        Command::LinearRegression { input } => {
+            let data = assembled(ctx, &input).map_err(|e| fail(&e))?;
+            let started = Instant::now();
+            let model = LinearRegression::new().fit(&data).map_err(|e| fail(&e))?;
+            let secs = started.elapsed().as_secs_f64();
+            let scored = model.transform(&data).map_err(|e| fail(&e))?;
+            let rmse = RegressionEvaluator::new()
+                .evaluate(&scored)
+                .map_err(|e| fail(&e))?;
+            Ok(format!(
+                "ml (ember): linear-regression fit {secs:.3} s; rmse={rmse:.6}"
             ))
         }
         Command::Kmeans {
