@@ -106,18 +106,34 @@ done
 # ---- the engines must have fitted the same models ------------------------------------------
 # figure ID: the figure a run printed (accuracy or cost).
 figure() { sed -n 's/^ml (.*): .* fit [0-9.]* s; [a-z]*=\(.*\)$/\1/p' "$results/$1.log"; }
+notes=()
 for algorithm in "${algorithms[@]}"; do
     first=$(figure "$(run_id "$algorithm-${engines[0]}" 1)")
+    best=$first
+    for engine in "${engines[@]}"; do
+        for ((r = 1; r <= BENCH_RUNS; r++)); do
+            got=$(figure "$(run_id "$algorithm-$engine" "$r")")
+            [[ -n $got ]] || die "$algorithm-$engine printed no figure (see $results/)"
+            best=$(awk -v a="$got" -v b="$best" 'BEGIN { print (a < b ? a : b) }')
+        done
+    done
     for engine in "${engines[@]}"; do
         for ((r = 1; r <= BENCH_RUNS; r++)); do
             id=$(run_id "$algorithm-$engine" "$r")
             got=$(figure "$id")
-            [[ -n $got ]] || die "$id printed no figure (see $results/$id.log)"
-            # Accuracy within a point; RMSE within 0.1% (one least-squares solution); k-means
-            # cost within 5% (the engines start differently).
+            if [[ $algorithm == kmeans ]]; then
+                # Engines start from different centers and may stop in a worse local optimum:
+                # ember's cost must be within 5% of the best; another engine's worse one is
+                # reported.
+                awk -v a="$got" -v b="$best" 'BEGIN { exit !(a <= 1.05 * b) }' && continue
+                [[ $engine != ember ]] || die "MISMATCH: $id costs $got, the best engine $best"
+                notes+=("$id stopped in a worse local optimum: cost $got against the best $best")
+                continue
+            fi
+            # Accuracy within a point; RMSE within 0.1% (one least-squares solution).
             awk -v a="$got" -v b="$first" -v alg="$algorithm" 'BEGIN {
                 d = a - b; if (d < 0) d = -d
-                exit !(alg == "kmeans" ? d <= 0.05 * b : alg == "linear-regression" ? d <= 0.001 * b : d <= 0.01)
+                exit !(alg == "linear-regression" ? d <= 0.001 * b : d <= 0.01)
             }' || die "MISMATCH: $id gives $got, ${engines[0]} gave $first"
         done
     done
@@ -164,6 +180,7 @@ summary=$results/summary.txt
         }' "$figures"
     echo
     explain_columns
+    for note in "${notes[@]}"; do echo "NOTE: $note"; done
     echo "fit s: the fit alone, as each program times it (data read and assembled before it)."
     echo "figure: training accuracy (logistic regression), RMSE (linear regression) or cost (k-means), which must agree."
 } >"$summary"
