@@ -167,13 +167,13 @@ fn merge_clusters(mut a: Clusters, b: Clusters) -> Clusters {
     a
 }
 
-/// The mean distance from `x` to the points of a cluster with sums `c`.
-fn mean_distance(x: &[f64], c: &ClusterSums, cosine: bool) -> f64 {
+/// The mean distance from `x`, of squared norm `norm2`, to the points of a cluster with sums
+/// `c`.
+fn mean_distance(x: &[f64], norm2: f64, c: &ClusterSums, cosine: bool) -> f64 {
     let dot: f64 = x.iter().zip(&c.sum).map(|(a, b)| a * b).sum();
     if cosine {
         1.0 - dot / c.weight
     } else {
-        let norm2: f64 = x.iter().map(|v| v * v).sum();
         norm2 + c.squared_norms / c.weight - 2.0 * dot / c.weight
     }
 }
@@ -182,16 +182,18 @@ fn mean_distance(x: &[f64], c: &ClusterSums, cosine: bool) -> f64 {
 fn silhouette(block: &InstanceBlock, i: usize, clusters: &Clusters, cosine: bool) -> f64 {
     let (own, w) = (cluster_of(block, i), block.weight(i));
     let x = point(block, i, cosine);
+    // Once per point, not once per cluster.
+    let norm2: f64 = x.iter().map(|v| v * v).sum();
     let mine = &clusters[&own];
     if mine.weight <= w {
         return 0.0;
     }
     // The mean over the cluster counts the point itself at distance 0: leave it out.
-    let a = mean_distance(&x, mine, cosine) * mine.weight / (mine.weight - w);
+    let a = mean_distance(&x, norm2, mine, cosine) * mine.weight / (mine.weight - w);
     let b = clusters
         .iter()
         .filter(|(&id, c)| id != own && c.weight > 0.0)
-        .map(|(_, c)| mean_distance(&x, c, cosine))
+        .map(|(_, c)| mean_distance(&x, norm2, c, cosine))
         .fold(f64::INFINITY, f64::min);
     if a < b {
         1.0 - a / b
